@@ -3,7 +3,7 @@
  * units (E0203 for mixed units or currencies), enum literals that can never match, and the
  * capability names guardrails compare as strings.
  */
-import type { Expr, Range } from '../../language/index.js';
+import { DATA_CLASSES, type Expr, type Range } from '../../language/index.js';
 import type { BinaryOpIR, ExprIR } from '../ir/types.js';
 import { closest } from '../suggest.js';
 import { T, assignable, comparable, formatTy, isLoose, isStringy, maxClass, optional, stripOptional, unitOf, widenLiteral, type Ty } from '../types/ty.js';
@@ -123,6 +123,12 @@ export function binaryWith(c: ExprChecking, op: BinaryOpIR, l: ExprResult, left:
         const other = sl.k === 'data_class' ? sr : sl;
         if (!isLoose(other) && other.k !== 'data_class' && !isStringy(other))
           c.error('E0201', `cannot compare a data class with ${formatTy(other)}`, range);
+        // A string literal is read as a data class at run time: one that names none fails the run.
+        const otherExpr = sl.k === 'data_class' ? right : left;
+        if (other.k === 'string' && other.literal !== undefined && !(DATA_CLASSES as readonly string[]).includes(other.literal)) {
+          const best = closest(other.literal, DATA_CLASSES);
+          c.error('E0201', `"${other.literal}" is not a data class (${DATA_CLASSES.join(' < ')})${best ? `; did you mean "${best}"?` : ''}`, otherExpr.range);
+        }
         return out(T.bool, 'data_class');
       }
       if (!loose) {

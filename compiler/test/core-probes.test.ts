@@ -173,3 +173,16 @@ describe('§4 expressions: a literal zero divisor', () => {
     ]);
   });
 });
+
+describe('§3 data classes compared with a string literal', () => {
+  it('a string naming no data class is E0201 at it, with a suggestion (the run failed: "not a data class")', () => {
+    const text = `capability c { kind tool input { e: string } output { y: string } data internal }
+guardrail g { severity blocking forbid step where step.data >= "persona" }
+guardrail ok { severity blocking forbid step where step.data >= "secret" and step.data > personal }
+plan p { guardrails g, ok step a = c(e: "x") output { y: a.output.y } }
+`;
+    expect(checkText(text).filter((d) => d.code === 'E0201').map((d) => `${covered(text, d)}: ${d.message}`)).toEqual([
+      '"persona": "persona" is not a data class (public < internal < personal < sensitive < secret); did you mean "personal"?',
+    ]);
+  });
+});
