@@ -7,7 +7,7 @@
  * advisory/info → I0403 (hint).
  */
 import type { Range, Selector } from '../language/index.js';
-import { diagnostic, hasErrors, type Diagnostic, type DiagnosticCode } from '../language/index.js';
+import { CAPABILITY_KINDS, RESOURCE_KINDS, diagnostic, hasErrors, type Diagnostic, type DiagnosticCode } from '../language/index.js';
 import type { CapabilityKindIR, ExprIR, GuardrailIR, GuardrailRuleIR, SelectorIR, StaticVerdict } from './ir/types.js';
 import { someNode } from './ir/nodes.js';
 import { round6 } from './money.js';
@@ -24,9 +24,11 @@ export const STEP_FACTS_TY: Ty = record([
   field('id', T.string),
   field('name', T.string),
   field('data', T.dataClass),
-  field('placement', optional(T.string)),
-  field('tier', optional(T.string)),
-  field('kind', optional(T.string)),
+  // Enums, so that a literal naming no kind or tier (`step.placement == "cloud_regoin"`) is E0201
+  // with a suggestion, as the bare names are E0101: a typo would silently disable the rule.
+  field('placement', optional({ k: 'enum', values: RESOURCE_KINDS })),
+  field('tier', optional({ k: 'enum', values: ['local', 'edge', 'cloud', 'human'] })),
+  field('kind', optional({ k: 'enum', values: CAPABILITY_KINDS })),
   field('capability', optional(T.string)),
   field('resource', optional(T.string)),
   field('cost', SPEND),

@@ -186,3 +186,18 @@ plan p { guardrails g, ok step a = c(e: "x") output { y: a.output.y } }
     ]);
   });
 });
+
+describe('§4 guardrails: step.placement, step.tier and step.kind against a literal naming none', () => {
+  it('is E0201 with a suggestion, as the bare names are E0101 (a typo silently disabled the rule)', () => {
+    const text = `capability c { kind tool input { e: string } output { y: string } }
+guardrail g { severity blocking forbid step where step.placement == "cloud_regoin" or step.tier == "clod" or step.kind == "agnt" }
+guardrail ok { severity warning forbid step where step.placement == "pool" or step.tier in ["cloud", "edge"] or step.kind == llm or step.placement == cloud_region }
+plan p { guardrails g, ok step a = c(e: "x") output { y: a.output.y } }
+`;
+    expect(checkText(text).filter((d) => d.code === 'E0201').map((d) => covered(text, d) + ': ' + d.message.replace(/ \(.*?\)/, ''))).toEqual([
+      '"cloud_regoin": "cloud_regoin" is not one of "local_device" | "edge_gateway" | "edge_cluster" | "cloud_region" | "pool" | "human"; did you mean "cloud_region"?',
+      '"clod": "clod" is not one of "local" | "edge" | "cloud" | "human"; did you mean "cloud"?',
+      '"agnt": "agnt" is not one of "tool" | "agent" | "llm" | "service" | "human"; did you mean "agent"?',
+    ]);
+  });
+});
