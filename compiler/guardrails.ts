@@ -11,6 +11,7 @@ import { CAPABILITY_KINDS, RESOURCE_KINDS, diagnostic, hasErrors, type Diagnosti
 import type { CapabilityKindIR, ExprIR, GuardrailIR, GuardrailRuleIR, SelectorIR, StaticVerdict } from './ir/types.js';
 import { someNode } from './ir/nodes.js';
 import { round6 } from './money.js';
+import { fmtMs } from './duration-text.js';
 import { ModelBuilder } from './model.js';
 import type { DeclEntry, Scopes } from './scope.js';
 import { checkExpr, type ExprEnv, type RootInfo } from './check/expr.js';
@@ -289,7 +290,8 @@ function describeSel(sel: SelectorRef): string {
   return `capability ${sel.capability.split('.').pop()}`;
 }
 
-export function evaluateGuardrail(g: CheckedGuardrail, plan: PlanFacts, diags: Diagnostic[]): GuardrailIR {
+/** `money` prints an amount in the program's currency (`ProgramFacts.money`), as W0502 does. */
+export function evaluateGuardrail(g: CheckedGuardrail, plan: PlanFacts, diags: Diagnostic[], money: (n: number) => string = (n) => String(round6(n))): GuardrailIR {
   const node = g.entry.node;
   const severity = node.severity ?? 'blocking';
   const message = node.message ? node.message.parts.filter((p) => typeof p === 'string').join('') : null;
@@ -361,7 +363,7 @@ export function evaluateGuardrail(g: CheckedGuardrail, plan: PlanFacts, diags: D
           break;
         }
         const v = staticEval(rule.condition, { plan: planVars });
-        if (v === false) report(plan.nameRange, `by plan "${plan.name}" (estimates: ${describePlan(plan)})`);
+        if (v === false) report(plan.nameRange, `by plan "${plan.name}" (estimates: ${describePlan(plan, money)})`);
         else if (v === UNKNOWN) runtime = true;
         break;
       }
@@ -475,8 +477,8 @@ function viaCall(sel: SelectorRef, s: StepFacts): string {
   return ` (its ${which} ${s[which]!.capability!.split('.').pop()})`;
 }
 
-function describePlan(p: PlanFacts): string {
-  return `worst-case cost ${round6(p.cost)}, duration ${Math.round(p.duration)}ms, ${p.steps.length} steps, local ratio ${round6(p.localRatio)}`;
+function describePlan(p: PlanFacts, money: (n: number) => string): string {
+  return `worst-case cost ${money(p.cost)}, duration ${fmtMs(p.duration)}, ${p.steps.length} steps, local ratio ${round6(p.localRatio)}`;
 }
 
 /** Whether an expression's IR reads the variable `name`. */

@@ -201,3 +201,15 @@ plan p { guardrails g, ok step a = c(e: "x") output { y: a.output.y } }
     ]);
   });
 });
+
+describe('§5 E0401/W0402 of an assert: the estimates in the units W0502 prints', () => {
+  it('cost with its currency, duration in its unit', () => {
+    const text = `capability c { kind tool input { x: string } output { y: string } cost 1usd latency 2s }
+guardrail g { severity warning assert plan.cost <= 0.1usd }
+plan p { guardrails g step a = c(x: "1") output { y: a.output.y } }
+`;
+    expect(checkText(text).filter((d) => d.code === 'W0402').map((d) => d.message)).toEqual([
+      'guardrail "g" (warning) violated by plan "p" (estimates: worst-case cost 1usd, duration 2s, 1 steps, local ratio 1)',
+    ]);
+  });
+});
