@@ -81,6 +81,7 @@ export function checkGuardrail(entry: DeclEntry<'guardrail'>, scopes: Scopes, mo
   const mod = entry.module;
   const file = mod.file;
   const reportedBefore = diags.length;
+  const spendCurrency = model.currency;
   const capConst = (name: string): string | undefined => scopes.lookup(mod, 'capability', [name])?.qualifiedName ?? (mod.std ? name : undefined);
   const base = (extra: [string, RootInfo][]): ExprEnv => ({
     file, model, diags, constants: true, capabilityConstant: capConst,
@@ -141,7 +142,7 @@ export function checkGuardrail(entry: DeclEntry<'guardrail'>, scopes: Scopes, mo
             const scratch: Diagnostic[] = [];
             const quiet = new ModelBuilder();
             quiet.recordTypes = false;
-            quiet.currency = model.currency;
+            quiet.currency = spendCurrency;
             checkExpr(r.condition, { ...withOutput(output), model: quiet, diags: scratch });
             return scratch;
           },

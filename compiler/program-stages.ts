@@ -84,8 +84,14 @@ export function lowerPolicies(f: ProgramFacts): void {
 /** `guardrails`: each guardrail's rules checked and lowered once (each plan gets its verdicts in its `proofs` stage). */
 export function checkGuardrails(f: ProgramFacts): void {
   f.guardrails = new Map();
-  for (const m of f.program.modules)
+  const currency = f.model.currency;
+  for (const m of f.program.modules) {
+    // The std library's amounts (`spend_cap_1usd`) are written in usd whatever the program's
+    // currency: like its `cost 0usd`, they are not judged against it (nor reported in its files).
+    f.model.currency = m.std ? undefined : currency;
     for (const e of f.scopes.entries(m, 'guardrail')) f.guardrails.set(e, checkGuardrail(e, f.scopes, f.model, f.diags, f.contextRoot));
+  }
+  f.model.currency = currency;
 }
 
 /**

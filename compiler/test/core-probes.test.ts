@@ -59,6 +59,14 @@ plan p {
 `)).toEqual([]);
   });
 
+  it("the std library's usd guardrails are not judged in a program of another currency", () => {
+    const text = `import std.guardrails { human_before_send }
+capability c { kind tool input { x: string } output { y: string } cost 1eur }
+plan p { guardrails human_before_send step a = c(x: "1") output { y: a.output.y } }
+`;
+    expect(checkText(text).filter((d) => d.severity === 'error')).toEqual([]);
+  });
+
   it("a test's expect on run.cost in another currency is E0203", () => {
     const test = `import "./main.orch" as m
 test "t" {
