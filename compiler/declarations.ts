@@ -86,8 +86,9 @@ export function resourcesOf(scopes: Scopes, modules: readonly LoadedModule[], di
  * are sums, so every other cost and budget must use it (E0203); zero amounts (`0usd`) are
  * currency-neutral, which is what lets the std library say `cost 0usd`. With `tests`, a test's
  * mock `cost` is one more cost (a run sums it with the others), judged after the program's own.
+ * Undefined when no non-zero amount is written.
  */
-export function currencyOf(modules: readonly LoadedModule[], diags: Diagnostic[], tests = false): string {
+export function currencyOf(modules: readonly LoadedModule[], diags: Diagnostic[], tests = false): string | undefined {
   let currency: string | undefined;
   const judge = (lit: MoneyLit, file: string): void => {
     if (lit.amount === 0) return;
@@ -106,7 +107,7 @@ export function currencyOf(modules: readonly LoadedModule[], diags: Diagnostic[]
       if (m.std) continue;
       for (const d of m.ast.declarations) if (d.kind === 'TestDecl') for (const mock of d.mocks) if (mock.cost) judge(mock.cost, m.file);
     }
-  return currency ?? 'usd';
+  return currency;
 }
 
 export function policyIR(e: DeclEntry<'policy'>, scopes: Scopes, diags: Diagnostic[]): PolicyIR {

@@ -7,15 +7,16 @@
  * advisory/info → I0403 (hint).
  */
 import type { Range, Selector } from '../language/index.js';
-import { diagnostic, hasErrors, type Diagnostic, type DiagnosticCode } from '../language/index.js';
+import { CAPABILITY_KINDS, RESOURCE_KINDS, diagnostic, hasErrors, type Diagnostic, type DiagnosticCode } from '../language/index.js';
 import type { CapabilityKindIR, ExprIR, GuardrailIR, GuardrailRuleIR, SelectorIR, StaticVerdict } from './ir/types.js';
 import { someNode } from './ir/nodes.js';
 import { round6 } from './money.js';
+import { fmtMs } from './duration-text.js';
 import { ModelBuilder } from './model.js';
 import type { DeclEntry, Scopes } from './scope.js';
 import { checkExpr, type ExprEnv, type RootInfo } from './check/expr.js';
 import { RUN_TY } from './check/invariants.js';
-import { T, field, optional, record, type Ty } from './types/ty.js';
+import { SPEND, T, field, optional, record, type Ty } from './types/ty.js';
 import { UNKNOWN, staticEval, type StaticValue } from './static-eval.js';
 import { ancestors, descendants, type Dag } from './dag.js';
 import { mayNotComplete, startsWithoutSubject, type StepFlow } from './require-paths.js';
@@ -24,12 +25,14 @@ export const STEP_FACTS_TY: Ty = record([
   field('id', T.string),
   field('name', T.string),
   field('data', T.dataClass),
-  field('placement', optional(T.string)),
-  field('tier', optional(T.string)),
-  field('kind', optional(T.string)),
+  // Enums, so that a literal naming no kind or tier (`step.placement == "cloud_regoin"`) is E0201
+  // with a suggestion, as the bare names are E0101: a typo would silently disable the rule.
+  field('placement', optional({ k: 'enum', values: RESOURCE_KINDS })),
+  field('tier', optional({ k: 'enum', values: ['local', 'edge', 'cloud', 'human'] })),
+  field('kind', optional({ k: 'enum', values: CAPABILITY_KINDS })),
   field('capability', optional(T.string)),
   field('resource', optional(T.string)),
-  field('cost', T.money),
+  field('cost', SPEND),
   field('duration', T.duration),
   field('latency', T.duration),
   field('priority', T.int),
@@ -37,7 +40,7 @@ export const STEP_FACTS_TY: Ty = record([
 ]);
 
 export const PLAN_FACTS_TY: Ty = record([
-  field('cost', T.money),
+  field('cost', SPEND),
   field('duration', T.duration),
   field('steps', T.int),
   field('local_ratio', T.percent),
@@ -78,6 +81,7 @@ export function checkGuardrail(entry: DeclEntry<'guardrail'>, scopes: Scopes, mo
   const mod = entry.module;
   const file = mod.file;
   const reportedBefore = diags.length;
+  const spendCurrency = model.currency;
   const capConst = (name: string): string | undefined => scopes.lookup(mod, 'capability', [name])?.qualifiedName ?? (mod.std ? name : undefined);
   const base = (extra: [string, RootInfo][]): ExprEnv => ({
     file, model, diags, constants: true, capabilityConstant: capConst,
@@ -138,6 +142,7 @@ export function checkGuardrail(entry: DeclEntry<'guardrail'>, scopes: Scopes, mo
             const scratch: Diagnostic[] = [];
             const quiet = new ModelBuilder();
             quiet.recordTypes = false;
+            quiet.currency = spendCurrency;
             checkExpr(r.condition, { ...withOutput(output), model: quiet, diags: scratch });
             return scratch;
           },
@@ -286,7 +291,8 @@ function describeSel(sel: SelectorRef): string {
   return `capability ${sel.capability.split('.').pop()}`;
 }
 
-export function evaluateGuardrail(g: CheckedGuardrail, plan: PlanFacts, diags: Diagnostic[]): GuardrailIR {
+/** `money` prints an amount in the program's currency (`ProgramFacts.money`), as W0502 does. */
+export function evaluateGuardrail(g: CheckedGuardrail, plan: PlanFacts, diags: Diagnostic[], money: (n: number) => string = (n) => String(round6(n))): GuardrailIR {
   const node = g.entry.node;
   const severity = node.severity ?? 'blocking';
   const message = node.message ? node.message.parts.filter((p) => typeof p === 'string').join('') : null;
@@ -358,7 +364,7 @@ export function evaluateGuardrail(g: CheckedGuardrail, plan: PlanFacts, diags: D
           break;
         }
         const v = staticEval(rule.condition, { plan: planVars });
-        if (v === false) report(plan.nameRange, `by plan "${plan.name}" (estimates: ${describePlan(plan)})`);
+        if (v === false) report(plan.nameRange, `by plan "${plan.name}" (estimates: ${describePlan(plan, money)})`);
         else if (v === UNKNOWN) runtime = true;
         break;
       }
@@ -472,8 +478,8 @@ function viaCall(sel: SelectorRef, s: StepFacts): string {
   return ` (its ${which} ${s[which]!.capability!.split('.').pop()})`;
 }
 
-function describePlan(p: PlanFacts): string {
-  return `worst-case cost ${round6(p.cost)}, duration ${Math.round(p.duration)}ms, ${p.steps.length} steps, local ratio ${round6(p.localRatio)}`;
+function describePlan(p: PlanFacts, money: (n: number) => string): string {
+  return `worst-case cost ${money(p.cost)}, duration ${fmtMs(p.duration)}, ${p.steps.length} steps, local ratio ${round6(p.localRatio)}`;
 }
 
 /** Whether an expression's IR reads the variable `name`. */

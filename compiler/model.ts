@@ -103,6 +103,11 @@ export class ModelBuilder {
   recordDetails = true;
   /** When set, the symbol id of every use, in order (the editor's plan memo reads its windows). */
   useLog: number[] | undefined;
+  /**
+   * The currency written on the program's costs and budgets (the `currency` stage), undefined
+   * when none is: what `run.cost`, `plan.cost` and a step's `.cost` are measured in (`SPEND`).
+   */
+  currency: string | undefined;
 
   declare(s: Omit<OrchSymbol, 'id'>): OrchSymbol {
     // Built field by field rather than spread: one object shape, and cheaper per step.

@@ -65,7 +65,8 @@ export function lowerResources(f: ProgramFacts): void {
 
 /** `currency`: the one currency of every cost and budget (E0203 for another). */
 export function fixCurrency(f: ProgramFacts): void {
-  const currency = currencyOf(f.program.modules, f.diags, f.withTests);
+  const written = (f.model.currency = currencyOf(f.program.modules, f.diags, f.withTests));
+  const currency = written ?? 'usd';
   f.money = (n) => `${Math.round(n * 1e6) / 1e6}${currency}`;
 }
 
@@ -83,8 +84,14 @@ export function lowerPolicies(f: ProgramFacts): void {
 /** `guardrails`: each guardrail's rules checked and lowered once (each plan gets its verdicts in its `proofs` stage). */
 export function checkGuardrails(f: ProgramFacts): void {
   f.guardrails = new Map();
-  for (const m of f.program.modules)
+  const currency = f.model.currency;
+  for (const m of f.program.modules) {
+    // The std library's amounts (`spend_cap_1usd`) are written in usd whatever the program's
+    // currency: like its `cost 0usd`, they are not judged against it (nor reported in its files).
+    f.model.currency = m.std ? undefined : currency;
     for (const e of f.scopes.entries(m, 'guardrail')) f.guardrails.set(e, checkGuardrail(e, f.scopes, f.model, f.diags, f.contextRoot));
+  }
+  f.model.currency = currency;
 }
 
 /**

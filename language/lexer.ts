@@ -540,7 +540,7 @@ export function lex(text: string, shared?: Map<string, string>, base = 0): LexOu
     problems.push({
       offset: base + e.offset,
       length: Math.max(1, e.length),
-      message: `unexpected character${ch.length > 1 ? 's' : ''} '${shown}'`,
+      message: `unexpected character${ch.length > 1 ? 's' : ''} '${shown}'${unexpectedHint(ch)}`,
     });
   }
   // The tokens the matchers flagged, found by their offsets (the flags are in token order; a flag
@@ -552,15 +552,7 @@ export function lex(text: string, shared?: Map<string, string>, base = 0): LexOu
     if (t.tokenType === StringTok) {
       problems.push({ offset: t.startOffset, length: t.image.length, message: 'unterminated string (missing closing ")' });
     } else if (t.tokenType === BadNumberTok) {
-      const amount = /^\d+(?:\.\d+)?/.exec(t.image)?.[0] ?? '';
-      const suffix = t.image.slice(amount.length);
-      // `12EUR` is how currencies are usually written; Orch's units are lower case.
-      const hint = /^[A-Z]{3}$/.test(suffix) ? `currencies are written in lower case: ${amount}${suffix.toLowerCase()}` : 'durations use ms, s, m, h, d; money a 3-letter currency such as usd; percentages %';
-      problems.push({
-        offset: t.startOffset,
-        length: t.image.length,
-        message: `unknown unit '${suffix}' in '${t.image}' (${hint})`,
-      });
+      problems.push({ offset: t.startOffset, length: t.image.length, message: badNumberMessage(t.image) });
     }
   }
   const comments = (result.groups.comments ?? []) as IToken[];
@@ -573,3 +565,26 @@ export function lex(text: string, shared?: Map<string, string>, base = 0): LexOu
   return { tokens: result.tokens, comments, problems, words: seen };
 }
 
+/**
+ * What a number with a suffix that is no unit says. Numbers are integers and decimals (§2):
+ * `1_000` and `1e3`, usual elsewhere, are told apart from a misspelt unit and rewritten.
+ */
+function badNumberMessage(image: string): string {
+  const amount = /^\d+(?:\.\d+)?/.exec(image)?.[0] ?? '';
+  const suffix = image.slice(amount.length);
+  const grouped = /^((?:_\d+)+)(.*)$/.exec(suffix);
+  if (grouped) return `'${image}': digit separators are not allowed in numbers; write ${amount}${grouped[1]!.replace(/_/g, '')}${grouped[2]}`;
+  const value = /^[eE]\d+$/.test(suffix) ? Number(image) : NaN;
+  if (Number.isSafeInteger(value) || (Number.isFinite(value) && !/e/.test(String(value))))
+    return `'${image}': exponents are not allowed in numbers; write ${String(value)}`;
+  // `12EUR` is how currencies are usually written; Orch's units are lower case.
+  const hint = /^[A-Z]{3}$/.test(suffix) ? `currencies are written in lower case: ${amount}${suffix.toLowerCase()}` : 'durations use ms, s, m, h, d; money a 3-letter currency such as usd; percentages %';
+  return `unknown unit '${suffix}' in '${image}' (${hint})`;
+}
+
+/** Why a character is not Orch, for the two usual cases: quotes an editor curled, a letter outside ASCII. */
+function unexpectedHint(ch: string): string {
+  if (/^[\u201C\u201D\u201E\u2018\u2019]/.test(ch)) return ' (strings use straight double quotes: "…")';
+  if (/^\p{L}/u.test(ch)) return ' (names are ASCII letters, digits and _; other text goes in a "string")';
+  return '';
+}

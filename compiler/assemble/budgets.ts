@@ -8,6 +8,7 @@ import type { CapabilityIR, ResourceIR } from '../ir/types.js';
 import { LedgerSum, type LedgerWorstCase } from '../budget-ledger.js';
 import { reservationFor } from '../reservation.js';
 import type { PlanFacts } from './plan-facts.js';
+import { fmtMs } from '../duration-text.js';
 
 export function checkBudgets(f: PlanFacts): void {
   const { policy, cp, plan, file, cost, costMax, duration, durationMax, maxIterations } = f;
@@ -71,10 +72,3 @@ function ledgerOf(f: PlanFacts, limit: number): LedgerWorstCase {
 
 /** The pairs remembered: past them a plan's rarer pairs are worked out at each step. */
 const MAX_PAIRS = 8;
-
-export function fmtMs(n: number): string {
-  if (n >= 3_600_000) return `${Math.round((n / 3_600_000) * 100) / 100}h`;
-  if (n >= 60_000) return `${Math.round((n / 60_000) * 100) / 100}m`;
-  if (n >= 1000) return `${Math.round((n / 1000) * 100) / 100}s`;
-  return `${Math.round(n)}ms`;
-}

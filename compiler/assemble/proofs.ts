@@ -56,7 +56,7 @@ export function proveGuardrails(f: PlanFacts): void {
     const next = proveCalls(f, s, facts[i]!, guards, planFacts);
     if (f.callBindings.has(s.id)) f.callBindings.set(s.id, next);
   }
-  f.guardrails = cp.guardrails.map((g) => evaluateGuardrail(cx.guardrails.get(g)!, planFacts, cx.diags));
+  f.guardrails = cp.guardrails.map((g) => evaluateGuardrail(cx.guardrails.get(g)!, planFacts, cx.diags, cx.money));
 }
 
 /** Step `s`'s fallback and compensate calls proved on their own resources (`stepFacts`: the step's). */

@@ -8,7 +8,7 @@
  * percentage of at most 100 % …) instead of a run hanging or the IR validator failing after the
  * check passed.
  */
-import { diagnostic, type BlockItem, type Diagnostic, type DurationLit, type Module, type NumberLit, type PercentLit } from '../../language/index.js';
+import { diagnostic, type BlockItem, type Diagnostic, type DurationLit, type Module, type NumberLit, type PercentLit, type RetrySpec } from '../../language/index.js';
 import { durationMs } from './expr.js';
 
 export function boundsDiagnostics(module: Module, file: string): Diagnostic[] {
@@ -25,9 +25,16 @@ export function boundsDiagnostics(module: Module, file: string): Diagnostic[] {
     if (t && !(durationMs(t.value, t.unit) > 0))
       out.push(diagnostic('E0201', `${what} must be longer than 0, not ${t.value}${t.unit}: nothing could complete before it`, file, t.range));
   };
+  // As Temporal refuses a MaximumInterval below the InitialInterval: every wait would be `max`.
+  const backoffMax = (r: RetrySpec | undefined) => {
+    const b = r?.backoff;
+    if (b?.max && durationMs(b.max.value, b.max.unit) < durationMs(b.delay.value, b.delay.unit))
+      out.push(diagnostic('E0201', `a backoff's max ${b.max.value}${b.max.unit} is below its first delay ${b.delay.value}${b.delay.unit}: raise max or lower the delay`, file, b.max.range));
+  };
   for (const d of module.declarations) {
     if (d.kind === 'CapabilityDecl') {
       positiveDuration(d.timeout, 'a timeout');
+      backoffMax(d.retry);
     } else if (d.kind === 'ResourceDecl') {
       positiveInt(d.concurrency, 'concurrency');
       percent(d.reliability, 'reliability');
@@ -38,7 +45,10 @@ export function boundsDiagnostics(module: Module, file: string): Diagnostic[] {
       const blocks: (readonly BlockItem[])[] = [d.body.filter((x): x is BlockItem => x.kind !== 'InvariantDecl')];
       for (let body = blocks.pop(); body; body = blocks.pop())
         for (const item of body) {
-          if (item.kind === 'StepDecl') positiveDuration(item.timeout, 'a timeout');
+          if (item.kind === 'StepDecl') {
+            positiveDuration(item.timeout, 'a timeout');
+            backoffMax(item.retry);
+          }
           if (item.kind === 'ForEachDecl') positiveInt(item.parallel, 'parallel');
           if (item.kind === 'ForEachDecl' || item.kind === 'RepeatDecl' || item.kind === 'RaceDecl') blocks.push(item.body);
         }

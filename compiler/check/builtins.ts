@@ -6,9 +6,9 @@
 import type { DataClass, Expr, Ident, Range } from '../../language/index.js';
 import type { BuiltinFn, ExprIR } from '../ir/types.js';
 import { unresolvedDiagnostic } from '../scope.js';
-import { T, formatTy, isLoose, isStringy, listOf, maxClass, stripOptional, unitOf, widenLiteral, type Ty } from '../types/ty.js';
+import { T, comparable, formatTy, isLoose, isStringy, listOf, maxClass, mismatchCode, stripOptional, unitOf, widenLiteral, type Ty } from '../types/ty.js';
 import { NO_DATA, NO_IR, type ExprChecking, type ExprResult } from './expr-env.js';
-import { sameUnit } from './operators.js';
+import { notNull, sameUnit, stringKey } from './operators.js';
 
 export const BUILTINS = new Set<string>(['len', 'contains', 'lower', 'upper', 'min', 'max', 'sum', 'round', 'now', 'format', 'split', 'lines', 'known', 'age']);
 
@@ -50,15 +50,20 @@ export function checkBuiltinCall(c: ExprChecking, callee: Ident, args: readonly 
     case 'contains':
       if (arity(2) && !isLoose(t0) && !['list', 'map', 'string', 'enum'].includes(t0.k))
         c.error('E0201', `contains() needs a list, map or string first, not ${formatTy(t0)}`, args[0]!.range);
+      else if (rs.length === 2 && t0.k === 'list' && !comparable(rs[1]!.ty, t0.elem))
+        c.error(mismatchCode(stripOptional(rs[1]!.ty), t0.elem), `contains() looks in a ${formatTy(t0)} for ${formatTy(rs[1]!.ty)}: it is never found`, args[1]!.range);
+      else if (rs.length === 2) stringKey(c, rs[1]!.ty, t0, args[1]!, 'contains()');
       return { ty: T.bool, data, ir };
     case 'lower':
     case 'upper':
       if (arity(1) && !isLoose(t0) && !isStringy(t0)) c.error('E0201', `${name}() needs a string, not ${formatTy(t0)}`, args[0]!.range);
+      else if (rs.length === 1) notNull(c, rs[0]!.ty, args[0]!, `${name}()`);
       return { ty: T.string, data, ir };
     // A tool's text answer taken apart without a model (issue 47): its data class is the text's.
     case 'split': {
       if (arity(2)) {
         if (!isLoose(t0) && !isStringy(t0)) c.error('E0201', `split() needs a string to split, not ${formatTy(t0)}`, args[0]!.range);
+        else notNull(c, rs[0]!.ty, args[0]!, 'split()');
         const t1 = stripOptional(rs[1]!.ty);
         if (!isLoose(t1) && !isStringy(t1)) c.error('E0201', `split() needs a string separator, not ${formatTy(t1)}`, args[1]!.range);
       }
@@ -66,9 +71,14 @@ export function checkBuiltinCall(c: ExprChecking, callee: Ident, args: readonly 
     }
     case 'lines':
       if (arity(1) && !isLoose(t0) && !isStringy(t0)) c.error('E0201', `lines() needs a string, not ${formatTy(t0)}`, args[0]!.range);
+      else if (rs.length === 1) notNull(c, rs[0]!.ty, args[0]!, 'lines()');
       return { ty: listOf(T.string), data, ir };
     case 'round':
       if (arity(1, 2) && !isLoose(t0) && !unitOf(t0)) c.error('E0201', `round() needs a number, not ${formatTy(t0)}`, args[0]!.range);
+      else if (rs.length >= 1) notNull(c, rs[0]!.ty, args[0]!, 'round()');
+      // The digits to keep: a whole number (`round(x, 1.5)` rounded to 10^1.5).
+      if (rs.length === 2 && !isLoose(rs[1]!.ty) && rs[1]!.ty.k !== 'int')
+        c.error('E0201', `round()'s second argument is a whole number of decimals, not ${formatTy(rs[1]!.ty)}`, args[1]!.range);
       return { ty: t0.k === 'number' || t0.k === 'int' ? (rs.length === 1 ? T.int : T.number) : widenLiteral(t0), data, ir };
     case 'now':
       arity(0);
@@ -81,13 +91,18 @@ export function checkBuiltinCall(c: ExprChecking, callee: Ident, args: readonly 
     case 'max': {
       let elem: Ty = T.any;
       if (rs.length === 1) {
-        if (t0.k === 'list') elem = t0.elem;
+        if (t0.k === 'list') {
+          elem = t0.elem;
+          if (elem.k === 'optional' && !isLoose(elem.inner))
+            c.error('E0201', `${name}() needs values, but these items may be null (${formatTy(t0)}): add ?? and a default to each`, args[0]!.range);
+        }
         else if (!isLoose(t0)) c.error('E0201', `${name}() of one argument needs a list, not ${formatTy(t0)}`, args[0]!.range);
       } else if (rs.length === 0 || name === 'sum') {
         if (name === 'sum' || rs.length === 0) arity(1);
       } else {
         elem = rs[0]!.ty;
         for (let i = 1; i < rs.length; i++) sameUnit(c, elem, rs[i]!.ty, args[i]!.range, name);
+        rs.forEach((r, i) => notNull(c, r.ty, args[i]!, `${name}()`));
       }
       if (!isLoose(elem) && !unitOf(stripOptional(elem)))
         c.error('E0201', `${name}() needs numbers, durations, money or percents, not ${formatTy(elem)}`, range);

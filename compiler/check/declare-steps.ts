@@ -10,7 +10,7 @@ import type { ForEachIR } from '../ir/types.js';
 import type { LoadedModule } from '../loaded-module.js';
 import type { ModelBuilder, OrchSymbol } from '../model.js';
 import type { DeclEntry, Scopes } from '../scope.js';
-import { T, field, formatTy, optional, record, type Ty } from '../types/ty.js';
+import { SPEND, T, field, formatTy, optional, record, type Ty } from '../types/ty.js';
 import type { CapabilityInfo } from './capability.js';
 import type { PlanBlock } from './checked-plan.js';
 import { STEP_STATUSES, stepViewTy, type BlockRefInfo, type ItemInfo, type StepRefInfo } from './expr.js';
@@ -243,7 +243,7 @@ export function resolveActions(body: DeclaredBody, mod: LoadedModule, scopes: Sc
 
 /** The types `NAME` has once its steps' output types are known. */
 function setBlockTypes(b: BlockRefInfo & { range: Range }, steps: ReadonlyMap<string, StepRefInfo>): void {
-  const common = { status: field('status', { k: 'enum', values: STEP_STATUSES }), started: field('started', T.bool), completed: field('completed', T.bool), failed: field('failed', T.bool), skipped: field('skipped', T.bool), duration: field('duration', T.duration), cost: field('cost', T.money) };
+  const common = { status: field('status', { k: 'enum', values: STEP_STATUSES }), started: field('started', T.bool), completed: field('completed', T.bool), failed: field('failed', T.bool), skipped: field('skipped', T.bool), duration: field('duration', T.duration), cost: field('cost', SPEND) };
   const m = b as { -readonly [K in keyof BlockRefInfo]: BlockRefInfo[K] };
   if (b.kind === 'race') {
     const outs = b.steps.map((s) => steps.get(s)?.outputTy ?? T.any);

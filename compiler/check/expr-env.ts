@@ -8,7 +8,7 @@ import type { DataClass, Expr, Range } from '../../language/index.js';
 import type { ExprIR } from '../ir/types.js';
 import type { ModelBuilder } from '../model.js';
 import type { Diagnostic } from '../../language/index.js';
-import { T, field, optional, record, type Ty } from '../types/ty.js';
+import { SPEND, T, field, optional, record, type Ty } from '../types/ty.js';
 
 export interface ExprResult {
   readonly ty: Ty;
@@ -128,7 +128,7 @@ function buildStepView(output: Ty): Ty {
     field('skipped', T.bool),
     field('attempts', T.int),
     field('duration', T.duration),
-    field('cost', T.money),
+    field('cost', SPEND),
     field('resource', optional(T.string)),
   ]);
 }

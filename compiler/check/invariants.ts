@@ -9,13 +9,13 @@ import type { LoadedModule } from '../loaded-module.js';
 import { ModelBuilder } from '../model.js';
 import { repeatedEntries } from './repeated.js';
 import type { DeclEntry } from '../scope.js';
-import { T, field, optional, record } from '../types/ty.js';
+import { SPEND, T, field, optional, record } from '../types/ty.js';
 import type { CheckedPlan } from './checked-plan.js';
 import { checkExpr, type ExprEnv, type RootInfo } from './expr.js';
 import { expectTy } from './mismatch.js';
 
 export const RUN_TY = record([
-  field('cost', T.money),
+  field('cost', SPEND),
   field('elapsed', T.duration),
   field('status', { k: 'enum', values: ['running', 'completed', 'failed', 'cancelled', 'timeout', 'paused'] }),
   field('steps', T.int),

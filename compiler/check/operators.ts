@@ -3,7 +3,7 @@
  * units (E0203 for mixed units or currencies), enum literals that can never match, and the
  * capability names guardrails compare as strings.
  */
-import type { Expr, Range } from '../../language/index.js';
+import { DATA_CLASSES, type Expr, type Range } from '../../language/index.js';
 import type { BinaryOpIR, ExprIR } from '../ir/types.js';
 import { closest } from '../suggest.js';
 import { T, assignable, comparable, formatTy, isLoose, isStringy, maxClass, optional, stripOptional, unitOf, widenLiteral, type Ty } from '../types/ty.js';
@@ -20,11 +20,51 @@ export function sameUnit(c: ExprChecking, a: Ty, b: Ty, range: Range, what: stri
   }
   const sa = stripOptional(a);
   const sb = stripOptional(b);
-  if (sa.k === 'money' && sb.k === 'money' && sa.currency && sb.currency && sa.currency !== sb.currency) {
-    c.error('E0203', `${what}: cannot mix currencies ${sa.currency} and ${sb.currency}`, range);
+  if (sa.k !== 'money' || sb.k !== 'money') return true;
+  // Spend (`run.cost`, `x.cost`) is in the program's currency; a `money` input field has none.
+  const ca = sa.currency ?? (sa.spend ? c.env.model.currency : undefined);
+  const cb = sb.currency ?? (sb.spend ? c.env.model.currency : undefined);
+  if (ca && cb && ca !== cb) {
+    c.error('E0203', `${what}: cannot mix currencies ${ca} and ${cb}`, range);
     return false;
   }
   return true;
+}
+
+/**
+ * E0201 when a value that may be null (`T?`: an optional field, `xs[i]`, `m["k"]`) is used where
+ * the evaluator needs a value — arithmetic, `round`, `upper`, … would fail the run on `null`.
+ * Comparisons, `len`, `contains`, `in` and concatenation take `null` as it is.
+ */
+export function notNull(c: ExprChecking, ty: Ty, e: Expr, what: string): boolean {
+  if (ty.k !== 'optional' || isLoose(ty.inner)) return true;
+  c.error('E0201', `${what} needs a value, but this may be null (${formatTy(ty)}): add ?? and a default`, e.range);
+  return false;
+}
+
+/** `0`, `0s`, `0usd`, `0%` written as such (a divisor that fails every run). */
+function isZeroLiteral(e: Expr): boolean {
+  switch (e.kind) {
+    case 'NumberLit':
+    case 'DurationLit':
+    case 'PercentLit':
+      return e.value === 0;
+    case 'MoneyLit':
+      return e.amount === 0;
+    default:
+      return false;
+  }
+}
+
+/**
+ * `x in text`, `contains(map, x)`: a string holds substrings and a map (or record) string keys, so
+ * any other `x` is never found (the run answers false) — E0201 at `x`.
+ */
+export function stringKey(c: ExprChecking, needle: Ty, hay: Ty, at: Expr, what: string): void {
+  const n = stripOptional(needle);
+  const h = stripOptional(hay);
+  if (isLoose(n) || n.k === 'null' || isStringy(n)) return;
+  if (isStringy(h) || h.k === 'map' || h.k === 'record') c.error('E0201', `${what} over a string or map looks for a string, not ${formatTy(n)}`, at.range);
 }
 
 /**
@@ -70,6 +110,7 @@ export function binaryWith(c: ExprChecking, op: BinaryOpIR, l: ExprResult, left:
     case '==':
     case '!=': {
       if (!comparable(lt, rt)) mismatch(c, op, lt, rt, range, left, right);
+      else if (sl.k === 'money' && sr.k === 'money') sameUnit(c, sl, sr, range, `"${op}"`);
       else if (!checkEnumLiteral(c, lt, rt, right)) checkEnumLiteral(c, rt, lt, left);
       return out(T.bool, sl.k === 'data_class' || sr.k === 'data_class' ? 'data_class' : undefined);
     }
@@ -82,6 +123,12 @@ export function binaryWith(c: ExprChecking, op: BinaryOpIR, l: ExprResult, left:
         const other = sl.k === 'data_class' ? sr : sl;
         if (!isLoose(other) && other.k !== 'data_class' && !isStringy(other))
           c.error('E0201', `cannot compare a data class with ${formatTy(other)}`, range);
+        // A string literal is read as a data class at run time: one that names none fails the run.
+        const otherExpr = sl.k === 'data_class' ? right : left;
+        if (other.k === 'string' && other.literal !== undefined && !(DATA_CLASSES as readonly string[]).includes(other.literal)) {
+          const best = closest(other.literal, DATA_CLASSES);
+          c.error('E0201', `"${other.literal}" is not a data class (${DATA_CLASSES.join(' < ')})${best ? `; did you mean "${best}"?` : ''}`, otherExpr.range);
+        }
         return out(T.bool, 'data_class');
       }
       if (!loose) {
@@ -98,6 +145,7 @@ export function binaryWith(c: ExprChecking, op: BinaryOpIR, l: ExprResult, left:
       if (!isLoose(sr) && !['list', 'map', 'string', 'record'].includes(sr.k))
         c.error('E0201', `"in" needs a list, map or string on the right, not ${formatTy(sr)}`, right.range);
       else if (sr.k === 'list' && !comparable(sl, sr.elem)) mismatch(c, op, lt, rt, range, left, right);
+      else stringKey(c, sl, sr, left, '"in"');
       return out(T.bool);
     case '??': {
       // `x ?? null` says "x, or nothing" (the value of a `??` chain whose steps were all skipped).
@@ -114,13 +162,16 @@ export function binaryWith(c: ExprChecking, op: BinaryOpIR, l: ExprResult, left:
       }
       if (loose) return out(isLoose(sl) ? sr : sl);
       if (unitOf(sl) && unitOf(sr)) {
+        notNull(c, lt, left, `"${op}"`);
+        notNull(c, rt, right, `"${op}"`);
         const ul = unitOf(sl)!;
         const ur = unitOf(sr)!;
         if (ul !== ur) {
           c.error('E0203', `"${op}": cannot mix ${ul} and ${ur} (${formatTy(sl)} ${op} ${formatTy(sr)})`, range);
           return out(T.unknown);
         }
-        sameUnit(c, sl, sr, range, `"${op}"`);
+        // Reported once: the sum of two currencies has none, so what it meets says nothing more.
+        if (!sameUnit(c, sl, sr, range, `"${op}"`)) return out(T.unknown);
         if (ul === 'number') return out(sl.k === 'int' && sr.k === 'int' ? T.int : T.number);
         return out(widenLiteral(sl));
       }
@@ -136,6 +187,9 @@ export function binaryWith(c: ExprChecking, op: BinaryOpIR, l: ExprResult, left:
         mismatch(c, op, lt, rt, range, left, right);
         return out(T.unknown);
       }
+      notNull(c, lt, left, `"${op}"`);
+      notNull(c, rt, right, `"${op}"`);
+      if (op !== '*' && isZeroLiteral(right)) c.error('E0201', `${op === '/' ? 'division' : 'modulo'} by zero: the run would fail here`, right.range);
       if (ul === 'number' && ur === 'number') return out(sl.k === 'int' && sr.k === 'int' && op !== '/' ? T.int : T.number);
       const scalar = (u: string): boolean => u === 'number' || u === 'percent';
       if (op === '*') {

@@ -25,7 +25,11 @@ export interface FieldTy {
 export type Ty =
   | { readonly k: 'string'; readonly literal?: string }
   | { readonly k: 'number' | 'int' | 'bool' | 'duration' | 'percent' | 'any' | 'secret' | 'null' }
-  | { readonly k: 'money'; readonly currency?: string }
+  /**
+   * `spend`: an amount the program spends or estimates (`run.cost`, `plan.cost`, a step's `.cost`),
+   * in the currency every cost and budget is written in (`ModelBuilder.currency`), not known here.
+   */
+  | { readonly k: 'money'; readonly currency?: string; readonly spend?: true }
   /** A data class name used as a value (`personal` in a guardrail condition). */
   | { readonly k: 'data_class' }
   | { readonly k: 'enum'; readonly values: readonly string[] }
@@ -42,6 +46,9 @@ export type Ty =
   | { readonly k: 'optional'; readonly inner: Ty }
   /** Error recovery: compatible with everything, never reported twice. */
   | { readonly k: 'unknown' };
+
+/** `run.cost`, `plan.cost`, a step's `.cost`: money in the program's currency (not a type one writes). */
+export const SPEND: Ty = { k: 'money', spend: true };
 
 export const T = {
   string: { k: 'string' } as Ty,

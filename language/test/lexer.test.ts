@@ -52,7 +52,7 @@ describe('lexer', () => {
   });
 
   it('reports unexpected characters and an unterminated block comment', () => {
-    expect(lex('plan é {}').problems.map((p) => p.message)).toEqual(["unexpected character 'é'"]);
+    expect(lex('plan é {}').problems.map((p) => p.message)).toEqual(["unexpected character 'é' (names are ASCII letters, digits and _; other text goes in a \"string\")"]);
     expect(lex('plan /* never closed').problems.map((p) => p.message)).toEqual(["unterminated block comment (missing '*/')"]);
   });
 });
