@@ -6,6 +6,7 @@
  */
 import type { DataClass, Expr, FieldDecl, Range } from '../../language/index.js';
 import { DATA_CLASSES } from '../../language/index.js';
+import { classOfType, maxClass, type Ty } from '../types/ty.js';
 
 export interface Hop {
   /** What was read, as written (`classify.output.reply_to`), with why it carries the label. */
@@ -117,8 +118,20 @@ export interface FieldLabel {
   readonly given?: Label;
 }
 
-export function fieldLabelOf(f: FieldDecl): FieldLabel {
-  return { cls: f.dataClass ?? 'public', untrusted: f.trust === 'untrusted' };
+/**
+ * `ty`, the field's checked type, adds the classes its nested fields declare (`r: { a: string
+ * @personal }`, a named type, a list of them): the field as a whole carries the highest, as a
+ * step's output carries its fields' (§9.3) — else a class written one level down reached anywhere.
+ */
+export function fieldLabelOf(f: FieldDecl, ty?: Ty): FieldLabel {
+  const own = f.dataClass ?? 'public';
+  return { cls: ty ? maxClass(own, classOfType(ty)) : own, untrusted: f.trust === 'untrusted' };
+}
+
+/** A plan's input fields' labels, by name (`inputTy`: the plan's checked input record). */
+export function inputFieldLabels(fields: readonly FieldDecl[], inputTy: Ty): Map<string, FieldLabel> {
+  const tys = inputTy.k === 'record' ? inputTy.fields : undefined;
+  return new Map(fields.map((fd) => [fd.name.name, fieldLabelOf(fd, tys?.get(fd.name.name)?.ty)]));
 }
 
 /** An expression's labels: the join of everything it reads, less what `endorse`/`declassify` lift. */

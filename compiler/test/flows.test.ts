@@ -191,6 +191,23 @@ describe('endorsement: the honest ways to silence E0902', () => {
 });
 
 describe('confidentiality: E0903', () => {
+  it('a class declared on a nested field of a plan input (a record, a named type, a list of them) counts for the whole input field', () => {
+    const nested = one(`
+type Person = { name: string, mail: string @personal }
+plan p {
+  input { r: { a: string @personal }, who: Person, all: list<Person> }
+  step k = keep(text: input.r.a)
+}`, 'E0903');
+    expect(nested.message).toContain('keep.text ← input.r @personal');
+    expect(flows(`
+type Person = { name: string, mail: string @personal }
+plan p {
+  input { who: Person, all: list<Person> }
+  step k = keep(text: input.who.name)
+  for each x in input.all { step j = keep(text: x.mail) }
+}`).map((d) => d.message.split(':')[0])).toEqual(['personal data reaches capability keep (data internal) in step k', 'personal data reaches capability keep (data internal) in step j']);
+  });
+
   it('a capability declaring a lower data class; declassify lowers the value', () => {
     const d = one(`plan p {\n  input { email: string @personal }\n  step k = keep(text: input.email)\n}`, 'E0903');
     expect(d.message).toContain('personal data reaches capability keep (data internal) in step k: keep.text ← input.email @personal');
