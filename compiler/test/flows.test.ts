@@ -199,6 +199,7 @@ plan p {
   step k = keep(text: input.r.a)
 }`, 'E0903');
     expect(nested.message).toContain('keep.text ← input.r @personal');
+    expect(one(`context { home: { owner: string @personal } }\nplan p { step k = keep(text: context.home.owner) }`, 'E0903').message).toContain('keep.text ← context.home @personal');
     expect(flows(`
 type Person = { name: string, mail: string @personal }
 plan p {
