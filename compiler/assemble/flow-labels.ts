@@ -196,7 +196,12 @@ function callLabel(e: Extract<Expr, { kind: 'CallExpr' }>, env: LabelEnv): Label
   const toArg = e.named?.find((a) => a.name.name === 'to')?.value;
   const to: DataClass = toArg?.kind === 'NameExpr' && (DATA_CLASSES as readonly string[]).includes(toArg.name) ? (toArg.name as DataClass) : 'internal';
   env.onRelabel?.('declassify', e.range, reason, to);
-  return rank(l.cls) > rank(to) ? { cls: to, clsPath: null, untrusted: l.untrusted } : l;
+  if (rank(l.cls) <= rank(to)) return l;
+  if (rank(to) === 0) return l.untrusted ? { cls: to, clsPath: null, untrusted: l.untrusted } : BOTTOM;
+  // Lowered part of the way (`to: personal`): the value still has a class, so its path names the
+  // declassify and what it lowered — else a finding further on had an empty witness.
+  if (!env.witness) return unwitnessed(to, true, l.untrusted !== null);
+  return { cls: to, clsPath: { hop: { text: `declassify(…, to: ${to})`, file: env.file, range: e.range }, next: l.clsPath }, untrusted: l.untrusted };
 }
 
 /** `input.X`, `context.X`, `step.output.f`, a `for each` item: the source's labels, with a hop for the read. */

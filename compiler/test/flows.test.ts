@@ -213,6 +213,10 @@ plan p {
     const d = one(`plan p {\n  input { email: string @personal }\n  step k = keep(text: input.email)\n}`, 'E0903');
     expect(d.message).toContain('personal data reaches capability keep (data internal) in step k: keep.text ← input.email @personal');
     expect(flows(`plan p {\n  input { email: string @personal }\n  step k = keep(text: declassify(input.email, reason: "hashed by the caller"))\n}`)).toEqual([]);
+    // Lowered only part of the way: the witness path names the declassify and what it lowered.
+    const part = one(`plan p {\n  input { key: string @secret }\n  step k = keep(text: declassify(input.key, to: personal, reason: "masked"))\n}`, 'E0903');
+    expect(part.message).toContain('personal data reaches capability keep (data internal) in step k: keep.text ← declassify(…, to: personal) ← input.key @secret');
+    expect(part.related?.map((r) => r.message)).toEqual(['declassify(…, to: personal)', 'input.key @secret']);
   });
 
   it('a step’s output class is its capability’s data: it reaches a cloud resource only up to internal; accepts says otherwise', () => {
