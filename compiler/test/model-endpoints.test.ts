@@ -95,6 +95,9 @@ policy p { strategy privacy_first }
 
   it('endpoint tiers: loopback hosts, a JS config’s tiers from orch.config.json, unknown endpoints cloud', () => {
     expect(['http://localhost:1/v1', 'http://127.0.0.9/v1', 'http://[::1]:8080/'].every(isLoopback)).toBe(true);
+    // The fully qualified `localhost.` and an IPv4-mapped IPv6 loopback are loopback too (both were cloud).
+    expect(['http://localhost.:11434/v1', 'http://[::ffff:127.0.0.1]:1/', 'http://[0:0:0:0:0:0:0:1]/'].every(isLoopback)).toBe(true);
+    expect(['http://localhost.example.com/', 'http://[::ffff:10.0.0.1]/', 'http://127.0.0.1.nip.io/'].some(isLoopback)).toBe(false);
     expect(['http://10.0.0.1/', 'https://api.openai.com/v1', 'not a url'].some(isLoopback)).toBe(false);
     expect(endpointTier('nope', { kind: 'json', root: dir, file: '', raw: CONFIG })).toBe('cloud');
     expect(endpointTier('x', { kind: 'opaque', root: dir, file: '' })).toBe('cloud');
