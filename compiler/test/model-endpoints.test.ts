@@ -68,6 +68,21 @@ describe('a model step’s endpoint is decided by the compiler (§9.1)', () => {
     expect(renderPreviewText(preview(cloud), false)).toMatch(/\+ d = draft\n {6}model endpoint cloud \(cloud\)/);
   });
 
+  it('the preview prints a model fallback call’s own endpoint and tier beside the step’s', () => {
+    const src = `${draft('endpoint "ollama"')}capability spare { kind llm  input { email: string @personal }  output { text: string }  prompt "Hi \${input.email}"  model "m"  endpoint "gw"  requires llm }
+plan p {
+  input { email: string @personal }
+  step d = draft(email: input.email) { fallback spare(email: input.email) }
+  output { t: d.output.text }
+}
+`;
+    const ir = compile({ entry: project(src), host: diskHost }).plans[0]!;
+    expect(ir.steps[0]!.fallback!.binding).toMatchObject({ endpoint: 'gw', endpoint_tier: 'edge' });
+    const p = preview(ir);
+    expect(p.steps[0]!.fallback_call).toMatchObject({ capability: 'main.spare', endpoint: { name: 'gw', tier: 'edge' } });
+    expect(renderPreviewText(p, false)).toMatch(/model endpoint ollama \(local\) — .*\n {6}fallback call spare, model endpoint gw \(edge\)\n/);
+  });
+
   it('the resource’s endpoint wins; a loopback base_url is local, a "tier" is taken as written', () => {
     const entry = project(`${draft('endpoint "cloud"')}resource box { kind local_device  provides llm  endpoint "ollama" }\n${PLAN}`);
     expect(compile({ entry, host: diskHost }).plans[0]!.steps[0]!.binding).toMatchObject({ resource: 'box', tier: 'local', endpoint: 'ollama', endpoint_tier: 'local' });
