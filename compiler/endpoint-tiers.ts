@@ -12,7 +12,7 @@ import { configSection, projectConfigFor, type ProjectConfigView } from './proje
 
 export type EndpointTier = Exclude<TierIR, 'human'>;
 
-const TIERS: ReadonlySet<string> = new Set(['local', 'edge', 'cloud']);
+export const TIERS: ReadonlySet<string> = new Set(['local', 'edge', 'cloud']);
 const RANK: Record<TierIR, number> = { local: 0, edge: 1, cloud: 2, human: 3 };
 
 /** The higher (less trusted) of two tiers. */
@@ -31,6 +31,8 @@ export function endpointTier(name: string, view: ProjectConfigView): EndpointTie
   if (!ep || typeof ep !== 'object') return 'cloud';
   const { tier, base_url } = ep as { tier?: unknown; base_url?: unknown };
   if (typeof tier === 'string' && TIERS.has(tier)) return tier as EndpointTier;
+  // A "tier" that says none of the three is a typo (W0803; orch run refuses it): never the loopback default.
+  if (tier !== undefined) return 'cloud';
   return typeof base_url === 'string' && isLoopback(base_url) ? 'local' : 'cloud';
 }
 

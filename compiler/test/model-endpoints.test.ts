@@ -115,6 +115,14 @@ policy p { strategy privacy_first }
     expect(['http://localhost.example.com/', 'http://[::ffff:10.0.0.1]/', 'http://127.0.0.1.nip.io/'].some(isLoopback)).toBe(false);
     expect(['http://10.0.0.1/', 'https://api.openai.com/v1', 'not a url'].some(isLoopback)).toBe(false);
     expect(endpointTier('nope', { kind: 'json', root: dir, file: '', raw: CONFIG })).toBe('cloud');
+    // A "tier" that is none of the three (a typo) is cloud, whatever the base_url, and W0803 says so.
+    const typo = { endpoints: { ep: { base_url: 'http://127.0.0.1:1/v1', tier: 'Local' } } };
+    expect(endpointTier('ep', { kind: 'json', root: dir, file: '', raw: typo })).toBe('cloud');
+    const w = check({ entry: project(`${draft('endpoint "ep"')}${PLAN}`, typo), host: diskHost });
+    expect(w.filter((d) => d.code === 'W0803' && d.message.includes('"tier"')).map((d) => d.message)).toEqual([
+      'endpoint "ep" has "tier": "Local", which is not local, edge or cloud: it counts as cloud here (orch run refuses the config)',
+    ]);
+    expect(w.map((d) => d.code)).toContain('E0903');
     expect(endpointTier('x', { kind: 'opaque', root: dir, file: '' })).toBe('cloud');
     const sub = mkdtempSync(join(dir, 'js-'));
     writeFileSync(join(sub, 'orch.config.json'), JSON.stringify({ tiers: { x: 'local', y: 'moon' } }));
