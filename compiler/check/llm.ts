@@ -9,7 +9,7 @@ import { diagnostic, type Diagnostic } from '../../language/index.js';
 import type { CapabilityIR, ExprIR, LlmIR } from '../ir/types.js';
 import type { ModelBuilder } from '../model.js';
 import { configKnown, configSection, configUnreadable, projectConfigFor } from '../project-config.js';
-import { TIERS } from '../endpoint-tiers.js';
+import { endpointTierFor, TIERS } from '../endpoint-tiers.js';
 import type { Ty } from '../types/ty.js';
 import { checkExpr, type ExprEnv } from './expr.js';
 
@@ -84,6 +84,7 @@ export function llmIR(c: CapabilityDecl, input: Ty, file: string, model: ModelBu
       temperature: props.temperature ?? null,
       max_tokens: props.max_tokens ?? null,
       endpoint: props.endpoint ?? null,
+      ...(props.endpoint ? { endpoint_tier: endpointTierFor(props.endpoint, file) } : {}),
     },
     props,
   };

@@ -54,6 +54,8 @@ describe('a model step’s endpoint is decided by the compiler (§9.1)', () => {
     const ir = out.plans[0]!;
     expect(validatePlanIR(JSON.parse(JSON.stringify(ir))).ok).toBe(true);
     expect(ir.steps[0]!.binding).toMatchObject({ resource: 'laptop', tier: 'cloud', endpoint: 'cloud', endpoint_tier: 'cloud' });
+    // The capability's own endpoint keeps its tier too: a run-time alternative resource without one sends the call there.
+    expect(ir.capabilities['main.draft']!.llm).toMatchObject({ endpoint: 'cloud', endpoint_tier: 'cloud' });
     expect(ir.resources.laptop ?? Object.values(ir.resources).find((r) => r.name === 'laptop')).toMatchObject({ tier: 'local' });
     const p = preview(ir);
     expect(p.steps[0]).toMatchObject({ resource: 'laptop', tier: 'cloud', endpoint: { name: 'cloud', tier: 'cloud' } });

@@ -21,4 +21,11 @@ describe('the compiled tier of a model call’s endpoint (§9.1)', () => {
     // So a config that now calls the fallback's endpoint cloud refuses it, as it would the step's own.
     expect(tierRefusal('lo2', compiledTier(req('fallback'), 'lo2'), 'cloud', 'orch.config.json')).toMatch(/^model endpoint "lo2" is tier cloud in orch.config.json but the plan was compiled for tier local/);
   });
+
+  it('on a run-time alternative resource that names no endpoint, is the capability’s own endpoint’s as compiled', () => {
+    // The step was placed on a resource with endpoint "lo"; rebound to one with none, the call goes to the capability's "lo2".
+    const capability = { name: 'main.c', llm: { endpoint: 'lo2', endpoint_tier: 'local' } } as unknown as Parameters<typeof compiledTier>[0]['capability'];
+    const alt = { name: 'b', kind: 'local_device', tier: 'local' } as unknown as Parameters<typeof compiledTier>[0]['resource'];
+    expect(compiledTier({ ...req('call'), capability, resource: alt }, 'lo2')).toBe('local');
+  });
 });
