@@ -217,6 +217,15 @@ plan p {
     const part = one(`plan p {\n  input { key: string @secret }\n  step k = keep(text: declassify(input.key, to: personal, reason: "masked"))\n}`, 'E0903');
     expect(part.message).toContain('personal data reaches capability keep (data internal) in step k: keep.text ← declassify(…, to: personal) ← input.key @secret');
     expect(part.related?.map((r) => r.message)).toEqual(['declassify(…, to: personal)', 'input.key @secret']);
+    // The step's data class the guardrails read is lowered to `to` as well, not always to internal.
+    const guarded = (to: string) =>
+      checkText(`${CAPS}guardrail g { severity blocking  forbid step where step.data >= personal }\nplan p {\n  guardrails g\n  input { key: string @secret }\n  step k = clean(text: declassify(input.key, ${to}reason: "masked"))\n}`).map((d) => d.code);
+    expect(guarded('to: personal, ')).toContain('E0401');
+    expect(guarded('to: internal, ')).not.toContain('E0401');
+    expect(guarded('')).not.toContain('E0401');
+    // `to:` takes a class word; anything else was read as internal in silence.
+    const bad = checkText(`${CAPS}plan p {\n  input { key: string @secret }\n  step k = clean(text: declassify(input.key, to: "public", reason: "masked"))\n}`).filter((d) => d.code === 'E0201');
+    expect(bad.map((d) => d.message)).toEqual(['declassify() takes a class word after to: (public, internal, personal, sensitive or secret), not an expression']);
   });
 
   it('a step’s output class is its capability’s data: it reaches a cloud resource only up to internal; accepts says otherwise', () => {
