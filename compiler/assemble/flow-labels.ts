@@ -6,7 +6,7 @@
  */
 import type { DataClass, Expr, FieldDecl, Range } from '../../language/index.js';
 import { DATA_CLASSES } from '../../language/index.js';
-import { classOfType, maxClass, type Ty } from '../types/ty.js';
+import { classOfType, maxClass, untrustedInType, type Ty } from '../types/ty.js';
 
 export interface Hop {
   /** What was read, as written (`classify.output.reply_to`), with why it carries the label. */
@@ -119,13 +119,14 @@ export interface FieldLabel {
 }
 
 /**
- * `ty`, the field's checked type, adds the classes its nested fields declare (`r: { a: string
- * @personal }`, a named type, a list of them): the field as a whole carries the highest, as a
- * step's output carries its fields' (§9.3) — else a class written one level down reached anywhere.
+ * `ty`, the field's checked type, adds the classes and `@untrusted` marks of its nested fields
+ * (`r: { a: string @personal }`, a named type, a list of them): the field as a whole carries the
+ * highest class and any distrust, as a step's output carries its fields' class (§9.3) — else a
+ * mark written one level down reached anywhere.
  */
 export function fieldLabelOf(f: FieldDecl, ty?: Ty): FieldLabel {
   const own = f.dataClass ?? 'public';
-  return { cls: ty ? maxClass(own, classOfType(ty)) : own, untrusted: f.trust === 'untrusted' };
+  return { cls: ty ? maxClass(own, classOfType(ty)) : own, untrusted: f.trust === 'untrusted' || (ty !== undefined && untrustedInType(ty)) };
 }
 
 /** A plan's input fields' labels, by name (`inputTy`: the plan's checked input record). */

@@ -12,7 +12,7 @@ import type { CapabilityInfo } from '../check/capability.js';
 import type { CheckedPlan, CheckedStep } from '../check/checked-plan.js';
 import type { BindingIR } from '../ir/types.js';
 import { flowsWarn, projectConfigFor } from '../project-config.js';
-import { classOfType } from '../types/ty.js';
+import { classOfType, untrustedInType } from '../types/ty.js';
 import {
   BOTTOM, exprLabel, inputFieldLabels, join, pathHops, pathText, rank, unwitnessed,
   type FieldLabel, type FlowFinding, type Label, type LabelEnv, type Path, type PlanFlows, type Relabel, type StepLabel,
@@ -75,7 +75,7 @@ function mayCarryLabels(f: PlanFacts): boolean {
   const fields = f.plan.input?.fields;
   if (fields) {
     for (let k = 0; k < fields.length; k++) if (fields[k]!.trust === 'untrusted' || (fields[k]!.dataClass ?? 'public') !== 'public') return true;
-    if (classOfType(f.cp.inputTy) !== 'public') return true;
+    if (classOfType(f.cp.inputTy) !== 'public' || untrustedInType(f.cp.inputTy)) return true;
   }
   const steps = f.cp.steps;
   // Steps in a row mostly call one capability: it is looked up once.

@@ -110,6 +110,9 @@ plan p {
 
   it('@untrusted context fields are sources', () => {
     expect(one(`context { note: string @untrusted }\nplan p { step w = wipe(path: context.note, note: "") }`, 'E0902').message).toContain('wipe.path ← context.note @untrusted');
+    // A field marked one level down (a record, a named type, a list of them) makes the whole field a source, as its class does.
+    expect(one(`plan p {\n  input { m: { body: string @untrusted } }\n  step w = wipe(path: input.m.body, note: "")\n}`, 'E0902').message).toContain('wipe.path ← input.m @untrusted');
+    expect(one(`type Msg = { body: string @untrusted }\ncontext { last: list<Msg> }\nplan p { step w = wipe(path: context.last[0].body ?? "", note: "") }`, 'E0902').message).toContain('context.last @untrusted');
   });
 
   it('a derived context signal carries the labels of the signals it reads, through other derived ones', () => {
