@@ -12,7 +12,7 @@ import { configSection, projectConfigFor, type ProjectConfigView } from './proje
 
 export type EndpointTier = Exclude<TierIR, 'human'>;
 
-const TIERS: ReadonlySet<string> = new Set(['local', 'edge', 'cloud']);
+export const TIERS: ReadonlySet<string> = new Set(['local', 'edge', 'cloud']);
 const RANK: Record<TierIR, number> = { local: 0, edge: 1, cloud: 2, human: 3 };
 
 /** The higher (less trusted) of two tiers. */
@@ -31,18 +31,21 @@ export function endpointTier(name: string, view: ProjectConfigView): EndpointTie
   if (!ep || typeof ep !== 'object') return 'cloud';
   const { tier, base_url } = ep as { tier?: unknown; base_url?: unknown };
   if (typeof tier === 'string' && TIERS.has(tier)) return tier as EndpointTier;
+  // A "tier" that says none of the three is a typo (W0803; orch run refuses it): never the loopback default.
+  if (tier !== undefined) return 'cloud';
   return typeof base_url === 'string' && isLoopback(base_url) ? 'local' : 'cloud';
 }
 
-/** Whether a URL's host is a loopback address (localhost, 127.0.0.0/8, ::1). */
+/** Whether a URL's host is a loopback address (localhost, 127.0.0.0/8, ::1, ::ffff:127.0.0.0/104). */
 export function isLoopback(url: string): boolean {
   let host: string;
   try {
-    host = new URL(url).hostname.replace(/^\[|\]$/g, '').toLowerCase();
+    // `localhost.` is the same name fully qualified; the URL parser writes ::ffff:127.0.0.1 as ::ffff:7f00:1.
+    host = new URL(url).hostname.replace(/^\[|\]$/g, '').toLowerCase().replace(/\.$/, '');
   } catch {
     return false;
   }
-  return host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
+  return host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host) || /^::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}$/.test(host);
 }
 
 /** `"tiers"` of an orch.config.json beside a JS config (`{}` when there is none or it is unreadable). */

@@ -38,7 +38,13 @@ export interface PreviewJson {
     /** Feasible resources a blocking guardrail forbids for this step, and why (never used). */
     readonly dropped: readonly { readonly resource: string; readonly reason: string }[];
     /** The step's `fallback` call, where it runs, and what was dropped for it. */
-    readonly fallback_call: { readonly capability: string; readonly resource: string | null; readonly dropped: readonly { readonly resource: string; readonly reason: string }[] } | null;
+    readonly fallback_call: {
+      readonly capability: string;
+      readonly resource: string | null;
+      readonly dropped: readonly { readonly resource: string; readonly reason: string }[];
+      /** A model call's own endpoint (§9.1: decided for the call as for a step; it may differ from the step's). */
+      readonly endpoint?: { readonly name: string; readonly tier: string };
+    } | null;
     readonly deps: readonly string[];
     readonly conditional: boolean;
     /** With `--input`: whether its `when` holds for that input (`null`: it depends on more than the input). */
@@ -144,7 +150,12 @@ export function preview(plan: PlanIR, model?: BoundModel, options: PreviewOption
       fallbacks: s.binding.fallbacks,
       dropped: s.binding.dropped ?? [],
       fallback_call: s.fallback
-        ? { capability: s.fallback.capability, resource: s.fallback.binding?.resource ?? null, dropped: s.fallback.binding?.dropped ?? [] }
+        ? {
+            capability: s.fallback.capability,
+            resource: s.fallback.binding?.resource ?? null,
+            dropped: s.fallback.binding?.dropped ?? [],
+            ...(s.fallback.binding?.endpoint !== undefined ? { endpoint: { name: s.fallback.binding.endpoint, tier: s.fallback.binding.endpoint_tier ?? 'cloud' } } : {}),
+          }
         : null,
       deps: s.deps,
       conditional: s.when !== null,
@@ -321,7 +332,8 @@ export function renderPreviewText(p: PreviewJson, color: boolean): string {
       for (const d of s.dropped) lines.push(c.yellow(`      dropped ${d.resource}: ${d.reason}`));
       if (s.fallback_call) {
         const fc = s.fallback_call;
-        lines.push(`      fallback call ${fc.capability.split('.').pop()!}${fc.resource ? ` on ${fc.resource}` : ''}`);
+        const fcModel = fc.endpoint ? `, model endpoint ${fc.endpoint.name} (${fc.endpoint.tier})` : '';
+        lines.push(`      fallback call ${fc.capability.split('.').pop()!}${fc.resource ? ` on ${fc.resource}` : ''}${fcModel}`);
         for (const d of fc.dropped) lines.push(c.yellow(`        dropped ${d.resource}: ${d.reason}`));
       }
       if (s.approval) lines.push(`      ${approvalText(s.approval)}`);

@@ -142,5 +142,5 @@ function programContextLabels(f: ProgramFacts): ReadonlyMap<string, FieldLabel> 
   const fields: ContextField[] = [];
   for (const m of f.program.modules)
     for (const d of m.ast.declarations) if (d.kind === 'ContextDecl') for (const field of d.fields) fields.push({ field, file: m.file });
-  return contextLabels(fields);
+  return contextLabels(fields, f.contextRoot.ty);
 }

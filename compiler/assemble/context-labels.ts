@@ -6,6 +6,7 @@
  * on `context.derived` where `context.cmd @untrusted` was refused.
  */
 import type { FieldDecl } from '../../language/index.js';
+import type { Ty } from '../types/ty.js';
 import { BOTTOM, exprLabel, fieldLabelOf, join, markedLabel, rank, type FieldLabel, type LabelEnv } from './flow-labels.js';
 
 export interface ContextField {
@@ -20,8 +21,10 @@ const NO_FIELDS: ReadonlyMap<string, FieldLabel> = new Map();
  * Each field's labels. Derived signals read each other (a cycle is E0905, reported by the context
  * check): labels only ever rise, so they are recomputed until none changes, at most once per field.
  */
-export function contextLabels(fields: readonly ContextField[]): ReadonlyMap<string, FieldLabel> {
-  const labels = new Map(fields.map(({ field }) => [field.name.name, fieldLabelOf(field)]));
+export function contextLabels(fields: readonly ContextField[], contextTy?: Ty): ReadonlyMap<string, FieldLabel> {
+  const tys = contextTy?.k === 'record' ? contextTy.fields : undefined;
+  const own = (field: FieldDecl): FieldLabel => fieldLabelOf(field, tys?.get(field.name.name)?.ty);
+  const labels = new Map(fields.map(({ field }) => [field.name.name, own(field)]));
   const derived = fields.filter(({ field }) => field.default !== undefined);
   for (let round = 0; round <= derived.length; round++) {
     let changed = false;
@@ -31,7 +34,7 @@ export function contextLabels(fields: readonly ContextField[]): ReadonlyMap<stri
       if (read === BOTTOM) continue;
       const name = field.name.name;
       const now = labels.get(name)!;
-      const given = join(markedLabel(fieldLabelOf(field), `context.${name}`, file, field.name.range), read);
+      const given = join(markedLabel(own(field), `context.${name}`, file, field.name.range), read);
       if (now.given && rank(now.given.cls) === rank(given.cls) && (now.given.untrusted === null) === (given.untrusted === null)) continue;
       labels.set(name, { cls: given.cls, untrusted: given.untrusted !== null, given });
       changed = true;

@@ -14,11 +14,11 @@ import { IR_VERSION } from '../ir/types.js';
 import { round6 } from '../money.js';
 import { toJsonSchema } from '../types/json-schema.js';
 import { withFlowFields } from './flow-ir.js';
-import { fieldLabelOf, type FieldLabel } from './flow-labels.js';
+import { inputFieldLabels, type FieldLabel } from './flow-labels.js';
 import type { PlanFacts } from './plan-facts.js';
 
-function inputLabels(plan: PlanDecl): Map<string, FieldLabel> {
-  return new Map((plan.input?.fields ?? []).map((fd) => [fd.name.name, fieldLabelOf(fd)]));
+function inputLabels(f: PlanFacts): Map<string, FieldLabel> {
+  return inputFieldLabels(f.plan.input?.fields ?? [], f.cp.inputTy);
 }
 
 export function emitIR(f: PlanFacts): void {
@@ -54,7 +54,7 @@ export function emitIR(f: PlanFacts): void {
     on_failure: plan.onFailure ?? 'abort',
     capabilities,
     resources,
-    steps: f.flows ? withFlowFields(stepIRs(f), blocks, f.flows, inputLabels(plan)) : stepIRs(f),
+    steps: f.flows ? withFlowFields(stepIRs(f), blocks, f.flows, inputLabels(f)) : stepIRs(f),
     stages: dag.stages.map((st) => [...st]),
     blocks,
     consent: consentOf(capabilities, f.subplans),

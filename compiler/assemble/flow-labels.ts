@@ -6,6 +6,7 @@
  */
 import type { DataClass, Expr, FieldDecl, Range } from '../../language/index.js';
 import { DATA_CLASSES } from '../../language/index.js';
+import { classOfType, maxClass, untrustedInType, type Ty } from '../types/ty.js';
 
 export interface Hop {
   /** What was read, as written (`classify.output.reply_to`), with why it carries the label. */
@@ -117,8 +118,21 @@ export interface FieldLabel {
   readonly given?: Label;
 }
 
-export function fieldLabelOf(f: FieldDecl): FieldLabel {
-  return { cls: f.dataClass ?? 'public', untrusted: f.trust === 'untrusted' };
+/**
+ * `ty`, the field's checked type, adds the classes and `@untrusted` marks of its nested fields
+ * (`r: { a: string @personal }`, a named type, a list of them): the field as a whole carries the
+ * highest class and any distrust, as a step's output carries its fields' class (§9.3) — else a
+ * mark written one level down reached anywhere.
+ */
+export function fieldLabelOf(f: FieldDecl, ty?: Ty): FieldLabel {
+  const own = f.dataClass ?? 'public';
+  return { cls: ty ? maxClass(own, classOfType(ty)) : own, untrusted: f.trust === 'untrusted' || (ty !== undefined && untrustedInType(ty)) };
+}
+
+/** A plan's input fields' labels, by name (`inputTy`: the plan's checked input record). */
+export function inputFieldLabels(fields: readonly FieldDecl[], inputTy: Ty): Map<string, FieldLabel> {
+  const tys = inputTy.k === 'record' ? inputTy.fields : undefined;
+  return new Map(fields.map((fd) => [fd.name.name, fieldLabelOf(fd, tys?.get(fd.name.name)?.ty)]));
 }
 
 /** An expression's labels: the join of everything it reads, less what `endorse`/`declassify` lift. */
@@ -183,7 +197,12 @@ function callLabel(e: Extract<Expr, { kind: 'CallExpr' }>, env: LabelEnv): Label
   const toArg = e.named?.find((a) => a.name.name === 'to')?.value;
   const to: DataClass = toArg?.kind === 'NameExpr' && (DATA_CLASSES as readonly string[]).includes(toArg.name) ? (toArg.name as DataClass) : 'internal';
   env.onRelabel?.('declassify', e.range, reason, to);
-  return rank(l.cls) > rank(to) ? { cls: to, clsPath: null, untrusted: l.untrusted } : l;
+  if (rank(l.cls) <= rank(to)) return l;
+  if (rank(to) === 0) return l.untrusted ? { cls: to, clsPath: null, untrusted: l.untrusted } : BOTTOM;
+  // Lowered part of the way (`to: personal`): the value still has a class, so its path names the
+  // declassify and what it lowered — else a finding further on had an empty witness.
+  if (!env.witness) return unwitnessed(to, true, l.untrusted !== null);
+  return { cls: to, clsPath: { hop: { text: `declassify(…, to: ${to})`, file: env.file, range: e.range }, next: l.clsPath }, untrusted: l.untrusted };
 }
 
 /** `input.X`, `context.X`, `step.output.f`, a `for each` item: the source's labels, with a hop for the read. */

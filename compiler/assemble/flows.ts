@@ -12,9 +12,9 @@ import type { CapabilityInfo } from '../check/capability.js';
 import type { CheckedPlan, CheckedStep } from '../check/checked-plan.js';
 import type { BindingIR } from '../ir/types.js';
 import { flowsWarn, projectConfigFor } from '../project-config.js';
-import { classOfType } from '../types/ty.js';
+import { classOfType, untrustedInType } from '../types/ty.js';
 import {
-  BOTTOM, exprLabel, fieldLabelOf, join, pathHops, pathText, rank, unwitnessed,
+  BOTTOM, exprLabel, inputFieldLabels, join, pathHops, pathText, rank, unwitnessed,
   type FieldLabel, type FlowFinding, type Label, type LabelEnv, type Path, type PlanFlows, type Relabel, type StepLabel,
 } from './flow-labels.js';
 import { estimatePlan, estimateSteps } from './estimates.js';
@@ -42,8 +42,7 @@ export function analyzeFlows(f: PlanFacts): void {
   // can carry a label has neither (every label is ⊥), so its walk is skipped. A compile walks it
   // all the same — the IR records each step's labels.
   if (f.cx.checkOnly && !mayCarryLabels(f)) return;
-  const input = new Map<string, FieldLabel>();
-  for (const fd of f.plan.input?.fields ?? []) input.set(fd.name.name, fieldLabelOf(fd));
+  const input = inputFieldLabels(f.plan.input?.fields ?? [], f.cp.inputTy);
   const before = f.bindings.slice();
   // A check walks the plan without witness paths first (flow-labels.ts `UNREAD`): only the findings
   // need them, and most plans have none. A walk that finds one is done again with them, from the
@@ -74,8 +73,10 @@ export function analyzeFlows(f: PlanFacts): void {
 function mayCarryLabels(f: PlanFacts): boolean {
   if (contextLabelled(f.cx.flowContext)) return true;
   const fields = f.plan.input?.fields;
-  if (fields)
+  if (fields) {
     for (let k = 0; k < fields.length; k++) if (fields[k]!.trust === 'untrusted' || (fields[k]!.dataClass ?? 'public') !== 'public') return true;
+    if (classOfType(f.cp.inputTy) !== 'public' || untrustedInType(f.cp.inputTy)) return true;
+  }
   const steps = f.cp.steps;
   // Steps in a row mostly call one capability: it is looked up once.
   let clean: CapabilityInfo | undefined;
@@ -359,8 +360,9 @@ function runFlows(f: PlanFacts, s: CheckedStep, env: LabelEnv, findings: FlowFin
   }
   if (!info) return { out: outputOf0(read), read };
   const input = new Map<string, FieldLabel>();
+  const own0 = inputFieldLabels(info.f.plan.input?.fields ?? [], info.f.cp.inputTy);
   for (const fd of info.f.plan.input?.fields ?? []) {
-    const own = fieldLabelOf(fd);
+    const own = own0.get(fd.name.name)!;
     const g = given.get(fd.name.name);
     const declared = stepAsLabel({ ...NOTHING, cls: own.cls, clsWhy: `@${own.cls}`, untrusted: own.untrusted, why: '@untrusted' }, `input.${fd.name.name}`, info.f.file, fd.name.range, env.witness);
     input.set(fd.name.name, g ? { ...own, given: join(g, declared) } : own);

@@ -3,7 +3,8 @@
  * `sum`, `min`, `max`) and `secret("NAME")`: arity, argument types, the result's type and data
  * class. An unknown function is E0101 with a did-you-mean.
  */
-import type { DataClass, Expr, Ident, Range } from '../../language/index.js';
+import type { Argument, DataClass, Expr, Ident, Range } from '../../language/index.js';
+import { DATA_CLASSES } from '../../language/index.js';
 import type { BuiltinFn, ExprIR } from '../ir/types.js';
 import { unresolvedDiagnostic } from '../scope.js';
 import { T, comparable, formatTy, isLoose, isStringy, listOf, maxClass, mismatchCode, stripOptional, unitOf, widenLiteral, type Ty } from '../types/ty.js';
@@ -12,7 +13,7 @@ import { notNull, sameUnit, stringKey } from './operators.js';
 
 export const BUILTINS = new Set<string>(['len', 'contains', 'lower', 'upper', 'min', 'max', 'sum', 'round', 'now', 'format', 'split', 'lines', 'known', 'age']);
 
-export function checkBuiltinCall(c: ExprChecking, callee: Ident, args: readonly Expr[], range: Range, guarded: boolean): ExprResult {
+export function checkBuiltinCall(c: ExprChecking, callee: Ident, args: readonly Expr[], range: Range, guarded: boolean, named?: readonly Argument[]): ExprResult {
   const name = callee.name;
   if (name === 'secret') {
     const a = args[0];
@@ -23,7 +24,7 @@ export function checkBuiltinCall(c: ExprChecking, callee: Ident, args: readonly 
     // A secret is a credential, not user data: it does not raise the data class of a step.
     return { ty: T.secret, data: NO_DATA, ir: { op: 'secret', name: (a.parts as string[]).join('') } };
   }
-  if (name === 'endorse' || name === 'declassify') return relabelCall(c, name, args, range, guarded);
+  if (name === 'endorse' || name === 'declassify') return relabelCall(c, name, args, range, guarded, named);
   if (name === 'known' || name === 'age') return signalStateCall(c, name, args, range);
   const rs = args.map((a) => c.check(a, guarded));
   const ir: ExprIR = { op: 'call', fn: name as BuiltinFn, args: rs.map((r) => r.ir) };
@@ -116,14 +117,19 @@ export function checkBuiltinCall(c: ExprChecking, callee: Ident, args: readonly 
  * `endorse(V, reason: …)` and `declassify(V, to: CLASS, reason: …)` (LANGUAGE.md §9.3): V's
  * value and type unchanged — the flows stage reads what they do to its labels — so the IR is V's.
  */
-function relabelCall(c: ExprChecking, name: string, args: readonly Expr[], range: Range, guarded: boolean): ExprResult {
+function relabelCall(c: ExprChecking, name: string, args: readonly Expr[], range: Range, guarded: boolean, named?: readonly Argument[]): ExprResult {
   if (args.length !== 1) {
     c.error('E0201', `${name}() takes one value and a reason: ${name}(value, ${name === 'declassify' ? 'to: internal, ' : ''}reason: "…")`, range);
     for (const a of args) c.check(a, guarded);
     return { ty: T.unknown, data: NO_DATA, ir: NO_IR };
   }
   const r = c.check(args[0]!, guarded);
-  return name === 'declassify' && r.data !== 'public' ? { ...r, data: 'internal' } : r;
+  if (name !== 'declassify') return r;
+  // Lowered to `to` (default internal), as the flows stage lowers its label: the data class the
+  // guardrails read (`step.data`) must not drop below what the value still is.
+  const toArg = named?.find((a) => a.name.name === 'to')?.value;
+  const to: DataClass = toArg?.kind === 'NameExpr' && (DATA_CLASSES as readonly string[]).includes(toArg.name) ? (toArg.name as DataClass) : 'internal';
+  return DATA_CLASSES.indexOf(r.data) > DATA_CLASSES.indexOf(to) ? { ...r, data: to } : r;
 }
 
 /**

@@ -173,7 +173,7 @@ class ExprChecker implements ExprChecking {
       case 'CallExpr':
         if (e.named || e.callee.name === 'endorse' || e.callee.name === 'declassify') this.namedArguments(e.callee, e.named ?? [], guarded);
         if (e.callee.name === 'calls' && this.env.calls) return this.env.calls(e.args, e.range);
-        return checkBuiltinCall(this, e.callee, e.args, e.range, guarded);
+        return checkBuiltinCall(this, e.callee, e.args, e.range, guarded, e.named);
       case 'UnaryExpr': {
         const r = this.check(e.operand, guarded);
         if (e.op === 'not') {
@@ -359,6 +359,9 @@ class ExprChecker implements ExprChecking {
       // `declassify(v, to: internal)`: the class is a word, not a value to look up.
       const classWord = callee.name === 'declassify' && a.name.name === 'to' && a.value.kind === 'NameExpr' && (DATA_CLASSES as readonly string[]).includes(a.value.name);
       if (!classWord) this.check(a.value, guarded);
+      // Anything else after `to:` was read as internal in silence (an unknown word is E0101 above).
+      if (!classWord && callee.name === 'declassify' && a.name.name === 'to' && a.value.kind !== 'NameExpr')
+        this.error('E0201', `declassify() takes a class word after to: (${DATA_CLASSES.slice(0, -1).join(', ')} or ${DATA_CLASSES.at(-1)}), not an expression`, a.value.range);
     }
     if (callee.name === 'endorse' || callee.name === 'declassify') {
       const allowed = callee.name === 'endorse' ? ['reason'] : ['reason', 'to'];

@@ -9,6 +9,7 @@ import { diagnostic, type Diagnostic } from '../../language/index.js';
 import type { CapabilityIR, ExprIR, LlmIR } from '../ir/types.js';
 import type { ModelBuilder } from '../model.js';
 import { configKnown, configSection, configUnreadable, projectConfigFor } from '../project-config.js';
+import { endpointTierFor, TIERS } from '../endpoint-tiers.js';
 import type { Ty } from '../types/ty.js';
 import { checkExpr, type ExprEnv } from './expr.js';
 
@@ -83,6 +84,7 @@ export function llmIR(c: CapabilityDecl, input: Ty, file: string, model: ModelBu
       temperature: props.temperature ?? null,
       max_tokens: props.max_tokens ?? null,
       endpoint: props.endpoint ?? null,
+      ...(props.endpoint ? { endpoint_tier: endpointTierFor(props.endpoint, file) } : {}),
     },
     props,
   };
@@ -123,7 +125,12 @@ function warnUndefinedEndpoint(name: string, at: StringLit, owner: string, file:
   configUnreadable(view, diags);
   if (!configKnown(view)) return;
   const endpoints = configSection(view, 'endpoints');
-  if (Object.prototype.hasOwnProperty.call(endpoints, name)) return;
+  if (Object.prototype.hasOwnProperty.call(endpoints, name)) {
+    const tier = (endpoints[name] as { tier?: unknown } | null)?.tier;
+    if (tier !== undefined && !(typeof tier === 'string' && TIERS.has(tier)))
+      diags.push(diagnostic('W0803', `endpoint "${name}" has "tier": ${JSON.stringify(tier)}, which is not local, edge or cloud: it counts as cloud here (orch run refuses the config)`, file, at.range));
+    return;
+  }
   const known = Object.keys(endpoints);
   diags.push(diagnostic('W0803', `endpoint "${name}" of ${owner} is not defined in ${view.kind === 'none' ? 'an orch.config.json (the project has none)' : 'orch.config "endpoints"'}${known.length ? ` (defined: ${known.join(', ')})` : ''}`, file, at.range));
 }

@@ -103,7 +103,7 @@ function analyse(plan: PlanIR, projectFile: string, inputs: ReadonlyMap<string, 
     switch (e.op) {
       case 'get':
         if (e.object.op === 'var' && e.object.name === 'input') {
-          const cls = (inputProps[e.key]?.['x-orch-data'] as DataClassIR | undefined) ?? 'public';
+          const cls: DataClassIR = inputProps[e.key] ? schemaClass(inputProps[e.key]!) : 'public';
           const own: Flow = rank(cls) > 0 ? { cls, clsPath: [`input.${e.key} @${cls}`], untrusted: null } : NONE;
           const arg = inputs.get(e.key);
           return arg ? join(own, { cls: arg.cls, clsPath: arg.clsPath.length ? [`input.${e.key}`, ...arg.clsPath] : [], untrusted: arg.untrusted ? [`input.${e.key}`, ...arg.untrusted] : null }) : own;
@@ -252,7 +252,19 @@ function endorses(cap: CapabilityIR | undefined): boolean {
 
 function outputClass(cap: CapabilityIR | undefined): DataClass {
   const props = (cap?.output as { properties?: Record<string, JsonSchema> } | undefined)?.properties ?? {};
-  return Object.values(props).reduce<DataClass>((c, p) => highest(c, (p['x-orch-data'] as DataClass | undefined) ?? 'public'), 'public');
+  return Object.values(props).reduce<DataClass>((c, p) => highest(c, schemaClass(p)), 'public');
+}
+
+/** The highest class a schema declares, at any depth (nested records, list items, map values, unions). */
+function schemaClass(s: JsonSchema, depth = 0): DataClass {
+  let cls = (s['x-orch-data'] as DataClass | undefined) ?? 'public';
+  if (depth > 8) return cls;
+  const inner: unknown[] = [
+    ...Object.values((s.properties as Record<string, unknown> | undefined) ?? {}),
+    s.items, s.additionalProperties, ...((s.anyOf as unknown[] | undefined) ?? []), ...((s.oneOf as unknown[] | undefined) ?? []),
+  ];
+  for (const x of inner) if (x && typeof x === 'object' && !Array.isArray(x)) cls = highest(cls, schemaClass(x as JsonSchema, depth + 1));
+  return cls;
 }
 
 function placeOf(b: StepIR['binding'], projectFile: string): { cls: DataClass; what: string } {

@@ -215,6 +215,8 @@ export interface LlmIR {
   readonly max_tokens: number | null;
   /** v0.4 (§9.1): its own `endpoint "NAME"`, used where the bound resource names none (absent in older IR). */
   readonly endpoint?: string | null;
+  /** v0.4 (§9.1): that endpoint's tier by the project's config (with `endpoint`): what a rebound call to it is held to. */
+  readonly endpoint_tier?: Exclude<TierIR, 'human'>;
 }
 
 export interface ResourceIR {

@@ -110,6 +110,9 @@ plan p {
 
   it('@untrusted context fields are sources', () => {
     expect(one(`context { note: string @untrusted }\nplan p { step w = wipe(path: context.note, note: "") }`, 'E0902').message).toContain('wipe.path ← context.note @untrusted');
+    // A field marked one level down (a record, a named type, a list of them) makes the whole field a source, as its class does.
+    expect(one(`plan p {\n  input { m: { body: string @untrusted } }\n  step w = wipe(path: input.m.body, note: "")\n}`, 'E0902').message).toContain('wipe.path ← input.m @untrusted');
+    expect(one(`type Msg = { body: string @untrusted }\ncontext { last: list<Msg> }\nplan p { step w = wipe(path: context.last[0].body ?? "", note: "") }`, 'E0902').message).toContain('context.last @untrusted');
   });
 
   it('a derived context signal carries the labels of the signals it reads, through other derived ones', () => {
@@ -191,10 +194,41 @@ describe('endorsement: the honest ways to silence E0902', () => {
 });
 
 describe('confidentiality: E0903', () => {
+  it('a class declared on a nested field of a plan input (a record, a named type, a list of them) counts for the whole input field', () => {
+    const nested = one(`
+type Person = { name: string, mail: string @personal }
+plan p {
+  input { r: { a: string @personal }, who: Person, all: list<Person> }
+  step k = keep(text: input.r.a)
+}`, 'E0903');
+    expect(nested.message).toContain('keep.text ← input.r @personal');
+    expect(one(`context { home: { owner: string @personal } }\nplan p { step k = keep(text: context.home.owner) }`, 'E0903').message).toContain('keep.text ← context.home @personal');
+    expect(flows(`
+type Person = { name: string, mail: string @personal }
+plan p {
+  input { who: Person, all: list<Person> }
+  step k = keep(text: input.who.name)
+  for each x in input.all { step j = keep(text: x.mail) }
+}`).map((d) => d.message.split(':')[0])).toEqual(['personal data reaches capability keep (data internal) in step k', 'personal data reaches capability keep (data internal) in step j']);
+  });
+
   it('a capability declaring a lower data class; declassify lowers the value', () => {
     const d = one(`plan p {\n  input { email: string @personal }\n  step k = keep(text: input.email)\n}`, 'E0903');
     expect(d.message).toContain('personal data reaches capability keep (data internal) in step k: keep.text ← input.email @personal');
     expect(flows(`plan p {\n  input { email: string @personal }\n  step k = keep(text: declassify(input.email, reason: "hashed by the caller"))\n}`)).toEqual([]);
+    // Lowered only part of the way: the witness path names the declassify and what it lowered.
+    const part = one(`plan p {\n  input { key: string @secret }\n  step k = keep(text: declassify(input.key, to: personal, reason: "masked"))\n}`, 'E0903');
+    expect(part.message).toContain('personal data reaches capability keep (data internal) in step k: keep.text ← declassify(…, to: personal) ← input.key @secret');
+    expect(part.related?.map((r) => r.message)).toEqual(['declassify(…, to: personal)', 'input.key @secret']);
+    // The step's data class the guardrails read is lowered to `to` as well, not always to internal.
+    const guarded = (to: string) =>
+      checkText(`${CAPS}guardrail g { severity blocking  forbid step where step.data >= personal }\nplan p {\n  guardrails g\n  input { key: string @secret }\n  step k = clean(text: declassify(input.key, ${to}reason: "masked"))\n}`).map((d) => d.code);
+    expect(guarded('to: personal, ')).toContain('E0401');
+    expect(guarded('to: internal, ')).not.toContain('E0401');
+    expect(guarded('')).not.toContain('E0401');
+    // `to:` takes a class word; anything else was read as internal in silence.
+    const bad = checkText(`${CAPS}plan p {\n  input { key: string @secret }\n  step k = clean(text: declassify(input.key, to: "public", reason: "masked"))\n}`).filter((d) => d.code === 'E0201');
+    expect(bad.map((d) => d.message)).toEqual(['declassify() takes a class word after to: (public, internal, personal, sensitive or secret), not an expression']);
   });
 
   it('a step’s output class is its capability’s data: it reaches a cloud resource only up to internal; accepts says otherwise', () => {

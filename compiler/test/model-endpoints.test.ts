@@ -54,6 +54,8 @@ describe('a model step’s endpoint is decided by the compiler (§9.1)', () => {
     const ir = out.plans[0]!;
     expect(validatePlanIR(JSON.parse(JSON.stringify(ir))).ok).toBe(true);
     expect(ir.steps[0]!.binding).toMatchObject({ resource: 'laptop', tier: 'cloud', endpoint: 'cloud', endpoint_tier: 'cloud' });
+    // The capability's own endpoint keeps its tier too: a run-time alternative resource without one sends the call there.
+    expect(ir.capabilities['main.draft']!.llm).toMatchObject({ endpoint: 'cloud', endpoint_tier: 'cloud' });
     expect(ir.resources.laptop ?? Object.values(ir.resources).find((r) => r.name === 'laptop')).toMatchObject({ tier: 'local' });
     const p = preview(ir);
     expect(p.steps[0]).toMatchObject({ resource: 'laptop', tier: 'cloud', endpoint: { name: 'cloud', tier: 'cloud' } });
@@ -66,6 +68,21 @@ describe('a model step’s endpoint is decided by the compiler (§9.1)', () => {
     const cloud = plain('cloud');
     expect(cloud.steps[0]!.binding).toMatchObject({ resource: null, tier: 'cloud', endpoint: 'cloud', endpoint_tier: 'cloud' });
     expect(renderPreviewText(preview(cloud), false)).toMatch(/\+ d = draft\n {6}model endpoint cloud \(cloud\)/);
+  });
+
+  it('the preview prints a model fallback call’s own endpoint and tier beside the step’s', () => {
+    const src = `${draft('endpoint "ollama"')}capability spare { kind llm  input { email: string @personal }  output { text: string }  prompt "Hi \${input.email}"  model "m"  endpoint "gw"  requires llm }
+plan p {
+  input { email: string @personal }
+  step d = draft(email: input.email) { fallback spare(email: input.email) }
+  output { t: d.output.text }
+}
+`;
+    const ir = compile({ entry: project(src), host: diskHost }).plans[0]!;
+    expect(ir.steps[0]!.fallback!.binding).toMatchObject({ endpoint: 'gw', endpoint_tier: 'edge' });
+    const p = preview(ir);
+    expect(p.steps[0]!.fallback_call).toMatchObject({ capability: 'main.spare', endpoint: { name: 'gw', tier: 'edge' } });
+    expect(renderPreviewText(p, false)).toMatch(/model endpoint ollama \(local\) — .*\n {6}fallback call spare, model endpoint gw \(edge\)\n/);
   });
 
   it('the resource’s endpoint wins; a loopback base_url is local, a "tier" is taken as written', () => {
@@ -95,8 +112,19 @@ policy p { strategy privacy_first }
 
   it('endpoint tiers: loopback hosts, a JS config’s tiers from orch.config.json, unknown endpoints cloud', () => {
     expect(['http://localhost:1/v1', 'http://127.0.0.9/v1', 'http://[::1]:8080/'].every(isLoopback)).toBe(true);
+    // The fully qualified `localhost.` and an IPv4-mapped IPv6 loopback are loopback too (both were cloud).
+    expect(['http://localhost.:11434/v1', 'http://[::ffff:127.0.0.1]:1/', 'http://[0:0:0:0:0:0:0:1]/'].every(isLoopback)).toBe(true);
+    expect(['http://localhost.example.com/', 'http://[::ffff:10.0.0.1]/', 'http://127.0.0.1.nip.io/'].some(isLoopback)).toBe(false);
     expect(['http://10.0.0.1/', 'https://api.openai.com/v1', 'not a url'].some(isLoopback)).toBe(false);
     expect(endpointTier('nope', { kind: 'json', root: dir, file: '', raw: CONFIG })).toBe('cloud');
+    // A "tier" that is none of the three (a typo) is cloud, whatever the base_url, and W0803 says so.
+    const typo = { endpoints: { ep: { base_url: 'http://127.0.0.1:1/v1', tier: 'Local' } } };
+    expect(endpointTier('ep', { kind: 'json', root: dir, file: '', raw: typo })).toBe('cloud');
+    const w = check({ entry: project(`${draft('endpoint "ep"')}${PLAN}`, typo), host: diskHost });
+    expect(w.filter((d) => d.code === 'W0803' && d.message.includes('"tier"')).map((d) => d.message)).toEqual([
+      'endpoint "ep" has "tier": "Local", which is not local, edge or cloud: it counts as cloud here (orch run refuses the config)',
+    ]);
+    expect(w.map((d) => d.code)).toContain('E0903');
     expect(endpointTier('x', { kind: 'opaque', root: dir, file: '' })).toBe('cloud');
     const sub = mkdtempSync(join(dir, 'js-'));
     writeFileSync(join(sub, 'orch.config.json'), JSON.stringify({ tiers: { x: 'local', y: 'moon' } }));

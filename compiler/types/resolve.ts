@@ -95,8 +95,8 @@ export class TypeResolver {
     const decl = { file: mod.file, range: f.name.range, symbol: sym.id };
     // Two literals rather than a spread of `{ default }`: one object per field, its keys in this order.
     return value !== UNKNOWN
-      ? { name, ty, dataClass: f.dataClass, required, default: value, decl }
-      : { name, ty, dataClass: f.dataClass, required, decl };
+      ? { name, ty, dataClass: f.dataClass, untrusted: f.trust === 'untrusted', required, default: value, decl }
+      : { name, ty, dataClass: f.dataClass, untrusted: f.trust === 'untrusted', required, decl };
   }
 
   /**

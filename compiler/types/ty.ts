@@ -12,6 +12,8 @@ export interface FieldTy {
   readonly ty: Ty;
   /** Data class declared on the field (`@personal`), if any. */
   readonly dataClass?: DataClass;
+  /** §9.3: marked `@untrusted` (a plan input or context field so marked, at any depth, is a source). */
+  readonly untrusted?: boolean;
   /** A default value or an optional type makes the field non-required. */
   readonly required: boolean;
   /**
@@ -254,6 +256,24 @@ function looseEnum(a: Ty, b: Ty): boolean {
 
 export function maxClass(a: DataClass, b: DataClass): DataClass {
   return DATA_CLASSES.indexOf(a) >= DATA_CLASSES.indexOf(b) ? a : b;
+}
+
+/** Whether a field anywhere inside a value of this type is marked `@untrusted` (fields of nested records). */
+export function untrustedInType(t: Ty, depth = 0): boolean {
+  if (depth > 8) return false;
+  switch (t.k) {
+    case 'record':
+      for (const f of t.fields.values()) if (f.untrusted || untrustedInType(f.ty, depth + 1)) return true;
+      return false;
+    case 'list':
+      return untrustedInType(t.elem, depth + 1);
+    case 'map':
+      return untrustedInType(t.value, depth + 1);
+    case 'optional':
+      return untrustedInType(t.inner, depth + 1);
+    default:
+      return false;
+  }
 }
 
 /** Highest data class carried anywhere inside a value of this type (fields of nested records). */

@@ -28,11 +28,20 @@ export function configuredTier(ep: Pick<EndpointConfig, 'tier' | 'base_url'>): E
  * names that endpoint (a worker has no plan: its job says it, `endpointTier`). Undefined when the
  * IR records none (a plan compiled before v0.4).
  */
-export function compiledTier(req: Pick<AttemptRequest, 'plan' | 'baseStepId' | 'resource' | 'endpointTier'>, name: string): EndpointTier | undefined {
+export function compiledTier(
+  req: Pick<AttemptRequest, 'plan' | 'baseStepId' | 'resource' | 'endpointTier'> & { readonly purpose?: AttemptRequest['purpose']; readonly capability?: CapabilityIR },
+  name: string,
+): EndpointTier | undefined {
   if (req.endpointTier !== undefined) return req.endpointTier;
   if (req.resource?.endpoint === name && req.resource.endpoint_tier !== undefined) return req.resource.endpoint_tier;
-  const b = req.plan.steps?.find((s) => s.id === req.baseStepId)?.binding;
-  return b?.endpoint === name ? b.endpoint_tier : undefined;
+  const step = req.plan.steps?.find((s) => s.id === req.baseStepId);
+  // A fallback or compensate call is placed on its own binding, with its own endpoint: read that
+  // one (the step's names another endpoint, so its tier would go unchecked).
+  const b = req.purpose === 'fallback' ? step?.fallback?.binding : req.purpose === 'compensate' ? step?.compensate?.binding : step?.binding;
+  if (b?.endpoint === name && b.endpoint_tier !== undefined) return b.endpoint_tier;
+  // A run-time alternative resource that names no endpoint sends the call to the capability's own.
+  const llm = req.capability?.llm;
+  return llm?.endpoint === name ? llm.endpoint_tier : undefined;
 }
 
 /**

@@ -139,6 +139,15 @@ plan p {
       expect(message).toContain('E0903 in step s: personal data reaches resource cloud (cloud) in step s: share.text ← input.who @personal');
     });
 
+    it('a class on a nested field of an input counts for the whole field, as at compile time', async () => {
+      const ir = compiled({ flows: 'warn' }, OLD.replace('who: string @personal', 'who: { mail: string @personal }').replace('PATH', 'input.body').replace('SHARED', 'input.who.mail'));
+      const sub = mkdtempSync(join(dir, 'ir-'));
+      writeFileSync(join(sub, 'orch.config.json'), '{}');
+      writeFileSync(join(sub, 'plan.json'), JSON.stringify(portablePlan(unlabelled(ir))));
+      const loaded = await loadPlan(join(sub, 'plan.json'));
+      expect((loaded as { message?: string }).message).toContain('E0903 in step s: personal data reaches resource cloud (cloud) in step s: share.text ← input.who @personal');
+    });
+
     it('runs one whose flows keep the rules, and an IR with labels as it is', async () => {
       const clean = await loadPlan(irFile({}, 'input.body', 'input.body'));
       expect(clean.kind).toBe('plan');
