@@ -235,10 +235,19 @@ export function resolveActions(body: DeclaredBody, mod: LoadedModule, scopes: Sc
     } else if (a.kind === 'RunAction') {
       const pe = scopes.resolve(mod, a.plan, 'plan');
       s.runPlan = pe;
-      s.outputTy = pe ? T.any : T.unknown;
+      s.outputTy = pe ? runOutputTy(pe) : T.unknown;
     } else s.outputTy = T.null;
   }
   if (blockNames.size) for (const b of blockNames.values()) setBlockTypes(b, stepInfos);
+}
+
+/**
+ * A `run` step's output: the sub-plan's `output` record by its field names (a plan without one
+ * gives `null`). The fields' own types would need the sub-plan checked first, so they stay `any`.
+ */
+function runOutputTy(pe: DeclEntry<'plan'>): Ty {
+  const out = pe.node.output;
+  return out ? record(out.fields.map((f) => field(f.key.name, T.any))) : T.null;
 }
 
 /** The types `NAME` has once its steps' output types are known. */

@@ -76,4 +76,12 @@ describe('for each and sub-plans', () => {
     const text = `plan a { step x = run b() }\nplan b { step y = run a() }\n`;
     expect(checkText(text).some((d) => d.code === 'E0301' && d.message.startsWith('sub-plan cycle'))).toBe(true);
   });
+  it("a run step's output has the sub-plan's output fields: another field is E0201, and a sub-plan without an output gives null", () => {
+    const child = `plan child { input { n: int } step f = fetch(url: "u") output { body: f.output.body, n: input.n } }\nplan bare { step f = fetch(url: "u") }\n`;
+    const good = `${BASE}${child}plan p { step s = run child(n: 1) step t = summarize(text: s.output.body) step u = summarize(text: "\${s.output.n}") }\n`;
+    expect(codes(checkText(good)).filter((c) => c.startsWith('E'))).toEqual([]);
+    const bad = `${BASE}${child}plan p { step s = run child(n: 1) step t = summarize(text: s.output.bodyy) step b = run bare() step u = summarize(text: b.output.x) }\n`;
+    const diags = checkText(bad).filter((d) => d.code === 'E0201');
+    expect(diags.map((d) => d.message)).toEqual([expect.stringContaining('has no field "bodyy"'), expect.stringContaining('null has no field "x"')]);
+  });
 });

@@ -501,6 +501,23 @@ describe('waits, approvals, context, sub-plans', () => {
     expect(children).toHaveLength(1);
     expect(children[0]!.status).toBe('completed');
   });
+
+  it("a failed run step's `fallback` call is made, not the sub-plan again, and its answer is the step's output", async () => {
+    const child = plan({ name: 'child', capabilities: [fx('throws', 'throws')], steps: [step({ id: 't', capability: 'throws' })] });
+    const p = plan({
+      capabilities: [fx('echo', 'echo')],
+      steps: [
+        step({ id: 'sub', capability: null, kind: null, action: { type: 'run', plan: 'child', args: {} }, fallback: { capability: 'echo', args: { via: lit('fallback') } } }),
+        step({ id: 'use', capability: 'echo', deps: ['sub'], args: { got: out('sub', 'via') } }),
+      ],
+      over: { subplans: { child } },
+    });
+    const { result } = await run(p);
+    expect(result.status).toBe('completed');
+    expect(stepOf(result, 'sub').output).toEqual({ via: 'fallback' });
+    expect(stepOf(result, 'use').output).toEqual({ got: 'fallback' });
+    expect(rt.journal!.listRuns(true).filter((r) => r.parent_id === result.runId)).toHaveLength(1);
+  });
 });
 
 describe('failure policies', () => {

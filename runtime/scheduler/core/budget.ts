@@ -23,7 +23,7 @@ import { abortRun } from './endings.js';
 import { warnedKey } from './fold.js';
 import { evalArgs } from './env.js';
 import { type BudgetClaim, budgetLedger } from './limits.js';
-import { capabilityOf, resourceOf } from './resolve.js';
+import { attemptAction, capabilityOf, resourceOf } from './resolve.js';
 import { round6 } from './result.js';
 import type { CostCeiling, RunState } from './run-state.js';
 import type { Inst } from './state.js';
@@ -106,7 +106,7 @@ export function budgetClaims(c: RunState, inst: Inst): readonly BudgetClaim[] | 
   const ceilings = costCeilings(c);
   if (ceilings.length === 0) return undefined;
   const shared = ceilings.filter((b) => b.shared !== undefined);
-  if (shared.length === 0 || inst.logical.step.action.type === 'run') return undefined;
+  if (shared.length === 0 || attemptAction(inst) === 'run') return undefined;
   const amount = reservationOf(c, inst).total;
   return shared.map((b) => ({ key: b.shared!.key, owner: b.shared!.owner, limit: b.limit, amount }));
 }
@@ -163,7 +163,7 @@ export interface Reservation {
 
 /** What `inst`'s next attempt reserves (§8.2). */
 export function reservationOf(c: RunState, inst: Inst): Reservation {
-  const isCall = inst.logical.step.action.type === 'call';
+  const isCall = attemptAction(inst) === 'call';
   const cap = isCall ? capabilityOf(c, inst) : undefined;
   const res = resourceOf(c, inst);
   const estimate = cap?.cost ?? 0;

@@ -13,7 +13,7 @@ import { cancelInst, failWith, finalFail, instTerminal, restoreEnded } from './e
 import { env } from './env.js';
 import { checkDone } from './finish.js';
 import { foldStep, newRecord, originFacts } from './fold.js';
-import { attemptCostOf, capabilityOf, isApproval } from './resolve.js';
+import { attemptAction, attemptCostOf, capabilityOf, isApproval } from './resolve.js';
 import type { RunState } from './run-state.js';
 import type { SlotRequest } from './limits.js';
 import { sharedPrefix } from './scopes.js';
@@ -280,7 +280,7 @@ function restore(c: RunState, inst: Inst): void {
   // A step the executor recovered is safe to start again: its next attempt receives the outcome
   // of the one in flight (held or still to come), or the handler never ran.
   const recovered = c.opts.recovered?.has(inst.key) === true;
-  if (r.inFlight && step.action.type === 'call' && cap && !isApproval(cap) && !cap.idempotent && !c.opts.rerunInFlight && !recovered) {
+  if (r.inFlight && attemptAction(inst) === 'call' && cap && !isApproval(cap) && !cap.idempotent && !c.opts.rerunInFlight && !recovered) {
     return finalFail(
       c,
       inst,

@@ -6,6 +6,14 @@ import type { RunState } from './run-state.js';
 import type { Inst } from './state.js';
 import { evaluate } from '../../evaluate.js';
 
+/**
+ * What `inst`'s attempt does: a `run` step that moved on to its `fallback` call makes that call
+ * (a capability's), it does not run the sub-plan again.
+ */
+export function attemptAction(inst: Inst): StepIR['action']['type'] {
+  return inst.rec.phase === 'fallback' && inst.logical.step.fallback ? 'call' : inst.logical.step.action.type;
+}
+
 export function isApproval(cap: CapabilityIR): boolean {
   return cap.handler !== null && 'builtin' in cap.handler && cap.handler.builtin === 'approval';
 }
@@ -59,9 +67,9 @@ export function countedResource(c: RunState, inst: Inst): ResourceIR | null {
 
 /** Holds a slot of the plan's `concurrency`: calls and sub-plans, not waits or approvals. */
 export function occupiesSlot(c: RunState, inst: Inst): boolean {
-  const a = inst.logical.step.action;
-  if (a.type === 'run') return true;
-  if (a.type !== 'call') return false;
+  const a = attemptAction(inst);
+  if (a === 'run') return true;
+  if (a !== 'call') return false;
   const cap = capabilityOf(c, inst);
   return !cap || !isApproval(cap);
 }
@@ -69,7 +77,7 @@ export function occupiesSlot(c: RunState, inst: Inst): boolean {
 /** What one attempt costs: the capability's estimate (calls only) plus the resource's. */
 export function attemptCostOf(c: RunState, inst: Inst): number {
   const cap = capabilityOf(c, inst);
-  return (inst.logical.step.action.type === 'call' ? (cap?.cost ?? 0) : 0) + (resourceOf(c, inst)?.cost ?? 0);
+  return (attemptAction(inst) === 'call' ? (cap?.cost ?? 0) : 0) + (resourceOf(c, inst)?.cost ?? 0);
 }
 
 /** `before`: for the attempt about to start (preExecution), else for the attempt that ended the step. */
@@ -92,7 +100,7 @@ export function hookInfo(c: RunState, inst: Inst, before = false): StepHookInfo 
 function hookArgs(c: RunState, inst: Inst): { [name: string]: unknown } | null {
   const step = inst.logical.step;
   // The call about to be made: the fallback's own arguments once the step moved on to it.
-  const args = step.action.type === 'run' ? step.action.args : inst.rec.phase === 'fallback' && step.fallback ? step.fallback.args : step.args;
+  const args = inst.rec.phase === 'fallback' && step.fallback ? step.fallback.args : step.action.type === 'run' ? step.action.args : step.args;
   try {
     const e = { ...env(c, inst, step), secret: undefined };
     const out: { [name: string]: unknown } = {};

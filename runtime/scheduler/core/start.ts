@@ -14,7 +14,7 @@ import { type FailureKind, attemptFailed, succeed } from './failure.js';
 import { guardStep, recordViolations } from './guards.js';
 import { type Identity, recordOf } from './identity.js';
 import type { ItemSlot, SlotRequest } from './limits.js';
-import { capabilityOf, countedResource, hookInfo, isApproval, occupiesSlot, rankIndex, resourceOf } from './resolve.js';
+import { attemptAction, capabilityOf, countedResource, hookInfo, isApproval, occupiesSlot, rankIndex, resourceOf } from './resolve.js';
 import { chainOf } from './run-origin.js';
 import type { RunState } from './run-state.js';
 import { suffixOf } from './scopes.js';
@@ -125,16 +125,17 @@ export function launch(c: RunState, inst: Inst, admitted = false): void {
   // §8.2: the attempt is charged its reservation now and settled to its actual cost when it ends.
   const reservation = reservationOf(c, inst);
   const attemptCost = reservation.total;
-  inst.attemptCapCost = step.action.type === 'call' ? reservation.capability : 0;
+  inst.attemptCapCost = attemptAction(inst) === 'call' ? reservation.capability : 0;
   inst.attemptReserved = attemptCost;
   const action = step.action;
+  const kind = attemptAction(inst);
   // What the instance waits for, set before `step_started` so observers see it running.
   inst.activity =
-    action.type === 'wait'
+    kind === 'wait'
       ? { kind: 'wait', token }
-      : action.type === 'wait_until'
+      : kind === 'wait_until'
         ? { kind: 'until', token }
-        : action.type === 'run'
+        : kind === 'run'
           ? { kind: 'subplan', token }
           : cap && isApproval(cap)
             ? { kind: 'approval', token, args: {} }
@@ -165,6 +166,56 @@ export function launch(c: RunState, inst: Inst, admitted = false): void {
   // §9.4: the waits for an available resource count against the timeout of the attempt they led to.
   const waitedSince = inst.waitedMs > 0 ? c.now - inst.waitedMs : null;
   inst.waitedMs = 0;
+  // A capability call: the step's own, or the `fallback` call of any step once it moved on to it.
+  const makeCall = (): void => {
+    if (!cap) return attemptFailed(c, inst, `unknown capability ${step.capability}`, false, false, false, PERMANENT);
+    if (isApproval(cap)) {
+      let args: { [k: string]: unknown };
+      try {
+        args = evalArgs(c, inst, step.args);
+      } catch (err) {
+        return attemptFailed(c, inst, `arguments: ${(err as Error).message}`, false, false, true, PERMANENT);
+      }
+      const bad = badApprovalArgs(args);
+      if (bad !== null) return attemptFailed(c, inst, `arguments: ${bad}`, false, false, false, PERMANENT);
+      inst.activity = { kind: 'approval', token, args };
+      if (timeoutMs !== null) armTimeout(c, inst, token, timeoutMs, 'approval', restoredWaitStart);
+      const pending = c.pendingSignals.get(inst.key);
+      if (pending) {
+        c.pendingSignals.delete(inst.key);
+        decideApproval(c, inst, pending.decision, pending.by, pending.comment, pending.identity);
+      }
+      return;
+    }
+    const call = inst.rec.phase === 'fallback' ? step.fallback! : { capability: cap.name, args: step.args };
+    let input: { [k: string]: unknown };
+    try {
+      input = evalArgs(c, inst, call.args);
+    } catch (err) {
+      // The call cannot even be made (an unset secret, a failing expression): permanent, and the
+      // call's own — no other resource would evaluate them differently — but the fallback is tried.
+      return attemptFailed(c, inst, `arguments: ${(err as Error).message}`, false, false, true, PERMANENT);
+    }
+    if (timeoutMs !== null) armTimeout(c, inst, token, timeoutMs, 'attempt', waitedSince);
+    const request: AttemptRequest = {
+      runId: c.runId,
+      stepId: inst.key,
+      baseStepId: step.id,
+      attempt: inst.rec.attempts,
+      purpose: inst.rec.phase === 'fallback' ? 'fallback' : 'call',
+      capability: cap,
+      input,
+      resource: res,
+      timeoutMs,
+      // A step that names no secret of its own shares the config's (read only): no copy per attempt.
+      secrets: inst.secretsUsed ? { ...(c.cfg.configSecrets ?? {}), ...inst.secretsUsed } : (c.cfg.configSecrets ?? NO_SECRETS),
+      plan: c.plan,
+      previousError: inst.rec.lastError,
+    };
+    c.command({ type: 'start_attempt', attempt: inst.key, token, request });
+    return;
+  };
+  if (kind === 'call') return makeCall();
   switch (action.type) {
     case 'wait': {
       let ms: number;
@@ -200,54 +251,8 @@ export function launch(c: RunState, inst: Inst, admitted = false): void {
       c.command({ type: 'start_subplan', key: inst.key, token, name: action.plan, plan, childId: `${c.runId}/${inst.key}`, input: args, resumeSince: restoredWaitStart });
       return;
     }
-    case 'call': {
-      if (!cap) return attemptFailed(c, inst, `unknown capability ${step.capability}`, false, false, false, PERMANENT);
-      if (isApproval(cap)) {
-        let args: { [k: string]: unknown };
-        try {
-          args = evalArgs(c, inst, step.args);
-        } catch (err) {
-          return attemptFailed(c, inst, `arguments: ${(err as Error).message}`, false, false, true, PERMANENT);
-        }
-        const bad = badApprovalArgs(args);
-        if (bad !== null) return attemptFailed(c, inst, `arguments: ${bad}`, false, false, false, PERMANENT);
-        inst.activity = { kind: 'approval', token, args };
-        if (timeoutMs !== null) armTimeout(c, inst, token, timeoutMs, 'approval', restoredWaitStart);
-        const pending = c.pendingSignals.get(inst.key);
-        if (pending) {
-          c.pendingSignals.delete(inst.key);
-          decideApproval(c, inst, pending.decision, pending.by, pending.comment, pending.identity);
-        }
-        return;
-      }
-      const call = inst.rec.phase === 'fallback' ? step.fallback! : { capability: cap.name, args: step.args };
-      let input: { [k: string]: unknown };
-      try {
-        input = evalArgs(c, inst, call.args);
-      } catch (err) {
-        // The call cannot even be made (an unset secret, a failing expression): permanent, and the
-        // call's own — no other resource would evaluate them differently — but the fallback is tried.
-        return attemptFailed(c, inst, `arguments: ${(err as Error).message}`, false, false, true, PERMANENT);
-      }
-      if (timeoutMs !== null) armTimeout(c, inst, token, timeoutMs, 'attempt', waitedSince);
-      const request: AttemptRequest = {
-        runId: c.runId,
-        stepId: inst.key,
-        baseStepId: step.id,
-        attempt: inst.rec.attempts,
-        purpose: inst.rec.phase === 'fallback' ? 'fallback' : 'call',
-        capability: cap,
-        input,
-        resource: res,
-        timeoutMs,
-        // A step that names no secret of its own shares the config's (read only): no copy per attempt.
-        secrets: inst.secretsUsed ? { ...(c.cfg.configSecrets ?? {}), ...inst.secretsUsed } : (c.cfg.configSecrets ?? NO_SECRETS),
-        plan: c.plan,
-        previousError: inst.rec.lastError,
-      };
-      c.command({ type: 'start_attempt', attempt: inst.key, token, request });
-      return;
-    }
+    case 'call':
+      return makeCall();
   }
 }
 
