@@ -26,6 +26,8 @@ const diagnostic = z.object({
   message: z.string(),
   file: z.string(),
   range: z.object({ start: position, end: position }),
+  // Where else it is about (E0102: the first declaration), as `orch check --format json` has it.
+  related: z.array(z.object({ message: z.string(), file: z.string(), range: z.object({ start: position, end: position }) })).optional(),
 });
 
 const sourceArgs = {

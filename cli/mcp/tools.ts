@@ -4,9 +4,9 @@
  * short text for people, or throws an `Error` whose message a person reads (the server turns it
  * into a tool error). Nothing here writes to stdout: that stream is the protocol's.
  */
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
-import { allExplanations, diskHost, explanationFor, formatPathErrors, preview, renderGraph, renderPreviewText, shortHash, validatePlanIR, type PlanIR } from '../../compiler/index.js';
+import { allExplanations, diskHost, STD_DIR, type SourceHost, explanationFor, formatPathErrors, preview, renderGraph, renderPreviewText, shortHash, validatePlanIR, type PlanIR } from '../../compiler/index.js';
 import type { Diagnostic } from '../../language/index.js';
 import { loadPlan, replay, Runtime, RuntimeUsageError, shownResult, type ExecutionResult } from '../../runtime/index.js';
 import { formatResult, verifyFile, VerifyUsageError } from '../../verify/index.js';
@@ -76,6 +76,36 @@ function projectPath(ctx: ToolContext, file: string): string {
   return isAbsolute(file) ? abs : relative(ctx.root, abs);
 }
 
+/**
+ * A project `.orch` file, by `projectPath`: the tools read nothing else of the project. A
+ * diagnostic quotes the text it is about (its message names the token, its code frame shows the
+ * line), so checking `.env` or a handler module would hand its secrets to the caller.
+ */
+function orchPath(ctx: ToolContext, file: string): string {
+  const rel = projectPath(ctx, file);
+  const abs = resolve(ctx.root, rel);
+  if (!abs.endsWith('.orch') || !realPath(abs).endsWith('.orch'))
+    throw new CliError(`${file} is not an .orch file; this server reads only the project's .orch files`);
+  return rel;
+}
+
+/**
+ * What the compiler may read for an answer: std, and the project's `.orch` files — an import of
+ * anything else (a file outside the project, a non-.orch file) is one it cannot find (E0103).
+ */
+function projectHost(ctx: ToolContext): SourceHost {
+  return {
+    readFile(p) {
+      const abs = resolve(p);
+      if (!outside(STD_DIR, abs)) return diskHost.readFile(p);
+      if (!abs.endsWith('.orch') || outside(ctx.root, abs)) return undefined;
+      const real = realPath(abs);
+      if (!real.endsWith('.orch') || outside(realPath(ctx.root), real)) return undefined;
+      return diskHost.readFile(p);
+    },
+  };
+}
+
 /** Compiler paths are resolved against the process's working directory; the tools' against the root. */
 function compilerPath(ctx: ToolContext, path: string): string {
   return isAbsolute(path) ? path : relative(process.cwd(), resolve(ctx.root, path)) || '.';
@@ -98,9 +128,9 @@ async function readProjectSource(ctx: ToolContext, rel: string): Promise<string>
 }
 
 async function sourceOf(ctx: ToolContext, args: SourceArgs): Promise<{ rel: string; text: string }> {
-  if (args.source !== undefined) return { rel: projectPath(ctx, args.path ?? args.file ?? UNTITLED), text: args.source };
+  if (args.source !== undefined) return { rel: orchPath(ctx, args.path ?? args.file ?? UNTITLED), text: args.source };
   if (args.file === undefined) throw new CliError('give `file` (a path in the project) or `source` (unsaved text, with `path` saying where it would be saved)');
-  const rel = projectPath(ctx, args.file);
+  const rel = orchPath(ctx, args.file);
   return { rel, text: await readProjectSource(ctx, rel) };
 }
 
@@ -123,11 +153,11 @@ export async function checkTool(ctx: ToolContext, args: { files?: readonly strin
   // `file` alone is one more file; with `source`, like `path`, the file the source stands for.
   const standsFor = args.path ?? (args.source !== undefined ? args.file : undefined);
   for (const f of [...(args.files ?? []), ...(args.file !== undefined && args.source === undefined ? [args.file] : [])]) {
-    const rel = projectPath(ctx, f);
+    const rel = orchPath(ctx, f);
     if (!rels.includes(rel)) rels.push(rel);
   }
   if (args.source !== undefined) {
-    const rel = projectPath(ctx, standsFor ?? UNTITLED);
+    const rel = orchPath(ctx, standsFor ?? UNTITLED);
     overlay.set(resolve(ctx.root, rel), args.source);
     if (!rels.includes(rel)) rels.push(rel);
   }
@@ -140,7 +170,7 @@ export async function checkTool(ctx: ToolContext, args: { files?: readonly strin
     texts.set(rel, text);
     byPath.set(abs, text);
   }
-  const diagnostics = shown(ctx, ctx.checks.check(rels.map((r) => compilerPath(ctx, r)), byPath));
+  const diagnostics = shown(ctx, ctx.checks.check(rels.map((r) => compilerPath(ctx, r)), byPath, projectHost(ctx)));
   const errors = diagnostics.filter((d) => d.severity === 'error').length;
   const warnings = diagnostics.filter((d) => d.severity === 'warning').length;
   const text = diagnostics.length ? diagnosticsText(ctx, diagnostics, texts, rels.length) : `${rels.join(', ')}: no problems`;
@@ -152,7 +182,7 @@ export async function checkTool(ctx: ToolContext, args: { files?: readonly strin
 async function selected(ctx: ToolContext, args: SourceArgs & { plan?: string }): Promise<SelectedPlan & { rel: string }> {
   const { rel, text } = await sourceOf(ctx, args);
   try {
-    return { ...selectPlan(compilerPath(ctx, rel), text, args.plan), rel };
+    return { ...selectPlan(compilerPath(ctx, rel), text, args.plan, projectHost(ctx)), rel };
   } catch (err) {
     if (err instanceof PlanHasErrors) {
       const diagnostics = shown(ctx, err.diagnostics);
@@ -255,9 +285,10 @@ export async function verifyTool(
   const { rel, text } = await sourceOf(ctx, args);
   const file = compilerPath(ctx, rel);
   const key = resolve(file);
+  const imports = projectHost(ctx);
   const seed = args.seed ?? Math.floor(Math.random() * 0x7fffffff);
   const verified = await verifyFile(file, {
-    host: { readFile: (p) => (resolve(p) === key ? text : diskHost.readFile(p)) },
+    host: { readFile: (p) => (resolve(p) === key ? text : imports.readFile(p)) },
     runs: args.runs ?? 200,
     seed,
     ...(args.plan !== undefined ? { plan: args.plan } : {}),
@@ -335,6 +366,17 @@ export async function runTool(ctx: ToolContext, args: { file: string; plan?: str
   const rel = projectPath(ctx, args.file);
   const abs = resolve(ctx.root, rel);
   if (!existsSync(abs)) throw new CliError(`${rel}: no such file`);
+  // As the other tools read it: its errors (and those of what it imports) said without reading past the project's .orch files.
+  if (rel.endsWith('.orch')) await selected(ctx, { file: rel, ...(args.plan !== undefined ? { plan: args.plan } : {}) });
+  else if (!rel.endsWith('.json') || !realPath(abs).endsWith('.json')) throw new CliError(`${args.file} is neither an .orch file nor a compiled plan (.json)`);
+  else {
+    try {
+      JSON.parse(readFileSync(abs, 'utf8'));
+    } catch {
+      // Not the parser's message: it quotes the file's text.
+      throw new CliError(`${rel} is not JSON (a compiled plan is what \`orch compile\` writes)`);
+    }
+  }
   const loaded = await loadPlan(abs, args.plan);
   if (loaded.kind === 'usage') throw new CliError(loaded.message);
   if (loaded.kind === 'errors') {
