@@ -4,14 +4,15 @@
  * short text for people, or throws an `Error` whose message a person reads (the server turns it
  * into a tool error). Nothing here writes to stdout: that stream is the protocol's.
  */
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
-import { allExplanations, diskHost, STD_DIR, type SourceHost, explanationFor, formatPathErrors, preview, renderGraph, renderPreviewText, shortHash, validatePlanIR, type PlanIR } from '../../compiler/index.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, relative, resolve } from 'node:path';
+import { allExplanations, explanationFor, formatPathErrors, preview, renderGraph, renderPreviewText, shortHash, validatePlanIR, type PlanIR } from '../../compiler/index.js';
 import type { Diagnostic } from '../../language/index.js';
 import { loadPlan, replay, Runtime, RuntimeUsageError, shownResult, type ExecutionResult } from '../../runtime/index.js';
 import { formatResult, verifyFile, VerifyUsageError } from '../../verify/index.js';
 import { CliError } from '../errors.js';
 import type { CheckSession } from './checker.js';
+import { isProjectOrchFile, outside, projectSourceHost, realPath } from '../project-host.js';
 import { projectScope, referenceFrom, type ScopeEntry, type ScopeKind } from '../project-scope.js';
 import { readSource } from '../read-source.js';
 import { diagnosticJson, renderText, type DiagnosticJson } from '../render-diagnostics.js';
@@ -43,26 +44,6 @@ export interface SourceArgs {
 
 const UNTITLED = 'untitled.orch';
 
-/** Whether `abs` is `root` itself or outside it. */
-function outside(root: string, abs: string): boolean {
-  const rel = relative(root, abs);
-  return rel === '' || rel.startsWith(`..${sep}`) || rel === '..' || isAbsolute(rel);
-}
-
-/** Where `abs` really is: its symbolic links followed (for a file not there yet, its nearest existing folder's). */
-function realPath(abs: string): string {
-  for (let p = abs, rest = ''; ; ) {
-    try {
-      return resolve(realpathSync(p), rest);
-    } catch {
-      const up = dirname(p);
-      if (up === p) return abs;
-      rest = relative(up, resolve(p, rest));
-      p = up;
-    }
-  }
-}
-
 /**
  * A path of the project as the caller wrote it — relative to the root, or absolute — which is
  * how `orch check` run in the root names it in diagnostics. Paths outside the project are refused,
@@ -84,26 +65,9 @@ function projectPath(ctx: ToolContext, file: string): string {
 function orchPath(ctx: ToolContext, file: string): string {
   const rel = projectPath(ctx, file);
   const abs = resolve(ctx.root, rel);
-  if (!abs.endsWith('.orch') || !realPath(abs).endsWith('.orch'))
+  if (!isProjectOrchFile(ctx.root, abs))
     throw new CliError(`${file} is not an .orch file; this server reads only the project's .orch files`);
   return rel;
-}
-
-/**
- * What the compiler may read for an answer: std, and the project's `.orch` files — an import of
- * anything else (a file outside the project, a non-.orch file) is one it cannot find (E0103).
- */
-function projectHost(ctx: ToolContext): SourceHost {
-  return {
-    readFile(p) {
-      const abs = resolve(p);
-      if (!outside(STD_DIR, abs)) return diskHost.readFile(p);
-      if (!abs.endsWith('.orch') || outside(ctx.root, abs)) return undefined;
-      const real = realPath(abs);
-      if (!real.endsWith('.orch') || outside(realPath(ctx.root), real)) return undefined;
-      return diskHost.readFile(p);
-    },
-  };
 }
 
 /** Compiler paths are resolved against the process's working directory; the tools' against the root. */
@@ -170,7 +134,7 @@ export async function checkTool(ctx: ToolContext, args: { files?: readonly strin
     texts.set(rel, text);
     byPath.set(abs, text);
   }
-  const diagnostics = shown(ctx, ctx.checks.check(rels.map((r) => compilerPath(ctx, r)), byPath, projectHost(ctx)));
+  const diagnostics = shown(ctx, ctx.checks.check(rels.map((r) => compilerPath(ctx, r)), byPath, projectSourceHost(ctx.root)));
   const errors = diagnostics.filter((d) => d.severity === 'error').length;
   const warnings = diagnostics.filter((d) => d.severity === 'warning').length;
   const text = diagnostics.length ? diagnosticsText(ctx, diagnostics, texts, rels.length) : `${rels.join(', ')}: no problems`;
@@ -182,7 +146,7 @@ export async function checkTool(ctx: ToolContext, args: { files?: readonly strin
 async function selected(ctx: ToolContext, args: SourceArgs & { plan?: string }): Promise<SelectedPlan & { rel: string }> {
   const { rel, text } = await sourceOf(ctx, args);
   try {
-    return { ...selectPlan(compilerPath(ctx, rel), text, args.plan, projectHost(ctx)), rel };
+    return { ...selectPlan(compilerPath(ctx, rel), text, args.plan, projectSourceHost(ctx.root)), rel };
   } catch (err) {
     if (err instanceof PlanHasErrors) {
       const diagnostics = shown(ctx, err.diagnostics);
@@ -285,7 +249,7 @@ export async function verifyTool(
   const { rel, text } = await sourceOf(ctx, args);
   const file = compilerPath(ctx, rel);
   const key = resolve(file);
-  const imports = projectHost(ctx);
+  const imports = projectSourceHost(ctx.root);
   const seed = args.seed ?? Math.floor(Math.random() * 0x7fffffff);
   const verified = await verifyFile(file, {
     host: { readFile: (p) => (resolve(p) === key ? text : imports.readFile(p)) },
