@@ -30,9 +30,16 @@ const diagnostic = z.object({
   related: z.array(z.object({ message: z.string(), file: z.string(), range: z.object({ start: position, end: position }) })).optional(),
 });
 
+/**
+ * Unsaved source is at most this many characters (a tool error beyond): checking takes memory
+ * in proportion (about 150 bytes a character), and a server that runs out of it ends.
+ */
+export const MAX_SOURCE_CHARS = 4_000_000;
+const unsaved = (what: string) => z.string().max(MAX_SOURCE_CHARS, `source: at most ${MAX_SOURCE_CHARS} characters`).optional().describe(what);
+
 const sourceArgs = {
   file: z.string().optional().describe('path of an .orch file, relative to the project root'),
-  source: z.string().optional().describe('unsaved .orch source to use instead of the file on disk'),
+  source: unsaved('unsaved .orch source to use instead of the file on disk'),
   path: z.string().optional().describe('with `source`: the file it stands for (imports resolve from there); default untitled.orch'),
   plan: z.string().optional().describe('the plan, when the file declares several'),
 };
@@ -134,7 +141,7 @@ function registerAuthoringTools(server: McpServer, ctx: ToolContext): void {
       inputSchema: {
         files: z.array(z.string()).optional().describe('paths of .orch files, relative to the project root'),
         file: z.string().optional().describe('one .orch file (with `source`: the file the source stands for, like `path`)'),
-        source: z.string().optional().describe('unsaved .orch source, checked as the file at `path`'),
+        source: unsaved('unsaved .orch source, checked as the file at `path`'),
         path: z.string().optional().describe('with `source`: the file it stands for (imports resolve from there); default untitled.orch'),
       },
       outputSchema: { diagnostics: z.array(diagnostic), errors: z.number().int(), warnings: z.number().int() },

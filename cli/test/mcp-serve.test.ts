@@ -251,6 +251,14 @@ describe('orch mcp serve (read-only)', () => {
     expect(imported.diagnostics.map((d) => d.code)).toEqual(['E0103']);
   });
 
+  it('a source too large to check is a tool error, and the server goes on', async () => {
+    const huge = `plan big {\n${'  step a = log(message: "x")\n'.repeat(400_000)}}\n`;
+    const r = await call(client, 'check', { source: huge });
+    expect(r.isError).toBe(true);
+    expect(text(r)).toMatch(/source/);
+    expect((await call(client, 'explain', { code: 'E0102' })).isError).toBeFalsy();
+  });
+
   it('verifies a plan with a violated invariant and returns the counterexample', async () => {
     const r = await call(client, 'verify', { file: 'racy.orch', runs: 50, seed: 7 });
     expect(r.isError).toBeFalsy();
