@@ -8,6 +8,7 @@
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { ExecutionResult } from '../../runtime/index.js';
 import { z } from 'zod';
 import { CheckSession } from './checker.js';
 import * as tools from './tools.js';
@@ -63,10 +64,15 @@ const scopeItem = z.object({
 /** §9.1: who started a run (`plan_created.started_by`). */
 const starter = z.object({ subject: z.string(), issuer: z.string(), method: z.string(), name: z.string().optional() });
 
+/** Every way a run's result can end; the assertion below breaks the typecheck when the runtime adds one. */
+const RESULT_STATUSES = ['completed', 'failed', 'cancelled', 'timeout', 'paused', 'interrupted'] as const;
+const everyStatus: Exclude<ExecutionResult['status'], (typeof RESULT_STATUSES)[number]> extends never ? true : false = true;
+void everyStatus;
+
 const executionResult = {
   planId: z.string(),
   runId: z.string(),
-  status: z.enum(['completed', 'failed', 'cancelled', 'timeout', 'paused']),
+  status: z.enum(RESULT_STATUSES),
   /** §9.1: who started the run. */
   started_by: starter.optional(),
   steps: z.array(z.record(z.string(), z.unknown())),
