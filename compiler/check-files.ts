@@ -10,7 +10,7 @@ import { resolve } from 'node:path';
 import { compareDiagnostics, type Diagnostic } from '../language/index.js';
 import { checkLoading } from './diagnose.js';
 import { unusedAcrossChecks } from './unused.js';
-import { compactHost, diskHost } from './load.js';
+import { compactHost, diskHost, type SourceHost } from './load.js';
 import type { StageTimer } from './stages.js';
 
 export type ReadText = (path: string) => Promise<string>;
@@ -21,11 +21,16 @@ const readUtf8: ReadText = (path) => readFile(path, 'utf8');
  * Diagnostics of every file, sorted by file then position. I/O errors propagate from `read`.
  * `timer` adds each compile stage's time, summed over the files (`orch check --explain-stages`).
  */
-export async function checkFiles(paths: readonly string[], read: ReadText = readUtf8, options: { readonly timer?: StageTimer } = {}): Promise<Diagnostic[]> {
+export async function checkFiles(
+  paths: readonly string[],
+  read: ReadText = readUtf8,
+  options: { readonly timer?: StageTimer; /** Where imports are read (default: the disk). */ readonly imports?: SourceHost } = {},
+): Promise<Diagnostic[]> {
   const texts = new Map<string, string>();
   for (const file of paths) texts.set(resolve(file), await read(file));
+  const imports = options.imports ?? diskHost;
   // Only diagnostics leave this function: the trees can be compact.
-  const host = compactHost({ readFile: (p) => texts.get(resolve(p)) ?? diskHost.readFile(p) });
+  const host = compactHost({ readFile: (p) => texts.get(resolve(p)) ?? imports.readFile(p) });
   const seen = new Set<string>();
   const out: Diagnostic[] = [];
   const checks = paths.map((file) => checkLoading({ entry: file, host, timer: options.timer }));

@@ -27,6 +27,7 @@ export function loadPlansForVerify(file: string, planName?: string, host?: Sourc
   const plans = file.endsWith('.json') ? loadIr(file) : compileSource(file, host);
   if (plans.kind !== 'plans') return plans;
   const chosen = planName === undefined ? plans.plans : plans.plans.filter((p) => p.plan.plan === planName);
+  if (planName === undefined && chosen.length === 0) return { kind: 'io-error', message: `${file} declares no plan to verify` };
   if (chosen.length === 0) {
     const names = plans.plans.map((p) => p.plan.plan);
     return { kind: 'io-error', message: `no plan named "${planName}" in ${file}${didYouMean(planName ?? '', names)} (plans: ${names.join(', ') || 'none'})` };

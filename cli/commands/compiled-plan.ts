@@ -4,7 +4,7 @@
  * the only plan of the file). `selectPlan` is the same without printing (the MCP server, `orch draft`).
  */
 import { resolve } from 'node:path';
-import { compile, didYouMean, diskHost, type BoundModel } from '../../compiler/index.js';
+import { compile, didYouMean, diskHost, type BoundModel, type SourceHost } from '../../compiler/index.js';
 import type { PlanIR } from '../../compiler/index.js';
 import { hasErrors, type Diagnostic } from '../../language/index.js';
 import { CliError } from '../errors.js';
@@ -49,9 +49,9 @@ function printDiagnostics(file: string, text: string, diagnostics: readonly Diag
  * show: `planName`, or the only plan of the file. Errors → `PlanHasErrors`; no such plan → a
  * `CliError` (exit 2). Writes nothing.
  */
-export function selectPlan(file: string, text: string, planName: string | undefined): SelectedPlan & { readonly diagnostics: readonly Diagnostic[] } {
+export function selectPlan(file: string, text: string, planName: string | undefined, imports: SourceHost = diskHost): SelectedPlan & { readonly diagnostics: readonly Diagnostic[] } {
   const key = resolve(file);
-  const out = compile({ entry: file, plan: planName, host: { readFile: (p) => (resolve(p) === key ? text : diskHost.readFile(p)) } });
+  const out = compile({ entry: file, plan: planName, host: { readFile: (p) => (resolve(p) === key ? text : imports.readFile(p)) } });
   if (hasErrors(out.diagnostics)) {
     const n = out.diagnostics.filter((d) => d.severity === 'error').length;
     throw new PlanHasErrors(`${file}: ${n} error${n === 1 ? '' : 's'}, nothing compiled`, out.diagnostics);

@@ -51,7 +51,11 @@ export function registerMcpServe(mcp: Command): void {
       const report = (err: unknown) => process.stderr.write(`orch mcp: ${err instanceof Error ? (process.env.ORCH_DEBUG ? err.stack : err.message) : String(err)}\n`);
       process.on('unhandledRejection', report);
       process.on('uncaughtException', report);
-      const transport = new StdioServerTransport();
+      // Room for a message with the largest source a tool takes (MAX_SOURCE_CHARS, JSON-escaped),
+      // so that one too large is answered with a tool error: past its buffer the SDK's transport
+      // drops the connection.
+      const transport = new StdioServerTransport(process.stdin, process.stdout, { maxBufferSize: 64 * 1024 * 1024 });
+      transport.onerror = report;
       const closed = new Promise<void>((resolve) => {
         transport.onclose = resolve;
         process.stdin.once('end', resolve);

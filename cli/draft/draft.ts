@@ -12,6 +12,7 @@ import { checkFiles, compile, diskHost, preview, projectRootOf, renderPreviewTex
 import { parse, type Diagnostic } from '../../language/index.js';
 import { loadConfig, modelClientFor, redactConfigSecrets, Redactor, secretResolver, type EndpointConfig, type ModelClient } from '../../runtime/index.js';
 import { CliError } from '../errors.js';
+import { projectSourceHost } from '../project-host.js';
 import { projectScope } from '../project-scope.js';
 import { renderText } from '../render-diagnostics.js';
 import { draftLoop, withDiagnosticsAsComments, type DraftFiles, type DraftRound } from './loop.js';
@@ -107,7 +108,8 @@ export async function runDraft(opts: DraftOptions, io: DraftIo): Promise<DraftRe
   const system = systemPrompt(scope.entries, abs, relative(root, abs) || out);
   const shownPath = out;
   const check = async (source: string): Promise<readonly Diagnostic[]> => {
-    const diagnostics = await checkFiles([shownPath], async () => source);
+    // The diagnostics go to the model: imports read only std and the project's .orch files.
+    const diagnostics = await checkFiles([shownPath], async () => source, { imports: projectSourceHost(root) });
     const none = diagnostics.some((d) => d.severity === 'error') ? null : noPlan(shownPath, source);
     return none ? [...diagnostics, none] : diagnostics;
   };

@@ -5,7 +5,7 @@
  * entry file). An assistant checks the same files over and over while it writes.
  */
 import { resolve } from 'node:path';
-import { check, diskHost, PlanMemo } from '../../compiler/index.js';
+import { check, PlanMemo, type SourceHost } from '../../compiler/index.js';
 import { compareDiagnostics, type Diagnostic } from '../../language/index.js';
 import { ParseCache } from '../../lsp/index.js';
 
@@ -13,9 +13,9 @@ export class CheckSession {
   private readonly parses = new ParseCache();
   private readonly memos = new Map<string, PlanMemo>();
 
-  /** Diagnostics of `entries` (compiler paths), their texts from `texts` (by absolute path), imports from the disk. */
-  check(entries: readonly string[], texts: ReadonlyMap<string, string>): Diagnostic[] {
-    const host = { readFile: (p: string) => texts.get(resolve(p)) ?? diskHost.readFile(p), parse: this.parses.parse };
+  /** Diagnostics of `entries` (compiler paths), their texts from `texts` (by absolute path), imports from `imports`. */
+  check(entries: readonly string[], texts: ReadonlyMap<string, string>, imports: SourceHost): Diagnostic[] {
+    const host = { readFile: (p: string) => texts.get(resolve(p)) ?? imports.readFile(p), parse: this.parses.parse };
     const seen = new Set<string>();
     const out: Diagnostic[] = [];
     for (const entry of entries) {

@@ -8,6 +8,7 @@
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { ExecutionResult } from '../../runtime/index.js';
 import { z } from 'zod';
 import { CheckSession } from './checker.js';
 import * as tools from './tools.js';
@@ -26,11 +27,20 @@ const diagnostic = z.object({
   message: z.string(),
   file: z.string(),
   range: z.object({ start: position, end: position }),
+  // Where else it is about (E0102: the first declaration), as `orch check --format json` has it.
+  related: z.array(z.object({ message: z.string(), file: z.string(), range: z.object({ start: position, end: position }) })).optional(),
 });
+
+/**
+ * Unsaved source is at most this many characters (a tool error beyond): checking takes memory
+ * in proportion (about 150 bytes a character), and a server that runs out of it ends.
+ */
+export const MAX_SOURCE_CHARS = 4_000_000;
+const unsaved = (what: string) => z.string().max(MAX_SOURCE_CHARS, `source: at most ${MAX_SOURCE_CHARS} characters`).optional().describe(what);
 
 const sourceArgs = {
   file: z.string().optional().describe('path of an .orch file, relative to the project root'),
-  source: z.string().optional().describe('unsaved .orch source to use instead of the file on disk'),
+  source: unsaved('unsaved .orch source to use instead of the file on disk'),
   path: z.string().optional().describe('with `source`: the file it stands for (imports resolve from there); default untitled.orch'),
   plan: z.string().optional().describe('the plan, when the file declares several'),
 };
@@ -54,10 +64,15 @@ const scopeItem = z.object({
 /** §9.1: who started a run (`plan_created.started_by`). */
 const starter = z.object({ subject: z.string(), issuer: z.string(), method: z.string(), name: z.string().optional() });
 
+/** Every way a run's result can end; the assertion below breaks the typecheck when the runtime adds one. */
+const RESULT_STATUSES = ['completed', 'failed', 'cancelled', 'timeout', 'paused', 'interrupted'] as const;
+const everyStatus: Exclude<ExecutionResult['status'], (typeof RESULT_STATUSES)[number]> extends never ? true : false = true;
+void everyStatus;
+
 const executionResult = {
   planId: z.string(),
   runId: z.string(),
-  status: z.enum(['completed', 'failed', 'cancelled', 'timeout', 'paused']),
+  status: z.enum(RESULT_STATUSES),
   /** §9.1: who started the run. */
   started_by: starter.optional(),
   steps: z.array(z.record(z.string(), z.unknown())),
@@ -132,7 +147,7 @@ function registerAuthoringTools(server: McpServer, ctx: ToolContext): void {
       inputSchema: {
         files: z.array(z.string()).optional().describe('paths of .orch files, relative to the project root'),
         file: z.string().optional().describe('one .orch file (with `source`: the file the source stands for, like `path`)'),
-        source: z.string().optional().describe('unsaved .orch source, checked as the file at `path`'),
+        source: unsaved('unsaved .orch source, checked as the file at `path`'),
         path: z.string().optional().describe('with `source`: the file it stands for (imports resolve from there); default untitled.orch'),
       },
       outputSchema: { diagnostics: z.array(diagnostic), errors: z.number().int(), warnings: z.number().int() },

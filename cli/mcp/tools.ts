@@ -4,14 +4,15 @@
  * short text for people, or throws an `Error` whose message a person reads (the server turns it
  * into a tool error). Nothing here writes to stdout: that stream is the protocol's.
  */
-import { existsSync, realpathSync } from 'node:fs';
-import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
-import { allExplanations, diskHost, explanationFor, formatPathErrors, preview, renderGraph, renderPreviewText, shortHash, validatePlanIR, type PlanIR } from '../../compiler/index.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, relative, resolve } from 'node:path';
+import { allExplanations, explanationFor, formatPathErrors, preview, renderGraph, renderPreviewText, shortHash, validatePlanIR, type PlanIR } from '../../compiler/index.js';
 import type { Diagnostic } from '../../language/index.js';
 import { loadPlan, replay, Runtime, RuntimeUsageError, shownResult, type ExecutionResult } from '../../runtime/index.js';
 import { formatResult, verifyFile, VerifyUsageError } from '../../verify/index.js';
 import { CliError } from '../errors.js';
 import type { CheckSession } from './checker.js';
+import { isProjectOrchFile, outside, projectSourceHost, realPath } from '../project-host.js';
 import { projectScope, referenceFrom, type ScopeEntry, type ScopeKind } from '../project-scope.js';
 import { readSource } from '../read-source.js';
 import { diagnosticJson, renderText, type DiagnosticJson } from '../render-diagnostics.js';
@@ -43,26 +44,6 @@ export interface SourceArgs {
 
 const UNTITLED = 'untitled.orch';
 
-/** Whether `abs` is `root` itself or outside it. */
-function outside(root: string, abs: string): boolean {
-  const rel = relative(root, abs);
-  return rel === '' || rel.startsWith(`..${sep}`) || rel === '..' || isAbsolute(rel);
-}
-
-/** Where `abs` really is: its symbolic links followed (for a file not there yet, its nearest existing folder's). */
-function realPath(abs: string): string {
-  for (let p = abs, rest = ''; ; ) {
-    try {
-      return resolve(realpathSync(p), rest);
-    } catch {
-      const up = dirname(p);
-      if (up === p) return abs;
-      rest = relative(up, resolve(p, rest));
-      p = up;
-    }
-  }
-}
-
 /**
  * A path of the project as the caller wrote it — relative to the root, or absolute — which is
  * how `orch check` run in the root names it in diagnostics. Paths outside the project are refused,
@@ -74,6 +55,19 @@ function projectPath(ctx: ToolContext, file: string): string {
   if (outside(ctx.root, abs) || outside(realPath(ctx.root), realPath(abs)))
     throw new CliError(`${file} is outside the project (${ctx.root}); this server works on the project in its working directory`);
   return isAbsolute(file) ? abs : relative(ctx.root, abs);
+}
+
+/**
+ * A project `.orch` file, by `projectPath`: the tools read nothing else of the project. A
+ * diagnostic quotes the text it is about (its message names the token, its code frame shows the
+ * line), so checking `.env` or a handler module would hand its secrets to the caller.
+ */
+function orchPath(ctx: ToolContext, file: string): string {
+  const rel = projectPath(ctx, file);
+  const abs = resolve(ctx.root, rel);
+  if (!isProjectOrchFile(ctx.root, abs))
+    throw new CliError(`${file} is not an .orch file; this server reads only the project's .orch files`);
+  return rel;
 }
 
 /** Compiler paths are resolved against the process's working directory; the tools' against the root. */
@@ -98,9 +92,9 @@ async function readProjectSource(ctx: ToolContext, rel: string): Promise<string>
 }
 
 async function sourceOf(ctx: ToolContext, args: SourceArgs): Promise<{ rel: string; text: string }> {
-  if (args.source !== undefined) return { rel: projectPath(ctx, args.path ?? args.file ?? UNTITLED), text: args.source };
+  if (args.source !== undefined) return { rel: orchPath(ctx, args.path ?? args.file ?? UNTITLED), text: args.source };
   if (args.file === undefined) throw new CliError('give `file` (a path in the project) or `source` (unsaved text, with `path` saying where it would be saved)');
-  const rel = projectPath(ctx, args.file);
+  const rel = orchPath(ctx, args.file);
   return { rel, text: await readProjectSource(ctx, rel) };
 }
 
@@ -123,11 +117,11 @@ export async function checkTool(ctx: ToolContext, args: { files?: readonly strin
   // `file` alone is one more file; with `source`, like `path`, the file the source stands for.
   const standsFor = args.path ?? (args.source !== undefined ? args.file : undefined);
   for (const f of [...(args.files ?? []), ...(args.file !== undefined && args.source === undefined ? [args.file] : [])]) {
-    const rel = projectPath(ctx, f);
+    const rel = orchPath(ctx, f);
     if (!rels.includes(rel)) rels.push(rel);
   }
   if (args.source !== undefined) {
-    const rel = projectPath(ctx, standsFor ?? UNTITLED);
+    const rel = orchPath(ctx, standsFor ?? UNTITLED);
     overlay.set(resolve(ctx.root, rel), args.source);
     if (!rels.includes(rel)) rels.push(rel);
   }
@@ -140,7 +134,7 @@ export async function checkTool(ctx: ToolContext, args: { files?: readonly strin
     texts.set(rel, text);
     byPath.set(abs, text);
   }
-  const diagnostics = shown(ctx, ctx.checks.check(rels.map((r) => compilerPath(ctx, r)), byPath));
+  const diagnostics = shown(ctx, ctx.checks.check(rels.map((r) => compilerPath(ctx, r)), byPath, projectSourceHost(ctx.root)));
   const errors = diagnostics.filter((d) => d.severity === 'error').length;
   const warnings = diagnostics.filter((d) => d.severity === 'warning').length;
   const text = diagnostics.length ? diagnosticsText(ctx, diagnostics, texts, rels.length) : `${rels.join(', ')}: no problems`;
@@ -152,7 +146,7 @@ export async function checkTool(ctx: ToolContext, args: { files?: readonly strin
 async function selected(ctx: ToolContext, args: SourceArgs & { plan?: string }): Promise<SelectedPlan & { rel: string }> {
   const { rel, text } = await sourceOf(ctx, args);
   try {
-    return { ...selectPlan(compilerPath(ctx, rel), text, args.plan), rel };
+    return { ...selectPlan(compilerPath(ctx, rel), text, args.plan, projectSourceHost(ctx.root)), rel };
   } catch (err) {
     if (err instanceof PlanHasErrors) {
       const diagnostics = shown(ctx, err.diagnostics);
@@ -255,9 +249,10 @@ export async function verifyTool(
   const { rel, text } = await sourceOf(ctx, args);
   const file = compilerPath(ctx, rel);
   const key = resolve(file);
+  const imports = projectSourceHost(ctx.root);
   const seed = args.seed ?? Math.floor(Math.random() * 0x7fffffff);
   const verified = await verifyFile(file, {
-    host: { readFile: (p) => (resolve(p) === key ? text : diskHost.readFile(p)) },
+    host: { readFile: (p) => (resolve(p) === key ? text : imports.readFile(p)) },
     runs: args.runs ?? 200,
     seed,
     ...(args.plan !== undefined ? { plan: args.plan } : {}),
@@ -335,6 +330,17 @@ export async function runTool(ctx: ToolContext, args: { file: string; plan?: str
   const rel = projectPath(ctx, args.file);
   const abs = resolve(ctx.root, rel);
   if (!existsSync(abs)) throw new CliError(`${rel}: no such file`);
+  // As the other tools read it: its errors (and those of what it imports) said without reading past the project's .orch files.
+  if (rel.endsWith('.orch')) await selected(ctx, { file: rel, ...(args.plan !== undefined ? { plan: args.plan } : {}) });
+  else if (!rel.endsWith('.json') || !realPath(abs).endsWith('.json')) throw new CliError(`${args.file} is neither an .orch file nor a compiled plan (.json)`);
+  else {
+    try {
+      JSON.parse(readFileSync(abs, 'utf8'));
+    } catch {
+      // Not the parser's message: it quotes the file's text.
+      throw new CliError(`${rel} is not JSON (a compiled plan is what \`orch compile\` writes)`);
+    }
+  }
   const loaded = await loadPlan(abs, args.plan);
   if (loaded.kind === 'usage') throw new CliError(loaded.message);
   if (loaded.kind === 'errors') {

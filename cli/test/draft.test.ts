@@ -293,4 +293,28 @@ describe('orch draft', () => {
     expect(repair).toMatch(/hello\.orch:4:28: error\[E0201\]/);
     expect(repair).toMatch(/Errors in \S*lib\.orch are not in your plan \(\S*hello\.orch\) but in a file it imports/);
   });
+  it('a plan that imports a file not an .orch of the project: not found, and its text never goes to the model nor into the file', async () => {
+    const secret = 'sk-DRAFTLEAK-9';
+    const project = mkdtempSync(path.join(tmpdir(), 'orch-draft-leak-'));
+    writeFileSync(path.join(project, 'orch.config.json'), JSON.stringify({ endpoints: { local: { api: 'openai', base_url: 'http://127.0.0.1:9/v1', api_key: 'k' } } }));
+    writeFileSync(path.join(project, '.env'), `API_KEY=${secret}\n`);
+    const elsewhere = mkdtempSync(path.join(tmpdir(), 'orch-draft-elsewhere-'));
+    writeFileSync(path.join(elsewhere, 'key.orch'), `${secret}\n`);
+    const out = path.join(project, 'draft.orch');
+    const up = path.relative(project, path.join(elsewhere, 'key.orch'));
+    const plan = `import "./.env" as e\nimport "${up}" as k\n\nplan hello {\n  step a = log(message: "x")\n}\n`;
+    const asked: string[] = [];
+    const client = () => ({
+      complete: async (req: { messages: readonly { content: string }[] }) => {
+        asked.push(JSON.stringify(req.messages));
+        return { text: fenced(plan), input_tokens: 1, output_tokens: 1, model: 'm' };
+      },
+    });
+    const report = await runDraft({ intent: 'x', output: out, maxRounds: 2 }, { stdout: () => undefined, stderr: () => undefined, client });
+    expect(report).toMatchObject({ clean: false, errors: 2 });
+    expect(asked.join('\n')).not.toContain(secret);
+    const written = readFileSync(out, 'utf8');
+    expect(written).not.toContain(secret);
+    expect(written.match(/error\[E0103\]/g)).toHaveLength(2);
+  });
 });

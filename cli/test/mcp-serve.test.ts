@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { Ajv, type ValidateFunction } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { orchAsync } from '../../examples/test/cli.js';
 
@@ -89,8 +90,17 @@ async function connect(args: string[]): Promise<Client> {
   return client;
 }
 
+const ajv = new Ajv({ strict: false });
+const outputSchemas = new WeakMap<Client, Map<string, ValidateFunction>>();
+
+/** A tool's answer; its `structuredContent`, whenever there is one, checked against the tool's declared `outputSchema`. */
 async function call(client: Client, name: string, args: Record<string, unknown>): Promise<CallToolResult> {
-  return (await client.callTool({ name, arguments: args })) as CallToolResult;
+  let schemas = outputSchemas.get(client);
+  if (!schemas) outputSchemas.set(client, (schemas = new Map((await client.listTools()).tools.map((t) => [t.name, ajv.compile(t.outputSchema ?? {})]))));
+  const r = (await client.callTool({ name, arguments: args })) as CallToolResult;
+  const valid = schemas.get(name);
+  if (r.structuredContent !== undefined && valid && !valid(r.structuredContent)) throw new Error(`${name}: structuredContent does not match its outputSchema: ${ajv.errorsText(valid.errors)}`);
+  return r;
 }
 
 beforeAll(() => {
@@ -137,6 +147,14 @@ describe('orch mcp serve (read-only)', () => {
     const abs = path.join(dir, 'plans', 'broken.orch');
     const byAbs = (await call(client, 'check', { files: [abs] })).structuredContent as { diagnostics: { file: string }[] };
     expect(byAbs.diagnostics.filter((d) => d.file === abs)).toHaveLength(s.diagnostics.length);
+  });
+
+  it('answers a diagnostic with a related place (a duplicate step) as diagnostics, not a protocol error', async () => {
+    const r = await call(client, 'check', { source: 'plan dup {\n  step a = log(message: "x")\n  step a = log(message: "y")\n}\n' });
+    expect(r.isError).toBeFalsy();
+    const s = r.structuredContent as { diagnostics: { code: string; related?: { range: { start: { line: number } } }[] }[] };
+    const dup = s.diagnostics.find((d) => d.code === 'E0102');
+    expect(dup?.related?.[0]?.range.start.line).toBe(2);
   });
 
   it('checks unsaved source as the file it stands for (its imports resolve from there)', async () => {
@@ -209,6 +227,38 @@ describe('orch mcp serve (read-only)', () => {
     expect((await call(client, 'graph', { file: 'good-link.orch' })).isError).toBeFalsy();
   });
 
+  it('reads no file but the project\'s .orch files: a secret in another file, or outside the project behind an import, is never in an answer', async () => {
+    const secret = 'sk-LEAKED-4242';
+    writeFileSync(path.join(dir, '.env'), `API_KEY=${secret}\n`);
+    const elsewhere = mkdtempSync(path.join(tmpdir(), 'orch-mcp-secret-'));
+    writeFileSync(path.join(elsewhere, 'key.txt'), `${secret} is the key\n`);
+    const up = path.relative(dir, path.join(elsewhere, 'key.txt'));
+    const viaImport = (target: string) => `import "${target}" as k\nplan q { step a = log(message: "x") }\n`;
+    for (const [tool, args] of [
+      ['check', { files: ['.env'] }],
+      ['preview', { file: '.env' }],
+      ['verify', { file: '.env', runs: 1 }],
+      ['check', { source: viaImport('./.env') }],
+      ['check', { source: viaImport(up) }],
+      ['compile', { source: viaImport(up) }],
+      ['verify', { source: viaImport(up), runs: 1 }],
+    ] as const) {
+      const r = await call(client, tool, args);
+      expect(JSON.stringify(r), `${tool} ${JSON.stringify(args)}`).not.toContain(secret);
+    }
+    // An import of a file the server may not read is one it cannot find.
+    const imported = (await call(client, 'check', { source: viaImport(up) })).structuredContent as { diagnostics: { code: string }[] };
+    expect(imported.diagnostics.map((d) => d.code)).toEqual(['E0103']);
+  });
+
+  it('a source too large to check is a tool error, and the server goes on', async () => {
+    const huge = `plan big {\n${'  step a = log(message: "x")\n'.repeat(400_000)}}\n`;
+    const r = await call(client, 'check', { source: huge });
+    expect(r.isError).toBe(true);
+    expect(text(r)).toMatch(/source/);
+    expect((await call(client, 'explain', { code: 'E0102' })).isError).toBeFalsy();
+  });
+
   it('verifies a plan with a violated invariant and returns the counterexample', async () => {
     const r = await call(client, 'verify', { file: 'racy.orch', runs: 50, seed: 7 });
     expect(r.isError).toBeFalsy();
@@ -269,6 +319,18 @@ describe('orch mcp serve --allow-run', () => {
     const unknown = await call(client, 'cancel', { runId: 'no-such-run' });
     expect(unknown.isError).toBe(true);
     expect(text(unknown)).toContain('no run no-such-run');
+  });
+
+  it('run reads only an .orch file or a compiled plan, and says their errors without quoting another file', async () => {
+    const secret = 'sk-RUNLEAK-77';
+    writeFileSync(path.join(dir, 'creds.json'), `API_KEY=${secret}\n`);
+    writeFileSync(path.join(dir, 'creds.txt'), `${secret}\n`);
+    writeFileSync(path.join(dir, 'imports-creds.orch'), 'import "./creds.txt" as c\nplan q { step a = log(message: "x") }\n');
+    for (const file of ['creds.json', 'creds.txt', 'imports-creds.orch']) {
+      const r = await call(client, 'run', { file });
+      expect(r.isError, file).toBe(true);
+      expect(JSON.stringify(r), file).not.toContain(secret);
+    }
   });
 
   it('a run that reaches an approval stops paused; signal approves it and the run ends here; cancel ends one that waits', async () => {

@@ -95,4 +95,10 @@ describe('verifying .orch sources', () => {
     expect(loaded.kind).toBe('errors');
     if (loaded.kind === 'errors') expect(loaded.diagnostics.map((d) => d.code)).toContain('E0301');
   });
+
+  it('a file that declares no plan says so (not "no plan named undefined")', () => {
+    const host = { readFile: (p: string) => (p === '/virtual/caps.orch' ? 'type Greeting = { text: string }\n' : undefined) };
+    const loaded = loadPlansForVerify('/virtual/caps.orch', undefined, host);
+    expect(loaded).toEqual({ kind: 'io-error', message: '/virtual/caps.orch declares no plan to verify' });
+  });
 });
