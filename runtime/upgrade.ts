@@ -85,7 +85,30 @@ function hasField(output: unknown, field: string): boolean {
   return output !== null && typeof output === 'object' && !Array.isArray(output) && Object.hasOwn(output, field);
 }
 
-export function checkUpgrade(oldPlan: PlanIR, newPlan: PlanIR, restored: RestoredRun): UpgradeCheck {
+/**
+ * The sub-plan runs under a run, by the instance key of the `run` step that started each (its
+ * child run is `PARENT/KEY`), with theirs. A sub-plan run has no IR of its own: it resumes under
+ * its parent's `subplans`, so an upgrade moves it too and its started steps must be checked.
+ */
+export type SubRuns = ReadonlyMap<string, { readonly restored: RestoredRun; readonly subruns: SubRuns }>;
+
+/** The sub-plan runs under `runId` that `plan`'s `run` steps started, read from the journal. */
+export async function loadSubRuns(journal: Pick<AsyncJournal, 'load'>, runId: string, plan: PlanIR, restored: RestoredRun): Promise<SubRuns> {
+  const out = new Map<string, { restored: RestoredRun; subruns: SubRuns }>();
+  const steps = new Map(plan.steps.map((s) => [s.id, s]));
+  for (const [key, rec] of restored.steps) {
+    const action = steps.get(baseId(key))?.action;
+    if (action?.type !== 'run' || (NOT_STARTED.has(rec.status) && rec.attempts === 0)) continue;
+    const sub = plan.subplans[action.plan];
+    const events = await journal.load(`${runId}/${key}`);
+    if (!sub || events.length === 0) continue;
+    const child = replay(events);
+    out.set(key, { restored: child, subruns: await loadSubRuns(journal, `${runId}/${key}`, sub, child) });
+  }
+  return out;
+}
+
+export function checkUpgrade(oldPlan: PlanIR, newPlan: PlanIR, restored: RestoredRun, subruns: SubRuns = new Map()): UpgradeCheck {
   const reasons: UpgradeReason[] = [];
   if (restored.terminal) reasons.push({ step: null, reason: 'the run has finished; only an unfinished run can be upgraded' });
   if (oldPlan.plan !== newPlan.plan) reasons.push({ step: null, reason: `the new IR is plan ${newPlan.plan}, the run's is ${oldPlan.plan}` });
@@ -110,6 +133,16 @@ export function checkUpgrade(oldPlan: PlanIR, newPlan: PlanIR, restored: Restore
           reasons.push({ step: id, reason: `completed without output field "${f}", which the new plan reads` });
           break;
         }
+  }
+  // An unfinished sub-plan run goes on under the new parent's sub-plan: its started steps are held to the same rules.
+  for (const [key, child] of subruns) {
+    const old = before.get(baseId(key))?.action;
+    const now = after.get(baseId(key))?.action;
+    if (child.restored.terminal || old?.type !== 'run' || now?.type !== 'run') continue;
+    const [a, b] = [oldPlan.subplans[old.plan], newPlan.subplans[now.plan]];
+    if (!a || !b) continue;
+    for (const r of checkUpgrade(a, b, child.restored, child.subruns).reasons)
+      reasons.push({ step: `${key}/${r.step ?? ''}`.replace(/\/$/, ''), reason: `in sub-plan ${now.plan}: ${r.reason}` });
   }
   const changes: PlanChange[] = diffSteps(oldPlan, newPlan).map((d) => ({ step: d.step, change: d.change, what: [...d.what] }));
   return { compatible: reasons.length === 0, reasons, changes, fromHash: irHash(oldPlan), toHash: irHash(newPlan) };
@@ -137,7 +170,7 @@ export async function upgradeRun(journal: AsyncJournal, runId: string, newPlan: 
   if (!row.ir) throw new RuntimeUsageError(`run ${runId} is a sub-plan run; upgrade its parent ${row.parent_id ?? ''}`);
   const oldPlan = JSON.parse(row.ir) as PlanIR;
   const restored = replay(await journal.load(runId));
-  const check = checkUpgrade(oldPlan, newPlan, restored);
+  const check = checkUpgrade(oldPlan, newPlan, restored, await loadSubRuns(journal, runId, oldPlan, restored));
   const reasons = [...check.reasons];
   const result = { ...check, reasons, compatible: reasons.length === 0 };
   if (!result.compatible || opts.dryRun || check.fromHash === check.toHash) return { ...result, applied: false };

@@ -239,3 +239,42 @@ plan waiting {
     expect(await active.result).toMatchObject({ status: 'completed', output: { said: 'new' } });
   });
 });
+
+describe('orch upgrade of a run paused inside a sub-plan', () => {
+  it("holds the sub-plan run's started steps to the rules: a changed one is refused, a later one moves (§8.6)", async () => {
+    const dir = tempDir('orch-upgrade-sub-');
+    copyFileSync(join(HERE, 'handlers.js'), join(dir, 'handlers.js'));
+    writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
+    const planOf = (prep: string, fin: string, name: string) => {
+      writeFileSync(
+        join(dir, name),
+        `capability echo { kind tool  input { value: string }  output { value: string }  handler "./handlers.js#echo" }
+plan kid {
+  step prep = echo(value: "${prep}")
+  step ask = approval(approver: "ops", summary: "ok?") { after prep }
+  step fin = echo(value: "${fin}") { after ask }
+  output { v: fin.output.value }
+}
+plan parent {
+  step c = run kid()
+  output { v: c.output.v }
+}`,
+      );
+      const out = compile({ entry: join(dir, name) });
+      expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+      return out.plans.find((p) => p.plan === 'parent')!;
+    };
+    const v1 = planOf('old', 'old', 'v1.orch');
+    const rt = await Runtime.open({ db: join(dir, 'runs.db'), workers: 1, suspendOnApproval: true });
+    cleanups.push(() => rt.close());
+    expect((await (await rt.start(v1, { runId: 'p' })).result).status).toBe('paused');
+    const before = await rt.store!.load('p');
+    const refused = await upgradeRun(rt.store!, 'p', planOf('new', 'old', 'v2.orch'));
+    expect(refused).toMatchObject({ compatible: false, applied: false });
+    expect(refused.reasons).toEqual([{ step: 'c/prep', reason: 'in sub-plan kid: has started (completed); its arguments changed' }]);
+    expect(await rt.store!.load('p')).toEqual(before);
+    expect(await upgradeRun(rt.store!, 'p', planOf('old', 'new', 'v3.orch'))).toMatchObject({ compatible: true, applied: true });
+    expect((await rt.signal('p', { stepId: 'c/ask', decision: 'approve', by: 'ops' })).ok).toBe(true);
+    expect(await (await rt.resume('p')).result).toMatchObject({ status: 'completed', output: { v: 'new' } });
+  });
+});
