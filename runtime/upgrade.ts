@@ -108,6 +108,21 @@ export async function loadSubRuns(journal: Pick<AsyncJournal, 'load'>, runId: st
   return out;
 }
 
+/**
+ * After an upgrade: the unfinished sub-plan runs of started `run` steps the new plan removed are
+ * cancelled (with theirs). Nothing would ever resume them — their step is gone — so they would stay
+ * paused or running forever beside a parent that goes on without them.
+ */
+export async function cancelRemovedSubRuns(journal: Pick<AsyncJournal, 'appendOffline'>, runId: string, newPlan: PlanIR, subruns: SubRuns): Promise<void> {
+  const kept = new Set(newPlan.steps.map((s) => s.id));
+  const cancel = async (id: string, tree: SubRuns, reason: string): Promise<void> => {
+    for (const [key, child] of tree) if (!child.restored.terminal) await cancel(`${id}/${key}`, child.subruns, reason);
+    await journal.appendOffline(id, 'execution_cancelled', { reason }, 'cancelled');
+  };
+  for (const [key, child] of subruns)
+    if (!kept.has(baseId(key)) && !child.restored.terminal) await cancel(`${runId}/${key}`, child.subruns, `its step ${baseId(key)} was removed by an upgrade of run ${runId}`);
+}
+
 export function checkUpgrade(oldPlan: PlanIR, newPlan: PlanIR, restored: RestoredRun, subruns: SubRuns = new Map()): UpgradeCheck {
   const reasons: UpgradeReason[] = [];
   if (restored.terminal) reasons.push({ step: null, reason: 'the run has finished; only an unfinished run can be upgraded' });
@@ -170,7 +185,8 @@ export async function upgradeRun(journal: AsyncJournal, runId: string, newPlan: 
   if (!row.ir) throw new RuntimeUsageError(`run ${runId} is a sub-plan run; upgrade its parent ${row.parent_id ?? ''}`);
   const oldPlan = JSON.parse(row.ir) as PlanIR;
   const restored = replay(await journal.load(runId));
-  const check = checkUpgrade(oldPlan, newPlan, restored, await loadSubRuns(journal, runId, oldPlan, restored));
+  const subruns = await loadSubRuns(journal, runId, oldPlan, restored);
+  const check = checkUpgrade(oldPlan, newPlan, restored, subruns);
   const reasons = [...check.reasons];
   const result = { ...check, reasons, compatible: reasons.length === 0 };
   if (!result.compatible || opts.dryRun || check.fromHash === check.toHash) return { ...result, applied: false };
@@ -179,7 +195,10 @@ export async function upgradeRun(journal: AsyncJournal, runId: string, newPlan: 
     return { ...result, applied: false, requested: true };
   };
   if (await journal.ownedElsewhere(runId)) return handOver();
-  if (await journal.upgradeOffline(runId, newPlan, { from_hash: check.fromHash, to_hash: check.toHash, changes: check.changes })) return { ...result, applied: true };
+  if (await journal.upgradeOffline(runId, newPlan, { from_hash: check.fromHash, to_hash: check.toHash, changes: check.changes })) {
+    await cancelRemovedSubRuns(journal, runId, newPlan, subruns);
+    return { ...result, applied: true };
+  }
   // A process took the run between the look and the write.
   return handOver();
 }

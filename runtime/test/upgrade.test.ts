@@ -277,4 +277,34 @@ plan parent {
     expect((await rt.signal('p', { stepId: 'c/ask', decision: 'approve', by: 'ops' })).ok).toBe(true);
     expect(await (await rt.resume('p')).result).toMatchObject({ status: 'completed', output: { v: 'new' } });
   });
+
+  it('cancels the unfinished sub-plan run of a started step the new version removes: no orphan stays paused', async () => {
+    const dir = tempDir('orch-upgrade-sub-gone-');
+    copyFileSync(join(HERE, 'handlers.js'), join(dir, 'handlers.js'));
+    writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
+    const planOf = (call: string, name: string) => {
+      writeFileSync(
+        join(dir, name),
+        `capability echo { kind tool  input { value: string }  output { value: string }  handler "./handlers.js#echo" }
+plan kid {
+  step ask = approval(approver: "ops", summary: "ok?")
+}
+plan parent {
+  step a = echo(value: "a")
+${call}
+  output { v: a.output.value }
+}`,
+      );
+      const out = compile({ entry: join(dir, name) });
+      expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+      return out.plans.find((p) => p.plan === 'parent')!;
+    };
+    const rt = await Runtime.open({ db: join(dir, 'runs.db'), workers: 1, suspendOnApproval: true });
+    cleanups.push(() => rt.close());
+    expect((await (await rt.start(planOf('  step c = run kid()', 'v1.orch'), { runId: 'p' })).result).status).toBe('paused');
+    expect(await upgradeRun(rt.store!, 'p', planOf('', 'v2.orch'))).toMatchObject({ compatible: true, applied: true });
+    expect(await (await rt.resume('p')).result).toMatchObject({ status: 'completed', output: { v: 'a' } });
+    expect((await rt.store!.getRun('p/c'))?.status).toBe('cancelled');
+    expect((await rt.store!.load('p/c')).at(-1)).toMatchObject({ type: 'execution_cancelled', data: { reason: 'its step c was removed by an upgrade of run p' } });
+  });
 });
