@@ -100,7 +100,11 @@ export async function loadSubRuns(journal: Pick<AsyncJournal, 'load'>, runId: st
     const action = steps.get(baseId(key))?.action;
     if (action?.type !== 'run' || (NOT_STARTED.has(rec.status) && rec.attempts === 0)) continue;
     const sub = plan.subplans[action.plan];
-    const events = await journal.load(`${runId}/${key}`);
+    const all = await journal.load(`${runId}/${key}`);
+    // Each attempt of the step runs the sub-plan afresh under the same id: the last run there is the one that goes on.
+    let last = all.length - 1;
+    while (last > 0 && all[last]!.type !== 'plan_created') last--;
+    const events = all.slice(Math.max(0, last));
     if (!sub || events.length === 0) continue;
     const child = replay(events);
     out.set(key, { restored: child, subruns: await loadSubRuns(journal, `${runId}/${key}`, sub, child) });

@@ -307,4 +307,32 @@ ${call}
     expect((await rt.store!.getRun('p/c'))?.status).toBe('cancelled');
     expect((await rt.store!.load('p/c')).at(-1)).toMatchObject({ type: 'execution_cancelled', data: { reason: 'its step c was removed by an upgrade of run p' } });
   });
+
+  it('checks the last run of a sub-plan step that was retried (its journal holds every attempt)', async () => {
+    const dir = tempDir('orch-upgrade-sub-retry-');
+    copyFileSync(join(HERE, 'handlers.js'), join(dir, 'handlers.js'));
+    writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
+    const planOf = (tag: string, name: string) => {
+      writeFileSync(
+        join(dir, name),
+        `capability flaky { kind tool  input { marker: string }  output { value: string }  handler "./handlers.js#flaky"  retry 0 }
+plan kid {
+  step f = flaky(marker: "${join(dir, 'marker')}${tag}")
+  step ask = approval(approver: "ops", summary: "ok?") { after f }
+}
+plan parent {
+  step c = run kid() { retry 1 }
+}`,
+      );
+      const out = compile({ entry: join(dir, name) });
+      expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+      return out.plans.find((p) => p.plan === 'parent')!;
+    };
+    const rt = await Runtime.open({ db: join(dir, 'runs.db'), workers: 1, suspendOnApproval: true });
+    cleanups.push(() => rt.close());
+    expect((await (await rt.start(planOf('', 'v1.orch'), { runId: 'p' })).result).status).toBe('paused');
+    expect((await rt.store!.load('p/c')).filter((e) => e.type === 'plan_created')).toHaveLength(2);
+    const refused = await upgradeRun(rt.store!, 'p', planOf('-other', 'v2.orch'), { dryRun: true });
+    expect(refused.reasons).toEqual([{ step: 'c/f', reason: 'in sub-plan kid: has started (completed); its arguments changed' }]);
+  });
 });
