@@ -59,13 +59,22 @@ export function outputFieldReads(plan: PlanIR): Map<string, Set<string>> {
     return n?.op === 'get' && n.key === 'output' && n.object?.op === 'step' && typeof n.object.id === 'string' ? n.object.id : null;
   };
   const scope = { steps: plan.steps, output: plan.output, blocks: plan.blocks ?? [], success: plan.success, guardrails: plan.guardrails };
+  // `X.output["f"]` (an index by a literal string) reads f as `X.output.f` does.
+  const fieldOf = (node: Readonly<Record<string, unknown>>): string | null => {
+    if (node.op === 'get' && typeof node.key === 'string') return node.key;
+    const i = node.index as { op?: string; value?: unknown } | undefined;
+    return node.op === 'index' && i?.op === 'lit' && typeof i.value === 'string' ? i.value : null;
+  };
   someNode(scope, (node) => {
-    if (node.op !== 'get' || typeof node.key !== 'string') return;
+    const field = fieldOf(node);
+    if (field === null) return;
     const obj = node.object as { op?: string; object?: unknown } | undefined;
-    const id = stepOutput(obj) ?? (obj?.op === 'index' ? stepOutput(obj.object) : null);
+    // `X.output[i].f`: an element of a `for each` step's outputs (`X.output["f"].g` reads f, not g).
+    const element = obj?.op === 'index' && fieldOf(obj as Readonly<Record<string, unknown>>) === null;
+    const id = stepOutput(obj) ?? (element ? stepOutput(obj.object) : null);
     if (id === null) return;
     const set = reads.get(id) ?? new Set<string>();
-    set.add(node.key);
+    set.add(field);
     reads.set(id, set);
   });
   return reads;
