@@ -335,4 +335,44 @@ plan parent {
     const refused = await upgradeRun(rt.store!, 'p', planOf('-other', 'v2.orch'), { dryRun: true });
     expect(refused.reasons).toEqual([{ step: 'c/f', reason: 'in sub-plan kid: has started (completed); its arguments changed' }]);
   });
+
+  it('a live process moving the run at its quiet turn also cancels the removed step\'s sub-plan run', async () => {
+    const dir = tempDir('orch-upgrade-sub-live-');
+    copyFileSync(join(HERE, 'handlers.js'), join(dir, 'handlers.js'));
+    writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
+    const planOf = (call: string, name: string) => {
+      writeFileSync(
+        join(dir, name),
+        `capability echo { kind tool  input { value: string }  output { value: string }  handler "./handlers.js#echo" }
+plan kid {
+  step ask = approval(approver: "ops", summary: "ok?")
+}
+plan parent {
+  step a = echo(value: "a")
+${call}
+  step hold = wait until context.go == true timeout 1h { after a }
+  output { v: a.output.value }
+}`,
+      );
+      const out = compile({ entry: join(dir, name) });
+      expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+      return out.plans.find((p) => p.plan === 'parent')!;
+    };
+    const rt = await Runtime.open({ db: join(dir, 'runs.db'), workers: 1, controlPollMs: 20 });
+    cleanups.push(() => rt.close({ cancel: false }));
+    const active = await rt.start(planOf('  step c = run kid()', 'v1.orch'), { runId: 'p', config: { file: null, hooks: {}, secrets: {} } });
+    const deadline = Date.now() + 10_000;
+    while (!(await rt.store!.load('p')).some((e) => e.type === 'step_started' && e.stepId === 'hold')) {
+      if (Date.now() > deadline) throw new Error('never reached the wait');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(await rt.upgrade('p', planOf('', 'v2.orch'))).toMatchObject({ compatible: true, requested: true });
+    while (!(await rt.store!.load('p')).some((e) => e.type === 'plan_upgraded')) {
+      if (Date.now() > deadline) throw new Error('never upgraded while it waited');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect((await rt.signal('p', { context: { go: true } })).ok).toBe(true);
+    expect(await active.result).toMatchObject({ status: 'completed', output: { v: 'a' } });
+    expect((await rt.store!.getRun('p/c'))?.status).toBe('cancelled');
+  });
 });
