@@ -31,7 +31,7 @@ import { realClock } from './scheduler/clock.js';
 import { replay } from './scheduler/replay.js';
 import { InProcessLimits, type LimitsProvider } from './scheduler/index.js';
 import { Run, RunDetached } from './scheduler/run.js';
-import { checkUpgrade, upgradeRun, type UpgradeOutcome } from './upgrade.js';
+import { cancelRemovedSubRuns, checkUpgrade, loadSubRuns, upgradeRun, type UpgradeOutcome } from './upgrade.js';
 import type { Clock, ExecutionResult, RunEvent } from './scheduler/types.js';
 import { parseTraceparent } from './telemetry/traceparent.js';
 import type { RunTracing } from './telemetry/tracing.js';
@@ -480,7 +480,10 @@ export class Runtime {
     const runId = run.runId;
     const row = await journal.getRun(runId);
     if (!row?.ir) return;
-    const check = checkUpgrade(JSON.parse(row.ir) as PlanIR, newPlan, replay(await journal.load(runId)));
+    const oldPlan = JSON.parse(row.ir) as PlanIR;
+    const restored = replay(await journal.load(runId));
+    const subruns = await loadSubRuns(journal, runId, oldPlan, restored);
+    const check = checkUpgrade(oldPlan, newPlan, restored, subruns);
     if (!check.compatible || check.fromHash === check.toHash || !run.idleOnWaits()) return;
     let stopped!: () => void;
     const detached = new Promise<void>((r) => (stopped = r));
@@ -496,6 +499,7 @@ export class Runtime {
     this.replacements.delete(runId);
     try {
       await journal.upgradeOffline(runId, newPlan, { from_hash: check.fromHash, to_hash: check.toHash, changes: check.changes });
+      await cancelRemovedSubRuns(journal, runId, newPlan, subruns);
       const active = await this.resume(runId, this.runOptions.get(runId) ?? {});
       // Whoever holds the first handle (a server's map of its runs) now reads the new run.
       if (handle) handle.run = active.run;

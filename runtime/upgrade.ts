@@ -59,13 +59,22 @@ export function outputFieldReads(plan: PlanIR): Map<string, Set<string>> {
     return n?.op === 'get' && n.key === 'output' && n.object?.op === 'step' && typeof n.object.id === 'string' ? n.object.id : null;
   };
   const scope = { steps: plan.steps, output: plan.output, blocks: plan.blocks ?? [], success: plan.success, guardrails: plan.guardrails };
+  // `X.output["f"]` (an index by a literal string) reads f as `X.output.f` does.
+  const fieldOf = (node: Readonly<Record<string, unknown>>): string | null => {
+    if (node.op === 'get' && typeof node.key === 'string') return node.key;
+    const i = node.index as { op?: string; value?: unknown } | undefined;
+    return node.op === 'index' && i?.op === 'lit' && typeof i.value === 'string' ? i.value : null;
+  };
   someNode(scope, (node) => {
-    if (node.op !== 'get' || typeof node.key !== 'string') return;
+    const field = fieldOf(node);
+    if (field === null) return;
     const obj = node.object as { op?: string; object?: unknown } | undefined;
-    const id = stepOutput(obj) ?? (obj?.op === 'index' ? stepOutput(obj.object) : null);
+    // `X.output[i].f`: an element of a `for each` step's outputs (`X.output["f"].g` reads f, not g).
+    const element = obj?.op === 'index' && fieldOf(obj as Readonly<Record<string, unknown>>) === null;
+    const id = stepOutput(obj) ?? (element ? stepOutput(obj.object) : null);
     if (id === null) return;
     const set = reads.get(id) ?? new Set<string>();
-    set.add(node.key);
+    set.add(field);
     reads.set(id, set);
   });
   return reads;
@@ -85,7 +94,49 @@ function hasField(output: unknown, field: string): boolean {
   return output !== null && typeof output === 'object' && !Array.isArray(output) && Object.hasOwn(output, field);
 }
 
-export function checkUpgrade(oldPlan: PlanIR, newPlan: PlanIR, restored: RestoredRun): UpgradeCheck {
+/**
+ * The sub-plan runs under a run, by the instance key of the `run` step that started each (its
+ * child run is `PARENT/KEY`), with theirs. A sub-plan run has no IR of its own: it resumes under
+ * its parent's `subplans`, so an upgrade moves it too and its started steps must be checked.
+ */
+export type SubRuns = ReadonlyMap<string, { readonly restored: RestoredRun; readonly subruns: SubRuns }>;
+
+/** The sub-plan runs under `runId` that `plan`'s `run` steps started, read from the journal. */
+export async function loadSubRuns(journal: Pick<AsyncJournal, 'load'>, runId: string, plan: PlanIR, restored: RestoredRun): Promise<SubRuns> {
+  const out = new Map<string, { restored: RestoredRun; subruns: SubRuns }>();
+  const steps = new Map(plan.steps.map((s) => [s.id, s]));
+  for (const [key, rec] of restored.steps) {
+    const action = steps.get(baseId(key))?.action;
+    if (action?.type !== 'run' || (NOT_STARTED.has(rec.status) && rec.attempts === 0)) continue;
+    const sub = plan.subplans[action.plan];
+    const all = await journal.load(`${runId}/${key}`);
+    // Each attempt of the step runs the sub-plan afresh under the same id: the last run there is the one that goes on.
+    let last = all.length - 1;
+    while (last > 0 && all[last]!.type !== 'plan_created') last--;
+    const events = all.slice(Math.max(0, last));
+    if (!sub || events.length === 0) continue;
+    const child = replay(events);
+    out.set(key, { restored: child, subruns: await loadSubRuns(journal, `${runId}/${key}`, sub, child) });
+  }
+  return out;
+}
+
+/**
+ * After an upgrade: the unfinished sub-plan runs of started `run` steps the new plan removed are
+ * cancelled (with theirs). Nothing would ever resume them — their step is gone — so they would stay
+ * paused or running forever beside a parent that goes on without them.
+ */
+export async function cancelRemovedSubRuns(journal: Pick<AsyncJournal, 'appendOffline'>, runId: string, newPlan: PlanIR, subruns: SubRuns): Promise<void> {
+  const kept = new Set(newPlan.steps.map((s) => s.id));
+  const cancel = async (id: string, tree: SubRuns, reason: string): Promise<void> => {
+    for (const [key, child] of tree) if (!child.restored.terminal) await cancel(`${id}/${key}`, child.subruns, reason);
+    await journal.appendOffline(id, 'execution_cancelled', { reason }, 'cancelled');
+  };
+  for (const [key, child] of subruns)
+    if (!kept.has(baseId(key)) && !child.restored.terminal) await cancel(`${runId}/${key}`, child.subruns, `its step ${baseId(key)} was removed by an upgrade of run ${runId}`);
+}
+
+export function checkUpgrade(oldPlan: PlanIR, newPlan: PlanIR, restored: RestoredRun, subruns: SubRuns = new Map()): UpgradeCheck {
   const reasons: UpgradeReason[] = [];
   if (restored.terminal) reasons.push({ step: null, reason: 'the run has finished; only an unfinished run can be upgraded' });
   if (oldPlan.plan !== newPlan.plan) reasons.push({ step: null, reason: `the new IR is plan ${newPlan.plan}, the run's is ${oldPlan.plan}` });
@@ -110,6 +161,16 @@ export function checkUpgrade(oldPlan: PlanIR, newPlan: PlanIR, restored: Restore
           reasons.push({ step: id, reason: `completed without output field "${f}", which the new plan reads` });
           break;
         }
+  }
+  // An unfinished sub-plan run goes on under the new parent's sub-plan: its started steps are held to the same rules.
+  for (const [key, child] of subruns) {
+    const old = before.get(baseId(key))?.action;
+    const now = after.get(baseId(key))?.action;
+    if (child.restored.terminal || old?.type !== 'run' || now?.type !== 'run') continue;
+    const [a, b] = [oldPlan.subplans[old.plan], newPlan.subplans[now.plan]];
+    if (!a || !b) continue;
+    for (const r of checkUpgrade(a, b, child.restored, child.subruns).reasons)
+      reasons.push({ step: `${key}/${r.step ?? ''}`.replace(/\/$/, ''), reason: `in sub-plan ${now.plan}: ${r.reason}` });
   }
   const changes: PlanChange[] = diffSteps(oldPlan, newPlan).map((d) => ({ step: d.step, change: d.change, what: [...d.what] }));
   return { compatible: reasons.length === 0, reasons, changes, fromHash: irHash(oldPlan), toHash: irHash(newPlan) };
@@ -137,7 +198,8 @@ export async function upgradeRun(journal: AsyncJournal, runId: string, newPlan: 
   if (!row.ir) throw new RuntimeUsageError(`run ${runId} is a sub-plan run; upgrade its parent ${row.parent_id ?? ''}`);
   const oldPlan = JSON.parse(row.ir) as PlanIR;
   const restored = replay(await journal.load(runId));
-  const check = checkUpgrade(oldPlan, newPlan, restored);
+  const subruns = await loadSubRuns(journal, runId, oldPlan, restored);
+  const check = checkUpgrade(oldPlan, newPlan, restored, subruns);
   const reasons = [...check.reasons];
   const result = { ...check, reasons, compatible: reasons.length === 0 };
   if (!result.compatible || opts.dryRun || check.fromHash === check.toHash) return { ...result, applied: false };
@@ -146,7 +208,10 @@ export async function upgradeRun(journal: AsyncJournal, runId: string, newPlan: 
     return { ...result, applied: false, requested: true };
   };
   if (await journal.ownedElsewhere(runId)) return handOver();
-  if (await journal.upgradeOffline(runId, newPlan, { from_hash: check.fromHash, to_hash: check.toHash, changes: check.changes })) return { ...result, applied: true };
+  if (await journal.upgradeOffline(runId, newPlan, { from_hash: check.fromHash, to_hash: check.toHash, changes: check.changes })) {
+    await cancelRemovedSubRuns(journal, runId, newPlan, subruns);
+    return { ...result, applied: true };
+  }
   // A process took the run between the look and the write.
   return handOver();
 }

@@ -67,7 +67,7 @@ export async function noteChangedSource(runId: string, recordedIr: string | null
     const d = diffPlans(plan, now, preview(plan), preview(now, out.model), { triggers: false });
     if (d.same) return;
     const what = [
-      ...(d.steps.length ? [`${d.steps.length} step${d.steps.length === 1 ? '' : 's'} differ`] : []),
+      ...(d.steps.length ? [`${d.steps.length} step${d.steps.length === 1 ? ' differs' : 's differ'}`] : []),
       ...(d.plan.length ? [`plan: ${d.plan.join(', ')}`] : []),
     ];
     process.stderr.write(

@@ -95,9 +95,9 @@ trigger by_hand { manual run gated with { item: "crate" } }
     writeFileSync(join(dir, 'edited.orch'), source.replace('"shipped ${prepare.output.value}"', '"shipped ${prepare.output.value} at last"'));
     // orch resume says so too, before it goes on (the run stops at its approval again: exit 1).
     const resumed = await orchAsync(['resume', 'e', ...db], cwd);
-    expect(resumed.stderr).toMatch(/note: .*edited\.orch has changed since run e started \(1 step differ\)/);
+    expect(resumed.stderr).toMatch(/note: .*edited\.orch has changed since run e started \(1 step differs\)/);
     const edited = await orchAsync(['signal', 'e', 'ask', 'approve', ...db], cwd);
     expect(edited.code).toBe(0);
-    expect(edited.stderr).toMatch(/note: .*edited\.orch has changed since run e started \(1 step differ\)/);
+    expect(edited.stderr).toMatch(/note: .*edited\.orch has changed since run e started \(1 step differs\)/);
   });
 });

@@ -144,6 +144,13 @@ export function diffSteps(original: PlanIR, newPlan: PlanIR): StepDiff[] {
       if (what.length) out.push({ step: s.id, change: 'changed', what, ...(what.includes('arguments') ? { arguments: argumentChanges(old.args, s.args) } : {}) });
     }
   }
+  // A sub-plan's steps are steps of the runs that call it (an upgrade holds them to its rules):
+  // named SUBPLAN/STEP. A sub-plan added or removed whole is `plan: subplans` only.
+  const subs = newPlan.subplans ?? {};
+  for (const name of Object.keys(subs).sort()) {
+    const was = (oldPlan.subplans ?? {})[name];
+    if (was) for (const d of diffSteps(was, subs[name]!)) out.push({ ...d, step: `${name}/${d.step}` });
+  }
   return out;
 }
 

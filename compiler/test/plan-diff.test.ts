@@ -72,6 +72,20 @@ describe('diffPlans', () => {
     expect(text).toMatch(/consent needed now: posting/);
   });
 
+  it("lists a sub-plan's steps added, removed and changed as SUBPLAN/STEP, beside `plan: subplans`", () => {
+    const kid = (body: string) => `plan kid {\n${body}\n}`;
+    const a = version('  step k = run kid()', kid('  step one = post(text: "a")\n  step two = post(text: "b")'));
+    const b = version('  step k = run kid()', kid('  step one = post(text: "c")\n  step three = post(text: "d")'));
+    const d = diffPlans(a.plan, b.plan, a.p, b.p);
+    expect(d.plan).toEqual(['subplans']);
+    expect(d.steps).toEqual([
+      { step: 'kid/two', change: 'removed', what: [] },
+      { step: 'kid/one', change: 'changed', what: ['arguments'], arguments: { added: [], removed: [], changed: ['text'] } },
+      { step: 'kid/three', change: 'added', what: [] },
+    ]);
+    expect(renderPlanDiff(d)).toMatch(/~ step kid\/one: arguments \(changed text\)/);
+  });
+
   it('names each aspect of a changed step: capability, dependencies, when, join, timeout, binding, fallbacks, blocks (§8.6)', () => {
     const aspects = (before: string, after: string) => {
       const a = version(before);

@@ -169,3 +169,18 @@ describe('orch upgrade compatibility', () => {
     expect(refused).toBeGreaterThan(10);
   });
 });
+
+describe('outputFieldReads', () => {
+  it('counts a field read with a literal index (`X.output["f"]`, `X.output[0]["g"]`) as a read of it; `X.output["h"]["deeper"]` reads h only', () => {
+    const lit = (value: unknown) => ({ op: 'lit', value }) as ExprIR;
+    const idx = (object: ExprIR, index: ExprIR) => ({ op: 'index', object, index }) as ExprIR;
+    const p = plan({
+      capabilities: [capability('c')],
+      steps: [
+        step({ id: 'a', capability: 'c', args: {} }),
+        step({ id: 'b', capability: 'c', deps: ['a'], args: { x: idx(out('a'), lit('f')), y: idx(idx(out('a'), lit(0)), lit('g')), z: idx(idx(out('a'), lit('h')), lit('deeper')) } }),
+      ],
+    });
+    expect([...(outputFieldReads(p).get('a') ?? [])].sort()).toEqual(['f', 'g', 'h']);
+  });
+});

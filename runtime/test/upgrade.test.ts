@@ -239,3 +239,140 @@ plan waiting {
     expect(await active.result).toMatchObject({ status: 'completed', output: { said: 'new' } });
   });
 });
+
+describe('orch upgrade of a run paused inside a sub-plan', () => {
+  it("holds the sub-plan run's started steps to the rules: a changed one is refused, a later one moves (§8.6)", async () => {
+    const dir = tempDir('orch-upgrade-sub-');
+    copyFileSync(join(HERE, 'handlers.js'), join(dir, 'handlers.js'));
+    writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
+    const planOf = (prep: string, fin: string, name: string) => {
+      writeFileSync(
+        join(dir, name),
+        `capability echo { kind tool  input { value: string }  output { value: string }  handler "./handlers.js#echo" }
+plan kid {
+  step prep = echo(value: "${prep}")
+  step ask = approval(approver: "ops", summary: "ok?") { after prep }
+  step fin = echo(value: "${fin}") { after ask }
+  output { v: fin.output.value }
+}
+plan parent {
+  step c = run kid()
+  output { v: c.output.v }
+}`,
+      );
+      const out = compile({ entry: join(dir, name) });
+      expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+      return out.plans.find((p) => p.plan === 'parent')!;
+    };
+    const v1 = planOf('old', 'old', 'v1.orch');
+    const rt = await Runtime.open({ db: join(dir, 'runs.db'), workers: 1, suspendOnApproval: true });
+    cleanups.push(() => rt.close());
+    expect((await (await rt.start(v1, { runId: 'p' })).result).status).toBe('paused');
+    const before = await rt.store!.load('p');
+    const refused = await upgradeRun(rt.store!, 'p', planOf('new', 'old', 'v2.orch'));
+    expect(refused).toMatchObject({ compatible: false, applied: false });
+    expect(refused.reasons).toEqual([{ step: 'c/prep', reason: 'in sub-plan kid: has started (completed); its arguments changed' }]);
+    expect(await rt.store!.load('p')).toEqual(before);
+    expect(await upgradeRun(rt.store!, 'p', planOf('old', 'new', 'v3.orch'))).toMatchObject({ compatible: true, applied: true });
+    expect((await rt.signal('p', { stepId: 'c/ask', decision: 'approve', by: 'ops' })).ok).toBe(true);
+    expect(await (await rt.resume('p')).result).toMatchObject({ status: 'completed', output: { v: 'new' } });
+  });
+
+  it('cancels the unfinished sub-plan run of a started step the new version removes: no orphan stays paused', async () => {
+    const dir = tempDir('orch-upgrade-sub-gone-');
+    copyFileSync(join(HERE, 'handlers.js'), join(dir, 'handlers.js'));
+    writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
+    const planOf = (call: string, name: string) => {
+      writeFileSync(
+        join(dir, name),
+        `capability echo { kind tool  input { value: string }  output { value: string }  handler "./handlers.js#echo" }
+plan kid {
+  step ask = approval(approver: "ops", summary: "ok?")
+}
+plan parent {
+  step a = echo(value: "a")
+${call}
+  output { v: a.output.value }
+}`,
+      );
+      const out = compile({ entry: join(dir, name) });
+      expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+      return out.plans.find((p) => p.plan === 'parent')!;
+    };
+    const rt = await Runtime.open({ db: join(dir, 'runs.db'), workers: 1, suspendOnApproval: true });
+    cleanups.push(() => rt.close());
+    expect((await (await rt.start(planOf('  step c = run kid()', 'v1.orch'), { runId: 'p' })).result).status).toBe('paused');
+    expect(await upgradeRun(rt.store!, 'p', planOf('', 'v2.orch'))).toMatchObject({ compatible: true, applied: true });
+    expect(await (await rt.resume('p')).result).toMatchObject({ status: 'completed', output: { v: 'a' } });
+    expect((await rt.store!.getRun('p/c'))?.status).toBe('cancelled');
+    expect((await rt.store!.load('p/c')).at(-1)).toMatchObject({ type: 'execution_cancelled', data: { reason: 'its step c was removed by an upgrade of run p' } });
+  });
+
+  it('checks the last run of a sub-plan step that was retried (its journal holds every attempt)', async () => {
+    const dir = tempDir('orch-upgrade-sub-retry-');
+    copyFileSync(join(HERE, 'handlers.js'), join(dir, 'handlers.js'));
+    writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
+    const planOf = (tag: string, name: string) => {
+      writeFileSync(
+        join(dir, name),
+        `capability flaky { kind tool  input { marker: string }  output { value: string }  handler "./handlers.js#flaky"  retry 0 }
+plan kid {
+  step f = flaky(marker: "${join(dir, 'marker')}${tag}")
+  step ask = approval(approver: "ops", summary: "ok?") { after f }
+}
+plan parent {
+  step c = run kid() { retry 1 }
+}`,
+      );
+      const out = compile({ entry: join(dir, name) });
+      expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+      return out.plans.find((p) => p.plan === 'parent')!;
+    };
+    const rt = await Runtime.open({ db: join(dir, 'runs.db'), workers: 1, suspendOnApproval: true });
+    cleanups.push(() => rt.close());
+    expect((await (await rt.start(planOf('', 'v1.orch'), { runId: 'p' })).result).status).toBe('paused');
+    expect((await rt.store!.load('p/c')).filter((e) => e.type === 'plan_created')).toHaveLength(2);
+    const refused = await upgradeRun(rt.store!, 'p', planOf('-other', 'v2.orch'), { dryRun: true });
+    expect(refused.reasons).toEqual([{ step: 'c/f', reason: 'in sub-plan kid: has started (completed); its arguments changed' }]);
+  });
+
+  it('a live process moving the run at its quiet turn also cancels the removed step\'s sub-plan run', async () => {
+    const dir = tempDir('orch-upgrade-sub-live-');
+    copyFileSync(join(HERE, 'handlers.js'), join(dir, 'handlers.js'));
+    writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
+    const planOf = (call: string, name: string) => {
+      writeFileSync(
+        join(dir, name),
+        `capability echo { kind tool  input { value: string }  output { value: string }  handler "./handlers.js#echo" }
+plan kid {
+  step ask = approval(approver: "ops", summary: "ok?")
+}
+plan parent {
+  step a = echo(value: "a")
+${call}
+  step hold = wait until context.go == true timeout 1h { after a }
+  output { v: a.output.value }
+}`,
+      );
+      const out = compile({ entry: join(dir, name) });
+      expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+      return out.plans.find((p) => p.plan === 'parent')!;
+    };
+    const rt = await Runtime.open({ db: join(dir, 'runs.db'), workers: 1, controlPollMs: 20 });
+    cleanups.push(() => rt.close({ cancel: false }));
+    const active = await rt.start(planOf('  step c = run kid()', 'v1.orch'), { runId: 'p', config: { file: null, hooks: {}, secrets: {} } });
+    const deadline = Date.now() + 10_000;
+    while (!(await rt.store!.load('p')).some((e) => e.type === 'step_started' && e.stepId === 'hold')) {
+      if (Date.now() > deadline) throw new Error('never reached the wait');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(await rt.upgrade('p', planOf('', 'v2.orch'))).toMatchObject({ compatible: true, requested: true });
+    while (!(await rt.store!.load('p')).some((e) => e.type === 'plan_upgraded')) {
+      if (Date.now() > deadline) throw new Error('never upgraded while it waited');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect((await rt.signal('p', { context: { go: true } })).ok).toBe(true);
+    expect(await active.result).toMatchObject({ status: 'completed', output: { v: 'a' } });
+    expect((await rt.store!.getRun('p/c'))?.status).toBe('cancelled');
+  });
+});
