@@ -13,7 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { PlanIR, PolicyIR } from '../../compiler/index.js';
-import { InRunLimits, budgetLedger, rateWindow, type Grant, type Lease, type LimitsProvider, type LimitsService, type SharedClaim, type SharedLimitStore, type SlotRequest } from '../scheduler/index.js';
+import { InRunLimits, budgetLedger, rateWindow, type Grant, type ItemSlot, type Lease, type LimitsProvider, type LimitsService, type SharedClaim, type SharedLimitStore, type SlotRequest } from '../scheduler/index.js';
 import { capabilityMatches } from '../scheduler/guardrails.js';
 
 export interface SharedLimitsOptions {
@@ -459,6 +459,10 @@ class SharedRunLimits implements LimitsService {
 
   itemFinished(group: string, index: number): void {
     this.inner.itemFinished(group, index);
+  }
+
+  itemsResumed(items: readonly ItemSlot[]): void {
+    this.inner.itemsResumed(items);
   }
 
   heldBack(r: SlotRequest): boolean {

@@ -51,6 +51,7 @@ export {
   rateWindow,
   type BudgetClaim,
   type Grant,
+  type ItemSlot,
   type Lease,
   type LimitsProvider,
   type LimitsService,

@@ -145,6 +145,7 @@ describe('the limits are a pluggable service', () => {
         inner.release(lease);
       },
       itemFinished: (group, index) => inner.itemFinished(group, index),
+      itemsResumed: (items) => inner.itemsResumed(items),
       heldBack: (req) => inner.heldBack(req),
     };
     const clock = new VirtualClock(0);

@@ -146,6 +146,7 @@ describe('the core tells the limits service how many steps wait (LimitsService.w
       tryAcquire: (r, now) => (asked++, open ? inner.tryAcquire(r, now) : { kind: 'held' }),
       release: (l) => inner.release(l),
       itemFinished: (g, i) => inner.itemFinished(g, i),
+      itemsResumed: (items) => inner.itemsResumed(items),
       heldBack: (r) => !open || inner.heldBack(r),
       waiting: (r, count) => void told.push({ key: r.key, count }),
     };

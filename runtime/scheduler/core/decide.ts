@@ -17,7 +17,7 @@ import { attemptAction, attemptCostOf, capabilityOf, isApproval } from './resolv
 import type { RunState } from './run-state.js';
 import type { SlotRequest } from './limits.js';
 import { sharedPrefix } from './scopes.js';
-import { beginStep, slotRequest } from './start.js';
+import { beginStep, itemSlotsOf, slotRequest } from './start.js';
 import { FAILED, type Inst, ROOT_FRAME, TERMINAL, stopWaiting, waitingOf } from './state.js';
 import { blockViewFrom, viewAt } from './views.js';
 import { stepTimerId } from './timers.js';
@@ -250,6 +250,12 @@ function decide(c: RunState, inst: Inst): void {
 function restore(c: RunState, inst: Inst): void {
   const r = inst.restored!;
   const step = inst.logical.step;
+  // Its item had begun (§7.1 `parallel` counts it until its steps all end): it holds its slot
+  // again before any item that had not begun can take it.
+  if (r.startedAt !== null) {
+    const items = itemSlotsOf(inst);
+    if (items !== null) c.limits.itemsResumed(items);
+  }
   if (TERMINAL.has(r.status)) return restoreEnded(c, inst);
   Object.assign(inst.rec, {
     attempts: r.attempts,

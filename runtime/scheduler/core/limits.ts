@@ -82,6 +82,12 @@ export interface LimitsService {
   release(lease: Lease, spent?: number): void;
   /** Every step instance of the item is terminal: it stops counting toward `parallel`. */
   itemFinished(group: string, index: number): void;
+  /**
+   * A resumed run's items that had begun before the interruption count toward `parallel` again,
+   * before anything starts: an item counts from its first step's start until its steps all end,
+   * and a fresh limits service knows nothing of the run's past.
+   */
+  itemsResumed(items: readonly ItemSlot[]): void;
   /** Would `request` be held back by a resource or an item slot (not by a timer)? */
   heldBack(request: SlotRequest): boolean;
   /**
@@ -305,11 +311,7 @@ export class InRunLimits implements LimitsService {
       }
     const counted = !this.planOnly && r.resource ? r.resource.name : null;
     if (counted !== null) this.counters.resourceLoad.set(counted, (this.counters.resourceLoad.get(counted) ?? 0) + 1);
-    for (const item of itemSlots(r)) {
-      const items = this.itemsInFlight.get(item.group);
-      if (items) items.add(item.index);
-      else this.itemsInFlight.set(item.group, new Set([item.index]));
-    }
+    this.itemsResumed(itemSlots(r));
     if (r.occupies) {
       this.load++;
       for (const name of rates) this.counters.windows.get(name)!.push(now);
@@ -327,6 +329,14 @@ export class InRunLimits implements LimitsService {
 
   itemFinished(group: string, index: number): void {
     this.itemsInFlight.get(group)?.delete(index);
+  }
+
+  itemsResumed(slots: readonly ItemSlot[]): void {
+    for (const item of slots) {
+      const items = this.itemsInFlight.get(item.group);
+      if (items) items.add(item.index);
+      else this.itemsInFlight.set(item.group, new Set([item.index]));
+    }
   }
 
   private window(name: string, perMs: number, now: number): number[] {
@@ -359,6 +369,7 @@ export class InProcessLimits implements LimitsProvider {
       tryAcquire: (r, now) => inner.tryAcquire(r, now),
       release: (l) => inner.release(l),
       itemFinished: (g, i) => inner.itemFinished(g, i),
+      itemsResumed: (items) => inner.itemsResumed(items),
       heldBack: (r) => inner.heldBack(r),
       heldByItem: (r) => inner.heldByItem(r),
       close: () => void waiting.delete(wake),

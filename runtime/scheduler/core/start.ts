@@ -26,14 +26,19 @@ import { releaseLease } from './lease.js';
 const PERMANENT: FailureKind = { permanent: true, owner: 'call' };
 const NO_SECRETS: { readonly [name: string]: string } = Object.freeze({});
 
-export function slotRequest(c: RunState, inst: Inst): SlotRequest {
-  const occupies = occupiesSlot(c, inst);
-  // One item slot per `for each` around the instance: each block's `parallel` bounds its own items.
+/** One item slot per `for each` around the instance, outermost first (null: none): each block's `parallel` bounds its own items. */
+export function itemSlotsOf(inst: Inst): ItemSlot[] | null {
   let items: ItemSlot[] | null = null;
   for (let j = 0; j < inst.dims.length; j++) {
     const b = inst.dims[j]!;
     if (b.type === 'for_each') (items ??= []).push({ group: b.id + suffixOf(inst.dims, inst.path.slice(0, j)), index: inst.path[j]!, parallel: b.parallel });
   }
+  return items;
+}
+
+export function slotRequest(c: RunState, inst: Inst): SlotRequest {
+  const occupies = occupiesSlot(c, inst);
+  const items = itemSlotsOf(inst);
   return {
     key: inst.key,
     occupies,
