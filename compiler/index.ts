@@ -96,7 +96,7 @@ export { describeValueErrors, validateValue } from './ir/validate-value.js';
 export { formatPathErrors, planVersionOf, validatePlanIR } from './ir/validate.js';
 export { recheckAtLoad } from './ir/flow-recheck.js';
 export { controlFlowFeatures, type ControlFlowFeature } from './ir/features.js';
-export { contextReads, someNode } from './ir/nodes.js';
+export { contextReads, exprChildren, someNode } from './ir/nodes.js';
 export { STD_DIR } from './load.js';
 export { ModelBuilder } from './model.js';
 export { packagePath } from './package-root.js';

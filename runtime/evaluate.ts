@@ -15,7 +15,7 @@
  * false, `true or UNKNOWN` true, `UNKNOWN ?? v` is v. `evaluate` gives a value (UNKNOWN becomes
  * null, so it never reaches a handler or the journal); `condition` keeps the third value.
  */
-import { contextReads, type BlockView, type BuiltinFn, type ExprIR, type StepView } from '../compiler/index.js';
+import { contextReads, exprChildren, type BlockView, type BuiltinFn, type ExprIR, type StepView } from '../compiler/index.js';
 
 export class EvalError extends Error {
   constructor(message: string) {
@@ -153,21 +153,11 @@ function causeIn(expr: ExprIR, env: EvalEnv): string | null {
   if (expr.op !== 'list' && expr.op !== 'record' && evaluate3(expr, env) !== UNKNOWN) return null;
   if (expr.op === '??') return causeIn(expr.right, env);
   if (expr.op === 'call' && (expr.fn === 'known' || expr.fn === 'age')) return expr.fn === 'age' && expr.args[0] ? contextKey(expr.args[0]) : null;
-  for (const part of partsOf(expr)) {
+  for (const part of exprChildren(expr)) {
     const found = causeIn(part, env);
     if (found !== null) return found;
   }
   return null;
-}
-
-/** An expression's sub-expressions, in the order they are evaluated. */
-function partsOf(expr: ExprIR): ExprIR[] {
-  const e = expr as { [k: string]: unknown };
-  const out: ExprIR[] = [];
-  for (const k of ['left', 'object', 'arg', 'from', 'right', 'index', 'to']) if (e[k] && typeof e[k] === 'object') out.push(e[k] as ExprIR);
-  for (const k of ['args', 'items', 'parts']) if (Array.isArray(e[k])) out.push(...(e[k] as ExprIR[]));
-  if (expr.op === 'record') out.push(...expr.fields.map((f) => f.value));
-  return out;
 }
 
 /** A stale age that would print as its `max_age` (read the moment it passed): with the ms past it, `2m1ms`. */

@@ -12,7 +12,7 @@
  *   (a step that echoes an input token, an error that quotes it), as `Redactor` does for
  *   `secret("NAME")` values.
  */
-import type { ExprIR, JsonSchema, PlanIR } from '../compiler/index.js';
+import { exprChildren, type ExprIR, type JsonSchema, type PlanIR } from '../compiler/index.js';
 import { REDACTION_MARK, Redactor } from './redact.js';
 import { baseId } from './scheduler/core/state.js';
 import { mapEventData } from './scheduler/journal-events.js';
@@ -194,7 +194,7 @@ export class SecretView {
       }
       default:
         // Text, arithmetic, calls and `??` over a secret value give a secret value.
-        return this.hiddenOf(childExprs(x));
+        return this.hiddenOf(exprChildren(x));
     }
   }
 
@@ -205,22 +205,6 @@ export class SecretView {
       if (typeof cls === 'string' && this.classes.has(cls)) return { 'x-orch-data': cls };
     }
     return undefined;
-  }
-}
-
-function childExprs(x: ExprIR): readonly ExprIR[] {
-  switch (x.op) {
-    case 'concat':
-      return x.parts;
-    case 'call':
-      return x.args;
-    case 'not':
-    case 'neg':
-      return [x.arg];
-    case 'range':
-      return [x.from, x.to];
-    default:
-      return 'left' in x ? [x.left, x.right] : [];
   }
 }
 

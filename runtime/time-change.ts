@@ -9,7 +9,7 @@
  * be bounded here: it is looked at again every `RECHECK_MS`. Staleness is not this module's: the
  * context store's own timers announce a signal going stale.
  */
-import type { ExprIR } from '../compiler/index.js';
+import { exprChildren, type ExprIR } from '../compiler/index.js';
 import { evaluateOrUnknown, readSignal, type EvalEnv } from './evaluate.js';
 
 /** How often a clock-read this module cannot bound is looked at again. */
@@ -44,7 +44,7 @@ export function nextTimeChange(expr: ExprIR, env: EvalEnv, now: number): number 
       }
     }
     if (isClock(e)) return growing(e, env) ? at(now + RECHECK_MS) : undefined;
-    for (const c of children(e)) walk(c);
+    for (const c of exprChildren(e)) walk(c);
   };
   walk(expr);
   return best;
@@ -131,31 +131,7 @@ function signalKey(e: ExprIR | undefined): string | null {
 }
 
 function timeFree(e: ExprIR): boolean {
-  return !isClock(e) && children(e).every(timeFree);
-}
-
-function children(e: ExprIR): readonly ExprIR[] {
-  switch (e.op) {
-    case 'list':
-      return e.items;
-    case 'record':
-      return e.fields.map((f) => f.value);
-    case 'concat':
-      return e.parts;
-    case 'get':
-      return [e.object];
-    case 'index':
-      return [e.object, e.index];
-    case 'call':
-      return e.args;
-    case 'not':
-    case 'neg':
-      return [e.arg];
-    case 'range':
-      return [e.from, e.to];
-    default:
-      return 'left' in e ? [e.left, e.right] : [];
-  }
+  return !isClock(e) && exprChildren(e).every(timeFree);
 }
 
 /** Whether `expr` reads the clock at all (so a caller need not ask `nextTimeChange` otherwise). */

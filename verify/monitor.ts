@@ -4,7 +4,7 @@
  * `always` / `never` ones after each event, `eventually` ones and termination at the end.
  * The first violation is kept with a snapshot of the state that broke it.
  */
-import type { ExprIR, InvariantIR, PlanIR, StepIR, StepStatus } from '../compiler/index.js';
+import { exprChildren, type ExprIR, type InvariantIR, type PlanIR, type StepIR, type StepStatus } from '../compiler/index.js';
 import { evaluate, truthy, type EvalEnv } from '../runtime/index.js';
 import type { RunEvent, RunReader } from '../runtime/index.js';
 import { eventAttempt, eventReason, eventResource, preStepViolations, type GuardStep } from '../runtime/index.js';
@@ -491,42 +491,10 @@ export function readsOf(expr: ExprIR): [string, ExprIR][] {
         return;
       }
     }
-    for (const child of childrenOf(e)) walk(child);
+    for (const child of exprChildren(e)) walk(child);
   };
   walk(expr);
   return [...out];
-}
-
-function childrenOf(e: ExprIR): ExprIR[] {
-  switch (e.op) {
-    case 'list':
-      return [...e.items];
-    case 'record':
-      return e.fields.map((f) => f.value);
-    case 'concat':
-      return [...e.parts];
-    case 'get':
-      return [e.object];
-    case 'index':
-      return [e.object, e.index];
-    case 'call':
-      return [...e.args];
-    case 'not':
-    case 'neg':
-      return [e.arg];
-    case 'range':
-      return [e.from, e.to];
-    case 'lit':
-    case 'var':
-    case 'item':
-    case 'step':
-    case 'secret':
-    case 'block':
-    case 'previous':
-      return [];
-    default:
-      return [e.left, e.right];
-  }
 }
 
 /** FNV-1a over a string, folded into a running hash (identifies a run's event sequence). */

@@ -3,6 +3,43 @@
  * recursion or JSON text: a too-deep expression (already an E0001) still gets here and must not
  * overflow the stack, and a 100,000-step plan is walked without copying it.
  */
+import type { ExprIR } from './types.js';
+
+/**
+ * An expression's direct sub-expressions, in the order the evaluator reads them (left before
+ * right, an object before its index): the one list every walk over an `ExprIR` takes.
+ */
+export function exprChildren(e: ExprIR): readonly ExprIR[] {
+  switch (e.op) {
+    case 'list':
+      return e.items;
+    case 'record':
+      return e.fields.map((f) => f.value);
+    case 'concat':
+      return e.parts;
+    case 'get':
+      return [e.object];
+    case 'index':
+      return [e.object, e.index];
+    case 'call':
+      return e.args;
+    case 'not':
+    case 'neg':
+      return [e.arg];
+    case 'range':
+      return [e.from, e.to];
+    case 'lit':
+    case 'var':
+    case 'item':
+    case 'step':
+    case 'secret':
+    case 'block':
+    case 'previous':
+      return [];
+    default:
+      return [e.left, e.right];
+  }
+}
 
 /** Calls `visit` with every plain object in `ir` (arrays are looked into); stops when it returns true. */
 export function someNode(ir: unknown, visit: (node: Readonly<Record<string, unknown>>) => boolean | void): boolean {
