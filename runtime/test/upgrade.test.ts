@@ -45,6 +45,25 @@ const BACKENDS = [
   },
 ];
 
+/**
+ * A project folder holding the fixtures' handlers. `compileTo(NAME, SOURCE, PLAN?)` writes NAME,
+ * compiles it (no errors allowed) and returns its plan PLAN, or its first plan.
+ */
+function handlerProject(prefix: string) {
+  const dir = tempDir(prefix);
+  copyFileSync(join(HERE, 'handlers.js'), join(dir, 'handlers.js'));
+  writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
+  const compileTo = (name: string, source: string, plan?: string): PlanIR => {
+    writeFileSync(join(dir, name), source);
+    const out = compile({ entry: join(dir, name) });
+    expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const found = plan === undefined ? out.plans[0] : out.plans.find((p) => p.plan === plan);
+    if (!found) throw new Error(`${name} has no plan ${plan ?? ''}`);
+    return found;
+  };
+  return { dir, compileTo };
+}
+
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
@@ -167,9 +186,7 @@ describe('Runtime.upgrade of a run executing in this process', () => {
 
 describe('orch upgrade of a run parked inside a repeat', () => {
   it('takes a step added to the loop: the iteration in progress runs it (§8.6)', async () => {
-    const dir = tempDir('orch-upgrade-loop-');
-    copyFileSync(join(HERE, 'handlers.js'), join(dir, 'handlers.js'));
-    writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
+    const { dir, compileTo } = handlerProject('orch-upgrade-loop-');
     const source = (extra: string, output: string) => `
 capability echo { kind tool  input { value: string }  output { value: string }  handler "./handlers.js#echo" }
 plan looped {
@@ -181,12 +198,7 @@ ${extra}
   }
   output { ${output} }
 }`;
-    const planOf = (extra: string, output: string, name: string) => {
-      writeFileSync(join(dir, name), source(extra, output));
-      const out = compile({ entry: join(dir, name) });
-      expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-      return out.plans[0]!;
-    };
+    const planOf = (extra: string, output: string, name: string) => compileTo(name, source(extra, output));
     const v1 = planOf('', 'tries: again.iterations', 'v1.orch');
     const v2 = planOf('    step note = echo(value: "noted ${prepare.output.value}")', 'note: note.output.value', 'v2.orch');
     const db = join(dir, 'runs.db');
@@ -207,12 +219,10 @@ ${extra}
 
 describe('Runtime.upgrade of a run here that waits on the context', () => {
   it('moves it while it waits (a wait until, no attempt in flight): what comes after runs under the new IR', async () => {
-    const dir = tempDir('orch-upgrade-wait-');
-    copyFileSync(join(HERE, 'handlers.js'), join(dir, 'handlers.js'));
-    writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
-    const planOf = (text: string, name: string) => {
-      writeFileSync(
-        join(dir, name),
+    const { dir, compileTo } = handlerProject('orch-upgrade-wait-');
+    const planOf = (text: string, name: string) =>
+      compileTo(
+        name,
         `capability echo { kind tool  input { value: string }  output { value: string }  handler "./handlers.js#echo" }
 plan waiting {
   step hold = wait until context.go == true timeout 1h
@@ -220,10 +230,6 @@ plan waiting {
   output { said: after_hold.output.value }
 }`,
       );
-      const out = compile({ entry: join(dir, name) });
-      expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-      return out.plans[0]!;
-    };
     const v1 = planOf('old', 'v1.orch');
     const v2 = planOf('new', 'v2.orch');
     const rt = await Runtime.open({ db: join(dir, 'runs.db'), workers: 1, controlPollMs: 20 });
@@ -242,12 +248,10 @@ plan waiting {
 
 describe('orch upgrade of a run paused inside a sub-plan', () => {
   it("holds the sub-plan run's started steps to the rules: a changed one is refused, a later one moves (§8.6)", async () => {
-    const dir = tempDir('orch-upgrade-sub-');
-    copyFileSync(join(HERE, 'handlers.js'), join(dir, 'handlers.js'));
-    writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
-    const planOf = (prep: string, fin: string, name: string) => {
-      writeFileSync(
-        join(dir, name),
+    const { dir, compileTo } = handlerProject('orch-upgrade-sub-');
+    const planOf = (prep: string, fin: string, name: string) =>
+      compileTo(
+        name,
         `capability echo { kind tool  input { value: string }  output { value: string }  handler "./handlers.js#echo" }
 plan kid {
   step prep = echo(value: "${prep}")
@@ -259,11 +263,8 @@ plan parent {
   step c = run kid()
   output { v: c.output.v }
 }`,
+        'parent',
       );
-      const out = compile({ entry: join(dir, name) });
-      expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-      return out.plans.find((p) => p.plan === 'parent')!;
-    };
     const v1 = planOf('old', 'old', 'v1.orch');
     const rt = await Runtime.open({ db: join(dir, 'runs.db'), workers: 1, suspendOnApproval: true });
     cleanups.push(() => rt.close());
@@ -279,12 +280,10 @@ plan parent {
   });
 
   it('cancels the unfinished sub-plan run of a started step the new version removes: no orphan stays paused', async () => {
-    const dir = tempDir('orch-upgrade-sub-gone-');
-    copyFileSync(join(HERE, 'handlers.js'), join(dir, 'handlers.js'));
-    writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
-    const planOf = (call: string, name: string) => {
-      writeFileSync(
-        join(dir, name),
+    const { dir, compileTo } = handlerProject('orch-upgrade-sub-gone-');
+    const planOf = (call: string, name: string) =>
+      compileTo(
+        name,
         `capability echo { kind tool  input { value: string }  output { value: string }  handler "./handlers.js#echo" }
 plan kid {
   step ask = approval(approver: "ops", summary: "ok?")
@@ -294,11 +293,8 @@ plan parent {
 ${call}
   output { v: a.output.value }
 }`,
+        'parent',
       );
-      const out = compile({ entry: join(dir, name) });
-      expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-      return out.plans.find((p) => p.plan === 'parent')!;
-    };
     const rt = await Runtime.open({ db: join(dir, 'runs.db'), workers: 1, suspendOnApproval: true });
     cleanups.push(() => rt.close());
     expect((await (await rt.start(planOf('  step c = run kid()', 'v1.orch'), { runId: 'p' })).result).status).toBe('paused');
@@ -309,12 +305,10 @@ ${call}
   });
 
   it('checks the last run of a sub-plan step that was retried (its journal holds every attempt)', async () => {
-    const dir = tempDir('orch-upgrade-sub-retry-');
-    copyFileSync(join(HERE, 'handlers.js'), join(dir, 'handlers.js'));
-    writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
-    const planOf = (tag: string, name: string) => {
-      writeFileSync(
-        join(dir, name),
+    const { dir, compileTo } = handlerProject('orch-upgrade-sub-retry-');
+    const planOf = (tag: string, name: string) =>
+      compileTo(
+        name,
         `capability flaky { kind tool  input { marker: string }  output { value: string }  handler "./handlers.js#flaky"  retry 0 }
 plan kid {
   step f = flaky(marker: "${join(dir, 'marker')}${tag}")
@@ -323,11 +317,8 @@ plan kid {
 plan parent {
   step c = run kid() { retry 1 }
 }`,
+        'parent',
       );
-      const out = compile({ entry: join(dir, name) });
-      expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-      return out.plans.find((p) => p.plan === 'parent')!;
-    };
     const rt = await Runtime.open({ db: join(dir, 'runs.db'), workers: 1, suspendOnApproval: true });
     cleanups.push(() => rt.close());
     expect((await (await rt.start(planOf('', 'v1.orch'), { runId: 'p' })).result).status).toBe('paused');
@@ -337,12 +328,10 @@ plan parent {
   });
 
   it('a live process moving the run at its quiet turn also cancels the removed step\'s sub-plan run', async () => {
-    const dir = tempDir('orch-upgrade-sub-live-');
-    copyFileSync(join(HERE, 'handlers.js'), join(dir, 'handlers.js'));
-    writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
-    const planOf = (call: string, name: string) => {
-      writeFileSync(
-        join(dir, name),
+    const { dir, compileTo } = handlerProject('orch-upgrade-sub-live-');
+    const planOf = (call: string, name: string) =>
+      compileTo(
+        name,
         `capability echo { kind tool  input { value: string }  output { value: string }  handler "./handlers.js#echo" }
 plan kid {
   step ask = approval(approver: "ops", summary: "ok?")
@@ -353,11 +342,8 @@ ${call}
   step hold = wait until context.go == true timeout 1h { after a }
   output { v: a.output.value }
 }`,
+        'parent',
       );
-      const out = compile({ entry: join(dir, name) });
-      expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-      return out.plans.find((p) => p.plan === 'parent')!;
-    };
     const rt = await Runtime.open({ db: join(dir, 'runs.db'), workers: 1, controlPollMs: 20 });
     cleanups.push(() => rt.close({ cancel: false }));
     const active = await rt.start(planOf('  step c = run kid()', 'v1.orch'), { runId: 'p', config: { file: null, hooks: {}, secrets: {} } });
