@@ -11,7 +11,7 @@ import { CAPABILITY_KINDS, RESOURCE_KINDS, diagnostic, hasErrors, type Diagnosti
 import type { CapabilityKindIR, ExprIR, GuardrailIR, GuardrailRuleIR, SelectorIR, StaticVerdict } from './ir/types.js';
 import { someNode } from './ir/nodes.js';
 import { round6 } from './money.js';
-import { fmtMs } from './duration-text.js';
+import { formatDuration } from './duration-text.js';
 import { ModelBuilder } from './model.js';
 import type { DeclEntry, Scopes } from './scope.js';
 import { checkExpr, type ExprEnv, type RootInfo } from './check/expr.js';
@@ -479,7 +479,7 @@ function viaCall(sel: SelectorRef, s: StepFacts): string {
 }
 
 function describePlan(p: PlanFacts, money: (n: number) => string): string {
-  return `worst-case cost ${money(p.cost)}, duration ${fmtMs(p.duration)}, ${p.steps.length} steps, local ratio ${round6(p.localRatio)}`;
+  return `worst-case cost ${money(p.cost)}, duration ${formatDuration(p.duration)}, ${p.steps.length} steps, local ratio ${round6(p.localRatio)}`;
 }
 
 /** Whether an expression's IR reads the variable `name`. */

@@ -6,6 +6,7 @@
  */
 import { previewFlows, previewFlowsText, type PreviewFlows } from './preview-flows.js';
 import { round6 } from './money.js';
+import { formatDuration } from './duration-text.js';
 import { privacyScore } from './placement-metrics.js';
 import pc from 'picocolors';
 import type { TriggerDecl } from '../language/index.js';
@@ -285,13 +286,6 @@ function triggersOf(plan: PlanIR, model: BoundModel): PreviewJson['triggers'] {
     }
   }
   return out;
-}
-
-export function formatDuration(ms: number): string {
-  if (ms >= 3_600_000) return `${+(ms / 3_600_000).toFixed(2)}h`;
-  if (ms >= 60_000) return `${+(ms / 60_000).toFixed(2)}m`;
-  if (ms >= 1000) return `${+(ms / 1000).toFixed(2)}s`;
-  return `${Math.round(ms)}ms`;
 }
 
 function formatMoney(n: number): string {

@@ -25,10 +25,3 @@ export function formatMoney(amount: number, currency: string): string {
   return `${Number.isFinite(amount) ? +amount.toFixed(6) : '?'}${currency}`;
 }
 
-export function formatDuration(ms: number): string {
-  if (!Number.isFinite(ms)) return '?';
-  if (ms >= 3_600_000) return `${+(ms / 3_600_000).toFixed(2)}h`;
-  if (ms >= 60_000) return `${+(ms / 60_000).toFixed(2)}m`;
-  if (ms >= 1000) return `${+(ms / 1000).toFixed(2)}s`;
-  return `${Math.round(ms)}ms`;
-}

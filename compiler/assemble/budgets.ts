@@ -8,7 +8,7 @@ import type { CapabilityIR, ResourceIR } from '../ir/types.js';
 import { LedgerSum, type LedgerWorstCase } from '../budget-ledger.js';
 import { reservationFor } from '../reservation.js';
 import type { PlanFacts } from './plan-facts.js';
-import { fmtMs } from '../duration-text.js';
+import { formatDuration } from '../duration-text.js';
 
 export function checkBudgets(f: PlanFacts): void {
   const { policy, cp, plan, file, cost, costMax, duration, durationMax, maxIterations } = f;
@@ -33,9 +33,9 @@ export function checkBudgets(f: PlanFacts): void {
   const limited = [...new Set(f.rates.filter((r) => r !== undefined).map((r) => r.key.split('.').pop()!))];
   const byRate = limited.length && duration > f.dag.duration ? ` (rate limit${limited.length > 1 ? 's' : ''} on ${limited.join(', ')} included)` : '';
   if (policy.budgets.duration_ms !== null && duration > policy.budgets.duration_ms)
-    diags.push(diagnostic('W0502', `estimated duration ${fmtMs(duration)}${byRate} of plan "${plan.name.name}" exceeds the budget ${fmtMs(policy.budgets.duration_ms)} of policy ${policy.name}`, file, where));
+    diags.push(diagnostic('W0502', `estimated duration ${formatDuration(duration)}${byRate} of plan "${plan.name.name}" exceeds the budget ${formatDuration(policy.budgets.duration_ms)} of policy ${policy.name}`, file, where));
   else if (maxIterations && policy.budgets.duration_ms !== null && durationMax > policy.budgets.duration_ms)
-    diags.push(diagnostic('W0502', `estimated duration ${fmtMs(durationMax)} of plan "${plan.name.name}" when every loop runs its max iterations exceeds the budget ${fmtMs(policy.budgets.duration_ms)} of policy ${policy.name}`, file, where));
+    diags.push(diagnostic('W0502', `estimated duration ${formatDuration(durationMax)} of plan "${plan.name.name}" when every loop runs its max iterations exceeds the budget ${formatDuration(policy.budgets.duration_ms)} of policy ${policy.name}`, file, where));
 }
 
 /** The ledger's worst case: each step's reservation and how many times the file says it may run (../budget-ledger.ts). */

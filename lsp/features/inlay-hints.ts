@@ -11,7 +11,8 @@ import { InlayHintKind, type InlayHint, type Range as LspRange } from 'vscode-la
 import type { ForEachDecl, Module, StepDecl } from '../../language/index.js';
 import { toLspPosition } from '../convert.js';
 import type { PlanSteps } from '../estimate-worker.js';
-import { formatDuration, formatMoney } from '../units.js';
+import { formatDuration } from '../../compiler/index.js';
+import { formatMoney } from '../units.js';
 
 export interface InlayHintInput {
   /** The document's current parse. */
