@@ -93,7 +93,9 @@ export function checkStep(s: StepSlot, env: ExprEnv, groupList: ExprIR | undefin
   }
   let when: ExprIR | null = null;
   if (d.when) {
-    const r = checkExpr(d.when, env);
+    // Its IR is always built: proofs take two steps' `when`s as one condition when their IR is
+    // equal (compiler/require-paths.ts), and `check`'s placeholder IR would make every two equal.
+    const r = checkExpr(d.when, env.typesOnly ? { ...env, typesOnly: false } : env);
     expectTy(r.ty, T.bool, d.when.range, 'when', diags, file);
     when = r.ir;
   }

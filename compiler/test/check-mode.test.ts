@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { check, checkFiles, compile } from '../index.js';
 import { compileProgram } from '../program.js';
 import { diskHost, type SourceHost } from '../load.js';
+import { BASE, checkText, codes, compileText } from './helpers.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -75,6 +76,35 @@ describe('check mode', () => {
 
   it('checkFiles (orch check, compact ranges) reports what check reports', async () => {
     for (const file of PROGRAMS) expect(await checkFiles([file])).toEqual(check({ entry: file }));
+  });
+
+  it('proves a guardrail over two different `when`s as compile does (an approval skipped when the send is not)', () => {
+    // `check` builds no IR for most expressions; a `when` it must, or every condition looks alike
+    // and "the approval runs whenever the send does" is proved for any two of them.
+    const plan = (approvalWhen: string) => `${BASE}
+capability send {
+  kind tool
+  input { to: string }
+  output { ok: bool }
+  cost 0usd
+  latency 1s
+  requires http
+}
+guardrail signed {
+  severity blocking
+  require kind human before capability send
+}
+plan p {
+  input { urgent: bool, big: bool }
+  guardrails signed
+  step ok = approval(approver: "lead", summary: "send?") when ${approvalWhen}
+  step out = send(to: "x") when input.urgent { after ok }
+}
+`;
+    expect(codes(compileText(plan('input.urgent')).diagnostics)).not.toContain('E0401');
+    expect(codes(checkText(plan('input.urgent')))).not.toContain('E0401');
+    expect(codes(compileText(plan('input.big')).diagnostics)).toContain('E0401');
+    expect(codes(checkText(plan('input.big')))).toContain('E0401');
   });
 
   it('counts the uses of every symbol that a full compile records as references', () => {
