@@ -126,31 +126,6 @@ function analyse(plan: PlanIR, projectFile: string, inputs: ReadonlyMap<string, 
     }
   };
 
-  const checkCall = (
-    cap: CapabilityIR, args: StepIR['args'], binding: StepIR['binding'], stepId: string,
-    add: (code: 'E0902' | 'E0903', sink: string, path: readonly string[], message: string) => void,
-  ): void => {
-    const short = cap.name.split('.').at(-1)!;
-    const builtin = builtinOf(cap);
-    const rule = stdSink(builtin);
-    const argsLimit: DataClass | null = rule?.args === 'channel' ? null : (rule?.args ?? (cap.data === 'public' ? null : cap.data));
-    for (const [name, e] of Object.entries(args)) {
-      const f = exprFlow(e);
-      const sink = `${short}.${name}`;
-      const needsTrust = cap.destructive === true || (rule?.trusted.includes(name) ?? false);
-      if (f.untrusted && needsTrust) add('E0902', sink, f.untrusted, `untrusted value reaches ${sink}, which needs a trusted one`);
-      if (rank(f.cls) < rank('personal')) continue;
-      const place = placeOf(binding, projectFile);
-      if (rank(f.cls) > rank(place.cls)) add('E0903', sink, f.clsPath, `${f.cls} data reaches ${place.what} in step ${stepId}`);
-      else if (argsLimit !== null && rank(f.cls) > rank(argsLimit)) add('E0903', sink, f.clsPath, `${f.cls} data reaches capability ${short} (data ${argsLimit}) in step ${stepId}`);
-      else if (rule?.channel && !rule.channel.exempt.includes(name) && rank(f.cls) > rank('internal')) {
-        const ch = args.channel;
-        const channel = ch?.op === 'lit' && typeof ch.value === 'string' ? ch.value : ch ? null : rule.channel.default;
-        if (channelExternal(builtin, channel, projectFile)) add('E0903', sink, f.clsPath, `${f.cls} data reaches external channel ${channel === null ? '(named by an expression)' : `"${channel}"`} in step ${stepId}`);
-      }
-    }
-  };
-
   /** A `run` step's sub-plan analysed with the labels of its arguments (once per step), or null. */
   const subRuns = new Map<string, { findings: IrFlowFinding[]; output: Flow } | null>();
   const subRun = (s: StepIR): { findings: IrFlowFinding[]; output: Flow } | null => {
@@ -203,7 +178,7 @@ function analyse(plan: PlanIR, projectFile: string, inputs: ReadonlyMap<string, 
         return c && cc ? [{ cap: cc, args: c.args, binding: c.binding ?? s.binding }] : [];
       }),
     ];
-    for (const call of calls) checkCall(call.cap, call.args, call.binding, s.id, add);
+    for (const call of calls) checkCall(call.cap, call.args, call.binding, s.id, exprFlow, projectFile, add);
     if (s.when && whenNeedsTrust(calls.map((c) => c.cap))) {
       const w = exprFlow(s.when);
       if (w.untrusted) add('E0902', `${s.id}.when`, w.untrusted, `untrusted value reaches ${s.id}.when, which needs a trusted one`);
@@ -214,6 +189,33 @@ function analyse(plan: PlanIR, projectFile: string, inputs: ReadonlyMap<string, 
     for (const sub of Object.values(plan.subplans ?? {}))
       out.push(...recheckFlows(sub, projectFile).map((x) => ({ ...x, refusal: { ...x.refusal, message: `${OWN_PREFIX(sub.plan)}${x.refusal.message}` } })));
   return { findings: out, output: outputFlow(plan.output, exprFlow) };
+}
+
+/** One call's arguments against its capability's sinks and where the call runs (E0902, E0903). */
+function checkCall(
+  cap: CapabilityIR, args: StepIR['args'], binding: StepIR['binding'], stepId: string,
+  exprFlow: (e: ExprIR) => Flow, projectFile: string,
+  add: (code: 'E0902' | 'E0903', sink: string, path: readonly string[], message: string) => void,
+): void {
+  const short = cap.name.split('.').at(-1)!;
+  const builtin = builtinOf(cap);
+  const rule = stdSink(builtin);
+  const argsLimit: DataClass | null = rule?.args === 'channel' ? null : (rule?.args ?? (cap.data === 'public' ? null : cap.data));
+  for (const [name, e] of Object.entries(args)) {
+    const f = exprFlow(e);
+    const sink = `${short}.${name}`;
+    const needsTrust = cap.destructive === true || (rule?.trusted.includes(name) ?? false);
+    if (f.untrusted && needsTrust) add('E0902', sink, f.untrusted, `untrusted value reaches ${sink}, which needs a trusted one`);
+    if (rank(f.cls) < rank('personal')) continue;
+    const place = placeOf(binding, projectFile);
+    if (rank(f.cls) > rank(place.cls)) add('E0903', sink, f.clsPath, `${f.cls} data reaches ${place.what} in step ${stepId}`);
+    else if (argsLimit !== null && rank(f.cls) > rank(argsLimit)) add('E0903', sink, f.clsPath, `${f.cls} data reaches capability ${short} (data ${argsLimit}) in step ${stepId}`);
+    else if (rule?.channel && !rule.channel.exempt.includes(name) && rank(f.cls) > rank('internal')) {
+      const ch = args.channel;
+      const channel = ch?.op === 'lit' && typeof ch.value === 'string' ? ch.value : ch ? null : rule.channel.default;
+      if (channelExternal(builtin, channel, projectFile)) add('E0903', sink, f.clsPath, `${f.cls} data reaches external channel ${channel === null ? '(named by an expression)' : `"${channel}"`} in step ${stepId}`);
+    }
+  }
 }
 
 /** How a sub-plan's own finding is named in its caller's list (`withRefusals` routes it back by it). */
