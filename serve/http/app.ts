@@ -134,91 +134,9 @@ export async function createApp(o: AppOptions): Promise<FastifyInstance> {
   addJsonParser(app);
 
   const people = o.people;
-  app.addHook('onRequest', async (req, reply) => {
-    // A body nobody reads (GET, or a request refused here) is drained, so the connection stays
-    // in step and the answer is the only one the client reads.
-    if (SAFE_METHODS.has(req.method)) req.raw.resume();
-    const config = req.routeOptions.config ?? {};
-    const need = requirementOf(
-      req.method,
-      req.routeOptions.url,
-      config.apiTrigger ? 'api-trigger' : config.methodNotAllowed ? 'method-not-allowed' : undefined,
-    );
-    if (need === 'public') return;
-    const refuse = (status: 401 | 403, error: string) => {
-      req.raw.resume();
-      return status === 401 ? reply.code(401).header('www-authenticate', 'Bearer').send({ error }) : reply.code(403).send({ error });
-    };
-    let identity: Identity | undefined;
-    const token = bearerOf(req.headers.authorization);
-    if (token !== undefined) {
-      const wait = people.bearerBrake.wait(req.ip);
-      if (wait > 0) {
-        req.raw.resume();
-        const s = Math.max(1, Math.ceil(wait / 1000));
-        return reply.code(429).header('retry-after', String(s)).send({ error: `too many wrong bearer tokens from this address; try again in ${s} s` });
-      }
-      const r = await people.bearer(token);
-      if ('refused' in r) {
-        people.bearerBrake.failed(req.ip);
-        return refuse(401, r.refused);
-      }
-      identity = r;
-    } else {
-      const session = await people.session(req.cookies[SESSION_COOKIE]);
-      if (session) {
-        if (!SAFE_METHODS.has(req.method) && !People.csrfOk(session, req.headers[CSRF_HEADER])) {
-          req.identity = session.identity;
-          return refuse(403, `missing or invalid CSRF token (send the ${CSRF_HEADER} header)`);
-        }
-        req.session = session;
-        identity = session.identity;
-      }
-    }
-    if (!identity) {
-      req.raw.resume();
-      if (config.page) return reply.redirect('/login', 303);
-      return refuse(401, 'missing or invalid bearer token');
-    }
-    req.identity = identity;
-    if (!allows(identity.roles, need)) return refuse(403, forbidden(identity, need, req.method, req.routeOptions.url ?? req.url));
-  });
+  app.addHook('onRequest', authenticate(people));
 
-  // The audit trail: every state-changing request that reached a route, with who, what, the
-  // outcome, when and from where. A refused one that proved no identity (a wrong password, a
-  // wrong bearer token, a 429) is counted per hour instead of stored alone: a stranger cannot
-  // bury the people's actions under their own failures. A failure to write it is logged, never
-  // turned into an error after the fact (the answer has gone).
-  app.addHook('onResponse', async (req, reply) => {
-    if (!changesState(req.method) || req.routeOptions.url === undefined) return;
-    const id = req.identity;
-    const failed = (err: unknown) => o.log?.(`could not write the audit trail: ${(err as Error).message}`);
-    if (!id) {
-      if (reply.statusCode < 400) return;
-      const refused = { httpMethod: req.method, route: req.routeOptions.url, status: reply.statusCode, subject: req.auditSubject ?? null, client: req.ip ?? null };
-      await people.store.countRefused(refused, Date.now()).catch(failed);
-      return;
-    }
-    const params = (req.params ?? {}) as Record<string, unknown>;
-    const str = (v: unknown) => (typeof v === 'string' ? v : null);
-    await people.store
-      .appendAudit({
-        at: Date.now(),
-        subject: id.subject,
-        issuer: id.issuer,
-        authMethod: id.method,
-        name: id.name,
-        httpMethod: req.method,
-        route: req.routeOptions.url,
-        path: pathOf(req.url),
-        runId: str(params.id),
-        stepId: str(params.step),
-        status: reply.statusCode,
-        client: req.ip ?? null,
-        ...(req.auditStarted?.length ? { started: req.auditStarted } : {}),
-      })
-      .catch(failed);
-  });
+  app.addHook('onResponse', auditTrail(people, o.log));
 
   app.setNotFoundHandler((req, reply) => {
     req.raw.resume();
@@ -244,9 +162,105 @@ export async function createApp(o: AppOptions): Promise<FastifyInstance> {
     return reply.code(500).send({ error: 'internal error' });
   });
 
-  // 405 with `Allow` for a known path and a method it does not take (Fastify's router answers
-  // 404 for those): every route's other methods get a route of their own. `OPTIONS` asks which
-  // methods a path takes: 204 with `Allow` (and no CORS headers: no other origin is let in).
+  answerOtherMethods(app);
+  return app;
+}
+
+/** The `onRequest` hook: who is asking (a bearer token or a session), refused unless their roles allow the route (serve/http/role-table.ts). */
+function authenticate(people: AppOptions['people']) {
+  return async (req: FastifyRequest, reply: FastifyReply) => {
+    // A body nobody reads (GET, or a request refused here) is drained, so the connection stays
+    // in step and the answer is the only one the client reads.
+    if (SAFE_METHODS.has(req.method)) req.raw.resume();
+    const config = req.routeOptions.config ?? {};
+    const need = requirementOf(
+      req.method,
+      req.routeOptions.url,
+      config.apiTrigger ? 'api-trigger' : config.methodNotAllowed ? 'method-not-allowed' : undefined,
+    );
+    if (need === 'public') return;
+    const refuse = (status: 401 | 403, error: string) => {
+      req.raw.resume();
+      return status === 401 ? reply.code(401).header('www-authenticate', 'Bearer').send({ error }) : reply.code(403).send({ error });
+  };
+  let identity: Identity | undefined;
+  const token = bearerOf(req.headers.authorization);
+  if (token !== undefined) {
+    const wait = people.bearerBrake.wait(req.ip);
+    if (wait > 0) {
+      req.raw.resume();
+      const s = Math.max(1, Math.ceil(wait / 1000));
+      return reply.code(429).header('retry-after', String(s)).send({ error: `too many wrong bearer tokens from this address; try again in ${s} s` });
+    }
+    const r = await people.bearer(token);
+    if ('refused' in r) {
+      people.bearerBrake.failed(req.ip);
+      return refuse(401, r.refused);
+    }
+    identity = r;
+  } else {
+    const session = await people.session(req.cookies[SESSION_COOKIE]);
+    if (session) {
+      if (!SAFE_METHODS.has(req.method) && !People.csrfOk(session, req.headers[CSRF_HEADER])) {
+        req.identity = session.identity;
+        return refuse(403, `missing or invalid CSRF token (send the ${CSRF_HEADER} header)`);
+      }
+      req.session = session;
+      identity = session.identity;
+    }
+  }
+  if (!identity) {
+    req.raw.resume();
+    if (config.page) return reply.redirect('/login', 303);
+    return refuse(401, 'missing or invalid bearer token');
+  }
+  req.identity = identity;
+  if (!allows(identity.roles, need)) return refuse(403, forbidden(identity, need, req.method, req.routeOptions.url ?? req.url));
+  };
+}
+
+// The audit trail: every state-changing request that reached a route, with who, what, the
+// outcome, when and from where. A refused one that proved no identity (a wrong password, a
+// wrong bearer token, a 429) is counted per hour instead of stored alone: a stranger cannot
+// bury the people's actions under their own failures. A failure to write it is logged, never
+// turned into an error after the fact (the answer has gone).
+function auditTrail(people: AppOptions['people'], log: AppOptions['log']) {
+  return async (req: FastifyRequest, reply: FastifyReply) => {
+    if (!changesState(req.method) || req.routeOptions.url === undefined) return;
+    const id = req.identity;
+    const failed = (err: unknown) => log?.(`could not write the audit trail: ${(err as Error).message}`);
+    if (!id) {
+      if (reply.statusCode < 400) return;
+      const refused = { httpMethod: req.method, route: req.routeOptions.url, status: reply.statusCode, subject: req.auditSubject ?? null, client: req.ip ?? null };
+      await people.store.countRefused(refused, Date.now()).catch(failed);
+      return;
+    }
+    const params = (req.params ?? {}) as Record<string, unknown>;
+    const str = (v: unknown) => (typeof v === 'string' ? v : null);
+    await people.store
+      .appendAudit({
+        at: Date.now(),
+        subject: id.subject,
+        issuer: id.issuer,
+        authMethod: id.method,
+        name: id.name,
+        httpMethod: req.method,
+        route: req.routeOptions.url,
+        path: pathOf(req.url),
+        runId: str(params.id),
+        stepId: str(params.step),
+        status: reply.statusCode,
+        client: req.ip ?? null,
+        ...(req.auditStarted?.length ? { started: req.auditStarted } : {}),
+      })
+      .catch(failed);
+  };
+}
+
+// 405 with `Allow` for a known path and a method it does not take (Fastify's router answers
+// 404 for those): every route's other methods get a route of their own. `OPTIONS` asks which
+// methods a path takes: 204 with `Allow` (and no CORS headers: no other origin is let in).
+function answerOtherMethods(app: FastifyInstance): void {
   const methodsOf = new Map<string, Set<string>>();
   app.addHook('onRoute', (r) => {
     if (r.config?.methodNotAllowed) return;
@@ -270,7 +284,6 @@ export async function createApp(o: AppOptions): Promise<FastifyInstance> {
       });
     }
   });
-  return app;
 }
 
 /** The 403's message: what is needed, and what the caller has. */
