@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { check, orchFilesUnder } from '../index.js';
+import { check, compile, orchFilesUnder } from '../index.js';
 import type { Diagnostic } from '../../language/index.js';
 import { planFolder, writeProject } from './flow-corpus/disk.js';
 import { corpus, coverSize, DEFAULT_SEED, MIN_PAIRS } from './flow-corpus/generate.js';
@@ -38,13 +38,16 @@ const verdicts: Verdict[] = [];
 const folders = new Map<Verdict, string>();
 const exampleFindings: Diagnostic[] = [];
 let examplesChecked = 0;
+const checked: { entry: string; diags: Diagnostic[] }[] = [];
 
 beforeAll(() => {
   root = mkdtempSync(join(tmpdir(), 'orch-flow-corpus-'));
   for (const [i, pair] of pairs.entries()) {
     for (const plan of ['violating', 'twin'] as const) {
       const dir = planFolder(root, i, pair.id, plan);
-      const diags = check({ entry: writeProject(dir, pair[plan]) });
+      const entry = writeProject(dir, pair[plan]);
+      const diags = check({ entry });
+      checked.push({ entry, diags });
       const v = plan === 'violating' ? judgeViolating(pair, dir, diags) : judgeTwin(pair, dir, diags);
       verdicts.push(v);
       folders.set(v, dir);
@@ -70,6 +73,15 @@ afterAll(() => {
   // Keep the plans to look at when something is off; a passing corpus leaves nothing behind.
   if (passing) rmSync(root, { recursive: true, force: true });
   else console.log(`the corpus's plans are in ${root}`);
+});
+
+describe('check and compile agree on the corpus', () => {
+  // `check` analyses flows from its types alone (no IR): every plan, violating or not, gets the
+  // findings and witness paths a compile gives it.
+  it('reports exactly what a compile reports on every plan of the corpus', () => {
+    expect(checked.length).toBe(pairs.length * 2);
+    for (const { entry, diags } of checked) expect(diags, entry).toEqual(compile({ entry, tests: true }).diagnostics);
+  });
 });
 
 describe('the corpus generator (§9.3 from the specification alone)', () => {
