@@ -43,6 +43,8 @@ export interface CheckedStep {
   /** `race`/`repeat` blocks the step waits for as a whole; filled in with the block steps in `refs`. */
   waitsFor: readonly string[];
   readonly fallback: CallIR | null;
+  /** The fallback capability's output type when it is not one the step's output can be (else null). */
+  readonly fallbackMisfit: Ty | null;
   readonly compensate: CallIR | null;
   readonly pinned: DeclEntry<'resource'> | undefined;
   readonly timeout_ms: number | null;

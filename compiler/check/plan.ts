@@ -5,7 +5,7 @@
  * `compensate`, success criteria, output and plan-scoped invariants. Produces `CheckedPlan`, the
  * input of the DAG, placement, estimate and guardrail stages.
  */
-import type { InvariantDecl, StringLit } from '../../language/index.js';
+import type { Diagnostic, InvariantDecl, StringLit } from '../../language/index.js';
 import { diagnostic } from '../../language/index.js';
 import type { ExprIR } from '../ir/types.js';
 import type { DeclEntry } from '../scope.js';
@@ -56,10 +56,28 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
   const steps = checkSteps(ps, entry, listIR);
   settleBlockReads(steps, body.blocks, body.blockNames, diags, file, ps.tracker.readAt);
   const { policy, guardrails, success, output, outputUses, invariants, invariantUses } = planProperties(ps, entry);
+  misfitFallbacks(steps, [outputUses, invariantUses], diags, file);
   return {
     entry, module: mod, steps, inputTy, policy, guardrails, success, output, outputUses, invariants, invariantUses,
     blocks: body.blocks, blockRefs: body.blockNames, loopUses: ps.tracker.loopUses ?? NO_NAMES,
   };
+}
+
+/**
+ * A fallback's answer stands in for its step's output. One whose type the step's output cannot be
+ * is an error where that output is read (by a step, the plan's output or success, an invariant):
+ * a fallback that only reports a failure (`fallback notify(…)`) on a step nobody reads is fine.
+ */
+function misfitFallbacks(steps: readonly CheckedStep[], planReads: readonly Iterable<string>[], diags: Diagnostic[], file: string): void {
+  if (!steps.some((s) => s.fallbackMisfit !== null)) return;
+  const read = new Set<string>();
+  for (const s of steps) for (const id of s.outputReads) read.add(id);
+  for (const uses of planReads) for (const id of uses) read.add(id);
+  for (const s of steps) {
+    if (s.fallbackMisfit === null || !read.has(s.id)) continue;
+    const at = s.decl.fallback!.capability;
+    diags.push(diagnostic('E0201', `fallback ${at.parts.map((p) => p.name).join('.')} answers ${formatTy(s.fallbackMisfit)}, but what reads step "${s.id}"'s output expects ${formatTy(s.outputTy)}`, file, at.range));
+  }
 }
 
 /** `for each` lists are typed in the scope around the block; items take the element type. */

@@ -7,7 +7,7 @@ import { diagnostic } from '../../language/index.js';
 import type { CallIR, CapabilityKindIR, ExprIR, StepActionIR } from '../ir/types.js';
 import type { LoadedModule } from '../loaded-module.js';
 import { closest } from '../suggest.js';
-import { T, formatTy, maxClass } from '../types/ty.js';
+import { T, assignable, formatTy, maxClass, type Ty } from '../types/ty.js';
 import { approvalArgWarnings } from './approval-args.js';
 import { checkArgs } from './call-args.js';
 import { channelWarnings } from './channels.js';
@@ -136,6 +136,7 @@ export function checkStep(s: StepSlot, env: ExprEnv, groupList: ExprIR | undefin
     // (checkSteps sets waitsFor once the step's reads are known)
     blocks: s.blocks, eachPath: s.eachPath, waitsFor: NO_AFTER,
     fallback: fallback?.call ?? null, compensate: compensate?.call ?? null, pinned,
+    fallbackMisfit: fallback && !assignable(fallback.output, s.outputTy) ? fallback.output : null,
     timeout_ms: ms(d.timeout) ?? capTimeout,
     retry: retryIR(d.retry, cap ? cap.ir.retry : NO_RETRY),
     join: d.join ?? 'none_failed',
@@ -151,7 +152,7 @@ function partsOf(q: QualifiedName): string {
   return q.parts.map((p) => p.name).join('.');
 }
 
-function checkCall(call: CapabilityCall, env: ExprEnv, cx: PlanCheckContext, mod: LoadedModule): { call: CallIR; data: DataClass } | null {
+function checkCall(call: CapabilityCall, env: ExprEnv, cx: PlanCheckContext, mod: LoadedModule): { call: CallIR; data: DataClass; output: Ty } | null {
   const ce = cx.scopes.resolve(mod, call.capability, 'capability');
   if (!ce) {
     for (const a of call.args) checkExpr(a.value, env);
@@ -164,5 +165,5 @@ function checkCall(call: CapabilityCall, env: ExprEnv, cx: PlanCheckContext, mod
   }
   const r = checkArgs(call, info.input, info.defaults, env, ce, call.capability.range);
   secretArgsToModel(info.ir, call, env.file, env.diags);
-  return { call: { capability: info.name, args: r.args }, data: r.data };
+  return { call: { capability: info.name, args: r.args }, data: r.data, output: info.output };
 }
