@@ -4,7 +4,7 @@
  * plan is `ok` when neither its check nor its stages reported an error, nor did any of its
  * guardrails' or sub-plans' (the IR embeds them).
  */
-import { diagnostic } from '../../language/index.js';
+import { diagnostic, type TriggerDecl } from '../../language/index.js';
 import type { CheckedPlan } from '../check/checked-plan.js';
 import type { PlanIR } from '../ir/types.js';
 import { round6 } from '../money.js';
@@ -98,6 +98,7 @@ export function assembleContext(f: ProgramFacts, subplan: AssembleContext['subpl
     placements: new Map(),
     subplan,
     runTargets: runTargets(f.checked.values()),
+    triggersWith: triggersWith(f),
     timer: f.opts.timer,
   };
 }
@@ -109,6 +110,20 @@ function runTargets(plans: Iterable<CheckedPlan>): Set<DeclEntry<'plan'>> {
     for (let i = 0; i < steps.length; i++) if (steps[i]!.runPlan) out.add(steps[i]!.runPlan!);
   }
   return out;
+}
+
+/** The triggers with a `with { … }`, by the plan they start (an unknown plan is E0701, reported by the trigger check). */
+function triggersWith(f: ProgramFacts): AssembleContext['triggersWith'] {
+  const by = new Map<DeclEntry<'plan'>, { trigger: TriggerDecl; file: string }[]>();
+  for (const m of f.program.modules) {
+    if (m.std) continue;
+    for (const e of f.scopes.entries(m, 'trigger')) {
+      if (!e.node.with) continue;
+      const plan = f.scopes.lookup(m, 'plan', e.node.plan.parts.map((p) => p.name));
+      if (plan) by.set(plan, [...(by.get(plan) ?? []), { trigger: e.node, file: m.file }]);
+    }
+  }
+  return (e) => by.get(e) ?? [];
 }
 
 /** Undefined when the plan has a dependency cycle (reported); `ir` is undefined in check-only mode. */

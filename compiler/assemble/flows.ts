@@ -55,14 +55,16 @@ export function analyzeFlows(f: PlanFacts): void {
   }
   // Only the IR reads the labels again (a check's would be kept to the end of the plan's stages for nothing).
   if (!f.cx.checkOnly) f.flows = flows;
+  let started = contextLabelled(f.cx.flowContext) ? triggerFlows(f, !f.cx.checkOnly) : [];
+  if (f.cx.checkOnly && started.length > 0) started = triggerFlows(f, true);
   // A step moved where its class may go costs what its new resource costs (the preview's estimates, the IR's).
   if (f.bindings.some((b, i) => b !== before[i])) {
     estimateSteps(f);
     estimatePlan(f);
   }
-  if (flows.findings.length === 0) return;
+  if (flows.findings.length === 0 && started.length === 0) return;
   const warn = flowsWarn(projectConfigFor(f.file), f.cx.diags);
-  for (const x of flows.findings) f.cx.diags.push(findingDiagnostic(x, warn));
+  for (const x of [...flows.findings, ...started]) f.cx.diags.push(findingDiagnostic(x, warn));
 }
 
 /**
@@ -359,30 +361,60 @@ function runFlows(f: PlanFacts, s: CheckedStep, env: LabelEnv, findings: FlowFin
     given.set(a.name.name, l);
   }
   if (!info) return { out: outputOf0(read), read };
+  const inner = givenFlows(info.f, given, env.witness);
+  for (const x of inner.findings) findings.push({ ...x, file: f.file, message: `in sub-plan ${info.f.plan.name.name} (run by step ${s.id}): ${x.message}` });
+  return { out: outputOf0(inner.flows.output), read };
+}
+
+/**
+ * Plan `f` analysed again with its inputs labelled by a caller (a `run` step's arguments, a
+ * trigger's `with`): its flows, and only the findings those labels brought in (the plan's own are
+ * its own check's), each at the caller's hop on its path. Without witnesses every path is
+ * `UNREAD`, so every finding counts: the walk is then done again with them.
+ */
+function givenFlows(f: PlanFacts, given: ReadonlyMap<string, Label>, witness: boolean): { flows: PlanFlows; findings: FlowFinding[] } {
   const input = new Map<string, FieldLabel>();
-  const own0 = inputFieldLabels(info.f.plan.input?.fields ?? [], info.f.cp.inputTy);
-  for (const fd of info.f.plan.input?.fields ?? []) {
+  const own0 = inputFieldLabels(f.plan.input?.fields ?? [], f.cp.inputTy);
+  for (const fd of f.plan.input?.fields ?? []) {
     const own = own0.get(fd.name.name)!;
     const g = given.get(fd.name.name);
-    const declared = stepAsLabel({ ...NOTHING, cls: own.cls, clsWhy: `@${own.cls}`, untrusted: own.untrusted, why: '@untrusted' }, `input.${fd.name.name}`, info.f.file, fd.name.range, env.witness);
+    const declared = stepAsLabel({ ...NOTHING, cls: own.cls, clsWhy: `@${own.cls}`, untrusted: own.untrusted, why: '@untrusted' }, `input.${fd.name.name}`, f.file, fd.name.range, witness);
     input.set(fd.name.name, g ? { ...own, given: join(g, declared) } : own);
   }
-  const inner = planFlows(info.f, input, false, env.witness);
-  // Only what this call's arguments brought in: the sub-plan's own findings are its own check's.
-  // (Without witnesses every path is `UNREAD`, so every finding counts: the walk is then done again with them.)
+  const flows = planFlows(f, input, false, witness);
   const mine = new Set<Path>();
   for (const l of given.values()) {
     if (l.untrusted) mine.add(l.untrusted);
     if (l.clsPath) mine.add(l.clsPath);
   }
-  for (const x of inner.findings) {
+  const findings: FlowFinding[] = [];
+  for (const x of flows.findings) {
     let at: Path | null = x.path;
     while (at && !mine.has(at)) at = at.next;
-    if (!at) continue;
-    findings.push({ ...x, file: f.file, range: at.hop.range, message: `in sub-plan ${info.f.plan.name.name} (run by step ${s.id}): ${x.message}` });
+    // Reported at the caller's hop: the sink itself, elsewhere, becomes the path's first hop.
+    if (at) findings.push({ ...x, range: at.hop.range, path: { hop: { text: x.sink, file: x.file, range: x.range }, next: x.path } });
   }
-  return { out: outputOf0(inner.output), read };
+  return { flows, findings };
 }
+
+/**
+ * §9.1's paths in: a trigger's `with { … }` gives the plan input what it reads (`context.X`,
+ * `event.X`), so the plan is analysed again under each such trigger's labels, as under a `run`
+ * step's; a finding is reported at the trigger's value, naming the trigger.
+ */
+function triggerFlows(f: PlanFacts, witness: boolean): FlowFinding[] {
+  const out: FlowFinding[] = [];
+  for (const { trigger, file } of f.cx.triggersWith(f.cp.entry)) {
+    const env: LabelEnv = { file, input: NO_INPUT, context: f.cx.flowContext, witness, step: () => undefined, local: () => undefined };
+    const given = new Map<string, Label>();
+    for (const fd of trigger.with!.fields) given.set(fd.key.name, exprLabel(fd.value, env));
+    if ([...given.values()].every((l) => l === BOTTOM)) continue;
+    for (const x of givenFlows(f, given, witness).findings)
+      out.push({ ...x, file, message: `in plan ${f.plan.name.name} (started by trigger ${trigger.name.name}): ${x.message}` });
+  }
+  return out;
+}
+const NO_INPUT: ReadonlyMap<string, FieldLabel> = new Map();
 
 function outputOf0(l: Label): StepLabel {
   return { cls: l.cls, clsWhy: l.cls, clsTail: l.clsPath, untrusted: l.untrusted !== null, why: 'sub-plan', tail: l.untrusted };

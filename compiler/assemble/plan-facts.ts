@@ -4,7 +4,7 @@
  * are arrays indexed like `cp.steps`: the 10k-step `check` spends its time in these stages, and
  * one array per fact allocates far less than a map or an object per step.
  */
-import type { Diagnostic, PlanDecl, Range } from '../../language/index.js';
+import type { Diagnostic, PlanDecl, Range, TriggerDecl } from '../../language/index.js';
 import type { CapabilityInfo } from '../check/capability.js';
 import type { CheckedPlan, CheckedStep } from '../check/checked-plan.js';
 import type { Invariant } from '../check/invariants.js';
@@ -50,6 +50,11 @@ export interface AssembleContext {
    * analysis walks them again), so every other plan's facts are garbage once it is assembled.
    */
   readonly runTargets: ReadonlySet<DeclEntry<'plan'>>;
+  /**
+   * The triggers that start a plan with a `with { … }` (§9.1: a path in like a `run` step's
+   * arguments, whose labels the flows stage follows into the plan), with the file of each.
+   */
+  readonly triggersWith: (e: DeclEntry<'plan'>) => readonly { readonly trigger: TriggerDecl; readonly file: string }[];
   readonly timer: StageTimer | undefined;
 }
 

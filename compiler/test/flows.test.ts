@@ -158,6 +158,52 @@ describe('hops: the labels follow every way a value can go', () => {
   });
 });
 
+describe('§9.1 paths in: a trigger’s `with` gives the plan input what it reads', () => {
+  const PLAN = `
+context { reply_to: string @untrusted  owner: string @personal  zone: string }
+capability cloud_model { kind tool  input { text: string }  output { ok: bool }  requires gpu }
+resource gpu_cloud { kind cloud_region  provides gpu }
+plan mailer {
+  input { to: string, path: string = "p", text: string = "" }
+  step e = email(to: [input.to], subject: "re", text: "hi")
+  step w = wipe(path: input.path, note: "")
+  step m = cloud_model(text: input.text)
+}
+`;
+  it('an untrusted context signal a trigger passes in reaches a sink: E0902 at the trigger’s value, the sink first on the witness path', () => {
+    const src = `${PLAN}trigger t1 { when context.zone == "x" run mailer with { to: context.reply_to } }
+`;
+    const d = one(src, 'E0902');
+    expect(d.message).toBe('in plan mailer (started by trigger t1): untrusted value reaches email.to, which needs a trusted one: email.to ← input.to ← context.reply_to @untrusted');
+    expect(covered(CAPS + src, d)).toBe('context.reply_to');
+    expect(d.related?.map((r) => r.message)).toEqual(['email.to', 'input.to', 'context.reply_to @untrusted']);
+    expect(covered(CAPS + src, { ...d, range: d.related![0]!.range })).toBe('[input.to]');
+    expect(covered(CAPS + src, { ...d, range: d.related![1]!.range })).toBe('input.to');
+  });
+
+  it('every trigger kind with a `with`, and a class (E0903), not only trust', () => {
+    const src = `${PLAN}trigger s { schedule "0 2 * * *" run mailer with { to: "a@b.c", path: context.reply_to } }
+trigger c { after mailer completed run mailer2 with { to: "a@b.c", text: context.owner } }
+plan mailer2 {
+  input { to: string, text: string }
+  step m = cloud_model(text: input.text)
+}
+`;
+    const ds = flows(src);
+    expect(ds.map((d) => [d.code, d.message.slice(0, d.message.indexOf(':'))])).toEqual([
+      ['E0902', 'in plan mailer (started by trigger s)'],
+      ['E0903', 'in plan mailer2 (started by trigger c)'],
+    ]);
+    expect(ds[1]!.message).toContain('cloud_model.text ← input.text ← context.owner @personal');
+  });
+
+  it('a trusted or public value passed in, and event data (the request’s, labelled as the plan declares its input), are no finding', () => {
+    expect(flows(`${PLAN}trigger t { when context.zone == "x" run mailer with { to: context.zone, text: context.zone } }
+trigger e { event "mail" run mailer with { to: event.to, path: event.path, text: event.text } }
+`)).toEqual([]);
+  });
+});
+
 describe('endorsement: the honest ways to silence E0902', () => {
   it('endorse(V, reason:), a validator (endorses true) and an approval’s subject', () => {
     expect(flows(`plan p {
