@@ -216,6 +216,18 @@ describe('endorsement: the honest ways to silence E0902', () => {
 }`)).toEqual([]);
   });
 
+  it('the four-eyes rule is no model’s to pick: an approval’s approver, approvals and not_starter need trusted values (its subject and summary do not)', () => {
+    const ds = flows(`plan p {
+  step m = read_mail(box: "a")
+  step ok = approval(approver: m.output.reply_to, summary: m.output.body, approvals: len(m.output.body), not_starter: m.output.body == "no", subject: m.output.body)
+}`);
+    expect(ds.map((d) => d.message.slice(0, d.message.indexOf(','))).sort()).toEqual([
+      'untrusted value reaches approval.approvals',
+      'untrusted value reaches approval.approver',
+      'untrusted value reaches approval.not_starter',
+    ]);
+  });
+
   it('an approval’s subject may hold data up to personal, not above (E0903 at the subject)', () => {
     const src = (cls: string) => `plan p {\n  input { v: string @${cls} }\n  step ok = approval(approver: "ops", summary: "ok?", subject: input.v)\n}`;
     expect(flows(src('personal'))).toEqual([]);
