@@ -137,6 +137,14 @@ describe('hops: the labels follow every way a value can go', () => {
     expect(flows(bad(expr, before)).map((d) => d.code)).toEqual(['E0902']);
   });
 
+  it('the witness is the first source in the text, whatever the operator: `a + b`, `a ?? b ?? c`, as an interpolation or a list', () => {
+    const path = (expr: string) => one(`plan p {\n  input { a: string @untrusted, b: string @untrusted, c: string @untrusted }\n  step w = wipe(path: ${expr}, note: "")\n}`, 'E0902').message.split(': ')[1];
+    expect(path('input.a + input.b')).toBe('wipe.path ← input.a @untrusted');
+    expect(path('input.a ?? input.b ?? input.c')).toBe('wipe.path ← input.a @untrusted');
+    expect(path('"x" + input.b + input.c')).toBe('wipe.path ← input.b @untrusted');
+    expect(path('"${input.a}${input.b}"')).toBe('wipe.path ← input.a @untrusted');
+  });
+
   it('a for each item carries its list’s labels', () => {
     const d = one(`plan p {\n  input { xs: list<string> @untrusted }\n  for each x in input.xs {\n    step w = wipe(path: x, note: "")\n  }\n}`, 'E0902');
     expect(d.message).toContain('wipe.path ← x ← input.xs @untrusted');
