@@ -360,11 +360,44 @@ function runFlows(f: PlanFacts, s: CheckedStep, env: LabelEnv, findings: FlowFin
     read = join(read, l);
     given.set(a.name.name, l);
   }
+  if (s.decl.when && info && runsDestructive(info.f)) {
+    const w = exprLabel(s.decl.when, env);
+    if (w.untrusted) findings.push(trustFinding(env.file, s.decl.when.range, `${s.id}.when`, w.untrusted));
+  }
   if (!info) return { out: outputOf0(read), read };
   const inner = givenFlows(info.f, given, env.witness);
   for (const x of inner.findings) findings.push({ ...x, file: f.file, message: `in sub-plan ${info.f.plan.name.name} (run by step ${s.id}): ${x.message}` });
   return { out: outputOf0(inner.flows.output), read };
 }
+
+/**
+ * Whether a run of the plan can make a destructive call — a step's, a fallback's or a
+ * compensation's, in it or in a plan it runs: then the `when` of a `run` step of it decides
+ * whether those calls happen, as a destructive step's own `when` does (§9.3).
+ */
+function runsDestructive(pf: PlanFacts, seen = new Set<CheckedPlan>()): boolean {
+  const known = destructivePlans.get(pf.cp);
+  if (known !== undefined) return known;
+  if (seen.has(pf.cp)) return false;
+  seen.add(pf.cp);
+  let found = false;
+  for (const s of pf.cp.steps) {
+    const action = s.decl.action;
+    if (action.kind === 'RunAction') {
+      const sub = s.runPlan ? pf.cx.subplan(s.runPlan, action.plan.range, pf.file)?.checked : undefined;
+      const info = sub ? infos.get(sub) : undefined;
+      found = info !== undefined && runsDestructive(info.f, seen);
+    } else if (s.capability) {
+      const fb = s.decl.fallback ? pf.cx.capabilityByName(s.fallback?.capability ?? '') : undefined;
+      const cc = s.decl.compensate ? pf.cx.capabilityByName(s.compensate?.capability ?? '') : undefined;
+      found = whenNeedsTrust([s.capability.ir, fb?.ir, cc?.ir]);
+    }
+    if (found) break;
+  }
+  destructivePlans.set(pf.cp, found);
+  return found;
+}
+const destructivePlans = new WeakMap<CheckedPlan, boolean>();
 
 /**
  * Plan `f` analysed again with its inputs labelled by a caller (a `run` step's arguments, a

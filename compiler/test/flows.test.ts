@@ -155,6 +155,13 @@ describe('hops: the labels follow every way a value can go', () => {
     expect(flows(`plan p {\n  step a = clean(text: "x") {\n    fallback read_mail(box: "b")\n  }\n  step w = wipe(path: a.output.text, note: "")\n}`).map((d) => d.code)).toEqual(['E0902']);
   });
 
+  it('the when of a run step whose sub-plan can make a destructive call (at any depth) is a sink; of one that cannot, not', () => {
+    const src = (inner: string) => `plan leaf {\n  ${inner}\n}\nplan mid {\n  step l = run leaf()\n}\nplan p {\n  step m = read_mail(box: "a")\n  step r = run mid() when m.output.body == "go"\n}`;
+    const d = one(src('step w = wipe(path: "/tmp", note: "")'), 'E0902');
+    expect(d.message).toBe('untrusted value reaches r.when, which needs a trusted one: r.when ← m.output.body (trust untrusted, untrusted)');
+    expect(flows(src('step k = keep(text: "x")'))).toEqual([]);
+  });
+
   it('a compensation’s arguments are sinks too', () => {
     expect(one(`plan p {\n  step m = read_mail(box: "a")\n  step k = keep(text: "x") {\n    compensate wipe(path: m.output.body, note: "")\n  }\n}`, 'E0902').message).toContain('wipe.path');
   });
