@@ -98,7 +98,7 @@ export function assembleContext(f: ProgramFacts, subplan: AssembleContext['subpl
     placements: new Map(),
     subplan,
     runTargets: runTargets(f.checked.values()),
-    triggersWith: triggersWith(f),
+    triggersOf: triggersOf(f),
     timer: f.opts.timer,
   };
 }
@@ -112,13 +112,13 @@ function runTargets(plans: Iterable<CheckedPlan>): Set<DeclEntry<'plan'>> {
   return out;
 }
 
-/** The triggers with a `with { … }`, by the plan they start (an unknown plan is E0701, reported by the trigger check). */
-function triggersWith(f: ProgramFacts): AssembleContext['triggersWith'] {
+/** The triggers with a `with { … }` or a `when` condition, by the plan they start (an unknown plan is E0701, reported by the trigger check). */
+function triggersOf(f: ProgramFacts): AssembleContext['triggersOf'] {
   const by = new Map<DeclEntry<'plan'>, { trigger: TriggerDecl; file: string }[]>();
   for (const m of f.program.modules) {
     if (m.std) continue;
     for (const e of f.scopes.entries(m, 'trigger')) {
-      if (!e.node.with) continue;
+      if (!e.node.with && e.node.source.kind !== 'ConditionSource') continue;
       const plan = f.scopes.lookup(m, 'plan', e.node.plan.parts.map((p) => p.name));
       if (plan) by.set(plan, [...(by.get(plan) ?? []), { trigger: e.node, file: m.file }]);
     }

@@ -433,12 +433,23 @@ function givenFlows(f: PlanFacts, given: ReadonlyMap<string, Label>, witness: bo
 /**
  * §9.1's paths in: a trigger's `with { … }` gives the plan input what it reads (`context.X`,
  * `event.X`), so the plan is analysed again under each such trigger's labels, as under a `run`
- * step's; a finding is reported at the trigger's value, naming the trigger.
+ * step's; a finding is reported at the trigger's value, naming the trigger. A `when` trigger's
+ * condition decides whether the plan runs at all: where the plan can make a destructive call, it
+ * is a sink that needs trust, as a `run` step's `when` is.
  */
 function triggerFlows(f: PlanFacts, witness: boolean): FlowFinding[] {
   const out: FlowFinding[] = [];
-  for (const { trigger, file } of f.cx.triggersWith(f.cp.entry)) {
+  for (const { trigger, file } of f.cx.triggersOf(f.cp.entry)) {
     const env: LabelEnv = { file, input: NO_INPUT, context: f.cx.flowContext, witness, step: () => undefined, local: () => undefined };
+    const src = trigger.source;
+    if (src.kind === 'ConditionSource' && runsDestructive(f)) {
+      const w = exprLabel(src.condition, env);
+      const sink = `${trigger.name.name}.when`;
+      if (w.untrusted)
+        out.push({ code: 'E0902', file, range: src.condition.range, sink, path: w.untrusted,
+          message: `untrusted value reaches ${sink}, which needs a trusted one (it starts plan ${f.plan.name.name}, which can make a destructive call): ${sink} ← ${pathText(w.untrusted)}` });
+    }
+    if (!trigger.with) continue;
     const given = new Map<string, Label>();
     for (const fd of trigger.with!.fields) given.set(fd.key.name, exprLabel(fd.value, env));
     if ([...given.values()].every((l) => l === BOTTOM)) continue;

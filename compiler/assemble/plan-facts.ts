@@ -51,10 +51,10 @@ export interface AssembleContext {
    */
   readonly runTargets: ReadonlySet<DeclEntry<'plan'>>;
   /**
-   * The triggers that start a plan with a `with { … }` (§9.1: a path in like a `run` step's
-   * arguments, whose labels the flows stage follows into the plan), with the file of each.
+   * The triggers that start a plan, with the file of each (§9.1's paths in: a `with { … }` is
+   * read like a `run` step's arguments, a `when` condition like a `run` step's `when`).
    */
-  readonly triggersWith: (e: DeclEntry<'plan'>) => readonly { readonly trigger: TriggerDecl; readonly file: string }[];
+  readonly triggersOf: (e: DeclEntry<'plan'>) => readonly { readonly trigger: TriggerDecl; readonly file: string }[];
   readonly timer: StageTimer | undefined;
 }
 

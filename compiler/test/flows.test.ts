@@ -212,6 +212,13 @@ plan mailer2 {
     expect(ds[1]!.message).toContain('cloud_model.text ← input.text ← context.owner @personal');
   });
 
+  it('a when trigger’s condition decides whether a plan that can make a destructive call runs: it needs trust as that step’s own when does', () => {
+    const src = `${PLAN}trigger go { when context.reply_to == "wipe" run mailer with { to: "a@b.c" } }\nplan mild { step k = keep(text: "x") }\ntrigger calm { when context.reply_to == "x" run mild }\n`;
+    const d = one(src, 'E0902');
+    expect(d.message).toBe('untrusted value reaches go.when, which needs a trusted one (it starts plan mailer, which can make a destructive call): go.when ← context.reply_to @untrusted');
+    expect(covered(CAPS + src, d)).toBe('context.reply_to == "wipe"');
+  });
+
   it('a trusted or public value passed in, and event data (the request’s, labelled as the plan declares its input), are no finding', () => {
     expect(flows(`${PLAN}trigger t { when context.zone == "x" run mailer with { to: context.zone, text: context.zone } }
 trigger e { event "mail" run mailer with { to: event.to, path: event.path, text: event.text } }
