@@ -130,7 +130,7 @@ function triggersOf(f: ProgramFacts): AssembleContext['triggersOf'] {
 function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | undefined; facts: AssembledFacts } | undefined {
   const f = new PlanFacts(cp, cx);
   if (!runStages(cx.checkOnly ? PLAN_CHECK_STAGES : PLAN_COMPILE_STAGES, f, cx.timer)) return undefined;
-  return { ir: f.ir, facts: { estimates: { cost: round6(f.cost), duration_ms: f.duration }, boundResources: f.boundResources, guard: f.guardFacts } };
+  return { ir: f.ir, facts: { estimates: { cost: round6(f.cost), duration_ms: f.duration }, boundResources: f.boundResources, guard: f.guardFacts, ledger: f.ledger } };
 }
 
 /** The `subplans` stage: the plans the `run` steps run, assembled first; their estimates feed those steps'. */

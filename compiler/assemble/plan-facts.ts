@@ -16,6 +16,7 @@ import type { DeclEntry } from '../scope.js';
 import type { StageTimer } from '../stages.js';
 import type { Ty } from '../types/ty.js';
 import type { TimelineStep } from '../block-estimates.js';
+import type { LedgerWorstCase } from '../budget-ledger.js';
 import type { FieldLabel, PlanFlows } from './flow-labels.js';
 
 /** What a plan's stages read of the program: the same for every plan of a compile. */
@@ -65,6 +66,8 @@ export interface AssembledFacts {
   readonly boundResources: ReadonlySet<string>;
   /** What guardrails judge of the plan (set when it has some or another plan runs it). */
   readonly guard: GuardedPlan | undefined;
+  /** The budget ledger's worst case, without a limit (set when another plan runs it: it reserves in the caller's ledger). */
+  readonly ledger: LedgerWorstCase | undefined;
 }
 
 export interface CompiledPlan {
@@ -143,6 +146,9 @@ export class PlanFacts {
   /** proofs: the static verdict of each guardrail. */
   guardrails: PlanIR['guardrails'] = [];
   guardFacts: GuardedPlan | undefined;
+
+  /** budgets: the ledger's worst case without a limit, for a plan another plan runs. */
+  ledger: LedgerWorstCase | undefined;
 
   /** bound-resources */
   boundResources: ReadonlySet<string> = NO_RESOURCES;
