@@ -72,14 +72,18 @@ export function assemblePlans(f: ProgramFacts): void {
     f.compiled.set(e, c);
     return c;
   };
-  const cx = assembleContext(f, (target, range, file) => {
-    if (inProgress.includes(target)) {
-      const cycle = [...inProgress.slice(inProgress.indexOf(target)), target].map((p) => p.node.name.name);
-      diags.push(diagnostic('E0301', `sub-plan cycle: ${cycle.join(' → ')}`, file, range));
-      return undefined;
-    }
-    return compilePlan(target);
-  });
+  const cx = assembleContext(
+    f,
+    (target, range, file) => {
+      if (inProgress.includes(target)) {
+        const cycle = [...inProgress.slice(inProgress.indexOf(target)), target].map((p) => p.node.name.name);
+        diags.push(diagnostic('E0301', `sub-plan cycle: ${cycle.join(' → ')}`, file, range));
+        return undefined;
+      }
+      return compilePlan(target);
+    },
+    (target) => (inProgress.includes(target) ? undefined : compilePlan(target)),
+  );
   for (const e of f.checked.keys()) {
     memo?.start(diags, useLog);
     const c = compilePlan(e);
@@ -88,7 +92,8 @@ export function assemblePlans(f: ProgramFacts): void {
 }
 
 /** What a plan's stages read of the program (every capability and plan is checked by now). */
-export function assembleContext(f: ProgramFacts, subplan: AssembleContext['subplan']): AssembleContext {
+export function assembleContext(f: ProgramFacts, subplan: AssembleContext['subplan'], assembled: AssembleContext['assembled']): AssembleContext {
+  const triggers = triggersOf(f);
   const byName = f.capabilities.byName();
   return {
     checkOnly: f.checkOnly, diags: f.diags, resources: f.resources, policies: f.policies, guardrails: f.guardrails, money: f.money,
@@ -98,7 +103,9 @@ export function assembleContext(f: ProgramFacts, subplan: AssembleContext['subpl
     placements: new Map(),
     subplan,
     runTargets: runTargets(f.checked.values()),
-    triggersOf: triggersOf(f),
+    triggersOf: triggers.of,
+    watched: triggers.watched,
+    assembled,
     timer: f.opts.timer,
   };
 }
@@ -112,18 +119,27 @@ function runTargets(plans: Iterable<CheckedPlan>): Set<DeclEntry<'plan'>> {
   return out;
 }
 
-/** The triggers with a `with { … }` or a `when` condition, by the plan they start (an unknown plan is E0701, reported by the trigger check). */
-function triggersOf(f: ProgramFacts): AssembleContext['triggersOf'] {
-  const by = new Map<DeclEntry<'plan'>, { trigger: TriggerDecl; file: string }[]>();
+/**
+ * The triggers with a `with { … }` or a `when` condition, by the plan they start (an unknown plan
+ * is E0701, reported by the trigger check), and the plans `after` triggers with a `with` watch.
+ */
+function triggersOf(f: ProgramFacts): { of: AssembleContext['triggersOf']; watched: Set<DeclEntry<'plan'>> } {
+  type Entry = ReturnType<AssembleContext['triggersOf']>[number];
+  const by = new Map<DeclEntry<'plan'>, Entry[]>();
+  const watched = new Set<DeclEntry<'plan'>>();
   for (const m of f.program.modules) {
     if (m.std) continue;
     for (const e of f.scopes.entries(m, 'trigger')) {
-      if (!e.node.with && e.node.source.kind !== 'ConditionSource') continue;
+      const src = e.node.source;
+      if (!e.node.with && src.kind !== 'ConditionSource') continue;
       const plan = f.scopes.lookup(m, 'plan', e.node.plan.parts.map((p) => p.name));
-      if (plan) by.set(plan, [...(by.get(plan) ?? []), { trigger: e.node, file: m.file }]);
+      if (!plan) continue;
+      const watches = src.kind === 'ChainSource' && e.node.with ? f.scopes.lookup(m, 'plan', src.plan.parts.map((p) => p.name)) : undefined;
+      if (watches) watched.add(watches);
+      by.set(plan, [...(by.get(plan) ?? []), { trigger: e.node, file: m.file, ...(watches ? { watches } : {}) }]);
     }
   }
-  return (e) => by.get(e) ?? [];
+  return { of: (e) => by.get(e) ?? [], watched };
 }
 
 /** Undefined when the plan has a dependency cycle (reported); `ir` is undefined in check-only mode. */

@@ -37,11 +37,14 @@ const infos = new WeakMap<CheckedPlan, PlanFlowInfo>();
 
 /** The stage: the plan analysed with its inputs as declared; its findings reported. */
 export function analyzeFlows(f: PlanFacts): void {
-  if (f.cx.runTargets.has(f.cp.entry)) infos.set(f.cp, { f });
+  if (f.cx.runTargets.has(f.cp.entry) || f.cx.watched.has(f.cp.entry)) infos.set(f.cp, { f });
+  // What the triggers that start it bring in (§9.1's paths in), whatever the plan's own labels.
+  let started = startedFindings(f, !f.cx.checkOnly);
+  if (f.cx.checkOnly && started.length > 0) started = startedFindings(f, true);
   // A check reads only the findings and the bindings the analysis may move: a plan where no value
   // can carry a label has neither (every label is ⊥), so its walk is skipped. A compile walks it
   // all the same — the IR records each step's labels.
-  if (f.cx.checkOnly && !mayCarryLabels(f)) return;
+  if (f.cx.checkOnly && !mayCarryLabels(f)) return report(f, started);
   const input = inputFieldLabels(f.plan.input?.fields ?? [], f.cp.inputTy);
   const before = f.bindings.slice();
   // A check walks the plan without witness paths first (flow-labels.ts `UNREAD`): only the findings
@@ -55,16 +58,25 @@ export function analyzeFlows(f: PlanFacts): void {
   }
   // Only the IR reads the labels again (a check's would be kept to the end of the plan's stages for nothing).
   if (!f.cx.checkOnly) f.flows = flows;
-  let started = contextLabelled(f.cx.flowContext) ? triggerFlows(f, !f.cx.checkOnly) : [];
-  if (f.cx.checkOnly && started.length > 0) started = triggerFlows(f, true);
   // A step moved where its class may go costs what its new resource costs (the preview's estimates, the IR's).
   if (f.bindings.some((b, i) => b !== before[i])) {
     estimateSteps(f);
     estimatePlan(f);
   }
-  if (flows.findings.length === 0 && started.length === 0) return;
+  report(f, [...flows.findings, ...started]);
+}
+
+function report(f: PlanFacts, findings: readonly FlowFinding[]): void {
+  if (findings.length === 0) return;
   const warn = flowsWarn(projectConfigFor(f.file), f.cx.diags);
-  for (const x of [...flows.findings, ...started]) f.cx.diags.push(findingDiagnostic(x, warn));
+  for (const x of findings) f.cx.diags.push(findingDiagnostic(x, warn));
+}
+
+/** The findings of the plan's triggers: only a labelled context or a watched run's output can bring any. */
+function startedFindings(f: PlanFacts, witness: boolean): FlowFinding[] {
+  const triggers = f.cx.triggersOf(f.cp.entry);
+  if (triggers.length === 0 || (!contextLabelled(f.cx.flowContext) && !triggers.some((t) => t.watches))) return [];
+  return triggerFlows(f, witness);
 }
 
 /**
@@ -439,8 +451,10 @@ function givenFlows(f: PlanFacts, given: ReadonlyMap<string, Label>, witness: bo
  */
 function triggerFlows(f: PlanFacts, witness: boolean): FlowFinding[] {
   const out: FlowFinding[] = [];
-  for (const { trigger, file } of f.cx.triggersOf(f.cp.entry)) {
-    const env: LabelEnv = { file, input: NO_INPUT, context: f.cx.flowContext, witness, step: () => undefined, local: () => undefined };
+  for (const { trigger, file, watches } of f.cx.triggersOf(f.cp.entry)) {
+    // An `after` trigger's `event` is the watched run (`event.output` its output): it carries that output's labels.
+    const event = watches ? watchedOutput(f, watches, witness) : BOTTOM;
+    const env: LabelEnv = { file, input: NO_INPUT, context: f.cx.flowContext, witness, step: () => undefined, local: (name) => (name === 'event' ? event : undefined) };
     const src = trigger.source;
     if (src.kind === 'ConditionSource' && runsDestructive(f)) {
       const w = exprLabel(src.condition, env);
@@ -459,6 +473,15 @@ function triggerFlows(f: PlanFacts, witness: boolean): FlowFinding[] {
   return out;
 }
 const NO_INPUT: ReadonlyMap<string, FieldLabel> = new Map();
+
+/** The labels of plan `e`'s output, its inputs as declared (⊥ while it is being assembled: a chain back to it, E0701). */
+function watchedOutput(f: PlanFacts, e: PlanFacts['cp']['entry'], witness: boolean): Label {
+  const c = f.cx.assembled(e);
+  const info = c ? infos.get(c.checked) : undefined;
+  if (!info) return BOTTOM;
+  const w = info.f;
+  return planFlows(w, inputFieldLabels(w.plan.input?.fields ?? [], w.cp.inputTy), false, witness).output;
+}
 
 function outputOf0(l: Label): StepLabel {
   return { cls: l.cls, clsWhy: l.cls, clsTail: l.clsPath, untrusted: l.untrusted !== null, why: 'sub-plan', tail: l.untrusted };

@@ -55,7 +55,11 @@ export interface AssembleContext {
    * The triggers that start a plan, with the file of each (§9.1's paths in: a `with { … }` is
    * read like a `run` step's arguments, a `when` condition like a `run` step's `when`).
    */
-  readonly triggersOf: (e: DeclEntry<'plan'>) => readonly { readonly trigger: TriggerDecl; readonly file: string }[];
+  readonly triggersOf: (e: DeclEntry<'plan'>) => readonly { readonly trigger: TriggerDecl; readonly file: string; readonly watches?: DeclEntry<'plan'> }[];
+  /** The plans an `after` trigger with a `with { … }` watches: their output is the next run's `event.output`. */
+  readonly watched: ReadonlySet<DeclEntry<'plan'>>;
+  /** A plan assembled before this one's stages go on (undefined while it is being assembled: a chain back to it). */
+  readonly assembled: (e: DeclEntry<'plan'>) => CompiledPlan | undefined;
   readonly timer: StageTimer | undefined;
 }
 

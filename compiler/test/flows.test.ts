@@ -219,6 +219,15 @@ plan mailer2 {
     expect(covered(CAPS + src, d)).toBe('context.reply_to == "wipe"');
   });
 
+  it('an after trigger passes the watched run’s output on as event.output: its labels go with it, the witness running back into the watched plan', () => {
+    const src = `${PLAN}plan triage {\n  input { body: string @untrusted }\n  step c = classify(text: input.body)\n  output { reply_to: c.output.reply_to, n: 1 }\n}\ntrigger next { after triage completed run mailer with { to: event.output.reply_to } }\n`;
+    const d = one(src, 'E0902');
+    expect(d.message).toBe('in plan mailer (started by trigger next): untrusted value reaches email.to, which needs a trusted one: email.to ← input.to ← event.output.reply_to ← c.output.reply_to (llm, untrusted) ← input.body @untrusted');
+    expect(covered(CAPS + src, d)).toBe('event.output.reply_to');
+    // A watched plan whose output carries no label passes none.
+    expect(flows(`${PLAN}plan calm { step k = keep(text: "x")\n  output { to: "a@b.c" } }\ntrigger next { after calm completed run mailer with { to: event.output.to } }\n`)).toEqual([]);
+  });
+
   it('a trusted or public value passed in, and event data (the request’s, labelled as the plan declares its input), are no finding', () => {
     expect(flows(`${PLAN}trigger t { when context.zone == "x" run mailer with { to: context.zone, text: context.zone } }
 trigger e { event "mail" run mailer with { to: event.to, path: event.path, text: event.text } }
