@@ -4,7 +4,7 @@
  * plan is `ok` when neither its check nor its stages reported an error, nor did any of its
  * guardrails' or sub-plans' (the IR embeds them).
  */
-import { diagnostic, type TriggerDecl } from '../../language/index.js';
+import { diagnostic } from '../../language/index.js';
 import type { CheckedPlan } from '../check/checked-plan.js';
 import type { PlanIR } from '../ir/types.js';
 import { round6 } from '../money.js';
