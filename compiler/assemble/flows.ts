@@ -377,6 +377,7 @@ function runFlows(f: PlanFacts, s: CheckedStep, env: LabelEnv, findings: FlowFin
     if (w.untrusted) findings.push(trustFinding(env.file, s.decl.when.range, `${s.id}.when`, w.untrusted));
   }
   if (!info) return { out: outputOf0(read), read };
+  findings.push(...trustedInputs(info.f, action.args.map((a) => ({ name: a.name.name, range: a.value.range })), given, env.file));
   const inner = givenFlows(info.f, given, env.witness);
   for (const x of inner.findings) findings.push({ ...x, file: f.file, message: `in sub-plan ${info.f.plan.name.name} (run by step ${s.id}): ${x.message}` });
   return { out: outputOf0(inner.flows.output), read };
@@ -410,6 +411,20 @@ function runsDestructive(pf: PlanFacts, seen = new Set<CheckedPlan>()): boolean 
   return found;
 }
 const destructivePlans = new WeakMap<CheckedPlan, boolean>();
+
+/**
+ * A plan input marked `@trusted` is a parameter that needs trust, as a capability's is: an
+ * untrusted value a caller (a `run` step, a trigger's `with`) gives it is E0902 at that value.
+ */
+function trustedInputs(pf: PlanFacts, values: readonly { readonly name: string; readonly range: Range }[], given: ReadonlyMap<string, Label>, file: string): FlowFinding[] {
+  const out: FlowFinding[] = [];
+  for (const v of values) {
+    const l = given.get(v.name);
+    if (l?.untrusted && pf.plan.input?.fields.find((x) => x.name.name === v.name)?.trust === 'trusted')
+      out.push(trustFinding(file, v.range, `${pf.plan.name.name}.${v.name}`, l.untrusted));
+  }
+  return out;
+}
 
 /**
  * Plan `f` analysed again with its inputs labelled by a caller (a `run` step's arguments, a
@@ -467,6 +482,7 @@ function triggerFlows(f: PlanFacts, witness: boolean): FlowFinding[] {
     const given = new Map<string, Label>();
     for (const fd of trigger.with!.fields) given.set(fd.key.name, exprLabel(fd.value, env));
     if ([...given.values()].every((l) => l === BOTTOM)) continue;
+    out.push(...trustedInputs(f, trigger.with.fields.map((fd) => ({ name: fd.key.name, range: fd.value.range })), given, file));
     for (const x of givenFlows(f, given, witness).findings)
       out.push({ ...x, file, message: `in plan ${f.plan.name.name} (started by trigger ${trigger.name.name}): ${x.message}` });
   }

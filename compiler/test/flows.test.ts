@@ -155,6 +155,16 @@ describe('hops: the labels follow every way a value can go', () => {
     expect(flows(`plan p {\n  step a = clean(text: "x") {\n    fallback read_mail(box: "b")\n  }\n  step w = wipe(path: a.output.text, note: "")\n}`).map((d) => d.code)).toEqual(['E0902']);
   });
 
+  it('a sub-plan input marked @trusted is a parameter that needs trust: E0902 at the run step’s argument', () => {
+    const src = `plan inner {\n  input { path: string @trusted, note: string }\n  step k = keep(text: input.path)\n}\nplan outer {\n  step m = read_mail(box: "a")\n  step r = run inner(path: m.output.body, note: m.output.body)\n}`;
+    const d = one(src, 'E0902');
+    expect(d.message).toBe('untrusted value reaches inner.path, which needs a trusted one: inner.path ← m.output.body (trust untrusted, untrusted)');
+    expect(d.range.start.line).toBe(7 + CAPS.split('\n').length - 1);
+    // A trigger's `with` alike.
+    const t = one(`context { cmd: string @untrusted }\nplan inner {\n  input { path: string @trusted }\n  step k = keep(text: input.path)\n}\ntrigger go { schedule "0 2 * * *" run inner with { path: context.cmd } }`, 'E0902');
+    expect(t.message).toBe('untrusted value reaches inner.path, which needs a trusted one: inner.path ← context.cmd @untrusted');
+  });
+
   it('the when of a run step whose sub-plan can make a destructive call (at any depth) is a sink; of one that cannot, not', () => {
     const src = (inner: string) => `plan leaf {\n  ${inner}\n}\nplan mid {\n  step l = run leaf()\n}\nplan p {\n  step m = read_mail(box: "a")\n  step r = run mid() when m.output.body == "go"\n}`;
     const d = one(src('step w = wipe(path: "/tmp", note: "")'), 'E0902');
