@@ -257,6 +257,12 @@ function stepAsLabel(s: StepLabel, text: string, file: string, range: Range, wit
 function stepFlows(f: PlanFacts, s: CheckedStep, i: number, env: LabelEnv, findings: FlowFinding[], own: boolean): { out: StepLabel; read: Label } {
   const action = s.decl.action;
   if (action.kind === 'RunAction') return runFlows(f, s, env, findings);
+  // A `wait until` ends when its condition holds: whether and when it completes (a race it wins)
+  // is that condition's say, so its distrust goes with it — not its class (implicit flows are not tracked).
+  if (action.kind === 'WaitUntilAction') {
+    const c = exprLabel(action.condition, env);
+    return { out: c.untrusted ? { ...NOTHING, untrusted: true, why: 'waits on untrusted', tail: c.untrusted } : NOTHING, read: BOTTOM };
+  }
   if (action.kind !== 'CapabilityCall' || !s.capability) {
     return { out: NOTHING, read: BOTTOM };
   }

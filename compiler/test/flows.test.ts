@@ -172,6 +172,14 @@ describe('hops: the labels follow every way a value can go', () => {
     expect(flows(src('step k = keep(text: "x")'))).toEqual([]);
   });
 
+  it('a wait until step ends when its condition holds: its completion (and a race it wins) carries the condition’s distrust into a destructive step’s when', () => {
+    const src = (when: string) => `context { cmd: string @untrusted  zone: string @personal }\nplan p {\n  race r {\n    step a = wait until context.cmd == "go" timeout 1h\n    step b = wait until context.zone == "x" timeout 2h\n  }\n  step w = wipe(path: "/x", note: "") when ${when}\n}`;
+    expect(one(src('a.completed'), 'E0902').message).toBe('untrusted value reaches w.when, which needs a trusted one: w.when ← a.completed (waits on untrusted, untrusted) ← context.cmd @untrusted');
+    expect(one(src('r.winner == "a"'), 'E0902').message).toContain('w.when ← r.winner ← a.output (waits on untrusted, untrusted) ← context.cmd @untrusted');
+    // Its class is not passed on (implicit flows are not tracked): a trusted personal signal waited on is no finding.
+    expect(flows(src('b.completed'))).toEqual([]);
+  });
+
   it('a compensation’s arguments are sinks too', () => {
     expect(one(`plan p {\n  step m = read_mail(box: "a")\n  step k = keep(text: "x") {\n    compensate wipe(path: m.output.body, note: "")\n  }\n}`, 'E0902').message).toContain('wipe.path');
   });
