@@ -16,6 +16,23 @@ export interface LedgerStep {
   readonly times: number;
   /** Inside a `for each` whose length the file does not tell: counted once, per item. */
   readonly perItem: boolean;
+  /** A `run` step: its sub-plan's worst case, which reserves in this run's ledger (§8.2: "its sub-plans"). */
+  readonly sub?: LedgerWorstCase;
+  /** Its `fallback` (and `compensate`) calls: each reserves on its own whenever it runs (`fallback big`). */
+  readonly calls?: readonly LedgerCall[];
+}
+
+export interface LedgerCall {
+  readonly what: string;
+  readonly reservation: number;
+}
+
+/** One attempt's reservation: a step's (`r/b` inside sub-plan run by `r`), or one of its calls'. */
+export interface LedgerOver {
+  readonly step: string;
+  readonly reservation: number;
+  /** A call of the step rather than the step itself (`fallback big`). */
+  readonly call?: string;
 }
 
 export interface LedgerWorstCase {
@@ -23,12 +40,14 @@ export interface LedgerWorstCase {
   /** Some step is in a `for each` of unknown length: `cost` is per item of it. */
   readonly per_item: boolean;
   /** Steps whose one reservation alone exceeds the limit: the ledger refuses them whatever else runs. */
-  readonly over: readonly { readonly step: string; readonly reservation: number }[];
+  readonly over: readonly LedgerOver[];
+  /** The largest single reservation (a caller's ledger judges a sub-plan's by it); null: nothing reserves. */
+  readonly largest: LedgerOver | null;
 }
 
 export function ledgerWorstCase(steps: readonly LedgerStep[], limit: number | null): LedgerWorstCase {
   const sum = new LedgerSum(limit);
-  for (const s of steps) sum.add(s.id, s.reservation, s.times, s.perItem);
+  for (const s of steps) sum.add(s.id, s.reservation, s.times, s.perItem, s.sub, s.calls);
   return sum.result();
 }
 
@@ -40,17 +59,26 @@ export function ledgerWorstCase(steps: readonly LedgerStep[], limit: number | nu
 export class LedgerSum {
   private cost = 0;
   private perItem = false;
-  private readonly over: { step: string; reservation: number }[] = [];
+  private readonly over: LedgerOver[] = [];
+  private largest: LedgerOver | null = null;
 
   constructor(private readonly limit: number | null) {}
 
-  add(id: string, reservation: number, times: number, perItem: boolean): void {
-    this.cost += reservation * times;
-    this.perItem ||= perItem;
-    if (this.limit !== null && reservation > this.limit + 1e-12) this.over.push({ step: id, reservation });
+  add(id: string, reservation: number, times: number, perItem: boolean, sub?: LedgerWorstCase, calls?: readonly LedgerCall[]): void {
+    this.cost += (reservation + (sub?.cost ?? 0)) * times;
+    this.perItem ||= perItem || sub?.per_item === true;
+    this.one({ step: id, reservation });
+    if (sub?.largest) this.one({ ...sub.largest, step: `${id}/${sub.largest.step}` });
+    for (const c of calls ?? []) this.one({ step: id, reservation: c.reservation, call: c.what });
+  }
+
+  private one(o: LedgerOver): void {
+    if (o.reservation <= 0) return;
+    if (this.limit !== null && o.reservation > this.limit + 1e-12) this.over.push(o);
+    if (!this.largest || o.reservation > this.largest.reservation) this.largest = o;
   }
 
   result(): LedgerWorstCase {
-    return { cost: round6(this.cost), per_item: this.perItem, over: this.over };
+    return { cost: round6(this.cost), per_item: this.perItem, over: this.over, largest: this.largest };
   }
 }

@@ -11,7 +11,8 @@
  *   only by `reparse` (so positions map across: `ModuleEdit.move`);
  * - every non-plan item of every module is the previous one (or a moved copy), the plans
  *   have the same names in the same order, and no module's project config has changed;
- * - it runs no sub-plan, and no plan checked this time runs a plan of its name;
+ * - it runs no sub-plan, no plan checked this time runs a plan of its name, and no `after`
+ *   trigger with a `with` starts it (its flows read the watched plan's output);
  * - no top-level `invariant` exists (those apply across plans);
  * - every position in its diagnostics maps to the new text.
  * Anything else is checked as usual. A property test holds check-with-memo equal to check.
@@ -97,6 +98,8 @@ export class PlanMemo {
         }
       }
       const run = new Set(rechecked.flatMap(plansRunBy));
+      // A plan an `after` trigger starts with a `with { … }` reads the watched plan's output labels (§9.3).
+      for (const name of chainTargets(modules)) run.add(name);
       for (const [node, entry] of candidates) {
         const diagnostics = run.has(node.name.name) ? undefined : moveAll(entry.diagnostics, edits);
         if (diagnostics) hits.set(node, { diagnostics, uses: entry.uses, boundResources: entry.boundResources });
@@ -245,6 +248,16 @@ function sameEnvironment(now: readonly unknown[], before: readonly unknown[], mo
 }
 
 /** Names of the plans a plan runs as sub-plans (`run x`), at any depth of `for each`. */
+/** The plans (by name) that an `after` trigger with a `with { … }` starts: their flows depend on the plan it watches. */
+function chainTargets(modules: readonly LoadedModule[]): string[] {
+  const out: string[] = [];
+  for (const m of modules) {
+    if (m.std) continue;
+    for (const d of m.ast.declarations) if (d.kind === 'TriggerDecl' && d.source.kind === 'ChainSource' && d.with) out.push(d.plan.parts[d.plan.parts.length - 1]!.name);
+  }
+  return out;
+}
+
 function plansRunBy(plan: PlanDecl): string[] {
   const out: string[] = [];
   const visit = (items: readonly (BlockItem | InvariantDecl)[]): void => {

@@ -13,8 +13,8 @@ import type { TriggerDecl } from '../language/index.js';
 import type { BlockIR, PlanIR, StaticVerdict } from './ir/types.js';
 import type { BoundModel } from './model.js';
 import { UNKNOWN, staticEval, type StaticValue } from './static-eval.js';
-import { stepReservation, type StepReservation } from './reservation.js';
-import { ledgerWorstCase } from './budget-ledger.js';
+import { fallbackReservation, stepReservation, type StepReservation } from './reservation.js';
+import { ledgerWorstCase, type LedgerOver, type LedgerStep } from './budget-ledger.js';
 import { approvalOf, approvalText, type PreviewApproval } from './preview-approval.js';
 
 export interface PreviewJson {
@@ -98,7 +98,7 @@ export interface PreviewJson {
           readonly estimate: number;
           readonly worst_case: number;
           readonly per_item: boolean;
-          readonly over: readonly { readonly step: string; readonly reservation: number }[];
+          readonly over: readonly LedgerOver[];
           readonly ok: boolean;
           readonly headroom: number;
           readonly warn: boolean;
@@ -199,14 +199,25 @@ export function preview(plan: PlanIR, model?: BoundModel, options: PreviewOption
 
 /** The cost budget's verdict on the ledger's worst case and the estimate, whichever is more. */
 function costVerdict(plan: PlanIR, blocks: readonly BlockIR[], limit: number, warn: boolean): NonNullable<PreviewJson['budgets']['cost']> {
-  const steps = plan.steps.map((s) => {
+  const ledger = ledgerWorstCase(ledgerSteps(plan, blocks), limit);
+  const worst = Math.max(ledger.cost, plan.estimates.cost);
+  return { limit, estimate: plan.estimates.cost, worst_case: ledger.cost, per_item: ledger.per_item, over: ledger.over, ok: worst <= limit + 1e-12 && ledger.over.length === 0, headroom: round6(limit - worst), warn };
+}
+
+/**
+ * What each step of the IR reserves, as the check's `budgets` stage counts it: loops at their
+ * max, a `run` step's sub-plan's worst case (it reserves in this run's ledger), each fallback call.
+ */
+function ledgerSteps(plan: PlanIR, blocks: readonly BlockIR[], seen: ReadonlySet<string> = new Set([plan.plan])): LedgerStep[] {
+  return plan.steps.map((s) => {
     const around = blocks.filter((b) => (s.blocks ?? (s.for_each ? [s.for_each.group] : [])).includes(b.id));
     const times = around.reduce((n, b) => (b.type === 'repeat' ? n * b.max : n), 1);
-    return { id: s.id, reservation: stepReservation(plan, s).cost, times, perItem: around.some((b) => b.type === 'for_each') };
+    const subPlan = s.action.type === 'run' && !seen.has(s.action.plan) ? plan.subplans?.[s.action.plan] : undefined;
+    const sub = subPlan ? ledgerWorstCase(ledgerSteps({ ...subPlan, subplans: { ...plan.subplans, ...subPlan.subplans } }, subPlan.blocks ?? legacyBlocks(subPlan), new Set([...seen, subPlan.plan])), null) : undefined;
+    const fb = fallbackReservation(plan, s);
+    const calls = fb ? [{ what: `fallback ${s.fallback!.capability}`, reservation: fb.cost }] : undefined;
+    return { id: s.id, reservation: stepReservation(plan, s).cost, times, perItem: around.some((b) => b.type === 'for_each'), ...(sub ? { sub } : {}), ...(calls ? { calls } : {}) };
   });
-  const ledger = ledgerWorstCase(steps, limit);
-  const worst = Math.max(ledger.cost, plan.estimates.cost);
-  return { limit, estimate: plan.estimates.cost, worst_case: ledger.cost, per_item: ledger.per_item, over: ledger.over, ok: worst <= limit + 1e-12, headroom: round6(limit - worst), warn };
 }
 
 function known(v: StaticValue): boolean | null {
@@ -360,7 +371,7 @@ export function renderPreviewText(p: PreviewJson, color: boolean): string {
   const bc = p.budgets.cost;
   const ledger = bc && bc.worst_case > e.cost + 1e-12 ? ` (budget ledger's worst case ${formatMoney(bc.worst_case)}${bc.per_item ? ' per for-each item' : ''})` : '';
   lines.push(budget('cost', worst(formatMoney(e.cost), formatMoney(e.cost_max)) + ledger, bc, formatMoney));
-  for (const o of bc?.over ?? []) lines.push(c.red(`    step ${o.step} alone reserves ${formatMoney(o.reservation)} per attempt, more than the budget`));
+  for (const o of bc?.over ?? []) lines.push(c.red(`    step ${o.step}${o.call ? ` (its ${o.call})` : ''} alone reserves ${formatMoney(o.reservation)} per attempt, more than the budget`));
   lines.push(budget('duration', worst(formatDuration(e.duration_ms), formatDuration(e.duration_ms_max)), p.budgets.duration_ms, formatDuration));
   lines.push(`  critical path: ${e.critical_path.join(' → ') || '(none)'}`);
   lines.push(`  local ratio: ${Math.round(e.local_ratio * 100)}%`);

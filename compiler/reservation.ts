@@ -27,6 +27,14 @@ export function stepReservation(plan: PlanIR, step: StepIR): StepReservation {
   return reservationFor(step.action.type === 'call' ? cap : undefined, resource, plan.source_file || `${plan.base_dir}/plan.orch`);
 }
 
+/** What the step's `fallback` call reserves, on its own binding (else the step's resource); null without one. */
+export function fallbackReservation(plan: PlanIR, step: StepIR): StepReservation | null {
+  const fb = step.fallback;
+  if (!fb) return null;
+  const at = fb.binding?.resource ?? step.resource;
+  return reservationFor(plan.capabilities[fb.capability], at ? plan.resources[at] : undefined, plan.source_file || `${plan.base_dir}/plan.orch`);
+}
+
 /** What a call of `cap` (undefined: no call) on `resource` reserves, by the config of `file`'s project. */
 export function reservationFor(cap: CapabilityIR | undefined, resource: ResourceIR | undefined, file: string): StepReservation {
   const estimate = cap?.cost ?? 0;

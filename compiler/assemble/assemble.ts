@@ -72,14 +72,18 @@ export function assemblePlans(f: ProgramFacts): void {
     f.compiled.set(e, c);
     return c;
   };
-  const cx = assembleContext(f, (target, range, file) => {
-    if (inProgress.includes(target)) {
-      const cycle = [...inProgress.slice(inProgress.indexOf(target)), target].map((p) => p.node.name.name);
-      diags.push(diagnostic('E0301', `sub-plan cycle: ${cycle.join(' → ')}`, file, range));
-      return undefined;
-    }
-    return compilePlan(target);
-  });
+  const cx = assembleContext(
+    f,
+    (target, range, file) => {
+      if (inProgress.includes(target)) {
+        const cycle = [...inProgress.slice(inProgress.indexOf(target)), target].map((p) => p.node.name.name);
+        diags.push(diagnostic('E0301', `sub-plan cycle: ${cycle.join(' → ')}`, file, range));
+        return undefined;
+      }
+      return compilePlan(target);
+    },
+    (target) => (inProgress.includes(target) ? undefined : compilePlan(target)),
+  );
   for (const e of f.checked.keys()) {
     memo?.start(diags, useLog);
     const c = compilePlan(e);
@@ -88,7 +92,8 @@ export function assemblePlans(f: ProgramFacts): void {
 }
 
 /** What a plan's stages read of the program (every capability and plan is checked by now). */
-export function assembleContext(f: ProgramFacts, subplan: AssembleContext['subplan']): AssembleContext {
+export function assembleContext(f: ProgramFacts, subplan: AssembleContext['subplan'], assembled: AssembleContext['assembled']): AssembleContext {
+  const triggers = triggersOf(f);
   const byName = f.capabilities.byName();
   return {
     checkOnly: f.checkOnly, diags: f.diags, resources: f.resources, policies: f.policies, guardrails: f.guardrails, money: f.money,
@@ -98,6 +103,9 @@ export function assembleContext(f: ProgramFacts, subplan: AssembleContext['subpl
     placements: new Map(),
     subplan,
     runTargets: runTargets(f.checked.values()),
+    triggersOf: triggers.of,
+    watched: triggers.watched,
+    assembled,
     timer: f.opts.timer,
   };
 }
@@ -111,11 +119,34 @@ function runTargets(plans: Iterable<CheckedPlan>): Set<DeclEntry<'plan'>> {
   return out;
 }
 
+/**
+ * The triggers with a `with { … }` or a `when` condition, by the plan they start (an unknown plan
+ * is E0701, reported by the trigger check), and the plans `after` triggers with a `with` watch.
+ */
+function triggersOf(f: ProgramFacts): { of: AssembleContext['triggersOf']; watched: Set<DeclEntry<'plan'>> } {
+  type Entry = ReturnType<AssembleContext['triggersOf']>[number];
+  const by = new Map<DeclEntry<'plan'>, Entry[]>();
+  const watched = new Set<DeclEntry<'plan'>>();
+  for (const m of f.program.modules) {
+    if (m.std) continue;
+    for (const e of f.scopes.entries(m, 'trigger')) {
+      const src = e.node.source;
+      if (!e.node.with && src.kind !== 'ConditionSource') continue;
+      const plan = f.scopes.lookup(m, 'plan', e.node.plan.parts.map((p) => p.name));
+      if (!plan) continue;
+      const watches = src.kind === 'ChainSource' && e.node.with ? f.scopes.lookup(m, 'plan', src.plan.parts.map((p) => p.name)) : undefined;
+      if (watches) watched.add(watches);
+      by.set(plan, [...(by.get(plan) ?? []), { trigger: e.node, file: m.file, ...(watches ? { watches } : {}) }]);
+    }
+  }
+  return { of: (e) => by.get(e) ?? [], watched };
+}
+
 /** Undefined when the plan has a dependency cycle (reported); `ir` is undefined in check-only mode. */
 function assemblePlan(cp: CheckedPlan, cx: AssembleContext): { ir: PlanIR | undefined; facts: AssembledFacts } | undefined {
   const f = new PlanFacts(cp, cx);
   if (!runStages(cx.checkOnly ? PLAN_CHECK_STAGES : PLAN_COMPILE_STAGES, f, cx.timer)) return undefined;
-  return { ir: f.ir, facts: { estimates: { cost: round6(f.cost), duration_ms: f.duration }, boundResources: f.boundResources, guard: f.guardFacts } };
+  return { ir: f.ir, facts: { estimates: { cost: round6(f.cost), duration_ms: f.duration }, boundResources: f.boundResources, guard: f.guardFacts, ledger: f.ledger } };
 }
 
 /** The `subplans` stage: the plans the `run` steps run, assembled first; their estimates feed those steps'. */

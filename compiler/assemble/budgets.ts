@@ -5,13 +5,15 @@
  */
 import { diagnostic } from '../../language/index.js';
 import type { CapabilityIR, ResourceIR } from '../ir/types.js';
-import { LedgerSum, type LedgerWorstCase } from '../budget-ledger.js';
+import { LedgerSum, type LedgerCall, type LedgerWorstCase } from '../budget-ledger.js';
 import { reservationFor } from '../reservation.js';
 import type { PlanFacts } from './plan-facts.js';
 import { formatDuration } from '../duration-text.js';
 
 export function checkBudgets(f: PlanFacts): void {
   const { policy, cp, plan, file, cost, costMax, duration, durationMax, maxIterations } = f;
+  // A sub-plan reserves in its caller's ledger: the caller reads its worst case, whatever its own policy.
+  if (f.cx.runTargets.has(cp.entry)) f.ledger = ledgerOf(f, null);
   if (!policy || !cp.policy) return;
   const { diags, money } = f.cx;
   const where = plan.policy?.range ?? plan.name.range;
@@ -19,9 +21,11 @@ export function checkBudgets(f: PlanFacts): void {
   const ledger = limit !== null ? ledgerOf(f, limit) : undefined;
   // One step the ledger refuses whatever else runs (§9.1): an error against an enforced budget.
   for (const o of ledger?.over ?? []) {
-    const i = f.steps.findIndex((s) => s.id === o.step);
+    const id = o.step.split('/')[0]!;
+    const i = f.steps.findIndex((s) => s.id === id);
     const enforced = policy.budgets.cost_warn !== true;
-    diags.push(diagnostic(enforced ? 'E0908' : 'W0502', `step "${o.step}" alone reserves ${money(o.reservation)} per attempt, more than the budget ${money(limit!)} of policy ${policy.name}${enforced ? ': the budget ledger refuses it before it starts, in every run' : ''}`, file, i >= 0 ? f.steps[i]!.decl.name.range : where));
+    const when = o.call ? 'whenever it is needed' : 'in every run';
+    diags.push(diagnostic(enforced ? 'E0908' : 'W0502', `step "${o.step}"${o.call ? ` (its ${o.call})` : ''} alone reserves ${money(o.reservation)} per attempt, more than the budget ${money(limit!)} of policy ${policy.name}${enforced ? `: the budget ledger refuses it before it starts, ${when}` : ''}`, file, i >= 0 ? f.steps[i]!.decl.name.range : where));
   }
   if (limit !== null && cost > limit + 1e-12)
     diags.push(diagnostic('W0502', `estimated cost ${money(cost)} of plan "${plan.name.name}" exceeds the budget ${money(limit)} of policy ${policy.name}`, file, where));
@@ -38,8 +42,11 @@ export function checkBudgets(f: PlanFacts): void {
     diags.push(diagnostic('W0502', `estimated duration ${formatDuration(durationMax)} of plan "${plan.name.name}" when every loop runs its max iterations exceeds the budget ${formatDuration(policy.budgets.duration_ms)} of policy ${policy.name}`, file, where));
 }
 
-/** The ledger's worst case: each step's reservation and how many times the file says it may run (../budget-ledger.ts). */
-function ledgerOf(f: PlanFacts, limit: number): LedgerWorstCase {
+/**
+ * The ledger's worst case: each step's reservation and how many times the file says it may run
+ * (../budget-ledger.ts), a `run` step's sub-plan's worst case, and each fallback's reservation.
+ */
+function ledgerOf(f: PlanFacts, limit: number | null): LedgerWorstCase {
   const blocks = new Map(f.cp.blocks.map((b) => [b.id, b]));
   const sum = new LedgerSum(limit);
   // A reservation follows from the capability and the resource alone, and a plan's steps use a
@@ -65,9 +72,18 @@ function ledgerOf(f: PlanFacts, limit: number): LedgerWorstCase {
       if (block?.kind === 'for_each') loops = true;
     }
     if (loops && s.itemCount !== null) times *= s.itemCount;
-    sum.add(s.id, cost, times, loops && s.itemCount === null);
+    const sub = s.runPlan && s.decl.action.kind === 'RunAction' ? f.cx.subplan(s.runPlan, s.decl.action.plan.range, f.file)?.assembled?.ledger : undefined;
+    sum.add(s.id, cost, times, loops && s.itemCount === null, sub, s.fallback ? fallbackCalls(f, s.id, s.fallback.capability, resource) : undefined);
   }
   return sum.result();
+}
+
+/** A step's fallback call as the ledger reserves it, on its own binding (else the step's resource). */
+function fallbackCalls(f: PlanFacts, id: string, capability: string, stepResource: ResourceIR | undefined): LedgerCall[] {
+  const cap = f.cx.capabilityByName(capability)?.ir;
+  const at = f.callBindings.get(id)?.fallback?.resource;
+  const resource = at ? f.cx.resourceByName.get(at) : stepResource;
+  return [{ what: `fallback ${capability}`, reservation: reservationFor(cap, resource, f.file).cost }];
 }
 
 /** The pairs remembered: past them a plan's rarer pairs are worked out at each step. */

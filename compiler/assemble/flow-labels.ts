@@ -165,13 +165,17 @@ export function exprLabel(e: Expr, env: LabelEnv): Label {
       return exprLabel(e.operand, env);
     case 'BinaryExpr': {
       // Left-nested chains (`a ?? b ?? …`) run thousands deep: walked in a loop, not by recursion.
-      let l = BOTTOM;
+      // Joined in the order written, so the witness is the first source in the text (`join` keeps
+      // its left operand's path).
+      const rights: Expr[] = [];
       let at: Expr = e;
       while (at.kind === 'BinaryExpr') {
-        l = join(l, exprLabel(at.right, env));
+        rights.push(at.right);
         at = at.left;
       }
-      return join(l, exprLabel(at, env));
+      let l = exprLabel(at, env);
+      for (let k = rights.length - 1; k >= 0; k--) l = join(l, exprLabel(rights[k]!, env));
+      return l;
     }
     case 'RangeExpr':
       return join(exprLabel(e.from, env), exprLabel(e.to, env));

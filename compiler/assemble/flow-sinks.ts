@@ -33,7 +33,9 @@ export interface StdSink {
 const STD_SINKS: Readonly<Record<string, StdSink>> = {
   email: { trusted: ['to', 'channel'], channel: { default: 'email', exempt: ['to'] } },
   notify: { trusted: ['channel'], args: 'channel', channel: { default: null, exempt: [] } },
-  approval: { trusted: [], args: 'personal' },
+  // Who may approve and how many must: a four-eyes rule a model's answer or a tool's could loosen
+  // is none (§9.1's headline), so they are sinks as a recipient is; what is shown is not.
+  approval: { trusted: ['approver', 'approvals', 'not_starter'], args: 'personal' },
 };
 
 /** The rules of the std built-in `builtin` (builtinOf) when it is a message or approval one. */

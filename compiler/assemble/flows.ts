@@ -37,11 +37,14 @@ const infos = new WeakMap<CheckedPlan, PlanFlowInfo>();
 
 /** The stage: the plan analysed with its inputs as declared; its findings reported. */
 export function analyzeFlows(f: PlanFacts): void {
-  if (f.cx.runTargets.has(f.cp.entry)) infos.set(f.cp, { f });
+  if (f.cx.runTargets.has(f.cp.entry) || f.cx.watched.has(f.cp.entry)) infos.set(f.cp, { f });
+  // What the triggers that start it bring in (§9.1's paths in), whatever the plan's own labels.
+  let started = startedFindings(f, !f.cx.checkOnly);
+  if (f.cx.checkOnly && started.length > 0) started = startedFindings(f, true);
   // A check reads only the findings and the bindings the analysis may move: a plan where no value
   // can carry a label has neither (every label is ⊥), so its walk is skipped. A compile walks it
   // all the same — the IR records each step's labels.
-  if (f.cx.checkOnly && !mayCarryLabels(f)) return;
+  if (f.cx.checkOnly && !mayCarryLabels(f)) return report(f, started);
   const input = inputFieldLabels(f.plan.input?.fields ?? [], f.cp.inputTy);
   const before = f.bindings.slice();
   // A check walks the plan without witness paths first (flow-labels.ts `UNREAD`): only the findings
@@ -60,9 +63,20 @@ export function analyzeFlows(f: PlanFacts): void {
     estimateSteps(f);
     estimatePlan(f);
   }
-  if (flows.findings.length === 0) return;
+  report(f, [...flows.findings, ...started]);
+}
+
+function report(f: PlanFacts, findings: readonly FlowFinding[]): void {
+  if (findings.length === 0) return;
   const warn = flowsWarn(projectConfigFor(f.file), f.cx.diags);
-  for (const x of flows.findings) f.cx.diags.push(findingDiagnostic(x, warn));
+  for (const x of findings) f.cx.diags.push(findingDiagnostic(x, warn));
+}
+
+/** The findings of the plan's triggers: only a labelled context or a watched run's output can bring any. */
+function startedFindings(f: PlanFacts, witness: boolean): FlowFinding[] {
+  const triggers = f.cx.triggersOf(f.cp.entry);
+  if (triggers.length === 0 || (!contextLabelled(f.cx.flowContext) && !triggers.some((t) => t.watches))) return [];
+  return triggerFlows(f, witness);
 }
 
 /**
@@ -243,6 +257,12 @@ function stepAsLabel(s: StepLabel, text: string, file: string, range: Range, wit
 function stepFlows(f: PlanFacts, s: CheckedStep, i: number, env: LabelEnv, findings: FlowFinding[], own: boolean): { out: StepLabel; read: Label } {
   const action = s.decl.action;
   if (action.kind === 'RunAction') return runFlows(f, s, env, findings);
+  // A `wait until` ends when its condition holds: whether and when it completes (a race it wins)
+  // is that condition's say, so its distrust goes with it — not its class (implicit flows are not tracked).
+  if (action.kind === 'WaitUntilAction') {
+    const c = exprLabel(action.condition, env);
+    return { out: c.untrusted ? { ...NOTHING, untrusted: true, why: 'waits on untrusted', tail: c.untrusted } : NOTHING, read: BOTTOM };
+  }
   if (action.kind !== 'CapabilityCall' || !s.capability) {
     return { out: NOTHING, read: BOTTOM };
   }
@@ -358,30 +378,131 @@ function runFlows(f: PlanFacts, s: CheckedStep, env: LabelEnv, findings: FlowFin
     read = join(read, l);
     given.set(a.name.name, l);
   }
+  if (s.decl.when && info && runsDestructive(info.f)) {
+    const w = exprLabel(s.decl.when, env);
+    if (w.untrusted) findings.push(trustFinding(env.file, s.decl.when.range, `${s.id}.when`, w.untrusted));
+  }
   if (!info) return { out: outputOf0(read), read };
+  findings.push(...trustedInputs(info.f, action.args.map((a) => ({ name: a.name.name, range: a.value.range })), given, env.file));
+  const inner = givenFlows(info.f, given, env.witness);
+  for (const x of inner.findings) findings.push({ ...x, file: f.file, message: `in sub-plan ${info.f.plan.name.name} (run by step ${s.id}): ${x.message}` });
+  return { out: outputOf0(inner.flows.output), read };
+}
+
+/**
+ * Whether a run of the plan can make a destructive call — a step's, a fallback's or a
+ * compensation's, in it or in a plan it runs: then the `when` of a `run` step of it decides
+ * whether those calls happen, as a destructive step's own `when` does (§9.3).
+ */
+function runsDestructive(pf: PlanFacts, seen = new Set<CheckedPlan>()): boolean {
+  const known = destructivePlans.get(pf.cp);
+  if (known !== undefined) return known;
+  if (seen.has(pf.cp)) return false;
+  seen.add(pf.cp);
+  let found = false;
+  for (const s of pf.cp.steps) {
+    const action = s.decl.action;
+    if (action.kind === 'RunAction') {
+      const sub = s.runPlan ? pf.cx.subplan(s.runPlan, action.plan.range, pf.file)?.checked : undefined;
+      const info = sub ? infos.get(sub) : undefined;
+      found = info !== undefined && runsDestructive(info.f, seen);
+    } else if (s.capability) {
+      const fb = s.decl.fallback ? pf.cx.capabilityByName(s.fallback?.capability ?? '') : undefined;
+      const cc = s.decl.compensate ? pf.cx.capabilityByName(s.compensate?.capability ?? '') : undefined;
+      found = whenNeedsTrust([s.capability.ir, fb?.ir, cc?.ir]);
+    }
+    if (found) break;
+  }
+  destructivePlans.set(pf.cp, found);
+  return found;
+}
+const destructivePlans = new WeakMap<CheckedPlan, boolean>();
+
+/**
+ * A plan input marked `@trusted` is a parameter that needs trust, as a capability's is: an
+ * untrusted value a caller (a `run` step, a trigger's `with`) gives it is E0902 at that value.
+ */
+function trustedInputs(pf: PlanFacts, values: readonly { readonly name: string; readonly range: Range }[], given: ReadonlyMap<string, Label>, file: string): FlowFinding[] {
+  const out: FlowFinding[] = [];
+  for (const v of values) {
+    const l = given.get(v.name);
+    if (l?.untrusted && pf.plan.input?.fields.find((x) => x.name.name === v.name)?.trust === 'trusted')
+      out.push(trustFinding(file, v.range, `${pf.plan.name.name}.${v.name}`, l.untrusted));
+  }
+  return out;
+}
+
+/**
+ * Plan `f` analysed again with its inputs labelled by a caller (a `run` step's arguments, a
+ * trigger's `with`): its flows, and only the findings those labels brought in (the plan's own are
+ * its own check's), each at the caller's hop on its path. Without witnesses every path is
+ * `UNREAD`, so every finding counts: the walk is then done again with them.
+ */
+function givenFlows(f: PlanFacts, given: ReadonlyMap<string, Label>, witness: boolean): { flows: PlanFlows; findings: FlowFinding[] } {
   const input = new Map<string, FieldLabel>();
-  const own0 = inputFieldLabels(info.f.plan.input?.fields ?? [], info.f.cp.inputTy);
-  for (const fd of info.f.plan.input?.fields ?? []) {
+  const own0 = inputFieldLabels(f.plan.input?.fields ?? [], f.cp.inputTy);
+  for (const fd of f.plan.input?.fields ?? []) {
     const own = own0.get(fd.name.name)!;
     const g = given.get(fd.name.name);
-    const declared = stepAsLabel({ ...NOTHING, cls: own.cls, clsWhy: `@${own.cls}`, untrusted: own.untrusted, why: '@untrusted' }, `input.${fd.name.name}`, info.f.file, fd.name.range, env.witness);
+    const declared = stepAsLabel({ ...NOTHING, cls: own.cls, clsWhy: `@${own.cls}`, untrusted: own.untrusted, why: '@untrusted' }, `input.${fd.name.name}`, f.file, fd.name.range, witness);
     input.set(fd.name.name, g ? { ...own, given: join(g, declared) } : own);
   }
-  const inner = planFlows(info.f, input, false, env.witness);
-  // Only what this call's arguments brought in: the sub-plan's own findings are its own check's.
-  // (Without witnesses every path is `UNREAD`, so every finding counts: the walk is then done again with them.)
+  const flows = planFlows(f, input, false, witness);
   const mine = new Set<Path>();
   for (const l of given.values()) {
     if (l.untrusted) mine.add(l.untrusted);
     if (l.clsPath) mine.add(l.clsPath);
   }
-  for (const x of inner.findings) {
+  const findings: FlowFinding[] = [];
+  for (const x of flows.findings) {
     let at: Path | null = x.path;
     while (at && !mine.has(at)) at = at.next;
-    if (!at) continue;
-    findings.push({ ...x, file: f.file, range: at.hop.range, message: `in sub-plan ${info.f.plan.name.name} (run by step ${s.id}): ${x.message}` });
+    // Reported at the caller's hop: the sink itself, elsewhere, becomes the path's first hop.
+    if (at) findings.push({ ...x, range: at.hop.range, path: { hop: { text: x.sink, file: x.file, range: x.range }, next: x.path } });
   }
-  return { out: outputOf0(inner.output), read };
+  return { flows, findings };
+}
+
+/**
+ * §9.1's paths in: a trigger's `with { … }` gives the plan input what it reads (`context.X`,
+ * `event.X`), so the plan is analysed again under each such trigger's labels, as under a `run`
+ * step's; a finding is reported at the trigger's value, naming the trigger. A `when` trigger's
+ * condition decides whether the plan runs at all: where the plan can make a destructive call, it
+ * is a sink that needs trust, as a `run` step's `when` is.
+ */
+function triggerFlows(f: PlanFacts, witness: boolean): FlowFinding[] {
+  const out: FlowFinding[] = [];
+  for (const { trigger, file, watches } of f.cx.triggersOf(f.cp.entry)) {
+    // An `after` trigger's `event` is the watched run (`event.output` its output): it carries that output's labels.
+    const event = watches ? watchedOutput(f, watches, witness) : BOTTOM;
+    const env: LabelEnv = { file, input: NO_INPUT, context: f.cx.flowContext, witness, step: () => undefined, local: (name) => (name === 'event' ? event : undefined) };
+    const src = trigger.source;
+    if (src.kind === 'ConditionSource' && runsDestructive(f)) {
+      const w = exprLabel(src.condition, env);
+      const sink = `${trigger.name.name}.when`;
+      if (w.untrusted)
+        out.push({ code: 'E0902', file, range: src.condition.range, sink, path: w.untrusted,
+          message: `untrusted value reaches ${sink}, which needs a trusted one (it starts plan ${f.plan.name.name}, which can make a destructive call): ${sink} ← ${pathText(w.untrusted)}` });
+    }
+    if (!trigger.with) continue;
+    const given = new Map<string, Label>();
+    for (const fd of trigger.with!.fields) given.set(fd.key.name, exprLabel(fd.value, env));
+    if ([...given.values()].every((l) => l === BOTTOM)) continue;
+    out.push(...trustedInputs(f, trigger.with.fields.map((fd) => ({ name: fd.key.name, range: fd.value.range })), given, file));
+    for (const x of givenFlows(f, given, witness).findings)
+      out.push({ ...x, file, message: `in plan ${f.plan.name.name} (started by trigger ${trigger.name.name}): ${x.message}` });
+  }
+  return out;
+}
+const NO_INPUT: ReadonlyMap<string, FieldLabel> = new Map();
+
+/** The labels of plan `e`'s output, its inputs as declared (⊥ while it is being assembled: a chain back to it, E0701). */
+function watchedOutput(f: PlanFacts, e: PlanFacts['cp']['entry'], witness: boolean): Label {
+  const c = f.cx.assembled(e);
+  const info = c ? infos.get(c.checked) : undefined;
+  if (!info) return BOTTOM;
+  const w = info.f;
+  return planFlows(w, inputFieldLabels(w.plan.input?.fields ?? [], w.cp.inputTy), false, witness).output;
 }
 
 function outputOf0(l: Label): StepLabel {

@@ -4,7 +4,7 @@
  * are arrays indexed like `cp.steps`: the 10k-step `check` spends its time in these stages, and
  * one array per fact allocates far less than a map or an object per step.
  */
-import type { Diagnostic, PlanDecl, Range } from '../../language/index.js';
+import type { Diagnostic, PlanDecl, Range, TriggerDecl } from '../../language/index.js';
 import type { CapabilityInfo } from '../check/capability.js';
 import type { CheckedPlan, CheckedStep } from '../check/checked-plan.js';
 import type { Invariant } from '../check/invariants.js';
@@ -16,6 +16,7 @@ import type { DeclEntry } from '../scope.js';
 import type { StageTimer } from '../stages.js';
 import type { Ty } from '../types/ty.js';
 import type { TimelineStep } from '../block-estimates.js';
+import type { LedgerWorstCase } from '../budget-ledger.js';
 import type { FieldLabel, PlanFlows } from './flow-labels.js';
 
 /** What a plan's stages read of the program: the same for every plan of a compile. */
@@ -50,6 +51,15 @@ export interface AssembleContext {
    * analysis walks them again), so every other plan's facts are garbage once it is assembled.
    */
   readonly runTargets: ReadonlySet<DeclEntry<'plan'>>;
+  /**
+   * The triggers that start a plan, with the file of each (§9.1's paths in: a `with { … }` is
+   * read like a `run` step's arguments, a `when` condition like a `run` step's `when`).
+   */
+  readonly triggersOf: (e: DeclEntry<'plan'>) => readonly { readonly trigger: TriggerDecl; readonly file: string; readonly watches?: DeclEntry<'plan'> }[];
+  /** The plans an `after` trigger with a `with { … }` watches: their output is the next run's `event.output`. */
+  readonly watched: ReadonlySet<DeclEntry<'plan'>>;
+  /** A plan assembled before this one's stages go on (undefined while it is being assembled: a chain back to it). */
+  readonly assembled: (e: DeclEntry<'plan'>) => CompiledPlan | undefined;
   readonly timer: StageTimer | undefined;
 }
 
@@ -60,6 +70,8 @@ export interface AssembledFacts {
   readonly boundResources: ReadonlySet<string>;
   /** What guardrails judge of the plan (set when it has some or another plan runs it). */
   readonly guard: GuardedPlan | undefined;
+  /** The budget ledger's worst case, without a limit (set when another plan runs it: it reserves in the caller's ledger). */
+  readonly ledger: LedgerWorstCase | undefined;
 }
 
 export interface CompiledPlan {
@@ -138,6 +150,9 @@ export class PlanFacts {
   /** proofs: the static verdict of each guardrail. */
   guardrails: PlanIR['guardrails'] = [];
   guardFacts: GuardedPlan | undefined;
+
+  /** budgets: the ledger's worst case without a limit, for a plan another plan runs. */
+  ledger: LedgerWorstCase | undefined;
 
   /** bound-resources */
   boundResources: ReadonlySet<string> = NO_RESOURCES;

@@ -99,8 +99,51 @@ describe('budget verdicts on the ledger’s worst case (§9.1)', () => {
     expect(renderPlanDiff(d)).toContain('budget cost: ok → over');
   });
 
+  it('a sub-plan reserves in its caller’s ledger (§8.2): its steps count in the worst case, and one of them alone over the budget is E0908 naming it through the run step', () => {
+    const src = (budget: string) => `
+capability big { kind tool  input { x: string }  output { ok: bool }  cost 1usd }
+capability small { kind tool  input { x: string }  output { ok: bool }  cost 0.1usd }
+policy tight { ${budget} }
+plan inner {
+  step s = small(x: "1")
+  step b = big(x: "2")
+}
+plan outer {
+  policy tight
+  step r = run inner()
+}
+`;
+    const diags = check({ entry: project(src('budget cost <= 0.5usd')), host: diskHost });
+    expect(diags.filter((d) => d.code === 'E0908').map((d) => d.message)).toEqual([
+      'step "r/b" alone reserves 1usd per attempt, more than the budget 0.5usd of policy tight: the budget ledger refuses it before it starts, in every run',
+    ]);
+    const ir = compile({ entry: project(src('budget cost <= 1.05usd')), host: diskHost }).plans.find((p) => p.plan === 'outer')!;
+    expect(preview(ir).budgets.cost).toMatchObject({ worst_case: 1.1, ok: false, over: [] });
+    expect(check({ entry: project(src('budget cost <= 1.05usd')), host: diskHost }).filter((d) => d.code === 'W0502').map((d) => d.message)).toEqual([
+      expect.stringMatching(/estimated cost 1\.1usd of plan "outer" exceeds the budget 1\.05usd/),
+    ]);
+  });
+
+  it('a fallback call whose reservation alone exceeds an enforced budget is E0908 at its step (the ledger refuses it whenever it is needed); preview names it', () => {
+    const src = (budget: string) => `
+capability big { kind tool  input { x: string }  output { ok: bool }  cost 1usd }
+capability small { kind tool  input { x: string }  output { ok: bool }  cost 0.1usd }
+policy tight { ${budget} }
+plan p {
+  policy tight
+  step s = small(x: "1") { fallback big(x: "2") }
+}
+`;
+    const diags = check({ entry: project(src('budget cost <= 0.5usd')), host: diskHost });
+    expect(diags.filter((d) => d.code === 'E0908').map((d) => d.message)).toEqual([
+      'step "s" (its fallback main.big) alone reserves 1usd per attempt, more than the budget 0.5usd of policy tight: the budget ledger refuses it before it starts, whenever it is needed',
+    ]);
+    const p = preview(compile({ entry: project(src('budget cost <= 0.5usd warn')), host: diskHost }).plans[0]!);
+    expect(p.budgets.cost).toMatchObject({ worst_case: 0.1, ok: false, over: [{ step: 's', reservation: 1, call: 'fallback main.big' }] });
+  });
+
   it('counts loops at their max and a for each of unknown length per item', () => {
     const w = ledgerWorstCase([{ id: 'a', reservation: 0.1, times: 3, perItem: false }, { id: 'b', reservation: 0.2, times: 1, perItem: true }], 0.15);
-    expect(w).toEqual({ cost: 0.5, per_item: true, over: [{ step: 'b', reservation: 0.2 }] });
+    expect(w).toEqual({ cost: 0.5, per_item: true, over: [{ step: 'b', reservation: 0.2 }], largest: { step: 'b', reservation: 0.2 } });
   });
 });

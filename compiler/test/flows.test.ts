@@ -137,6 +137,14 @@ describe('hops: the labels follow every way a value can go', () => {
     expect(flows(bad(expr, before)).map((d) => d.code)).toEqual(['E0902']);
   });
 
+  it('the witness is the first source in the text, whatever the operator: `a + b`, `a ?? b ?? c`, as an interpolation or a list', () => {
+    const path = (expr: string) => one(`plan p {\n  input { a: string @untrusted, b: string @untrusted, c: string @untrusted }\n  step w = wipe(path: ${expr}, note: "")\n}`, 'E0902').message.split(': ')[1];
+    expect(path('input.a + input.b')).toBe('wipe.path ← input.a @untrusted');
+    expect(path('input.a ?? input.b ?? input.c')).toBe('wipe.path ← input.a @untrusted');
+    expect(path('"x" + input.b + input.c')).toBe('wipe.path ← input.b @untrusted');
+    expect(path('"${input.a}${input.b}"')).toBe('wipe.path ← input.a @untrusted');
+  });
+
   it('a for each item carries its list’s labels', () => {
     const d = one(`plan p {\n  input { xs: list<string> @untrusted }\n  for each x in input.xs {\n    step w = wipe(path: x, note: "")\n  }\n}`, 'E0902');
     expect(d.message).toContain('wipe.path ← x ← input.xs @untrusted');
@@ -145,6 +153,31 @@ describe('hops: the labels follow every way a value can go', () => {
   it('a race’s name stands for its branches; a fallback’s output joins the step’s', () => {
     expect(flows(`plan p {\n  race r {\n    step a = read_mail(box: "a")\n    step b = clean(text: "b")\n  }\n  step w = wipe(path: "\${r}", note: "")\n}`).map((d) => d.code)).toEqual(['E0902']);
     expect(flows(`plan p {\n  step a = clean(text: "x") {\n    fallback read_mail(box: "b")\n  }\n  step w = wipe(path: a.output.text, note: "")\n}`).map((d) => d.code)).toEqual(['E0902']);
+  });
+
+  it('a sub-plan input marked @trusted is a parameter that needs trust: E0902 at the run step’s argument', () => {
+    const src = `plan inner {\n  input { path: string @trusted, note: string }\n  step k = keep(text: input.path)\n}\nplan outer {\n  step m = read_mail(box: "a")\n  step r = run inner(path: m.output.body, note: m.output.body)\n}`;
+    const d = one(src, 'E0902');
+    expect(d.message).toBe('untrusted value reaches inner.path, which needs a trusted one: inner.path ← m.output.body (trust untrusted, untrusted)');
+    expect(d.range.start.line).toBe(7 + CAPS.split('\n').length - 1);
+    // A trigger's `with` alike.
+    const t = one(`context { cmd: string @untrusted }\nplan inner {\n  input { path: string @trusted }\n  step k = keep(text: input.path)\n}\ntrigger go { schedule "0 2 * * *" run inner with { path: context.cmd } }`, 'E0902');
+    expect(t.message).toBe('untrusted value reaches inner.path, which needs a trusted one: inner.path ← context.cmd @untrusted');
+  });
+
+  it('the when of a run step whose sub-plan can make a destructive call (at any depth) is a sink; of one that cannot, not', () => {
+    const src = (inner: string) => `plan leaf {\n  ${inner}\n}\nplan mid {\n  step l = run leaf()\n}\nplan p {\n  step m = read_mail(box: "a")\n  step r = run mid() when m.output.body == "go"\n}`;
+    const d = one(src('step w = wipe(path: "/tmp", note: "")'), 'E0902');
+    expect(d.message).toBe('untrusted value reaches r.when, which needs a trusted one: r.when ← m.output.body (trust untrusted, untrusted)');
+    expect(flows(src('step k = keep(text: "x")'))).toEqual([]);
+  });
+
+  it('a wait until step ends when its condition holds: its completion (and a race it wins) carries the condition’s distrust into a destructive step’s when', () => {
+    const src = (when: string) => `context { cmd: string @untrusted  zone: string @personal }\nplan p {\n  race r {\n    step a = wait until context.cmd == "go" timeout 1h\n    step b = wait until context.zone == "x" timeout 2h\n  }\n  step w = wipe(path: "/x", note: "") when ${when}\n}`;
+    expect(one(src('a.completed'), 'E0902').message).toBe('untrusted value reaches w.when, which needs a trusted one: w.when ← a.completed (waits on untrusted, untrusted) ← context.cmd @untrusted');
+    expect(one(src('r.winner == "a"'), 'E0902').message).toContain('w.when ← r.winner ← a.output (waits on untrusted, untrusted) ← context.cmd @untrusted');
+    // Its class is not passed on (implicit flows are not tracked): a trusted personal signal waited on is no finding.
+    expect(flows(src('b.completed'))).toEqual([]);
   });
 
   it('a compensation’s arguments are sinks too', () => {
@@ -158,6 +191,68 @@ describe('hops: the labels follow every way a value can go', () => {
   });
 });
 
+describe('§9.1 paths in: a trigger’s `with` gives the plan input what it reads', () => {
+  const PLAN = `
+context { reply_to: string @untrusted  owner: string @personal  zone: string }
+capability cloud_model { kind tool  input { text: string }  output { ok: bool }  requires gpu }
+resource gpu_cloud { kind cloud_region  provides gpu }
+plan mailer {
+  input { to: string, path: string = "p", text: string = "" }
+  step e = email(to: [input.to], subject: "re", text: "hi")
+  step w = wipe(path: input.path, note: "")
+  step m = cloud_model(text: input.text)
+}
+`;
+  it('an untrusted context signal a trigger passes in reaches a sink: E0902 at the trigger’s value, the sink first on the witness path', () => {
+    const src = `${PLAN}trigger t1 { when context.zone == "x" run mailer with { to: context.reply_to } }
+`;
+    const d = one(src, 'E0902');
+    expect(d.message).toBe('in plan mailer (started by trigger t1): untrusted value reaches email.to, which needs a trusted one: email.to ← input.to ← context.reply_to @untrusted');
+    expect(covered(CAPS + src, d)).toBe('context.reply_to');
+    expect(d.related?.map((r) => r.message)).toEqual(['email.to', 'input.to', 'context.reply_to @untrusted']);
+    expect(covered(CAPS + src, { ...d, range: d.related![0]!.range })).toBe('[input.to]');
+    expect(covered(CAPS + src, { ...d, range: d.related![1]!.range })).toBe('input.to');
+  });
+
+  it('every trigger kind with a `with`, and a class (E0903), not only trust', () => {
+    const src = `${PLAN}trigger s { schedule "0 2 * * *" run mailer with { to: "a@b.c", path: context.reply_to } }
+trigger c { after mailer completed run mailer2 with { to: "a@b.c", text: context.owner } }
+plan mailer2 {
+  input { to: string, text: string }
+  step m = cloud_model(text: input.text)
+}
+`;
+    const ds = flows(src);
+    expect(ds.map((d) => [d.code, d.message.slice(0, d.message.indexOf(':'))])).toEqual([
+      ['E0902', 'in plan mailer (started by trigger s)'],
+      ['E0903', 'in plan mailer2 (started by trigger c)'],
+    ]);
+    expect(ds[1]!.message).toContain('cloud_model.text ← input.text ← context.owner @personal');
+  });
+
+  it('a when trigger’s condition decides whether a plan that can make a destructive call runs: it needs trust as that step’s own when does', () => {
+    const src = `${PLAN}trigger go { when context.reply_to == "wipe" run mailer with { to: "a@b.c" } }\nplan mild { step k = keep(text: "x") }\ntrigger calm { when context.reply_to == "x" run mild }\n`;
+    const d = one(src, 'E0902');
+    expect(d.message).toBe('untrusted value reaches go.when, which needs a trusted one (it starts plan mailer, which can make a destructive call): go.when ← context.reply_to @untrusted');
+    expect(covered(CAPS + src, d)).toBe('context.reply_to == "wipe"');
+  });
+
+  it('an after trigger passes the watched run’s output on as event.output: its labels go with it, the witness running back into the watched plan', () => {
+    const src = `${PLAN}plan triage {\n  input { body: string @untrusted }\n  step c = classify(text: input.body)\n  output { reply_to: c.output.reply_to, n: 1 }\n}\ntrigger next { after triage completed run mailer with { to: event.output.reply_to } }\n`;
+    const d = one(src, 'E0902');
+    expect(d.message).toBe('in plan mailer (started by trigger next): untrusted value reaches email.to, which needs a trusted one: email.to ← input.to ← event.output.reply_to ← c.output.reply_to (llm, untrusted) ← input.body @untrusted');
+    expect(covered(CAPS + src, d)).toBe('event.output.reply_to');
+    // A watched plan whose output carries no label passes none.
+    expect(flows(`${PLAN}plan calm { step k = keep(text: "x")\n  output { to: "a@b.c" } }\ntrigger next { after calm completed run mailer with { to: event.output.to } }\n`)).toEqual([]);
+  });
+
+  it('a trusted or public value passed in, and event data (the request’s, labelled as the plan declares its input), are no finding', () => {
+    expect(flows(`${PLAN}trigger t { when context.zone == "x" run mailer with { to: context.zone, text: context.zone } }
+trigger e { event "mail" run mailer with { to: event.to, path: event.path, text: event.text } }
+`)).toEqual([]);
+  });
+});
+
 describe('endorsement: the honest ways to silence E0902', () => {
   it('endorse(V, reason:), a validator (endorses true) and an approval’s subject', () => {
     expect(flows(`plan p {
@@ -168,6 +263,18 @@ describe('endorsement: the honest ways to silence E0902', () => {
   step ok = approval(approver: "ops", summary: "wipe?", subject: m.output.body)
   step w3 = wipe(path: "\${ok.output.subject}", note: "")
 }`)).toEqual([]);
+  });
+
+  it('the four-eyes rule is no model’s to pick: an approval’s approver, approvals and not_starter need trusted values (its subject and summary do not)', () => {
+    const ds = flows(`plan p {
+  step m = read_mail(box: "a")
+  step ok = approval(approver: m.output.reply_to, summary: m.output.body, approvals: len(m.output.body), not_starter: m.output.body == "no", subject: m.output.body)
+}`);
+    expect(ds.map((d) => d.message.slice(0, d.message.indexOf(','))).sort()).toEqual([
+      'untrusted value reaches approval.approvals',
+      'untrusted value reaches approval.approver',
+      'untrusted value reaches approval.not_starter',
+    ]);
   });
 
   it('an approval’s subject may hold data up to personal, not above (E0903 at the subject)', () => {

@@ -114,6 +114,31 @@ describe('plan memo', () => {
     expect(diags.some((d) => d.code === 'E0101')).toBe(true);
     expect(s.memo.stats.reused).toBe(plans - 1);
   });
+  it('checks a plan an after trigger starts with a `with` again when the plan it watches changes (its flows read that output)', () => {
+    const file = resolve(examplesDir, 'chain.orch'); // not on disk: the session's buffer
+    const text = [
+      'capability read_mail { kind tool  input { box: string }  output { body: string }  trust untrusted }',
+      'capability clean { kind tool  input { box: string }  output { body: string } }',
+      'capability wipe { kind tool  input { path: string }  output { ok: bool }  destructive true }',
+      'plan first {',
+      '  step r = clean(box: "a")',
+      '  output { body: r.output.body }',
+      '}',
+      'plan second {',
+      '  input { path: string }',
+      '  step w = wipe(path: input.path)',
+      '}',
+      'trigger next { after first completed run second with { path: event.output.body } }',
+      '',
+    ].join('\n');
+    const s = new Session(file, text);
+    expect(s.incremental().filter((d) => d.code === 'E0902')).toEqual([]);
+    s.text = splice(s.text, s.text.indexOf('clean(box'), 'clean'.length, 'read_mail');
+    const after = s.incremental();
+    expect(after).toEqual(s.fresh());
+    expect(after.filter((d) => d.code === 'E0902')).toHaveLength(1);
+  });
+
   it('checks every plan again when the project config changes (its verdicts depend on it)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'orch-memo-'));
     try {

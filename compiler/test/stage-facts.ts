@@ -29,7 +29,7 @@ export function planFactsThrough(main: string, plan: string, through: string, op
   if (last < 0) throw new Error(`no stage ${through}`);
   const before = program.diags.length;
   // Sub-plans are not assembled here (the tests of `subplans` compile whole programs).
-  const facts = new PlanFacts(program.checked.get(e)!, assembleContext(program, () => undefined));
+  const facts = new PlanFacts(program.checked.get(e)!, assembleContext(program, () => undefined, () => undefined));
   const ran = runStages(PLAN_COMPILE_STAGES.slice(0, last + 1), facts);
   return { facts, program, ran, reported: program.diags.slice(before) };
 }

@@ -6,7 +6,7 @@
  */
 import type { Range } from '../../language/index.js';
 import type { CompiledTest, DecisionIR, ExpectIR, PlanIR, TestPerson } from '../../compiler/index.js';
-import { condition, ContextStore, evaluate, fillDefaults, matchesApprover, neededScopes, recordOf, REDACTED, Run, UNKNOWN, unknownReason, VirtualClock, type AttemptRequest, type Executor, type ExecutionResult, type Identity, type ModelPrice, type RunEvent, type RunReader } from '../../runtime/index.js';
+import { approvalRefusal, approvalRule, condition, ContextStore, evaluate, fillDefaults, matchesApprover, neededScopes, recordOf, REDACTED, Run, UNKNOWN, unknownReason, VirtualClock, type AttemptRequest, type Executor, type ExecutionResult, type Identity, type ModelPrice, type PersonRef, type RunEvent, type RunReader } from '../../runtime/index.js';
 import { CaseMonitor, readsOf } from '../monitor.js';
 import { isOver, MAX_TIMER_FIRINGS, stuckMessage } from '../run-case.js';
 import { parseInstance, type TraceEvent } from '../trace.js';
@@ -78,7 +78,8 @@ export async function runPlanTest(test: CompiledTest, opts: RunTestOptions): Pro
   const env = (reader: RunReader) => expectEnv(reader, exec, result, clock, context);
   /** Decisions §8.8 refused (the step went on waiting): a stuck run says them. */
   const refused: string[] = [];
-  const decide = decisions(test, clock, () => run, refused);
+  const starter = recordOf(identityOf(test.startedBy.candidates[0] ?? { subject: 'test', roles: ['operator'], groups: [] }));
+  const decide = decisions(test, clock, () => run, refused, starter);
   const observe = (event: RunEvent, reader: RunReader): void => {
     if (event.runId !== TEST_RUN) {
       // A sub-plan step's input is its run's (`TEST_RUN/KEY`), recorded as a call's input is.
@@ -118,7 +119,7 @@ export async function runPlanTest(test: CompiledTest, opts: RunTestOptions): Pro
       input: fillDefaults(plan.input, test.input ? evaluate(test.input, { vars: {} }) : {}),
       context: context.values(),
       consent: neededScopes(plan),
-      startedBy: recordOf(identityOf(test.startedBy.candidates[0] ?? { subject: 'test', roles: ['operator'], groups: [] })),
+      startedBy: starter,
       onFinish: (r) => (result = r),
     },
   );
@@ -190,7 +191,7 @@ async function drive(clock: VirtualClock, run: Run, exec: MockExecutor): Promise
 }
 
 /** `approve` / `reject` lines: each decides its step `at` after the step begins to wait. */
-function decisions(test: CompiledTest, clock: VirtualClock, run: () => Run | null, refused: string[]): (key: string) => void {
+function decisions(test: CompiledTest, clock: VirtualClock, run: () => Run | null, refused: string[], starter: PersonRef): (key: string) => void {
   const byStep = new Map<string, DecisionIR[]>();
   for (const d of test.decisions) byStep.set(d.step, [...(byStep.get(d.step) ?? []), d]);
   const asked = new Set<string>();
@@ -200,11 +201,11 @@ function decisions(test: CompiledTest, clock: VirtualClock, run: () => Run | nul
     const mine = byStep.get(step);
     if (!mine || asked.has(key)) return;
     asked.add(key);
-    for (const d of mine) clock.setTimer(d.at_ms, () => deliver(run(), key, d, refused));
+    for (const d of mine) clock.setTimer(d.at_ms, () => deliver(run(), key, d, refused, starter));
   };
 }
 
-function deliver(run: Run | null, key: string, d: DecisionIR, refused: string[]): void {
+function deliver(run: Run | null, key: string, d: DecisionIR, refused: string[], starter: PersonRef): void {
   if (!run) return;
   // As the step evaluated it when it started: a computed approver (`input.team`) names its group too.
   const approver = run.approverOf(key);
@@ -216,12 +217,30 @@ function deliver(run: Run | null, key: string, d: DecisionIR, refused: string[])
     // A name no config describes, for an approver that names someone else: a label, as without
     // people the first decision decides. Never when the person matches the approver and §8.8 still
     // refuses them (`not_starter`, a second approval by one person): §9.2, any name is a person.
-    else if (person.candidates.some((c) => c.groups.includes('*')) && !ids.some((id) => matchesApprover(approver, id))) run.signal(key, d.decision, person.written);
+    // A label still names a person for the rules about who they are (§9.1: the starter of a
+    // `not_starter` approval decides nothing, whatever the approver names).
+    else if (person.candidates.some((c) => c.groups.includes('*')) && !ids.some((id) => matchesApprover(approver, id)) && labelRefusal(run, key, d.decision, ids, starter) === null)
+      run.signal(key, d.decision, person.written);
     else {
-      const why = ids.map((id) => run.decisionRefusal(key, d.decision, id)).find((r) => r !== null) ?? 'no one of that name may decide it';
+      const why = labelRefusal(run, key, d.decision, ids, starter) ?? ids.map((id) => run.decisionRefusal(key, d.decision, id)).find((r) => r !== null) ?? 'no one of that name may decide it';
       refused.push(`${d.decision} ${key} by ${JSON.stringify(person.written)} (line ${d.line}) was refused: ${why}`);
     }
   }
+}
+
+/**
+ * Why §8.8 refuses a name taken as a label: the rules about the person alone (the approver it
+ * names being someone else is what made it a label). Null when none does.
+ */
+function labelRefusal(run: Run, key: string, decision: 'approve' | 'reject', ids: readonly Identity[], starter: PersonRef): string | null {
+  const args = run.approvalInput(key);
+  if (!args) return null;
+  const rule = { ...approvalRule(args), approver: null };
+  for (const id of ids) {
+    const why = approvalRefusal(rule, id, decision, { approvedBy: [], startedBy: starter });
+    if (why !== null) return why;
+  }
+  return null;
 }
 
 /** A person the config does not describe may stand for anyone: a member of the approval's group. */

@@ -59,6 +59,9 @@ plan late {
   deadline 1h
   step w = wait(5h)
 }
+plan gate_one {
+  step ok = approval(approver: "lead", summary: "go?", not_starter: true)
+}
 plan gate_to {
   input { team: string = "group:finance" }
   step ok = approval(approver: input.team, summary: "go?", approvals: 2)
@@ -289,6 +292,14 @@ describe('running a test block', () => {
 }`);
     expect(r.failures).toEqual([]);
     expect(r.elapsed_ms).toBe(3 * 3_600_000);
+  });
+
+  it('an approver that names no decider is a label (the first decision decides), but never for the starter of a not_starter approval', async () => {
+    const body = (by: string) => `test "t" {\n  plan r.gate_one\n  started_by "dave"\n  approve ok by ${by}\n  expect ok.completed\n}`;
+    expect((await runOne(body('"erin"'))).passed).toBe(true);
+    const r = await runOne(body('"dave"'));
+    expect(r.run_status).toBe('stuck');
+    expect(r.failures[0]!.message).toContain('approve ok by "dave" (line 5) was refused: dave started this run and may not decide its approval (not_starter)');
   });
 
   it('the starter is "test" by default; a person approves once: an approval nobody else decides leaves the run stuck, naming what waits', async () => {
