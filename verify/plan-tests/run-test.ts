@@ -237,7 +237,8 @@ function labelRefusal(run: Run, key: string, decision: 'approve' | 'reject', ids
   if (!args) return null;
   const rule = { ...approvalRule(args), approver: null };
   for (const id of ids) {
-    const why = approvalRefusal(rule, id, decision, { approvedBy: [], startedBy: starter });
+    // A label has no roles to check (no config describes it): only who the person is counts.
+    const why = approvalRefusal(rule, { ...id, roles: ['approver'] }, decision, { approvedBy: [], startedBy: starter });
     if (why !== null) return why;
   }
   return null;
