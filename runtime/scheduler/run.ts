@@ -519,7 +519,14 @@ export class Run implements RunReader {
     } catch (err) {
       return failed(err);
     }
-    if (decision && typeof (decision as Promise<unknown>).then === 'function') (decision as Promise<unknown>).then(decided, failed);
+    let thenable: boolean;
+    try {
+      thenable = !!decision && typeof (decision as Promise<unknown>).then === 'function';
+    } catch (err) {
+      return failed(err);
+    }
+    // Promise.resolve adopts a thenable whose `then` throws as a rejection.
+    if (thenable) Promise.resolve(decision).then(decided, failed);
     else decided(decision);
   }
 

@@ -134,6 +134,26 @@ describe('a misbehaving preExecution hook', () => {
     expect(no.steps.find((s) => s.stepId === 'a')!.error).toBe('blocked by preExecution policy hook');
   });
 
+  it('an answer that throws as it is read (a getter, a Proxy, a reason with no string form) fails the step, never the process', async () => {
+    const answers: unknown[] = [
+      { get allow() { throw new Error('getter'); } },
+      { allow: false, get reason() { throw new Error('getter'); } },
+      { allow: false, reason: Object.create(null) },
+      new Proxy({}, { get: () => { throw new Error('get'); } }),
+      { get then() { throw new Error('then'); } },
+      { then: () => { throw new Error('then'); } },
+    ];
+    for (const answer of answers) {
+      for (const async of [false, true]) {
+        const h = run(one(), { preExecution: () => (async ? Promise.resolve(answer as never) : (answer as never)) });
+        const result = await h.done;
+        expect(result.status).toBe('failed');
+        expect(result.steps.find((s) => s.stepId === 'a')!.error).toMatch(/^preExecution hook failed: /);
+        expect(h.exec.starts).toEqual([]);
+      }
+    }
+  });
+
   it("one that never answers is bounded by the step's timeout: the step fails, the run ends", async () => {
     const h = run(one({ timeout_ms: 1000 }), { preExecution: () => new Promise<never>(() => undefined) });
     const result = await h.done;
