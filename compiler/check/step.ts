@@ -126,10 +126,10 @@ export function checkStep(s: StepSlot, env: ExprEnv, groupList: ExprIR | undefin
   if (fallback) ownData = maxClass(ownData, fallback.data);
   const kind: CapabilityKindIR | null = cap ? cap.ir.kind : null;
   const capTimeout = cap ? cap.ir.timeout_ms : null;
-  const { refs, outputReads, skip } = reads.take();
+  const { refs, outputReads, hard, skip } = reads.take();
   const checked: CheckedStep = {
     id, decl: d, symbol: s.declared, capability: cap, runPlan, action, args, ownData, data: ownData, outputReads, refs,
-    after, skipIfSkipped: skip, when,
+    after, skipIfSkipped: skip, hardReads: hard, when,
     forEach: s.forEach && groupList ? { ...s.forEach, list: groupList } : s.forEach,
     // (checkSteps sets waitsFor once the step's reads are known)
     blocks: s.blocks, eachPath: s.eachPath, waitsFor: NO_AFTER,

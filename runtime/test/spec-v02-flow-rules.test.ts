@@ -120,6 +120,36 @@ describe('race', () => {
   });
 });
 
+describe('a race that failed while its branches continue', () => {
+  const p = planOf(`plan p {
+  input { a: string, b: string }
+  race pick {
+    step left = work(name: input.a) { on_failure continue }
+    step right = work(name: input.b) { on_failure continue }
+  }
+  step after_race = work(name: "after") { after pick }
+  step reads = work(name: pick.output.text)
+  step soft = work(name: pick.output.text ?? "none")
+  step branches = work(name: left.output.text ?? right.output.text ?? "none")
+}`);
+
+  it('a step reading NAME.output outside ?? is skipped like one after NAME; soft reads still run', async () => {
+    const { result, status, exec } = await run(p, byName({ x: 'fail', y: 'fail' }), { a: 'x', b: 'y' });
+    expect(result.status).toBe('completed');
+    expect(status).toMatchObject({ left: 'failed', right: 'failed', after_race: 'skipped', reads: 'skipped', soft: 'completed', branches: 'completed' });
+    expect(exec.starts.some((s) => s.stepId === 'reads')).toBe(false);
+    expect(exec.starts.find((s) => s.stepId === 'soft')!.input).toEqual({ name: 'none' });
+  });
+
+  it('the IR keeps a hard read of NAME.output out of soft_reads, and ?? reads in', () => {
+    const byId = new Map(p.steps.map((s) => [s.id, s]));
+    expect(byId.get('reads')!.soft_reads).toEqual([]);
+    expect(byId.get('reads')!.skip_if_skipped).toEqual([]);
+    expect(byId.get('soft')!.soft_reads).toEqual(['left', 'right']);
+    expect(byId.get('branches')!.soft_reads).toEqual(['left', 'right']);
+  });
+});
+
 describe('repeat … on_failure continue', () => {
   it('an exhausted loop does not fail the run; NAME.iterations counts max', async () => {
     const p = planOf(`plan p {
