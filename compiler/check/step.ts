@@ -122,7 +122,9 @@ export function checkStep(s: StepSlot, env: ExprEnv, groupList: ExprIR | undefin
   }
   const pinned = d.on ? scopes.resolve(mod, d.on, 'resource') : undefined;
   const fallback = d.fallback ? checkCall(d.fallback, env, cx, mod) : null;
-  const compensate = d.compensate ? checkCall(d.compensate, env, cx, mod) : null;
+  // A compensation runs only once its step completed: its own output (`undo(id: send.output.id)`)
+  // is there to read, and no dependency of the step on itself.
+  const compensate = d.compensate ? checkCall(d.compensate, env.onStep ? { ...env, onStep: (sid, ...rest) => sid !== id && env.onStep!(sid, ...rest) } : env, cx, mod) : null;
   if (fallback) ownData = maxClass(ownData, fallback.data);
   const kind: CapabilityKindIR | null = cap ? cap.ir.kind : null;
   const capTimeout = cap ? cap.ir.timeout_ms : null;

@@ -150,6 +150,24 @@ describe('a race that failed while its branches continue', () => {
   });
 });
 
+describe('compensate reads its own step (§4 rollback)', () => {
+  it('compiles without a self-cycle, and the compensation gets the output of the step it undoes, per item too', async () => {
+    const p = planOf(`plan p {
+  on_failure rollback
+  step sent = work(name: "s1") { compensate work(name: "undo \${sent.output.text}") }
+  for each x in ["p", "q"] {
+    step each = work(name: x) { compensate work(name: "undo \${each.output.text}") }
+  }
+  step bad = work(name: "bad") { after sent, each }
+}`);
+    expect(p.steps.find((s) => s.id === 'sent')!.deps).toEqual([]);
+    const { result, exec } = await run(p, byName({ bad: 'fail' }));
+    expect(result.status).toBe('failed');
+    const undone = exec.starts.map((s) => String(s.input.name)).filter((n) => n.startsWith('undo'));
+    expect(undone.sort()).toEqual(['undo p', 'undo q', 'undo s1']);
+  });
+});
+
 describe('repeat … on_failure continue', () => {
   it('an exhausted loop does not fail the run; NAME.iterations counts max', async () => {
     const p = planOf(`plan p {
