@@ -168,6 +168,29 @@ describe('compensate reads its own step (§4 rollback)', () => {
   });
 });
 
+describe('for each over an optional list', () => {
+  const p = planOf(`plan p {
+  input { xs: list<string>? }
+  for each x in input.xs {
+    step each = work(name: x)
+  }
+  step after_each = work(name: "n=\${len(each.output)}")
+  output { outs: each.output }
+}`);
+
+  it('an absent list has no items, as an empty one: the block completes with [] and its readers run', async () => {
+    for (const input of [{}, { xs: null }, { xs: [] }]) {
+      const { result, status, exec } = await run(p, byName({}), input);
+      expect(result.status).toBe('completed');
+      expect(status).toMatchObject({ each: 'completed', after_each: 'completed' });
+      expect(result.output).toEqual({ outs: [] });
+      expect(exec.starts.map((s) => s.input.name)).toEqual(['n=0']);
+    }
+    const { result } = await run(p, byName({}), { xs: ['a'] });
+    expect(result.output).toEqual({ outs: [{ text: 'a' }] });
+  });
+});
+
 describe('repeat … on_failure continue', () => {
   it('an exhausted loop does not fail the run; NAME.iterations counts max', async () => {
     const p = planOf(`plan p {
