@@ -186,6 +186,29 @@ describe('what a hook is given is a copy', () => {
   });
 });
 
+describe('a secret a hook could see', () => {
+  it("is redacted in the arguments, the run's input and context, even when it came from another step's output", async () => {
+    const clock = new VirtualClock(0);
+    // The first step's handler echoes a secret it was given (a token the run resolved).
+    const exec = new SimExecutor(clock, () => ({ latency: 5, outcome: { ok: true, output: { text: 'Bearer hunter2-secret' } } }));
+    const seen: string[] = [];
+    const p = plan({
+      capabilities: [capability('c')],
+      steps: [step({ id: 'a', capability: 'c' }), step({ id: 'b', capability: 'c', deps: ['a'], args: { text: out('a', 'text'), who: input('who'), t: ctxVar('t') } })],
+    });
+    const redact = (v: unknown) => JSON.parse(JSON.stringify(v).replaceAll('hunter2-secret', '***')) as unknown;
+    const look = (s: { input: unknown }, ...rest: unknown[]) => void seen.push(JSON.stringify([s.input, rest.at(-1)]));
+    const hooks = { preExecution: (s: { input: unknown }, ctx: unknown) => look(s, ctx), postExecution: (s: { input: unknown }, _r: unknown, ctx: unknown) => look(s, ctx) };
+    const r = new Run(p, { clock, executor: exec, redact, hooks: hooks as never }, { runId: 's', input: { who: 'hunter2-secret' }, context: { t: 'hunter2-secret' } });
+    const result = await settle(clock, r.start());
+    expect(result.status).toBe('completed');
+    expect(seen).toHaveLength(4);
+    for (const shown of seen) expect(shown).not.toContain('hunter2');
+    // The step itself still gets the value: only what the hook is shown is redacted.
+    expect(exec.starts[1]!.input).toMatchObject({ text: 'Bearer hunter2-secret' });
+  });
+});
+
 describe('postExecution hook', () => {
   it('sees the outcome redacted as the journal keeps it: a secret quoted in an error is blanked', async () => {
     const clock = new VirtualClock(0);
