@@ -89,6 +89,13 @@ describe('diagnostics in the user\'s words', () => {
     expect(errors(ok)).toEqual([]);
   });
 
+  it('a repeat with no step inside (an empty body, or only empty blocks) is E0302 at the loop name: `after` it could not wait for it', () => {
+    for (const body of ['', 'for each x in [1] { }']) {
+      const text = `${CAPS}\nplan p { repeat again max 3 until false { ${body} } step z = fetch(url: "z") { after again } }\n`;
+      expect(errors(text)).toEqual([{ code: 'E0302', at: 'again', message: expect.stringMatching(/^repeat again has no step/) }]);
+    }
+  });
+
   it('a race with one branch is E0303', () => {
     const text = `${CAPS}\nplan p { race r { step a = fetch(url: "x") } }\n`;
     const e = errors(text);
