@@ -172,6 +172,13 @@ describe('diagnostics in the user\'s words', () => {
 });
 
 describe('names and types', () => {
+  it('an inner for each whose item shadows the outer one reads the outer item in its list (no internal error), in check and compile', () => {
+    const text = `${CAPS}\nplan p {\n  input { xs: list<list<string>> }\n  for each x in input.xs {\n    for each x in x {\n      step a = summarize(text: x)\n    }\n  }\n}\n`;
+    expect(compileText(text).diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(errors(text)).toEqual([]);
+    plan(text);
+  });
+
   it('NAME.winner is an enum of the branch names (a typo is E0201 with a suggestion)', () => {
     const text = RACE.replace('"ended by ${reply.winner}"', 'reply.winner == "answerd"');
     const e = errors(text.replace('summarize(text: reply.winner == "answerd")', 'summarize(text: "x") when reply.winner == "answerd"'));
