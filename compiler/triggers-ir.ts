@@ -7,6 +7,7 @@
 import type { Expr, StringLit, TriggerDecl, TriggerSource } from '../language/index.js';
 import { durationMs } from './check/expr.js';
 import type { ExprIR } from './ir/types.js';
+import { consentScopes } from './consent-scopes.js';
 
 export type TriggerSourceIR =
   | { readonly kind: 'schedule'; readonly cron: string; readonly timezone: string | null }
@@ -58,7 +59,7 @@ export function lowerTriggers(
       plan,
       with: d.with ? lowerExpr(d.with) : null,
       debounce_ms: d.debounce ? durationMs(d.debounce.value, d.debounce.unit) : null,
-      consent: (d.consent ?? []).map(literalText),
+      consent: consentScopes(d.consent ?? []).scopes,
       file,
       line: d.range.start.line,
     });

@@ -229,6 +229,10 @@ export abstract class DeclarationBuilders extends ExpressionBuilders {
         this.diagnostics.push(diagnostic('E0302', `repeat ${id.name} max ${max.image}: the bound must be from 1 to ${MAX_REPEAT}`, this.file, n.range));
       d.max = n;
     }
+    // Nothing to repeat: its iterations would end at once, and a step `after` it would have no
+    // step of it to wait for.
+    if (!holdsStep(body) && !this.hasSyntaxErrorIn(startOffset(range), endOffset(range)))
+      this.diagnostics.push(diagnostic('E0302', `repeat ${id.name} has no step: a loop repeats the steps inside it (to wait for something outside, use "wait until")`, this.file, id.range));
     if (onFailure) this.setWord(d, 'onFailure', onFailure, ['abort', 'continue'] as const, 'loop failure mode');
     return d;
   }
@@ -300,4 +304,9 @@ export abstract class DeclarationBuilders extends ExpressionBuilders {
     }
     return m;
   }
+}
+
+/** Whether a block body holds a step at any depth. */
+function holdsStep(body: readonly A.BlockItem[]): boolean {
+  return body.some((b) => b.kind === 'StepDecl' || (b.kind === 'RaceDecl' ? b.body.length > 0 : holdsStep(b.body)));
 }

@@ -102,7 +102,8 @@ export {
 } from './scheduler/journal-events.js';
 
 // ── executors, the cluster, telemetry, models, MCP, channels ──
-export { fillDefaults, workerScript, WorkerExecutor } from './executor/worker-executor.js';
+export { workerScript, WorkerExecutor } from './executor/worker-executor.js';
+export { fillDefaults } from './executor/value-defaults.js';
 export { projectRoot } from './executor/handler-path.js';
 export { toJsonOutput, DEFAULT_MAX_OUTPUT_BYTES } from './executor/json-output.js';
 export { CLUSTER_TIME_SCALE_ENV, CLUSTER_TIMING_ENV, clusterTiming, DEFAULT_CLUSTER_TIMING, type ClusterTiming } from './cluster/timing.js';

@@ -17,7 +17,7 @@ import { describeValueErrors, validateValue } from '../compiler/index.js';
 import { databaseOf, LeaseLost, openBackend, type AsyncJournal, type Backend, type RunRow, type RuntimeJournal } from './backend/index.js';
 import { loadConfig, type OrchConfig } from './config.js';
 import { projectRoot } from './executor/handler-path.js';
-import { fillDefaults } from './executor/worker-executor.js';
+import { fillDefaults } from './executor/value-defaults.js';
 import { SharedLimits } from './limits/shared-limits.js';
 import { applyControl } from './apply-control.js';
 import { cliStarter, starterOf } from './people/identity.js';

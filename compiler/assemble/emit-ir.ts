@@ -155,7 +155,7 @@ function stepIR(s: CheckedStep, binding: StepIR['binding'], calls: { fallback?: 
     when: s.when,
     join: s.join,
     skip_if_skipped: [...s.skipIfSkipped].filter((x) => x !== s.id).sort(),
-    soft_reads: s.outputReads.filter((x) => x !== s.id && !s.skipIfSkipped.includes(x)).sort(),
+    soft_reads: s.outputReads.filter((x) => x !== s.id && !s.hardReads.includes(x)).sort(),
     blocks: [...s.blocks],
     waits_for: [...s.waitsFor].sort(),
     on_failure: s.on_failure,

@@ -185,8 +185,11 @@ export function planFlows(f: PlanFacts, input: ReadonlyMap<string, FieldLabel>, 
     step: stepLabel,
     local: (name) => {
       if (current) {
-        for (let k = current.blocks.length - 1; k >= 0; k--) {
-          const b = blocks.get(current.blocks[k]!)!;
+        // A `for each` list is read in the scope around its block: an inner item of the same name
+        // (`for each x in x`) is not yet in scope there.
+        const around = listOf === null ? current.blocks : ancestorsOf(listOf);
+        for (let k = around.length - 1; k >= 0; k--) {
+          const b = blocks.get(around[k]!)!;
           if (b.kind === 'for_each' && (b.decl as { item: { name: string } }).item.name === name) return itemLabel(b.id);
         }
       }
@@ -203,11 +206,24 @@ export function planFlows(f: PlanFacts, input: ReadonlyMap<string, FieldLabel>, 
     },
     onRelabel: (kind, range, reason, to) => relabels.push({ kind, file, range, reason, ...(to ? { to } : {}) }),
   };
+  // The block whose list is being labelled, if any.
+  let listOf: string | null = null;
+  const ancestorsOf = (blockId: string): string[] => {
+    const out: string[] = [];
+    for (let p = blocks.get(blockId)!.parent; p !== null; p = blocks.get(p)!.parent) out.unshift(p);
+    return out;
+  };
   const itemLabel = (blockId: string): Label => {
     let l = itemLabels.get(blockId);
     if (!l) {
       const b = blocks.get(blockId)!;
-      l = exprLabel((b.decl as { list: Expr }).list, env);
+      const outer = listOf;
+      listOf = blockId;
+      try {
+        l = exprLabel((b.decl as { list: Expr }).list, env);
+      } finally {
+        listOf = outer;
+      }
       itemLabels.set(blockId, l);
     }
     return l;

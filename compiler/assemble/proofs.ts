@@ -104,7 +104,7 @@ function stepFlows(cp: CheckedPlan): Map<string, StepFlow> {
       mayFail: continues || cp.entry.node.onFailure === 'continue',
       continues,
       unguarded: s.skipIfSkipped,
-      soft: s.outputReads.filter((x) => x !== s.id && !s.skipIfSkipped.includes(x) && !s.after.includes(x)),
+      soft: s.outputReads.filter((x) => x !== s.id && !s.hardReads.includes(x) && !s.after.includes(x)),
       eachBlocks: around.filter((b) => b.kind === 'for_each').map((b) => b.id),
       race: around.find((b) => b.kind === 'race')?.id ?? null,
     });

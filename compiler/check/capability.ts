@@ -20,6 +20,7 @@ import type { ModelBuilder } from '../model.js';
 import { parseMcpHandler } from '../mcp-module.js';
 import { lockedTool } from '../mcp-lock.js';
 import { alwaysUntrusted, trustTrustedRefused } from '../ir/always-untrusted.js';
+import { consentScopes } from '../consent-scopes.js';
 
 export interface CapabilityInfo {
   readonly entry: DeclEntry<'capability'>;
@@ -89,7 +90,7 @@ function ownCapability(entry: DeclEntry<'capability'>, types: TypeResolver, mode
     cost: c.cost?.amount ?? 0,
     latency_ms: ms(c.latency) ?? 0,
     data: c.data ?? 'public',
-    consent: (c.consent ?? []).map((s) => s.parts.filter((p) => typeof p === 'string').join('')),
+    consent: consentOf(entry, diags) ?? [],
     requires: (c.requires ?? []).map((i) => i.name),
     idempotent: c.idempotent ?? false,
     ...(c.destructive ? { destructive: true } : {}),
@@ -115,7 +116,7 @@ function refinement(entry: DeclEntry<'capability'>, base: CapabilityInfo, types:
     cost: c.cost ? c.cost.amount : b.cost,
     latency_ms: c.latency ? (ms(c.latency) ?? 0) : b.latency_ms,
     data: c.data ?? b.data,
-    consent: c.consent ? c.consent.map((s) => s.parts.filter((p) => typeof p === 'string').join('')) : b.consent,
+    consent: consentOf(entry, diags) ?? b.consent,
     requires: c.requires ? c.requires.map((i) => i.name) : b.requires,
     idempotent: c.idempotent ?? b.idempotent,
   };
@@ -204,4 +205,14 @@ function handlerDiagnostic(c: CapabilityDecl, file: string, path: string, exp: s
   return p.suggestion
     ? diagnostic('E0104', `${message}; did you mean "${p.suggestion}"?`, file, range, fixTo(hashed(path, p.suggestion), `Change to "${p.suggestion}"`))
     : diagnostic('E0104', message, file, range);
+}
+
+/** The scopes of a capability's `consent`, or undefined when it has none; an empty scope is E0201. */
+function consentOf(entry: DeclEntry<'capability'>, diags: Diagnostic[]): string[] | undefined {
+  const lits = entry.node.consent;
+  if (!lits) return undefined;
+  const { scopes, blank } = consentScopes(lits);
+  for (const lit of blank)
+    diags.push(diagnostic('E0201', 'a consent scope is a name: this one is empty (write consent "a", "b" or consent "a, b")', entry.module.file, lit.range));
+  return scopes;
 }

@@ -34,6 +34,11 @@ export interface CheckedStep {
   readonly after: string[];
   /** Steps whose output this step reads unguarded (skipped with them), without repeats. */
   readonly skipIfSkipped: readonly string[];
+  /**
+   * Steps whose output this step reads outside every `??` chain (⊇ skipIfSkipped: also a race's
+   * branches read through `NAME.output`); the other output reads are soft (`soft_reads`).
+   */
+  readonly hardReads: readonly string[];
   readonly when: ExprIR | null;
   readonly forEach: ForEachIR | null;
   /** The blocks around the step, outermost first (ids of `CheckedPlan.blocks`). */

@@ -66,7 +66,8 @@ export interface ExprEnv {
   readonly constants?: boolean;
   /** Guardrail conditions: capability names written bare evaluate to their IR name. */
   readonly capabilityConstant?: (name: string) => string | undefined;
-  readonly onStep?: (id: string, range: Range, outputRead: boolean, guarded: boolean) => void;
+  /** `skips` false: an unguarded read that does not skip the reader with the step (a race branch read through `NAME.output`). */
+  readonly onStep?: (id: string, range: Range, outputRead: boolean, guarded: boolean, skips?: boolean) => void;
   /** `race` and `repeat` blocks by name. */
   readonly blocks?: ReadonlyMap<string, BlockRefInfo>;
   /** The `repeat` blocks around the expression (their `index` and `previous` are readable). */

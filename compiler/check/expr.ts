@@ -242,7 +242,9 @@ class ExprChecker implements ExprChecking {
       if (!inside) {
         env.onBlock?.(block.id);
         // A race's value comes from its branches; a loop read from outside waits for all its steps.
-        for (const s of block.steps) env.onStep?.(s, range, block.kind === 'race' && outputNext, true);
+        // A loser's output is null, so no branch skips the reader; but `NAME.output` read outside
+        // `??` is no soft read of them: the reader follows its join rule over the race (§7.1).
+        for (const s of block.steps) env.onStep?.(s, range, block.kind === 'race' && outputNext, guarded, false);
       }
       const ty = inside ? block.insideTy! : block.outsideTy;
       if (env.model.recordTypes) env.model.typeAt(env.file, range, () => `${block.kind} ${name}`);

@@ -26,7 +26,7 @@ const NO_NAMES: ReadonlySet<string> = new Set();
 const NONE = Object.freeze([]) as unknown as never[];
 
 /** The IR of a `for each` list, with the step references it makes (the block's steps make them too). */
-type ListReads = { ir: ExprIR; refs: readonly string[]; outputReads: readonly string[]; skip: readonly string[] };
+type ListReads = { ir: ExprIR; refs: readonly string[]; outputReads: readonly string[]; hard: readonly string[]; skip: readonly string[] };
 
 /** What checking a plan's expressions shares: its scope roots and where they report reads. */
 interface PlanScope {

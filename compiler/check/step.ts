@@ -2,7 +2,7 @@
  * Checks one step of a plan: its action (a capability call's or run plan's arguments, a wait's
  * duration, a wait until's condition), `when`, `after`, `on`, `fallback` and `compensate`.
  */
-import type { CapabilityCall, DataClass, QualifiedName } from '../../language/index.js';
+import type { CapabilityCall, DataClass, Diagnostic, QualifiedName, Range, StepDecl } from '../../language/index.js';
 import { diagnostic } from '../../language/index.js';
 import type { CallIR, CapabilityKindIR, ExprIR, StepActionIR } from '../ir/types.js';
 import type { LoadedModule } from '../loaded-module.js';
@@ -78,7 +78,10 @@ export function checkStep(s: StepSlot, env: ExprEnv, groupList: ExprIR | undefin
   } else if (a.kind === 'WaitUntilAction') {
     const r = checkExpr(a.condition, env);
     expectTy(r.ty, T.bool, a.condition.range, 'wait until', diags, file);
-    action = { type: 'wait_until', condition: r.ir, timeout_ms: ms(a.timeout) };
+    // `timeout` among the step's options is the wait's own, as after the condition (the IR keeps
+    // one): written in both places it is given twice.
+    if (a.timeout && d.timeout) diags.push(diagnostic('E0102', `'timeout' is given twice in step '${id}' (after "wait until" and among its options)`, file, d.timeout.range));
+    action = { type: 'wait_until', condition: r.ir, timeout_ms: ms(a.timeout ?? d.timeout) };
   } else {
     let planArgs: Record<string, ExprIR> = {};
     if (runPlan) {
@@ -91,6 +94,7 @@ export function checkStep(s: StepSlot, env: ExprEnv, groupList: ExprIR | undefin
     } else for (const arg of a.args) checkExpr(arg.value, env);
     action = { type: 'run', plan: runPlan?.node.name.name ?? partsOf(a.plan), args: planArgs };
   }
+  if (a.kind === 'WaitAction' || a.kind === 'WaitUntilAction') waitOptions(d, a.kind === 'WaitAction', file, diags);
   let when: ExprIR | null = null;
   if (d.when) {
     // Its IR is always built: proofs take two steps' `when`s as one condition when their IR is
@@ -124,14 +128,16 @@ export function checkStep(s: StepSlot, env: ExprEnv, groupList: ExprIR | undefin
   }
   const pinned = d.on ? scopes.resolve(mod, d.on, 'resource') : undefined;
   const fallback = d.fallback ? checkCall(d.fallback, env, cx, mod) : null;
-  const compensate = d.compensate ? checkCall(d.compensate, env, cx, mod) : null;
+  // A compensation runs only once its step completed: its own output (`undo(id: send.output.id)`)
+  // is there to read, and no dependency of the step on itself.
+  const compensate = d.compensate ? checkCall(d.compensate, env.onStep ? { ...env, onStep: (sid, ...rest) => sid !== id && env.onStep!(sid, ...rest) } : env, cx, mod) : null;
   if (fallback) ownData = maxClass(ownData, fallback.data);
   const kind: CapabilityKindIR | null = cap ? cap.ir.kind : null;
   const capTimeout = cap ? cap.ir.timeout_ms : null;
-  const { refs, outputReads, skip } = reads.take();
+  const { refs, outputReads, hard, skip } = reads.take();
   const checked: CheckedStep = {
     id, decl: d, symbol: s.declared, capability: cap, runPlan, action, args, ownData, data: ownData, outputReads, refs,
-    after, skipIfSkipped: skip, when,
+    after, skipIfSkipped: skip, hardReads: hard, when,
     forEach: s.forEach && groupList ? { ...s.forEach, list: groupList } : s.forEach,
     // (checkSteps sets waitsFor once the step's reads are known)
     blocks: s.blocks, eachPath: s.eachPath, waitsFor: NO_AFTER,
@@ -166,4 +172,16 @@ function checkCall(call: CapabilityCall, env: ExprEnv, cx: PlanCheckContext, mod
   const r = checkArgs(call, info.input, info.defaults, env, ce, call.capability.range);
   secretArgsToModel(info.ir, call, env.file, env.diags);
   return { call: { capability: info.name, args: r.args }, data: r.data, output: info.output };
+}
+
+/**
+ * Options a `wait` step would silently ignore: it makes no call, so nothing is retried and there
+ * is nothing to fall back from, and `wait D` ends by itself (a `wait until` takes `timeout`).
+ */
+function waitOptions(d: StepDecl, plainWait: boolean, file: string, diags: Diagnostic[]): void {
+  const refuse = (what: string, why: string, range: Range) => diags.push(diagnostic('E0201', `'${what}' does not apply to a wait step: ${why}`, file, range));
+  if (plainWait && d.timeout) refuse('timeout', 'it ends after its duration (write a shorter wait)', d.timeout.range);
+  if (d.retry) refuse('retry', 'it makes no call that could be tried again', d.retry.range);
+  if (d.fallback)
+    refuse('fallback', 'it makes no call to fall back from (for what to do when a wait until times out, add a step after it that reads its .status)', d.fallback.range);
 }

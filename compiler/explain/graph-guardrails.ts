@@ -38,7 +38,8 @@ evaluated over that iteration's steps; it runs again until the condition holds o
 have run (then the loop fails, unless it has \`on_failure continue\`).
 
 Add \`max N\` right after the loop's name. Estimates give the best case (one iteration) and the worst
-(\`max\`), so choose the smallest bound that is enough.`,
+(\`max\`), so choose the smallest bound that is enough. A loop with no step inside it is E0302 too:
+there is nothing to repeat (to wait for a condition, write \`wait until\`).`,
     trigger: `${ECHO}
 plan polish {
   repeat revise until draft.output.text == "done" {

@@ -71,6 +71,16 @@ describe('durations where time must pass forward', () => {
     expect(errorsAt(text.replace(/timeout 0(ms|s|m) \}|timeout 0ms\n|deadline 0s/g, (m) => m.replace('0', '1')))).toEqual([]);
   });
 
+  it("a wait step's options: a timeout among them is a wait until's own (twice is E0102); timeout on a wait D, retry and fallback are E0201", () => {
+    const at = (steps: string) => errorsAt(plan(steps));
+    expect(at('step a = wait until true { timeout 5s }')).toEqual([]);
+    expect(compileText(plan('step a = wait until true { timeout 5s }')).plans[0]!.steps[0]!.timeout_ms).toBe(5000);
+    expect(at('step a = wait until true timeout 1s { timeout 5s }')).toEqual([['E0102', '5s']]);
+    expect(at('step a = wait 2s { timeout 5s }')).toEqual([['E0201', '5s']]);
+    expect(at('step a = wait 2s { retry 2 }')).toEqual([['E0201', 'retry 2']]);
+    expect(at('step a = wait until true timeout 1s { fallback fetch(url: "x") }')).toEqual([['E0201', 'fetch(url: "x")']]);
+  });
+
   it('a duration budget of 0 and a max_age of 0 are E0201 at the value; hold 0s checks clean', () => {
     const extra = (d: string) => `policy p {\n  budget duration <= ${d}\n}\ncontext {\n  t: number max_age ${d}\n  o: bool = context.t > 1 hold 0s\n}\n`;
     const text = plan('policy p\n  step a = fetch(url: "x")', extra('0s'));

@@ -89,6 +89,13 @@ describe('diagnostics in the user\'s words', () => {
     expect(errors(ok)).toEqual([]);
   });
 
+  it('a repeat with no step inside (an empty body, or only empty blocks) is E0302 at the loop name: `after` it could not wait for it', () => {
+    for (const body of ['', 'for each x in [1] { }']) {
+      const text = `${CAPS}\nplan p { repeat again max 3 until false { ${body} } step z = fetch(url: "z") { after again } }\n`;
+      expect(errors(text)).toEqual([{ code: 'E0302', at: 'again', message: expect.stringMatching(/^repeat again has no step/) }]);
+    }
+  });
+
   it('a race with one branch is E0303', () => {
     const text = `${CAPS}\nplan p { race r { step a = fetch(url: "x") } }\n`;
     const e = errors(text);
@@ -165,6 +172,13 @@ describe('diagnostics in the user\'s words', () => {
 });
 
 describe('names and types', () => {
+  it('an inner for each whose item shadows the outer one reads the outer item in its list (no internal error), in check and compile', () => {
+    const text = `${CAPS}\nplan p {\n  input { xs: list<list<string>> }\n  for each x in input.xs {\n    for each x in x {\n      step a = summarize(text: x)\n    }\n  }\n}\n`;
+    expect(compileText(text).diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(errors(text)).toEqual([]);
+    plan(text);
+  });
+
   it('NAME.winner is an enum of the branch names (a typo is E0201 with a suggestion)', () => {
     const text = RACE.replace('"ended by ${reply.winner}"', 'reply.winner == "answerd"');
     const e = errors(text.replace('summarize(text: reply.winner == "answerd")', 'summarize(text: "x") when reply.winner == "answerd"'));

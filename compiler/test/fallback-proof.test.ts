@@ -168,4 +168,20 @@ plan main {
     expect([...p.consent].sort()).toEqual(scopes);
     expect(renderPreviewText(p, false)).toContain('Consent needed: scope.a, scope.comp, scope.fb, scope.sub');
   });
+
+  it('consent "a, b" names two scopes, as consent "a", "b" does (each grantable with --consent a,b); an empty scope is E0201', () => {
+    const out = compileText(
+      `
+capability a { kind tool  input { x: string }  output { ok: bool }  consent "scope.a, scope.b", "scope.c" }
+plan main { step s = a(x: "1") }
+trigger t { manual run main consent "scope.a ,scope.b" }
+`,
+      {},
+      'main',
+    );
+    expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(out.plans[0]!.consent).toEqual(['scope.a', 'scope.b', 'scope.c']);
+    const bad = compileText(`capability a { kind tool  input { x: string }  output { ok: bool }  consent "scope.a,", "" }\nplan main { step s = a(x: "1") }`);
+    expect(bad.diagnostics.filter((d) => d.code === 'E0201').map((d) => d.range.start.line)).toEqual([1, 1]);
+  });
 });

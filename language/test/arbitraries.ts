@@ -452,7 +452,7 @@ export const arbRace: fc.Arbitrary<A.RaceDecl> = fc
   .record({ name: arbIdent, body: fc.array(arbStep, { minLength: 2, maxLength: 3 }) })
   .map((x): A.RaceDecl => ({ kind: 'RaceDecl', ...x, range: r }));
 
-/** Blocks nest: `for each` and `repeat` hold steps, races and further blocks. */
+/** Blocks nest: `for each` and `repeat` hold steps, races and further blocks (a `repeat` at least one step). */
 const blocks = fc.letrec<{ forEach: A.ForEachDecl; repeat: A.RepeatDecl; item: A.BlockItem }>((tie) => ({
   item: fc.oneof(
     { depthSize: 'small', maxDepth: 2 },
@@ -479,7 +479,8 @@ const blocks = fc.letrec<{ forEach: A.ForEachDecl; repeat: A.RepeatDecl; item: A
         max: arbRepeatMax,
         until: arbExpr,
         onFailure: fc.constantFrom<'abort' | 'continue'>('abort', 'continue'),
-        body: fc.array(tie('item'), { maxLength: 3 }),
+        // A loop holds a step (one with none is E0302).
+        body: fc.tuple(arbStep, fc.array(tie('item'), { maxLength: 2 })).map(([s, rest]) => [s, ...rest]),
       },
       { requiredKeys: ['name', 'max', 'until', 'body'] },
     )

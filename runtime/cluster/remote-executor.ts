@@ -19,7 +19,7 @@ import { hostname } from 'node:os';
 import { relative } from 'node:path';
 import type pg from 'pg';
 import { locateHandler, projectRoot } from '../executor/handler-path.js';
-import { fillDefaults } from '../executor/worker-executor.js';
+import { fillDefaults } from '../executor/value-defaults.js';
 import type { ClusterDatabase } from '../backend/index.js';
 import { batchedHook } from '../scheduler/commit-hooks.js';
 import type { AttemptHandle, AttemptOutcome, AttemptRequest, CommitHook, Executor } from '../scheduler/types.js';

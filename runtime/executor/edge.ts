@@ -7,7 +7,7 @@
  * same outcomes through the same `Executor` interface.
  */
 import type { CapabilityIR } from '../../compiler/index.js';
-import { describeValueErrors, validateValue } from '../../compiler/index.js';
+import { typedOutput } from './value-defaults.js';
 import type { AttemptHandle, AttemptOutcome, AttemptRequest, FailureOwner, FinalFailure, ToolCheck } from '../scheduler/types.js';
 
 export interface EdgeHandler {
@@ -80,9 +80,8 @@ export function runEdgeAttempt(
     .then(() => work(ac.signal, log))
     .then(
       (output) => {
-        const check = validateValue(req.capability.output, output);
-        if (!check.ok) finish({ ok: false, error: `output of ${req.capability.name} does not match its output type: ${describeValueErrors(check.errors)}` });
-        else finish({ ok: true, output });
+        const typed = typedOutput(req.capability, output);
+        finish(typed.ok ? { ok: true, output: typed.output } : { ok: false, error: typed.error });
       },
       (err: unknown) =>
         finish({

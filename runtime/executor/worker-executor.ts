@@ -10,8 +10,8 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
-import type { CapabilityIR, JsonSchema } from '../../compiler/index.js';
-import { describeValueErrors, validateValue } from '../../compiler/index.js';
+import type { CapabilityIR } from '../../compiler/index.js';
+import { fillDefaults, typedOutput } from './value-defaults.js';
 import { packagePath } from '../../compiler/index.js';
 import type { AttemptHandle, AttemptOutcome, AttemptRequest, Executor, ToolCheck } from '../scheduler/types.js';
 import { AttemptSignal } from './attempt-signal.js';
@@ -350,18 +350,8 @@ export class WorkerExecutor implements Executor {
     // The result carries every line; those already given along the way are left out.
     const logs = this.live.close(a.task.logKey!, r.logs);
     if (!r.ok) return this.finish(a, used(r, { ok: false, error: r.error, logs, ...(r.unloadable ? { final: 'unloadable' as const } : r.permanent ? { final: 'refused' as const } : {}) }));
-    const output: unknown = JSON.parse(r.output);
-    const check = validateValue(a.req.capability.output, output);
-    if (!check.ok)
-      this.finish(
-        a,
-        used(r, {
-          ok: false,
-          error: `output of ${a.req.capability.name} does not match its output type: ${describeValueErrors(check.errors)}`,
-          logs,
-        }),
-      );
-    else this.finish(a, used(r, { ok: true, output, logs }));
+    const typed = typedOutput(a.req.capability, JSON.parse(r.output));
+    this.finish(a, used(r, typed.ok ? { ok: true, output: typed.output, logs } : { ok: false, error: typed.error, logs }));
   }
 
   private finish(a: Attempt, outcome: AttemptOutcome): void {
@@ -447,56 +437,6 @@ function withDefaults(cap: CapabilityIR, input: { readonly [k: string]: unknown 
   return fillDefaults(cap.input, input) as { [k: string]: unknown };
 }
 
-/**
- * Fills in the `default`s the schema gives for missing properties, at every depth: records,
- * list items, map values and optional (`anyOf` with null) values. The value is copied where
- * something is filled in, never changed in place.
- */
-export function fillDefaults(schema: JsonSchema, value: unknown): unknown {
-  const s = schema as { properties?: Record<string, JsonSchema>; items?: JsonSchema; additionalProperties?: unknown; anyOf?: JsonSchema[] };
-  if (value === null || typeof value !== 'object') return value;
-  if (s.anyOf) {
-    // `T?`: the one alternative that is not null says what a present value is.
-    const inner = s.anyOf.filter((a) => (a as { type?: unknown }).type !== 'null');
-    return inner.length === 1 ? fillDefaults(inner[0]!, value) : value;
-  }
-  if (Array.isArray(value)) {
-    const items = s.items;
-    if (!items) return value;
-    let out: unknown[] | null = null;
-    value.forEach((v, i) => {
-      const filled = fillDefaults(items, v);
-      if (filled !== v) (out ??= [...value])[i] = filled;
-    });
-    return out ?? value;
-  }
-  const src = value as Record<string, unknown>;
-  let out: Record<string, unknown> | null = null;
-  const set = (k: string, v: unknown) => {
-    out ??= { ...src };
-    // A key `__proto__` stays a key (an assignment would set the copy's prototype).
-    Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
-  };
-  if (s.properties)
-    for (const [k, p] of Object.entries(s.properties)) {
-      // Own fields only: `src.__proto__` of a plain object is its prototype, not a field.
-      const given = Object.prototype.hasOwnProperty.call(src, k) ? src[k] : undefined;
-      if (given === undefined) {
-        // A copy (one default value is never shared by two inputs), itself filled: a default
-        // record `{}` of a type whose fields have defaults gets those too.
-        if (p && 'default' in p) set(k, fillDefaults(p, structuredClone((p as { default: unknown }).default)));
-      } else {
-        const filled = fillDefaults(p, given);
-        if (filled !== given) set(k, filled);
-      }
-    }
-  else if (s.additionalProperties && typeof s.additionalProperties === 'object')
-    for (const [k, v] of Object.entries(src)) {
-      const filled = fillDefaults(s.additionalProperties as JsonSchema, v);
-      if (filled !== v) set(k, filled);
-    }
-  return out ?? value;
-}
 
 function describeWorkerError(err: unknown): string {
   if (!(err instanceof Error)) return `handler failed: ${describeThrown(err)}`;

@@ -12,6 +12,7 @@ import { sendLine } from './live-logs.js';
 import { claimToStart, markFinished } from './chunking.js';
 import { RunningAttempt, RunningAttempts } from './abort-channel.js';
 import { capturing } from './output-capture.js';
+import { asAttempt } from './stray-errors.js';
 
 export interface WorkerTask {
   readonly module: string;
@@ -157,21 +158,22 @@ async function runHandler(task: WorkerTask, running: RunningAttempt): Promise<Wo
   if (running.reason !== null) return timed({ ok: false, error: `attempt aborted before it started: ${running.reason}`, logs });
   let output: unknown;
   try {
-    output = await capturing(written, async () =>
-      (fn as (input: unknown, ctx: unknown) => unknown)(task.input, {
-        // Made when the handler first reads it (abort-channel.ts `RunningAttempt`).
-        get signal() {
-          return running.signal;
-        },
-        attempt: task.attempt,
-        runId: task.runId,
-        stepId: task.stepId,
-        resource: task.resource,
-        secrets: task.secrets,
-        traceparent: task.traceparent,
-        log,
-        usage: (u: unknown) => addUsage((usage ??= {}), u),
-      }),
+    output = await capturing(written, () =>
+      asAttempt(`step ${task.stepId} (attempt ${task.attempt})`, async () =>
+        (fn as (input: unknown, ctx: unknown) => unknown)(task.input, {
+          // Made when the handler first reads it (abort-channel.ts `RunningAttempt`).
+          get signal() {
+            return running.signal;
+          },
+          attempt: task.attempt,
+          runId: task.runId,
+          stepId: task.stepId,
+          resource: task.resource,
+          secrets: task.secrets,
+          traceparent: task.traceparent,
+          log,
+          usage: (u: unknown) => addUsage((usage ??= {}), u),
+      })),
     );
   } catch (err) {
     // Whatever was thrown (a string, a symbol, an object with a cycle) becomes bounded text here.

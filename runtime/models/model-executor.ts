@@ -12,6 +12,7 @@
  */
 import type { CapabilityIR, LlmIR } from '../../compiler/index.js';
 import { describeValueErrors, modelWorstCase, promptTokenBound, validateValue } from '../../compiler/index.js';
+import { fillDefaults } from '../executor/value-defaults.js';
 import { DEFAULT_MAX_OUTPUT_BYTES } from '../executor/json-output.js';
 import { Redactor } from '../redact.js';
 import type { AttemptHandle, AttemptOutcome, AttemptRequest, AttemptUsage, CommitHook, Executor, FailureOwner } from '../scheduler/types.js';
@@ -140,7 +141,7 @@ export class ModelExecutor implements Executor {
     if (!output.ok) return { ok: false, error: `${ANSWER_REJECTED}is not valid JSON: ${output.error}`, cost, usage };
     const check = validateValue(cap.output, output.value);
     if (!check.ok) return { ok: false, error: `${ANSWER_REJECTED}does not match the output type of ${cap.name}: ${describeValueErrors(check.errors.slice(0, 1))}`, cost, usage };
-    return { ok: true, output: output.value, cost, usage };
+    return { ok: true, output: fillDefaults(cap.output, output.value), cost, usage };
   }
 
   private target(

@@ -4,7 +4,7 @@
  * reads it, so a hook that reads nothing copies nothing. A hook that writes into what it was
  * shown changes nothing of the run (the journal would not know of the change).
  */
-export function withCopies<T extends object>(source: T, keys: readonly (keyof T & string)[]): T {
+export function withCopies<T extends object>(source: T, keys: readonly (keyof T & string)[], redact?: (value: unknown) => unknown): T {
   const out = { ...source };
   for (const key of keys) {
     let made = false;
@@ -12,7 +12,9 @@ export function withCopies<T extends object>(source: T, keys: readonly (keyof T 
     Object.defineProperty(out, key, {
       enumerable: true,
       configurable: true,
-      get: () => (made ? copy : ((made = true), (copy = structuredClone(source[key])))),
+      // Redacted as the journal keeps it: an argument computed from another step's output, or the
+      // run's input, may hold a secret the hook must not see (§7.3 "secrets as ***").
+      get: () => (made ? copy : ((made = true), (copy = redact ? redact(structuredClone(source[key])) : structuredClone(source[key])))),
       set: (v: unknown) => {
         made = true;
         copy = v;

@@ -515,23 +515,30 @@ export class Run implements RunReader {
     const decided = (answer: unknown) => this.act({ type: 'policy_decided', key, token, ...policyAnswer(answer) });
     let decision: { allow: boolean; reason?: string } | Promise<{ allow: boolean; reason?: string }>;
     try {
-      decision = this.deps.hooks!.preExecution!(withCopies(cmd.info, ['input']), this.hookContext());
+      decision = this.deps.hooks!.preExecution!(withCopies(cmd.info, ['input'], this.deps.redact), this.hookContext());
     } catch (err) {
       return failed(err);
     }
-    if (decision && typeof (decision as Promise<unknown>).then === 'function') (decision as Promise<unknown>).then(decided, failed);
+    let thenable: boolean;
+    try {
+      thenable = !!decision && typeof (decision as Promise<unknown>).then === 'function';
+    } catch (err) {
+      return failed(err);
+    }
+    // Promise.resolve adopts a thenable whose `then` throws as a rejection.
+    if (thenable) Promise.resolve(decision).then(decided, failed);
     else decided(decision);
   }
 
   private hookContext(): ReturnType<SchedulerCore['hookContext']> {
-    return withCopies(this.core.hookContext(), ['input', 'context', 'consent']);
+    return withCopies(this.core.hookContext(), ['input', 'context', 'consent'], this.deps.redact);
   }
 
   private postHook(cmd: Extract<Command, { type: 'post_hook' }>): void {
     try {
-      // Its arguments are redacted already; the outcome's error and output may quote a secret too.
+      // The outcome's error and output may quote a secret, as its arguments may.
       const result = (this.deps.redact ? this.deps.redact(cmd.result) : cmd.result) as typeof cmd.result;
-      const r = this.deps.hooks?.postExecution?.(withCopies(cmd.info, ['input']), withCopies(result, ['output']), this.hookContext());
+      const r = this.deps.hooks?.postExecution?.(withCopies(cmd.info, ['input'], this.deps.redact), withCopies(result, ['output']), this.hookContext());
       if (r && typeof (r as Promise<unknown>).then === 'function') (r as Promise<unknown>).catch(() => undefined);
     } catch {
       // A post-execution hook observes; its failure does not change the step's outcome.

@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { JsonSchema } from '../../compiler/index.js';
-import { fillDefaults } from '../executor/worker-executor.js';
+import { fillDefaults } from '../executor/value-defaults.js';
 
 /** A record schema whose fields may have defaults, nested records, lists, maps and optionals. */
 const schemaArb: fc.Arbitrary<JsonSchema> = fc.letrec<{ schema: JsonSchema; record: JsonSchema }>((tie) => ({

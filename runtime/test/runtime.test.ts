@@ -120,6 +120,20 @@ describe('dependencies and data flow', () => {
     });
   });
 
+  it("fills the defaults of a capability's output type into what its handler returned, and a reader sees them", async () => {
+    const p = plan({
+      capabilities: [
+        fx('echo', 'echo', { output: { type: 'object', required: ['text'], properties: { text: { type: 'string' }, n: { type: 'integer', default: 5 }, tags: { type: 'array', items: { type: 'string' }, default: [] } } } }),
+        fx('double', 'double'),
+      ],
+      steps: [step({ id: 'e', capability: 'echo', args: { text: lit('hi') } }), step({ id: 'd', capability: 'double', deps: ['e'], args: { value: out('e', 'n') } })],
+    });
+    const { result, events } = await run(p, { input: {} });
+    expect(stepOf(result, 'e').output).toEqual({ text: 'hi', n: 5, tags: [] });
+    expect(events.find((e) => e.type === 'step_completed' && e.stepId === 'e')!.data).toMatchObject({ output: { text: 'hi', n: 5, tags: [] } });
+    expect(stepOf(result, 'd').output).toEqual({ value: 10 });
+  });
+
   it('rejects an input that does not match the plan input type', async () => {
     const p = plan({ steps: [], over: { input: { type: 'object', required: ['n'], properties: { n: { type: 'number' } } } } });
     await expect(rt.start(p, { input: { n: 'x' } })).rejects.toThrow(/\/n: must be number/);

@@ -134,6 +134,26 @@ describe('a misbehaving preExecution hook', () => {
     expect(no.steps.find((s) => s.stepId === 'a')!.error).toBe('blocked by preExecution policy hook');
   });
 
+  it('an answer that throws as it is read (a getter, a Proxy, a reason with no string form) fails the step, never the process', async () => {
+    const answers: unknown[] = [
+      { get allow() { throw new Error('getter'); } },
+      { allow: false, get reason() { throw new Error('getter'); } },
+      { allow: false, reason: Object.create(null) },
+      new Proxy({}, { get: () => { throw new Error('get'); } }),
+      { get then() { throw new Error('then'); } },
+      { then: () => { throw new Error('then'); } },
+    ];
+    for (const answer of answers) {
+      for (const async of [false, true]) {
+        const h = run(one(), { preExecution: () => (async ? Promise.resolve(answer as never) : (answer as never)) });
+        const result = await h.done;
+        expect(result.status).toBe('failed');
+        expect(result.steps.find((s) => s.stepId === 'a')!.error).toMatch(/^preExecution hook failed: /);
+        expect(h.exec.starts).toEqual([]);
+      }
+    }
+  });
+
   it("one that never answers is bounded by the step's timeout: the step fails, the run ends", async () => {
     const h = run(one({ timeout_ms: 1000 }), { preExecution: () => new Promise<never>(() => undefined) });
     const result = await h.done;
@@ -163,6 +183,29 @@ describe('what a hook is given is a copy', () => {
     expect(result.status, JSON.stringify(result)).toBe('completed');
     expect(exec.starts.map((s) => s.input)).toEqual([{ who: 'alice' }, { box: { v: 'orig' }, who: 'alice', t: 20 }]);
     expect(result.output).toEqual({ who: 'alice', t: 20, box: 'orig' });
+  });
+});
+
+describe('a secret a hook could see', () => {
+  it("is redacted in the arguments, the run's input and context, even when it came from another step's output", async () => {
+    const clock = new VirtualClock(0);
+    // The first step's handler echoes a secret it was given (a token the run resolved).
+    const exec = new SimExecutor(clock, () => ({ latency: 5, outcome: { ok: true, output: { text: 'Bearer hunter2-secret' } } }));
+    const seen: string[] = [];
+    const p = plan({
+      capabilities: [capability('c')],
+      steps: [step({ id: 'a', capability: 'c' }), step({ id: 'b', capability: 'c', deps: ['a'], args: { text: out('a', 'text'), who: input('who'), t: ctxVar('t') } })],
+    });
+    const redact = (v: unknown) => JSON.parse(JSON.stringify(v).replaceAll('hunter2-secret', '***')) as unknown;
+    const look = (s: { input: unknown }, ...rest: unknown[]) => void seen.push(JSON.stringify([s.input, rest.at(-1)]));
+    const hooks = { preExecution: (s: { input: unknown }, ctx: unknown) => look(s, ctx), postExecution: (s: { input: unknown }, _r: unknown, ctx: unknown) => look(s, ctx) };
+    const r = new Run(p, { clock, executor: exec, redact, hooks: hooks as never }, { runId: 's', input: { who: 'hunter2-secret' }, context: { t: 'hunter2-secret' } });
+    const result = await settle(clock, r.start());
+    expect(result.status).toBe('completed');
+    expect(seen).toHaveLength(4);
+    for (const shown of seen) expect(shown).not.toContain('hunter2');
+    // The step itself still gets the value: only what the hook is shown is redacted.
+    expect(exec.starts[1]!.input).toMatchObject({ text: 'Bearer hunter2-secret' });
   });
 });
 

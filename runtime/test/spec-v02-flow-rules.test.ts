@@ -120,6 +120,77 @@ describe('race', () => {
   });
 });
 
+describe('a race that failed while its branches continue', () => {
+  const p = planOf(`plan p {
+  input { a: string, b: string }
+  race pick {
+    step left = work(name: input.a) { on_failure continue }
+    step right = work(name: input.b) { on_failure continue }
+  }
+  step after_race = work(name: "after") { after pick }
+  step reads = work(name: pick.output.text)
+  step soft = work(name: pick.output.text ?? "none")
+  step branches = work(name: left.output.text ?? right.output.text ?? "none")
+}`);
+
+  it('a step reading NAME.output outside ?? is skipped like one after NAME; soft reads still run', async () => {
+    const { result, status, exec } = await run(p, byName({ x: 'fail', y: 'fail' }), { a: 'x', b: 'y' });
+    expect(result.status).toBe('completed');
+    expect(status).toMatchObject({ left: 'failed', right: 'failed', after_race: 'skipped', reads: 'skipped', soft: 'completed', branches: 'completed' });
+    expect(exec.starts.some((s) => s.stepId === 'reads')).toBe(false);
+    expect(exec.starts.find((s) => s.stepId === 'soft')!.input).toEqual({ name: 'none' });
+  });
+
+  it('the IR keeps a hard read of NAME.output out of soft_reads, and ?? reads in', () => {
+    const byId = new Map(p.steps.map((s) => [s.id, s]));
+    expect(byId.get('reads')!.soft_reads).toEqual([]);
+    expect(byId.get('reads')!.skip_if_skipped).toEqual([]);
+    expect(byId.get('soft')!.soft_reads).toEqual(['left', 'right']);
+    expect(byId.get('branches')!.soft_reads).toEqual(['left', 'right']);
+  });
+});
+
+describe('compensate reads its own step (§4 rollback)', () => {
+  it('compiles without a self-cycle, and the compensation gets the output of the step it undoes, per item too', async () => {
+    const p = planOf(`plan p {
+  on_failure rollback
+  step sent = work(name: "s1") { compensate work(name: "undo \${sent.output.text}") }
+  for each x in ["p", "q"] {
+    step each = work(name: x) { compensate work(name: "undo \${each.output.text}") }
+  }
+  step bad = work(name: "bad") { after sent, each }
+}`);
+    expect(p.steps.find((s) => s.id === 'sent')!.deps).toEqual([]);
+    const { result, exec } = await run(p, byName({ bad: 'fail' }));
+    expect(result.status).toBe('failed');
+    const undone = exec.starts.map((s) => String(s.input.name)).filter((n) => n.startsWith('undo'));
+    expect(undone.sort()).toEqual(['undo p', 'undo q', 'undo s1']);
+  });
+});
+
+describe('for each over an optional list', () => {
+  const p = planOf(`plan p {
+  input { xs: list<string>? }
+  for each x in input.xs {
+    step each = work(name: x)
+  }
+  step after_each = work(name: "n=\${len(each.output)}")
+  output { outs: each.output }
+}`);
+
+  it('an absent list has no items, as an empty one: the block completes with [] and its readers run', async () => {
+    for (const input of [{}, { xs: null }, { xs: [] }]) {
+      const { result, status, exec } = await run(p, byName({}), input);
+      expect(result.status).toBe('completed');
+      expect(status).toMatchObject({ each: 'completed', after_each: 'completed' });
+      expect(result.output).toEqual({ outs: [] });
+      expect(exec.starts.map((s) => s.input.name)).toEqual(['n=0']);
+    }
+    const { result } = await run(p, byName({}), { xs: ['a'] });
+    expect(result.output).toEqual({ outs: [{ text: 'a' }] });
+  });
+});
+
 describe('repeat … on_failure continue', () => {
   it('an exhausted loop does not fail the run; NAME.iterations counts max', async () => {
     const p = planOf(`plan p {

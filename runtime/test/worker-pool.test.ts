@@ -47,6 +47,22 @@ describe('worker pool', () => {
     }
   });
 
+  it('an error a handler leaves behind fails its own attempt, never the attempt that runs next in its thread', async () => {
+    const exec = new WorkerExecutor({ workers: 1 });
+    try {
+      const left = await attempt(exec, request(fx('float', 'floatingReject'), 'float', { ms: 30 })).outcome;
+      expect(left.ok).toBe(true);
+      // The same (only) thread runs the next attempt while the rejection surfaces.
+      const next = await attempt(exec, request(fx('work', 'work'), 'next', { ms: 200 })).outcome;
+      expect(next).toMatchObject({ ok: true });
+      expect(next.logs?.join('\n')).toMatch(/floating rejection/);
+      const own = await attempt(exec, request(fx('own', 'ownStrayThrow'), 'own')).outcome;
+      expect(own).toMatchObject({ ok: false, error: 'thrown in a callback' });
+    } finally {
+      await exec.close();
+    }
+  });
+
   it('aborting an attempt ends it whether it runs or waits in the queue; its worker is replaced', async () => {
     const exec = new WorkerExecutor({ workers: 1 });
     try {

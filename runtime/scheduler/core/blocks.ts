@@ -100,6 +100,8 @@ function listOutcome(c: RunState, bi: BlockInst): unknown[] | Whole {
   } catch (err) {
     return { status: 'failed', reason: (err as Error).message };
   }
+  // An optional list (`list<T>?`, which the compiler accepts) that is absent has no items.
+  if (list === null || list === undefined) return { status: 'completed', reason: null };
   if (!Array.isArray(list)) return { status: 'failed', reason: `for each over ${describeType(list)}: a list is needed` };
   if (list.length === 0) return { status: 'completed', reason: null };
   return list;
