@@ -46,6 +46,11 @@ export interface WorkerNow {
 export type WorkerEvent =
   /** Ready attempts may be waiting (a dispatch, the poll, a registration). */
   | { readonly kind: 'wake' }
+  /**
+   * Its LISTEN for dispatches landed: what was dispatched while it did not listen must be looked
+   * for by a claim made after it (`lookDue`).
+   */
+  | { readonly kind: 'listening' }
   /** A turn: start the exchange that is due, if one is. */
   | { readonly kind: 'pump' }
   /** The `pump-soon` turn came. */
@@ -141,6 +146,14 @@ export class WorkerCore {
   private readonly pace = new ExchangePace();
   /** Ready attempts may be waiting. */
   wanted = true;
+  /**
+   * A LISTEN landed and no claim was sent since: a dispatch committed while the worker did not
+   * listen was heard by nobody here. With fast attempts running, the next report (due within
+   * milliseconds) carries that claim; otherwise it is a claim alone, at once.
+   */
+  private lookDue = false;
+  /** Its last claim came back short: the queue ran dry for its tasks (no backlog). */
+  private dry = false;
   /** It was declared dead and could not register again. */
   declaredDead = false;
 
@@ -156,6 +169,10 @@ export class WorkerCore {
   get inFlight(): boolean {
     return this.exchanging !== null;
   }
+  /** Its recent attempts were fast (`ExchangePace`). */
+  get fast(): boolean {
+    return this.pace.fast;
+  }
   get stopping(): boolean {
     return this.isStopping;
   }
@@ -163,6 +180,21 @@ export class WorkerCore {
   get slow(): number {
     return this.slowRunning;
   }
+  /**
+   * Whether to listen for dispatches, given whether it does (`ListenSwitch`). It listens while it
+   * has an idle slot, and again only once idle for good (nothing running, no exchange in flight,
+   * its last claim short); a busy worker hears of new attempts from its next exchange or the poll,
+   * so that a backlog's busy workers are not woken by every NOTIFY of the database. But a fast
+   * worker whose last claim found the queue dry keeps listening while busy: its attempts end
+   * within milliseconds in a report that carries the claim a dispatch heard meanwhile asks for —
+   * where switching off cost a LISTEN, an UNLISTEN and a claim alone (mostly empty) per batch.
+   */
+  wantsDispatches(listening: boolean): boolean {
+    if (this.isStopping) return listening;
+    if (this.pace.fast && this.dry) return true;
+    return listening ? this.running < this.o.slots : this.running === 0 && !this.inFlight && !this.wanted;
+  }
+
   /** The attempts claimed and not finished, in line then handed (for tests and `orch workers`). */
   held(): readonly Claim[] {
     return [...this.line, ...this.handed];
@@ -173,6 +205,10 @@ export class WorkerCore {
     switch (event.kind) {
       case 'wake':
         this.wanted = true;
+        this.pump(at, out);
+        break;
+      case 'listening':
+        this.lookDue = true;
         this.pump(at, out);
         break;
       case 'pump':
@@ -239,13 +275,17 @@ export class WorkerCore {
     const holding = !this.inFlight && mayHold({ results: this.results.length, waiting, window, ageMs, holdMs: HOLD_MS, cover: Math.max(1, slots >> 1) });
     // Not handed to the threads yet, and beyond a window that shrank: for another worker to take.
     const surplus = Math.min(this.line.length, Math.max(0, this.running - window));
+    // The look a LISTEN owes waits for the next report only while one is due soon (fast attempts
+    // running): a claim alone for it found nothing four times in five (docs/cluster.md).
+    const reporting = this.results.length > 0 && !holding;
+    const look = this.lookDue && (reporting || !this.pace.fast || this.running === 0);
     const state = {
       slots,
       window,
       running: this.running,
       results: this.results.length,
       inFlight: this.inFlight,
-      wanted: this.wanted && !this.renewing,
+      wanted: (this.wanted || look) && !this.renewing,
       stopping: this.isStopping,
       holding,
       fast: this.pace.fast,
@@ -271,6 +311,8 @@ export class WorkerCore {
     const report = this.results;
     this.results = [];
     const release = next.release ? this.giveBack(surplus, as) : [];
+    // A claim made after the LISTEN landed sees every dispatch committed before it.
+    if (next.claim > 0) this.lookDue = false;
     this.exchanging = { as, asked: next.claim, report };
     out.push({ kind: 'exchange', as, report, claim: next.claim, release });
   }
@@ -299,6 +341,7 @@ export class WorkerCore {
       out.push({ kind: 'log', line: `refused: the result of ${r.run}/${r.key}#${r.attempt} (this worker was presumed dead, or the owner gave up on it)` });
     }
     this.wanted = stillWanted(asked, answer.claimed.length, this.wanted);
+    if (asked > 0) this.dry = answer.claimed.length < asked;
     for (const job of answer.claimed) {
       // Claimed under an id declared dead meanwhile: the sweeper abandons it, none starts here.
       if (as !== at.id) out.push({ kind: 'log', line: `dropped ${job.run}/${job.key}#${job.attempt}: claimed as ${as}, declared dead since` });

@@ -160,18 +160,13 @@ class WorkerShell {
     this.tasks = taskIdentifiers(p.options.resources);
     this.core = new WorkerCore({ slots, shares: (job) => p.attempts.shares(job) });
     const core = this.core;
-    /*
-     * Listens for dispatches only while it could take them: a worker whose slots are all busy stops
-     * listening, and starts again once it is idle and its last claim came back short — then claims
-     * once, for what was dispatched meanwhile. A worker busy meanwhile hears of new attempts from its
-     * next exchange (every finished attempt leads to one), or from the poll.
-     */
+    // Listens for dispatches only while it could take them (`WorkerCore.wantsDispatches`); once a
+    // LISTEN lands, a claim looks for what was dispatched meanwhile.
     this.dispatches = new ListenSwitch(
       () => this.listener,
       DISPATCH_CHANNEL,
-      // On again only once idle for good: nothing running, no exchange in flight, its last claim short.
-      (listening) => (core.stopping ? listening : listening ? core.running < slots : core.running === 0 && !core.inFlight && !core.wanted),
-      () => this.feed({ kind: 'wake' }),
+      (listening) => core.wantsDispatches(listening),
+      () => this.feed({ kind: 'listening' }),
     );
     /*
      * Listens for its owners' abandons (`orch_abandon`: race lost, cancelled, timed out) only while

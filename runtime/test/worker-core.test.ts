@@ -149,8 +149,8 @@ class World {
   }
 }
 
-type Step = 'answer' | 'lose-answer' | 'fail' | 'adopt' | 'adopt-fail' | 'finish' | 'hold' | 'pump-soon' | 'wake' | 'abandon' | 'cut-off' | 'dead' | 'registered';
-const STEPS: Step[] = ['answer', 'answer', 'answer', 'lose-answer', 'fail', 'adopt', 'adopt-fail', 'finish', 'finish', 'finish', 'hold', 'pump-soon', 'wake', 'abandon', 'cut-off', 'dead', 'registered'];
+type Step = 'answer' | 'lose-answer' | 'fail' | 'adopt' | 'adopt-fail' | 'finish' | 'hold' | 'pump-soon' | 'wake' | 'listening' | 'abandon' | 'cut-off' | 'dead' | 'registered';
+const STEPS: Step[] = ['answer', 'answer', 'answer', 'lose-answer', 'fail', 'adopt', 'adopt-fail', 'finish', 'finish', 'finish', 'hold', 'pump-soon', 'wake', 'listening', 'abandon', 'cut-off', 'dead', 'registered'];
 
 function act(w: World, step: Step, pick: number): void {
   w.now += 1;
@@ -211,6 +211,9 @@ function act(w: World, step: Step, pick: number): void {
     case 'wake':
       w.tell({ kind: 'wake' });
       return;
+    case 'listening':
+      w.tell({ kind: 'listening' });
+      return;
     case 'abandon': {
       const held = w.core.held();
       if (held.length === 0) return;
@@ -240,6 +243,39 @@ function act(w: World, step: Step, pick: number): void {
       return;
     }
   }
+}
+
+/** Everything pending happens (answers, finishes, turns, holds) until the worker is quiet; no wake, no poll. */
+function quiet(w: World): void {
+  for (let i = 0; i < 10_000; i++) {
+    if (w.exchange) act(w, 'answer', 0);
+    else if (w.running.length > 0) act(w, 'finish', 0);
+    else if (w.pumpSoon) act(w, 'pump-soon', 0);
+    else if (w.hold) act(w, 'hold', 0);
+    else return;
+  }
+}
+
+/** Runs a fast worker (2 slots) until its attempts count as fast and some run, its last claim short (the queue dry); then more is queued, unheard. */
+function fastAndBusy(): World {
+  const w = new World(2, 200, () => true);
+  w.tell({ kind: 'pump' });
+  for (let i = 0; i < 1000 && !(w.running.length > 0 && w.core.fast); i++) {
+    if (w.exchange) act(w, 'answer', 0);
+    else if (w.pumpSoon) act(w, 'pump-soon', 0);
+    else if (w.hold) act(w, 'hold', 0);
+    else act(w, 'finish', 0);
+  }
+  // The queue runs dry: the next claim comes back short (nothing more is wanted until a wake).
+  const later = w.queue.splice(0);
+  while (w.core.wanted || w.exchange) {
+    if (w.exchange) act(w, 'answer', 0);
+    else if (w.pumpSoon) act(w, 'pump-soon', 0);
+    else if (w.hold) act(w, 'hold', 0);
+    else act(w, 'finish', 0);
+  }
+  w.queue.push(...later);
+  return w;
 }
 
 /** After the schedule: everything pending happens until the worker is quiet, then it stops and drains. */
@@ -329,5 +365,73 @@ describe('worker core', () => {
     const cmds = w.core.handle({ kind: 'declared-dead', old: 'w1' }, { now: 1, id: 'w1' });
     expect(cmds.map((c) => c.kind)).toEqual(['abort', 'register-again']);
     expect(w.core.held()).toHaveLength(1);
+  });
+
+  it('keeps listening while its attempts are fast and its last claim found the queue dry; with a backlog or slow attempts, stops once its slots are busy and starts again only once idle', () => {
+    const fast = fastAndBusy();
+    expect(fast.running.length).toBeGreaterThanOrEqual(fast.slots);
+    expect(fast.core.wantsDispatches(false)).toBe(true);
+    // A backlog (its claim came back full): busy, it stops listening.
+    fast.tell({ kind: 'wake' });
+    while (!fast.exchange) act(fast, fast.pumpSoon ? 'pump-soon' : fast.hold ? 'hold' : 'finish', 0);
+    act(fast, 'answer', 0);
+    expect(fast.core.wanted).toBe(true);
+    expect(fast.running.length).toBeGreaterThanOrEqual(fast.slots);
+    expect(fast.core.wantsDispatches(true)).toBe(false);
+    const slow = new World(2, 10, () => false);
+    slow.tell({ kind: 'pump' });
+    act(slow, 'answer', 0);
+    expect(slow.running).toHaveLength(2);
+    expect(slow.core.wantsDispatches(true)).toBe(false);
+    quiet(slow);
+    expect(slow.core.wantsDispatches(false)).toBe(true);
+  });
+
+  it('claims for what was dispatched before its LISTEN landed with the next report while fast attempts run, alone at once when idle', () => {
+    // Dispatched while it did not listen (in the queue, no wake): the LISTEN lands while fast attempts run.
+    const w = fastAndBusy();
+    expect(w.exchange).toBeNull();
+    expect(w.queue.length).toBeGreaterThan(0);
+    w.tell({ kind: 'listening' });
+    expect(w.exchange).toBeNull();
+    // Their results go with a claim, which takes what waited.
+    for (let i = 0; i < 100 && !w.exchange; i++) act(w, w.pumpSoon ? 'pump-soon' : w.hold ? 'hold' : 'finish', 0);
+    expect(w.exchange?.report.length).toBeGreaterThan(0);
+    expect(w.exchange?.claim).toBeGreaterThan(0);
+    quiet(w);
+    expect(w.queue).toEqual([]);
+    // Idle, with its last claim short: the LISTEN's claim goes alone, at once.
+    w.queue.push(100, 101);
+    w.tell({ kind: 'listening' });
+    expect(w.exchange).toMatchObject({ report: [], claim: expect.any(Number) });
+    expect(w.exchange!.claim).toBeGreaterThan(0);
+    quiet(w);
+    expect(w.queue).toEqual([]);
+  });
+
+  it('claims everything dispatched before its last LISTEN landed, without a wake or a poll, whatever happened before', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 4 }),
+        fc.func(fc.boolean()),
+        fc.array(fc.tuple(fc.constantFrom<Step | 'dispatch'>('answer', 'finish', 'finish', 'pump-soon', 'hold', 'listening', 'dispatch'), fc.nat()), { maxLength: 200 }),
+        (slots, fast, schedule) => {
+          const w = new World(slots, 0, (n) => fast(n));
+          w.tell({ kind: 'pump' });
+          let next = 0;
+          for (const [step, pick] of schedule) {
+            // Dispatched unheard: the worker does not listen, or its LISTEN has not landed yet.
+            if (step === 'dispatch') for (let i = 0; i <= pick % 40; i++) w.queue.push(next++);
+            else act(w, step, pick);
+          }
+          w.queue.push(next++);
+          w.tell({ kind: 'listening' });
+          quiet(w);
+          expect(w.queue).toEqual([]);
+          expect(w.reported.size).toBe(next);
+        },
+      ),
+      { numRuns: 100 },
+    );
   });
 });
