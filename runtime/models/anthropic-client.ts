@@ -5,7 +5,7 @@
  * newer `output_config` formats do not yet.
  */
 import type Anthropic from '@anthropic-ai/sdk';
-import type { ModelAnswer, ModelClient, ModelRequest } from './client.js';
+import { reportedTokens, type ModelAnswer, type ModelClient, type ModelRequest } from './client.js';
 
 /** The Messages API requires `max_tokens`; this is sent when the capability gives none. */
 export const ANTHROPIC_DEFAULT_MAX_TOKENS = 4096;
@@ -52,7 +52,7 @@ export class AnthropicModelClient implements ModelClient {
     return {
       text: refused ? '' : text,
       ...(refused ? { refusal: blocks.filter((b) => b.type === 'text').map((b) => b.text ?? '').join('') || 'no reason given' } : {}),
-      ...(res.usage ? { input_tokens: res.usage.input_tokens ?? 0, output_tokens: res.usage.output_tokens ?? 0 } : {}),
+      ...reportedTokens(res.usage?.input_tokens, res.usage?.output_tokens),
       model: res.model || req.model,
     };
   }

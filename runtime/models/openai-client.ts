@@ -1,6 +1,6 @@
 /** The Chat Completions API (OpenAI, Azure, Ollama, vLLM, llama.cpp, gateways) through the `openai` SDK. */
 import type OpenAI from 'openai';
-import type { ModelAnswer, ModelClient, ModelRequest } from './client.js';
+import { reportedTokens, type ModelAnswer, type ModelClient, type ModelRequest } from './client.js';
 
 /** Sent when an endpoint needs no key: the SDK refuses to start without one. */
 const NO_KEY = 'orch-no-key';
@@ -50,7 +50,7 @@ export class OpenAIModelClient implements ModelClient {
     return {
       text: choice.message?.content ?? '',
       ...(refusal ? { refusal } : {}),
-      ...(res.usage ? { input_tokens: res.usage.prompt_tokens ?? 0, output_tokens: res.usage.completion_tokens ?? 0 } : {}),
+      ...reportedTokens(res.usage?.prompt_tokens, res.usage?.completion_tokens),
       model: res.model || req.model,
     };
   }

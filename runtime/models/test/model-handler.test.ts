@@ -286,6 +286,18 @@ plan p { step a = say(q: "hi")  output { a: a.output.text } }
     expect(result.steps[0]!.cost).toBe(0.25);
   });
 
+  it('usage that is not two token counts (empty, one missing, not numbers) is no usage: the attempt costs its reservation, never a free or cheaper call', async () => {
+    const chat = (usage: unknown) => ({ id: 'c', object: 'chat.completion', created: 0, model: 'priced', choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: 'hello', refusal: null } }], usage });
+    for (const usage of [{}, { prompt_tokens: 5 }, { prompt_tokens: '5', completion_tokens: '7' }, { prompt_tokens: -900_000, completion_tokens: 500_000 }]) {
+      cloud.script({ body: chat(usage) });
+      const { result, events } = await run(planOf(TEXT('cloud')), {});
+      expect(result.status).toBe('completed');
+      const reserved = (events.find((e) => e.type === 'step_started')!.data as { cost: number }).cost;
+      expect(result.steps[0]!.cost, JSON.stringify(usage)).toBe(reserved);
+      expect((events.find((e) => e.type === 'step_completed')!.data as { usage?: { input_tokens?: number } }).usage?.input_tokens, JSON.stringify(usage)).toBeUndefined();
+    }
+  });
+
   it('an answer cut off mid-way fails the attempt, which is retried', async () => {
     cloud.script({ answer: 'hello', input_tokens: 1, output_tokens: 1, cutOff: true }, { answer: 'again', input_tokens: 1, output_tokens: 1 });
     const { result, events } = await run(planOf(TEXT('cloud')), {});
