@@ -46,11 +46,11 @@ export type ModelApi = (typeof MODEL_APIS)[number];
 
 /**
  * The usage an answer reports, or nothing: an endpoint's two counts only when both are token
- * counts (finite numbers ≥ 0). An empty `usage`, one count missing, or a count that is no number
+ * counts (whole numbers ≥ 0 that a number holds exactly). An empty `usage`, one count missing, or a count that is no number
  * says nothing about what the call cost, so the attempt is charged its reservation (§8.2), never
  * a free or cheaper call.
  */
 export function reportedTokens(input: unknown, output: unknown): { input_tokens: number; output_tokens: number } | Record<string, never> {
-  const count = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+  const count = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
   return count(input) && count(output) ? { input_tokens: input, output_tokens: output } : {};
 }

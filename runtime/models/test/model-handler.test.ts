@@ -286,9 +286,9 @@ plan p { step a = say(q: "hi")  output { a: a.output.text } }
     expect(result.steps[0]!.cost).toBe(0.25);
   });
 
-  it('usage that is not two token counts (empty, one missing, not numbers) is no usage: the attempt costs its reservation, never a free or cheaper call', async () => {
+  it('usage that is not two token counts (empty, one missing, not whole numbers, beyond what a number holds) is no usage: the attempt costs its reservation, never a free or cheaper call', async () => {
     const chat = (usage: unknown) => ({ id: 'c', object: 'chat.completion', created: 0, model: 'priced', choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: 'hello', refusal: null } }], usage });
-    for (const usage of [{}, { prompt_tokens: 5 }, { prompt_tokens: '5', completion_tokens: '7' }, { prompt_tokens: -900_000, completion_tokens: 500_000 }]) {
+    for (const usage of [{}, { prompt_tokens: 5 }, { prompt_tokens: '5', completion_tokens: '7' }, { prompt_tokens: -900_000, completion_tokens: 500_000 }, { prompt_tokens: 1e300, completion_tokens: 1 }, { prompt_tokens: 2.5, completion_tokens: 1 }]) {
       cloud.script({ body: chat(usage) });
       const { result, events } = await run(planOf(TEXT('cloud')), {});
       expect(result.status).toBe('completed');
