@@ -298,6 +298,20 @@ plan p { step a = say(q: "hi")  output { a: a.output.text } }
     }
   });
 
+  it('content given as a list of parts (as some gateways answer) is the answer, and the call is paid as reported', async () => {
+    const parts = { id: 'c', object: 'chat.completion', created: 0, model: 'priced', choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: [{ type: 'text', text: 'hel' }, { type: 'text', text: 'lo' }], refusal: null } }], usage: { prompt_tokens: 100_000, completion_tokens: 10_000 } };
+    cloud.script({ body: parts });
+    const { result } = await run(planOf(TEXT('cloud')), {});
+    expect(result.status).toBe('completed');
+    expect(result.output).toEqual({ a: 'hello' });
+    expect(result.steps[0]!.cost).toBe(0.24);
+    // The JSON value itself as content: its JSON text is the answer, validated and paid as any other.
+    cloud.script({ body: { ...parts, choices: [{ ...parts.choices[0], message: { role: 'assistant', content: { odd: true }, refusal: null } }] } });
+    const odd = await run(planOf(TEXT('cloud')), {});
+    expect(odd.result.output).toEqual({ a: '{"odd":true}' });
+    expect(odd.result.steps[0]!.cost).toBe(0.24);
+  });
+
   it('an answer cut off mid-way fails the attempt, which is retried', async () => {
     cloud.script({ answer: 'hello', input_tokens: 1, output_tokens: 1, cutOff: true }, { answer: 'again', input_tokens: 1, output_tokens: 1 });
     const { result, events } = await run(planOf(TEXT('cloud')), {});
