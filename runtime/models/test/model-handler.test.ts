@@ -305,6 +305,11 @@ plan p { step a = say(q: "hi")  output { a: a.output.text } }
     expect(result.status).toBe('completed');
     expect(result.output).toEqual({ a: 'hello' });
     expect(result.steps[0]!.cost).toBe(0.24);
+    // A Messages gateway's bare string content is the answer too.
+    claude.script({ body: { id: 'm', type: 'message', role: 'assistant', model: 'priced', content: 'hello', stop_reason: 'end_turn', usage: { input_tokens: 100_000, output_tokens: 10_000 } } });
+    const bare = await run(planOf(TEXT('claude')), {});
+    expect(bare.result.output).toEqual({ a: 'hello' });
+    expect(bare.result.steps[0]!.cost).toBe(0.24);
     // The JSON value itself as content: its JSON text is the answer, validated and paid as any other.
     cloud.script({ body: { ...parts, choices: [{ ...parts.choices[0], message: { role: 'assistant', content: { odd: true }, refusal: null } }] } });
     const odd = await run(planOf(TEXT('cloud')), {});
