@@ -83,7 +83,9 @@ export function projectConfigStamp(file: string): unknown {
 export function configSection(view: ProjectConfigView, key: string): Readonly<Record<string, unknown>> {
   if (view.kind !== 'json') return {};
   const section = view.raw[key];
-  return section && typeof section === 'object' && !Array.isArray(section) ? (section as Record<string, unknown>) : {};
+  // Without a prototype: a name a plan gives (`notify(channel: "toString")`) is looked up among
+  // the config's own entries only, never found on Object.prototype.
+  return Object.assign(Object.create(null) as Record<string, unknown>, section && typeof section === 'object' && !Array.isArray(section) ? section : {});
 }
 
 const CHANNEL_TRANSPORTS = ['email', 'slack', 'webhook'] as const;

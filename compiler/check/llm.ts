@@ -145,7 +145,7 @@ function warnUnpriced(name: string, at: StringLit, file: string, diags: Diagnost
 
 /**
  * A prompt or system string as an expression over `input`: any other name (a step, `context`,
- * `run`, a plan's input) and `secret(…)` are E0801 — a prompt is sent to a model, so it must be
+ * `run`, a plan's input), `now()` and `secret(…)` are E0801 — a prompt is sent to a model, so it must be
  * what the capability was given, never a credential.
  */
 function templateIR(s: StringLit, what: string, env: ExprEnv, e0801: (m: string, r: StringLit['range']) => void): ExprIR | null {
@@ -155,6 +155,10 @@ function templateIR(s: StringLit, what: string, env: ExprEnv, e0801: (m: string,
     walkExpr(p, (e) => {
       if (e.kind === 'NameExpr' && e.name !== 'input') {
         e0801(`a ${what} may read only input, literals and pure built-ins, not "${e.name}"`, e.range);
+        bad = true;
+      } else if (e.kind === 'CallExpr' && e.callee.name === 'now') {
+        // Not pure: the same input would make another prompt at another time.
+        e0801(`a ${what} may read only input, literals and pure built-ins, not now(): its value changes with time`, e.range);
         bad = true;
       } else if (e.kind === 'CallExpr' && e.callee.name === 'secret') {
         e0801(`a ${what} is sent to a model and may not read a secret`, e.range);

@@ -64,6 +64,12 @@ capability tooly { kind tool  input { t: string }  output { text: string }  prom
     expect(spans).toContain('2.5');
     expect(spans).toContain('0');
     expect(diags.some((d) => /kind llm capabilities/.test(d.message) && covered(src, d) === '"x"')).toBe(true);
+    // The time is no input and no pure built-in: a prompt reading it is not what the capability was given.
+    const timed = `capability timed { kind llm  input { t: string }  output { text: string }  prompt "\${input.t} at \${format(now())}"  system "Today: \${now()}" }`;
+    expect(checkText(timed).filter((d) => d.code === 'E0801').map((d) => [covered(timed, d), d.message])).toEqual([
+      ['now()', 'a prompt may read only input, literals and pure built-ins, not now(): its value changes with time'],
+      ['now()', 'a system may read only input, literals and pure built-ins, not now(): its value changes with time'],
+    ]);
     // A prompt that reads a field the input does not have is a normal type error.
     expect(codes(checkText(`capability c { kind llm  input { t: string }  output { text: string }  prompt "\${input.nope}" }`))).toContain('E0201');
   });

@@ -34,7 +34,8 @@ const isObj = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 
 
 /** Channel `name` of a `channels` section (`"secret:…"` values resolved), or why it cannot be used. */
 export function channelOf(section: unknown, name: string, secrets: SecretLookup): Channel | { readonly error: string } {
-  const raw = isObj(section) ? section[name] : undefined;
+  // Its own entries only: a channel named `toString` or `__proto__` is not configured.
+  const raw = isObj(section) && Object.hasOwn(section, name) ? section[name] : undefined;
   if (!isObj(raw)) return { error: `channel "${name}" is not configured` };
   let c: Record<string, unknown>;
   try {

@@ -6,24 +6,31 @@
  * no per-task port, so an attempt that writes nothing costs nothing here.
  */
 import { BroadcastChannel } from 'node:worker_threads';
+import type { AttemptUsage } from '../scheduler/types.js';
 
 const CHANNEL = 'orch-step-logs';
 
-interface LogMessage {
-  readonly key: string;
-  readonly line: string;
-}
+type LogMessage = { readonly key: string; readonly line: string } | { readonly key: string; readonly usage: AttemptUsage };
 
 let out: BroadcastChannel | null = null;
 
 /** In the worker: `line` of the attempt `key` (`WorkerTask.logKey`). */
 export function sendLine(key: string, line: string): void {
+  send({ key, line });
+}
+
+/** In the worker: what the attempt `key` has reported so far with `ctx.usage()` (its running total). */
+export function sendUsage(key: string, usage: AttemptUsage): void {
+  send({ key, usage: { ...usage } });
+}
+
+function send(m: LogMessage): void {
   if (!out) {
     out = new BroadcastChannel(CHANNEL);
     // The worker's lifetime is piscina's business, not this channel's.
     out.unref();
   }
-  out.postMessage({ key, line } satisfies LogMessage);
+  out.postMessage(m);
 }
 
 interface Attempt {
@@ -32,6 +39,7 @@ interface Attempt {
   /** How many lines `logged` was given. */
   given: number;
   readonly logged: ((lines: readonly string[]) => void) | undefined;
+  readonly reported: ((usage: AttemptUsage) => void) | undefined;
 }
 
 let nextKey = 0;
@@ -41,8 +49,8 @@ export class LiveLogs {
   private readonly attempts = new Map<string, Attempt>();
   private channel: BroadcastChannel | null = null;
 
-  /** A key for a new attempt, whose lines go to `logged` (or are kept) until `close`. */
-  open(logged?: (lines: readonly string[]) => void): string {
+  /** A key for a new attempt, whose lines go to `logged` (or are kept) and usage to `reported` until `close`. */
+  open(logged?: (lines: readonly string[]) => void, reported?: (usage: AttemptUsage) => void): string {
     if (!this.channel) {
       this.channel = new BroadcastChannel(CHANNEL);
       this.channel.unref();
@@ -50,13 +58,14 @@ export class LiveLogs {
       this.channel.onmessage = (ev) => this.arrived((ev as { data: LogMessage }).data);
     }
     const key = String(++nextKey);
-    this.attempts.set(key, { pending: null, given: 0, logged });
+    this.attempts.set(key, { pending: null, given: 0, logged, reported });
     return key;
   }
 
   private arrived(m: LogMessage): void {
     const a = this.attempts.get(m.key);
     if (!a) return; // its result came first, with every line
+    if ('usage' in m) return a.reported?.(m.usage);
     if (!a.logged) return void (a.pending ??= []).push(m.line);
     a.given++;
     a.logged([m.line]);

@@ -13,7 +13,7 @@ import { Piscina } from 'piscina';
 import type { CapabilityIR } from '../../compiler/index.js';
 import { fillDefaults, typedOutput } from './value-defaults.js';
 import { packagePath } from '../../compiler/index.js';
-import type { AttemptHandle, AttemptOutcome, AttemptRequest, Executor, ToolCheck } from '../scheduler/types.js';
+import type { AttemptHandle, AttemptOutcome, AttemptRequest, AttemptUsage, Executor, ToolCheck } from '../scheduler/types.js';
 import { AttemptSignal } from './attempt-signal.js';
 import { ABORT_GRACE_MS, AloneClaims, handlerAbortReason, sendAbort } from './abort-channel.js';
 import { chunkSizes, HandlerPace, newClaims, SLOW_TICK_MS, startedCount, stillRunning, takeBack } from './chunking.js';
@@ -84,6 +84,8 @@ interface Attempt {
   readonly handler: string;
   readonly done: (outcome: AttemptOutcome) => void;
   readonly logged: ((lines: readonly string[]) => void) | undefined;
+  /** What the handler reports with `ctx.usage()`, as it reports it (its running total). */
+  readonly reported: ((usage: AttemptUsage) => void) | undefined;
   state:
     | { readonly at: 'ready' }
     /** `answered`: settles when the pool answers for its task. */
@@ -151,7 +153,7 @@ export class WorkerExecutor implements Executor {
     this.pool.on('error', () => undefined);
   }
 
-  start(req: AttemptRequest, done: (outcome: AttemptOutcome) => void, logged?: (lines: readonly string[]) => void): AttemptHandle {
+  start(req: AttemptRequest, done: (outcome: AttemptOutcome) => void, logged?: (lines: readonly string[]) => void, reported?: (usage: AttemptUsage) => void): AttemptHandle {
     for (const edge of this.edges) if (edge.handles(req.capability)) return edge.start(req, done, logged);
     const where = this.locate(req);
     if (!where.ok) {
@@ -168,12 +170,12 @@ export class WorkerExecutor implements Executor {
       resource: req.resource?.name ?? null,
       secrets: req.secrets,
       maxOutputBytes: this.outputLimit(req.plan.base_dir),
-      logKey: this.live.open(logged),
+      logKey: this.live.open(logged, reported),
       // Always present (undefined untraced): one shape of task whether or not the run is traced.
       traceparent: req.traceparent,
       claim: -1,
     };
-    const a: Attempt = { req, task, handler: `${where.module}#${where.export}`, done, logged, state: { at: 'ready' }, carried: [] };
+    const a: Attempt = { req, task, handler: `${where.module}#${where.export}`, done, logged, reported, state: { at: 'ready' }, carried: [] };
     if (!this.chunking || !mayShare(req) || !this.pace.fast(a.handler)) this.sendAlone(a);
     else {
       // Held to the end of this turn: the attempts that become ready together are handed over together.
@@ -252,7 +254,7 @@ export class WorkerExecutor implements Executor {
           if (ran) {
             // Lines the first run wrote stay the step's; the second run's get a key of their own.
             a.carried = [...a.carried, ...this.live.close(a.task.logKey!)];
-            a.task = { ...a.task, logKey: this.live.open(a.logged) };
+            a.task = { ...a.task, logKey: this.live.open(a.logged, a.reported) };
             this.handOffs.rerun++;
           }
           this.sendAlone(a);

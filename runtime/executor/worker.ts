@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { workerData } from 'node:worker_threads';
 import { format } from 'node:util';
 import { describeThrown, formatBytes, toJsonOutput } from './json-output.js';
-import { sendLine } from './live-logs.js';
+import { sendLine, sendUsage } from './live-logs.js';
 import { claimToStart, markFinished } from './chunking.js';
 import { RunningAttempt, RunningAttempts } from './abort-channel.js';
 import { capturing } from './output-capture.js';
@@ -172,8 +172,13 @@ async function runHandler(task: WorkerTask, running: RunningAttempt): Promise<Wo
           secrets: task.secrets,
           traceparent: task.traceparent,
           log,
-          usage: (u: unknown) => addUsage((usage ??= {}), u),
-      })),
+          usage: (u: unknown) => {
+            addUsage((usage ??= {}), u);
+            // Sent as it is reported too: an attempt that times out never returns its result (§8.2).
+            if (task.logKey !== undefined && Object.keys(usage).length > 0) sendUsage(task.logKey, usage);
+          },
+        }),
+      ),
     );
   } catch (err) {
     // Whatever was thrown (a string, a symbol, an object with a cycle) becomes bounded text here.

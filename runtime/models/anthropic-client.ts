@@ -5,7 +5,7 @@
  * newer `output_config` formats do not yet.
  */
 import type Anthropic from '@anthropic-ai/sdk';
-import type { ModelAnswer, ModelClient, ModelRequest } from './client.js';
+import { reportedTokens, type ModelAnswer, type ModelClient, type ModelRequest } from './client.js';
 
 /** The Messages API requires `max_tokens`; this is sent when the capability gives none. */
 export const ANTHROPIC_DEFAULT_MAX_TOKENS = 4096;
@@ -43,16 +43,19 @@ export class AnthropicModelClient implements ModelClient {
       },
       req.signal ? { signal: req.signal } : undefined,
     );
-    const blocks = (res.content ?? []) as readonly { type: string; text?: string; input?: unknown; name?: string }[];
+    // A gateway's bare string is one text block; anything else not a list has none (the answer is
+    // then empty and fails validation, paid for — never a crash that would make the call free).
+    const content: unknown = res.content;
+    const blocks = (Array.isArray(content) ? content.filter((b) => b !== null && typeof b === 'object') : typeof content === 'string' ? [{ type: 'text', text: content }] : []) as readonly { type: string; text?: unknown; input?: unknown; name?: string }[];
     let text: string;
     const call = tool ? blocks.find((b) => b.type === 'tool_use' && b.name === tool.name) : undefined;
     if (call) text = JSON.stringify(call.input ?? null);
-    else text = blocks.filter((b) => b.type === 'text').map((b) => b.text ?? '').join('');
+    else text = blocks.filter((b) => b.type === 'text').map((b) => (typeof b.text === 'string' ? b.text : '')).join('');
     const refused = (res.stop_reason as string | null) === 'refusal';
     return {
       text: refused ? '' : text,
-      ...(refused ? { refusal: blocks.filter((b) => b.type === 'text').map((b) => b.text ?? '').join('') || 'no reason given' } : {}),
-      ...(res.usage ? { input_tokens: res.usage.input_tokens ?? 0, output_tokens: res.usage.output_tokens ?? 0 } : {}),
+      ...(refused ? { refusal: blocks.filter((b) => b.type === 'text').map((b) => (typeof b.text === 'string' ? b.text : '')).join('') || 'no reason given' } : {}),
+      ...reportedTokens(res.usage?.input_tokens, res.usage?.output_tokens),
       model: res.model || req.model,
     };
   }

@@ -43,3 +43,14 @@ export interface ModelClient {
 /** The protocols an endpoint may speak (LANGUAGE.md §8.1 `api`). */
 export const MODEL_APIS = ['openai', 'anthropic'] as const;
 export type ModelApi = (typeof MODEL_APIS)[number];
+
+/**
+ * The usage an answer reports, or nothing: an endpoint's two counts only when both are token
+ * counts (whole numbers ≥ 0 that a number holds exactly). An empty `usage`, one count missing, or a count that is no number
+ * says nothing about what the call cost, so the attempt is charged its reservation (§8.2), never
+ * a free or cheaper call.
+ */
+export function reportedTokens(input: unknown, output: unknown): { input_tokens: number; output_tokens: number } | Record<string, never> {
+  const count = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+  return count(input) && count(output) ? { input_tokens: input, output_tokens: output } : {};
+}

@@ -67,9 +67,12 @@ export class ModelExecutor implements Executor {
     this.pricing = Object.keys(setup.models.prices).length > 0;
   }
 
-  start(req: AttemptRequest, done: (outcome: AttemptOutcome) => void, logged?: (lines: readonly string[]) => void): AttemptHandle {
+  start(req: AttemptRequest, done: (outcome: AttemptOutcome) => void, logged?: (lines: readonly string[]) => void, reported?: (usage: AttemptUsage) => void): AttemptHandle {
     // Without a price table every outcome stays as it is: a plain step's attempt gets no wrapper.
-    if (!isModelCall(req.capability)) return this.inner.start(req, this.pricing ? (o) => done(this.priced(o)) : done, logged);
+    if (!isModelCall(req.capability)) {
+      if (!this.pricing) return this.inner.start(req, done, logged, reported);
+      return this.inner.start(req, (o) => done(this.priced(o)), logged, reported && ((u) => reported(this.pricedUsage(u).usage)));
+    }
     const controller = new AbortController();
     let settled = false;
     const settle = (o: AttemptOutcome) => {
@@ -178,12 +181,18 @@ export class ModelExecutor implements Executor {
 
   /** A handler's `ctx.usage()` with tokens and a priced model but no cost: the price table says what it cost. */
   private priced(o: AttemptOutcome): AttemptOutcome {
-    const u = o.usage;
-    if (!u || u.cost !== undefined || u.model === undefined) return o;
+    if (!o.usage) return o;
+    const { usage, cost } = this.pricedUsage(o.usage);
+    return cost === undefined ? o : { ...o, cost, usage };
+  }
+
+  /** The usage with its cost: as reported, else its tokens at the price of its model (when it has one). */
+  private pricedUsage(u: AttemptUsage): { usage: AttemptUsage; cost?: number } {
+    if (u.cost !== undefined || u.model === undefined) return { usage: u };
     const price = this.setup.models.prices[u.model];
-    if (!price) return o;
+    if (!price) return { usage: u };
     const cost = priceOf(price, u.input_tokens ?? 0, u.output_tokens ?? 0);
-    return { ...o, cost, usage: { ...u, cost } };
+    return { usage: { ...u, cost }, cost };
   }
 
   private clientFor(endpoint: EndpointConfig): ModelClient {

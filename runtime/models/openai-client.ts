@@ -1,6 +1,6 @@
 /** The Chat Completions API (OpenAI, Azure, Ollama, vLLM, llama.cpp, gateways) through the `openai` SDK. */
 import type OpenAI from 'openai';
-import type { ModelAnswer, ModelClient, ModelRequest } from './client.js';
+import { reportedTokens, type ModelAnswer, type ModelClient, type ModelRequest } from './client.js';
 
 /** Sent when an endpoint needs no key: the SDK refuses to start without one. */
 const NO_KEY = 'orch-no-key';
@@ -48,10 +48,22 @@ export class OpenAIModelClient implements ModelClient {
     // A filtered answer comes without content: declined, not answered with nothing.
     const refusal = choice.message?.refusal || (choice.finish_reason === 'content_filter' && !choice.message?.content ? "the endpoint's content filter withheld the answer" : undefined);
     return {
-      text: choice.message?.content ?? '',
+      text: answerText(choice.message?.content),
       ...(refusal ? { refusal } : {}),
-      ...(res.usage ? { input_tokens: res.usage.prompt_tokens ?? 0, output_tokens: res.usage.completion_tokens ?? 0 } : {}),
+      ...reportedTokens(res.usage?.prompt_tokens, res.usage?.completion_tokens),
       model: res.model || req.model,
     };
   }
+}
+
+/**
+ * The answer's text: `content` is a string by the API, but some gateways send a list of parts
+ * (`[{ type: "text", text }]`) or the JSON value itself. Either is the answer (its JSON text), so
+ * the call is validated and paid as answered — never a crash that would make it free.
+ */
+function answerText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (content === null || content === undefined) return '';
+  if (Array.isArray(content)) return content.map((p) => (typeof p === 'string' ? p : typeof (p as { text?: unknown })?.text === 'string' ? (p as { text: string }).text : '')).join('');
+  return JSON.stringify(content);
 }

@@ -487,6 +487,7 @@ export class Run implements RunReader {
         );
       },
       (lines) => this.act({ type: 'attempt_logs', attempt, token, lines }),
+      (usage) => this.act({ type: 'attempt_usage', attempt, token, usage }),
     );
     this.handles.set(attempt, handle);
   }

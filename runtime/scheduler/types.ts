@@ -124,8 +124,10 @@ export interface Executor {
    * Starts one attempt. `done` must be called exactly once, asynchronously (never from inside
    * `start`), unless the attempt was aborted first. `logged`, when the executor can, receives log
    * lines while the attempt runs; the outcome's `logs` then holds only the lines not given there.
+   * `reported`, when the executor can, receives what the attempt has reported so far (`ctx.usage`,
+   * its running total) each time it reports: an attempt that times out is charged at least that.
    */
-  start(request: AttemptRequest, done: (outcome: AttemptOutcome) => void, logged?: (lines: readonly string[]) => void): AttemptHandle;
+  start(request: AttemptRequest, done: (outcome: AttemptOutcome) => void, logged?: (lines: readonly string[]) => void, reported?: (usage: AttemptUsage) => void): AttemptHandle;
   /**
    * Optional: work to do for an attempt inside the journal transaction that commits its
    * `step_started` (the remote executor adds its job there). `start` follows once it is durable;

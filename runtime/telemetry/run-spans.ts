@@ -318,7 +318,7 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
       return copy;
     };
     const wrapped: Executor = {
-      start: (req, done, logged) =>
+      start: (req, done, logged, reported) =>
         inner.start(
           traced(req),
           (o: AttemptOutcome) => {
@@ -328,6 +328,7 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
             done(o);
           },
           logged,
+          reported,
         ),
     };
     if (inner.prepare) wrapped.prepare = (req) => inner.prepare!(traced(req));

@@ -57,6 +57,17 @@ describe('budget cost', () => {
     expect(events.some((e) => e.type === 'step_started' && e.stepId === 's2')).toBe(false);
   });
 
+  it('a run the budget stops runs no compensation, even under rollback (as a deadline): the ledger starts no more attempts', async () => {
+    const log = join(dir, 'rollback.log');
+    writeFileSync(log, '');
+    const steps = chain(log, 3).map((s) => ({ ...s, compensate: { capability: 'paid', args: { log: lit(log) } } }));
+    const p = plan({ capabilities: [paid], steps, over: { on_failure: 'rollback', policy: policy({ name: 'tight', budgets: { cost: 1, duration_ms: null } }) } });
+    const { result, events } = await run(p);
+    expect(result.error).toContain('budget exceeded');
+    expect(lines(log).map((l) => l.split(' ')[1])).toEqual(['s0', 's1']);
+    expect(events.some((e) => e.type === 'compensation_started' || e.type === 'step_compensated')).toBe(false);
+  });
+
   it('parallel steps that wait on a preExecution hook are charged before the next is admitted: no overspend', async () => {
     let asked = 0;
     const log = join(dir, 'hooked.log');

@@ -210,6 +210,11 @@ plan tell {
     expect(outputOf(result, 'n').attempts).toBe(1);
     // §9.1: an unknown channel cannot heal — the journal says so.
     expect(events.find((e) => e.type === 'step_failed')!.data).toMatchObject({ permanent: true });
+    // Only the config's own entries are channels: not a name every object has.
+    for (const name of ['__proto__', 'toString']) {
+      const other = await run(planIn(withChannels, `plan lost2 { step n = notify(channel: "${name}", text: "x") }`));
+      expect(outputOf(other.result, 'n').error).toBe(`channel "${name}" is not configured`);
+    }
   });
 
   it('a refused webhook (HTTP 404) is permanent: one attempt, whatever the retry policy (§9.1)', async () => {
@@ -341,6 +346,9 @@ describe('W0803: channels the config does not define', () => {
     expect(codes(withChannels, 'plan a { step n = notify(channel: "pager", text: "x") }')).toEqual([
       expect.stringMatching(/^W0803 channel "pager" is not defined in "channels" of .*orch\.config\.json/),
     ]);
+    // A name found on every object, not among the config's channels.
+    for (const name of ['toString', '__proto__', 'constructor'])
+      expect(codes(withChannels, `plan t { step n = notify(channel: "${name}", text: "x") }`)).toEqual([expect.stringMatching(new RegExp(`^W0803 channel "${name}" is not defined`))]);
     expect(codes(withChannels, 'plan b { step n = notify(channel: "ops", text: "x") step m = email(to: ["a@example.com"], subject: "s", text: "t") }')).toEqual([]);
   });
   it('warns at an email through a Slack or webhook channel, which cannot send it; notify may use any', () => {

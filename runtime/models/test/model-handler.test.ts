@@ -286,6 +286,37 @@ plan p { step a = say(q: "hi")  output { a: a.output.text } }
     expect(result.steps[0]!.cost).toBe(0.25);
   });
 
+  it('usage that is not two token counts (empty, one missing, not whole numbers, beyond what a number holds) is no usage: the attempt costs its reservation, never a free or cheaper call', async () => {
+    const chat = (usage: unknown) => ({ id: 'c', object: 'chat.completion', created: 0, model: 'priced', choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: 'hello', refusal: null } }], usage });
+    for (const usage of [{}, { prompt_tokens: 5 }, { prompt_tokens: '5', completion_tokens: '7' }, { prompt_tokens: -900_000, completion_tokens: 500_000 }, { prompt_tokens: 1e300, completion_tokens: 1 }, { prompt_tokens: 2.5, completion_tokens: 1 }]) {
+      cloud.script({ body: chat(usage) });
+      const { result, events } = await run(planOf(TEXT('cloud')), {});
+      expect(result.status).toBe('completed');
+      const reserved = (events.find((e) => e.type === 'step_started')!.data as { cost: number }).cost;
+      expect(result.steps[0]!.cost, JSON.stringify(usage)).toBe(reserved);
+      expect((events.find((e) => e.type === 'step_completed')!.data as { usage?: { input_tokens?: number } }).usage?.input_tokens, JSON.stringify(usage)).toBeUndefined();
+    }
+  });
+
+  it('content given as a list of parts (as some gateways answer) is the answer, and the call is paid as reported', async () => {
+    const parts = { id: 'c', object: 'chat.completion', created: 0, model: 'priced', choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: [{ type: 'text', text: 'hel' }, { type: 'text', text: 'lo' }], refusal: null } }], usage: { prompt_tokens: 100_000, completion_tokens: 10_000 } };
+    cloud.script({ body: parts });
+    const { result } = await run(planOf(TEXT('cloud')), {});
+    expect(result.status).toBe('completed');
+    expect(result.output).toEqual({ a: 'hello' });
+    expect(result.steps[0]!.cost).toBe(0.24);
+    // A Messages gateway's bare string content is the answer too.
+    claude.script({ body: { id: 'm', type: 'message', role: 'assistant', model: 'priced', content: 'hello', stop_reason: 'end_turn', usage: { input_tokens: 100_000, output_tokens: 10_000 } } });
+    const bare = await run(planOf(TEXT('claude')), {});
+    expect(bare.result.output).toEqual({ a: 'hello' });
+    expect(bare.result.steps[0]!.cost).toBe(0.24);
+    // The JSON value itself as content: its JSON text is the answer, validated and paid as any other.
+    cloud.script({ body: { ...parts, choices: [{ ...parts.choices[0], message: { role: 'assistant', content: { odd: true }, refusal: null } }] } });
+    const odd = await run(planOf(TEXT('cloud')), {});
+    expect(odd.result.output).toEqual({ a: '{"odd":true}' });
+    expect(odd.result.steps[0]!.cost).toBe(0.24);
+  });
+
   it('an answer cut off mid-way fails the attempt, which is retried', async () => {
     cloud.script({ answer: 'hello', input_tokens: 1, output_tokens: 1, cutOff: true }, { answer: 'again', input_tokens: 1, output_tokens: 1 });
     const { result, events } = await run(planOf(TEXT('cloud')), {});

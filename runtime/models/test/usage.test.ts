@@ -22,6 +22,7 @@ beforeAll(async () => {
 export function tokens(input, ctx) { ctx.usage({ input_tokens: 1000000, output_tokens: 500000, model: 'priced' }); return { ok: true }; }
 export function silent() { return { ok: true }; }
 export function unpriced(input, ctx) { ctx.usage({ input_tokens: 10, output_tokens: 20, model: 'free-text' }); return { ok: true }; }
+export async function slow(input, ctx) { ctx.usage({ cost: 0.5 }); await new Promise((r) => setTimeout(r, 5000)); return { ok: true }; }
 export function junk(input, ctx) { ctx.usage({ cost: -5, input_tokens: 'many', model: 42, extra: 'x' }); ctx.usage(null); return { ok: true }; }`,
   );
   writeFileSync(
@@ -64,4 +65,23 @@ describe('ctx.usage', () => {
     const a = events.find((e): e is RunEventOf<'step_completed'> => e.type === 'step_completed' && e.stepId === 'a')!;
     expect(a.data.usage).toEqual({ input_tokens: 5, output_tokens: 7, cost: 0.03, model: 'm' });
   });
+
+  it('what a handler reported before its attempt timed out counts: its retry does not start past the budget, and the overrun is journaled', async () => {
+    const file = join(dir, 'slow.orch');
+    writeFileSync(file, `capability slow { input {} output { ok: bool } handler "./h.js#slow" cost 0.1usd timeout 300ms retry 2 backoff fixed 1ms }
+policy tight { budget cost <= 0.3usd }
+plan p { policy tight  step a = slow() }`);
+    const out = compile({ entry: file });
+    const active = await rt.start(out.plans[0]!);
+    const result = await active.result;
+    const events = rt.journal!.load(active.runId);
+    // One attempt only: it spent 0.5 (reported), past the budget, so no retry starts.
+    expect(events.filter((e) => e.type === 'step_started')).toHaveLength(1);
+    expect(result.steps[0]!.cost).toBe(0.5);
+    expect(result.metadata.totalCost).toBe(0.5);
+    expect(events.find((e) => e.type === 'budget_overrun')?.data).toMatchObject({ reserved: 0.1, actual: 0.5 });
+    expect(result.status).toBe('failed');
+    expect(result.error).toMatch(/^budget exceeded/);
+  });
 });
+

@@ -4,9 +4,9 @@
  * step no longer waits for carries an old token).
  */
 import { contextChanged, resourceWaitTimedOut } from './availability.js';
-import { DURATION_TIMER, durationBudgetFired } from './budget.js';
+import { DURATION_TIMER, durationBudgetFired, recordOverrun } from './budget.js';
 import { abortRun, cancelInst, compensationLogs, compensationSettled } from './endings.js';
-import { attemptFailed, attemptLost, onOutcome, succeed } from './failure.js';
+import { attemptFailed, attemptLost, flatUsage, onOutcome, succeed } from './failure.js';
 import { wake } from './finish.js';
 import { releaseLease } from './lease.js';
 import type { CoreEvent } from './protocol.js';
@@ -34,6 +34,11 @@ export function onEvent(c: RunState, e: Live): void {
       // A compensation's worker died: the compensation failed (it is not retried).
       if (e.attempt.startsWith('compensate:')) return compensationSettled(c, e.attempt, e.token, false, e.error);
       return attemptLost(c, e.attempt, e.token, e.worker, e.error, e.reason);
+    case 'attempt_usage': {
+      const inst = live(c, e.attempt, e.token, 'call');
+      if (inst && inst.rec.status === 'running') inst.reportedSoFar = e.usage;
+      return;
+    }
     case 'attempt_logs': {
       if (e.attempt.startsWith('compensate:')) return compensationLogs(c, e.attempt, e.token, e.lines);
       const inst = live(c, e.attempt, e.token, 'call');
@@ -200,7 +205,10 @@ function timerFired(c: RunState, timer: string): void {
   if (t.kind === 'wait') return succeed(c, inst, null);
   // An attempt, a wait, an approval or a sub-plan ran out of time.
   const kind = inst.activity.kind;
-  if (kind === 'call') c.command({ type: 'abort_attempt', attempt: inst.key, reason: 'timeout' });
+  if (kind === 'call') {
+    c.command({ type: 'abort_attempt', attempt: inst.key, reason: 'timeout' });
+    settleReportedSoFar(c, inst);
+  }
   if (kind === 'subplan') c.command({ type: 'control_subplan', key: inst.key, op: 'cancel', reason: 'timed out' });
   c.untilWaiters.delete(inst);
   const final = kind === 'approval' || kind === 'until';
@@ -228,4 +236,19 @@ function cancelStep(c: RunState, stepId: string, reason: string): void {
     c.emit('step_cancelled', stepId, { reason, whole: true });
   }
   for (const i of [...l.instances]) cancelInst(c, i, reason);
+}
+
+/**
+ * An attempt stopped before it ended (§8.2): it keeps its reservation, or what it had reported
+ * spending (`ctx.usage`) when that is more — money spent before a timeout was spent all the same,
+ * and a retry must not start past the budget as if it had not been.
+ */
+function settleReportedSoFar(c: RunState, inst: Inst): void {
+  const so = inst.reportedSoFar;
+  inst.reportedSoFar = null;
+  const cost = so?.cost;
+  if (cost === undefined || !Number.isFinite(cost) || cost <= inst.attemptCapCost) return;
+  inst.costDelta = cost - inst.attemptCapCost;
+  inst.usage = flatUsage(so!);
+  recordOverrun(c, inst, cost);
 }

@@ -59,7 +59,7 @@ export function attemptLost(c: RunState, key: string, token: number, worker: str
 }
 
 /** Only the known numeric and text fields, so a handler cannot put anything else in the journal. */
-function flatUsage(u: AttemptUsage): AttemptUsage {
+export function flatUsage(u: AttemptUsage): AttemptUsage {
   const out: { -readonly [K in keyof AttemptUsage]: AttemptUsage[K] } = {};
   for (const k of ['input_tokens', 'output_tokens', 'cost'] as const) {
     const v = u[k];

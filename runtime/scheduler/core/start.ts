@@ -131,6 +131,7 @@ export function launch(c: RunState, inst: Inst, admitted = false): void {
   const reservation = reservationOf(c, inst);
   const attemptCost = reservation.total;
   inst.attemptCapCost = attemptAction(inst) === 'call' ? reservation.capability : 0;
+  inst.reportedSoFar = null;
   inst.attemptReserved = attemptCost;
   const action = step.action;
   const kind = attemptAction(inst);

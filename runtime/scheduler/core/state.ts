@@ -66,6 +66,8 @@ export class Inst implements Frame {
   costDelta = 0;
   /** The usage the current attempt reported, journaled with its end event (§8.1). */
   usage: AttemptUsage | null = null;
+  /** What the running attempt has reported so far (`ctx.usage`, as it calls it): counted if it never ends by itself. */
+  reportedSoFar: AttemptUsage | null = null;
   /** In its logical step's `waiting` list: created and not yet ready. */
   waiting = false;
   /** §9.4: since when it waits for an available resource; null when it does not. */
