@@ -135,7 +135,10 @@ describe('approvals: N and rejects', () => {
     const run = new Run(later, { clock, executor: exec, journal: { commit: (_s, evs) => void events.push(...evs), load: () => events } }, { runId: 'early' });
     const done = run.start();
     expect(run.stepView('ok')!.status).toBe('pending');
+    expect(run.decisionRefusal('ok', 'approve', alice)).toBeNull();
     expect(run.signal('ok', 'approve', null, 'one', alice)).toBe('ok');
+    // Her early approval counts already: a second one is refused now, not kept and dropped at the start.
+    expect(run.decisionRefusal('ok', 'approve', alice)).toBe('alice (ALICE) has already approved; 2 distinct people must approve');
     expect(run.signal('ok', 'approve', null, 'two', bob)).toBe('ok');
     clock.runAll();
     const r = await done;
