@@ -4,7 +4,7 @@
  * (`execution_cancelled`, `execution_paused`) or a row the next `orch resume` applies.
  */
 import type { AsyncJournal } from './backend/async-journal.js';
-import type { RunRow } from './backend/async-journal.js';
+import type { ControlRow, RunRow } from './backend/async-journal.js';
 import { perItemMessage } from './scheduler/core/core.js';
 import { isApproval, notAnApproval } from './scheduler/core/resolve.js';
 import { blockNotAStep, keyFitsShape, noSuchInstance, planBlocks } from './scheduler/core/scopes.js';
@@ -12,7 +12,7 @@ import { baseId } from './scheduler/core/state.js';
 import { replay } from './scheduler/replay.js';
 import type { PlanIR } from '../compiler/index.js';
 import { refusal, ruleBeforeStart, unboundRefusal } from './scheduler/core/approvers.js';
-import type { Identity, RecordedIdentity, Starter } from './people/identity.js';
+import { recordOf, type Identity, type RecordedIdentity, type Starter } from './people/identity.js';
 import { chainOf } from './scheduler/core/run-origin.js';
 
 /** `forbidden`: the caller may not do it (§8.8: not a person who may decide this approval). */
@@ -162,7 +162,25 @@ async function refusalFromJournal(journal: AsyncJournal, row: RunRow, stepId: st
   }
   // Started and no longer waiting (ended, or between attempts): the running process answers.
   if (started && !waiting) return null;
+  // Approvals sent already and not yet taken by the process running the run count too: a second
+  // one by the same person would be "recorded" here and then dropped there.
+  approvedBy.push(...approvalsWaiting(await journal.pendingControls(row.id), stepId));
   return refusal(rule, identity, decision, { approvedBy, startedBy, chain });
+}
+
+/** The people whose approvals of `stepId` wait among a run's control rows not yet taken. */
+function approvalsWaiting(controls: readonly ControlRow[], stepId: string): RecordedIdentity[] {
+  const out: RecordedIdentity[] = [];
+  for (const c of controls) {
+    if (c.kind !== 'signal' || c.step_id !== stepId || c.payload === null) continue;
+    try {
+      const p = JSON.parse(c.payload) as { decision?: unknown; identity?: Identity };
+      if (p.decision === 'approve' && p.identity) out.push(recordOf(p.identity));
+    } catch {
+      // A row this code did not write: the running process judges it.
+    }
+  }
+  return out;
 }
 
 export async function cancelStepViaJournal(journal: AsyncJournal, runId: string, stepId: string): Promise<ControlOutcome> {

@@ -65,6 +65,8 @@ export interface AsyncJournal {
   addControl(runId: string, kind: ControlRow['kind'], stepId?: string | null, payload?: unknown): Promise<void>;
   /** Unconsumed control rows of a run, marked consumed in the same transaction: each is taken once. */
   takeControls(runId: string): Promise<ControlRow[]>;
+  /** Unconsumed control rows of a run, left for their consumer (what is asked of it and not yet taken). */
+  pendingControls(runId: string): Promise<ControlRow[]>;
   /** Rejects with `LeaseLost` when another process took the run over. */
   heartbeat(runId: string): Promise<void>;
   /**

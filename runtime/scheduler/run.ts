@@ -167,7 +167,7 @@ export class Run implements RunReader {
     const ended = rec ? null : endedPerItem(this.core, stepId);
     if (ended) return `step ${stepId} has already finished (${ended})`;
     if (!rec) {
-      const elsewhere = this.elsewhere(stepId, 'cancel', (child, path) => child.cancelStep(path, reason));
+      const elsewhere = this.elsewhere(stepId, (child, path) => child.cancelStep(path, reason));
       if (elsewhere !== null) return elsewhere;
     }
     this.act({ type: 'cancel_step', stepId, reason });
@@ -221,7 +221,7 @@ export class Run implements RunReader {
     const perItem = rec ? null : this.core.perItemApprovals(stepId);
     if (perItem) return perItem;
     if (!rec) {
-      const elsewhere = this.elsewhere(stepId, 'signal', (child, path) => child.signal(path, decision, by, comment, identity));
+      const elsewhere = this.elsewhere(stepId, (child, path) => child.signal(path, decision, by, comment, identity));
       if (elsewhere !== null) return elsewhere;
     }
     this.act({ type: 'signal', stepId, decision, by, comment, identity });
@@ -243,11 +243,11 @@ export class Run implements RunReader {
    * (`sub/ok`), or kept for a sub-plan not running yet, with the answer to give; the reason when it
    * names nothing; null when it is this run's (a step or an instance key not made yet).
    */
-  private elsewhere(stepId: string, what: 'signal' | 'cancel', apply: (child: Run, path: string) => string): string | null {
+  private elsewhere(stepId: string, apply: (child: Run, path: string) => string): string | null {
     const inChild = this.subplans.route(stepId, apply);
     if (inChild !== undefined) return inChild;
     if (runsSubplan(this.core, stepId)) {
-      this.subplans.keep(what, stepId, apply);
+      this.subplans.keep(stepId, apply);
       return 'ok';
     }
     return knowsStep(this.core, stepId) ? null : unknownStep(this.core, stepId);

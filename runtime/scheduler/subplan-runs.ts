@@ -27,8 +27,8 @@ export type SubplanOutcome = Omit<Extract<CoreEvent, { type: 'subplan_finished' 
 
 export class SubplanRuns<C extends ChildRun> {
   private readonly children = new Map<string, C>();
-  /** Controls for steps of a sub-plan that has not started (again) yet, by kind and path. */
-  private readonly pending = new Map<string, { readonly path: string; readonly apply: (child: C, path: string) => unknown }>();
+  /** Controls for steps of a sub-plan that has not started (again) yet, in the order they came. */
+  private pending: { readonly path: string; readonly apply: (child: C, path: string) => unknown }[] = [];
 
   /** The child running for step instance `key`. */
   get(key: string): C | undefined {
@@ -58,11 +58,9 @@ export class SubplanRuns<C extends ChildRun> {
       },
     );
     // Answers and step cancels given while no process ran the sub-plan, once it runs again.
-    for (const [what, { path, apply }] of this.pending) {
-      if (!path.startsWith(`${key}/`)) continue;
-      this.pending.delete(what);
-      apply(child, path.slice(key.length + 1));
-    }
+    const mine = this.pending.filter((c) => c.path.startsWith(`${key}/`));
+    this.pending = this.pending.filter((c) => !mine.includes(c));
+    for (const { path, apply } of mine) apply(child, path.slice(key.length + 1));
   }
 
   /** The parent's core controls a child (pause, resume, context, detach, cancel). */
@@ -87,9 +85,12 @@ export class SubplanRuns<C extends ChildRun> {
     return undefined;
   }
 
-  /** Keeps a control for a child not running yet; a later control of the same kind for the same step replaces it. */
-  keep(what: string, stepId: string, apply: (child: C, path: string) => unknown): void {
-    this.pending.set(`${what} ${stepId}`, { path: stepId, apply });
+  /**
+   * Keeps a control for a child not running yet. Every one is kept and handed over in order: two
+   * people's approvals of one step both count, and without people the first answer decides.
+   */
+  keep(stepId: string, apply: (child: C, path: string) => unknown): void {
+    this.pending.push({ path: stepId, apply });
   }
 
   /** The parent stops here: every child is detached too. */

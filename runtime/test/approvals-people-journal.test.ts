@@ -53,6 +53,27 @@ describe('approvals bound to people, through the journal', () => {
       { decision: 'approve', by: { subject: 'bob', issuer: 'local', name: 'bob', method: 'token' }, comment: 'yes', approved: 1, needed: 1 },
     ]);
   });
+
+  it('refuses a second approval by the same person while the first still waits in the journal for the process running the run (403, not "recorded" and dropped)', async () => {
+    const two = plan({
+      name: 'pay_two',
+      capabilities: [capability('std.capabilities.approval', { kind: 'human', handler: { builtin: 'approval' } })],
+      steps: [step({ id: 'ok', capability: 'std.capabilities.approval', args: { approver: lit('group:finance'), summary: lit('pay?'), approvals: lit(2) } })],
+    });
+    const first = await rt.start(two, { startedBy: alice });
+    expect((await first.result).status).toBe('paused');
+    expect(await rt.signal(first.runId, { stepId: 'ok', decision: 'approve', identity: bob })).toMatchObject({ ok: true });
+    expect(await rt.signal(first.runId, { stepId: 'ok', decision: 'approve', identity: bob })).toEqual({
+      ok: false,
+      forbidden: true,
+      message: 'bob has already approved; 2 distinct people must approve',
+    });
+    // Bob's rejection still counts (one reject rejects); another member's approval is taken.
+    expect(await rt.signal(first.runId, { stepId: 'ok', decision: 'approve', identity: alice })).toMatchObject({ ok: true });
+    const resumed = await (await rt.resume(first.runId)).result;
+    expect(resumed.status).toBe('completed');
+    expect(resumed.steps[0]!.output).toMatchObject({ approvers: ['bob', 'alice'] });
+  });
 });
 
 /**

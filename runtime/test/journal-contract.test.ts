@@ -140,6 +140,8 @@ describe.each(BACKENDS)('journal contract: $name', (backend) => {
     await a!.addControl('r1', 'pause');
     await b!.addControl('r1', 'signal', 'approve_it', { decision: 'approve', by: 'ada' });
     await a!.addControl('r2', 'cancel');
+    // Looking at what waits takes nothing: each store sees both, and they are still to take.
+    for (const j of [a!, b!]) expect((await j.pendingControls('r1')).map((c) => [c.kind, c.step_id])).toEqual([['pause', null], ['signal', 'approve_it']]);
     const taken = await a!.takeControls('r1');
     expect(taken.map((c) => [c.run_id, c.kind, c.step_id, c.payload])).toEqual([
       ['r1', 'pause', null, null],
@@ -147,6 +149,7 @@ describe.each(BACKENDS)('journal contract: $name', (backend) => {
     ]);
     expect(typeof taken[0]!.id).toBe('number');
     expect(await b!.takeControls('r1')).toEqual([]);
+    expect(await a!.pendingControls('r1')).toEqual([]);
 
     const n = 60;
     const seen: number[][] = [[], []];

@@ -120,6 +120,45 @@ describe('approvals: N and rejects', () => {
     expect(h.exec.starts.find((s) => s.stepId === 'go')!.input).toEqual({ who: 'alice', all: ['alice', 'alice'] });
   });
 
+  it('decisions sent before the step starts all count when it starts, in the order sent: two people approve early (neither lost), and without people the first decides', async () => {
+    // `ok` waits on a slow call: both decisions arrive while it has not started.
+    const later = plan({
+      capabilities: [approvalCap, capability('c')],
+      steps: [
+        step({ id: 'first', capability: 'c' }),
+        step({ id: 'ok', capability: 'std.capabilities.approval', deps: ['first'], args: { approver: lit('group:finance'), summary: lit('pay?'), approvals: lit(2) } }),
+      ],
+    });
+    const clock = new VirtualClock(0);
+    const exec = new SimExecutor(clock, () => ({ latency: 1000, outcome: { ok: true, output: {} } }));
+    const events: RunEvent[] = [];
+    const run = new Run(later, { clock, executor: exec, journal: { commit: (_s, evs) => void events.push(...evs), load: () => events } }, { runId: 'early' });
+    const done = run.start();
+    expect(run.stepView('ok')!.status).toBe('pending');
+    expect(run.decisionRefusal('ok', 'approve', alice)).toBeNull();
+    expect(run.signal('ok', 'approve', null, 'one', alice)).toBe('ok');
+    // Her early approval counts already: a second one is refused now, not kept and dropped at the start.
+    expect(run.decisionRefusal('ok', 'approve', alice)).toBe('alice (ALICE) has already approved; 2 distinct people must approve');
+    expect(run.signal('ok', 'approve', null, 'two', bob)).toBe('ok');
+    clock.runAll();
+    const r = await done;
+    expect(r.status).toBe('completed');
+    expect(r.steps.find((s) => s.stepId === 'ok')!.output).toMatchObject({ approvers: ['alice', 'bob'], approver: 'bob' });
+    expect(decisions(events).map((e) => e.data.approved)).toEqual([1, 2]);
+
+    // v0.2 (no identity): the first decision decides; one sent after it finds the step decided.
+    const labels = plan({ capabilities: [approvalCap, capability('c')], steps: [step({ id: 'first', capability: 'c' }), step({ id: 'ok', capability: 'std.capabilities.approval', deps: ['first'], args: { approver: lit('cfo'), summary: lit('pay?') } })] });
+    const clock2 = new VirtualClock(0);
+    const run2 = new Run(labels, { clock: clock2, executor: new SimExecutor(clock2, () => ({ latency: 1000, outcome: { ok: true, output: {} } })), journal: { commit: () => {}, load: () => [] } }, { runId: 'early2' });
+    const done2 = run2.start();
+    run2.signal('ok', 'approve', 'cfo');
+    run2.signal('ok', 'reject', 'intern');
+    clock2.runAll();
+    const r2 = await done2;
+    expect(r2.status).toBe('completed');
+    expect(r2.steps.find((s) => s.stepId === 'ok')!.output).toMatchObject({ approver: 'cfo' });
+  });
+
   it('one reject rejects, even after an approval', async () => {
     const h = harness(p);
     expect(h.decide(alice)).toBe('ok');

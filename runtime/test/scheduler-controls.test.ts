@@ -170,6 +170,21 @@ describe('approvals', () => {
     expect(again.exec.starts.at(-1)!.input).toEqual({ who: 'grace' });
   });
 
+  it('several answers for a sub-plan given before the resume all reach it, in order: the first decides (none replaces another)', async () => {
+    const h = harness(withSub, { suspendOnApproval: true });
+    const done = h.run.start();
+    h.clock.runAll();
+    expect((await done).status).toBe('paused');
+    const again = harness(withSub, { restored: h.events, clock: new VirtualClock(h.clock.now() + 1000) });
+    expect(again.run.signal('sub/ok', 'approve', 'grace')).toBe('ok');
+    expect(again.run.signal('sub/ok', 'reject', 'ada')).toBe('ok');
+    const resumed = again.run.start();
+    again.clock.runAll();
+    const r = await resumed;
+    expect(r.status).toBe('completed');
+    expect(again.exec.starts.at(-1)!.input).toEqual({ who: 'grace' });
+  });
+
   it('a step cancel for a sub-plan given before the resume reaches it once it runs again', async () => {
     const h = harness(withSub, { suspendOnApproval: true });
     const done = h.run.start();

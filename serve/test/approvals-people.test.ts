@@ -38,6 +38,13 @@ const tokens = new Map<Person, string>();
 const [alice, bob, carol, dave] = ['alice', 'bob', 'carol', 'dave'] as const;
 
 const SOURCE = `
+plan quick {
+  step ask = approval(approver: "group:finance", summary: "Quick?") {
+    timeout 200ms
+  }
+  output { last: ask.output.approver }
+}
+
 plan pay {
   input { amount: int }
   step ask = approval(approver: "group:finance", summary: "Pay \${input.amount}?", approvals: 2, not_starter: true)
@@ -141,6 +148,32 @@ describe('approvals bound to people over the API', () => {
       [{ subject: 'bob', issuer: 'local', name: 'bob', method: 'token' }, 1, 2],
       [{ subject: 'carol', issuer: 'local', name: 'carol', method: 'token' }, 2, 2],
     ]);
+  });
+
+  it('the same person approving several times at once counts once: one 202, the rest 403, one approval journaled', async () => {
+    const id = (await call('/runs', alice, { plan: 'pay', input: { amount: 3 } })).json.runId!;
+    await waitFor(async () => inbox(id), 20_000, 'the approval in the inbox');
+    const answers = await Promise.all([0, 1, 2, 3].map(() => call(`/runs/${id}/steps/ask/approve`, bob)));
+    expect(answers.map((a) => a.status).sort()).toEqual([202, 403, 403, 403]);
+    expect(answers.filter((a) => a.status === 403).every((a) => a.json.error?.includes('already approved'))).toBe(true);
+    const pending = await waitFor(async () => ((await inbox(id))?.approvedBy.length ? inbox(id) : undefined), 20_000, "Bob's approval in the inbox");
+    expect(pending?.approvedBy).toEqual(['bob']);
+    expect((await timeline(id)).filter((e) => e.type === 'approval_decided')).toHaveLength(1);
+    expect((await starter.get(id))?.status).not.toBe('completed');
+  });
+
+  it('a decision after the approval timed out, or on a step that does not exist, is a 409 that changes nothing', async () => {
+    const id = (await call('/runs', alice, { plan: 'quick' })).json.runId!;
+    await waitFor(async () => {
+      const v = await starter.get(id);
+      return v && v.status !== 'running' && v.status !== 'paused' ? v : undefined;
+    }, 20_000, 'the approval to time out');
+    const before = (await timeline(id)).length;
+    const late = await call(`/runs/${id}/steps/ask/approve`, bob);
+    expect(late.status).toBe(409);
+    expect(late.json.error).toContain('already finished');
+    expect((await call(`/runs/${id}/steps/nosuch/reject`, bob)).status).toBe(409);
+    expect((await timeline(id)).length).toBe(before);
   });
 
   it('one reject by a member rejects the run', async () => {

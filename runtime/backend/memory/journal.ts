@@ -117,6 +117,10 @@ export class MemoryJournal implements JournalSink {
     this.data.controls.push({ id, run_id: runId, kind, step_id: stepId, payload: payload === null ? null : JSON.stringify(payload), consumed: false });
   }
 
+  pendingControls(runId: string): ControlRow[] {
+    return this.data.controls.filter((c) => c.run_id === runId && !c.consumed).map((c) => ({ id: c.id, run_id: c.run_id, kind: c.kind, step_id: c.step_id, payload: c.payload }));
+  }
+
   takeControls(runId: string): ControlRow[] {
     const taken: ControlRow[] = [];
     for (const c of this.data.controls)
@@ -219,6 +223,7 @@ export function memoryAsyncJournal(journal: MemoryJournal): AsyncJournal {
     unfinishedRuns: () => call(() => journal.unfinishedRuns()),
     addControl: (runId, kind, stepId = null, payload = null) => call(() => journal.addControl(runId, kind, stepId, payload)),
     takeControls: (runId) => call(() => journal.takeControls(runId)),
+    pendingControls: (runId) => call(() => journal.pendingControls(runId)),
     heartbeat: (runId) => call(() => journal.heartbeat(runId)),
     acquire: (runId) =>
       call(() => {

@@ -251,6 +251,11 @@ export class PgJournal implements AsyncJournal {
     });
   }
 
+  async pendingControls(runId: string): Promise<ControlRow[]> {
+    const { rows } = await this.pool.query<ControlRow>('SELECT id, run_id, kind, step_id, payload FROM orch.controls WHERE run_id = $1 AND consumed_at IS NULL ORDER BY id', [runId]);
+    return rows;
+  }
+
   async heartbeat(runId: string): Promise<void> {
     const epoch = this.epochs.get(runId);
     if (epoch === undefined) {

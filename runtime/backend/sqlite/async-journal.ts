@@ -27,6 +27,7 @@ export function asyncJournal(journal: SqliteJournal): AsyncJournal {
     unfinishedRuns: () => call(() => journal.unfinishedRuns()),
     addControl: (runId, kind: ControlRow['kind'], stepId = null, payload = null) => call(() => journal.addControl(runId, kind, stepId, payload)),
     takeControls: (runId) => call(() => journal.takeControls(runId)),
+    pendingControls: (runId) => call(() => journal.pendingControls(runId)),
     heartbeat: (runId) => call(() => journal.heartbeat(runId)),
     // One machine: the owner pid is checked with kill -0, and `orch serve` processes sharing a
     // SQLite file resume orphans only when they start.

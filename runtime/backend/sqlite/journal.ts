@@ -308,6 +308,10 @@ export class SqliteJournal implements JournalSink {
   }
 
   /** Unconsumed control rows of a run, marked consumed in the same transaction. */
+  pendingControls(runId: string): ControlRow[] {
+    return this.db.prepare('SELECT id, run_id, kind, step_id, payload FROM controls WHERE run_id = ? AND consumed_at IS NULL ORDER BY id').all(runId) as ControlRow[];
+  }
+
   takeControls(runId: string): ControlRow[] {
     return this.db.transaction(() => {
       const rows = this.db

@@ -16,7 +16,7 @@ import { armTimeChange } from './time-conditions.js';
 import { resourceWaits } from './availability.js';
 import { approvalsWaiting, idleOnWaits, internalError } from './finish.js';
 import type { StepRecord } from './fold.js';
-import type { Identity } from './identity.js';
+import { recordOf, type Identity } from './identity.js';
 import type { Command, CoreEvent } from './protocol.js';
 import { isApproval } from './resolve.js';
 import { buildResult, instView, round6 } from './result.js';
@@ -109,7 +109,9 @@ export class SchedulerCore extends RunState {
     const cap = step?.capability ? this.plan.capabilities[step.capability] : undefined;
     if (!step || !cap || !isApproval(cap)) return null;
     const rule = ruleBeforeStart(step, this.inputValue);
-    return rule && refusal(rule, identity, decision, { approvedBy: [], startedBy: this.facts.startedBy, chain: chainOf(this.facts.origin) });
+    // The approvals already kept for its start count as given: the same person twice is refused now.
+    const kept = (this.pendingSignals.get(stepId) ?? []).flatMap((s) => (s.decision === 'approve' && s.identity ? [recordOf(s.identity)] : []));
+    return rule && refusal(rule, identity, decision, { approvedBy: kept, startedBy: this.facts.startedBy, chain: chainOf(this.facts.origin) });
   }
 
   /**

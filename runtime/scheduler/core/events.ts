@@ -96,7 +96,11 @@ export function onEvent(c: RunState, e: Live): void {
         wake(c);
         decideApproval(c, inst, e.decision, e.by, e.comment, e.identity);
       }
-      else c.pendingSignals.set(e.stepId, { decision: e.decision, by: e.by, comment: e.comment, identity: e.identity });
+      else {
+        const early = c.pendingSignals.get(e.stepId) ?? [];
+        early.push({ decision: e.decision, by: e.by, comment: e.comment, identity: e.identity });
+        c.pendingSignals.set(e.stepId, early);
+      }
       return;
     }
     case 'pause':

@@ -139,7 +139,12 @@ export class RunState {
   availability: boolean | null = null;
   /** Running sub-plans that wait only for approvals: instance key → its token and what they wait for. */
   readonly subplanWaits = new Map<string, { readonly token: number; readonly waiting: readonly string[] }>();
-  readonly pendingSignals = new Map<string, { decision: 'approve' | 'reject'; by: string | null; comment: string | null; identity: Identity | null }>();
+  /**
+   * Decisions sent before their approval step (instance) started, in the order they came: each
+   * is applied when it starts, as if sent then — so two people's early approvals both count, and
+   * without people the first decides (§8.8, v0.2's rule).
+   */
+  readonly pendingSignals = new Map<string, { decision: 'approve' | 'reject'; by: string | null; comment: string | null; identity: Identity | null }[]>();
   readonly warned = new Set<string>();
   /** MCP tools (`server/tool/hash`) the executor found unchanged in this run: their steps start without asking again. */
   readonly toolsChecked = new Set<string>();

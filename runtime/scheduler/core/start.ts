@@ -186,10 +186,12 @@ export function launch(c: RunState, inst: Inst, admitted = false): void {
       if (bad !== null) return attemptFailed(c, inst, `arguments: ${bad}`, false, false, false, PERMANENT);
       inst.activity = { kind: 'approval', token, args };
       if (timeoutMs !== null) armTimeout(c, inst, token, timeoutMs, 'approval', restoredWaitStart);
-      const pending = c.pendingSignals.get(inst.key);
-      if (pending) {
-        c.pendingSignals.delete(inst.key);
-        decideApproval(c, inst, pending.decision, pending.by, pending.comment, pending.identity);
+      const pending = c.pendingSignals.get(inst.key) ?? [];
+      c.pendingSignals.delete(inst.key);
+      for (const p of pending) {
+        // Once one of them decided the step (or failed it), the rest find nothing left to decide.
+        if (inst.rec.status !== 'running' || inst.activity.kind !== 'approval' || inst.activity.token !== token) break;
+        decideApproval(c, inst, p.decision, p.by, p.comment, p.identity);
       }
       return;
     }
