@@ -182,12 +182,13 @@ plan p {
 capability classify { kind llm  input { text: string }  output { reply_to: string }  handler "./h.js#h" }
 capability wipe { kind tool  input { path: string }  output { ok: bool }  destructive true }
 capability tidy { kind tool  input { text: string }  output { text: string } }
+capability rewrite { kind llm  input { text: string }  output { text: string }  handler "./h.js#h" }
 plan p {
   input { body: string }
   step c = classify(text: input.body)
   step f = tidy(text: "x") { fallback wipe(path: c.output.reply_to) }
   step k = tidy(text: "x") { compensate wipe(path: c.output.reply_to) }
-  step g = tidy(text: "x") { fallback classify(text: input.body) }
+  step g = tidy(text: "x") { fallback rewrite(text: input.body) }
   step w = wipe(path: g.output.text)
   step h = tidy(text: "x") {
     fallback wipe(path: "/tmp")
