@@ -6,10 +6,11 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DIR, memoryHost } from './helpers.js';
+import { BASE, DIR, memoryHost } from './helpers.js';
 import { check, compile } from '../index.js';
 
-const HEAD = `
+// BASE: two more capabilities (unused: W0601 in both) and a local and a cloud resource.
+const HEAD = `${BASE}
 capability send {
   kind tool
   input { to: string }
@@ -25,18 +26,6 @@ capability log_it {
   cost 0usd
   latency 1s
   requires http
-}
-resource laptop {
-  kind local_device
-  provides http
-  cost 0usd
-  latency 10ms
-}
-resource cloud {
-  kind cloud_region
-  provides http
-  cost 0.001usd
-  latency 100ms
 }
 context {
   level: int
