@@ -72,22 +72,7 @@ export function createMetrics(starter: RunStarter, engine: () => TriggerEngine, 
   // the same functions as `orch preview` and the dashboard's resources page.
   const placed: PlacedStep[] = [];
   const PLACED_WINDOW = 10_000;
-  new Gauge({
-    name: 'orch_local_execution_ratio',
-    help: 'Share of the last 10,000 finished machine-placed steps that ran on local-tier resources (0 before any)',
-    registers: [registry],
-    collect() {
-      this.set(placed.some(countsForLocality) ? localRatio(placed) : 0);
-    },
-  });
-  new Gauge({
-    name: 'orch_privacy_score',
-    help: 'Share of the last 10,000 finished steps touching @personal or more sensitive data that ran on local or edge resources (1 when none did)',
-    registers: [registry],
-    collect() {
-      this.set(privacyScore(placed));
-    },
-  });
+  placementGauges(registry, placed);
   const violations = new Counter({
     name: 'orch_guardrail_violations_total',
     help: 'Guardrail violations recorded in the journal of finished runs',
@@ -107,34 +92,7 @@ export function createMetrics(starter: RunStarter, engine: () => TriggerEngine, 
     registers: [registry],
   });
 
-  // v0.3 (§8.2): actual spend of every attempt of the journal's finished runs — those this server
-  // executed and those it only reads (`orch ui` over another process's journal), as `orch runs --stats`.
-  const spend = spendOfFinishedRuns(starter);
-  new Counter({
-    name: 'orch_cost_total',
-    help: "Actual cost of the attempts of the journal's finished runs, by plan, capability and model (model \"\" when none was reported)",
-    labelNames: ['plan', 'capability', 'model'] as const,
-    registers: [registry],
-    async collect() {
-      const totals = await spend();
-      this.reset();
-      for (const t of totals) if (t.cost > 0) this.inc(t.labels, t.cost);
-    },
-  });
-  new Counter({
-    name: 'orch_tokens_total',
-    help: "Model tokens reported by the attempts of the journal's finished runs, by plan, capability, model and direction (input | output)",
-    labelNames: ['plan', 'capability', 'model', 'direction'] as const,
-    registers: [registry],
-    async collect() {
-      const totals = await spend();
-      this.reset();
-      for (const t of totals) {
-        if (t.input_tokens > 0) this.inc({ ...t.labels, direction: 'input' }, t.input_tokens);
-        if (t.output_tokens > 0) this.inc({ ...t.labels, direction: 'output' }, t.output_tokens);
-      }
-    },
-  });
+  spendMetrics(registry, starter);
 
   const planOf = (planId: string): PlanIR | undefined => plans().find((p) => p.plan === planId || `${p.module}.${p.plan}` === planId);
 
@@ -173,4 +131,55 @@ export function createMetrics(starter: RunStarter, engine: () => TriggerEngine, 
     outcome: (t, r) => outcomes.inc({ trigger: t.name, kind: t.source.kind, outcome: r.outcome }),
     render: () => registry.metrics(),
   };
+}
+
+// v0.3 (§8.2): actual spend of every attempt of the journal's finished runs — those this server
+// executed and those it only reads (`orch ui` over another process's journal), as `orch runs --stats`.
+function spendMetrics(registry: Registry, starter: RunStarter): void {
+  const spend = spendOfFinishedRuns(starter);
+  new Counter({
+    name: 'orch_cost_total',
+    help: "Actual cost of the attempts of the journal's finished runs, by plan, capability and model (model \"\" when none was reported)",
+    labelNames: ['plan', 'capability', 'model'] as const,
+    registers: [registry],
+    async collect() {
+      const totals = await spend();
+      this.reset();
+      for (const t of totals) if (t.cost > 0) this.inc(t.labels, t.cost);
+    },
+  });
+  new Counter({
+    name: 'orch_tokens_total',
+    help: "Model tokens reported by the attempts of the journal's finished runs, by plan, capability, model and direction (input | output)",
+    labelNames: ['plan', 'capability', 'model', 'direction'] as const,
+    registers: [registry],
+    async collect() {
+      const totals = await spend();
+      this.reset();
+      for (const t of totals) {
+        if (t.input_tokens > 0) this.inc({ ...t.labels, direction: 'input' }, t.input_tokens);
+        if (t.output_tokens > 0) this.inc({ ...t.labels, direction: 'output' }, t.output_tokens);
+      }
+    },
+  });
+}
+
+/** The share of recent finished steps that ran locally, and of those touching personal data that stayed local or at the edge. */
+function placementGauges(registry: Registry, placed: readonly PlacedStep[]): void {
+  new Gauge({
+    name: 'orch_local_execution_ratio',
+    help: 'Share of the last 10,000 finished machine-placed steps that ran on local-tier resources (0 before any)',
+    registers: [registry],
+    collect() {
+      this.set(placed.some(countsForLocality) ? localRatio(placed) : 0);
+    },
+  });
+  new Gauge({
+    name: 'orch_privacy_score',
+    help: 'Share of the last 10,000 finished steps touching @personal or more sensitive data that ran on local or edge resources (1 when none did)',
+    registers: [registry],
+    collect() {
+      this.set(privacyScore(placed));
+    },
+  });
 }
