@@ -1,0 +1,85 @@
+/**
+ * The editor on v0.4 constructs across files (LANGUAGE.md §9.2, §9.3): a test block in one file
+ * names a plan, its capabilities and steps of another; a trigger chains a plan of another file.
+ * Navigation, rename and diagnostics agree with what `orch check` resolves there.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Location, WorkspaceEdit } from 'vscode-languageserver-protocol';
+import { TestClient, positionOf, uriOf } from './client.js';
+
+const A = `capability classify {
+  kind llm
+  input { text: string }
+  output { reply_to: string, category: string }
+  handler "./h.js#c"
+}
+
+capability wipe {
+  kind tool
+  input { target: string }
+  output { ok: bool }
+  handler "./h.js#w"
+  destructive true
+}
+
+plan triage {
+  input { body: string @untrusted }
+  step c = classify(text: input.body)
+  step w = wipe(target: c.output.reply_to)
+}
+`;
+const B = `import "./a.orch" as a
+
+test "triage wipes" {
+  plan a.triage
+  input { body: "hi" }
+  mock a.classify returns { reply_to: "a", category: "b" }
+  expect w.completed and c.output.category == "b"
+}
+`;
+
+let dir: string;
+let client: TestClient;
+let ua: string;
+let ub: string;
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'orch-v04-editor-'));
+  writeFileSync(join(dir, 'a.orch'), A);
+  writeFileSync(join(dir, 'b.orch'), B);
+  writeFileSync(join(dir, 'orch.config.json'), '{}');
+  client = new TestClient();
+  await client.initialize(dir);
+  ua = await client.open(join(dir, 'a.orch'), A);
+  ub = await client.open(join(dir, 'b.orch'), B);
+});
+afterAll(async () => {
+  await client?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const at = (uri: string, text: string, needle: string, delta = 0) => ({ textDocument: { uri }, position: positionOf(text, needle, delta) });
+const lines = (locs: readonly Location[]) => locs.map((l) => `${l.uri.slice(l.uri.lastIndexOf('/') + 1)}:${l.range.start.line}:${l.range.start.character}`);
+
+describe('a test block of another file, in the editor', () => {
+  it('its `plan` line is a reference of the plan: found from the plan and renamed with it', async () => {
+    const refs = await client.request<Location[]>('textDocument/references', { ...at(ua, A, 'plan triage', 6), context: { includeDeclaration: false } });
+    expect(lines(refs)).toEqual(['b.orch:3:9']);
+    const edit = await client.request<WorkspaceEdit>('textDocument/rename', { ...at(ua, A, 'plan triage', 6), newName: 'sort' });
+    expect(Object.keys(edit.changes ?? {}).sort()).toEqual([ua, ub]);
+  });
+
+  it('a step its `expect` reads goes to the plan’s step, and renaming the step renames it there', async () => {
+    const def = await client.request<Location[]>('textDocument/definition', at(ub, B, 'w.completed'));
+    expect(lines(def)).toEqual(['a.orch:18:7']);
+    const edit = await client.request<WorkspaceEdit>('textDocument/rename', { ...at(ua, A, 'step w', 5), newName: 'erase' });
+    expect(edit.changes?.[ub]?.map((e) => `${e.range.start.line}:${e.range.start.character}`)).toEqual(['6:9']);
+  });
+
+  it('a mocked capability is a reference of the capability', async () => {
+    const refs = await client.request<Location[]>('textDocument/references', { ...at(ua, A, 'capability classify', 11), context: { includeDeclaration: false } });
+    expect(lines(refs)).toEqual(['a.orch:17:11', 'b.orch:5:9']);
+  });
+});
