@@ -41,6 +41,14 @@ test "triage wipes" {
 }
 `;
 
+const HOME = `context {
+  motion: bool @personal  max_age 2m
+  occupied: bool = context.motion  hold 10m
+}
+source home { topic "home/+/motion" sets motion from payload.state == "ON" }
+simulate context { motion stale 20% }
+`;
+
 let dir: string;
 let client: TestClient;
 let ua: string;
@@ -49,6 +57,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'orch-v04-editor-'));
   writeFileSync(join(dir, 'a.orch'), A);
   writeFileSync(join(dir, 'b.orch'), B);
+  writeFileSync(join(dir, 'home.orch'), HOME);
   writeFileSync(join(dir, 'orch.config.json'), '{}');
   client = new TestClient();
   await client.initialize(dir);
@@ -81,5 +90,13 @@ describe('a test block of another file, in the editor', () => {
   it('a mocked capability is a reference of the capability', async () => {
     const refs = await client.request<Location[]>('textDocument/references', { ...at(ua, A, 'capability classify', 11), context: { includeDeclaration: false } });
     expect(lines(refs)).toEqual(['a.orch:17:11', 'b.orch:5:9']);
+  });
+});
+
+describe('context signals (§9.4) in the editor', () => {
+  it('a source’s `sets` and `simulate context` name the signal: renaming it renames them', async () => {
+    const uh = await client.open(join(dir, 'home.orch'), HOME);
+    const edit = await client.request<WorkspaceEdit>('textDocument/rename', { ...at(uh, HOME, 'motion: bool'), newName: 'moving' });
+    expect(edit.changes?.[uh]?.map((e) => `${e.range.start.line}:${e.range.start.character}`)).toEqual(['1:2', '2:27', '4:41', '5:19']);
   });
 });
