@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Location, WorkspaceEdit } from 'vscode-languageserver-protocol';
+import type { Hover, Location, WorkspaceEdit } from 'vscode-languageserver-protocol';
 import { TestClient, positionOf, uriOf } from './client.js';
 
 const A = `capability classify {
@@ -53,6 +53,7 @@ let dir: string;
 let client: TestClient;
 let ua: string;
 let ub: string;
+let uh: string;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'orch-v04-editor-'));
   writeFileSync(join(dir, 'a.orch'), A);
@@ -63,6 +64,7 @@ beforeAll(async () => {
   await client.initialize(dir);
   ua = await client.open(join(dir, 'a.orch'), A);
   ub = await client.open(join(dir, 'b.orch'), B);
+  uh = await client.open(join(dir, 'home.orch'), HOME);
 });
 afterAll(async () => {
   await client?.close();
@@ -93,9 +95,23 @@ describe('a test block of another file, in the editor', () => {
   });
 });
 
+const hoverText = async (uri: string, text: string, needle: string, delta = 0): Promise<string> =>
+  ((await client.request<Hover | null>('textDocument/hover', at(uri, text, needle, delta)))?.contents as { value: string } | undefined)?.value ?? '';
+
+describe('labels and freshness in hovers', () => {
+  it('a field marked @untrusted says so where it is read, and in the plan’s signature', async () => {
+    expect(await hoverText(ua, A, 'input.body', 7)).toContain('input body: string @untrusted');
+    expect(await hoverText(ub, B, 'a.triage', 3)).toContain('plan triage(body: string @untrusted)');
+  });
+
+  it('a signal shows its max_age, a derived one its hold', async () => {
+    expect(await hoverText(uh, HOME, 'sets motion', 6)).toContain('context motion: bool @personal max_age 2m');
+    expect(await hoverText(uh, HOME, 'occupied: bool')).toContain('context occupied: bool = context.motion hold 10m');
+  });
+});
+
 describe('context signals (§9.4) in the editor', () => {
   it('a source’s `sets` and `simulate context` name the signal: renaming it renames them', async () => {
-    const uh = await client.open(join(dir, 'home.orch'), HOME);
     const edit = await client.request<WorkspaceEdit>('textDocument/rename', { ...at(uh, HOME, 'motion: bool'), newName: 'moving' });
     expect(edit.changes?.[uh]?.map((e) => `${e.range.start.line}:${e.range.start.character}`)).toEqual(['1:2', '2:27', '4:41', '5:19']);
   });
