@@ -7,8 +7,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Hover, Location, WorkspaceEdit } from 'vscode-languageserver-protocol';
-import { TestClient, positionOf, uriOf } from './client.js';
+import type { CodeAction, Diagnostic, Hover, Location, WorkspaceEdit } from 'vscode-languageserver-protocol';
+import { TestClient, positionOf } from './client.js';
+import { TextDocument } from 'vscode-languageserver-textdocument';
 
 const A = `capability classify {
   kind llm
@@ -114,5 +115,36 @@ describe('context signals (§9.4) in the editor', () => {
   it('a source’s `sets` and `simulate context` name the signal: renaming it renames them', async () => {
     const edit = await client.request<WorkspaceEdit>('textDocument/rename', { ...at(uh, HOME, 'motion: bool'), newName: 'moving' });
     expect(edit.changes?.[uh]?.map((e) => `${e.range.start.line}:${e.range.start.character}`)).toEqual(['1:2', '2:27', '4:41', '5:19']);
+  });
+});
+
+/** The document's text after the action's edits (its own file only). */
+function applied(uri: string, text: string, action: CodeAction): string {
+  return TextDocument.applyEdits(TextDocument.create(uri, 'orch', 1, text), action.edit?.changes?.[uri] ?? []);
+}
+
+describe('quick fixes on §9.3 findings', () => {
+  it('E0902 at its sink offers endorse(…), with the witness path as related information', async () => {
+    const diags = await client.diagnosticsFor(ua, (d) => d.some((x) => x.code === 'E0902'));
+    const d = diags.find((x) => x.code === 'E0902') as Diagnostic;
+    expect(d.relatedInformation?.map((r) => r.message)).toEqual(['c.output.reply_to (llm, untrusted)', 'input.body @untrusted']);
+    const actions = await client.request<CodeAction[]>('textDocument/codeAction', { textDocument: { uri: ua }, range: d.range, context: { diagnostics: [d] } });
+    const endorse = actions.find((a) => a.title.startsWith('Endorse'));
+    expect(applied(ua, A, endorse!)).toContain('step w = wipe(target: endorse(c.output.reply_to, reason: "…"))');
+  });
+
+  it('E0903 offers declassify(…) to the class the sink accepts', async () => {
+    const text = `capability post { kind tool input { text: string } output { ok: bool } handler "./h.js#w" data public }
+plan share {
+  input { note: string @personal }
+  step p = post(text: input.note)
+}
+`;
+    const uri = await client.open(join(dir, 'share.orch'), text);
+    const diags = await client.diagnosticsFor(uri, (d) => d.some((x) => x.code === 'E0903'));
+    const d = diags.find((x) => x.code === 'E0903') as Diagnostic;
+    const actions = await client.request<CodeAction[]>('textDocument/codeAction', { textDocument: { uri }, range: d.range, context: { diagnostics: [d] } });
+    const declassify = actions.find((a) => a.title.startsWith('Declassify'));
+    expect(applied(uri, text, declassify!)).toContain('step p = post(text: declassify(input.note, to: public, reason: "…"))');
   });
 });
