@@ -324,8 +324,8 @@ export interface FlowFinding {
   readonly step?: string;
   /**
    * The value at `range` may be relabelled where it is written: `endorse` it (E0902) or
-   * `declassify` it to `to`, the class the sink takes (E0903). Absent where the value is not the
-   * reporting plan's own text (a sub-plan's finding seen from its caller).
+   * `declassify` it to `to`, the class the sink takes (E0903). A finding a caller's labels bring
+   * into a sub-plan or a triggered plan is moved to the caller's hop (givenFlows): the fix is there.
    */
   readonly relabel?: { readonly to?: DataClass };
 }

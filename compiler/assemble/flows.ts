@@ -415,7 +415,7 @@ function runFlows(f: PlanFacts, s: CheckedStep, env: LabelEnv, findings: FlowFin
   if (!info) return { out: outputOf0(read), read };
   findings.push(...trustedInputs(info.f, action.args.map((a) => ({ name: a.name.name, range: a.value.range })), given, env.file));
   const inner = givenFlows(info.f, given, env.witness);
-  for (const x of inner.findings) findings.push({ ...x, file: f.file, message: `in sub-plan ${info.f.plan.name.name} (run by step ${s.id}): ${x.message}`, relabel: undefined });
+  for (const x of inner.findings) findings.push({ ...x, file: f.file, message: `in sub-plan ${info.f.plan.name.name} (run by step ${s.id}): ${x.message}` });
   return { out: outputOf0(inner.flows.output), read };
 }
 

@@ -148,3 +148,37 @@ plan share {
     expect(applied(uri, text, declassify!)).toContain('step p = post(text: declassify(input.note, to: public, reason: "…"))');
   });
 });
+
+describe('a finding in one file that depends on another (§9.1 after-trigger, §9.3)', () => {
+  const LIB = `capability fetch_page { kind llm  input { url: string }  output { target: string }  handler "./h.js#c" }
+capability erase { kind tool  input { target: string }  output { ok: bool }  handler "./h.js#w"  destructive true }
+plan fetcher {
+  step f = fetch_page(url: "u")
+  output { target: f.output.target }
+}
+plan cleaner {
+  input { target: string }
+  step w = erase(target: input.target)
+}
+`;
+  const CHAIN = `import "./lib.orch" as lib
+
+trigger chain { after lib.fetcher completed  run lib.cleaner with { target: event.output.target } }
+`;
+
+  it('shows at the trigger’s value with its fix, and goes when the other file’s edit makes the value trusted', async () => {
+    writeFileSync(join(dir, 'lib.orch'), LIB);
+    writeFileSync(join(dir, 'chain.orch'), CHAIN);
+    const ul = await client.open(join(dir, 'lib.orch'), LIB);
+    const uc = await client.open(join(dir, 'chain.orch'), CHAIN);
+    const diags = await client.diagnosticsFor(uc, (d) => d.some((x) => x.code === 'E0902'));
+    const d = diags.find((x) => x.code === 'E0902') as Diagnostic;
+    expect(d.range.start).toEqual(positionOf(CHAIN, 'event.output.target'));
+    const actions = await client.request<CodeAction[]>('textDocument/codeAction', { textDocument: { uri: uc }, range: d.range, context: { diagnostics: [d] } });
+    expect(applied(uc, CHAIN, actions.find((a) => a.title.startsWith('Endorse'))!)).toContain('with { target: endorse(event.output.target, reason: "…") }');
+    // The fetcher is no model any more (an unsaved edit): its output is trusted, the trigger's finding goes.
+    const version = await client.change(ul, [{ range: { start: positionOf(LIB, 'kind llm'), end: positionOf(LIB, 'kind llm', 'kind llm'.length) }, text: 'kind tool' }]);
+    expect(version).toBe(2);
+    await client.diagnosticsFor(uc, (ds) => !ds.some((x) => x.code === 'E0902'));
+  });
+});
