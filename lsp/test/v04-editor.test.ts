@@ -182,3 +182,24 @@ trigger chain { after lib.fetcher completed  run lib.cleaner with { target: even
     await client.diagnosticsFor(uc, (ds) => !ds.some((x) => x.code === 'E0902'));
   });
 });
+
+describe('completion inside a test block names the plan under test (§9.2)', () => {
+  /** Completion at the end of `line`, typed into the test the way an editor sends it: the line without its last character, then that character. */
+  const completeAfter = async (line: string): Promise<string[]> => {
+    const end = B.lastIndexOf('}');
+    const text = B.slice(0, end) + line + '\n' + B.slice(end);
+    await client.change(ub, [{ text: B.slice(0, end) + line.slice(0, -1) + '\n' + B.slice(end) }]);
+    await client.change(ub, [{ text }]);
+    const r = await client.request<{ label: string }[] | { items: { label: string }[] }>('textDocument/completion', { textDocument: { uri: ub }, position: positionOf(text, line, line.length) });
+    return (Array.isArray(r) ? r : r.items).map((i) => i.label);
+  };
+
+  it('offers the tested plan’s steps, their attributes and outputs, and run’s', async () => {
+    expect(await completeAfter('  expect ')).toEqual(expect.arrayContaining(['c', 'w', 'calls', 'run']));
+    expect(await completeAfter('  approve ')).toEqual(['c', 'w']);
+    expect(await completeAfter('  expect c.')).toEqual(expect.arrayContaining(['output', 'completed', 'attempts', 'input']));
+    expect(await completeAfter('  expect c.output.')).toEqual(['reply_to', 'category']);
+    expect(await completeAfter('  expect run.')).toEqual(['status', 'cost', 'elapsed', 'output']);
+    await client.change(ub, [{ text: B }]);
+  });
+});
