@@ -75,6 +75,9 @@ afterAll(async () => {
 const at = (uri: string, text: string, needle: string, delta = 0) => ({ textDocument: { uri }, position: positionOf(text, needle, delta) });
 const lines = (locs: readonly Location[]) => locs.map((l) => `${l.uri.slice(l.uri.lastIndexOf('/') + 1)}:${l.range.start.line}:${l.range.start.character}`);
 
+const hoverText = async (uri: string, text: string, needle: string, delta = 0): Promise<string> =>
+  ((await client.request<Hover | null>('textDocument/hover', at(uri, text, needle, delta)))?.contents as { value: string } | undefined)?.value ?? '';
+
 describe('a test block of another file, in the editor', () => {
   it('its `plan` line is a reference of the plan: found from the plan and renamed with it', async () => {
     const refs = await client.request<Location[]>('textDocument/references', { ...at(ua, A, 'plan triage', 6), context: { includeDeclaration: false } });
@@ -90,14 +93,20 @@ describe('a test block of another file, in the editor', () => {
     expect(edit.changes?.[ub]?.map((e) => `${e.range.start.line}:${e.range.start.character}`)).toEqual(['6:9']);
   });
 
+  it('a mock’s answer and the test’s input name the fields they set: renaming a field renames them', async () => {
+    const out = await client.request<WorkspaceEdit>('textDocument/rename', { ...at(ua, A, 'reply_to: string'), newName: 'answer_to' });
+    expect(out.changes?.[ub]?.map((e) => `${e.range.start.line}:${e.range.start.character}`)).toEqual(['5:28']);
+    const input = await client.request<WorkspaceEdit>('textDocument/rename', { ...at(ua, A, 'body: string'), newName: 'text' });
+    expect(input.changes?.[ub]?.map((e) => `${e.range.start.line}:${e.range.start.character}`)).toEqual(['4:10']);
+    expect(await hoverText(ub, B, 'reply_to')).toContain('reply_to: string');
+  });
+
   it('a mocked capability is a reference of the capability', async () => {
     const refs = await client.request<Location[]>('textDocument/references', { ...at(ua, A, 'capability classify', 11), context: { includeDeclaration: false } });
     expect(lines(refs)).toEqual(['a.orch:17:11', 'b.orch:5:9']);
   });
 });
 
-const hoverText = async (uri: string, text: string, needle: string, delta = 0): Promise<string> =>
-  ((await client.request<Hover | null>('textDocument/hover', at(uri, text, needle, delta)))?.contents as { value: string } | undefined)?.value ?? '';
 
 describe('labels and freshness in hovers', () => {
   it('a field marked @untrusted says so where it is read, and in the plan’s signature', async () => {
