@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CodeAction, Diagnostic, Hover, Location, WorkspaceEdit } from 'vscode-languageserver-protocol';
+import type { RunTestsSummary } from '../features/plan-tests.js';
 import { TestClient, positionOf } from './client.js';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 
@@ -61,6 +62,7 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'b.orch'), B);
   writeFileSync(join(dir, 'home.orch'), HOME);
   writeFileSync(join(dir, 'orch.config.json'), '{}');
+  writeFileSync(join(dir, 'h.js'), 'export async function c() { return { reply_to: "a", category: "b" }; }\nexport async function w() { return { ok: true }; }\nexport async function g() { return { text: "hi" }; }\n');
   client = new TestClient();
   await client.initialize(dir);
   ua = await client.open(join(dir, 'a.orch'), A);
@@ -210,5 +212,30 @@ describe('completion inside a test block names the plan under test (§9.2)', () 
     expect(await completeAfter('  expect c.output.')).toEqual(['reply_to', 'category']);
     expect(await completeAfter('  expect run.')).toEqual(['status', 'cost', 'elapsed', 'output']);
     await client.change(ub, [{ text: B }]);
+  });
+});
+
+describe('the Run test lens runs what the editor shows', () => {
+  const RT = `capability hello { kind tool  input { name: string }  output { text: string }  handler "./h.js#g" }
+plan greet {
+  step h = hello(name: "x")
+}
+
+test "greets" {
+  plan greet
+  expect h.completed
+}
+`;
+
+  it('runs the open buffer, unsaved edits included, and places a failure at its expect there', async () => {
+    writeFileSync(join(dir, 'rt.orch'), RT);
+    const uri = await client.open(join(dir, 'rt.orch'), RT);
+    const saved = await client.request<RunTestsSummary>('workspace/executeCommand', { command: 'orch.runTest', arguments: [uri, 'greets'] });
+    expect(saved.tests.map((t) => t.passed)).toEqual([true]);
+    // Unsaved: a line moves the expect down, and it now expects what does not happen.
+    const edited = RT.replace('  expect h.completed', '\n  expect h.failed');
+    await client.change(uri, [{ text: edited }]);
+    const run = await client.request<RunTestsSummary>('workspace/executeCommand', { command: 'orch.runTest', arguments: [uri, 'greets'] });
+    expect(run.tests.map((t) => [t.passed, t.failures.map((f) => f.line)])).toEqual([[false, [positionOf(edited, 'expect h.failed').line + 1]]]);
   });
 });
