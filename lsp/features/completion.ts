@@ -60,6 +60,10 @@ export function complete(text: string, offset: number, env: CompletionEnv): Comp
   // Inside `${ … }` of a string: an expression.
   if (top?.header === '${') return expressionItems(index, offset, tested);
 
+  // A test's values (§9.2): the keys of a mock's answer, of the test's `input`.
+  const keys = index && /[{,]\s*$/.test(before) ? testValueKeys(index, frames, text, offset, tested) : undefined;
+  if (keys) return keys;
+
   // Argument names inside `capability(` or `run plan(`.
   if (top?.bracket === '(' && /[(,]$/.test(text.slice(top.offset, offset - typed.length).trimEnd())) {
     const target = index && resolveVisible(index, top.wordBefore, text, top.offset);
@@ -247,6 +251,33 @@ function scopePlan(index: FileIndex | undefined, offset: number, tested?: string
   if (!last) return undefined;
   const plan = parts.length === 1 ? index.visible.get(last) : index.qualifiers.get(parts.slice(0, -1).join('.'))?.topLevel.get(last);
   return plan?.kind === 'plan' ? { plan, table: index.tables.get(plan.file) ?? index } : undefined;
+}
+
+/**
+ * At a key of a test's record value, the fields not yet given: of the mocked capability's output
+ * in `mock CAP returns { … }` (and `then { … }`), of the tested plan's input in `input { … }`.
+ */
+function testValueKeys(index: FileIndex, frames: readonly Frame[], text: string, offset: number, tested: string | undefined): CompletionItem[] | undefined {
+  const at = frames.length - 1;
+  const top = frames[at];
+  if (!tested || top?.bracket !== '{' || innermostBlock(frames.slice(0, at))?.header !== 'test') return undefined;
+  let record: RecordType | undefined;
+  if (top.header === 'mock' && (top.wordBefore === 'returns' || top.wordBefore === 'then')) {
+    const lineStart = text.lastIndexOf('\n', top.offset) + 1;
+    const cap = /^\s*mock\s+([A-Za-z_][A-Za-z0-9_.]*)/.exec(text.slice(lineStart, top.offset))?.[1];
+    const parts = cap?.split('.') ?? [];
+    const sym = parts.length === 1 ? index.visible.get(parts[0]!) : index.qualifiers.get(parts.slice(0, -1).join('.'))?.topLevel.get(parts[parts.length - 1]!);
+    record = sym?.kind === 'capability' ? ((sym.node as CapabilityDecl).output as RecordType | undefined) : undefined;
+  } else if (top.header === 'input' && top.wordBefore === 'input') {
+    const scope = scopePlan(index, offset, tested);
+    record = scope ? ((scope.plan.node as PlanDecl).input as RecordType | undefined) : undefined;
+  }
+  if (record?.kind !== 'RecordType') return undefined;
+  const given = new Set([...text.slice(top.offset + 1, offset).matchAll(/([A-Za-z_][A-Za-z0-9_]*)\s*:/g)].map((m) => m[1]!));
+  return record.fields.filter((f) => !given.has(f.name.name)).map((f) => ({
+    label: f.name.name, kind: CompletionItemKind.Field, detail: typeText(f.type),
+    insertText: `${f.name.name}: `, documentation: f.doc ? { kind: 'markdown', value: f.doc } : undefined,
+  }));
 }
 
 /** The `plan P` line of the `test` block the cursor is in, if any. */

@@ -205,12 +205,15 @@ describe('completion inside a test block names the plan under test (§9.2)', () 
     return (Array.isArray(r) ? r : r.items).map((i) => i.label);
   };
 
-  it('offers the tested plan’s steps, their attributes and outputs, and run’s', async () => {
+  it('offers the tested plan’s steps, their attributes and outputs, run’s, and the keys of a mock’s answer and of the input', async () => {
     expect(await completeAfter('  expect ')).toEqual(expect.arrayContaining(['c', 'w', 'calls', 'run']));
     expect(await completeAfter('  approve ')).toEqual(['c', 'w']);
     expect(await completeAfter('  expect c.')).toEqual(expect.arrayContaining(['output', 'completed', 'attempts', 'input']));
     expect(await completeAfter('  expect c.output.')).toEqual(['reply_to', 'category']);
     expect(await completeAfter('  expect run.')).toEqual(['status', 'cost', 'elapsed', 'output']);
+    expect(await completeAfter('  mock a.classify returns { category: "x", ')).toEqual(['reply_to']);
+    expect(await completeAfter('  input { ')).toEqual(['body']);
+    expect(await completeAfter('  mock a.classify returns { reply_to: "a", category: "b" } then { ')).toEqual(['reply_to', 'category']);
     await client.change(ub, [{ text: B }]);
   });
 });
