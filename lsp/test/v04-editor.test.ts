@@ -242,3 +242,23 @@ test "greets" {
     expect(run.tests.map((t) => [t.passed, t.failures.map((f) => f.line)])).toEqual([[false, [positionOf(edited, 'expect h.failed').line + 1]]]);
   });
 });
+
+describe('E0906 in the test’s file', () => {
+  it('offers to add the missing mock, with a value of the capability’s output type', async () => {
+    const text = `plan fetchit {
+  step g = http_request(url: "https://example.com")
+}
+
+test "unmocked" {
+  plan fetchit
+  expect g.completed
+}
+`;
+    const uri = await client.open(join(dir, 'unmocked.orch'), text);
+    const diags = await client.diagnosticsFor(uri, (d) => d.some((x) => x.code === 'E0906'));
+    const d = diags.find((x) => x.code === 'E0906') as Diagnostic;
+    const actions = await client.request<CodeAction[]>('textDocument/codeAction', { textDocument: { uri }, range: d.range, context: { diagnostics: [d] } });
+    const add = actions.find((a) => a.title.startsWith('Add mock'));
+    expect(applied(uri, text, add!)).toMatch(/\n  plan fetchit\n  mock http_request returns \{ status: 0, [^\n]*\}\n  expect/);
+  });
+});
