@@ -55,7 +55,7 @@ export function complete(text: string, offset: number, env: CompletionEnv): Comp
 
   // Member access: `generate.output.`, `input.`, `devices.`
   const member = /([A-Za-z_][A-Za-z0-9_]*(?:\s*\.\s*[A-Za-z_][A-Za-z0-9_]*)*)\s*\.\s*$/.exec(before);
-  if (member) return memberItems(member[1]!.split(/\s*\.\s*/), offset, index, tested);
+  if (member) return memberItems(member[1]!.split(/\s*\.\s*/), offset, index, tested, watchedPlan(text, frames));
 
   // Inside `${ … }` of a string: an expression.
   if (top?.header === '${') return expressionItems(index, offset, tested);
@@ -246,11 +246,23 @@ function scopePlan(index: FileIndex | undefined, offset: number, tested?: string
   if (!index) return undefined;
   const own = planAt(index, offset);
   if (own) return { plan: own, table: index };
-  const parts = tested?.split('.') ?? [];
-  const last = parts[parts.length - 1];
-  if (!last) return undefined;
+  const plan = tested === undefined ? undefined : resolvePlan(index, tested);
+  return plan ? { plan, table: index.tables.get(plan.file) ?? index } : undefined;
+}
+
+/** A plan as this file writes it, `name` or `alias.name`. */
+function resolvePlan(index: FileIndex, written: string): OrchSymbol | undefined {
+  const parts = written.split('.');
+  const last = parts[parts.length - 1]!;
   const plan = parts.length === 1 ? index.visible.get(last) : index.qualifiers.get(parts.slice(0, -1).join('.'))?.topLevel.get(last);
-  return plan?.kind === 'plan' ? { plan, table: index.tables.get(plan.file) ?? index } : undefined;
+  return plan?.kind === 'plan' ? plan : undefined;
+}
+
+/** The plan an `after` trigger the cursor is in watches, as written. */
+function watchedPlan(text: string, frames: readonly Frame[]): string | undefined {
+  const trigger = frames.find((f) => f.bracket === '{' && f.header === 'trigger');
+  if (!trigger) return undefined;
+  return /\bafter\s+([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)/.exec(text.slice(trigger.offset + 1, trigger.offset + 2000))?.[1];
 }
 
 /**
@@ -343,7 +355,7 @@ function argumentItems(target: OrchSymbol, argsText: string): CompletionItem[] {
     });
 }
 
-function memberItems(path: readonly string[], offset: number, index: FileIndex | undefined, tested?: string): CompletionItem[] {
+function memberItems(path: readonly string[], offset: number, index: FileIndex | undefined, tested?: string, watched?: string): CompletionItem[] {
   if (!index) return [];
   const [root, ...rest] = path;
   if (!root) return [];
@@ -358,6 +370,12 @@ function memberItems(path: readonly string[], offset: number, index: FileIndex |
     return plan ? fieldItems(index, fieldsKey(plan.key, 'input')) : [];
   }
   if (root === 'context' && rest.length === 0) return fieldItems(index, contextFieldsKey(index.file));
+  // An `after` trigger's `event.output` is the watched plan's output (§9.1): the keys it gives.
+  if (root === 'event' && rest.length === 1 && rest[0] === 'output' && watched) {
+    const plan = resolvePlan(index, watched);
+    const out = plan ? (plan.node as PlanDecl).output : undefined;
+    return out ? out.fields.map((f) => ({ label: f.key.name, kind: CompletionItemKind.Field, detail: `output of plan ${plan!.name}` })) : [];
+  }
   if (root === 'run' && rest.length === 0) {
     return Object.entries(RUN_ATTRIBUTES).map(([a, doc]) => ({ label: a, kind: CompletionItemKind.Property, detail: doc }));
   }

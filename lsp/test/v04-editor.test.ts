@@ -177,7 +177,7 @@ plan cleaner {
 trigger chain { after lib.fetcher completed  run lib.cleaner with { target: event.output.target } }
 `;
 
-  it('shows at the trigger’s value with its fix, and goes when the other file’s edit makes the value trusted', async () => {
+  it('shows at the trigger’s value with its fix, and goes when the other file’s edit makes the value trusted; event.output. completes the watched plan’s output', async () => {
     writeFileSync(join(dir, 'lib.orch'), LIB);
     writeFileSync(join(dir, 'chain.orch'), CHAIN);
     const ul = await client.open(join(dir, 'lib.orch'), LIB);
@@ -187,10 +187,16 @@ trigger chain { after lib.fetcher completed  run lib.cleaner with { target: even
     expect(d.range.start).toEqual(positionOf(CHAIN, 'event.output.target'));
     const actions = await client.request<CodeAction[]>('textDocument/codeAction', { textDocument: { uri: uc }, range: d.range, context: { diagnostics: [d] } });
     expect(applied(uc, CHAIN, actions.find((a) => a.title.startsWith('Endorse'))!)).toContain('with { target: endorse(event.output.target, reason: "…") }');
+    const typing = CHAIN.replace('event.output.target }', 'event.output. }');
+    await client.change(uc, [{ text: typing }]);
+    const items = await client.request<{ label: string }[]>('textDocument/completion', { textDocument: { uri: uc }, position: positionOf(typing, 'event.output.', 13) });
+    expect(items.map((i) => i.label)).toEqual(['target']);
+    const restored = await client.change(uc, [{ text: CHAIN }]);
+    await client.diagnosticsFor(uc, (ds) => ds.some((x) => x.code === 'E0902'), restored);
     // The fetcher is no model any more (an unsaved edit): its output is trusted, the trigger's finding goes.
     const version = await client.change(ul, [{ range: { start: positionOf(LIB, 'kind llm'), end: positionOf(LIB, 'kind llm', 'kind llm'.length) }, text: 'kind tool' }]);
     expect(version).toBe(2);
-    await client.diagnosticsFor(uc, (ds) => !ds.some((x) => x.code === 'E0902'));
+    await client.diagnosticsFor(uc, (ds) => !ds.some((x) => x.code === 'E0902'), restored);
   });
 });
 
