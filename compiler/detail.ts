@@ -22,7 +22,7 @@ export function typeText(t: TypeExpr | undefined): string {
 }
 
 export function fieldText(f: FieldDecl): string {
-  return `${f.name.name}: ${typeText(f.type)}${f.dataClass ? ` @${f.dataClass}` : ''}${f.default ? ' = …' : ''}`;
+  return `${f.name.name}: ${typeText(f.type)}${f.dataClass ? ` @${f.dataClass}` : ''}${f.trust ? ` @${f.trust}` : ''}${f.default ? ' = …' : ''}`;
 }
 
 export function capabilityDetail(c: CapabilityDecl): string {

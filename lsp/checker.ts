@@ -179,7 +179,8 @@ export class Checker {
     const hit = this.results.get(path);
     if (hit && hit.generation === this.workspace.generation) return hit;
     const generation = this.workspace.generation;
-    const out = compile({ entry: path, host: this.host });
+    // With its test blocks, as `check` does: a test's plan, mocks and steps are references too.
+    const out = compile({ entry: path, host: this.host, tests: true });
     const result: CheckResult = {
       path,
       generation,

@@ -13,11 +13,17 @@ import type { OrchSymbol } from './symbol-index/model.js';
 
 export { typeText };
 
-/** Like the compiler's field detail, but showing the default value (hover has the room). */
+/**
+ * Like the compiler's field detail, but showing the default value (hover has the room): the
+ * labels (§9.3) and a signal's freshness (§9.4) are part of what a field promises.
+ */
 export function fieldText(f: FieldDecl): string {
   const cls = f.dataClass ? ` @${f.dataClass}` : '';
+  const trust = f.trust ? ` @${f.trust}` : '';
   const def = f.default ? ` = ${exprText(f.default)}` : '';
-  return `${f.name.name}: ${typeText(f.type)}${cls}${def}`;
+  const maxAge = f.maxAge ? ` max_age ${dur(f.maxAge)}` : '';
+  const hold = f.hold ? ` hold ${dur(f.hold)}` : '';
+  return `${f.name.name}: ${typeText(f.type)}${cls}${trust}${def}${maxAge}${hold}`;
 }
 
 /** Short source-like rendering of an expression (defaults, arguments); long ones are elided. */

@@ -94,6 +94,14 @@ export const STEP_ATTRIBUTES: Readonly<Record<string, string>> = {
   input: 'the arguments it was called with (in a test’s expect: charge.input.amount)',
 };
 
+/** What `run.` reads in a guardrail, an invariant or a test's `expect` (LANGUAGE.md §4, §9.2). */
+export const RUN_ATTRIBUTES: Readonly<Record<string, string>> = {
+  status: 'string: running | completed | failed | cancelled | …',
+  cost: 'money: what the run has cost so far',
+  elapsed: 'duration: time since the run started (virtual, in a test)',
+  output: 'the plan’s output (in a test’s expect)',
+};
+
 /** What a `race NAME` block exposes (LANGUAGE.md §7.1). */
 export const RACE_ATTRIBUTES: Readonly<Record<string, string>> = {
   winner: 'the name of the branch that completed first (null until one does)',

@@ -322,6 +322,12 @@ export interface FlowFinding {
   readonly sink: string;
   /** The step of this plan whose arguments (or `when`) break the rule (set by planFlows). */
   readonly step?: string;
+  /**
+   * The value at `range` may be relabelled where it is written: `endorse` it (E0902) or
+   * `declassify` it to `to`, the class the sink takes (E0903). A finding a caller's labels bring
+   * into a sub-plan or a triggered plan is moved to the caller's hop (givenFlows): the fix is there.
+   */
+  readonly relabel?: { readonly to?: DataClass };
 }
 
 /** An `endorse` or `declassify` the plan makes (the preview lists them). */

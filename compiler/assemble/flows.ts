@@ -6,7 +6,7 @@
  * below its class (E0903). Each finding names its witness path, and each hop's position is
  * related information. `"flows": "warn"` in orch.config makes them warnings for one release.
  */
-import type { CapabilityCall, DataClass, Diagnostic, Expr, Ident, Range } from '../../language/index.js';
+import type { CapabilityCall, DataClass, Diagnostic, Expr, Fix, Ident, Range } from '../../language/index.js';
 import { diagnostic } from '../../language/index.js';
 import type { CapabilityInfo } from '../check/capability.js';
 import type { CheckedPlan, CheckedStep } from '../check/checked-plan.js';
@@ -145,8 +145,21 @@ function contextLabelled(context: ReadonlyMap<string, FieldLabel>): boolean {
 
 export function findingDiagnostic(x: FlowFinding, warn: boolean): Diagnostic {
   const related = pathHops(x.path).map((h) => ({ message: h.text, file: h.file, range: h.range }));
-  const d = diagnostic(x.code, x.message, x.file, x.range, related.length ? { related } : {});
+  const fixes = x.relabel ? [relabelFix(x, x.relabel.to)] : undefined;
+  const d = diagnostic(x.code, x.message, x.file, x.range, { ...(related.length ? { related } : {}), ...(fixes ? { fixes } : {}) });
   return warn ? { ...d, severity: 'warning' } : d;
+}
+
+/**
+ * The honest way to silence a finding (§9.3), written around the value for its author to give the
+ * reason: `endorse(V, reason: "…")`, `declassify(V, to: CLASS, reason: "…")`.
+ */
+function relabelFix(x: FlowFinding, to: DataClass | undefined): Fix {
+  const [title, open, close] = x.code === 'E0902'
+    ? ['Endorse this value (endorse, with a reason)', 'endorse(', ', reason: "…")']
+    : [`Declassify this value to ${to ?? 'internal'} (declassify, with a reason)`, 'declassify(', `, to: ${to ?? 'internal'}, reason: "…")`];
+  const at = (p: Range['start']): Range => ({ start: p, end: p });
+  return { title, edits: [{ file: x.file, range: at(x.range.start), newText: open }, { file: x.file, range: at(x.range.end), newText: close }] };
 }
 
 /**
@@ -331,15 +344,16 @@ function callFlows(
     }
     const server = mcpAccepts(cap, f.file);
     let where: string | undefined;
-    if (rank(l.cls) > rank(place.cls)) where = place.what;
-    else if (server && rank(l.cls) > rank(server.cls)) where = server.what;
-    else if (declared && rank(l.cls) > rank(declared)) where = `capability ${short} (data ${declared})`;
+    let to: DataClass = 'internal';
+    if (rank(l.cls) > rank(place.cls)) [where, to] = [place.what, place.cls];
+    else if (server && rank(l.cls) > rank(server.cls)) [where, to] = [server.what, server.cls];
+    else if (declared && rank(l.cls) > rank(declared)) [where, to] = [`capability ${short} (data ${declared})`, declared];
     else if (rule?.channel && !rule.channel.exempt.includes(a.name.name) && rank(l.cls) > rank('internal')) {
       const channel = channelOf(call, rule.channel.default);
       if (channelExternal(builtin, channel, f.file)) where = `external channel ${channel === null ? '(named by an expression)' : `"${channel}"`}`;
     }
     if (where)
-      findings.push({ code: 'E0903', file: env.file, range: a.value.range, sink, message: `${l.cls} data reaches ${where} in step ${stepId}: ${sink} ← ${pathText(l.clsPath)}${where === place.what ? noOther : ''}`, path: l.clsPath });
+      findings.push({ code: 'E0903', file: env.file, range: a.value.range, sink, message: `${l.cls} data reaches ${where} in step ${stepId}: ${sink} ← ${pathText(l.clsPath)}${where === place.what ? noOther : ''}`, path: l.clsPath, relabel: { to } });
   }
   if (moves && binding && rank(read.cls) >= PERSONAL) f.bindings[moves.i] = fallbacksFor(f, moves.s, binding, read.cls);
   return read;
@@ -354,7 +368,7 @@ function channelOf(call: CapabilityCall, unnamed: string | null): string | null 
 }
 
 function trustFinding(file: string, range: Range, sink: string, path: Path): FlowFinding {
-  return { code: 'E0902', file, range, sink, message: `untrusted value reaches ${sink}, which needs a trusted one: ${sink} ← ${pathText(path)}`, path };
+  return { code: 'E0902', file, range, sink, message: `untrusted value reaches ${sink}, which needs a trusted one: ${sink} ← ${pathText(path)}`, path, relabel: {} };
 }
 
 /**
@@ -497,7 +511,7 @@ function triggerFlows(f: PlanFacts, witness: boolean): FlowFinding[] {
       const w = exprLabel(src.condition, env);
       const sink = `${trigger.name.name}.when`;
       if (w.untrusted)
-        out.push({ code: 'E0902', file, range: src.condition.range, sink, path: w.untrusted,
+        out.push({ code: 'E0902', file, range: src.condition.range, sink, path: w.untrusted, relabel: {},
           message: `untrusted value reaches ${sink}, which needs a trusted one (it starts plan ${f.plan.name.name}, which can make a destructive call): ${sink} ← ${pathText(w.untrusted)}` });
     }
     if (!trigger.with) continue;

@@ -51,7 +51,7 @@ export function contextSignalsOf(
     }
   }
   reportCycles(derived, diags);
-  return withStaleShares(modules, out, diags);
+  return withStaleShares(modules, out, (file, id) => referSignal(root, model, file, id), diags);
 }
 
 /**
@@ -67,13 +67,19 @@ export function derivedSetDiagnostic(signals: { readonly [name: string]: Context
  * it goes stale. The signal must be declared (E0101 at its name) and not derived (E0905); out of
  * 0–100 % is E0201 (check/bounds.ts); a signal named in two blocks keeps the first share.
  */
-function withStaleShares(modules: readonly LoadedModule[], signals: Record<string, ContextSignalIR>, diags: Diagnostic[]): Record<string, ContextSignalIR> {
+function withStaleShares(
+  modules: readonly LoadedModule[],
+  signals: Record<string, ContextSignalIR>,
+  refer: (file: string, id: { readonly name: string; readonly range: Range }) => void,
+  diags: Diagnostic[],
+): Record<string, ContextSignalIR> {
   for (const m of modules)
     for (const d of m.ast.declarations) {
       if (d.kind !== 'SimulateContextDecl') continue;
       for (const s of d.signals) {
         const name = s.signal.name;
         const signal = signals[name];
+        refer(m.file, s.signal);
         if (!signal) {
           const known = Object.keys(signals);
           diags.push(diagnostic('E0101', `simulate context: unknown context signal "${name}"${known.length > 0 ? ` (declared: ${known.join(', ')})` : ' (no context block declares any)'}`, m.file, s.signal.range));
@@ -88,6 +94,15 @@ function withStaleShares(modules: readonly LoadedModule[], signals: Record<strin
       }
     }
   return signals;
+}
+
+/**
+ * A signal named outside an expression (a source's `sets X`, `simulate context { X stale … }`) is
+ * a use of its declaration: the editor's references and rename reach it.
+ */
+export function referSignal(root: RootInfo, model: ModelBuilder, file: string, id: { readonly name: string; readonly range: Range }): void {
+  const symbol = root.ty.k === 'record' ? root.ty.fields.get(id.name)?.decl?.symbol : undefined;
+  if (symbol !== undefined) model.refer(file, id.range, symbol);
 }
 
 /** Each cycle once, at the first signal of it in declaration order: `a -> b -> a`. */

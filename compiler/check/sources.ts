@@ -12,7 +12,7 @@ import type { ContextSignalIR, ExprIR, SourceIR } from '../ir/types.js';
 import type { LoadedModule } from '../loaded-module.js';
 import type { ModelBuilder } from '../model.js';
 import { assignable, formatTy, T, type Ty } from '../types/ty.js';
-import { derivedSetDiagnostic } from './context-signals.js';
+import { derivedSetDiagnostic, referSignal } from './context-signals.js';
 import { checkExpr, type RootInfo } from './expr.js';
 
 const ROOTS: ReadonlyMap<string, RootInfo> = new Map<string, RootInfo>([
@@ -49,7 +49,10 @@ export function sourcesOf(
         diags.push(diagnostic('E0905', `source "${s.name.name}" is declared twice`, m.file, s.name.range));
         continue;
       }
-      const topics = s.topics.map((t) => mapping(t, m.file, fields, signals, model, diags)).filter((t) => t !== null);
+      const topics = s.topics.map((t) => {
+        referSignal(root, model, m.file, t.signal);
+        return mapping(t, m.file, fields, signals, model, diags);
+      }).filter((t) => t !== null);
       out[s.name.name] = { topics };
     }
   }

@@ -16,7 +16,8 @@ import type { ContextSignalIR, PlanIR } from '../ir/types.js';
 import type { LoadedModule } from '../load.js';
 import type { ModelBuilder } from '../model.js';
 import { unresolvedDiagnostic, type DeclEntry, type Scopes } from '../scope.js';
-import { T, type Ty } from '../types/ty.js';
+import { stripOptional, T, type Ty } from '../types/ty.js';
+import { placeholderFor } from '../check/call-args.js';
 import { checkExpects } from './expects.js';
 import { checkMocks } from './mocks.js';
 import { configPeople, DEFAULT_STARTER, personOf, textOf } from './people.js';
@@ -199,6 +200,22 @@ export class TestChecker implements TestUnderCheck {
     return `add \`${line}\` to ${basename(this.file)} and \`mock ${alias}.${c.entry.node.name.name} returns …\` to the test`;
   }
 
+  /**
+   * E0906's fix, where the test's file can name the capability: a `mock` line after the test's
+   * `plan` line answering with a placeholder of its output type, for the author to make real.
+   */
+  private mockFix(c: CapabilityInfo): Pick<Diagnostic, 'fixes'> {
+    const written = this.writtenName(c);
+    if (written === null) return {};
+    const out = stripOptional(c.output);
+    const value = out.k === 'record'
+      ? `{ ${[...out.fields.values()].filter((f) => f.required).map((f) => `${f.name}: ${placeholderFor(f.ty)}`).join(', ')} }`.replace('{  }', '{}')
+      : placeholderFor(out);
+    const at = this.test.plan.range.end;
+    const indent = ' '.repeat(Math.max(0, this.test.plan.range.start.column - 1 - 'plan '.length));
+    return { fixes: [{ title: `Add mock ${written}`, edits: [{ file: this.file, range: { start: at, end: at }, newText: `\n${indent}mock ${written} returns ${value}` }] }] };
+  }
+
   /** A step of the plan by name (its reference recorded), or reported. */
   step(ident: Ident, facts: PlanFacts) {
     const s = facts.steps.get(ident.name);
@@ -261,6 +278,7 @@ export class TestChecker implements TestUnderCheck {
         this.diags.push(
           diagnostic('E0906', `under test "${testName}", step ${s.id} can call ${this.writtenName(c) ?? (c.ir.handler !== null && 'mcp' in c.ir.handler ? `the MCP tool ${c.entry.node.name.name}` : c.name)}, which reaches ${reaches}, and no mock answers it: ${this.mockHint(c)}`, facts.plan.module.file, s.decl.name.range, {
             related: [{ message: `test "${testName}" runs this plan`, file: this.file, range: this.test.plan.range }],
+            ...this.mockFix(c),
           }),
         );
       }

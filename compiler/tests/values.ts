@@ -51,6 +51,8 @@ function recordShape(x: RecordLit, want: Ty & { k: 'record' }, env: ExprEnv, how
     given.add(f.key.name);
     const field = want.fields.get(f.key.name);
     if (field) {
+      // The key names the field it sets: the editor's references and rename reach it.
+      if (field.decl?.symbol !== undefined) env.model.refer(file, f.key.range, field.decl.symbol);
       const before = diags.length;
       shape(f.value, field.ty, env, how, `${path}.${f.key.name}`);
       // A field of the wrong type is reported at it, beside the record's other problems.

@@ -10,7 +10,7 @@ import type { DeclarationTable, FileIndex, OrchSymbol, OrchSymbolKind } from '..
 import { signatureOf, typeText } from '../describe.js';
 import {
   BLOCK_KEYWORDS, BUILTIN_FUNCTIONS, CAPABILITY_KIND_WORDS, CLAUSE_KEYWORDS, EXPRESSION_ROOTS, LITERAL_WORDS, PRIMITIVE_TYPES, RESOURCE_KIND_WORDS,
-  RACE_ATTRIBUTES, REPEAT_ATTRIBUTES, STEP_ATTRIBUTES, TOP_LEVEL_KEYWORDS, VALUE_WORDS,
+  RACE_ATTRIBUTES, REPEAT_ATTRIBUTES, RUN_ATTRIBUTES, STEP_ATTRIBUTES, TOP_LEVEL_KEYWORDS, VALUE_WORDS,
 } from '../vocabulary.js';
 import { scanContext, type Frame } from './context-scan.js';
 
@@ -51,13 +51,18 @@ export function complete(text: string, offset: number, env: CompletionEnv): Comp
   const top = frames[frames.length - 1];
   const block = innermostBlock(frames);
   const index = env.index;
+  const tested = testedPlan(text, frames);
 
   // Member access: `generate.output.`, `input.`, `devices.`
   const member = /([A-Za-z_][A-Za-z0-9_]*(?:\s*\.\s*[A-Za-z_][A-Za-z0-9_]*)*)\s*\.\s*$/.exec(before);
-  if (member) return memberItems(member[1]!.split(/\s*\.\s*/), offset, index);
+  if (member) return memberItems(member[1]!.split(/\s*\.\s*/), offset, index, tested, watchedPlan(text, frames));
 
   // Inside `${ … }` of a string: an expression.
-  if (top?.header === '${') return expressionItems(index, offset);
+  if (top?.header === '${') return expressionItems(index, offset, tested);
+
+  // A test's values (§9.2): the keys of a mock's answer, of the test's `input`.
+  const keys = index && /[{,]\s*$/.test(before) ? testValueKeys(index, frames, text, offset, tested) : undefined;
+  if (keys) return keys;
 
   // Argument names inside `capability(` or `run plan(`.
   if (top?.bracket === '(' && /[(,]$/.test(text.slice(top.offset, offset - typed.length).trimEnd())) {
@@ -78,24 +83,24 @@ export function complete(text: string, offset: number, env: CompletionEnv): Comp
 
   const word = listKeyword ?? keywordBefore;
   if (word) {
-    const items = valueItems(word, header, index, offset, env);
+    const items = valueItems(word, header, index, offset, env, tested);
     if (items) return items;
   }
 
   // Statement start inside a block: property keywords (plus expression names where valid).
   const atStatementStart = before.trim() === '' || /[{}"]\s*$/.test(before) || /\b\d+[a-z%]*\s+$/.test(before);
   if (!block) {
-    return atStatementStart && frames.length === 0 ? TOP_LEVEL_KEYWORDS.map((k) => keyword(k)) : expressionItems(index, offset);
+    return atStatementStart && frames.length === 0 ? TOP_LEVEL_KEYWORDS.map((k) => keyword(k)) : expressionItems(index, offset, tested);
   }
-  if (block.record || inTypeRecord(frames)) return inTypeRecord(frames) ? [] : expressionItems(index, offset);
+  if (block.record || inTypeRecord(frames)) return inTypeRecord(frames) ? [] : expressionItems(index, offset, tested);
   if (atStatementStart) {
     const words = BLOCK_KEYWORDS[header] ?? [];
     return words.map((k) => keyword(k));
   }
   // Inside a v0.4 item (`mock x returns { … } |`): the words that continue it, and values.
   const clauses = CLAUSE_KEYWORDS[/^\s*([A-Za-z_][A-Za-z0-9_]*)/.exec(ctx.linePrefix)?.[1] ?? ''];
-  if (clauses && (header === 'test' || header === 'source' || header === 'resource')) return [...clauses.map((k) => keyword(k)), ...expressionItems(index, offset)];
-  return expressionItems(index, offset);
+  if (clauses && (header === 'test' || header === 'source' || header === 'resource')) return [...clauses.map((k) => keyword(k)), ...expressionItems(index, offset, tested)];
+  return expressionItems(index, offset, tested);
 }
 
 function innermostBlock(frames: readonly Frame[]): Frame | undefined {
@@ -148,7 +153,7 @@ function symbolItems(index: FileIndex | undefined, kinds: readonly OrchSymbolKin
 
 /** Values after a property keyword (`kind |`, `policy |`, `on |`), by the block it is in. */
 function valueItems(
-  word: string, header: string, index: FileIndex | undefined, offset: number, env: CompletionEnv,
+  word: string, header: string, index: FileIndex | undefined, offset: number, env: CompletionEnv, tested?: string,
 ): CompletionItem[] | undefined {
   switch (word) {
     case 'kind':
@@ -170,7 +175,7 @@ function valueItems(
       return header === 'test' ? symbolItems(index, ['capability']) : undefined;
     case 'approve':
     case 'reject':
-      return header === 'test' ? stepItems(index, offset) : undefined;
+      return header === 'test' ? stepItems(index, offset, tested) : undefined;
     case 'simulate':
       return [keyword('context'), ...symbolItems(index, ['capability'])];
     case 'fallback':
@@ -231,16 +236,79 @@ function planAt(index: FileIndex | undefined, offset: number): OrchSymbol | unde
   return index?.symbols.find((s) => s.kind === 'plan' && s.range.start.offset <= offset && offset <= s.range.end.offset);
 }
 
-function stepItems(index: FileIndex | undefined, offset: number): CompletionItem[] {
+/**
+ * The plan whose steps a name at `offset` reads, and the declarations it is in: the plan around
+ * it, or inside a `test` block the plan under test (§9.2: `plan refunds.refund_flow` names one of
+ * another file, whose steps its `expect`, `approve` and `reject` read). `tested` is that name as
+ * the block's text writes it, read lexically: a test being typed rarely parses.
+ */
+function scopePlan(index: FileIndex | undefined, offset: number, tested?: string): { plan: OrchSymbol; table: DeclarationTable } | undefined {
+  if (!index) return undefined;
+  const own = planAt(index, offset);
+  if (own) return { plan: own, table: index };
+  const plan = tested === undefined ? undefined : resolvePlan(index, tested);
+  return plan ? { plan, table: index.tables.get(plan.file) ?? index } : undefined;
+}
+
+/** A plan as this file writes it, `name` or `alias.name`. */
+function resolvePlan(index: FileIndex, written: string): OrchSymbol | undefined {
+  const parts = written.split('.');
+  const last = parts[parts.length - 1]!;
+  const plan = parts.length === 1 ? index.visible.get(last) : index.qualifiers.get(parts.slice(0, -1).join('.'))?.topLevel.get(last);
+  return plan?.kind === 'plan' ? plan : undefined;
+}
+
+/** The plan an `after` trigger the cursor is in watches, as written. */
+function watchedPlan(text: string, frames: readonly Frame[]): string | undefined {
+  const trigger = frames.find((f) => f.bracket === '{' && f.header === 'trigger');
+  if (!trigger) return undefined;
+  return /\bafter\s+([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)/.exec(text.slice(trigger.offset + 1, trigger.offset + 2000))?.[1];
+}
+
+/**
+ * At a key of a test's record value, the fields not yet given: of the mocked capability's output
+ * in `mock CAP returns { … }` (and `then { … }`), of the tested plan's input in `input { … }`.
+ */
+function testValueKeys(index: FileIndex, frames: readonly Frame[], text: string, offset: number, tested: string | undefined): CompletionItem[] | undefined {
+  const at = frames.length - 1;
+  const top = frames[at];
+  if (!tested || top?.bracket !== '{' || innermostBlock(frames.slice(0, at))?.header !== 'test') return undefined;
+  let record: RecordType | undefined;
+  if (top.header === 'mock' && (top.wordBefore === 'returns' || top.wordBefore === 'then')) {
+    const lineStart = text.lastIndexOf('\n', top.offset) + 1;
+    const cap = /^\s*mock\s+([A-Za-z_][A-Za-z0-9_.]*)/.exec(text.slice(lineStart, top.offset))?.[1];
+    const parts = cap?.split('.') ?? [];
+    const sym = parts.length === 1 ? index.visible.get(parts[0]!) : index.qualifiers.get(parts.slice(0, -1).join('.'))?.topLevel.get(parts[parts.length - 1]!);
+    record = sym?.kind === 'capability' ? ((sym.node as CapabilityDecl).output as RecordType | undefined) : undefined;
+  } else if (top.header === 'input' && top.wordBefore === 'input') {
+    const scope = scopePlan(index, offset, tested);
+    record = scope ? ((scope.plan.node as PlanDecl).input as RecordType | undefined) : undefined;
+  }
+  if (record?.kind !== 'RecordType') return undefined;
+  const given = new Set([...text.slice(top.offset + 1, offset).matchAll(/([A-Za-z_][A-Za-z0-9_]*)\s*:/g)].map((m) => m[1]!));
+  return record.fields.filter((f) => !given.has(f.name.name)).map((f) => ({
+    label: f.name.name, kind: CompletionItemKind.Field, detail: typeText(f.type),
+    insertText: `${f.name.name}: `, documentation: f.doc ? { kind: 'markdown', value: f.doc } : undefined,
+  }));
+}
+
+/** The `plan P` line of the `test` block the cursor is in, if any. */
+function testedPlan(text: string, frames: readonly Frame[]): string | undefined {
+  const test = frames.find((f) => f.bracket === '{' && f.header === 'test');
+  if (!test) return undefined;
+  return /^\s*plan\s+([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)/m.exec(text.slice(test.offset + 1, test.offset + 4000))?.[1];
+}
+
+function stepItems(index: FileIndex | undefined, offset: number, tested?: string): CompletionItem[] {
   if (!index) return [];
-  const plan = planAt(index, offset);
-  const steps = plan ? index.steps.get(plan.key) : undefined;
+  const scope = scopePlan(index, offset, tested);
+  const steps = scope ? scope.table.steps.get(scope.plan.key) : undefined;
   const all = steps ? [...steps.values()] : [...index.steps.values()].flatMap((m) => [...m.values()]);
   return all.map((s) => symbolItem(s));
 }
 
-function expressionItems(index: FileIndex | undefined, offset: number): CompletionItem[] {
-  const items: CompletionItem[] = [...stepItems(index, offset)];
+function expressionItems(index: FileIndex | undefined, offset: number, tested?: string): CompletionItem[] {
+  const items: CompletionItem[] = [...stepItems(index, offset, tested)];
   if (index) {
     for (const s of index.symbols) {
       if (s.kind === 'item' && s.range.start.offset <= offset) {
@@ -287,7 +355,7 @@ function argumentItems(target: OrchSymbol, argsText: string): CompletionItem[] {
     });
 }
 
-function memberItems(path: readonly string[], offset: number, index: FileIndex | undefined): CompletionItem[] {
+function memberItems(path: readonly string[], offset: number, index: FileIndex | undefined, tested?: string, watched?: string): CompletionItem[] {
   if (!index) return [];
   const [root, ...rest] = path;
   if (!root) return [];
@@ -302,9 +370,18 @@ function memberItems(path: readonly string[], offset: number, index: FileIndex |
     return plan ? fieldItems(index, fieldsKey(plan.key, 'input')) : [];
   }
   if (root === 'context' && rest.length === 0) return fieldItems(index, contextFieldsKey(index.file));
+  // An `after` trigger's `event.output` is the watched plan's output (§9.1): the keys it gives.
+  if (root === 'event' && rest.length === 1 && rest[0] === 'output' && watched) {
+    const plan = resolvePlan(index, watched);
+    const out = plan ? (plan.node as PlanDecl).output : undefined;
+    return out ? out.fields.map((f) => ({ label: f.key.name, kind: CompletionItemKind.Field, detail: `output of plan ${plan!.name}` })) : [];
+  }
+  if (root === 'run' && rest.length === 0) {
+    return Object.entries(RUN_ATTRIBUTES).map(([a, doc]) => ({ label: a, kind: CompletionItemKind.Property, detail: doc }));
+  }
 
-  const plan = planAt(index, offset);
-  const steps = plan ? index.steps.get(plan.key) : undefined;
+  const scope = scopePlan(index, offset, tested);
+  const steps = scope ? scope.table.steps.get(scope.plan.key) : undefined;
   const step = steps?.get(root) ?? [...index.steps.values()].map((m) => m.get(root)).find(Boolean);
   if (step && (step.kind === 'race' || step.kind === 'repeat')) {
     if (rest.length > 0) return [];
@@ -331,7 +408,10 @@ function outputTypeOfStep(step: OrchSymbol, index: FileIndex): { type: TypeExpr 
   const node = step.node as StepDecl;
   if (node.action.kind !== 'CapabilityCall') return undefined;
   const parts = node.action.capability.parts.map((p) => p.name);
-  const cap = parts.length === 1 ? index.visible.get(parts[0]!) : index.qualifiers.get(parts.slice(0, -1).join('.'))?.topLevel.get(parts[parts.length - 1]!);
+  // A step of another file (a test's plan) calls a capability of its own file's: look it up there.
+  const cap = step.file !== index.file
+    ? (parts.length === 1 ? index.tables.get(step.file)?.topLevel.get(parts[0]!) : undefined)
+    : parts.length === 1 ? index.visible.get(parts[0]!) : index.qualifiers.get(parts.slice(0, -1).join('.'))?.topLevel.get(parts[parts.length - 1]!);
   if (cap?.kind !== 'capability') return undefined;
   return { type: (cap.node as CapabilityDecl).output, table: index.tables.get(cap.file) ?? index };
 }

@@ -1,11 +1,13 @@
 /**
  * Plan tests in the editor (LANGUAGE.md §9.2): a "Run test" lens on each `test` block, and the
  * command it runs, `orch.runTest` — `[uri]` runs every test of the file, `[uri, name]` the one
- * so named — on the runtime with mocks and a virtual clock, as `orch test` does (the saved file:
- * handlers and imports are read from disk). The VS Code extension's Testing view runs the same
+ * so named — on the runtime with mocks and a virtual clock, as `orch test` does, over the text
+ * the editor shows (open buffers, saved or not; handlers are read from disk). The VS Code
+ * extension's Testing view runs the same
  * command and marks each failure at its `expect`.
  */
 import type { CodeLens } from 'vscode-languageserver';
+import type { SourceHost } from '../../compiler/index.js';
 import type { Module } from '../../language/index.js';
 import { runTestFiles } from '../../verify/index.js';
 import { toLspRange } from '../convert.js';
@@ -36,8 +38,9 @@ export interface RunTestsSummary {
   }[];
 }
 
-export async function runTests(path: string, name: string | undefined): Promise<RunTestsSummary> {
-  const run = await runTestFiles([path], name !== undefined ? { filter: name } : {});
+/** Runs the tests of `path` (one, by name) over `host`: the editor's buffers, saved or not. */
+export async function runTests(path: string, name: string | undefined, host?: SourceHost): Promise<RunTestsSummary> {
+  const run = await runTestFiles([path], { ...(name !== undefined ? { filter: name } : {}), ...(host ? { host } : {}) });
   if (run.kind === 'errors') return { ok: false, error: run.diagnostics.map((d) => `${d.code} ${d.message}`).join('\n'), tests: [] };
   const results = run.results.filter((r) => r.file === path && (name === undefined || r.name === name));
   if (results.length === 0) return { ok: false, error: name === undefined ? 'no test in this file' : `no test named "${name}" in this file`, tests: [] };
@@ -53,7 +56,7 @@ export async function runTests(path: string, name: string | undefined): Promise<
 }
 
 /** `orch.runTest`'s arguments, `[uri]` or `[uri, test name]` (the lens's); null when they are not. */
-export function runTestCommand(args: readonly unknown[] | undefined, pathOf: (uri: string) => string): Promise<RunTestsSummary> | null {
+export function runTestCommand(args: readonly unknown[] | undefined, pathOf: (uri: string) => string, host?: SourceHost): Promise<RunTestsSummary> | null {
   const [uri, name] = args ?? [];
-  return typeof uri === 'string' ? runTests(pathOf(uri), typeof name === 'string' ? name : undefined) : null;
+  return typeof uri === 'string' ? runTests(pathOf(uri), typeof name === 'string' ? name : undefined, host) : null;
 }

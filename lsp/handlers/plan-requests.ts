@@ -60,7 +60,7 @@ export function registerPlanRequests(state: ServerState): WorkerThread<VerifyReq
   // The same as a command, for clients that can run server commands but not custom requests:
   // arguments `[uri]` or `[{ uri, plan?, runs?, seed? }]`.
   connection.onExecuteCommand(guard('executeCommand', null, (p): Promise<VerifySummary | RunTestsSummary | null> | null => {
-    if (p.command === RUN_TEST_COMMAND) return runTestCommand(p.arguments, uriToPath);
+    if (p.command === RUN_TEST_COMMAND) return runTestCommand(p.arguments, uriToPath, { readFile: (f) => workspace.textOf(f) });
     if (p.command !== VERIFY_COMMAND) return null;
     const [arg] = p.arguments ?? [];
     return verifyDocumentRequest(typeof arg === 'string' ? { uri: arg } : (arg as VerifyParams));

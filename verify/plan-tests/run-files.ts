@@ -8,7 +8,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Diagnostic } from '../../language/index.js';
-import { compile, type CompiledTest } from '../../compiler/index.js';
+import { compile, type CompiledTest, type SourceHost } from '../../compiler/index.js';
 import { loadConfig, projectRoot, type ModelPrice } from '../../runtime/index.js';
 import type { TestResult } from './run-test.js';
 import { runTests } from './parallel-tests.js';
@@ -30,6 +30,11 @@ export interface TestFilesOptions {
   readonly minParallel?: number;
   /** The plan a captured run executed (its journal's): a stale test lists every change since. */
   readonly pastPlan?: PastPlans;
+  /**
+   * Where the sources are read (default: the disk). The editor passes its open buffers, so that a
+   * test runs as the user sees it, unsaved edits included; the paths are then the files to run.
+   */
+  readonly host?: SourceHost;
 }
 
 /** Folders never searched for tests. */
@@ -38,11 +43,11 @@ const SKIP_DIRS = new Set(['node_modules', '.orch', '.git', 'dist']);
 const HAS_TEST = /^\s*test\s+"/m;
 
 export async function runTestFiles(paths: readonly string[], opts: TestFilesOptions = {}): Promise<TestRun> {
-  const files = testFiles(paths.length > 0 ? paths : ['.']);
+  const files = opts.host ? paths.map((p) => resolve(p)) : testFiles(paths.length > 0 ? paths : ['.']);
   const tests: CompiledTest[] = [];
   const errors: Diagnostic[] = [];
   for (const file of files) {
-    const out = compile({ entry: file, navigation: false, tests: true });
+    const out = compile({ entry: file, navigation: false, tests: true, ...(opts.host ? { host: opts.host } : {}) });
     const bad = out.diagnostics.filter((d) => d.severity === 'error');
     if (bad.length > 0) errors.push(...bad);
     else tests.push(...out.tests);

@@ -1,0 +1,270 @@
+/**
+ * The editor on v0.4 constructs across files (LANGUAGE.md §9.2, §9.3): a test block in one file
+ * names a plan, its capabilities and steps of another; a trigger chains a plan of another file.
+ * Navigation, rename and diagnostics agree with what `orch check` resolves there.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CodeAction, Diagnostic, Hover, Location, WorkspaceEdit } from 'vscode-languageserver-protocol';
+import type { RunTestsSummary } from '../features/plan-tests.js';
+import { TestClient, positionOf } from './client.js';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+
+const A = `capability classify {
+  kind llm
+  input { text: string }
+  output { reply_to: string, category: string }
+  handler "./h.js#c"
+}
+
+capability wipe {
+  kind tool
+  input { target: string }
+  output { ok: bool }
+  handler "./h.js#w"
+  destructive true
+}
+
+plan triage {
+  input { body: string @untrusted }
+  step c = classify(text: input.body)
+  step w = wipe(target: c.output.reply_to)
+}
+`;
+const B = `import "./a.orch" as a
+
+test "triage wipes" {
+  plan a.triage
+  input { body: "hi" }
+  mock a.classify returns { reply_to: "a", category: "b" }
+  expect w.completed and c.output.category == "b"
+}
+`;
+
+const HOME = `context {
+  motion: bool @personal  max_age 2m
+  occupied: bool = context.motion  hold 10m
+}
+source home { topic "home/+/motion" sets motion from payload.state == "ON" }
+simulate context { motion stale 20% }
+`;
+
+let dir: string;
+let client: TestClient;
+let ua: string;
+let ub: string;
+let uh: string;
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'orch-v04-editor-'));
+  writeFileSync(join(dir, 'a.orch'), A);
+  writeFileSync(join(dir, 'b.orch'), B);
+  writeFileSync(join(dir, 'home.orch'), HOME);
+  writeFileSync(join(dir, 'orch.config.json'), '{}');
+  writeFileSync(join(dir, 'h.js'), 'export async function c() { return { reply_to: "a", category: "b" }; }\nexport async function w() { return { ok: true }; }\nexport async function g() { return { text: "hi" }; }\n');
+  client = new TestClient();
+  await client.initialize(dir);
+  ua = await client.open(join(dir, 'a.orch'), A);
+  ub = await client.open(join(dir, 'b.orch'), B);
+  uh = await client.open(join(dir, 'home.orch'), HOME);
+});
+afterAll(async () => {
+  await client?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const at = (uri: string, text: string, needle: string, delta = 0) => ({ textDocument: { uri }, position: positionOf(text, needle, delta) });
+const lines = (locs: readonly Location[]) => locs.map((l) => `${l.uri.slice(l.uri.lastIndexOf('/') + 1)}:${l.range.start.line}:${l.range.start.character}`);
+
+const hoverText = async (uri: string, text: string, needle: string, delta = 0): Promise<string> =>
+  ((await client.request<Hover | null>('textDocument/hover', at(uri, text, needle, delta)))?.contents as { value: string } | undefined)?.value ?? '';
+
+describe('a test block of another file, in the editor', () => {
+  it('its `plan` line is a reference of the plan: found from the plan and renamed with it', async () => {
+    const refs = await client.request<Location[]>('textDocument/references', { ...at(ua, A, 'plan triage', 6), context: { includeDeclaration: false } });
+    expect(lines(refs)).toEqual(['b.orch:3:9']);
+    const edit = await client.request<WorkspaceEdit>('textDocument/rename', { ...at(ua, A, 'plan triage', 6), newName: 'sort' });
+    expect(Object.keys(edit.changes ?? {}).sort()).toEqual([ua, ub]);
+  });
+
+  it('a step its `expect` reads goes to the plan’s step, and renaming the step renames it there', async () => {
+    const def = await client.request<Location[]>('textDocument/definition', at(ub, B, 'w.completed'));
+    expect(lines(def)).toEqual(['a.orch:18:7']);
+    const edit = await client.request<WorkspaceEdit>('textDocument/rename', { ...at(ua, A, 'step w', 5), newName: 'erase' });
+    expect(edit.changes?.[ub]?.map((e) => `${e.range.start.line}:${e.range.start.character}`)).toEqual(['6:9']);
+  });
+
+  it('a mock’s answer and the test’s input name the fields they set: renaming a field renames them', async () => {
+    const out = await client.request<WorkspaceEdit>('textDocument/rename', { ...at(ua, A, 'reply_to: string'), newName: 'answer_to' });
+    expect(out.changes?.[ub]?.map((e) => `${e.range.start.line}:${e.range.start.character}`)).toEqual(['5:28']);
+    const input = await client.request<WorkspaceEdit>('textDocument/rename', { ...at(ua, A, 'body: string'), newName: 'text' });
+    expect(input.changes?.[ub]?.map((e) => `${e.range.start.line}:${e.range.start.character}`)).toEqual(['4:10']);
+    expect(await hoverText(ub, B, 'reply_to')).toContain('reply_to: string');
+  });
+
+  it('a mocked capability is a reference of the capability', async () => {
+    const refs = await client.request<Location[]>('textDocument/references', { ...at(ua, A, 'capability classify', 11), context: { includeDeclaration: false } });
+    expect(lines(refs)).toEqual(['a.orch:17:11', 'b.orch:5:9']);
+  });
+});
+
+
+describe('labels and freshness in hovers', () => {
+  it('a field marked @untrusted says so where it is read, and in the plan’s signature', async () => {
+    expect(await hoverText(ua, A, 'input.body', 7)).toContain('input body: string @untrusted');
+    expect(await hoverText(ub, B, 'a.triage', 3)).toContain('plan triage(body: string @untrusted)');
+  });
+
+  it('a signal shows its max_age, a derived one its hold', async () => {
+    expect(await hoverText(uh, HOME, 'sets motion', 6)).toContain('context motion: bool @personal max_age 2m');
+    expect(await hoverText(uh, HOME, 'occupied: bool')).toContain('context occupied: bool = context.motion hold 10m');
+  });
+});
+
+describe('context signals (§9.4) in the editor', () => {
+  it('a source’s `sets` and `simulate context` name the signal: renaming it renames them', async () => {
+    const edit = await client.request<WorkspaceEdit>('textDocument/rename', { ...at(uh, HOME, 'motion: bool'), newName: 'moving' });
+    expect(edit.changes?.[uh]?.map((e) => `${e.range.start.line}:${e.range.start.character}`)).toEqual(['1:2', '2:27', '4:41', '5:19']);
+  });
+});
+
+/** The document's text after the action's edits (its own file only). */
+function applied(uri: string, text: string, action: CodeAction): string {
+  return TextDocument.applyEdits(TextDocument.create(uri, 'orch', 1, text), action.edit?.changes?.[uri] ?? []);
+}
+
+describe('quick fixes on §9.3 findings', () => {
+  it('E0902 at its sink offers endorse(…), with the witness path as related information', async () => {
+    const diags = await client.diagnosticsFor(ua, (d) => d.some((x) => x.code === 'E0902'));
+    const d = diags.find((x) => x.code === 'E0902') as Diagnostic;
+    expect(d.relatedInformation?.map((r) => r.message)).toEqual(['c.output.reply_to (llm, untrusted)', 'input.body @untrusted']);
+    const actions = await client.request<CodeAction[]>('textDocument/codeAction', { textDocument: { uri: ua }, range: d.range, context: { diagnostics: [d] } });
+    const endorse = actions.find((a) => a.title.startsWith('Endorse'));
+    expect(applied(ua, A, endorse!)).toContain('step w = wipe(target: endorse(c.output.reply_to, reason: "…"))');
+  });
+
+  it('E0903 offers declassify(…) to the class the sink accepts', async () => {
+    const text = `capability post { kind tool input { text: string } output { ok: bool } handler "./h.js#w" data public }
+plan share {
+  input { note: string @personal }
+  step p = post(text: input.note)
+}
+`;
+    const uri = await client.open(join(dir, 'share.orch'), text);
+    const diags = await client.diagnosticsFor(uri, (d) => d.some((x) => x.code === 'E0903'));
+    const d = diags.find((x) => x.code === 'E0903') as Diagnostic;
+    const actions = await client.request<CodeAction[]>('textDocument/codeAction', { textDocument: { uri }, range: d.range, context: { diagnostics: [d] } });
+    const declassify = actions.find((a) => a.title.startsWith('Declassify'));
+    expect(applied(uri, text, declassify!)).toContain('step p = post(text: declassify(input.note, to: public, reason: "…"))');
+  });
+});
+
+describe('a finding in one file that depends on another (§9.1 after-trigger, §9.3)', () => {
+  const LIB = `capability fetch_page { kind llm  input { url: string }  output { target: string }  handler "./h.js#c" }
+capability erase { kind tool  input { target: string }  output { ok: bool }  handler "./h.js#w"  destructive true }
+plan fetcher {
+  step f = fetch_page(url: "u")
+  output { target: f.output.target }
+}
+plan cleaner {
+  input { target: string }
+  step w = erase(target: input.target)
+}
+`;
+  const CHAIN = `import "./lib.orch" as lib
+
+trigger chain { after lib.fetcher completed  run lib.cleaner with { target: event.output.target } }
+`;
+
+  it('shows at the trigger’s value with its fix, and goes when the other file’s edit makes the value trusted; event.output. completes the watched plan’s output', async () => {
+    writeFileSync(join(dir, 'lib.orch'), LIB);
+    writeFileSync(join(dir, 'chain.orch'), CHAIN);
+    const ul = await client.open(join(dir, 'lib.orch'), LIB);
+    const uc = await client.open(join(dir, 'chain.orch'), CHAIN);
+    const diags = await client.diagnosticsFor(uc, (d) => d.some((x) => x.code === 'E0902'));
+    const d = diags.find((x) => x.code === 'E0902') as Diagnostic;
+    expect(d.range.start).toEqual(positionOf(CHAIN, 'event.output.target'));
+    const actions = await client.request<CodeAction[]>('textDocument/codeAction', { textDocument: { uri: uc }, range: d.range, context: { diagnostics: [d] } });
+    expect(applied(uc, CHAIN, actions.find((a) => a.title.startsWith('Endorse'))!)).toContain('with { target: endorse(event.output.target, reason: "…") }');
+    const typing = CHAIN.replace('event.output.target }', 'event.output. }');
+    await client.change(uc, [{ text: typing }]);
+    const items = await client.request<{ label: string }[]>('textDocument/completion', { textDocument: { uri: uc }, position: positionOf(typing, 'event.output.', 13) });
+    expect(items.map((i) => i.label)).toEqual(['target']);
+    const restored = await client.change(uc, [{ text: CHAIN }]);
+    await client.diagnosticsFor(uc, (ds) => ds.some((x) => x.code === 'E0902'), restored);
+    // The fetcher is no model any more (an unsaved edit): its output is trusted, the trigger's finding goes.
+    const version = await client.change(ul, [{ range: { start: positionOf(LIB, 'kind llm'), end: positionOf(LIB, 'kind llm', 'kind llm'.length) }, text: 'kind tool' }]);
+    expect(version).toBe(2);
+    await client.diagnosticsFor(uc, (ds) => !ds.some((x) => x.code === 'E0902'), restored);
+  });
+});
+
+describe('completion inside a test block names the plan under test (§9.2)', () => {
+  /** Completion at the end of `line`, typed into the test the way an editor sends it: the line without its last character, then that character. */
+  const completeAfter = async (line: string): Promise<string[]> => {
+    const end = B.lastIndexOf('}');
+    const text = B.slice(0, end) + line + '\n' + B.slice(end);
+    await client.change(ub, [{ text: B.slice(0, end) + line.slice(0, -1) + '\n' + B.slice(end) }]);
+    await client.change(ub, [{ text }]);
+    const r = await client.request<{ label: string }[] | { items: { label: string }[] }>('textDocument/completion', { textDocument: { uri: ub }, position: positionOf(text, line, line.length) });
+    return (Array.isArray(r) ? r : r.items).map((i) => i.label);
+  };
+
+  it('offers the tested plan’s steps, their attributes and outputs, run’s, and the keys of a mock’s answer and of the input', async () => {
+    expect(await completeAfter('  expect ')).toEqual(expect.arrayContaining(['c', 'w', 'calls', 'run']));
+    expect(await completeAfter('  approve ')).toEqual(['c', 'w']);
+    expect(await completeAfter('  expect c.')).toEqual(expect.arrayContaining(['output', 'completed', 'attempts', 'input']));
+    expect(await completeAfter('  expect c.output.')).toEqual(['reply_to', 'category']);
+    expect(await completeAfter('  expect run.')).toEqual(['status', 'cost', 'elapsed', 'output']);
+    expect(await completeAfter('  mock a.classify returns { category: "x", ')).toEqual(['reply_to']);
+    expect(await completeAfter('  input { ')).toEqual(['body']);
+    expect(await completeAfter('  mock a.classify returns { reply_to: "a", category: "b" } then { ')).toEqual(['reply_to', 'category']);
+    await client.change(ub, [{ text: B }]);
+  });
+});
+
+describe('the Run test lens runs what the editor shows', () => {
+  const RT = `capability hello { kind tool  input { name: string }  output { text: string }  handler "./h.js#g" }
+plan greet {
+  step h = hello(name: "x")
+}
+
+test "greets" {
+  plan greet
+  expect h.completed
+}
+`;
+
+  it('runs the open buffer, unsaved edits included, and places a failure at its expect there', async () => {
+    writeFileSync(join(dir, 'rt.orch'), RT);
+    const uri = await client.open(join(dir, 'rt.orch'), RT);
+    const saved = await client.request<RunTestsSummary>('workspace/executeCommand', { command: 'orch.runTest', arguments: [uri, 'greets'] });
+    expect(saved.tests.map((t) => t.passed)).toEqual([true]);
+    // Unsaved: a line moves the expect down, and it now expects what does not happen.
+    const edited = RT.replace('  expect h.completed', '\n  expect h.failed');
+    await client.change(uri, [{ text: edited }]);
+    const run = await client.request<RunTestsSummary>('workspace/executeCommand', { command: 'orch.runTest', arguments: [uri, 'greets'] });
+    expect(run.tests.map((t) => [t.passed, t.failures.map((f) => f.line)])).toEqual([[false, [positionOf(edited, 'expect h.failed').line + 1]]]);
+  });
+});
+
+describe('E0906 in the test’s file', () => {
+  it('offers to add the missing mock, with a value of the capability’s output type', async () => {
+    const text = `plan fetchit {
+  step g = http_request(url: "https://example.com")
+}
+
+test "unmocked" {
+  plan fetchit
+  expect g.completed
+}
+`;
+    const uri = await client.open(join(dir, 'unmocked.orch'), text);
+    const diags = await client.diagnosticsFor(uri, (d) => d.some((x) => x.code === 'E0906'));
+    const d = diags.find((x) => x.code === 'E0906') as Diagnostic;
+    const actions = await client.request<CodeAction[]>('textDocument/codeAction', { textDocument: { uri }, range: d.range, context: { diagnostics: [d] } });
+    const add = actions.find((a) => a.title.startsWith('Add mock'));
+    expect(applied(uri, text, add!)).toContain('\n  plan fetchit\n  mock http_request returns { status: 0, headers: {}, body: null }\n  expect');
+  });
+});
