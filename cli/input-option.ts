@@ -14,3 +14,9 @@ export async function inputOption(raw: string | undefined): Promise<unknown> {
     throw new CliError((err as Error).message, 2);
   }
 }
+
+/** A parsed `--context` value: context signals are named, so only a JSON object is one (exit 2). */
+export function contextSignals(value: unknown): Record<string, unknown> {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new CliError('--context must be a JSON object', 2);
+  return value as Record<string, unknown>;
+}

@@ -9,6 +9,7 @@ import { isAbsolute, relative } from 'node:path';
 import type { Command } from 'commander';
 import { boundHeapGrowth, collectNow } from '../heap-growth.js';
 import { CliError } from '../errors.js';
+import { contextSignals } from '../input-option.js';
 import { renderText, sourcesOf } from '../render-diagnostics.js';
 import { loadPlan, readJsonArg } from '../../runtime/index.js';
 import { positiveInt } from '../positive-int.js';
@@ -61,8 +62,9 @@ export function registerRun(program: Command): void {
       let context: Record<string, unknown> | undefined;
       try {
         if (opts.input !== undefined) input = readJsonArg(opts.input, '--input');
-        if (opts.context !== undefined) context = readJsonArg(opts.context, '--context') as Record<string, unknown>;
+        if (opts.context !== undefined) context = contextSignals(readJsonArg(opts.context, '--context'));
       } catch (err) {
+        if (err instanceof CliError) throw err;
         throw new CliError((err as Error).message, 2);
       }
       const runtime = await openRuntime(opts);

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { baseId, readJsonArg, replay, type Runtime } from '../../runtime/index.js';
 import { CliError } from '../errors.js';
+import { contextSignals } from '../input-option.js';
 import { controlRuntime, DB_HELP, journalOf, requireRun, withJournal } from '../db-option.js';
 import { positiveInt } from '../positive-int.js';
 import { execute, openRuntime, progressFor, QUIET_HELP } from './execute-run.js';
@@ -39,8 +40,7 @@ export function registerSignal(program: Command): void {
           } catch (err) {
             throw new CliError((err as Error).message, 2);
           }
-          if (!ctx || typeof ctx !== 'object' || Array.isArray(ctx)) throw new CliError('--context must be a JSON object', 2);
-          payload = { context: ctx as Record<string, unknown> };
+          payload = { context: contextSignals(ctx) };
         } else {
           if (!step || (decision !== 'approve' && decision !== 'reject'))
             throw new CliError('usage: orch signal RUN STEP approve|reject (or orch signal RUN --context JSON)', 2);
