@@ -5,10 +5,12 @@
  * folders given (default `.`) on the runtime with mocks and a virtual clock. Exit 0 all pass,
  * 1 one fails, 2 on usage or compile errors and when no test is found (unless `--allow-none`).
  */
+import { statSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import pc from 'picocolors';
 import { coverageText, jsonReport, junitReport, runTestFiles, textReport, TestUsageError } from '../../verify/index.js';
 import { CliError } from '../errors.js';
+import { readSource } from '../read-source.js';
 import { writeOutputFile } from '../output-file.js';
 import { addCoverageOptions, coverageVerdict, wantsCoverage, type CoverageCliOptions } from './test-coverage.js';
 import { renderText, sourcesOf } from '../render-diagnostics.js';
@@ -54,6 +56,8 @@ Exit status: 0 every test passes, 1 a test fails, 2 usage or compile errors, or 
 (0 with --allow-none); 1 too when the coverage is under --coverage-min.`,
     )
     .action(async (paths: string[], opts: TestCliOptions) => {
+      // A named file that is not text (binary, not UTF-8) is refused in orch check's words.
+      for (const p of paths) if (p.endsWith('.orch') && isFile(p)) await readSource(p);
       if (opts.update) return (await import('./test-capture.js')).updateCommand(paths);
       if (opts.capture !== undefined) return (await import('./test-capture.js')).captureCommand({ ...opts, capture: opts.capture });
       const pastPlan = (await import('./test-capture.js')).pastPlanFrom(opts.db);
@@ -87,4 +91,8 @@ Exit status: 0 every test passes, 1 a test fails, 2 usage or compile errors, or 
       if (under) process.stderr.write(`${under}\n`);
       process.exitCode = run.results.every((r) => r.passed) && !under ? 0 : 1;
     });
+}
+
+function isFile(path: string): boolean {
+  return statSync(path, { throwIfNoEntry: false })?.isFile() === true;
 }

@@ -9,6 +9,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import pc from 'picocolors';
 import { CliError } from '../errors.js';
+import { readSource } from '../read-source.js';
 import { renderText, sourcesOf } from '../render-diagnostics.js';
 import type { PlanIR } from '../../compiler/index.js';
 import { formatResult, verifyFile, VerifyUsageError } from '../../verify/index.js';
@@ -73,6 +74,8 @@ Exit status: 0 every invariant holds, 1 one is violated (or a file has errors), 
     .action(async (file: string, opts: VerifyCliOptions) => {
       // One seed for the whole invocation, so a single `--seed` replays every plan.
       const seed = opts.seed ?? Math.floor(Math.random() * 0x7fffffff);
+      // A source that is not text (binary, not UTF-8) is refused in orch check's words, not lexed.
+      if (!file.endsWith('.json')) await readSource(file);
       const verified = await verifyFile(file, {
         ...(opts.plan !== undefined ? { plan: opts.plan } : {}),
         runs: opts.runs,
