@@ -74,7 +74,7 @@ export async function loadConfig(root: string): Promise<OrchConfig> {
     if (file.endsWith('.json')) raw = JSON.parse((text = readFileSync(file, 'utf8'))) as Record<string, unknown>;
     else {
       const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
-      raw = (mod.default && typeof mod.default === 'object' ? mod.default : mod) as Record<string, unknown>;
+      raw = (mod.default !== undefined ? mod.default : mod) as Record<string, unknown>;
     }
   } catch (err) {
     throw new Error(`cannot load ${file}: ${err instanceof SyntaxError && file.endsWith('.json') ? jsonProblem(text, err) : (err as Error).message}`);
@@ -85,8 +85,15 @@ export async function loadConfig(root: string): Promise<OrchConfig> {
   if (typeof hooksSrc.preExecution === 'function') hooks.preExecution = hooksSrc.preExecution as PolicyHooks['preExecution'];
   if (typeof hooksSrc.postExecution === 'function') hooks.postExecution = hooksSrc.postExecution as PolicyHooks['postExecution'];
   const secrets: Record<string, string> = {};
-  if (raw.secrets && typeof raw.secrets === 'object')
-    for (const [k, v] of Object.entries(raw.secrets as Record<string, unknown>)) secrets[k] = String(v);
+  if (raw.secrets !== undefined) {
+    const bad = !raw.secrets || typeof raw.secrets !== 'object' || Array.isArray(raw.secrets);
+    // Never the value in the message: it is a credential.
+    if (bad) throw new Error(`${file}: secrets must be an object of names and string values, e.g. {"API_KEY": "…"}`);
+    for (const [k, v] of Object.entries(raw.secrets as Record<string, unknown>)) {
+      if (typeof v !== 'string' && typeof v !== 'number') throw new Error(`${file}: secrets.${k} must be a string`);
+      secrets[k] = String(v);
+    }
+  }
   const limit = raw.maxOutputBytes;
   if (limit !== undefined && !(typeof limit === 'number' && Number.isSafeInteger(limit) && limit > 0))
     throw new Error(`${file}: maxOutputBytes must be a positive whole number of bytes`);

@@ -1,0 +1,49 @@
+/**
+ * Hostile input to the CLI gives a clear usage error (exit 2, the file and what is wrong), never
+ * a silent acceptance: `--context` of the wrong type, a source that is not UTF-8 text, a config
+ * whose `secrets` is not an object. In-process CLI; nothing here runs a handler.
+ */
+import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from '../../serve/test/serve-process.js';
+import { runCli } from '../../test/support/cli-in-process.js';
+
+const PLAN = `plan p {
+  step t = transform(value: 1)
+  output { v: t.output.value }
+}
+`;
+
+describe('bad input to the CLI', () => {
+  it('orch run refuses a --context that is not a JSON object before it opens a journal', async () => {
+    const dir = tempDir('orch-badinput-');
+    writeFileSync(join(dir, 'p.orch'), PLAN);
+    for (const ctx of ['"str"', '[1]']) {
+      const r = await runCli(['run', 'p.orch', '--db', join(dir, 'runs.db'), '--context', ctx, '--quiet'], dir);
+      expect(r.code, `${ctx}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toContain('--context must be a JSON object');
+    }
+  });
+
+  it('orch verify and orch test reject a source that is not UTF-8 text, as orch check does', async () => {
+    const dir = tempDir('orch-badinput-');
+    writeFileSync(join(dir, 'latin.orch'), Buffer.from('plan p {\n  goal "caf\xe9"\n}\n', 'latin1'));
+    writeFileSync(join(dir, 'bin.orch'), Buffer.from([0xff, 0xfe, 0, 1, 0x41]));
+    for (const args of [['verify', 'latin.orch'], ['test', 'latin.orch'], ['test', 'bin.orch']]) {
+      const r = await runCli(args, dir);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(/not valid UTF-8 text|binary file/);
+    }
+  });
+
+  it('a config whose secrets is not an object is a usage error naming the file', async () => {
+    const dir = tempDir('orch-badinput-');
+    writeFileSync(join(dir, 'p.orch'), PLAN);
+    writeFileSync(join(dir, 'orch.config.json'), '{"secrets": 5}');
+    const r = await runCli(['run', 'p.orch', '--db', join(dir, 'runs.db'), '--quiet'], dir);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain('orch.config.json');
+    expect(r.stderr).toContain('secrets');
+  });
+});
