@@ -4,7 +4,10 @@
  * project root (LANGUAGE.md §8.3). Commit the lock file: `orch check`, `compile`, `preview`,
  * `verify` and the language server read only it and never start a server.
  */
+import { statSync } from 'node:fs';
 import type { Command } from 'commander';
+import { CliError } from '../errors.js';
+import { positiveInt } from '../positive-int.js';
 import { projectRootOf } from '../../compiler/index.js';
 import { lockProject } from '../../runtime/index.js';
 import { registerMcpServe } from './mcp-serve.js';
@@ -27,7 +30,7 @@ Exit codes: 0 every server locked and the file written, 1 a server could not be 
 
 interface LockCliOptions {
   readonly server?: string[];
-  readonly timeout?: string;
+  readonly timeout?: number;
 }
 
 export function registerMcp(program: Command): void {
@@ -40,11 +43,13 @@ export function registerMcp(program: Command): void {
     .description('start every imported MCP server, list its tools and write orch.lock.json')
     .argument('[dir]', 'a folder of the project', '.')
     .option('--server <name...>', 'lock only these servers (the others keep their entries)')
-    .option('--timeout <seconds>', 'per server, to start and list its tools', '60')
+    .option('--timeout <seconds>', 'per server, to start and list its tools', positiveInt('--timeout'), 60)
     .addHelpText('after', HELP_EXAMPLES)
     .action(async (dir: string, opts: LockCliOptions) => {
+      // The lock file is written in DIR's project: a file there would end in ENOTDIR on write.
+      if (statSync(dir, { throwIfNoEntry: false })?.isDirectory() !== true) throw new CliError(`${dir}: not a folder (orch mcp lock takes a folder of the project)`, 2);
       const root = projectRootOf(dir);
-      const timeoutMs = Math.max(1, Number(opts.timeout ?? 60)) * 1000;
+      const timeoutMs = (opts.timeout ?? 60) * 1000;
       const only = opts.server;
       const result = await lockProject(root, {
         timeoutMs,

@@ -46,4 +46,14 @@ describe('bad input to the CLI', () => {
     expect(r.stderr).toContain('orch.config.json');
     expect(r.stderr).toContain('secrets');
   });
+
+  it('orch mcp lock refuses a file or a missing folder, and a --timeout that is not a number', async () => {
+    const dir = tempDir('orch-badinput-');
+    writeFileSync(join(dir, 'p.orch'), PLAN);
+    for (const args of [['mcp', 'lock', 'p.orch'], ['mcp', 'lock', 'no such dir'], ['mcp', 'lock', '--timeout', 'abc']]) {
+      const r = await runCli(args, dir);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr, args.join(' ')).not.toContain('internal error');
+    }
+  });
 });
