@@ -10,6 +10,7 @@ import type { Command } from 'commander';
 import { boundHeapGrowth, collectNow } from '../heap-growth.js';
 import { CliError } from '../errors.js';
 import { contextSignals } from '../input-option.js';
+import { readSource } from '../read-source.js';
 import { renderText, sourcesOf } from '../render-diagnostics.js';
 import { loadPlan, readJsonArg } from '../../runtime/index.js';
 import { positiveInt } from '../positive-int.js';
@@ -48,6 +49,8 @@ export function registerRun(program: Command): void {
     .addHelpText('after', ['', 'Examples:', '  $ orch run plans/hello.orch --input @input.json', '  $ orch run build/hello.json --project . --json --quiet      # a compiled plan', '', 'Exit codes: 0 the run completed, 1 it failed, was cancelled, timed out or stopped (paused) at an approval, 2 usage or I/O error, 130 interrupted by Ctrl-C (resumable).'].join('\n'))
     .action(async (file: string, opts: RunCliOptions) => {
       boundHeapGrowth();
+      // Not text, or not a file: refused in orch check's words (exit 2), never lexed or run.
+      if (!file.endsWith('.json')) await readSource(file);
       const loaded = await loadPlan(file, opts.plan, opts.project !== undefined ? { project: opts.project } : {});
       if (loaded.kind === 'usage') throw new CliError(loaded.message, 2);
       if (loaded.kind === 'errors') {
