@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
+import { readSource } from '../read-source.js';
 import { DB_HELP, journalOf, withBackend } from '../db-option.js';
 import { TAKE_OVER_AFTER_HELP, takeOverAge } from './take-over.js';
 import { DEFAULT_LIMITS, runServe, ServeError } from '../../serve/index.js';
@@ -54,6 +55,8 @@ export function registerServe(program: Command): void {
       ].join('\n'),
     )
     .action(async (files: string[], opts: ServeFlags) => {
+      // A named module that is not text is refused in orch check's words (exit 2) before the server starts.
+      for (const f of files) if (f.endsWith('.orch')) await readSource(f);
       const code = await withBackend(journalOf(opts.db), (backend) => runServe({
         files,
         port: opts.port,

@@ -26,11 +26,11 @@ describe('bad input to the CLI', () => {
     }
   });
 
-  it('orch verify, orch test and orch run reject a source that is not UTF-8 text, as orch check does', async () => {
+  it('orch verify, test, run and serve reject a source that is not UTF-8 text, as orch check does', async () => {
     const dir = tempDir('orch-badinput-');
     writeFileSync(join(dir, 'latin.orch'), Buffer.from('plan p {\n  goal "caf\xe9"\n}\n', 'latin1'));
     writeFileSync(join(dir, 'bin.orch'), Buffer.from([0xff, 0xfe, 0, 1, 0x41]));
-    for (const args of [['verify', 'latin.orch'], ['test', 'latin.orch'], ['test', 'bin.orch'], ['run', 'latin.orch', '--db', join(dir, 'runs.db')], ['run', 'bin.orch']]) {
+    for (const args of [['verify', 'latin.orch'], ['test', 'latin.orch'], ['test', 'bin.orch'], ['run', 'latin.orch', '--db', join(dir, 'runs.db')], ['run', 'bin.orch'], ['serve', 'bin.orch', '--port', '0', '--db', join(dir, 'serve.db')]]) {
       const r = await runCli(args, dir);
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
       expect(r.stderr, args.join(' ')).toMatch(/not valid UTF-8 text|binary file/);
