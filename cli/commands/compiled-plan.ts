@@ -27,6 +27,8 @@ export class PlanHasErrors extends CliError {
 }
 
 export async function compileSelectedPlan(file: string, planName: string | undefined): Promise<SelectedPlan> {
+  // A compiled plan (or any JSON) lexed as source would be a page of E0001s saying nothing useful.
+  if (file.toLowerCase().endsWith('.json')) throw new CliError(`${file}: JSON, not .orch source (this command takes the plan's .orch file)`, 2);
   const text = await readSource(file);
   try {
     const selected = selectPlan(file, text, planName);

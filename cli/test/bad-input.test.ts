@@ -56,4 +56,15 @@ describe('bad input to the CLI', () => {
       expect(r.stderr, args.join(' ')).not.toContain('internal error');
     }
   });
+
+  it('orch preview, graph and compile of a .json file say they take .orch source (exit 2), not a page of parse errors', async () => {
+    const dir = tempDir('orch-badinput-');
+    writeFileSync(join(dir, 'plan.json'), '{"version": "orch.plan/v3"}');
+    for (const cmd of ['preview', 'graph', 'compile']) {
+      const r = await runCli([cmd, 'plan.json'], dir);
+      expect(r.code, `${cmd}: ${r.stderr}`).toBe(2);
+      expect(r.stderr, cmd).toContain('plan.json: JSON, not .orch source');
+      expect(r.stderr, cmd).not.toContain('E0001');
+    }
+  });
 });
