@@ -6,7 +6,7 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import type { Diagnostic } from '../language/index.js';
 import type { PlanIR } from '../compiler/index.js';
-import { didYouMean, formatPathErrors, planVersionOf, recheckAtLoad, validatePlanIR } from '../compiler/index.js';
+import { didYouMean, formatPathErrors, jsonSyntaxError, planVersionOf, recheckAtLoad, validatePlanIR } from '../compiler/index.js';
 import { isInside, projectRoot } from './executor/handler-path.js';
 
 export type LoadedPlan =
@@ -106,7 +106,10 @@ export function readJsonArg(value: string, what: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new Error(`${what} is not valid JSON: ${(err as Error).message}`);
+    // Never V8's quote of the text: an input or a context signal may hold a credential.
+    const { message, offset } = jsonSyntaxError(text, err);
+    const where = offset !== null && !/position \d+/.test(message) ? ` at position ${offset}` : '';
+    throw new Error(`${what} is not valid JSON: ${message}${where}`);
   }
 }
 

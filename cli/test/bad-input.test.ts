@@ -67,4 +67,16 @@ describe('bad input to the CLI', () => {
       expect(r.stderr, cmd).not.toContain('E0001');
     }
   });
+
+  it('a --input or --context that is not JSON is refused without quoting its text (it may hold a credential)', async () => {
+    const dir = tempDir('orch-badinput-');
+    writeFileSync(join(dir, 'p.orch'), PLAN);
+    writeFileSync(join(dir, 'in.json'), 'sk-live-SECRET123');
+    for (const [flag, value] of [['--input', '@in.json'], ['--context', 'sk-live-SECRET123']] as const) {
+      const r = await runCli(['run', 'p.orch', '--db', join(dir, 'runs.db'), flag, value], dir);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain(`${flag} is not valid JSON`);
+      expect(r.stderr).not.toContain('SECRET');
+    }
+  });
 });
