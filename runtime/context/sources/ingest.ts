@@ -9,6 +9,13 @@
 import { describeValueErrors, validateValue, type JsonSchema, type SourceIR } from '../../../compiler/index.js';
 import { EvalError, evaluate } from '../../evaluate.js';
 import secureJson from 'secure-json-parse';
+import { UNKNOWN_AGE } from '../store.js';
+
+/**
+ * The largest message a source takes, as `POST /signals`' default body limit: a device or broker
+ * sending more is refused (journaled) before it is parsed.
+ */
+export const SOURCE_PAYLOAD_LIMIT = 1024 * 1024;
 
 /** Where accepted values and refusals go: the context store, or `orch serve`'s engine around it. */
 export interface ContextSink {
@@ -46,6 +53,11 @@ function isJson(text: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Whether a string may name a topic: a filter's wildcards (`+`, `#`) and NUL never appear in one. */
+export function isTopicName(topic: string): boolean {
+  return !topic.includes('+') && !topic.includes('#') && !topic.includes('\0');
 }
 
 /** Whether an MQTT topic filter (`+` one level, `#` the rest) matches a topic name. */
@@ -96,10 +108,14 @@ export class SourceIngest {
 
   /** Applies one message; how many values of the right type it handed to the sink. */
   accept(m: SourceMessage): number {
+    // A topic *name* never holds a wildcard (MQTT 3.1.1 §4.7.1): a webhook's "home/+/motion" names no device.
+    if (!isTopicName(m.topic)) return 0;
     const mappings = this.mappings(m.topic);
     if (mappings.length === 0) return 0;
     let payload: unknown;
     try {
+      if (m.payload instanceof Uint8Array && m.payload.byteLength > SOURCE_PAYLOAD_LIMIT)
+        throw new Error(`the payload is larger than ${SOURCE_PAYLOAD_LIMIT} bytes (${m.payload.byteLength})`);
       payload = m.payload instanceof Uint8Array ? parsePayload(m.payload) : m.payload;
     } catch (e) {
       for (const t of mappings) this.store.reject(t.signal, { source: this.name }, (e as Error).message);
@@ -124,7 +140,7 @@ export class SourceIngest {
         refuse(`the value does not match the signal's type: ${describeValueErrors(r.errors)}`);
         continue;
       }
-      if (at === undefined && m.retained) at = 0;
+      if (at === undefined && m.retained) at = UNKNOWN_AGE;
       this.store.set(t.signal, value, { source: this.name, ...(at !== undefined ? { at } : {}) });
       set++;
     }
