@@ -201,6 +201,22 @@ describe('a stale signal through the broker (§9.4)', () => {
   });
 });
 
+describe('a webhook source hit concurrently (§9.4)', () => {
+  it('answers every request and leaves a record of each, all at one sample time', async () => {
+    const from = changes.length;
+    // The kept time itself: a tie is not out of order, so each is set (the last one wins).
+    const base = server.engine.store.read('temperature').set_at!;
+    const post = (i: number) =>
+      fetch(`${server.url}/sources/hook`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer hook-token-1' }, body: JSON.stringify({ topic: 'tariff', payload: { value: 100 + i, ts: base } }) });
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => post(i)));
+    expect(answers.map((a) => a.status)).toEqual(Array(20).fill(202));
+    const mine = () => changes.slice(from).filter((c) => c.signal === 'temperature' && (c.type === 'context_updated' || c.type === 'context_rejected'));
+    await waitUntil(() => mine().length >= 20, 'a record of each message');
+    expect(mine()).toHaveLength(20);
+    expect(server.engine.store.read('temperature')).toMatchObject({ source: 'hook', set_at: base });
+  });
+});
+
 describe('typing every message (§9.4)', () => {
   it('stores no value of the wrong type, whatever the payload', () => {
     const store = new ContextStore({ signals: {}, clock: realClock });
