@@ -112,6 +112,11 @@ describe('the context store', () => {
     expect(any.accept({ topic: 'raw', payload: JSON.parse('['.repeat(1001) + ']'.repeat(1001)) as unknown })).toBe(0);
     expect(events.slice(1).map((e) => e.type === 'context_rejected' && e.reason)).toEqual(['the payload nests more than 1000 levels deep', 'the payload nests more than 1000 levels deep']);
     expect(any.accept({ topic: 'raw', payload: JSON.parse('['.repeat(1000) + ']'.repeat(1000)) as unknown })).toBe(1);
+    // A key the payload does not have is null, also one every object inherits: no function or prototype reaches the store.
+    for (const key of ['constructor', '__proto__', 'toString']) {
+      new SourceIngest('home', { topics: [{ topic: 'obj', signal: 'raw', from: { op: 'get', object: { op: 'var', name: 'payload' }, key }, at: null }] }, store, { properties: { raw: {} } }).accept({ topic: 'obj', payload: { a: 1 } });
+      expect(store.read('raw').value).toBeNull();
+    }
     expect(ingest.accept({ topic: 'home/+/motion', payload: true })).toBe(0);
     expect(ingest.accept({ topic: 'home/#', payload: true })).toBe(0);
     expect(store.read('motion').state).toBe('never_set');
