@@ -359,7 +359,9 @@ function member(obj: unknown, key: string): unknown {
     return obj.map((o) => member(o, key));
   }
   if (typeof obj === 'object') {
-    const v = (obj as Record<string, unknown>)[key];
+    // Own keys only: an `any` value (a source's payload) must not read `constructor`, `__proto__`
+    // or `toString` off Object.prototype — a function or a prototype is no value of the language.
+    const v = Object.hasOwn(obj, key) ? (obj as Record<string, unknown>)[key] : undefined;
     return v === undefined ? null : v;
   }
   if (typeof obj === 'string' && key === 'length') return obj.length;

@@ -31,7 +31,7 @@ export { SecretView, mapClassed, runView, secretSignals, shownResult, shownSigna
 export { REDACTED, condition, evaluate, evaluateOrUnknown, formatAge, truthy, unknownReason, UNKNOWN, type EvalEnv, type SignalRead, type Truth } from './evaluate.js';
 export { nextTimeChange, readsClock, RECHECK_MS } from './time-change.js';
 export { parseSourcesConfig, type SourceConnection } from './context/sources/config.js';
-export { parsePayload, SourceIngest, topicMatches, type ContextSink, type SourceMessage } from './context/sources/ingest.js';
+export { isTopicName, parsePayload, SourceIngest, topicMatches, type ContextSink, type SourceMessage } from './context/sources/ingest.js';
 export { startMqttSource, type MqttSourceOptions, type SourceClient } from './context/sources/mqtt-client.js';
 export { derivedReader, hasDerived } from './context/derived-read.js';
 export { ContextStore, type ContextChange, type ContextStoreOptions, type SetResult, type SignalRecord, type SignalState } from './context/store.js';

@@ -26,6 +26,12 @@ describe('a context signal to a paused run', () => {
     writeFileSync(join(dir, 's.orch'), PLAN);
     const paused = await runCli(['run', 's.orch', '--db', db, '--json', '--quiet'], dir);
     const runId = (JSON.parse(paused.stdout) as { runId: string }).runId;
+    // Checked against the run's own context declaration: refused before anything is journaled.
+    for (const [bad, why] of [['{"level": "high"}', /context signal "level": .*integer/], ['{"nope": 1}', /unknown context signal "nope" \(declared: level\)/], ['{"__proto__": {"level": 1}}', /unknown context signal "__proto__"/]] as const) {
+      const refused = await runCli(['signal', runId, '--context', bad, '--db', db, '--quiet'], dir);
+      expect(refused.code, refused.stderr).toBe(2);
+      expect(refused.stderr).toMatch(why);
+    }
     const sig = await runCli(['signal', runId, '--context', '{"level": 3}', '--db', db, '--quiet'], dir);
     expect(sig.code, sig.stderr).toBe(1);
     const done = await runCli(['signal', runId, 'ok', 'approve', '--by', 'x', '--db', db, '--json', '--quiet'], dir);

@@ -15,6 +15,9 @@ import { evaluateOrUnknown, UNKNOWN, type EvalEnv, type SignalRead } from '../ev
 import type { Clock, TimerId } from '../scheduler/types.js';
 import { nextTimeChange, readsClock } from '../time-change.js';
 
+/** A sample time meaning "of unknown age" (a retained MQTT message): set as of the epoch, so stale. */
+export const UNKNOWN_AGE = 0;
+
 export interface SignalRecord {
   readonly value: unknown;
   /** When it was set (epoch ms): the sample's time when the source gives one, else arrival. */
@@ -112,6 +115,11 @@ export class ContextStore {
     }
     const kept = this.records.get(name);
     const sampled = Math.min(meta.at ?? this.now(), this.now());
+    // A sample the source dates before the kept one came out of order (a late redelivery, a slow
+    // path): it would put an older value over a newer one. One of unknown age (a retained message,
+    // `UNKNOWN_AGE`) may: the broker keeps the topic's last value, maybe one missed while away.
+    if (kept && meta.at !== undefined && meta.at !== UNKNOWN_AGE && sampled < kept.set_at && !isDeepStrictEqual(kept.value, value))
+      return this.reject(name, meta, `out of order: sampled at ${new Date(sampled).toISOString()}, older than the value it has (set at ${new Date(kept.set_at).toISOString()})`);
     // An older sample of the value the signal has (a retained message a reconnect re-sends, of
     // unknown age) does not make it older: the kept, newer time still says when it held.
     const at = kept && sampled < kept.set_at && isDeepStrictEqual(kept.value, value) ? kept.set_at : sampled;

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { ContextSignalIR, ExprIR } from '../../compiler/index.js';
 import { ContextStore, type ContextChange } from '../context/store.js';
 import { VirtualClock } from '../scheduler/clock.js';
-import { SourceIngest } from '../context/sources/ingest.js';
+import { SOURCE_PAYLOAD_LIMIT, SourceIngest } from '../context/sources/ingest.js';
 import { unknownReason } from '../evaluate.js';
 
 const sig = (name: string): ExprIR => ({ op: 'get', object: { op: 'var', name: 'context' }, key: name });
@@ -80,6 +80,46 @@ describe('the context store', () => {
     expect(store.read('motion')).toMatchObject({ state: 'fresh', value: true, set_at: 1_000_000 });
     ingest.accept({ topic: 'home/motion', payload: new TextEncoder().encode('false'), retained: true });
     expect(store.read('motion')).toMatchObject({ state: 'stale', value: false, set_at: 0 });
+  });
+
+  it('a sample dated before the kept one, of another value, is refused as out of order and journaled; a duplicate is taken again', () => {
+    const { store, events } = storeAt();
+    const at: ExprIR = { op: 'get', object: { op: 'var', name: 'payload' }, key: 'ts' };
+    const from: ExprIR = { op: 'get', object: { op: 'var', name: 'payload' }, key: 'v' };
+    const ingest = new SourceIngest('home', { topics: [{ topic: 'home/motion', signal: 'motion', from, at }] }, store, { properties: { motion: { type: 'boolean' } } });
+    const send = (v: boolean, ts: number) => ingest.accept({ topic: 'home/motion', payload: new TextEncoder().encode(JSON.stringify({ v, ts })) });
+    expect(send(true, 990_000)).toBe(1);
+    expect(send(true, 990_000)).toBe(1); // the same message twice (QoS 1 may redeliver): same value, same time
+    send(false, 980_000);
+    expect(store.read('motion')).toMatchObject({ value: true, set_at: 990_000, state: 'fresh' });
+    expect(events.at(-1)).toMatchObject({ type: 'context_rejected', signal: 'motion', source: 'home' });
+    expect((events.at(-1) as { reason: string }).reason).toMatch(/older than/);
+    expect(events.filter((e) => e.type === 'context_updated' && e.signal === 'motion')).toHaveLength(2);
+    // In order but older than max_age: stored, stale.
+    const late = storeAt(10_000_000);
+    new SourceIngest('home', { topics: [{ topic: 'm', signal: 'motion', from, at }] }, late.store, { properties: { motion: { type: 'boolean' } } }).accept({ topic: 'm', payload: { v: false, ts: 10_000_000 - 3_600_000 } });
+    expect(late.store.read('motion')).toMatchObject({ value: false, state: 'stale', set_at: 10_000_000 - 3_600_000 });
+  });
+
+  it('refuses a payload larger than the body limit or nested past 1000 levels, journaled, and a topic name with a wildcard sets nothing', () => {
+    const { store, events } = storeAt();
+    const ingest = new SourceIngest('home', { topics: [{ topic: 'home/+/motion', signal: 'motion', from: { op: 'var', name: 'payload' }, at: null }] }, store, { properties: { motion: { type: 'boolean' } } });
+    expect(ingest.accept({ topic: 'home/hall/motion', payload: new Uint8Array(SOURCE_PAYLOAD_LIMIT + 1).fill(32) })).toBe(0);
+    expect(events).toEqual([expect.objectContaining({ type: 'context_rejected', signal: 'motion', reason: expect.stringMatching(/larger than/) })]);
+    // Nested past what the journal can write (a signal of an open type would take it): refused, journaled.
+    const any = new SourceIngest('home', { topics: [{ topic: 'raw', signal: 'raw', from: { op: 'var', name: 'payload' }, at: null }] }, store, { properties: { raw: {} } });
+    expect(any.accept({ topic: 'raw', payload: new TextEncoder().encode('['.repeat(200_000) + ']'.repeat(200_000)) })).toBe(0);
+    expect(any.accept({ topic: 'raw', payload: JSON.parse('['.repeat(1001) + ']'.repeat(1001)) as unknown })).toBe(0);
+    expect(events.slice(1).map((e) => e.type === 'context_rejected' && e.reason)).toEqual(['the payload nests more than 1000 levels deep', 'the payload nests more than 1000 levels deep']);
+    expect(any.accept({ topic: 'raw', payload: JSON.parse('['.repeat(1000) + ']'.repeat(1000)) as unknown })).toBe(1);
+    // A key the payload does not have is null, also one every object inherits: no function or prototype reaches the store.
+    for (const key of ['constructor', '__proto__', 'toString']) {
+      new SourceIngest('home', { topics: [{ topic: 'obj', signal: 'raw', from: { op: 'get', object: { op: 'var', name: 'payload' }, key }, at: null }] }, store, { properties: { raw: {} } }).accept({ topic: 'obj', payload: { a: 1 } });
+      expect(store.read('raw').value).toBeNull();
+    }
+    expect(ingest.accept({ topic: 'home/+/motion', payload: true })).toBe(0);
+    expect(ingest.accept({ topic: 'home/#', payload: true })).toBe(0);
+    expect(store.read('motion').state).toBe('never_set');
   });
 
   it('refuses to set a derived signal, and says why', () => {

@@ -7,6 +7,7 @@
  * written by people, so guessing it must be slow too.
  */
 import type { FastifyInstance } from 'fastify';
+import { isTopicName } from '../../runtime/index.js';
 import type { ContextSources } from '../context-sources.js';
 import { bearerOf } from './auth.js';
 import type { BearerBrake } from './bearer-brake.js';
@@ -32,6 +33,7 @@ export function registerSourceRoutes(app: FastifyInstance, sources: ContextSourc
     const body = req.body;
     if (!isPlainObject(body) || typeof body.topic !== 'string' || !('payload' in body))
       return reply.code(400).send({ error: 'the body must be { "topic": string, "payload": any }' });
+    if (!isTopicName(body.topic)) return reply.code(400).send({ error: 'a topic name holds no "+", "#" or NUL: those are for subscriptions' });
     const set = source.ingest.accept({ topic: body.topic, payload: body.payload });
     await settled();
     return reply.code(202).send({ set });

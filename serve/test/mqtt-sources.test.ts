@@ -172,13 +172,16 @@ describe('MQTT sources (§9.4)', () => {
     const ok = await post('Bearer hook-token-1');
     expect(ok.status).toBe(202);
     expect(await ok.json()).toEqual({ set: 1 });
+    // A topic *name* with a wildcard names no device: refused, not matched against the filters.
+    const wild = await fetch(`${server.url}/sources/hook`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer hook-token-1' }, body: JSON.stringify({ topic: '#', payload: { value: 9, ts: Date.now() } }) });
+    expect(wild.status).toBe(400);
     await waitUntil(() => server.engine.store.read('temperature').source === 'hook', 'the webhook value');
     expect((await fetch(`${server.url}/sources/nope`, { method: 'POST' })).status).toBe(404);
   });
 });
 
 describe('a stale signal through the broker (§9.4)', () => {
-  it('never fires a trigger: a sample older than max_age is stored stale and decides nothing; a fresh one rises', async () => {
+  it('never fires a trigger: a sample older than the value it has is refused (out of order) and decides nothing; a fresh one rises', async () => {
     const store = server.engine.store;
     const runs = () => starter.byTrigger('too_cold').length;
     await publish('home/living/temperature', { value: 20 });
@@ -187,14 +190,30 @@ describe('a stale signal through the broker (§9.4)', () => {
     await server.engine.signal({});
     const before = runs();
     await publish('home/old/temperature', { value: 5, ts: Date.now() - 3_600_000 });
-    await waitUntil(() => store.read('temperature').value === 5, 'the old sample');
-    expect(store.read('temperature')).toMatchObject({ state: 'stale', source: 'home' });
+    await waitUntil(() => changes.some((c) => c.type === 'context_rejected' && c.signal === 'temperature' && /out of order/.test(c.reason)), 'the old sample refused');
+    expect(store.read('temperature')).toMatchObject({ value: 20, state: 'fresh', source: 'home' });
     await server.engine.signal({});
     expect(runs()).toBe(before);
     await publish('home/living/temperature', { value: 5 });
     await waitUntil(() => runs() > before, 'the run of the fresh value');
     await server.engine.signal({});
     expect(runs()).toBe(before + 1);
+  });
+});
+
+describe('a webhook source hit concurrently (§9.4)', () => {
+  it('answers every request and leaves a record of each, all at one sample time', async () => {
+    const from = changes.length;
+    // The kept time itself: a tie is not out of order, so each is set (the last one wins).
+    const base = server.engine.store.read('temperature').set_at!;
+    const post = (i: number) =>
+      fetch(`${server.url}/sources/hook`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer hook-token-1' }, body: JSON.stringify({ topic: 'tariff', payload: { value: 100 + i, ts: base } }) });
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => post(i)));
+    expect(answers.map((a) => a.status)).toEqual(Array(20).fill(202));
+    const mine = () => changes.slice(from).filter((c) => c.signal === 'temperature' && (c.type === 'context_updated' || c.type === 'context_rejected'));
+    await waitUntil(() => mine().length >= 20, 'a record of each message');
+    expect(mine()).toHaveLength(20);
+    expect(server.engine.store.read('temperature')).toMatchObject({ source: 'hook', set_at: base });
   });
 });
 

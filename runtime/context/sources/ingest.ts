@@ -9,6 +9,14 @@
 import { describeValueErrors, validateValue, type JsonSchema, type SourceIR } from '../../../compiler/index.js';
 import { EvalError, evaluate } from '../../evaluate.js';
 import secureJson from 'secure-json-parse';
+import { UNKNOWN_AGE } from '../store.js';
+import { MAX_OUTPUT_DEPTH } from '../../executor/json-output.js';
+
+/**
+ * The largest message a source takes, as `POST /signals`' default body limit: a device or broker
+ * sending more is refused (journaled) before it is parsed.
+ */
+export const SOURCE_PAYLOAD_LIMIT = 1024 * 1024;
 
 /** Where accepted values and refusals go: the context store, or `orch serve`'s engine around it. */
 export interface ContextSink {
@@ -46,6 +54,27 @@ function isJson(text: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Whether a string may name a topic: a filter's wildcards (`+`, `#`) and NUL never appear in one. */
+export function isTopicName(topic: string): boolean {
+  return !topic.includes('+') && !topic.includes('#') && !topic.includes('\0');
+}
+
+/**
+ * Whether a JSON value nests deeper than `limit` (walked without recursion): V8 parses any depth,
+ * but journaling the value (`JSON.stringify`) and comparing it overflow the stack far sooner —
+ * the same bound as a handler's output.
+ */
+function deeperThan(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth + 1 > limit) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+  }
+  return false;
 }
 
 /** Whether an MQTT topic filter (`+` one level, `#` the rest) matches a topic name. */
@@ -96,11 +125,16 @@ export class SourceIngest {
 
   /** Applies one message; how many values of the right type it handed to the sink. */
   accept(m: SourceMessage): number {
+    // A topic *name* never holds a wildcard (MQTT 3.1.1 §4.7.1): a webhook's "home/+/motion" names no device.
+    if (!isTopicName(m.topic)) return 0;
     const mappings = this.mappings(m.topic);
     if (mappings.length === 0) return 0;
     let payload: unknown;
     try {
+      if (m.payload instanceof Uint8Array && m.payload.byteLength > SOURCE_PAYLOAD_LIMIT)
+        throw new Error(`the payload is larger than ${SOURCE_PAYLOAD_LIMIT} bytes (${m.payload.byteLength})`);
       payload = m.payload instanceof Uint8Array ? parsePayload(m.payload) : m.payload;
+      if (deeperThan(payload, MAX_OUTPUT_DEPTH)) throw new Error(`the payload nests more than ${MAX_OUTPUT_DEPTH} levels deep`);
     } catch (e) {
       for (const t of mappings) this.store.reject(t.signal, { source: this.name }, (e as Error).message);
       return 0;
@@ -124,7 +158,7 @@ export class SourceIngest {
         refuse(`the value does not match the signal's type: ${describeValueErrors(r.errors)}`);
         continue;
       }
-      if (at === undefined && m.retained) at = 0;
+      if (at === undefined && m.retained) at = UNKNOWN_AGE;
       this.store.set(t.signal, value, { source: this.name, ...(at !== undefined ? { at } : {}) });
       set++;
     }

@@ -89,7 +89,12 @@ function connectMqtt(mqtt: typeof MqttLibrary, o: MqttSourceOptions): SourceClie
     settle?.fail(err);
   });
   client.on('message', (topic, payload, packet) => {
-    o.onMessage({ topic, payload, retained: packet.retain });
+    // Inside the client's packet loop: a throw here would stop the connection or the process.
+    try {
+      o.onMessage({ topic, payload, retained: packet.retain });
+    } catch (e) {
+      o.log(`source ${o.name}: a message on "${topic}" could not be taken: ${(e as Error).message}`);
+    }
   });
   return {
     ready,
