@@ -49,7 +49,7 @@ describe('orch serve: command line', () => {
     const dir = tempDir();
     const missing = orch(['serve', join(dir, 'nope.orch'), '--db', join(dir, 'runs.db')]);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/^orch: cannot read .*nope\.orch/);
+    expect(missing.stderr).toMatch(/^orch: .*nope\.orch: no such file/);
     const badPort = orch(['serve', 'triggers.orch', '--port', 'eighty']);
     expect(badPort.code).toBe(2);
     const blocker = createServer();

@@ -135,7 +135,7 @@ describe('orch verify (CLI)', () => {
     const missing = await run(['verify', path.join(dir, 'nope.orch')]);
     expect(missing.code).toBe(2);
     expect(missing.stderr.trim().split('\n')).toHaveLength(1);
-    expect(missing.stderr).toMatch(/^orch: cannot read .*nope\.orch/);
+    expect(missing.stderr).toMatch(/^orch: .*nope\.orch: no such file/);
   });
 
   it('bad options exit 2', async () => {
