@@ -126,4 +126,10 @@ export interface PlanCheckContext {
   readonly planInput: (e: DeclEntry<'plan'>) => Ty;
   /** Diagnostics only: step arguments and conditions are checked without building their IR. */
   readonly typesOnly?: boolean;
+  /**
+   * Steps' `when` conditions are built even when `typesOnly`: guardrail proofs take two steps'
+   * conditions as one when their IR is equal (../require-paths.ts), so a placeholder would make
+   * any two equal. False only where no guardrail is declared.
+   */
+  readonly conditionsIR?: boolean;
 }

@@ -97,9 +97,8 @@ export function checkStep(s: StepSlot, env: ExprEnv, groupList: ExprIR | undefin
   if (a.kind === 'WaitAction' || a.kind === 'WaitUntilAction') waitOptions(d, a.kind === 'WaitAction', file, diags);
   let when: ExprIR | null = null;
   if (d.when) {
-    // Its IR is always built: proofs take two steps' `when`s as one condition when their IR is
-    // equal (compiler/require-paths.ts), and `check`'s placeholder IR would make every two equal.
-    const r = checkExpr(d.when, env.typesOnly ? { ...env, typesOnly: false } : env);
+    // Built where guardrails may compare it (PlanCheckContext.conditionsIR), placeholder or not.
+    const r = checkExpr(d.when, env.typesOnly && cx.conditionsIR !== false ? { ...env, typesOnly: false } : env);
     expectTy(r.ty, T.bool, d.when.range, 'when', diags, file);
     when = r.ir;
   }
