@@ -23,8 +23,8 @@ export function typedOutput(cap: Pick<CapabilityIR, 'name' | 'output'>, value: u
  * something is filled in, never changed in place.
  */
 export function fillDefaults(schema: JsonSchema, value: unknown): unknown {
-  const s = schema as { properties?: Record<string, JsonSchema>; items?: JsonSchema; additionalProperties?: unknown; anyOf?: JsonSchema[] };
-  if (value === null || typeof value !== 'object') return value;
+  const s = schema as SchemaParts;
+  if (value === null || typeof value !== 'object' || !givesDefaults(s)) return value;
   if (s.anyOf) {
     // `T?`: the one alternative that is not null says what a present value is.
     const inner = s.anyOf.filter((a) => (a as { type?: unknown }).type !== 'null');
@@ -67,3 +67,21 @@ export function fillDefaults(schema: JsonSchema, value: unknown): unknown {
     }
   return out ?? value;
 }
+
+type SchemaParts = { properties?: Record<string, JsonSchema>; items?: JsonSchema; additionalProperties?: unknown; anyOf?: JsonSchema[] };
+
+/**
+ * Whether a schema gives a default anywhere inside it. Most outputs and inputs give none: every
+ * step's values then pass through as they are, without a walk (asked once per schema object).
+ */
+function givesDefaults(s: SchemaParts): boolean {
+  let gives = defaultsIn.get(s);
+  if (gives === undefined) {
+    defaultsIn.set(s, false); // a recursive schema asks itself again: no default found on that path
+    const inner = [...Object.values(s.properties ?? {}), s.items, s.additionalProperties, ...(s.anyOf ?? [])];
+    gives = inner.some((x) => x !== null && typeof x === 'object' && ('default' in x || givesDefaults(x as SchemaParts)));
+    defaultsIn.set(s, gives);
+  }
+  return gives;
+}
+const defaultsIn = new WeakMap<object, boolean>();
