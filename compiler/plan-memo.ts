@@ -12,7 +12,9 @@
  * - every non-plan item of every module is the previous one (or a moved copy), the plans
  *   have the same names in the same order, and no module's project config has changed;
  * - it runs no sub-plan, no plan checked this time runs a plan of its name, and no `after`
- *   trigger with a `with` starts it (its flows read the watched plan's output);
+ *   trigger with a `with` starts or watches it (the started plan's flows read the watched plan's
+ *   output from the watched plan's check in the same run: a watched plan replayed from the memo
+ *   has none, and the started plan's finding would be lost);
  * - no top-level `invariant` exists (those apply across plans);
  * - every position in its diagnostics maps to the new text.
  * Anything else is checked as usual. A property test holds check-with-memo equal to check.
@@ -98,8 +100,10 @@ export class PlanMemo {
         }
       }
       const run = new Set(rechecked.flatMap(plansRunBy));
-      // A plan an `after` trigger starts with a `with { … }` reads the watched plan's output labels (§9.3).
-      for (const name of chainTargets(modules)) run.add(name);
+      // A plan an `after` trigger starts with a `with { … }` reads the watched plan's output labels
+      // (§9.3): both are checked again, the watched one even when unchanged — its labels come from
+      // its check in this run (`assembled`), which a replayed plan does not have.
+      for (const name of chainedPlans(modules)) run.add(name);
       for (const [node, entry] of candidates) {
         const diagnostics = run.has(node.name.name) ? undefined : moveAll(entry.diagnostics, edits);
         if (diagnostics) hits.set(node, { diagnostics, uses: entry.uses, boundResources: entry.boundResources });
@@ -247,17 +251,21 @@ function sameEnvironment(now: readonly unknown[], before: readonly unknown[], mo
   return true;
 }
 
-/** Names of the plans a plan runs as sub-plans (`run x`), at any depth of `for each`. */
-/** The plans (by name) that an `after` trigger with a `with { … }` starts: their flows depend on the plan it watches. */
-function chainTargets(modules: readonly LoadedModule[]): string[] {
+/**
+ * The plans (by name) that an `after` trigger with a `with { … }` starts, and the plans such a
+ * trigger watches: the started plan's flows read the watched plan's checked output.
+ */
+function chainedPlans(modules: readonly LoadedModule[]): string[] {
   const out: string[] = [];
+  const last = (parts: readonly { readonly name: string }[]): string => parts[parts.length - 1]!.name;
   for (const m of modules) {
     if (m.std) continue;
-    for (const d of m.ast.declarations) if (d.kind === 'TriggerDecl' && d.source.kind === 'ChainSource' && d.with) out.push(d.plan.parts[d.plan.parts.length - 1]!.name);
+    for (const d of m.ast.declarations) if (d.kind === 'TriggerDecl' && d.source.kind === 'ChainSource' && d.with) out.push(last(d.plan.parts), last(d.source.plan.parts));
   }
   return out;
 }
 
+/** Names of the plans a plan runs as sub-plans (`run x`), at any depth of `for each`. */
 function plansRunBy(plan: PlanDecl): string[] {
   const out: string[] = [];
   const visit = (items: readonly (BlockItem | InvariantDecl)[]): void => {

@@ -139,6 +139,44 @@ describe('plan memo', () => {
     expect(after.filter((d) => d.code === 'E0902')).toHaveLength(1);
   });
 
+  it('checks the plan an after trigger with a `with` watches again with the plan it starts, though unchanged (its labels come from its check in the same run)', () => {
+    const file = resolve(examplesDir, 'chain.orch'); // not on disk: the session's buffer
+    const text = [
+      'capability read_mail { kind tool  input { box: string }  output { body: string }  trust untrusted }',
+      'capability wipe { kind tool  input { path: string }  output { ok: bool }  destructive true }',
+      'plan first {',
+      '  step r = read_mail(box: "a")',
+      '  output { body: r.output.body }',
+      '}',
+      'plan second {',
+      '  input { path: string }',
+      '  step w = wipe(path: input.path)',
+      '}',
+      'plan third {',
+      '  step r = read_mail(box: "b")',
+      '}',
+      'trigger next { after first completed run second with { path: event.output.body } }',
+      '',
+    ].join('\n');
+    const s = new Session(file, text);
+    const found = s.incremental();
+    expect(found).toEqual(s.fresh());
+    expect(found.filter((d) => d.code === 'E0902')).toHaveLength(1);
+    // The same text again (the language server's re-check after an edit and its undo), then an
+    // edit of the plan no trigger chains: nothing the finding depends on changed, and it stays.
+    const edits: [(t: string) => string, { reused: number; checked: number }][] = [
+      [(t) => t, { reused: 1, checked: 2 }], // only the unchained plan is replayed
+      [(t) => splice(t, t.indexOf('"b"') + 1, 0, 'x'), { reused: 0, checked: 3 }],
+    ];
+    for (const [edit, stats] of edits) {
+      s.text = edit(s.text);
+      const again = s.incremental();
+      expect(again).toEqual(s.fresh());
+      expect(again.filter((d) => d.code === 'E0902')).toHaveLength(1);
+      expect(s.memo.stats).toEqual(stats);
+    }
+  });
+
   it('checks every plan again when the project config changes (its verdicts depend on it)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'orch-memo-'));
     try {

@@ -193,10 +193,18 @@ trigger chain { after lib.fetcher completed  run lib.cleaner with { target: even
     expect(items.map((i) => i.label)).toEqual(['target']);
     const restored = await client.change(uc, [{ text: CHAIN }]);
     await client.diagnosticsFor(uc, (ds) => ds.some((x) => x.code === 'E0902'), restored);
+    // A re-check that replays the plans no edit touched (the check worker's plan memo) keeps it:
+    // the same text again, and a half-typed edit undone before its check began — the order a
+    // loaded machine once gave the edits above (the watched fetcher, replayed, had no labels).
+    const again = await client.change(uc, [{ text: CHAIN }]);
+    await client.diagnosticsFor(uc, (ds) => ds.some((x) => x.code === 'E0902'), again);
+    void client.change(uc, [{ text: typing }]);
+    const undone = await client.change(uc, [{ text: CHAIN }]);
+    await client.diagnosticsFor(uc, (ds) => ds.some((x) => x.code === 'E0902'), undone);
     // The fetcher is no model any more (an unsaved edit): its output is trusted, the trigger's finding goes.
     const version = await client.change(ul, [{ range: { start: positionOf(LIB, 'kind llm'), end: positionOf(LIB, 'kind llm', 'kind llm'.length) }, text: 'kind tool' }]);
     expect(version).toBe(2);
-    await client.diagnosticsFor(uc, (ds) => !ds.some((x) => x.code === 'E0902'), restored);
+    await client.diagnosticsFor(uc, (ds) => !ds.some((x) => x.code === 'E0902'), undone);
   });
 });
 
