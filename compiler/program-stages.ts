@@ -105,7 +105,7 @@ export function checkPlans(f: ProgramFacts): void {
   if (memo) model.useLog = useLog;
   // Guardrail proofs compare steps' `when` conditions by their IR: without a guardrail in the
   // program nothing reads it, and `check` skips building it (50,000 conditions are ~12 MB).
-  const conditionsIR = !f.checkOnly || modules.some((m) => declares(scopes, m, 'guardrail'));
+  const conditionsIR = !f.checkOnly || f.guardrails.size > 0;
   const cx = { scopes, model, diags, contextRoot: f.contextRoot, capability: f.capabilities.info, planInput: f.planInput, typesOnly: f.checkOnly, conditionsIR };
   const tested = f.withTests ? testedPlanNames(modules) : undefined;
   for (const m of modules) {
@@ -202,10 +202,4 @@ export function checkTestBlocks(f: ProgramFacts): void {
 export function selectPlans(f: ProgramFacts): void {
   const wanted = [...f.scopes.entries(f.entry, 'plan')].filter((e) => f.opts.plan === undefined || e.node.name.name === f.opts.plan);
   f.plans = wanted.map((e) => f.compiled.get(e)).filter((c) => !!c && c.ok && !!c.ir).map((c) => c!.ir!);
-}
-
-/** Whether module `m` declares anything of `kind`. */
-function declares(scopes: Scopes, m: LoadedModule, kind: 'guardrail'): boolean {
-  for (const _ of scopes.entries(m, kind)) return true;
-  return false;
 }
