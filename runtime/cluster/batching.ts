@@ -87,9 +87,13 @@ export function mayHold(h: { readonly results: number; readonly waiting: number;
 /**
  * Whether more ready attempts may be waiting after a claim of `asked` that returned `got`: a full
  * batch may have left some behind; a short one emptied the queue (for this worker's tasks), so the
- * worker waits for the next dispatch notification or poll instead of asking again at once.
+ * worker waits for the next dispatch notification or poll instead of asking again at once. What
+ * the exchange gave back (`released`, surplus beyond a window that shrank) waits in the queue
+ * whatever the claim found: the worker wants it again once its window has room, since the NOTIFY
+ * of its release may reach no one (this worker, busy, may not be listening).
  */
-export function stillWanted(asked: number, got: number, wanted: boolean): boolean {
+export function stillWanted(asked: number, got: number, wanted: boolean, released = 0): boolean {
+  if (released > 0) return true;
   if (asked === 0) return wanted;
   return got >= asked;
 }

@@ -121,6 +121,7 @@ const givenBack = ({ job, worker }: Claim, reason: string): Result => ({
 interface InFlight {
   readonly as: string;
   readonly asked: number;
+  readonly released: number;
   readonly report: Result[];
 }
 
@@ -313,7 +314,7 @@ export class WorkerCore {
     const release = next.release ? this.giveBack(surplus, as) : [];
     // A claim made after the LISTEN landed sees every dispatch committed before it.
     if (next.claim > 0) this.lookDue = false;
-    this.exchanging = { as, asked: next.claim, report };
+    this.exchanging = { as, asked: next.claim, released: release.length, report };
     out.push({ kind: 'exchange', as, report, claim: next.claim, release });
   }
 
@@ -334,13 +335,13 @@ export class WorkerCore {
   }
 
   private exchanged(answer: ExchangeAnswer, at: WorkerNow, out: WorkerCommand[]): void {
-    const { as, asked } = this.exchanging!;
+    const { as, asked, released } = this.exchanging!;
     this.failures = 0;
     for (const r of answer.refused) {
       if (r.status === 'refused') continue;
       out.push({ kind: 'log', line: `refused: the result of ${r.run}/${r.key}#${r.attempt} (this worker was presumed dead, or the owner gave up on it)` });
     }
-    this.wanted = stillWanted(asked, answer.claimed.length, this.wanted);
+    this.wanted = stillWanted(asked, answer.claimed.length, this.wanted, released);
     if (asked > 0) this.dry = answer.claimed.length < asked;
     for (const job of answer.claimed) {
       // Claimed under an id declared dead meanwhile: the sweeper abandons it, none starts here.

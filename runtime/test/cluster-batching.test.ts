@@ -92,6 +92,9 @@ describe('a worker exchange', () => {
     expect(stillWanted(4, 3, true)).toBe(false);
     expect(stillWanted(0, 0, true)).toBe(true);
     expect(stillWanted(0, 0, false)).toBe(false);
+    // What it gave back waits in the queue, whatever the claim found.
+    expect(stillWanted(4, 1, false, 1)).toBe(true);
+    expect(stillWanted(0, 0, false, 2)).toBe(true);
   });
 
   it('drives a simulated worker to run every attempt once and record every result, then drain', () => {
