@@ -12,8 +12,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { PlanIR, PolicyIR } from '../../compiler/index.js';
-import { InRunLimits, budgetLedger, rateWindow, type Grant, type ItemSlot, type Lease, type LimitsProvider, type LimitsService, type SharedClaim, type SharedLimitStore, type SlotRequest } from '../scheduler/index.js';
+import type { PlanIR } from '../../compiler/index.js';
+import { InRunLimits, budgetLedger, rateRules, rateWindow, type Grant, type RateRule, type ItemSlot, type Lease, type LimitsProvider, type LimitsService, type SharedClaim, type SharedLimitStore, type SlotRequest } from '../scheduler/index.js';
 import { capabilityMatches } from '../scheduler/guardrails.js';
 
 export interface SharedLimitsOptions {
@@ -61,8 +61,8 @@ export class SharedLimits implements LimitsProvider {
     this.unsubscribe ??= this.store.onRelease?.(() => this.released()) ?? null;
   }
 
-  forRun(plan: PlanIR, runId: string, wake: () => void): LimitsService {
-    const run = new SharedRunLimits(this, plan, runId, wake);
+  forRun(plan: PlanIR, runId: string, wake: () => void, inheritedRates?: readonly RateRule[]): LimitsService {
+    const run = new SharedRunLimits(this, plan, runId, wake, inheritedRates);
     this.runs.add(run);
     if (!this.heartbeat) {
       this.heartbeat = setInterval(() => {
@@ -185,7 +185,7 @@ interface BudgetWait {
 class SharedRunLimits implements LimitsService {
   readonly sharesBudgets = true;
   private readonly inner: InRunLimits;
-  private readonly rateLimits: PolicyIR['rate_limits'];
+  private readonly rateLimits: readonly RateRule[];
   private readonly policy: string;
   /** Each need by its key (two capabilities under the same rate windows share one). */
   private readonly byKey = new Map<string, Need>();
@@ -218,9 +218,10 @@ class SharedRunLimits implements LimitsService {
     plan: PlanIR,
     private readonly runId: string,
     private readonly wake: () => void,
+    inheritedRates?: readonly RateRule[],
   ) {
     this.inner = new InRunLimits(plan, { planOnly: true });
-    this.rateLimits = plan.policy?.rate_limits ?? [];
+    this.rateLimits = rateRules(plan, inheritedRates);
     this.policy = plan.policy?.name ?? '';
     const b = plan.policy?.budgets;
     this.ownLedger = b !== undefined && b.cost !== null && b.cost_warn !== true ? budgetLedger(this.policy) : null;
@@ -542,7 +543,7 @@ class SharedRunLimits implements LimitsService {
     const rates: { key: string; count: number; perMs: number }[] = [];
     if (capability !== null)
       for (const rl of this.rateLimits)
-        if (capabilityMatches(rl.capability, capability)) rates.push({ key: rateWindow(this.policy, rl.capability), count: rl.count, perMs: rl.per_ms });
+        if (capabilityMatches(rl.capability, capability)) rates.push({ key: rateWindow(rl.policy, rl.capability), count: rl.count, perMs: rl.per_ms });
     if (!resource && rates.length === 0) return null;
     const key = `${resource?.name ?? ''}\u0000${rates.map((x) => x.key).join('\u0000')}`;
     let need = this.byKey.get(key);

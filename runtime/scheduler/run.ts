@@ -10,6 +10,7 @@ import { SchedulerCore } from './core/core.js';
 import type { Command, CoreEvent } from './core/protocol.js';
 import { TERMINAL, baseId } from './core/state.js';
 import { notAnApproval } from './core/resolve.js';
+import { InProcessLimits, rateRules } from './core/limits.js';
 import { policyAnswer } from './core/policy-answer.js';
 import { withCopies } from './hook-copies.js';
 import { describeThrown } from '../executor/json-output.js';
@@ -62,11 +63,17 @@ export class Run implements RunReader {
   private finished = false;
   private readonly commits: CommitQueue;
 
+  private readonly deps: SchedulerDeps;
+
   constructor(
     plan: PlanIR,
-    private readonly deps: SchedulerDeps,
+    deps: SchedulerDeps,
     private readonly opts: RunOptions,
   ) {
+    // Without a provider (`orch test`, one run of `orch verify`) the run keeps its slots and rate
+    // windows in memory — shared with its sub-plans, whose steps and calls count against the same
+    // resource and rate limits as its own (§7.2).
+    this.deps = deps = deps.limits || opts.limits ? deps : { ...deps, limits: new InProcessLimits() };
     this.plan = plan;
     this.runId = opts.runId;
     this.commits = new CommitQueue(
@@ -89,7 +96,7 @@ export class Run implements RunReader {
         modelPrices: deps.modelPrices,
         modelCalls: MODEL_CALLS,
       },
-      { ...opts, limits: opts.limits ?? deps.limits?.forRun(plan, opts.runId, () => this.wake()) },
+      { ...opts, limits: opts.limits ?? deps.limits?.forRun(plan, opts.runId, () => this.wake(), opts.inheritedRates) },
     );
   }
 
@@ -567,6 +574,7 @@ export class Run implements RunReader {
       recovered: this.opts.recoveredSubplans?.get(cmd.childId),
       recoveredSubplans: this.opts.recoveredSubplans,
       costCeilings: this.core.childCeilings(key),
+      inheritedRates: rateRules(this.plan, this.opts.inheritedRates),
       consent: this.opts.consent,
       // A sub-plan's run is its parent's: the same starter, bound to people alike, and everyone
       // behind the parent is behind it too (§9.1).

@@ -5,7 +5,7 @@
  * and plan `concurrency` does not count waits or approvals.
  */
 import { describe, expect, it } from 'vitest';
-import type { PlanIR } from '../../compiler/index.js';
+import { compile, type PlanIR } from '../../compiler/index.js';
 import { InProcessLimits, InRunLimits, rateWindow, Run, VirtualClock, type JournalSink, type LimitsService, type RunEvent } from '../scheduler/index.js';
 import { capability, input, lit, plan, policy, resource, step } from './ir-builder.js';
 import { SimExecutor } from './sim-executor.js';
@@ -225,5 +225,66 @@ describe('cancelling a queued step (LANGUAGE.md §7.1)', () => {
     expect(result.status).toBe('completed');
     expect(Object.fromEntries(result.steps.map((s) => [s.stepId, s.status]))).toEqual({ a: 'completed', b: 'cancelled' });
     expect(exec.starts.map((s) => s.stepId)).toEqual(['a']);
+  });
+});
+
+describe("a sub-plan's calls count against its parent's limits (LANGUAGE.md §7.2)", () => {
+  // The sub-plan has no policy of its own, or another one: its call of `work` is made for the
+  // parent, under the parent's policy, as its budgets and guardrails are.
+  const SOURCE = `
+capability work { kind tool  input { n: int }  output { n: int } }
+policy strict { rate_limit work 1 per 1m }
+policy other { rate_limit work 5 per 1m }
+plan bare { step i = work(n: 1) }
+plan own { policy other
+  step i = work(n: 1) }
+plan same { policy strict
+  step i = work(n: 1) }
+plan outer_bare { policy strict
+  step a = work(n: 0)
+  step s = run bare() }
+plan outer_own { policy strict
+  step a = work(n: 0)
+  step s = run own() }
+plan outer_same { policy strict
+  step a = work(n: 0)
+  step s = run same() }
+capability render { kind tool  input { n: int }  output { n: int }  requires gpu }
+resource gpu { kind local_device  provides gpu  concurrency 1 }
+plan draw { step i = render(n: 1) }
+plan outer_gpu {
+  step a = render(n: 0)
+  step s = run draw() }
+`;
+  const ENTRY = '/virtual/limits/sub.orch';
+  const plans = new Map(compile({ entry: ENTRY, host: { readFile: (f) => (f === ENTRY ? SOURCE : undefined) } }).plans.map((p) => [p.plan, p]));
+
+  async function workStarts(name: string, limits?: InProcessLimits): Promise<number[]> {
+    const clock = new VirtualClock(0);
+    const starts: number[] = [];
+    const exec = new SimExecutor(clock, (req) => {
+      starts.push(clock.now());
+      return { latency: 10, outcome: { ok: true, output: { n: (req.input as { n: number }).n } } };
+    });
+    const journal: JournalSink = { commit: () => undefined, load: () => [] };
+    const run = new Run(plans.get(name)!, { clock, executor: exec, journal, ...(limits ? { limits } : {}) }, { runId: name });
+    const done = run.start();
+    clock.runAll();
+    expect((await done).status).toBe('completed');
+    return starts;
+  }
+
+  it('waits out the window for a sub-plan without a policy, in a run alone and among runs of one process', async () => {
+    expect(await workStarts('outer_bare')).toEqual([0, 60_000]);
+    expect(await workStarts('outer_bare', new InProcessLimits())).toEqual([0, 60_000]);
+  });
+
+  it('holds the parent’s limit besides the sub-plan’s own, and counts a call once when both are the same policy', async () => {
+    expect(await workStarts('outer_own')).toEqual([0, 60_000]);
+    expect(await workStarts('outer_same')).toEqual([0, 60_000]);
+  });
+
+  it('a run alone (orch test, orch verify) shares its resource slots with its sub-plans', async () => {
+    expect(await workStarts('outer_gpu')).toEqual([0, 10]);
   });
 });

@@ -15,7 +15,8 @@ import { SharedLimits } from '../limits/shared-limits.js';
 import type { SharedClaim, SharedGrant, SlotRequest } from '../scheduler/index.js';
 import { plan, policy, step } from './ir-builder.js';
 import { waitUntil } from '../../test/support/wait.js';
-import { fx, tempDir } from './helpers.js';
+import { FIXTURES, fx, tempDir } from './helpers.js';
+import { compile, diskHost } from '../../compiler/index.js';
 
 /** A store whose answers reach its process `lagMs` after the store granted (and stamped) them. */
 class LateStore extends SqliteLimitStore {
@@ -116,4 +117,29 @@ describe('a journal of an earlier version', () => {
     expect(await store.acquire(claim, 1_500)).toEqual({ kind: 'rate_limited', key: 'paced/work', retryAt: 2_000 });
     expect(await store.acquire(claim, 2_000)).toMatchObject({ kind: 'granted', calls: expect.any(String) });
   });
+});
+
+describe("a sub-plan's calls under a journal's shared limits", () => {
+  it("count in its parent's policy window (LANGUAGE.md §7.2)", async () => {
+    const entry = join(FIXTURES, 'rate-subplan.orch');
+    const source = `
+capability work { kind tool  input { n: int }  output { step: string }  handler "./handlers.js#work" }
+policy paced { rate_limit work 1 per ${WINDOW_MS}ms }
+plan inner { step i = work(n: 1) }
+plan outer { policy paced
+  step a = work(n: 0)
+  step s = run inner() }
+`;
+    const out = compile({ entry, plan: 'outer', host: { readFile: (f) => (f === entry ? source : diskHost.readFile(f)) } });
+    expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const db = join(tempDir('orch-rate-'), 'runs.db');
+    const rt = await runtime(db, 0);
+    const result = await (await rt.start(out.plans[0]!)).result;
+    expect(result.status, JSON.stringify(result.steps)).toBe('completed');
+    const d = openSqlite(db, { readonly: true });
+    const starts = (d.prepare("SELECT ts FROM events WHERE type = 'step_started' AND step_id IN ('a', 'i') ORDER BY ts").all() as { ts: number }[]).map((r) => r.ts);
+    d.close();
+    expect(starts).toHaveLength(2);
+    expect(starts[1]! - starts[0]!).toBeGreaterThanOrEqual(WINDOW_MS);
+  }, 20_000);
 });

@@ -3,7 +3,7 @@
  * runs (through the journal database) can replace the in-run bookkeeping without touching the
  * decisions. The core asks before starting a step and tells when it stopped or its item ended.
  */
-import type { PlanIR, PolicyIR, ResourceIR } from '../../../compiler/index.js';
+import type { PlanIR, ResourceIR } from '../../../compiler/index.js';
 import { capabilityMatches } from '../guardrails.js';
 
 /** A `for each` item (`group`: the block's key in its frame). */
@@ -119,7 +119,8 @@ export interface LimitsService {
  * that was answered `held` may now be granted; the driver pumps the core on the next turn.
  */
 export interface LimitsProvider {
-  forRun(plan: PlanIR, runId: string, wake: () => void): LimitsService;
+  /** `inheritedRates`: a sub-plan's, the rate limits of the runs above it (`rateRules`). */
+  forRun(plan: PlanIR, runId: string, wake: () => void, inheritedRates?: readonly RateRule[]): LimitsService;
 }
 
 // ─────────────────────── limits shared across runs and processes ───────────────────────
@@ -241,6 +242,8 @@ export interface InRunLimitsOptions {
   readonly counters?: LimitCounters;
   /** Resources and rate windows are kept elsewhere (a shared store): count only the plan's own. */
   readonly planOnly?: boolean;
+  /** A sub-plan's: the rate limits of the runs above it (`rateRules`). */
+  readonly inheritedRates?: readonly RateRule[];
 }
 
 /**
@@ -252,6 +255,30 @@ export function rateWindow(policy: string, capability: string): string {
   return `${policy}/${capability}`;
 }
 
+/** A `rate_limit` with the policy whose window it counts in. */
+export interface RateRule {
+  readonly policy: string;
+  readonly capability: string;
+  readonly count: number;
+  readonly per_ms: number;
+}
+
+/**
+ * The rate limits a run's calls count against: its own policy's and, for a sub-plan, those of every
+ * run above it. A sub-plan's calls are made for its parent, under the parent's policy, as its
+ * budgets and guardrails are (§7.2): without this a parent's `rate_limit` would not count a call
+ * made one `run` deeper. Each window once, so a sub-plan under its parent's own policy counts once.
+ */
+export function rateRules(plan: PlanIR, inherited: readonly RateRule[] = []): RateRule[] {
+  const policy = plan.policy?.name ?? '';
+  const rules = [...(plan.policy?.rate_limits ?? []).map((rl) => ({ policy, ...rl })), ...inherited];
+  const seen = new Set<string>();
+  return rules.filter((r) => {
+    const key = rateWindow(r.policy, r.capability);
+    return seen.has(key) ? false : (seen.add(key), true);
+  });
+}
+
 /** The limits of one run, kept in memory: the plan's `concurrency` and `parallel` always per run. */
 export class InRunLimits implements LimitsService {
   private load = 0;
@@ -259,13 +286,11 @@ export class InRunLimits implements LimitsService {
   private readonly counters: LimitCounters;
   private readonly planOnly: boolean;
   private readonly planLimit: number;
-  private readonly rateLimits: PolicyIR['rate_limits'];
-  private readonly policy: string;
+  private readonly rateLimits: readonly RateRule[];
 
   constructor(plan: PlanIR, opts: InRunLimitsOptions = {}) {
     this.planLimit = plan.concurrency ?? Infinity;
-    this.rateLimits = plan.policy?.rate_limits ?? [];
-    this.policy = plan.policy?.name ?? '';
+    this.rateLimits = rateRules(plan, opts.inheritedRates);
     this.counters = opts.counters ?? new LimitCounters();
     this.planOnly = opts.planOnly ?? false;
   }
@@ -304,7 +329,7 @@ export class InRunLimits implements LimitsService {
     if (!this.planOnly && r.occupies && r.capability !== null)
       for (const rl of this.rateLimits) {
         if (!capabilityMatches(rl.capability, r.capability)) continue;
-        const key = rateWindow(this.policy, rl.capability);
+        const key = rateWindow(rl.policy, rl.capability);
         const win = this.window(key, rl.per_ms, now);
         if (win.length >= rl.count) return { kind: 'rate_limited', window: key, retryAt: win[0]! + rl.per_ms };
         rates.push(key);
@@ -361,8 +386,8 @@ export class InProcessLimits implements LimitsProvider {
     };
   }
 
-  forRun(plan: PlanIR, _runId: string, wake: () => void): LimitsService {
-    const inner = new InRunLimits(plan, { counters: this.counters });
+  forRun(plan: PlanIR, _runId: string, wake: () => void, inheritedRates?: readonly RateRule[]): LimitsService {
+    const inner = new InRunLimits(plan, { counters: this.counters, ...(inheritedRates ? { inheritedRates } : {}) });
     const waiting = this.waiting;
     waiting.add(wake);
     return {

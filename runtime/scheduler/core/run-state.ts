@@ -11,7 +11,7 @@ import { makeEvent, type EventData, type EventType, type RunEventOf } from '../j
 import type { RunEvent, RunStatus } from '../types.js';
 import { type RunFacts, type StepRecord, cancelUnstarted, endsUnstarted, foldRun, foldStep, newFacts } from './fold.js';
 import type { Identity, Starter } from './identity.js';
-import { InRunLimits, type LimitsService } from './limits.js';
+import { InRunLimits, type LimitsService, type RateRule } from './limits.js';
 import type { Command, CoreConfig } from './protocol.js';
 import type { RunOrigin } from './run-origin.js';
 import { type PlanBlocks, planBlocks } from './scopes.js';
@@ -49,6 +49,8 @@ export interface CoreOptions {
   readonly consent?: readonly string[];
   /** A sub-plan's share of its parent's cost budgets (see `./budget.ts`). */
   readonly costCeilings?: readonly CostCeiling[];
+  /** A sub-plan's: the rate limits of the runs above it, which its calls count against too (`rateRules`). */
+  readonly inheritedRates?: readonly RateRule[];
   /** §8.8, §9.1: who started the run (journaled in `plan_created`); a sub-plan run inherits its parent's. */
   readonly startedBy?: Starter | null;
   /** §9.1: where else the run came from (journaled in `plan_created`): its cause, its chain, `people_bound`. */
@@ -192,7 +194,7 @@ export class RunState {
     for (const id of opts.restored?.cancelRequests ?? []) this.cancelRequests.add(id);
     // A warn budget journaled as exceeded before the interruption is not journaled again.
     for (const key of opts.restored?.warned ?? []) this.warned.add(key);
-    this.limits = opts.limits ?? new InRunLimits(plan);
+    this.limits = opts.limits ?? new InRunLimits(plan, opts.inheritedRates ? { inheritedRates: opts.inheritedRates } : {});
   }
 
   get ctx(): { [key: string]: unknown } {
