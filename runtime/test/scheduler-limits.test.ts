@@ -288,3 +288,69 @@ plan outer_gpu {
     expect(await workStarts('outer_gpu')).toEqual([0, 10]);
   });
 });
+
+describe('a compensation is a call: it waits for its rate window and resource slot (LANGUAGE.md §7.2)', () => {
+  const SOURCE = `
+capability work { kind tool  input { n: int }  output { n: int }  requires cpu }
+capability undo { kind tool  input { n: int }  output { n: int }  requires cpu }
+resource cpu { kind local_device  provides cpu }
+capability hold_gpu { kind tool  input { n: int }  output { n: int }  requires gpu }
+capability undo_gpu { kind tool  input { n: int }  output { n: int }  requires gpu }
+resource gpu { kind local_device  provides gpu  concurrency 1 }
+policy strict { rate_limit undo 1 per 1m }
+plan paced { policy strict
+  on_failure rollback
+  step a = work(n: 1) { compensate undo(n: 1) }
+  step b = work(n: 2) { compensate undo(n: 2) }
+  step c = work(n: -1) { after a, b } }
+plan busy { step g = hold_gpu(n: 500) }
+plan undoes_on_gpu {
+  on_failure rollback
+  step a = work(n: 1) { compensate undo_gpu(n: 1) }
+  step c = work(n: -1) { after a } }
+`;
+  const ENTRY = '/virtual/limits/compensate.orch';
+  const out = compile({ entry: ENTRY, host: { readFile: (f) => (f === ENTRY ? SOURCE : undefined) } });
+  const plans = new Map(out.plans.map((p) => [p.plan, p]));
+
+  /** Runs the plans at once on one clock; `n` < 0 fails, `n` > 1 is the call's latency. */
+  async function runAll(names: readonly string[], limits: InProcessLimits, cancelAt?: number) {
+    const clock = new VirtualClock(0);
+    const calls: string[] = [];
+    const exec = new SimExecutor(clock, (req) => {
+      const n = (req.input as { n: number }).n;
+      calls.push(`${clock.now()} ${req.capability.name.split(".").pop()}`);
+      return n < 0 ? { latency: 10, outcome: { ok: false, error: 'boom', permanent: true } } : { latency: n > 2 ? n : 10, outcome: { ok: true, output: { n } } };
+    });
+    const events: RunEvent[] = [];
+    const journal: JournalSink = { commit: (_s, evs) => void events.push(...evs), load: () => [] };
+    const runs = names.map((name) => new Run(plans.get(name)!, { clock, executor: exec, journal, limits }, { runId: name }));
+    const done = runs.map((r) => r.start());
+    if (cancelAt !== undefined) clock.setTimer(cancelAt, () => runs[0]!.cancel('stop'));
+    clock.runAll();
+    const results = await Promise.all(done);
+    return { calls, events, results };
+  }
+
+  it('the second compensation of a rollback waits out the rate window of its capability', async () => {
+    expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const { calls, events } = await runAll(['paced'], new InProcessLimits());
+    // c fails at 20; the first compensation runs then, the second a window after it.
+    expect(calls.filter((x) => x.endsWith(' undo'))).toEqual(['20 undo', '60020 undo']);
+    expect(events.filter((e) => e.type === 'step_compensated').map((e) => e.data)).toEqual([{ ok: true }, { ok: true }]);
+  });
+
+  it("waits for another run's slot on its resource, and gives its own back", async () => {
+    const limits = new InProcessLimits();
+    const { calls, results } = await runAll(['busy', 'undoes_on_gpu', 'busy'], limits);
+    // busy holds the gpu 0–500; the compensation (ready at 20) runs once it is free; the second busy after it.
+    expect(calls.filter((x) => !x.endsWith(' work'))).toEqual(['0 hold_gpu', '500 undo_gpu', '510 hold_gpu']);
+    expect(results.map((r) => r.status)).toEqual(['completed', 'failed', 'completed']);
+  });
+
+  it('a run cancelled while its compensation waits ends without running it', async () => {
+    const { calls, results } = await runAll(['undoes_on_gpu', 'busy'], new InProcessLimits(), 100);
+    expect(results[0]!.status).toBe('cancelled');
+    expect(calls.some((x) => x.endsWith('undo_gpu'))).toBe(false);
+  });
+});

@@ -119,8 +119,8 @@ describe('a journal of an earlier version', () => {
   });
 });
 
-describe("a sub-plan's calls under a journal's shared limits", () => {
-  it("count in its parent's policy window (LANGUAGE.md §7.2)", async () => {
+describe("calls besides a plan's own steps, under a journal's shared limits", () => {
+  it("a sub-plan's count in its parent's policy window (LANGUAGE.md §7.2)", async () => {
     const entry = join(FIXTURES, 'rate-subplan.orch');
     const source = `
 capability work { kind tool  input { n: int }  output { step: string }  handler "./handlers.js#work" }
@@ -139,6 +139,34 @@ plan outer { policy paced
     const d = openSqlite(db, { readonly: true });
     const starts = (d.prepare("SELECT ts FROM events WHERE type = 'step_started' AND step_id IN ('a', 'i') ORDER BY ts").all() as { ts: number }[]).map((r) => r.ts);
     d.close();
+    expect(starts).toHaveLength(2);
+    expect(starts[1]! - starts[0]!).toBeGreaterThanOrEqual(WINDOW_MS);
+  }, 20_000);
+
+  it("and a rollback's compensations count in their capability's window too", async () => {
+    const entry = join(FIXTURES, 'rate-compensate.orch');
+    const source = `
+capability work { kind tool  input { n: int }  output { step: string }  handler "./handlers.js#work" }
+capability undo { kind tool  input { n: int }  output { step: string }  handler "./handlers.js#work" }
+capability boom { kind tool  input {}  output { step: string }  handler "./handlers.js#throws" }
+policy paced { rate_limit undo 1 per ${WINDOW_MS}ms }
+plan outer { policy paced
+  on_failure rollback
+  step a = work(n: 1) { compensate undo(n: 1) }
+  step b = work(n: 2) { compensate undo(n: 2) }
+  step c = boom() { after a, b } }
+`;
+    const out = compile({ entry, host: { readFile: (f) => (f === entry ? source : diskHost.readFile(f)) } });
+    expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const db = join(tempDir('orch-rate-'), 'runs.db');
+    const rt = await runtime(db, 0);
+    const result = await (await rt.start(out.plans[0]!)).result;
+    expect(result.status).toBe('failed');
+    const d = openSqlite(db, { readonly: true });
+    const rows = d.prepare("SELECT ts, type, data FROM events WHERE type IN ('compensation_started', 'step_compensated') ORDER BY seq").all() as { ts: number; type: string; data: string }[];
+    d.close();
+    const starts = rows.filter((r) => r.type === 'compensation_started').map((r) => r.ts);
+    expect(rows.filter((r) => r.type === 'step_compensated').map((r) => JSON.parse(r.data))).toEqual([{ ok: true }, { ok: true }]);
     expect(starts).toHaveLength(2);
     expect(starts[1]! - starts[0]!).toBeGreaterThanOrEqual(WINDOW_MS);
   }, 20_000);

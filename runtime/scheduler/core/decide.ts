@@ -9,7 +9,7 @@ import { checkLoops, endWhole, listReady, openForEach, openFrame, outsideDepsEnd
 import { hasAvailability, placeQueued, resourceFound, waitForResource } from './availability.js';
 import { armDurationBudget, sharedBudgetExceeded } from './budget.js';
 import { consentHolds, grantedScopes } from './consent.js';
-import { cancelInst, failWith, finalFail, instTerminal, restoreEnded } from './endings.js';
+import { cancelInst, failWith, finalFail, instTerminal, restoreEnded, rollbackHeld } from './endings.js';
 import { env } from './env.js';
 import { checkDone } from './finish.js';
 import { foldStep, newRecord, originFacts } from './fold.js';
@@ -113,6 +113,7 @@ export function pump(c: RunState): void {
     if (c.runStatus === 'running' && c.mode === 'normal' && c.heap.size > 0) {
       if (dispatch(c)) progressed = true;
     }
+    rollbackHeld(c);
     if (!progressed) break;
   }
   checkDone(c);

@@ -185,7 +185,15 @@ export function abortRun(c: RunState, status: 'failed' | 'timeout' | 'cancelled'
   finish(c, status, reason);
 }
 
+/** Gives back the slot a running compensation holds (it ended, or the run stopped under it). */
+function releaseCompensation(c: RunState, cur: NonNullable<Rollback['current']>): void {
+  if (cur.lease) c.limits.release(cur.lease);
+  cur.lease = null;
+}
+
 export function stopAll(c: RunState, why: string): void {
+  const comp = c.rollback?.current;
+  if (comp) releaseCompensation(c, comp);
   for (const inst of [...c.inProgress]) {
     inst.token++;
     if (inst.activity.kind === 'call') c.command({ type: 'abort_attempt', attempt: inst.key, reason: why });
@@ -222,7 +230,15 @@ export function rollback(c: RunState): void {
   const todo = [...c.instances.values()]
     .filter((i) => i.rec.status === 'completed' && i.logical.step.compensate && !i.rec.compensated)
     .sort((a, b) => (b.rec.completionOrder ?? 0) - (a.rec.completionOrder ?? 0));
-  c.rollback = { todo, current: null, tokens: 0 };
+  c.rollback = { todo, current: null, tokens: 0, held: false };
+  next(c);
+}
+
+/** A pump while the next compensation waits for its limits: ask them again. */
+export function rollbackHeld(c: RunState): void {
+  const r = c.rollback;
+  if (c.mode !== 'rolling_back' || !r || !r.held || r.current !== null) return;
+  r.held = false;
   next(c);
 }
 
@@ -261,6 +277,18 @@ function next(c: RunState): void {
       });
       continue;
     }
+    // A compensation is a call of its capability on its resource: it waits for a slot and a rate
+    // window as a step does (§7.2), so a rollback never runs past a limit other runs keep.
+    const grant = c.limits.tryAcquire({ key: `compensate:${inst.key}`, occupies: true, resource, item: null, capability: cap.name }, c.now);
+    if (grant.kind !== 'granted') {
+      r.todo.unshift(inst);
+      r.held = true;
+      if (grant.kind === 'rate_limited' && !c.armed.has(`rate:${grant.window}`)) {
+        c.armed.add(`rate:${grant.window}`);
+        c.armTimer(`rate:${grant.window}`, Math.max(1, grant.retryAt - c.now));
+      }
+      return;
+    }
     c.emit('compensation_started', inst.key, { capability: comp.capability });
     const request: AttemptRequest = {
       runId: c.runId,
@@ -277,7 +305,7 @@ function next(c: RunState): void {
     };
     const token = ++r.tokens;
     const attempt = `compensate:${inst.key}`;
-    r.current = { inst, token, timeoutMs: cap.timeout_ms };
+    r.current = { inst, token, timeoutMs: cap.timeout_ms, lease: grant.lease };
     c.command({ type: 'start_attempt', attempt, token, request });
     if (cap.timeout_ms !== null) {
       c.armed.add(attempt);
@@ -314,6 +342,7 @@ export function compensationSettled(c: RunState, attempt: string, token: number,
   const cur = current(c, attempt, token);
   if (!cur) return;
   c.rollback!.current = null;
+  releaseCompensation(c, cur);
   if (c.armed.delete(attempt)) c.cancelTimer(attempt);
   c.emit('step_compensated', cur.inst.key, ok ? { ok: true } : { ok: false, error });
   next(c);

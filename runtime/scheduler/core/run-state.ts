@@ -11,7 +11,7 @@ import { makeEvent, type EventData, type EventType, type RunEventOf } from '../j
 import type { RunEvent, RunStatus } from '../types.js';
 import { type RunFacts, type StepRecord, cancelUnstarted, endsUnstarted, foldRun, foldStep, newFacts } from './fold.js';
 import type { Identity, Starter } from './identity.js';
-import { InRunLimits, type LimitsService, type RateRule } from './limits.js';
+import { InRunLimits, type Lease, type LimitsService, type RateRule } from './limits.js';
 import type { Command, CoreConfig } from './protocol.js';
 import type { RunOrigin } from './run-origin.js';
 import { type PlanBlocks, planBlocks } from './scopes.js';
@@ -85,8 +85,10 @@ export interface CostCeiling {
 
 export interface Rollback {
   readonly todo: Inst[];
-  current: { readonly inst: Inst; readonly token: number; readonly timeoutMs: number | null } | null;
+  current: { readonly inst: Inst; readonly token: number; readonly timeoutMs: number | null; lease: Lease | null } | null;
   tokens: number;
+  /** The next compensation waits for a resource slot or a rate window (§7.2): the next pump asks again. */
+  held: boolean;
 }
 
 export class RunState {
