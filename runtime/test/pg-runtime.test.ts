@@ -12,7 +12,7 @@ import { migrate } from '../backend/pg/migrations.js';
 import type { ExecutionResult, RunEvent } from '../scheduler/types.js';
 import { startPostgres, type TestPostgres } from '../../test/support/postgres.js';
 import { fx, tempDir } from './helpers.js';
-import { bin, input, lit, out, plan, resource, retry, step } from './ir-builder.js';
+import { bin, input, lit, out, plan, policy, resource, retry, step } from './ir-builder.js';
 
 const NO_CONFIG = { file: null, hooks: {}, secrets: {} };
 
@@ -56,6 +56,20 @@ const PLANS: Record<string, { plan: PlanIR; input: unknown }> = {
         step({ id: 'g', capability: 'flaky', resource: 'box', deps: ['f'], retry: retry(2, 10), args: { succeedOn: lit(1) } }),
         step({ id: 'h', capability: 'throws', deps: ['g'], retry: retry(1, 10) }),
       ],
+    }),
+    input: {},
+  },
+  // §7.2 on a cluster as on one machine: each compensation waits for its capability's rate window.
+  rollback: {
+    plan: plan({
+      name: 'rollback',
+      capabilities: [fx('work', 'work'), fx('undo', 'work'), fx('throws', 'throws')],
+      steps: [
+        step({ id: 'a', capability: 'work', compensate: { capability: 'undo', args: { value: lit(1) } } }),
+        step({ id: 'b', capability: 'work', compensate: { capability: 'undo', args: { value: lit(2) } } }),
+        step({ id: 'c', capability: 'throws', deps: ['a', 'b'] }),
+      ],
+      over: { on_failure: 'rollback', policy: policy({ name: 'paced', rate_limits: [{ capability: 'undo', count: 1, per_ms: 200 }] }) },
     }),
     input: {},
   },
@@ -106,8 +120,14 @@ function shape({ result, events }: Outcome) {
 describe('one plan, two journals', () => {
   for (const name of Object.keys(PLANS))
     it(`${name}: the same statuses, outputs and events per step on SQLite and Postgres`, async () => {
-      const sqlite = shape(await runOn(onSqlite, name));
-      const postgres = shape(await runOn(onPostgres, name));
+      const onEach = [await runOn(onSqlite, name), await runOn(onPostgres, name)];
+      if (name === 'rollback')
+        for (const { events } of onEach) {
+          const starts = events.filter((e) => e.type === 'compensation_started').map((e) => e.ts);
+          expect(starts).toHaveLength(2);
+          expect(starts[1]! - starts[0]!).toBeGreaterThanOrEqual(200);
+        }
+      const [sqlite, postgres] = onEach.map(shape);
       expect(postgres).toEqual(sqlite);
       // the journal has no gaps on either
       expect(postgres.seqs).toEqual(postgres.seqs.map((_, i) => i + 1));
