@@ -202,7 +202,8 @@ export const EVENTS = {
     permanent: opt<true>(TRUE),
   },
   step_skipped: { reason: req<string | null>(nullable(STRING)) },
-  step_compensated: { ok: req<boolean>(BOOLEAN), error: opt<string | null>(nullable(STRING)) },
+  /** `cost_delta`: what the compensation reported beyond the `cost` its start charged (§7.2). */
+  step_compensated: { ok: req<boolean>(BOOLEAN), error: opt<string | null>(nullable(STRING)), cost_delta: costDelta },
   guardrail_violation: {
     guardrail: req<string>(STRING),
     severity: req<'blocking' | 'warning' | 'advisory' | 'info'>(oneOf('blocking', 'warning', 'advisory', 'info')),
@@ -309,7 +310,11 @@ export const EVENTS = {
    * A rollback is about to call the step's compensation (`capability`), journaled before the
    * call: a run resumed before its `step_compensated` knows it may have run (§7.1, §7.4).
    */
-  compensation_started: { capability: req<string>(STRING) },
+  compensation_started: {
+    capability: req<string>(STRING),
+    /** What the call is charged when it starts (its capability's and resource's cost), added to its step's cost. */
+    cost: opt<number>(NUMBER),
+  },
 } as const satisfies { readonly [type: string]: Fields };
 
 export type EventType = keyof typeof EVENTS;

@@ -22,54 +22,15 @@
 import { abortRun } from './endings.js';
 import { warnedKey } from './fold.js';
 import { evalArgs } from './env.js';
-import { type BudgetClaim, budgetLedger } from './limits.js';
+import type { BudgetClaim } from './limits.js';
 import { attemptAction, capabilityOf, resourceOf } from './resolve.js';
 import { round6 } from './result.js';
-import type { CostCeiling, RunState } from './run-state.js';
+import type { RunState } from './run-state.js';
+import { costCeilings, money, spent } from './ceilings.js';
 import type { Inst } from './state.js';
 import { modelWorstCase as worstCaseAt, type PolicyIR } from '../../../compiler/index.js';
 
 export const DURATION_TIMER = 'budget:duration';
-
-/** An amount with the plan's currency, as the budget was written (`0.5usd`); bare for an IR without one. */
-function money(c: RunState, n: number): string {
-  return `${round6(n)}${c.plan.policy?.currency ?? ''}`;
-}
-
-export function costCeilings(c: RunState): readonly CostCeiling[] {
-  // Asked for every step that may start: the plan's policy and the parent's ceilings never change in a run.
-  return (c.ceilings ??= ceilingsOf(c));
-}
-
-function ceilingsOf(c: RunState): readonly CostCeiling[] {
-  const own: CostCeiling[] = [];
-  const p = c.plan.policy;
-  if (p && p.budgets.cost !== null) {
-    const warn = p.budgets.cost_warn === true;
-    own.push({
-      limit: p.budgets.cost,
-      label: `budget cost <= ${money(c, p.budgets.cost)} of policy ${p.name}`,
-      warn,
-      ...(warn ? {} : { shared: { key: budgetLedger(p.name), owner: c.runId } }),
-    });
-  }
-  return [...own, ...(c.opts.costCeilings ?? [])];
-}
-
-/** What this run has spent: its own steps, and what its running sub-plans (other than `except`) spent so far. */
-export function spent(c: RunState, except: string | null = null): number {
-  let total = c.totalCost;
-  const of = c.cfg.subplanCost;
-  if (of) for (const i of c.inProgress) if (i.activity.kind === 'subplan' && i.key !== except) total += of(i.key);
-  return total;
-}
-
-/** The blocking budgets the sub-plan of instance `key` runs under, with what is spent outside it. */
-export function childCeilings(c: RunState, key: string): readonly CostCeiling[] {
-  return costCeilings(c)
-    .filter((b) => !b.warn)
-    .map((b) => ({ limit: b.limit, label: b.label, warn: false, outside: () => (b.outside?.() ?? 0) + spent(c, key), ...(b.shared ? { shared: b.shared } : {}) }));
-}
 
 /** May `inst` start within the cost budgets? If not, the run has been failed. */
 export function withinBudget(c: RunState, inst: Inst): boolean {

@@ -8,7 +8,7 @@
 import type { BlockView, StepView } from '../../../compiler/index.js';
 import type { ExecutionResult, RunSummary } from '../types.js';
 import { approvalRule, refusal, ruleBeforeStart, unboundRefusal } from './approvers.js';
-import { childCeilings, spent } from './budget.js';
+import { childCeilings, spent } from './ceilings.js';
 import { grantedScopes } from './consent.js';
 import { beginRun, pump } from './decide.js';
 import { onEvent } from './events.js';

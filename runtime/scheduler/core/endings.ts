@@ -7,7 +7,9 @@
 import type { CapabilityIR, ResourceIR, StepIR } from '../../../compiler/index.js';
 import { preStepViolations, type Violation } from '../guardrails.js';
 import type { AttemptRequest, AttemptUsage, RunStatus } from '../types.js';
+import { costCeilings, money, spent } from './ceilings.js';
 import { env, evalArgs } from './env.js';
+import { warnedKey } from './fold.js';
 import { guardStep, recordViolations } from './guards.js';
 import { releaseLease } from './lease.js';
 import { hookInfo, resourceOf } from './resolve.js';
@@ -185,6 +187,30 @@ export function abortRun(c: RunState, status: 'failed' | 'timeout' | 'cancelled'
   finish(c, status, reason);
 }
 
+/**
+ * Why a compensation costing `cost` may not start: a blocking cost budget of the run (or of a
+ * parent it runs under) it would take past its limit — `budget_exceeded` is journaled on its step.
+ * A `warn` budget journals once and lets it run. Null when it may start.
+ */
+function compensationOverBudget(c: RunState, inst: Inst, cost: number): string | null {
+  for (const b of costCeilings(c)) {
+    const total = spent(c) + (b.outside?.() ?? 0);
+    if (total + cost <= b.limit + 1e-9 && total <= b.limit + 1e-9) continue;
+    const data = { budget: 'cost' as const, label: b.label, limit: b.limit, cost: round6(total), estimate: round6(cost), warn: b.warn };
+    if (b.warn) {
+      const key = warnedKey('cost', b.label);
+      if (!c.warned.has(key)) {
+        c.warned.add(key);
+        c.emit('budget_exceeded', inst.key, data);
+      }
+      continue;
+    }
+    c.emit('budget_exceeded', inst.key, data);
+    return `budget exceeded: ${b.label} (spent ${money(c, total)}, its compensation would add ${money(c, cost)})`;
+  }
+  return null;
+}
+
 /** Gives back the slot a running compensation holds (it ended, or the run stopped under it). */
 function releaseCompensation(c: RunState, cur: NonNullable<Rollback['current']>): void {
   if (cur.lease) c.limits.release(cur.lease);
@@ -289,7 +315,15 @@ function next(c: RunState): void {
       }
       return;
     }
-    c.emit('compensation_started', inst.key, { capability: comp.capability });
+    // It spends for its step: within the run's blocking cost budgets, as any attempt (§7.2, §8.2).
+    const cost = (cap.cost ?? 0) + (resource?.cost ?? 0);
+    const over = compensationOverBudget(c, inst, cost);
+    if (over !== null) {
+      c.limits.release(grant.lease);
+      c.emit('step_compensated', inst.key, { ok: false, error: `not run: ${over}` });
+      continue;
+    }
+    c.emit('compensation_started', inst.key, { capability: comp.capability, ...(cost !== 0 ? { cost } : {}) });
     const request: AttemptRequest = {
       runId: c.runId,
       stepId: inst.key,
@@ -305,7 +339,7 @@ function next(c: RunState): void {
     };
     const token = ++r.tokens;
     const attempt = `compensate:${inst.key}`;
-    r.current = { inst, token, timeoutMs: cap.timeout_ms, lease: grant.lease };
+    r.current = { inst, token, timeoutMs: cap.timeout_ms, lease: grant.lease, charged: cap.cost ?? 0 };
     c.command({ type: 'start_attempt', attempt, token, request });
     if (cap.timeout_ms !== null) {
       c.armed.add(attempt);
@@ -338,12 +372,14 @@ export function compensationLogs(c: RunState, attempt: string, token: number, li
 }
 
 /** The current compensation ended (its outcome, or its timeout); the next one starts. */
-export function compensationSettled(c: RunState, attempt: string, token: number, ok: boolean, error: string | null): void {
+export function compensationSettled(c: RunState, attempt: string, token: number, ok: boolean, error: string | null, reported?: number): void {
   const cur = current(c, attempt, token);
   if (!cur) return;
   c.rollback!.current = null;
   releaseCompensation(c, cur);
   if (c.armed.delete(attempt)) c.cancelTimer(attempt);
-  c.emit('step_compensated', cur.inst.key, ok ? { ok: true } : { ok: false, error });
+  // What it reported replaces its capability's estimate, as an attempt's actual cost does.
+  const delta = reported !== undefined && Number.isFinite(reported) ? round6(reported - cur.charged) : 0;
+  c.emit('step_compensated', cur.inst.key, { ...(ok ? { ok: true } : { ok: false, error }), ...(delta !== 0 ? { cost_delta: delta } : {}) });
   next(c);
 }

@@ -26,7 +26,7 @@ export function onEvent(c: RunState, e: Live): void {
       if (e.attempt.startsWith('compensate:')) {
         // The outcome brings the lines not given while it ran; they come before its settlement.
         compensationLogs(c, e.attempt, e.token, e.logs ?? []);
-        compensationSettled(c, e.attempt, e.token, e.type === 'attempt_succeeded', e.type === 'attempt_failed' ? e.error : null);
+        compensationSettled(c, e.attempt, e.token, e.type === 'attempt_succeeded', e.type === 'attempt_failed' ? e.error : null, e.cost);
         return;
       }
       return onOutcome(c, e.attempt, e.token, e);

@@ -294,12 +294,15 @@ export function foldStep(s: StepRecord, e: RunEvent, f: RunFacts): void {
       s.error = e.data.reason;
       s.completedAt = e.ts;
       return;
+    // A compensation is money spent for its step (§7.2): charged when it starts, settled when it ends.
     case 'compensation_started':
       s.compensating = true;
+      s.cost += e.data.cost ?? 0;
       return;
     case 'step_compensated':
       s.compensating = false;
       s.compensated = true;
+      s.cost += e.data.cost_delta ?? 0;
       return;
     case 'approval_decided':
       if (e.data.decision === 'approve') s.approvedBy.push(e.data.by);

@@ -1,0 +1,48 @@
+/**
+ * The cost ceilings a run spends under (LANGUAGE.md §7.2, §8.2): its policy's `budget cost` and
+ * those of the runs above it, and what it has spent against them. Read by the budget checks of
+ * steps (`./budget.ts`) and of a rollback's compensations (`./endings.ts`).
+ */
+import { budgetLedger } from './limits.js';
+import { round6 } from './result.js';
+import type { CostCeiling, RunState } from './run-state.js';
+
+/** An amount with the plan's currency, as the budget was written (`0.5usd`); bare for an IR without one. */
+export function money(c: RunState, n: number): string {
+  return `${round6(n)}${c.plan.policy?.currency ?? ''}`;
+}
+
+export function costCeilings(c: RunState): readonly CostCeiling[] {
+  // Asked for every step that may start: the plan's policy and the parent's ceilings never change in a run.
+  return (c.ceilings ??= ceilingsOf(c));
+}
+
+function ceilingsOf(c: RunState): readonly CostCeiling[] {
+  const own: CostCeiling[] = [];
+  const p = c.plan.policy;
+  if (p && p.budgets.cost !== null) {
+    const warn = p.budgets.cost_warn === true;
+    own.push({
+      limit: p.budgets.cost,
+      label: `budget cost <= ${money(c, p.budgets.cost)} of policy ${p.name}`,
+      warn,
+      ...(warn ? {} : { shared: { key: budgetLedger(p.name), owner: c.runId } }),
+    });
+  }
+  return [...own, ...(c.opts.costCeilings ?? [])];
+}
+
+/** What this run has spent: its own steps, and what its running sub-plans (other than `except`) spent so far. */
+export function spent(c: RunState, except: string | null = null): number {
+  let total = c.totalCost;
+  const of = c.cfg.subplanCost;
+  if (of) for (const i of c.inProgress) if (i.activity.kind === 'subplan' && i.key !== except) total += of(i.key);
+  return total;
+}
+
+/** The blocking budgets the sub-plan of instance `key` runs under, with what is spent outside it. */
+export function childCeilings(c: RunState, key: string): readonly CostCeiling[] {
+  return costCeilings(c)
+    .filter((b) => !b.warn)
+    .map((b) => ({ limit: b.limit, label: b.label, warn: false, outside: () => (b.outside?.() ?? 0) + spent(c, key), ...(b.shared ? { shared: b.shared } : {}) }));
+}
