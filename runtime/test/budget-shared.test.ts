@@ -15,6 +15,7 @@ import { SqliteLimitStore } from '../backend/sqlite/limit-store.js';
 import type { ExecutionResult, RunEvent } from '../scheduler/types.js';
 import { capability, lit, plan, policy, step } from './ir-builder.js';
 import { tempDir } from './helpers.js';
+import { waitUntil } from '../../test/support/wait.js';
 
 const HANDLER = `
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -22,6 +23,9 @@ export async function spend(input, ctx) {
   await sleep(input.ms);
   ctx.usage({ cost: input.cost });
   return { ok: true };
+}
+export function boom() {
+  throw new Error('boom');
 }
 `;
 
@@ -146,4 +150,39 @@ describe('a budget shared by the runs of one journal', () => {
     expect(runs.reduce((s, r) => s + started(r), 0)).toBeLessThanOrEqual(5);
     expect(runs.some((r) => r.result.status === 'failed' && r.result.error?.includes('budget exceeded'))).toBe(true);
   }, 60_000);
+
+  it("refuses a rollback's compensation that the ledger cannot fit, and the rollback goes on", async () => {
+    const { dir, a, b } = await twoRuntimes();
+    const handler = (name: string) => ({ module: join(dir, 'spend.js'), export: name });
+    const lean = policy({ name: 'lean', budgets: { cost: 1, duration_ms: null } });
+    // The first run spends 0.7 and stays open on the ledger while the second rolls back.
+    const holder = plan({
+      name: 'holder',
+      base_dir: dir,
+      capabilities: [capability('paid', { cost: 0.7, handler: handler('spend') }), capability('free', { cost: 0, handler: handler('spend') })],
+      steps: [step({ id: 'p', capability: 'paid', args: { ms: lit(1), cost: lit(0.7) } }), step({ id: 'idle', capability: 'free', deps: ['p'], args: { ms: lit(800), cost: lit(0) } })],
+      over: { policy: lean },
+    });
+    const rolled = plan({
+      name: 'rolled',
+      base_dir: dir,
+      capabilities: [capability('work', { cost: 0.1, handler: handler('spend') }), capability('undo', { cost: 0.3, handler: handler('spend') }), capability('boom', { handler: handler('boom') })],
+      steps: [
+        step({ id: 'a', capability: 'work', args: { ms: lit(1), cost: lit(0.1) }, compensate: { capability: 'undo', args: { ms: lit(1), cost: lit(0.3) } } }),
+        step({ id: 'c', capability: 'boom', deps: ['a'] }),
+      ],
+      over: { on_failure: 'rollback', policy: lean },
+    });
+    const held = a.start(holder, { config: { file: null, hooks: {}, secrets: {} } });
+    const holderId = (await held).runId;
+    await waitUntil(() => a.journal!.load(holderId).some((e) => e.type === 'step_completed' && e.stepId === 'p'), 'the holder spent 0.7');
+    // Alone the run would fit (0.1 + 0.3): the ledger, 0.7 + 0.1 + 0.3, does not.
+    const { result, events } = await runOn(b, rolled);
+    expect(result.status).toBe('failed');
+    const ended = events.find((e) => e.type === 'step_compensated');
+    expect(ended?.data).toMatchObject({ ok: false });
+    expect((ended!.data as { error: string }).error).toContain('by the runs sharing it, its compensation would add 0.3');
+    expect(result.metadata.totalCost).toBeCloseTo(0.1, 6);
+    expect((await (await held).result).status).toBe('completed');
+  }, 30_000);
 });

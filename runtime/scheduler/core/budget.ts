@@ -26,7 +26,7 @@ import type { BudgetClaim } from './limits.js';
 import { attemptAction, capabilityOf, resourceOf } from './resolve.js';
 import { round6 } from './result.js';
 import type { RunState } from './run-state.js';
-import { costCeilings, money, spent } from './ceilings.js';
+import { costCeilings, ledgerClaims, money, spent } from './ceilings.js';
 import type { Inst } from './state.js';
 import { modelWorstCase as worstCaseAt, type PolicyIR } from '../../../compiler/index.js';
 
@@ -63,13 +63,8 @@ export function withinBudget(c: RunState, inst: Inst): boolean {
  * steps reserve against the same ledgers (its ceilings carry them), so its cost is never counted twice.
  */
 export function budgetClaims(c: RunState, inst: Inst): readonly BudgetClaim[] | undefined {
-  if (c.limits.sharesBudgets !== true) return undefined;
-  const ceilings = costCeilings(c);
-  if (ceilings.length === 0) return undefined;
-  const shared = ceilings.filter((b) => b.shared !== undefined);
-  if (shared.length === 0 || attemptAction(inst) === 'run') return undefined;
-  const amount = reservationOf(c, inst).total;
-  return shared.map((b) => ({ key: b.shared!.key, owner: b.shared!.owner, limit: b.limit, amount }));
+  if (c.limits.sharesBudgets !== true || attemptAction(inst) === 'run') return undefined;
+  return ledgerClaims(c, () => reservationOf(c, inst).total);
 }
 
 /** A shared ledger refused `inst`'s reservation (`over_budget`): the run fails as under its own budget. */

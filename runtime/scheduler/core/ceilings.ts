@@ -3,7 +3,7 @@
  * those of the runs above it, and what it has spent against them. Read by the budget checks of
  * steps (`./budget.ts`) and of a rollback's compensations (`./endings.ts`).
  */
-import { budgetLedger } from './limits.js';
+import { type BudgetClaim, budgetLedger } from './limits.js';
 import { round6 } from './result.js';
 import type { CostCeiling, RunState } from './run-state.js';
 
@@ -45,4 +45,16 @@ export function childCeilings(c: RunState, key: string): readonly CostCeiling[] 
   return costCeilings(c)
     .filter((b) => !b.warn)
     .map((b) => ({ limit: b.limit, label: b.label, warn: false, outside: () => (b.outside?.() ?? 0) + spent(c, key), ...(b.shared ? { shared: b.shared } : {}) }));
+}
+
+/**
+ * An attempt's reservations in the journal's shared ledgers (§8.2 under §7.2), of `amount()`: one
+ * per blocking budget it spends under. Undefined when the limits keep no shared ledger.
+ */
+export function ledgerClaims(c: RunState, amount: () => number): readonly BudgetClaim[] | undefined {
+  if (c.limits.sharesBudgets !== true) return undefined;
+  const shared = costCeilings(c).filter((b) => b.shared !== undefined);
+  if (shared.length === 0) return undefined;
+  const n = amount();
+  return shared.map((b) => ({ key: b.shared!.key, owner: b.shared!.owner, limit: b.limit, amount: n }));
 }

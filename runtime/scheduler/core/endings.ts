@@ -7,7 +7,7 @@
 import type { CapabilityIR, ResourceIR, StepIR } from '../../../compiler/index.js';
 import { preStepViolations, type Violation } from '../guardrails.js';
 import type { AttemptRequest, AttemptUsage, RunStatus } from '../types.js';
-import { costCeilings, money, spent } from './ceilings.js';
+import { costCeilings, ledgerClaims, money, spent } from './ceilings.js';
 import { env, evalArgs } from './env.js';
 import { warnedKey } from './fold.js';
 import { guardStep, recordViolations } from './guards.js';
@@ -212,8 +212,9 @@ function compensationOverBudget(c: RunState, inst: Inst, cost: number): string |
 }
 
 /** Gives back the slot a running compensation holds (it ended, or the run stopped under it). */
-function releaseCompensation(c: RunState, cur: NonNullable<Rollback['current']>): void {
-  if (cur.lease) c.limits.release(cur.lease);
+function releaseCompensation(c: RunState, cur: NonNullable<Rollback['current']>, spentAmount = cur.cost): void {
+  // A compensation stopped with its run is charged what it reserved (conservative, as an attempt).
+  if (cur.lease) c.limits.release(cur.lease, spentAmount);
   cur.lease = null;
 }
 
@@ -305,7 +306,23 @@ function next(c: RunState): void {
     }
     // A compensation is a call of its capability on its resource: it waits for a slot and a rate
     // window as a step does (§7.2), so a rollback never runs past a limit other runs keep.
-    const grant = c.limits.tryAcquire({ key: `compensate:${inst.key}`, occupies: true, resource, item: null, capability: cap.name }, c.now);
+    // It spends for its step: within the run's blocking cost budgets, as any attempt (§7.2, §8.2),
+    // and in the journal's shared ledgers.
+    const cost = (cap.cost ?? 0) + (resource?.cost ?? 0);
+    const over = compensationOverBudget(c, inst, cost);
+    if (over !== null) {
+      c.emit('step_compensated', inst.key, { ok: false, error: `not run: ${over}` });
+      continue;
+    }
+    const budgets = cost > 0 ? ledgerClaims(c, () => cost) : undefined;
+    const grant = c.limits.tryAcquire({ key: `compensate:${inst.key}`, occupies: true, resource, item: null, capability: cap.name, ...(budgets ? { budgets } : {}) }, c.now);
+    if (grant.kind === 'over_budget') {
+      const b = costCeilings(c).find((x) => x.shared?.key === grant.key);
+      const label = b?.label ?? grant.key;
+      c.emit('budget_exceeded', inst.key, { budget: 'cost', label, limit: b?.limit ?? 0, cost: round6(grant.spent), estimate: round6(cost), warn: false });
+      c.emit('step_compensated', inst.key, { ok: false, error: `not run: budget exceeded: ${label} (spent ${money(c, grant.spent)} by the runs sharing it, its compensation would add ${money(c, cost)})` });
+      continue;
+    }
     if (grant.kind !== 'granted') {
       r.todo.unshift(inst);
       r.held = true;
@@ -314,14 +331,6 @@ function next(c: RunState): void {
         c.armTimer(`rate:${grant.window}`, Math.max(1, grant.retryAt - c.now));
       }
       return;
-    }
-    // It spends for its step: within the run's blocking cost budgets, as any attempt (§7.2, §8.2).
-    const cost = (cap.cost ?? 0) + (resource?.cost ?? 0);
-    const over = compensationOverBudget(c, inst, cost);
-    if (over !== null) {
-      c.limits.release(grant.lease);
-      c.emit('step_compensated', inst.key, { ok: false, error: `not run: ${over}` });
-      continue;
     }
     c.emit('compensation_started', inst.key, { capability: comp.capability, ...(cost !== 0 ? { cost } : {}) });
     const request: AttemptRequest = {
@@ -339,7 +348,7 @@ function next(c: RunState): void {
     };
     const token = ++r.tokens;
     const attempt = `compensate:${inst.key}`;
-    r.current = { inst, token, timeoutMs: cap.timeout_ms, lease: grant.lease, charged: cap.cost ?? 0 };
+    r.current = { inst, token, timeoutMs: cap.timeout_ms, lease: grant.lease, charged: cap.cost ?? 0, cost };
     c.command({ type: 'start_attempt', attempt, token, request });
     if (cap.timeout_ms !== null) {
       c.armed.add(attempt);
@@ -376,10 +385,10 @@ export function compensationSettled(c: RunState, attempt: string, token: number,
   const cur = current(c, attempt, token);
   if (!cur) return;
   c.rollback!.current = null;
-  releaseCompensation(c, cur);
-  if (c.armed.delete(attempt)) c.cancelTimer(attempt);
   // What it reported replaces its capability's estimate, as an attempt's actual cost does.
   const delta = reported !== undefined && Number.isFinite(reported) ? round6(reported - cur.charged) : 0;
+  releaseCompensation(c, cur, Math.max(0, cur.cost + delta));
+  if (c.armed.delete(attempt)) c.cancelTimer(attempt);
   c.emit('step_compensated', cur.inst.key, { ...(ok ? { ok: true } : { ok: false, error }), ...(delta !== 0 ? { cost_delta: delta } : {}) });
   next(c);
 }

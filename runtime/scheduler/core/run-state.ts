@@ -85,7 +85,7 @@ export interface CostCeiling {
 
 export interface Rollback {
   readonly todo: Inst[];
-  current: { readonly inst: Inst; readonly token: number; readonly timeoutMs: number | null; lease: Lease | null; readonly charged: number } | null;
+  current: { readonly inst: Inst; readonly token: number; readonly timeoutMs: number | null; lease: Lease | null; readonly charged: number; readonly cost: number } | null;
   tokens: number;
   /** The next compensation waits for a resource slot or a rate window (§7.2): the next pump asks again. */
   held: boolean;
