@@ -4,7 +4,7 @@
  * iterations. The runtime enforces the budgets; this is the verdict the files alone allow.
  */
 import { diagnostic } from '../../language/index.js';
-import type { CapabilityIR, ResourceIR } from '../ir/types.js';
+import type { CallIR, CapabilityIR, ResourceIR } from '../ir/types.js';
 import { LedgerSum, type LedgerCall, type LedgerWorstCase } from '../budget-ledger.js';
 import { reservationFor } from '../reservation.js';
 import type { PlanFacts } from './plan-facts.js';
@@ -73,17 +73,25 @@ function ledgerOf(f: PlanFacts, limit: number | null): LedgerWorstCase {
     }
     if (loops && s.itemCount !== null) times *= s.itemCount;
     const sub = s.runPlan && s.decl.action.kind === 'RunAction' ? f.cx.subplan(s.runPlan, s.decl.action.plan.range, f.file)?.assembled?.ledger : undefined;
-    sum.add(s.id, cost, times, loops && s.itemCount === null, sub, s.fallback ? fallbackCalls(f, s.id, s.fallback.capability, resource) : undefined);
+    sum.add(s.id, cost, times, loops && s.itemCount === null, sub, s.fallback || s.compensate ? stepCalls(f, s.id, s.fallback, s.compensate, resource) : undefined);
   }
   return sum.result();
 }
 
-/** A step's fallback call as the ledger reserves it, on its own binding (else the step's resource). */
-function fallbackCalls(f: PlanFacts, id: string, capability: string, stepResource: ResourceIR | undefined): LedgerCall[] {
-  const cap = f.cx.capabilityByName(capability)?.ir;
-  const at = f.callBindings.get(id)?.fallback?.resource;
-  const resource = at ? f.cx.resourceByName.get(at) : stepResource;
-  return [{ what: `fallback ${capability}`, reservation: reservationFor(cap, resource, f.file).cost }];
+/**
+ * A step's fallback and compensate calls as the ledger reserves them, each on its own binding
+ * (else the step's resource): a rollback's compensation reserves as an attempt does (§7.2).
+ */
+function stepCalls(f: PlanFacts, id: string, fallback: CallIR | null, compensate: CallIR | null, stepResource: ResourceIR | undefined): LedgerCall[] {
+  const calls: LedgerCall[] = [];
+  for (const [kind, call] of [['fallback', fallback], ['compensate', compensate]] as const) {
+    if (!call) continue;
+    const cap = f.cx.capabilityByName(call.capability)?.ir;
+    const at = f.callBindings.get(id)?.[kind]?.resource;
+    const resource = at ? f.cx.resourceByName.get(at) : stepResource;
+    calls.push({ what: `${kind} ${call.capability}`, reservation: reservationFor(cap, resource, f.file).cost });
+  }
+  return calls;
 }
 
 /** The pairs remembered: past them a plan's rarer pairs are worked out at each step. */

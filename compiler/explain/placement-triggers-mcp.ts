@@ -272,7 +272,8 @@ channel (by default the one named "email").`,
 capability's \`cost\` plus its resource's, or for a priced model call the prompt and \`max_tokens\`
 at the model's price (\`orch preview\` shows it as "reserves"). A step whose one reservation is
 more than the policy's enforced \`budget cost\` is refused by the ledger in every run, before it
-starts, whatever the other steps cost — so the plan is rejected up front (v0.4 §9.1). Raise the
+starts, whatever the other steps cost — so the plan is rejected up front (v0.4 §9.1). The same
+holds for its \`fallback\` or \`compensate\` call, refused whenever it is needed. Raise the
 budget, lower the step's \`max_tokens\` or cost, use a cheaper model, or mark the budget \`warn\`
 (then it is W0502 and the run goes on over it).`,
     trigger: `capability translate {

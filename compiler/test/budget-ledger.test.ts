@@ -4,13 +4,14 @@
  * step whose reservation alone exceeds an enforced budget is E0908 (W0502 for a `warn` budget).
  * Before, a priced model step reserving 0.000269 against a 0.0002 budget previewed "ok".
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { check, compile, diffPlans, preview, renderPlanDiff, renderPreviewText } from '../index.js';
 import { ledgerWorstCase } from '../budget-ledger.js';
 import { diskHost } from '../load.js';
+import { covered } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'orch-ledger-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -140,6 +141,24 @@ plan p {
     ]);
     const p = preview(compile({ entry: project(src('budget cost <= 0.5usd warn')), host: diskHost }).plans[0]!);
     expect(p.budgets.cost).toMatchObject({ worst_case: 0.1, ok: false, over: [{ step: 's', reservation: 1, call: 'fallback main.big' }] });
+  });
+
+  it('so is a compensation, which a rollback reserves as an attempt (§7.2)', () => {
+    const src = `
+capability big { kind tool  input { x: string }  output { ok: bool }  cost 1usd }
+capability small { kind tool  input { x: string }  output { ok: bool }  cost 0.1usd }
+policy tight { budget cost <= 0.5usd }
+plan p {
+  policy tight
+  on_failure rollback
+  step s = small(x: "1") { compensate big(x: "2") }
+}
+`;
+    const diags = check({ entry: project(src), host: diskHost });
+    expect(diags.filter((d) => d.code === 'E0908').map((d) => d.message)).toEqual([
+      'step "s" (its compensate main.big) alone reserves 1usd per attempt, more than the budget 0.5usd of policy tight: the budget ledger refuses it before it starts, whenever it is needed',
+    ]);
+    expect(covered(readFileSync(project(src), 'utf8'), diags.find((d) => d.code === 'E0908')!)).toBe('s');
   });
 
   it('counts loops at their max and a for each of unknown length per item', () => {
