@@ -9,7 +9,8 @@
  * has every field the new plan reads from it; a removed step has not started or is read by
  * nothing in the new plan. Steps that have not started may change, appear or go.
  */
-import { diffSteps, irHash, someNode, stepAspects, type PlanIR, type StepAspect } from '../compiler/index.js';
+import { describeValueErrors, diffSteps, irHash, someNode, stepAspects, validateValue, type PlanIR, type StepAspect } from '../compiler/index.js';
+import { fillDefaults } from './executor/value-defaults.js';
 import type { AsyncJournal } from './backend/async-journal.js';
 import { RuntimeUsageError } from './usage-error.js';
 import { replay, type RestoredRun } from './scheduler/replay.js';
@@ -136,10 +137,29 @@ export async function cancelRemovedSubRuns(journal: Pick<AsyncJournal, 'appendOf
     if (!kept.has(baseId(key)) && !child.restored.terminal) await cancel(`${runId}/${key}`, child.subruns, `its step ${baseId(key)} was removed by an upgrade of run ${runId}`);
 }
 
-export function checkUpgrade(oldPlan: PlanIR, newPlan: PlanIR, restored: RestoredRun, subruns: SubRuns = new Map()): UpgradeCheck {
+/**
+ * The run's input as the new plan reads it: the fields it declares, with its defaults filled in (what
+ * a resume under it starts from). Fields it no longer declares are left out: nothing reads them.
+ */
+export function inputUnder(plan: PlanIR, input: unknown): unknown {
+  const props = (plan.input as { properties?: Record<string, unknown> }).properties ?? {};
+  const given = input && typeof input === 'object' && !Array.isArray(input) ? (input as Record<string, unknown>) : {};
+  return fillDefaults(plan.input, Object.fromEntries(Object.entries(given).filter(([k]) => Object.hasOwn(props, k))));
+}
+
+/**
+ * `input`: the run's journaled input, when known. A new version whose input type the run's input
+ * does not fit (a new required field, a field of another type) would start its steps on values
+ * that are not there: refused, as `orch run` refuses such an input.
+ */
+export function checkUpgrade(oldPlan: PlanIR, newPlan: PlanIR, restored: RestoredRun, subruns: SubRuns = new Map(), input?: unknown): UpgradeCheck {
   const reasons: UpgradeReason[] = [];
   if (restored.terminal) reasons.push({ step: null, reason: 'the run has finished; only an unfinished run can be upgraded' });
   if (oldPlan.plan !== newPlan.plan) reasons.push({ step: null, reason: `the new IR is plan ${newPlan.plan}, the run's is ${oldPlan.plan}` });
+  if (input !== undefined) {
+    const fits = validateValue(newPlan.input, inputUnder(newPlan, input));
+    if (!fits.ok) reasons.push({ step: null, reason: `the run's input does not fit the new plan's input type: ${describeValueErrors(fits.errors)}` });
+  }
   const started = startedSteps(restored);
   const after = new Map(newPlan.steps.map((s) => [s.id, s]));
   const before = new Map(oldPlan.steps.map((s) => [s.id, s]));
@@ -199,7 +219,7 @@ export async function upgradeRun(journal: AsyncJournal, runId: string, newPlan: 
   const oldPlan = JSON.parse(row.ir) as PlanIR;
   const restored = replay(await journal.load(runId));
   const subruns = await loadSubRuns(journal, runId, oldPlan, restored);
-  const check = checkUpgrade(oldPlan, newPlan, restored, subruns);
+  const check = checkUpgrade(oldPlan, newPlan, restored, subruns, row.input ? JSON.parse(row.input) : {});
   const reasons = [...check.reasons];
   const result = { ...check, reasons, compatible: reasons.length === 0 };
   if (!result.compatible || opts.dryRun || check.fromHash === check.toHash) return { ...result, applied: false };

@@ -362,3 +362,49 @@ ${call}
     expect((await rt.store!.getRun('p/c'))?.status).toBe('cancelled');
   });
 });
+
+describe("orch upgrade and the run's input", () => {
+  const ECHO = `capability echo {
+  kind tool
+  input { value: string }
+  output { value: string }
+  handler "./handlers.js#echo"
+  data public
+}
+`;
+  const version = (input: string, shipped: string) =>
+    `${ECHO}plan p {
+  input { ${input} }
+  step prep = echo(value: "got \${input.a}")
+  step ask = approval(approver: "lead", summary: "ship?") { after prep }
+  step ship = echo(value: ${shipped}) { after ask }
+  output { shipped: ship.output.value }
+}
+`;
+
+  it('refuses a version whose input type the run\'s input does not fit; one that adds a field with a default moves it, and the run reads the default', async () => {
+    const { dir, compileTo } = handlerProject('orch-upgrade-input-');
+    const v1 = compileTo('v.orch', version('a: string', 'prep.output.value'));
+    const needsB = compileTo('v.orch', version('a: string, b: string', 'input.b'));
+    const retyped = compileTo('v.orch', version('a: int', 'prep.output.value'));
+    const defaulted = compileTo('v.orch', version('a: string, b: string = "by default"', 'input.b'));
+    const db = join(dir, 'runs.db');
+    const starter = await Runtime.open({ db, workers: 1, suspendOnApproval: true });
+    expect((await (await starter.start(v1, { input: { a: 'crate' }, runId: 'r' })).result).status).toBe('paused');
+    await starter.close();
+
+    const rt = await Runtime.open({ db, workers: 1 });
+    cleanups.push(() => rt.close());
+    const j = rt.store!;
+    const before = await j.load('r');
+    const missing = await upgradeRun(j, 'r', needsB);
+    expect(missing).toMatchObject({ compatible: false, applied: false });
+    expect(missing.reasons).toEqual([{ step: null, reason: "the run's input does not fit the new plan's input type: /b: is required" }]);
+    expect((await upgradeRun(j, 'r', retyped)).reasons.map((r) => r.reason)).toContain("the run's input does not fit the new plan's input type: /a: must be integer");
+    expect(await j.load('r')).toEqual(before);
+
+    expect(await upgradeRun(j, 'r', defaulted)).toMatchObject({ compatible: true, applied: true });
+    expect((await rt.signal('r', { stepId: 'ask', decision: 'approve', by: 'ops' })).ok).toBe(true);
+    expect(await (await rt.resume('r')).result).toMatchObject({ status: 'completed', output: { shipped: 'by default' } });
+  });
+});
