@@ -28,6 +28,9 @@ Examples:
   $ orch upgrade launch-7f3a --to plans/campaign.orch && orch signal launch-7f3a ask approve
   $ orch upgrade --all --plan launch --to plans/campaign.orch`;
 
+/** The statuses of a run `orch upgrade` may move (§8.6): running elsewhere, paused or waiting, interrupted. */
+const UNFINISHED: ReadonlySet<string> = new Set(['running', 'paused', 'interrupted']);
+
 interface Opts {
   to: string;
   plan?: string;
@@ -56,7 +59,7 @@ export function registerUpgrade(program: Command): void {
       const { upgradeRun, RuntimeUsageError } = await import('../../runtime/index.js');
       const reports = await withJournal(journalOf(opts.db), async (j) => {
         const ids = opts.all
-          ? (await j.listRuns()).filter((r) => r.plan === opts.plan && (r.status === 'running' || r.status === 'paused')).map((r) => r.id)
+          ? (await j.listRuns()).filter((r) => r.plan === opts.plan && UNFINISHED.has(r.status)).map((r) => r.id)
           : [runId!];
         const out = [];
         for (const id of ids) {
