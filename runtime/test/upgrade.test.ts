@@ -246,6 +246,41 @@ plan waiting {
   });
 });
 
+describe('Runtime.upgrade of a run here that waits out a retry', () => {
+  it('moves it while the failed step waits for its next attempt (no attempt in flight): the retry and what follows run under the new IR', async () => {
+    const { dir, compileTo } = handlerProject('orch-upgrade-retry-');
+    const planOf = (text: string, name: string) =>
+      compileTo(
+        name,
+        `capability echo { kind tool  input { value: string }  output { value: string }  handler "./handlers.js#echo" }
+capability flaky { kind tool  input { marker: string }  output { value: string }  handler "./handlers.js#flaky"  retry 2 backoff fixed 1500ms }
+plan retrying {
+  input { marker: string }
+  step shaky = flaky(marker: input.marker)
+  step after_shaky = echo(value: "${text}") { after shaky }
+  output { said: after_shaky.output.value }
+}`,
+      );
+    const v1 = planOf('old', 'v1.orch');
+    const v2 = planOf('new', 'v2.orch');
+    const rt = await Runtime.open({ db: join(dir, 'runs.db'), workers: 1, controlPollMs: 20 });
+    cleanups.push(() => rt.close({ cancel: false }));
+    const retried = new Promise<void>((resolve) => {
+      void rt.start(v1, { runId: 'r', input: { marker: join(dir, 'seen') }, onEvent: (e) => e.type === 'step_retried' && resolve() }).then((a) => (active = a));
+    });
+    let active: Awaited<ReturnType<typeof rt.start>> | undefined;
+    await retried;
+    expect(await rt.upgrade('r', v2)).toMatchObject({ compatible: true, requested: true });
+    const deadline = Date.now() + 10_000;
+    while (!active) await new Promise((r) => setTimeout(r, 10));
+    expect(await active.result).toMatchObject({ status: 'completed', output: { said: 'new' } });
+    const types = (await rt.store!.load('r')).filter((e) => e.type === 'plan_upgraded' || (e.type === 'step_started' && e.stepId === 'shaky')).map((e) => e.type);
+    // Upgraded between the failed attempt and the retry, not after the step had gone on.
+    expect(types).toEqual(['step_started', 'plan_upgraded', 'step_started']);
+    expect(Date.now()).toBeLessThan(deadline);
+  });
+});
+
 describe('orch upgrade of a run paused inside a sub-plan', () => {
   it("holds the sub-plan run's started steps to the rules: a changed one is refused, a later one moves (§8.6)", async () => {
     const { dir, compileTo } = handlerProject('orch-upgrade-sub-');
