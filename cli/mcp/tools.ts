@@ -4,7 +4,7 @@
  * short text for people, or throws an `Error` whose message a person reads (the server turns it
  * into a tool error). Nothing here writes to stdout: that stream is the protocol's.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { allExplanations, explanationFor, formatPathErrors, preview, renderGraph, renderPreviewText, shortHash, validatePlanIR, type PlanIR } from '../../compiler/index.js';
 import type { Diagnostic } from '../../language/index.js';
@@ -13,7 +13,7 @@ import { formatResult, verifyFile, VerifyUsageError } from '../../verify/index.j
 import { CliError } from '../errors.js';
 import type { CheckSession } from './checker.js';
 import { isProjectOrchFile, outside, projectSourceHost, realPath } from '../project-host.js';
-import { projectScope, referenceFrom, type ScopeEntry, type ScopeKind } from '../project-scope.js';
+import { projectOrchFiles, projectScope, referenceFrom, type ScopeEntry, type ScopeKind } from '../project-scope.js';
 import { readSource } from '../read-source.js';
 import { diagnosticJson, renderText, type DiagnosticJson } from '../render-diagnostics.js';
 import { PlanHasErrors, selectPlan, type SelectedPlan } from '../commands/compiled-plan.js';
@@ -70,6 +70,21 @@ function orchPath(ctx: ToolContext, file: string): string {
   return rel;
 }
 
+/**
+ * A folder of the project (`.`: the whole project) as `check` takes it, like `orch check DIR`: its
+ * project `.orch` files (the folders `capabilities` skips left out), named as `projectPath` names
+ * files; null when `folder` is not a folder.
+ */
+function folderOrchPaths(ctx: ToolContext, folder: string): string[] | null {
+  const abs = resolve(ctx.root, folder);
+  if (statSync(abs, { throwIfNoEntry: false })?.isDirectory() !== true) return null;
+  // The root itself is the project; any other folder must be in it (links followed).
+  if (abs !== ctx.root) projectPath(ctx, folder);
+  const found = projectOrchFiles(abs).filter((f) => isProjectOrchFile(ctx.root, f));
+  if (found.length === 0) throw new CliError(`${folder}: a folder with no .orch file of the project under it`);
+  return found.map((f) => (isAbsolute(folder) ? f : relative(ctx.root, f)));
+}
+
 /** Compiler paths are resolved against the process's working directory; the tools' against the root. */
 function compilerPath(ctx: ToolContext, path: string): string {
   return isAbsolute(path) ? path : relative(process.cwd(), resolve(ctx.root, path)) || '.';
@@ -116,10 +131,8 @@ export async function checkTool(ctx: ToolContext, args: { files?: readonly strin
   const rels: string[] = [];
   // `file` alone is one more file; with `source`, like `path`, the file the source stands for.
   const standsFor = args.path ?? (args.source !== undefined ? args.file : undefined);
-  for (const f of [...(args.files ?? []), ...(args.file !== undefined && args.source === undefined ? [args.file] : [])]) {
-    const rel = orchPath(ctx, f);
-    if (!rels.includes(rel)) rels.push(rel);
-  }
+  for (const f of [...(args.files ?? []), ...(args.file !== undefined && args.source === undefined ? [args.file] : [])])
+    for (const rel of folderOrchPaths(ctx, f) ?? [orchPath(ctx, f)]) if (!rels.includes(rel)) rels.push(rel);
   if (args.source !== undefined) {
     const rel = orchPath(ctx, standsFor ?? UNTITLED);
     overlay.set(resolve(ctx.root, rel), args.source);

@@ -149,6 +149,20 @@ describe('orch mcp serve (read-only)', () => {
     expect(byAbs.diagnostics.filter((d) => d.file === abs)).toHaveLength(s.diagnostics.length);
   });
 
+  it('checks a folder as orch check DIR does: every .orch file of the project under it, "." the whole project', async () => {
+    const folder = await call(client, 'check', { files: ['plans'] });
+    expect(folder.isError, text(folder)).toBeFalsy();
+    const fs = folder.structuredContent as { diagnostics: { code: string; file: string }[] };
+    expect(fs.diagnostics.map((d) => `${d.code}@${d.file}`)).toEqual(expect.arrayContaining(['E0201@plans/broken.orch', 'E0101@plans/broken.orch']));
+    const cli = await orchAsync(['check', 'plans', '--format', 'json'], { cwd: dir });
+    expect(fs.diagnostics).toEqual((JSON.parse(cli.stdout) as { diagnostics: unknown[] }).diagnostics);
+    const all = await call(client, 'check', { files: ['.'] });
+    expect(all.isError, text(all)).toBeFalsy();
+    const files = new Set((all.structuredContent as { diagnostics: { file: string }[] }).diagnostics.map((d) => d.file));
+    expect(files).toContain('plans/broken.orch');
+    expect([...files].every((f) => !path.isAbsolute(f) && !f.startsWith('..'))).toBe(true);
+  });
+
   it('answers a diagnostic with a related place (a duplicate step) as diagnostics, not a protocol error', async () => {
     const r = await call(client, 'check', { source: 'plan dup {\n  step a = log(message: "x")\n  step a = log(message: "y")\n}\n' });
     expect(r.isError).toBeFalsy();
