@@ -28,6 +28,12 @@ export interface ToolContext {
   readonly db: string;
   /** The `check` tool's compiler session, kept between calls. */
   readonly checks: CheckSession;
+  /**
+   * The runs this server executes now (a `run` or `signal` call still waiting for the end), by id,
+   * with the runtime executing each: `cancel` and `signal` go to it. The journal would see this
+   * process as the owner and write the cancellation beside the live run, which then could not commit.
+   */
+  readonly live?: Map<string, Runtime>;
 }
 
 export interface ToolAnswer<T> {
@@ -321,15 +327,19 @@ async function openRunner(ctx: ToolContext): Promise<Runtime> {
   }
 }
 
-async function finish(runtime: Runtime, begin: () => ReturnType<Runtime['start']>): Promise<ExecutionResult> {
+async function finish(ctx: ToolContext, runtime: Runtime, begin: () => ReturnType<Runtime['start']>): Promise<ExecutionResult> {
+  let runId: string | undefined;
   try {
     const active = await begin();
+    runId = active.run.runId;
+    ctx.live?.set(runId, runtime);
     // Every result here goes back to the client: as shown, a secret-class value reads `***`.
     return shownResult(active.run, await active.result);
   } catch (err) {
     if (err instanceof RuntimeUsageError) throw new CliError(err.message);
     throw err;
   } finally {
+    if (runId !== undefined && ctx.live?.get(runId) === runtime) ctx.live.delete(runId);
     await runtime.close();
   }
 }
@@ -361,7 +371,7 @@ export async function runTool(ctx: ToolContext, args: { file: string; plan?: str
     throw new CliError(`${diagnosticsText(ctx, diagnostics, new Map(), 1)}\n${rel} has errors; nothing was run`);
   }
   const runtime = await openRunner(ctx);
-  const result = await finish(runtime, () => runtime.start(loaded.plan as PlanIR, { input: args.input ?? {}, consent: args.consent ?? [] }));
+  const result = await finish(ctx, runtime, () => runtime.start(loaded.plan as PlanIR, { input: args.input ?? {}, consent: args.consent ?? [] }));
   return { structured: result, text: resultText(result) };
 }
 
@@ -370,6 +380,7 @@ export async function signalTool(
   args: { runId: string; step: string; decision: 'approve' | 'reject'; comment?: string; by?: string },
 ): Promise<ToolAnswer<{ message: string; result: ExecutionResult | null }>> {
   const db = journal(ctx);
+  const here = ctx.live?.get(args.runId);
   const elsewhere = await withJournal(db, async (j) => {
     const row = await requireRun(j, args.runId);
     if (['completed', 'failed', 'cancelled', 'timeout'].includes(row.status)) throw new CliError(`run ${args.runId} has already finished (${row.status})`);
@@ -378,26 +389,28 @@ export async function signalTool(
     if (s && ['completed', 'failed', 'skipped', 'cancelled', 'timeout'].includes(s.status)) throw new CliError(`step ${args.step} has already finished (${s.status})`);
     return j.ownedElsewhere(args.runId);
   });
-  const rt = await controlRuntime(db);
+  const rt = here ?? (await controlRuntime(db));
   const r = await rt.signal(args.runId, { stepId: args.step, decision: args.decision, by: args.by ?? 'mcp', comment: args.comment ?? null });
-  await rt.close();
+  if (!here) await rt.close();
   if (!r.ok) throw new CliError(r.message);
-  if (elsewhere) return { structured: { message: r.message, result: null }, text: r.message };
+  // A run this server (its `run` call) or another process executes goes on there.
+  if (elsewhere || here) return { structured: { message: r.message, result: null }, text: r.message };
   // No process runs it (it stopped at the approval): continue it here, as `orch signal` does.
   const runtime = await openRunner(ctx);
-  const result = await finish(runtime, () => runtime.resume(args.runId));
+  const result = await finish(ctx, runtime, () => runtime.resume(args.runId));
   return { structured: { message: r.message, result }, text: `${r.message}\n${resultText(result)}` };
 }
 
 export async function cancelTool(ctx: ToolContext, args: { runId: string; step?: string }): Promise<ToolAnswer<{ message: string }>> {
   const db = journal(ctx);
   await withJournal(db, (j) => requireRun(j, args.runId));
-  const rt = await controlRuntime(db);
+  const here = ctx.live?.get(args.runId);
+  const rt = here ?? (await controlRuntime(db));
   try {
     const r = args.step !== undefined ? await rt.cancelStep(args.runId, args.step) : await rt.control(args.runId, 'cancel');
     if (!r.ok) throw new CliError(r.message);
     return { structured: { message: r.message }, text: r.message };
   } finally {
-    await rt.close();
+    if (!here) await rt.close();
   }
 }

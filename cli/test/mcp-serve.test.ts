@@ -69,7 +69,25 @@ plan gated {
 }
 `;
 
-const HANDLERS = `export async function greet({ name }) { return { message: 'hello ' + name, length: name.length }; }\n`;
+const HANDLERS = `export async function greet({ name }) { return { message: 'hello ' + name, length: name.length }; }
+export async function nap({ ms }, ctx) {
+  await new Promise((resolve) => { const t = setTimeout(resolve, ms); ctx.signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }); });
+  return { message: 'woke', length: 0 };
+}
+`;
+
+/** A step that sleeps for a minute unless it is stopped. */
+const SLOW = `capability nap {
+  kind tool
+  input { ms: int }
+  output { message: string, length: int }
+  handler "./handlers.mjs#nap"
+}
+
+plan slow {
+  step sleep = nap(ms: 60000)
+}
+`;
 
 let dir: string;
 
@@ -113,6 +131,7 @@ beforeAll(() => {
   writeFileSync(path.join(dir, 'racy.orch'), INVARIANT);
   writeFileSync(path.join(dir, 'gated.orch'), GATED);
   writeFileSync(path.join(dir, 'handlers.mjs'), HANDLERS);
+  writeFileSync(path.join(dir, 'slow.orch'), SLOW);
 });
 
 describe('orch mcp serve (read-only)', () => {
@@ -346,6 +365,22 @@ describe('orch mcp serve --allow-run', () => {
       expect(JSON.stringify(r), file).not.toContain(secret);
     }
   });
+
+  it('cancel ends a run this server is running (its run call still waiting): the run call answers cancelled at once', async () => {
+    const running = client.callTool({ name: 'run', arguments: { file: 'slow.orch' } }) as Promise<CallToolResult>;
+    let runId: string | undefined;
+    while (runId === undefined) {
+      const runs = (await call(client, 'runs', { limit: 5 })).structuredContent as { runs: { runId: string; plan: string; status: string }[] };
+      runId = runs.runs.find((r) => r.plan === 'slow' && r.status === 'running')?.runId;
+    }
+    const c = await call(client, 'cancel', { runId });
+    expect(c.isError, text(c)).toBeFalsy();
+    const r = await running;
+    expect(r.isError, text(r)).toBeFalsy();
+    expect((r.structuredContent as { status: string }).status).toBe('cancelled');
+    const events = ((await call(client, 'timeline', { runId })).structuredContent as { events: { type: string }[] }).events.map((e) => e.type);
+    expect(events.filter((t) => t === 'execution_cancelled')).toHaveLength(1);
+  }, 20_000);
 
   it('a run that reaches an approval stops paused; signal approves it and the run ends here; cancel ends one that waits', async () => {
     const r = await call(client, 'run', { file: 'gated.orch' });
