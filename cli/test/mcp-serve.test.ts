@@ -303,6 +303,14 @@ describe('orch mcp serve (read-only)', () => {
     expect(text(r)).toContain('a before b');
   });
 
+  it('answers other calls while a long verify runs (the search gives way between scenarios)', async () => {
+    const order: string[] = [];
+    const verifying = call(client, 'verify', { file: 'good.orch', runs: 4000 }).then(() => order.push('verify'));
+    await call(client, 'explain', { code: 'E0201' }).then(() => order.push('explain'));
+    await verifying;
+    expect(order).toEqual(['explain', 'verify']);
+  });
+
   it('lists what a plan can use, with types and how to import it', async () => {
     const r = await call(client, 'capabilities', {});
     const s = r.structuredContent as { capabilities: { name: string; reference: string; import: string | null; output: string; doc: string | null }[]; resources: { name: string }[] };
