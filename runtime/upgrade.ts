@@ -142,9 +142,11 @@ export async function cancelRemovedSubRuns(journal: Pick<AsyncJournal, 'appendOf
  * a resume under it starts from). Fields it no longer declares are left out: nothing reads them.
  */
 export function inputUnder(plan: PlanIR, input: unknown): unknown {
-  const props = (plan.input as { properties?: Record<string, unknown> }).properties ?? {};
+  const props = (plan.input as { properties?: Record<string, unknown> }).properties;
   const given = input && typeof input === 'object' && !Array.isArray(input) ? (input as Record<string, unknown>) : {};
-  return fillDefaults(plan.input, Object.fromEntries(Object.entries(given).filter(([k]) => Object.hasOwn(props, k))));
+  // An input type that lists no properties (an IR written otherwise) says nothing to leave out.
+  const kept = props ? Object.fromEntries(Object.entries(given).filter(([k]) => Object.hasOwn(props, k))) : given;
+  return fillDefaults(plan.input, kept);
 }
 
 /**
