@@ -55,30 +55,62 @@ function startedSteps(restored: RestoredRun): Map<string, { status: string; outp
 /** Fields the plan reads from each step's output: `X.output.f` and, for `for each`, `X.output[i].f`. */
 export function outputFieldReads(plan: PlanIR): Map<string, Set<string>> {
   const reads = new Map<string, Set<string>>();
+  for (const [id, paths] of outputPathReads(plan)) reads.set(id, new Set([...paths].map((p) => p[0]!)));
+  return reads;
+}
+
+/**
+ * The paths the plan reads below each step's output: `X.output.f.g` reads `f` and `f.g` (and so
+ * does `X.output[i].f.g`, an element of a `for each` step's outputs); an index by a literal string
+ * is the same read (`X.output["f"]["g"]`). A path ends at any other index (`X.output.items[0]`).
+ */
+function outputPathReads(plan: PlanIR): Map<string, readonly (readonly string[])[]> {
+  const reads = new Map<string, Map<string, readonly string[]>>();
   const stepOutput = (o: unknown): string | null => {
     const n = o as { op?: string; key?: string; object?: { op?: string; id?: string } };
     return n?.op === 'get' && n.key === 'output' && n.object?.op === 'step' && typeof n.object.id === 'string' ? n.object.id : null;
   };
   const scope = { steps: plan.steps, output: plan.output, blocks: plan.blocks ?? [], success: plan.success, guardrails: plan.guardrails };
-  // `X.output["f"]` (an index by a literal string) reads f as `X.output.f` does.
-  const fieldOf = (node: Readonly<Record<string, unknown>>): string | null => {
-    if (node.op === 'get' && typeof node.key === 'string') return node.key;
-    const i = node.index as { op?: string; value?: unknown } | undefined;
-    return node.op === 'index' && i?.op === 'lit' && typeof i.value === 'string' ? i.value : null;
+  const fieldOf = (node: Readonly<Record<string, unknown>> | undefined): string | null => {
+    if (node?.op === 'get' && typeof node.key === 'string') return node.key;
+    const i = node?.index as { op?: string; value?: unknown } | undefined;
+    return node?.op === 'index' && i?.op === 'lit' && typeof i.value === 'string' ? i.value : null;
+  };
+  /** The step whose output a chain of field reads starts from, and the path, or null. */
+  const chain = (node: Readonly<Record<string, unknown>>): { id: string; path: string[] } | null => {
+    const path: string[] = [];
+    for (let n: Readonly<Record<string, unknown>> | undefined = node; ; ) {
+      const field = fieldOf(n);
+      if (field === null) return null;
+      path.unshift(field);
+      const obj = n!.object as Readonly<Record<string, unknown>> | undefined;
+      const id = stepOutput(obj) ?? (obj?.op === 'index' && fieldOf(obj) === null ? stepOutput(obj.object) : null);
+      if (id !== null) return { id, path };
+      n = obj;
+    }
   };
   someNode(scope, (node) => {
-    const field = fieldOf(node);
-    if (field === null) return;
-    const obj = node.object as { op?: string; object?: unknown } | undefined;
-    // `X.output[i].f`: an element of a `for each` step's outputs (`X.output["f"].g` reads f, not g).
-    const element = obj?.op === 'index' && fieldOf(obj as Readonly<Record<string, unknown>>) === null;
-    const id = stepOutput(obj) ?? (element ? stepOutput(obj.object) : null);
-    if (id === null) return;
-    const set = reads.get(id) ?? new Set<string>();
-    set.add(field);
-    reads.set(id, set);
+    const read = chain(node);
+    if (read === null) return;
+    const paths = reads.get(read.id) ?? new Map<string, readonly string[]>();
+    paths.set(read.path.join('\u0000'), read.path);
+    reads.set(read.id, paths);
   });
-  return reads;
+  return new Map([...reads].map(([id, paths]) => [id, [...paths.values()]]));
+}
+
+/**
+ * The first part of `path` a completed output lacks (`["addr", "zip"]` of `{ addr: { city } }`), or
+ * null: it has the path, or a value on the way is not a record (null, a list), which says nothing.
+ */
+function missingPath(output: unknown, path: readonly string[]): readonly string[] | null {
+  let value = output;
+  for (let i = 0; i < path.length; i++) {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return null;
+    if (!Object.hasOwn(value, path[i]!)) return path.slice(0, i + 1);
+    value = (value as Record<string, unknown>)[path[i]!];
+  }
+  return null;
 }
 
 /** Steps the plan reads anywhere (`X.…`), by id. */
@@ -91,9 +123,6 @@ function stepsRead(plan: PlanIR): Set<string> {
   return ids;
 }
 
-function hasField(output: unknown, field: string): boolean {
-  return output !== null && typeof output === 'object' && !Array.isArray(output) && Object.hasOwn(output, field);
-}
 
 /**
  * The sub-plan runs under a run, by the instance key of the `run` step that started each (its
@@ -166,7 +195,7 @@ export function checkUpgrade(oldPlan: PlanIR, newPlan: PlanIR, restored: Restore
   const after = new Map(newPlan.steps.map((s) => [s.id, s]));
   const before = new Map(oldPlan.steps.map((s) => [s.id, s]));
   const read = stepsRead(newPlan);
-  const fields = outputFieldReads(newPlan);
+  const fields = outputPathReads(newPlan);
   for (const [id, st] of started) {
     const old = before.get(id);
     const now = after.get(id);
@@ -177,12 +206,15 @@ export function checkUpgrade(oldPlan: PlanIR, newPlan: PlanIR, restored: Restore
     if (!old) continue;
     const frozen = stepAspects(oldPlan, old, newPlan, now).filter((a) => FROZEN.includes(a));
     if (frozen.length) reasons.push({ step: id, reason: `has started (${st.status}); its ${frozen.join(', ')} changed` });
-    for (const f of fields.get(id) ?? [])
-      for (const output of st.outputs)
-        if (!hasField(output, f)) {
-          reasons.push({ step: id, reason: `completed without output field "${f}", which the new plan reads` });
-          break;
-        }
+    const missing = new Set<string>();
+    for (const path of fields.get(id) ?? [])
+      for (const output of st.outputs) {
+        const lacks = missingPath(output, path);
+        if (lacks === null) continue;
+        missing.add(lacks.join('.'));
+        break;
+      }
+    for (const f of missing) reasons.push({ step: id, reason: `completed without output field "${f}", which the new plan reads` });
   }
   // An unfinished sub-plan run goes on under the new parent's sub-plan: its started steps are held to the same rules.
   for (const [key, child] of subruns) {

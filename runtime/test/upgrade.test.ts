@@ -443,3 +443,29 @@ describe("orch upgrade and the run's input", () => {
     expect(await (await rt.resume('r')).result).toMatchObject({ status: 'completed', output: { shipped: 'by default' } });
   });
 });
+
+describe('orch upgrade and nested output fields', () => {
+  it("refuses a version that reads a field below a completed step's output field that the output lacks, naming its path", async () => {
+    const { dir, compileTo } = handlerProject('orch-upgrade-nested-');
+    writeFileSync(join(dir, 'where.js'), 'export async function where() { return { addr: { city: "Oslo" } }; }\n');
+    const version = (addr: string, read: string) => `
+capability where { kind tool  input {}  output { addr: { ${addr} } }  handler "./where.js#where" }
+capability echo { kind tool  input { value: string }  output { value: string }  handler "./handlers.js#echo" }
+plan p {
+  step prep = where()
+  step ask = approval(approver: "lead", summary: "ship?") { after prep }
+  step ship = echo(value: prep.output.addr.${read}) { after ask }
+  output { shipped: ship.output.value }
+}
+`;
+    const v1 = compileTo('v.orch', version('city: string', 'city'));
+    const zip = compileTo('v.orch', version('city: string, zip: string', 'zip'));
+    const db = join(dir, 'runs.db');
+    const rt = await Runtime.open({ db, workers: 1, suspendOnApproval: true });
+    cleanups.push(() => rt.close());
+    expect((await (await rt.start(v1, { runId: 'n' })).result).status).toBe('paused');
+    const refused = await upgradeRun(rt.store!, 'n', zip);
+    expect(refused).toMatchObject({ compatible: false, applied: false });
+    expect(refused.reasons).toEqual([{ step: 'prep', reason: 'completed without output field "addr.zip", which the new plan reads' }]);
+  });
+});
