@@ -31,7 +31,7 @@ import { realClock } from './scheduler/clock.js';
 import { replay } from './scheduler/replay.js';
 import { InProcessLimits, type LimitsProvider } from './scheduler/index.js';
 import { Run, RunDetached } from './scheduler/run.js';
-import { cancelRemovedSubRuns, checkUpgrade, loadSubRuns, upgradeRun, type UpgradeOutcome } from './upgrade.js';
+import { cancelRemovedSubRuns, checkUpgrade, inputUnder, loadSubRuns, upgradeRun, type UpgradeOutcome } from './upgrade.js';
 import type { Clock, ExecutionResult, RunEvent } from './scheduler/types.js';
 import { parseTraceparent } from './telemetry/traceparent.js';
 import type { RunTracing } from './telemetry/tracing.js';
@@ -248,7 +248,8 @@ export class Runtime {
     const run = new Run(plan, deps, {
       runId,
       consent: granted,
-      input: row.input ? JSON.parse(row.input) : {},
+      // Under an upgraded IR, as that version reads it (its new defaults filled in).
+      input: inputUnder(plan, row.input ? JSON.parse(row.input) : {}),
       context,
       restored,
       rerunInFlight: opts.rerunInFlight,
@@ -483,7 +484,7 @@ export class Runtime {
     const oldPlan = JSON.parse(row.ir) as PlanIR;
     const restored = replay(await journal.load(runId));
     const subruns = await loadSubRuns(journal, runId, oldPlan, restored);
-    const check = checkUpgrade(oldPlan, newPlan, restored, subruns);
+    const check = checkUpgrade(oldPlan, newPlan, restored, subruns, row.input ? JSON.parse(row.input) : {});
     if (!check.compatible || check.fromHash === check.toHash || !run.idleOnWaits()) return;
     let stopped!: () => void;
     const detached = new Promise<void>((r) => (stopped = r));

@@ -9,7 +9,8 @@
  * has every field the new plan reads from it; a removed step has not started or is read by
  * nothing in the new plan. Steps that have not started may change, appear or go.
  */
-import { diffSteps, irHash, someNode, stepAspects, type PlanIR, type StepAspect } from '../compiler/index.js';
+import { describeValueErrors, diffSteps, irHash, someNode, stepAspects, validateValue, type PlanIR, type StepAspect } from '../compiler/index.js';
+import { fillDefaults } from './executor/value-defaults.js';
 import type { AsyncJournal } from './backend/async-journal.js';
 import { RuntimeUsageError } from './usage-error.js';
 import { replay, type RestoredRun } from './scheduler/replay.js';
@@ -54,30 +55,62 @@ function startedSteps(restored: RestoredRun): Map<string, { status: string; outp
 /** Fields the plan reads from each step's output: `X.output.f` and, for `for each`, `X.output[i].f`. */
 export function outputFieldReads(plan: PlanIR): Map<string, Set<string>> {
   const reads = new Map<string, Set<string>>();
+  for (const [id, paths] of outputPathReads(plan)) reads.set(id, new Set([...paths].map((p) => p[0]!)));
+  return reads;
+}
+
+/**
+ * The paths the plan reads below each step's output: `X.output.f.g` reads `f` and `f.g` (and so
+ * does `X.output[i].f.g`, an element of a `for each` step's outputs); an index by a literal string
+ * is the same read (`X.output["f"]["g"]`). A path ends at any other index (`X.output.items[0]`).
+ */
+function outputPathReads(plan: PlanIR): Map<string, readonly (readonly string[])[]> {
+  const reads = new Map<string, Map<string, readonly string[]>>();
   const stepOutput = (o: unknown): string | null => {
     const n = o as { op?: string; key?: string; object?: { op?: string; id?: string } };
     return n?.op === 'get' && n.key === 'output' && n.object?.op === 'step' && typeof n.object.id === 'string' ? n.object.id : null;
   };
   const scope = { steps: plan.steps, output: plan.output, blocks: plan.blocks ?? [], success: plan.success, guardrails: plan.guardrails };
-  // `X.output["f"]` (an index by a literal string) reads f as `X.output.f` does.
-  const fieldOf = (node: Readonly<Record<string, unknown>>): string | null => {
-    if (node.op === 'get' && typeof node.key === 'string') return node.key;
-    const i = node.index as { op?: string; value?: unknown } | undefined;
-    return node.op === 'index' && i?.op === 'lit' && typeof i.value === 'string' ? i.value : null;
+  const fieldOf = (node: Readonly<Record<string, unknown>> | undefined): string | null => {
+    if (node?.op === 'get' && typeof node.key === 'string') return node.key;
+    const i = node?.index as { op?: string; value?: unknown } | undefined;
+    return node?.op === 'index' && i?.op === 'lit' && typeof i.value === 'string' ? i.value : null;
+  };
+  /** The step whose output a chain of field reads starts from, and the path, or null. */
+  const chain = (node: Readonly<Record<string, unknown>>): { id: string; path: string[] } | null => {
+    const path: string[] = [];
+    for (let n: Readonly<Record<string, unknown>> | undefined = node; ; ) {
+      const field = fieldOf(n);
+      if (field === null) return null;
+      path.unshift(field);
+      const obj = n!.object as Readonly<Record<string, unknown>> | undefined;
+      const id = stepOutput(obj) ?? (obj?.op === 'index' && fieldOf(obj) === null ? stepOutput(obj.object) : null);
+      if (id !== null) return { id, path };
+      n = obj;
+    }
   };
   someNode(scope, (node) => {
-    const field = fieldOf(node);
-    if (field === null) return;
-    const obj = node.object as { op?: string; object?: unknown } | undefined;
-    // `X.output[i].f`: an element of a `for each` step's outputs (`X.output["f"].g` reads f, not g).
-    const element = obj?.op === 'index' && fieldOf(obj as Readonly<Record<string, unknown>>) === null;
-    const id = stepOutput(obj) ?? (element ? stepOutput(obj.object) : null);
-    if (id === null) return;
-    const set = reads.get(id) ?? new Set<string>();
-    set.add(field);
-    reads.set(id, set);
+    const read = chain(node);
+    if (read === null) return;
+    const paths = reads.get(read.id) ?? new Map<string, readonly string[]>();
+    paths.set(read.path.join('\u0000'), read.path);
+    reads.set(read.id, paths);
   });
-  return reads;
+  return new Map([...reads].map(([id, paths]) => [id, [...paths.values()]]));
+}
+
+/**
+ * The first part of `path` a completed output lacks (`["addr", "zip"]` of `{ addr: { city } }`), or
+ * null: it has the path, or a value on the way is not a record (null, a list), which says nothing.
+ */
+function missingPath(output: unknown, path: readonly string[]): readonly string[] | null {
+  let value = output;
+  for (let i = 0; i < path.length; i++) {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return null;
+    if (!Object.hasOwn(value, path[i]!)) return path.slice(0, i + 1);
+    value = (value as Record<string, unknown>)[path[i]!];
+  }
+  return null;
 }
 
 /** Steps the plan reads anywhere (`X.…`), by id. */
@@ -90,9 +123,6 @@ function stepsRead(plan: PlanIR): Set<string> {
   return ids;
 }
 
-function hasField(output: unknown, field: string): boolean {
-  return output !== null && typeof output === 'object' && !Array.isArray(output) && Object.hasOwn(output, field);
-}
 
 /**
  * The sub-plan runs under a run, by the instance key of the `run` step that started each (its
@@ -136,15 +166,36 @@ export async function cancelRemovedSubRuns(journal: Pick<AsyncJournal, 'appendOf
     if (!kept.has(baseId(key)) && !child.restored.terminal) await cancel(`${runId}/${key}`, child.subruns, `its step ${baseId(key)} was removed by an upgrade of run ${runId}`);
 }
 
-export function checkUpgrade(oldPlan: PlanIR, newPlan: PlanIR, restored: RestoredRun, subruns: SubRuns = new Map()): UpgradeCheck {
+/**
+ * The run's input as the new plan reads it: the fields it declares, with its defaults filled in (what
+ * a resume under it starts from). Fields it no longer declares are left out: nothing reads them.
+ */
+export function inputUnder(plan: PlanIR, input: unknown): unknown {
+  const props = (plan.input as { properties?: Record<string, unknown> }).properties;
+  const given = input && typeof input === 'object' && !Array.isArray(input) ? (input as Record<string, unknown>) : {};
+  // An input type that lists no properties (an IR written otherwise) says nothing to leave out.
+  const kept = props ? Object.fromEntries(Object.entries(given).filter(([k]) => Object.hasOwn(props, k))) : given;
+  return fillDefaults(plan.input, kept);
+}
+
+/**
+ * `input`: the run's journaled input, when known. A new version whose input type the run's input
+ * does not fit (a new required field, a field of another type) would start its steps on values
+ * that are not there: refused, as `orch run` refuses such an input.
+ */
+export function checkUpgrade(oldPlan: PlanIR, newPlan: PlanIR, restored: RestoredRun, subruns: SubRuns = new Map(), input?: unknown): UpgradeCheck {
   const reasons: UpgradeReason[] = [];
   if (restored.terminal) reasons.push({ step: null, reason: 'the run has finished; only an unfinished run can be upgraded' });
   if (oldPlan.plan !== newPlan.plan) reasons.push({ step: null, reason: `the new IR is plan ${newPlan.plan}, the run's is ${oldPlan.plan}` });
+  if (input !== undefined) {
+    const fits = validateValue(newPlan.input, inputUnder(newPlan, input));
+    if (!fits.ok) reasons.push({ step: null, reason: `the run's input does not fit the new plan's input type: ${describeValueErrors(fits.errors)}` });
+  }
   const started = startedSteps(restored);
   const after = new Map(newPlan.steps.map((s) => [s.id, s]));
   const before = new Map(oldPlan.steps.map((s) => [s.id, s]));
   const read = stepsRead(newPlan);
-  const fields = outputFieldReads(newPlan);
+  const fields = outputPathReads(newPlan);
   for (const [id, st] of started) {
     const old = before.get(id);
     const now = after.get(id);
@@ -155,12 +206,15 @@ export function checkUpgrade(oldPlan: PlanIR, newPlan: PlanIR, restored: Restore
     if (!old) continue;
     const frozen = stepAspects(oldPlan, old, newPlan, now).filter((a) => FROZEN.includes(a));
     if (frozen.length) reasons.push({ step: id, reason: `has started (${st.status}); its ${frozen.join(', ')} changed` });
-    for (const f of fields.get(id) ?? [])
-      for (const output of st.outputs)
-        if (!hasField(output, f)) {
-          reasons.push({ step: id, reason: `completed without output field "${f}", which the new plan reads` });
-          break;
-        }
+    const missing = new Set<string>();
+    for (const path of fields.get(id) ?? [])
+      for (const output of st.outputs) {
+        const lacks = missingPath(output, path);
+        if (lacks === null) continue;
+        missing.add(lacks.join('.'));
+        break;
+      }
+    for (const f of missing) reasons.push({ step: id, reason: `completed without output field "${f}", which the new plan reads` });
   }
   // An unfinished sub-plan run goes on under the new parent's sub-plan: its started steps are held to the same rules.
   for (const [key, child] of subruns) {
@@ -199,7 +253,7 @@ export async function upgradeRun(journal: AsyncJournal, runId: string, newPlan: 
   const oldPlan = JSON.parse(row.ir) as PlanIR;
   const restored = replay(await journal.load(runId));
   const subruns = await loadSubRuns(journal, runId, oldPlan, restored);
-  const check = checkUpgrade(oldPlan, newPlan, restored, subruns);
+  const check = checkUpgrade(oldPlan, newPlan, restored, subruns, row.input ? JSON.parse(row.input) : {});
   const reasons = [...check.reasons];
   const result = { ...check, reasons, compatible: reasons.length === 0 };
   if (!result.compatible || opts.dryRun || check.fromHash === check.toHash) return { ...result, applied: false };

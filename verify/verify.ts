@@ -150,6 +150,21 @@ interface JudgedCase {
 /** What the caller asked cannot be verified (an invariant the plan does not have). */
 export class VerifyUsageError extends Error {}
 
+/** How long the search may hold the thread before it gives way (ms). */
+const SLICE_MS = 20;
+let sliceStart = Date.now();
+
+/**
+ * Lets the process's other work run every SLICE_MS: the scenarios run on virtual clocks, so a long
+ * search never waits on a timer, and a server calling `verify` (`orch mcp serve`, the language
+ * server) would answer nothing else until it ended.
+ */
+async function giveWay(): Promise<void> {
+  if (Date.now() - sliceStart < SLICE_MS) return;
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  sliceStart = Date.now();
+}
+
 export async function verify(plan: PlanIR, options: VerifyOptions = {}): Promise<VerifyResult> {
   const runs = Math.max(1, Math.floor(options.runs ?? 200));
   const seed = options.seed ?? Math.floor(Math.random() * 0x7fffffff);
@@ -177,6 +192,7 @@ export async function verify(plan: PlanIR, options: VerifyOptions = {}): Promise
       ? one.map((s) => [s])
       : fc.array(one, { minLength: k, maxLength: k });
   const judge = async (c: Case, monitorOptions: MonitorOptions): Promise<JudgedCase | null> => {
+    await giveWay();
     if (isScenarioList(c)) {
       const r = await runCase(plan, c, monitorOptions);
       return { result: r, slotWaits: r.slotWaits, brokenRun: r.brokenRun, scenario: c[r.brokenRun - 1]! };

@@ -20,13 +20,16 @@ file of another name (without a module line) are the same. Compatible: the journ
 plan_upgraded { from_hash, to_hash, changes } and the run goes on under the new IR when it is
 resumed or signalled. Incompatible: exit 1, every
 reason with its step, and nothing changes. A run a live process executes (orch serve) is handed
-to it: it moves the run at its next turn that waits only for approvals and waits (this command waits up
+to it: it moves the run at its next turn that waits only for approvals, waits and retries' backoffs (this command waits up
 to 15 s to say so).
 
 Examples:
   $ orch upgrade launch-7f3a --to plans/campaign.orch --dry-run
   $ orch upgrade launch-7f3a --to plans/campaign.orch && orch signal launch-7f3a ask approve
   $ orch upgrade --all --plan launch --to plans/campaign.orch`;
+
+/** The statuses of a run `orch upgrade` may move (§8.6): running elsewhere, paused or waiting, interrupted. */
+const UNFINISHED: ReadonlySet<string> = new Set(['running', 'paused', 'interrupted']);
 
 interface Opts {
   to: string;
@@ -56,7 +59,7 @@ export function registerUpgrade(program: Command): void {
       const { upgradeRun, RuntimeUsageError } = await import('../../runtime/index.js');
       const reports = await withJournal(journalOf(opts.db), async (j) => {
         const ids = opts.all
-          ? (await j.listRuns()).filter((r) => r.plan === opts.plan && (r.status === 'running' || r.status === 'paused')).map((r) => r.id)
+          ? (await j.listRuns()).filter((r) => r.plan === opts.plan && UNFINISHED.has(r.status)).map((r) => r.id)
           : [runId!];
         const out = [];
         for (const id of ids) {
@@ -85,7 +88,7 @@ export function registerUpgrade(program: Command): void {
           } else if (r.fromHash === r.toHash) process.stdout.write(`${head}: already on this version\n`);
           else if (r.requested)
             process.stdout.write(
-              `${head}: compatible, ${r.applied ? 'upgraded by the process running it' : 'handed to the process running it (it upgrades the run when the run waits only for approvals and waits)'}\n`,
+              `${head}: compatible, ${r.applied ? 'upgraded by the process running it' : 'handed to the process running it (it upgrades the run when the run waits only for approvals, waits and retries\' backoffs)'}\n`,
             );
           else process.stdout.write(`${head}: compatible${r.applied ? ', upgraded' : ' (dry run: nothing changed)'}\n`);
           process.stdout.write(`${renderPlanDiff(r.diff).trimEnd().replace(/^/gm, '  ')}\n`);

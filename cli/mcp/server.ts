@@ -126,7 +126,7 @@ Write a plan, call \`check\` (pass unsaved text as \`source\` with its \`path\`)
 \`explain\` explains a diagnostic code. Running plans (\`run\`, \`signal\`, \`cancel\`) needs the server started with --allow-run.`;
 
 export function createOrchMcpServer(options: OrchMcpOptions): McpServer {
-  const ctx: ToolContext = { root: options.root, db: options.db, checks: new CheckSession() };
+  const ctx: ToolContext = { root: options.root, db: options.db, checks: new CheckSession(), live: new Map() };
   const server = new McpServer({ name: 'orch', version: options.version }, { instructions: INSTRUCTIONS });
   registerAuthoringTools(server, ctx);
   registerJournalTools(server, ctx);
@@ -145,7 +145,7 @@ function registerAuthoringTools(server: McpServer, ctx: ToolContext): void {
       title: 'Check .orch files',
       description: 'Check .orch files (or unsaved source) like `orch check --format json`: syntax, names, types, placement, guardrails. Returns every diagnostic with its code (E0201 …), file and 1-based range.',
       inputSchema: {
-        files: z.array(z.string()).optional().describe('paths of .orch files, relative to the project root'),
+        files: z.array(z.string()).optional().describe('paths of .orch files (or folders: every .orch file under them; "." the whole project), relative to the project root'),
         file: z.string().optional().describe('one .orch file (with `source`: the file the source stands for, like `path`)'),
         source: unsaved('unsaved .orch source, checked as the file at `path`'),
         path: z.string().optional().describe('with `source`: the file it stands for (imports resolve from there); default untitled.orch'),

@@ -4,7 +4,7 @@
  * short text for people, or throws an `Error` whose message a person reads (the server turns it
  * into a tool error). Nothing here writes to stdout: that stream is the protocol's.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { allExplanations, explanationFor, formatPathErrors, preview, renderGraph, renderPreviewText, shortHash, validatePlanIR, type PlanIR } from '../../compiler/index.js';
 import type { Diagnostic } from '../../language/index.js';
@@ -13,7 +13,7 @@ import { formatResult, verifyFile, VerifyUsageError } from '../../verify/index.j
 import { CliError } from '../errors.js';
 import type { CheckSession } from './checker.js';
 import { isProjectOrchFile, outside, projectSourceHost, realPath } from '../project-host.js';
-import { projectScope, referenceFrom, type ScopeEntry, type ScopeKind } from '../project-scope.js';
+import { projectOrchFiles, projectScope, referenceFrom, type ScopeEntry, type ScopeKind } from '../project-scope.js';
 import { readSource } from '../read-source.js';
 import { diagnosticJson, renderText, type DiagnosticJson } from '../render-diagnostics.js';
 import { PlanHasErrors, selectPlan, type SelectedPlan } from '../commands/compiled-plan.js';
@@ -28,6 +28,12 @@ export interface ToolContext {
   readonly db: string;
   /** The `check` tool's compiler session, kept between calls. */
   readonly checks: CheckSession;
+  /**
+   * The runs this server executes now (a `run` or `signal` call still waiting for the end), by id,
+   * with the runtime executing each: `cancel` and `signal` go to it. The journal would see this
+   * process as the owner and write the cancellation beside the live run, which then could not commit.
+   */
+  readonly live?: Map<string, Runtime>;
 }
 
 export interface ToolAnswer<T> {
@@ -68,6 +74,21 @@ function orchPath(ctx: ToolContext, file: string): string {
   if (!isProjectOrchFile(ctx.root, abs))
     throw new CliError(`${file} is not an .orch file; this server reads only the project's .orch files`);
   return rel;
+}
+
+/**
+ * A folder of the project (`.`: the whole project) as `check` takes it, like `orch check DIR`: its
+ * project `.orch` files (the folders `capabilities` skips left out), named as `projectPath` names
+ * files; null when `folder` is not a folder.
+ */
+function folderOrchPaths(ctx: ToolContext, folder: string): string[] | null {
+  const abs = resolve(ctx.root, folder);
+  if (statSync(abs, { throwIfNoEntry: false })?.isDirectory() !== true) return null;
+  // The root itself is the project; any other folder must be in it (links followed).
+  if (abs !== ctx.root) projectPath(ctx, folder);
+  const found = projectOrchFiles(abs).filter((f) => isProjectOrchFile(ctx.root, f));
+  if (found.length === 0) throw new CliError(`${folder}: a folder with no .orch file of the project under it`);
+  return found.map((f) => (isAbsolute(folder) ? f : relative(ctx.root, f)));
 }
 
 /** Compiler paths are resolved against the process's working directory; the tools' against the root. */
@@ -116,10 +137,8 @@ export async function checkTool(ctx: ToolContext, args: { files?: readonly strin
   const rels: string[] = [];
   // `file` alone is one more file; with `source`, like `path`, the file the source stands for.
   const standsFor = args.path ?? (args.source !== undefined ? args.file : undefined);
-  for (const f of [...(args.files ?? []), ...(args.file !== undefined && args.source === undefined ? [args.file] : [])]) {
-    const rel = orchPath(ctx, f);
-    if (!rels.includes(rel)) rels.push(rel);
-  }
+  for (const f of [...(args.files ?? []), ...(args.file !== undefined && args.source === undefined ? [args.file] : [])])
+    for (const rel of folderOrchPaths(ctx, f) ?? [orchPath(ctx, f)]) if (!rels.includes(rel)) rels.push(rel);
   if (args.source !== undefined) {
     const rel = orchPath(ctx, standsFor ?? UNTITLED);
     overlay.set(resolve(ctx.root, rel), args.source);
@@ -308,15 +327,19 @@ async function openRunner(ctx: ToolContext): Promise<Runtime> {
   }
 }
 
-async function finish(runtime: Runtime, begin: () => ReturnType<Runtime['start']>): Promise<ExecutionResult> {
+async function finish(ctx: ToolContext, runtime: Runtime, begin: () => ReturnType<Runtime['start']>): Promise<ExecutionResult> {
+  let runId: string | undefined;
   try {
     const active = await begin();
+    runId = active.run.runId;
+    ctx.live?.set(runId, runtime);
     // Every result here goes back to the client: as shown, a secret-class value reads `***`.
     return shownResult(active.run, await active.result);
   } catch (err) {
     if (err instanceof RuntimeUsageError) throw new CliError(err.message);
     throw err;
   } finally {
+    if (runId !== undefined && ctx.live?.get(runId) === runtime) ctx.live.delete(runId);
     await runtime.close();
   }
 }
@@ -348,7 +371,7 @@ export async function runTool(ctx: ToolContext, args: { file: string; plan?: str
     throw new CliError(`${diagnosticsText(ctx, diagnostics, new Map(), 1)}\n${rel} has errors; nothing was run`);
   }
   const runtime = await openRunner(ctx);
-  const result = await finish(runtime, () => runtime.start(loaded.plan as PlanIR, { input: args.input ?? {}, consent: args.consent ?? [] }));
+  const result = await finish(ctx, runtime, () => runtime.start(loaded.plan as PlanIR, { input: args.input ?? {}, consent: args.consent ?? [] }));
   return { structured: result, text: resultText(result) };
 }
 
@@ -357,6 +380,7 @@ export async function signalTool(
   args: { runId: string; step: string; decision: 'approve' | 'reject'; comment?: string; by?: string },
 ): Promise<ToolAnswer<{ message: string; result: ExecutionResult | null }>> {
   const db = journal(ctx);
+  const here = ctx.live?.get(args.runId);
   const elsewhere = await withJournal(db, async (j) => {
     const row = await requireRun(j, args.runId);
     if (['completed', 'failed', 'cancelled', 'timeout'].includes(row.status)) throw new CliError(`run ${args.runId} has already finished (${row.status})`);
@@ -365,26 +389,28 @@ export async function signalTool(
     if (s && ['completed', 'failed', 'skipped', 'cancelled', 'timeout'].includes(s.status)) throw new CliError(`step ${args.step} has already finished (${s.status})`);
     return j.ownedElsewhere(args.runId);
   });
-  const rt = await controlRuntime(db);
+  const rt = here ?? (await controlRuntime(db));
   const r = await rt.signal(args.runId, { stepId: args.step, decision: args.decision, by: args.by ?? 'mcp', comment: args.comment ?? null });
-  await rt.close();
+  if (!here) await rt.close();
   if (!r.ok) throw new CliError(r.message);
-  if (elsewhere) return { structured: { message: r.message, result: null }, text: r.message };
+  // A run this server (its `run` call) or another process executes goes on there.
+  if (elsewhere || here) return { structured: { message: r.message, result: null }, text: r.message };
   // No process runs it (it stopped at the approval): continue it here, as `orch signal` does.
   const runtime = await openRunner(ctx);
-  const result = await finish(runtime, () => runtime.resume(args.runId));
+  const result = await finish(ctx, runtime, () => runtime.resume(args.runId));
   return { structured: { message: r.message, result }, text: `${r.message}\n${resultText(result)}` };
 }
 
 export async function cancelTool(ctx: ToolContext, args: { runId: string; step?: string }): Promise<ToolAnswer<{ message: string }>> {
   const db = journal(ctx);
   await withJournal(db, (j) => requireRun(j, args.runId));
-  const rt = await controlRuntime(db);
+  const here = ctx.live?.get(args.runId);
+  const rt = here ?? (await controlRuntime(db));
   try {
     const r = args.step !== undefined ? await rt.cancelStep(args.runId, args.step) : await rt.control(args.runId, 'cancel');
     if (!r.ok) throw new CliError(r.message);
     return { structured: { message: r.message }, text: r.message };
   } finally {
-    await rt.close();
+    if (!here) await rt.close();
   }
 }

@@ -13,7 +13,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { orchAsync } from '../../examples/test/cli.js';
+
+const BIN = fileURLToPath(new URL('../../bin/orch.js', import.meta.url));
 
 const FIXTURE = join(import.meta.dirname, '..', '..', 'runtime', 'test', 'fixtures', 'v02-journals');
 
@@ -73,6 +77,26 @@ trigger by_hand { manual run gated with { item: "crate" } }
     // orch runs shows each run's version: the IR it executes now.
     const runs = await orchAsync(['runs', ...db], cwd);
     expect(runs.stdout).toMatch(new RegExp(`^g\\s+gated\\s+completed\\s.*\\s${report.toHash.slice(0, 12)}$`, 'm'));
+  });
+
+  it('upgrade --all moves an interrupted run too (Ctrl-C), as it moves a paused one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'orch-all-'));
+    copyFileSync(join(FIXTURE, 'handlers.js'), join(dir, 'handlers.js'));
+    const source = readFileSync(join(FIXTURE, 'plans.orch'), 'utf8');
+    writeFileSync(join(dir, 'v1.orch'), source);
+    writeFileSync(join(dir, 'v2.orch'), source.replace('step after_long = echo(value: long.output.tag)', 'step after_long = echo(value: "after ${long.output.tag}")'));
+    const db = ['--db', join(dir, 'runs.db')];
+    const child = spawn(process.execPath, [BIN, 'run', 'v1.orch', '--plan', 'chain', '--input', '{"ms":60000}', '--run-id', 'c', ...db], { cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
+    // The progress lines go to stderr; Ctrl-C once `long` runs.
+    let out = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      if (/started\s+long/.test(out)) child.kill('SIGINT');
+    });
+    await new Promise((r) => child.on('close', r));
+    const all = await orchAsync(['upgrade', '--all', '--plan', 'chain', '--to', 'v2.orch', '--dry-run', '--json', ...db], { cwd: dir });
+    expect(all.code).toBe(0);
+    expect(JSON.parse(all.stdout).runs).toEqual([expect.objectContaining({ runId: 'c', compatible: true, changes: [expect.objectContaining({ step: 'after_long', change: 'changed' })] })]);
   });
 
   it('orch resume and orch signal note a source file changed since the run started, and only then', async () => {

@@ -69,7 +69,25 @@ plan gated {
 }
 `;
 
-const HANDLERS = `export async function greet({ name }) { return { message: 'hello ' + name, length: name.length }; }\n`;
+const HANDLERS = `export async function greet({ name }) { return { message: 'hello ' + name, length: name.length }; }
+export async function nap({ ms }, ctx) {
+  await new Promise((resolve) => { const t = setTimeout(resolve, ms); ctx.signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }); });
+  return { message: 'woke', length: 0 };
+}
+`;
+
+/** A step that sleeps for a minute unless it is stopped. */
+const SLOW = `capability nap {
+  kind tool
+  input { ms: int }
+  output { message: string, length: int }
+  handler "./handlers.mjs#nap"
+}
+
+plan slow {
+  step sleep = nap(ms: 60000)
+}
+`;
 
 let dir: string;
 
@@ -113,6 +131,7 @@ beforeAll(() => {
   writeFileSync(path.join(dir, 'racy.orch'), INVARIANT);
   writeFileSync(path.join(dir, 'gated.orch'), GATED);
   writeFileSync(path.join(dir, 'handlers.mjs'), HANDLERS);
+  writeFileSync(path.join(dir, 'slow.orch'), SLOW);
 });
 
 describe('orch mcp serve (read-only)', () => {
@@ -147,6 +166,20 @@ describe('orch mcp serve (read-only)', () => {
     const abs = path.join(dir, 'plans', 'broken.orch');
     const byAbs = (await call(client, 'check', { files: [abs] })).structuredContent as { diagnostics: { file: string }[] };
     expect(byAbs.diagnostics.filter((d) => d.file === abs)).toHaveLength(s.diagnostics.length);
+  });
+
+  it('checks a folder as orch check DIR does: every .orch file of the project under it, "." the whole project', async () => {
+    const folder = await call(client, 'check', { files: ['plans'] });
+    expect(folder.isError, text(folder)).toBeFalsy();
+    const fs = folder.structuredContent as { diagnostics: { code: string; file: string }[] };
+    expect(fs.diagnostics.map((d) => `${d.code}@${d.file}`)).toEqual(expect.arrayContaining(['E0201@plans/broken.orch', 'E0101@plans/broken.orch']));
+    const cli = await orchAsync(['check', 'plans', '--format', 'json'], { cwd: dir });
+    expect(fs.diagnostics).toEqual((JSON.parse(cli.stdout) as { diagnostics: unknown[] }).diagnostics);
+    const all = await call(client, 'check', { files: ['.'] });
+    expect(all.isError, text(all)).toBeFalsy();
+    const files = new Set((all.structuredContent as { diagnostics: { file: string }[] }).diagnostics.map((d) => d.file));
+    expect(files).toContain('plans/broken.orch');
+    expect([...files].every((f) => !path.isAbsolute(f) && !f.startsWith('..'))).toBe(true);
   });
 
   it('answers a diagnostic with a related place (a duplicate step) as diagnostics, not a protocol error', async () => {
@@ -270,6 +303,14 @@ describe('orch mcp serve (read-only)', () => {
     expect(text(r)).toContain('a before b');
   });
 
+  it('answers other calls while a long verify runs (the search gives way between scenarios)', async () => {
+    const order: string[] = [];
+    const verifying = call(client, 'verify', { file: 'good.orch', runs: 4000 }).then(() => order.push('verify'));
+    await call(client, 'explain', { code: 'E0201' }).then(() => order.push('explain'));
+    await verifying;
+    expect(order).toEqual(['explain', 'verify']);
+  });
+
   it('lists what a plan can use, with types and how to import it', async () => {
     const r = await call(client, 'capabilities', {});
     const s = r.structuredContent as { capabilities: { name: string; reference: string; import: string | null; output: string; doc: string | null }[]; resources: { name: string }[] };
@@ -332,6 +373,22 @@ describe('orch mcp serve --allow-run', () => {
       expect(JSON.stringify(r), file).not.toContain(secret);
     }
   });
+
+  it('cancel ends a run this server is running (its run call still waiting): the run call answers cancelled at once', async () => {
+    const running = client.callTool({ name: 'run', arguments: { file: 'slow.orch' } }) as Promise<CallToolResult>;
+    let runId: string | undefined;
+    while (runId === undefined) {
+      const runs = (await call(client, 'runs', { limit: 5 })).structuredContent as { runs: { runId: string; plan: string; status: string }[] };
+      runId = runs.runs.find((r) => r.plan === 'slow' && r.status === 'running')?.runId;
+    }
+    const c = await call(client, 'cancel', { runId });
+    expect(c.isError, text(c)).toBeFalsy();
+    const r = await running;
+    expect(r.isError, text(r)).toBeFalsy();
+    expect((r.structuredContent as { status: string }).status).toBe('cancelled');
+    const events = ((await call(client, 'timeline', { runId })).structuredContent as { events: { type: string }[] }).events.map((e) => e.type);
+    expect(events.filter((t) => t === 'execution_cancelled')).toHaveLength(1);
+  }, 20_000);
 
   it('a run that reaches an approval stops paused; signal approves it and the run ends here; cancel ends one that waits', async () => {
     const r = await call(client, 'run', { file: 'gated.orch' });

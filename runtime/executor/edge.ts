@@ -7,6 +7,7 @@
  * same outcomes through the same `Executor` interface.
  */
 import type { CapabilityIR } from '../../compiler/index.js';
+import { logBudget, toJsonOutput } from './json-output.js';
 import { typedOutput } from './value-defaults.js';
 import type { AttemptHandle, AttemptOutcome, AttemptRequest, FailureOwner, FinalFailure, ToolCheck } from '../scheduler/types.js';
 
@@ -55,20 +56,28 @@ export function attemptErrorFields(err: unknown): Pick<Extract<AttemptOutcome, {
 /**
  * Runs `work` as one attempt: its log lines go to `logged` as they come (or into the outcome),
  * its result is checked against the capability's output type, any throw is a failed attempt.
+ * With `maxBytes` (what another party writes: an MCP server's stderr and answers) the attempt is
+ * held to the project's `maxOutputBytes` as a handler is: its log lines share the budget, and an
+ * output whose JSON is larger fails the attempt.
  */
 export function runEdgeAttempt(
   req: AttemptRequest,
   done: (outcome: AttemptOutcome) => void,
   logged: ((lines: readonly string[]) => void) | undefined,
   work: (signal: AbortSignal, log: (line: string) => void) => Promise<unknown>,
+  maxBytes?: Promise<number>,
 ): AttemptHandle {
   const ac = new AbortController();
   const held: string[] = [];
   let settled = false;
+  let budget: ((line: string) => string | null) | null = null;
+  let limit: number | null = null;
   const log = (line: string): void => {
     if (settled) return;
-    if (logged) logged([line]);
-    else held.push(line);
+    const kept = budget ? budget(line) : line;
+    if (kept === null) return;
+    if (logged) logged([kept]);
+    else held.push(kept);
   };
   const finish = (o: AttemptOutcome): void => {
     if (settled) return;
@@ -76,10 +85,15 @@ export function runEdgeAttempt(
     done(held.length ? { ...o, logs: held } : o);
   };
   // Never inside `start`: the work begins on a later tick.
-  void Promise.resolve()
-    .then(() => work(ac.signal, log))
+  void Promise.resolve(maxBytes)
+    .then((max) => {
+      if (max !== undefined) [limit, budget] = [max, logBudget(max)];
+      return work(ac.signal, log);
+    })
     .then(
       (output) => {
+        const json = limit === null ? null : toJsonOutput(output, limit);
+        if (json && !json.ok) return finish({ ok: false, error: json.error });
         const typed = typedOutput(req.capability, output);
         finish(typed.ok ? { ok: true, output: typed.output } : { ok: false, error: typed.error });
       },

@@ -95,6 +95,20 @@ function isJsonPart(holder: unknown, v: unknown): boolean {
   }
 }
 
+/**
+ * An attempt's log budget: each line as it should be kept, or null once the budget is spent. The
+ * lines an attempt logs (a handler's `ctx.log` and prints, an MCP server's stderr) share the same
+ * `maxBytes` as its output; the line that goes past it is replaced by a note saying so.
+ */
+export function logBudget(maxBytes: number): (line: string) => string | null {
+  let used = 0;
+  return (line) => {
+    if (used > maxBytes) return null;
+    used += Buffer.byteLength(line, 'utf8');
+    return used > maxBytes ? `… further log lines dropped: more than ${formatBytes(maxBytes)}` : line;
+  };
+}
+
 /** `1.5 MiB (1572864 bytes)` */
 export function formatBytes(n: number): string {
   const unit = n >= 1024 * 1024 ? ['MiB', 1024 * 1024] as const : n >= 1024 ? ['KiB', 1024] as const : null;

@@ -7,7 +7,7 @@
 import { pathToFileURL } from 'node:url';
 import { workerData } from 'node:worker_threads';
 import { format } from 'node:util';
-import { describeThrown, formatBytes, toJsonOutput } from './json-output.js';
+import { describeThrown, formatBytes, logBudget, toJsonOutput } from './json-output.js';
 import { sendLine, sendUsage } from './live-logs.js';
 import { claimToStart, markFinished } from './chunking.js';
 import { RunningAttempt, RunningAttempts } from './abort-channel.js';
@@ -126,11 +126,10 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
 
 async function runHandler(task: WorkerTask, running: RunningAttempt): Promise<WorkerResult> {
   const logs: string[] = [];
-  let logBytes = 0;
+  const budget = logBudget(task.maxOutputBytes);
   const keep = (line: string) => {
-    if (logBytes > task.maxOutputBytes) return;
-    logBytes += Buffer.byteLength(line, 'utf8');
-    const kept = logBytes > task.maxOutputBytes ? `… further log lines dropped: more than ${formatBytes(task.maxOutputBytes)}` : line;
+    const kept = budget(line);
+    if (kept === null) return;
     logs.push(kept);
     if (task.logKey !== undefined) sendLine(task.logKey, kept);
   };

@@ -84,6 +84,8 @@ type Sdk = Awaited<ReturnType<typeof sdk>>;
  * for minutes before its answer, and the step's timeout owns that wait.
  */
 const STDIO_START_MS = 60_000;
+/** The longest piece of a stderr line handed on as one log line (characters). */
+const STDERR_LINE_MAX = 64 * 1024;
 /** The last lines of a stdio server's stderr kept to say why it failed to start. */
 const STDERR_TAIL = 20;
 
@@ -176,6 +178,8 @@ function makeTransport({ StreamableHTTPClientTransport, StdioClientTransport, ge
     stderr.on('data', (chunk: Buffer) => {
       const lines = (partial + chunk.toString('utf8')).split(/\r?\n/);
       partial = lines.pop() ?? '';
+      // A line that never ends is handed on in pieces: it is not kept whole in memory.
+      if (partial.length > STDERR_LINE_MAX) [lines[lines.length], partial] = [partial, ''];
       for (const l of lines) if (l.trim()) o.onStderr?.(l);
     });
   }

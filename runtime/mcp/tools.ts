@@ -10,6 +10,7 @@
 import { renameValue, toolShapes, type CapabilityIR, type McpHandlerIR, type McpLockTool } from '../../compiler/index.js';
 import { configMemo, loadConfig, type OrchConfig } from '../config.js';
 import { AttemptError, FinalAttemptError, runEdgeAttempt, type EdgeHandler } from '../executor/edge.js';
+import { DEFAULT_MAX_OUTPUT_BYTES } from '../executor/json-output.js';
 import { projectRoot } from '../executor/handler-path.js';
 import type { AttemptHandle, AttemptOutcome, AttemptRequest, ToolCheck } from '../scheduler/types.js';
 import { envThenConfig } from '../secret-refs.js';
@@ -84,7 +85,10 @@ export class McpTools implements EdgeHandler {
 
   start(req: AttemptRequest, done: (outcome: AttemptOutcome) => void, logged?: (lines: readonly string[]) => void): AttemptHandle {
     const h = mcpHandlerOf(req.capability)!;
-    return runEdgeAttempt(req, done, logged, (signal, log) => this.call(projectRoot(req.plan.base_dir), h, req, signal, log, true));
+    const root = projectRoot(req.plan.base_dir);
+    // A server's stderr and answers are held to the project's output limit, as a handler's are.
+    const maxBytes = this.configFor(root).then((c) => c.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES, () => DEFAULT_MAX_OUTPUT_BYTES);
+    return runEdgeAttempt(req, done, logged, (signal, log) => this.call(root, h, req, signal, log, true), maxBytes);
   }
 
   /**

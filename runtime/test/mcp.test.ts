@@ -49,6 +49,8 @@ async function startHttpServer(): Promise<void> {
 
 function config(variant: 'a' | 'b' | 'c'): string {
   return JSON.stringify({
+    // The `flood` and `big` tools go past it.
+    maxOutputBytes: 65_536,
     mcp: {
       everything: { command: process.execPath, args: [bin('@modelcontextprotocol/server-everything')], env: { ORCH_SERVER_KEY: 'secret:ORCH_TEST_SERVER_KEY' } },
       files: { command: process.execPath, args: [bin('@modelcontextprotocol/server-filesystem'), join(dir, 'notes')] },
@@ -404,6 +406,17 @@ plan paths {
     expect(result.status).toBe('completed');
     const out = Object.fromEntries(result.steps.map((s) => [s.stepId, s.output]));
     expect(out.p).toEqual({ full_path: '/root/a.txt', second: 2, opts: { x_y: 'UP' } });
+  });
+
+  it("keeps a server's stderr flood within the step's log budget (maxOutputBytes), a long line too, and fails an answer larger than it", async () => {
+    const plan = planOf(write('flood.orch', `plan flood { step f = fx.flood(lines: 3000, long: 200000) step b = fx.big(bytes: 100000) { after f } }`));
+    const { result, events } = await run(plan);
+    const lines = events.filter((e) => e.type === 'step_log' && e.stepId === 'f').map((e) => (e.data as { line: string }).line);
+    expect(result.steps[0]!.status).toBe('completed');
+    expect(lines.reduce((n, l) => n + Buffer.byteLength(l), 0)).toBeLessThan(66_000);
+    expect(lines.at(-1)).toMatch(/further log lines dropped: more than 64 KiB/);
+    expect(result.steps[1]!.status).toBe('failed');
+    expect(result.steps[1]!.error).toMatch(/more than the limit of 64 KiB/);
   });
 
   it('retries with a fresh server when the server dies mid-call', async () => {

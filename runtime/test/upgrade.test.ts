@@ -246,6 +246,41 @@ plan waiting {
   });
 });
 
+describe('Runtime.upgrade of a run here that waits out a retry', () => {
+  it('moves it while the failed step waits for its next attempt (no attempt in flight): the retry and what follows run under the new IR', async () => {
+    const { dir, compileTo } = handlerProject('orch-upgrade-retry-');
+    const planOf = (text: string, name: string) =>
+      compileTo(
+        name,
+        `capability echo { kind tool  input { value: string }  output { value: string }  handler "./handlers.js#echo" }
+capability flaky { kind tool  input { marker: string }  output { value: string }  handler "./handlers.js#flaky"  retry 2 backoff fixed 1500ms }
+plan retrying {
+  input { marker: string }
+  step shaky = flaky(marker: input.marker)
+  step after_shaky = echo(value: "${text}") { after shaky }
+  output { said: after_shaky.output.value }
+}`,
+      );
+    const v1 = planOf('old', 'v1.orch');
+    const v2 = planOf('new', 'v2.orch');
+    const rt = await Runtime.open({ db: join(dir, 'runs.db'), workers: 1, controlPollMs: 20 });
+    cleanups.push(() => rt.close({ cancel: false }));
+    const retried = new Promise<void>((resolve) => {
+      void rt.start(v1, { runId: 'r', input: { marker: join(dir, 'seen') }, onEvent: (e) => e.type === 'step_retried' && resolve() }).then((a) => (active = a));
+    });
+    let active: Awaited<ReturnType<typeof rt.start>> | undefined;
+    await retried;
+    expect(await rt.upgrade('r', v2)).toMatchObject({ compatible: true, requested: true });
+    const deadline = Date.now() + 10_000;
+    while (!active) await new Promise((r) => setTimeout(r, 10));
+    expect(await active.result).toMatchObject({ status: 'completed', output: { said: 'new' } });
+    const types = (await rt.store!.load('r')).filter((e) => e.type === 'plan_upgraded' || (e.type === 'step_started' && e.stepId === 'shaky')).map((e) => e.type);
+    // Upgraded between the failed attempt and the retry, not after the step had gone on.
+    expect(types).toEqual(['step_started', 'plan_upgraded', 'step_started']);
+    expect(Date.now()).toBeLessThan(deadline);
+  });
+});
+
 describe('orch upgrade of a run paused inside a sub-plan', () => {
   it("holds the sub-plan run's started steps to the rules: a changed one is refused, a later one moves (§8.6)", async () => {
     const { dir, compileTo } = handlerProject('orch-upgrade-sub-');
@@ -360,5 +395,77 @@ ${call}
     expect((await rt.signal('p', { context: { go: true } })).ok).toBe(true);
     expect(await active.result).toMatchObject({ status: 'completed', output: { v: 'a' } });
     expect((await rt.store!.getRun('p/c'))?.status).toBe('cancelled');
+  });
+});
+
+describe("orch upgrade and the run's input", () => {
+  const ECHO = `capability echo {
+  kind tool
+  input { value: string }
+  output { value: string }
+  handler "./handlers.js#echo"
+  data public
+}
+`;
+  const version = (input: string, shipped: string) =>
+    `${ECHO}plan p {
+  input { ${input} }
+  step prep = echo(value: "got \${input.a}")
+  step ask = approval(approver: "lead", summary: "ship?") { after prep }
+  step ship = echo(value: ${shipped}) { after ask }
+  output { shipped: ship.output.value }
+}
+`;
+
+  it('refuses a version whose input type the run\'s input does not fit; one that adds a field with a default moves it, and the run reads the default', async () => {
+    const { dir, compileTo } = handlerProject('orch-upgrade-input-');
+    const v1 = compileTo('v.orch', version('a: string', 'prep.output.value'));
+    const needsB = compileTo('v.orch', version('a: string, b: string', 'input.b'));
+    const retyped = compileTo('v.orch', version('a: int', 'prep.output.value'));
+    const defaulted = compileTo('v.orch', version('a: string, b: string = "by default"', 'input.b'));
+    const db = join(dir, 'runs.db');
+    const starter = await Runtime.open({ db, workers: 1, suspendOnApproval: true });
+    expect((await (await starter.start(v1, { input: { a: 'crate' }, runId: 'r' })).result).status).toBe('paused');
+    await starter.close();
+
+    const rt = await Runtime.open({ db, workers: 1 });
+    cleanups.push(() => rt.close());
+    const j = rt.store!;
+    const before = await j.load('r');
+    const missing = await upgradeRun(j, 'r', needsB);
+    expect(missing).toMatchObject({ compatible: false, applied: false });
+    expect(missing.reasons).toEqual([{ step: null, reason: "the run's input does not fit the new plan's input type: /b: is required" }]);
+    expect((await upgradeRun(j, 'r', retyped)).reasons.map((r) => r.reason)).toContain("the run's input does not fit the new plan's input type: /a: must be integer");
+    expect(await j.load('r')).toEqual(before);
+
+    expect(await upgradeRun(j, 'r', defaulted)).toMatchObject({ compatible: true, applied: true });
+    expect((await rt.signal('r', { stepId: 'ask', decision: 'approve', by: 'ops' })).ok).toBe(true);
+    expect(await (await rt.resume('r')).result).toMatchObject({ status: 'completed', output: { shipped: 'by default' } });
+  });
+});
+
+describe('orch upgrade and nested output fields', () => {
+  it("refuses a version that reads a field below a completed step's output field that the output lacks, naming its path", async () => {
+    const { dir, compileTo } = handlerProject('orch-upgrade-nested-');
+    writeFileSync(join(dir, 'where.js'), 'export async function where() { return { addr: { city: "Oslo" } }; }\n');
+    const version = (addr: string, read: string) => `
+capability where { kind tool  input {}  output { addr: { ${addr} } }  handler "./where.js#where" }
+capability echo { kind tool  input { value: string }  output { value: string }  handler "./handlers.js#echo" }
+plan p {
+  step prep = where()
+  step ask = approval(approver: "lead", summary: "ship?") { after prep }
+  step ship = echo(value: prep.output.addr.${read}) { after ask }
+  output { shipped: ship.output.value }
+}
+`;
+    const v1 = compileTo('v.orch', version('city: string', 'city'));
+    const zip = compileTo('v.orch', version('city: string, zip: string', 'zip'));
+    const db = join(dir, 'runs.db');
+    const rt = await Runtime.open({ db, workers: 1, suspendOnApproval: true });
+    cleanups.push(() => rt.close());
+    expect((await (await rt.start(v1, { runId: 'n' })).result).status).toBe('paused');
+    const refused = await upgradeRun(rt.store!, 'n', zip);
+    expect(refused).toMatchObject({ compatible: false, applied: false });
+    expect(refused.reasons).toEqual([{ step: 'prep', reason: 'completed without output field "addr.zip", which the new plan reads' }]);
   });
 });

@@ -184,11 +184,14 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
   // run's, and a null is a signal gone stale, which max_age brings about again in virtual time.
   const wasSet = (name: string, value: unknown) => value !== null && !plan.context_signals?.[name]?.derived;
   const context = Object.fromEntries(Object.entries(created.data.context).filter(([k, v]) => wasSet(k, v)));
+  // The version the run ended on (§8.6: an upgrade moved it), which is `plan`, not the one it started on.
+  const upgraded = [...events].reverse().find((e) => e.type === 'plan_upgraded');
+  const version = upgraded?.type === 'plan_upgraded' ? upgraded.data.to_hash : (created.data.ir_hash ?? '');
   const head = [
     `import ${JSON.stringify(rel)} as ${plan.module}`,
     '',
     `test ${JSON.stringify(name)} {`,
-    `  captured_from ${JSON.stringify(runId)} ir_hash ${JSON.stringify(created.data.ir_hash ?? '')}`,
+    `  captured_from ${JSON.stringify(runId)} ir_hash ${JSON.stringify(version)}`,
     `  plan ${plan.module}.${plan.plan}`,
     `  input ${orchValue(scrub(created.data.input, plan.input, ph), plan.input, currency)}`,
     ...(Object.keys(context).length > 0 ? [`  context ${orchValue(scrub(context, plan.context, ph), plan.context, currency)}`] : []),
@@ -208,7 +211,10 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
     ...new Set(
       events.flatMap((e) => {
         if (e.stepId === null || human.has(baseId(e.stepId))) return [];
-        const cap = e.type === 'step_started' ? e.data.capability : e.type === 'step_adopted' ? adoptedCap(e.stepId) : null;
+        // A step started before an upgrade names its capability as the old version's IR did (an entry
+        // module named after its old file: `plans.f`); the upgrade kept it, so the plan's own name for it is the one to mock.
+        const started = e.type === 'step_started' ? e.data.capability : null;
+        const cap = started !== null ? (plan.capabilities[started] ? started : (adoptedCap(e.stepId) ?? started)) : e.type === 'step_adopted' ? adoptedCap(e.stepId) : null;
         return cap !== null ? [cap] : [];
       }),
     ),

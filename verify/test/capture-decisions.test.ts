@@ -124,3 +124,20 @@ describe('capturing a run with approvals', () => {
     expect(readFileSync(file, 'utf8')).toContain('approve ok by "cfo"');
   });
 });
+
+describe('capturing a run that was upgraded (§8.6)', () => {
+  it('records the version the run ended on, so orch test reads the captured plan from the journal', async () => {
+    const dir = project();
+    const db = join(dir, 'runs.db');
+    writeFileSync(join(dir, 'v2.orch'), PLAN.replace('step b = f(x: a.output.y) { after ok }', 'step b = f(x: a.output.y + 10) { after ok }'));
+    const paused = await runCli(['run', 'plans.orch', '--plan', 'p', '--input', '{"x": 1}', '--db', db, '--json', '--quiet'], dir);
+    const runId = (JSON.parse(paused.stdout) as { runId: string }).runId;
+    const up = await runCli(['upgrade', runId, '--to', 'v2.orch', '--plan', 'p', '--json', '--db', db], dir);
+    expect(up.code, up.stderr).toBe(0);
+    const toHash = (JSON.parse(up.stdout) as { runs: { toHash: string }[] }).runs[0]!.toHash;
+    expect((await runCli(['signal', runId, 'ok', 'approve', '--db', db, '--quiet'], dir)).code).toBe(0);
+    const captured = await runCli(['test', '--capture', runId, '--db', db], dir);
+    expect(captured.code, captured.stderr).toBe(0);
+    expect(captured.stdout).toContain(`captured_from ${JSON.stringify(runId)} ir_hash ${JSON.stringify(toHash)}`);
+  });
+});

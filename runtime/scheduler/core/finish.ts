@@ -76,20 +76,24 @@ const APPROVALS: ReadonlySet<string> = new Set(['approval']);
 const WAITS: ReadonlySet<string> = new Set(['approval', 'wait', 'until']);
 
 /**
- * Only approvals and waits (`wait`, `wait until`) are in progress and nothing else can start
- * before one ends: no attempt is in flight, so the run may be detached and resumed (it takes its
- * waits up from the journal) without losing or repeating anything — an upgrade's turn (§8.6).
+ * Only approvals and waits (`wait`, `wait until`, a failed step waiting out its retry's backoff)
+ * are in progress and nothing else can start before one ends: no attempt is in flight, so the run
+ * may be detached and resumed (it takes its waits, and the retries' due times that `step_retried`
+ * recorded, up from the journal) without losing or repeating anything — an upgrade's turn (§8.6).
  */
 export function idleOnWaits(c: RunState): boolean {
-  return idleOn(c, WAITS);
+  return idleOn(c, WAITS, true);
 }
 
-function idleOn(c: RunState, kinds: ReadonlySet<string>): boolean {
-  if (c.inProgress.size === 0) return false;
+function idleOn(c: RunState, kinds: ReadonlySet<string>, backoffs = false): boolean {
+  let waits = c.inProgress.size > 0;
   for (const i of c.inProgress) if (!kinds.has(i.activity.kind) && subplanWaits(c, i) === null) return false;
-  for (const i of c.instances.values())
-    if (i.rec.status === 'queued' && (i.timer !== null || !c.limits.heldBack(slotRequest(c, i)))) return false;
-  return true;
+  for (const i of c.instances.values()) {
+    if (i.rec.status !== 'queued') continue;
+    if (backoffs && i.timer?.kind === 'backoff') waits = true;
+    else if (i.timer !== null || !c.limits.heldBack(slotRequest(c, i))) return false;
+  }
+  return waits;
 }
 
 /** What a running sub-plan instance waits for, when it waits only for approvals. */
