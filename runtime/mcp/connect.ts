@@ -77,13 +77,23 @@ type Sdk = Awaited<ReturnType<typeof sdk>>;
 
 /**
  * How long a server has to answer `initialize` and `tools/list`. A peer that does not speak MCP
- * fails the attempt within 15 s (LANGUAGE.md §9.1): over HTTP one that answers nothing within the
- * silent-peer bound; over stdio one that wrote something else than MCP on its stdout and then no
- * MCP answer within it. A stdio server that says nothing yet gets the SDK's 60 s: a command such
- * as `npx …` may be installing the server first. A tool call is not bounded here: a tool may work
- * for minutes before its answer, and the step's timeout owns that wait.
+ * fails the attempt within 15 s (LANGUAGE.md §9.1): one that answers nothing within the
+ * silent-peer bound, over HTTP or stdio, and one that wrote something else than MCP on its stdout
+ * and then no MCP answer within it. A stdio server started by a package runner (`npx`, `uvx`,
+ * `docker` …) that says nothing yet gets 60 s, the SDK's own bound: the runner may be installing
+ * or pulling it first. A tool call is not bounded here: a tool may work for minutes before its
+ * answer, and the step's timeout owns that wait.
  */
-const STDIO_START_MS = 60_000;
+const INSTALLING_MS = 60_000;
+/** Commands that may fetch the server before starting it (their basename, without `.cmd`/`.exe`). */
+const PACKAGE_RUNNERS = new Set(['npx', 'pnpx', 'bunx', 'uvx', 'uv', 'pipx', 'pnpm', 'yarn', 'npm', 'bun', 'deno', 'docker', 'podman']);
+
+/** How long a server may stay silent where its handshake answer is due. */
+export function handshakeBound(spec: McpServerSpec): number {
+  if (spec.transport === 'http') return silentPeerMs();
+  const runner = spec.command.split(/[\\/]/).pop()!.replace(/\.(cmd|exe)$/i, '').toLowerCase();
+  return PACKAGE_RUNNERS.has(runner) ? Math.max(INSTALLING_MS, silentPeerMs()) : silentPeerMs();
+}
 /** The longest piece of a stderr line handed on as one log line (characters). */
 const STDERR_LINE_MAX = 64 * 1024;
 /** The last lines of a stdio server's stderr kept to say why it failed to start. */
@@ -132,7 +142,7 @@ export async function connectServer(name: string, spec: McpServerSpec, o: Connec
     if (notMcp || !(err instanceof Error) || (err.name !== 'SyntaxError' && err.name !== 'ZodError')) return;
     notMcp = setTimeout(() => stop(new Error(`it wrote something else than MCP on its stdout and no MCP answer within ${silentFor(handshakeMs)} (is it an MCP server?): ${err.message.slice(0, 200)}`)), handshakeMs);
   };
-  const options = { timeout: spec.transport === 'http' ? handshakeMs : STDIO_START_MS, signal: handshake.signal };
+  const options = { timeout: handshakeBound(spec), signal: handshake.signal };
   try {
     await client.connect(transport, options);
   } catch (err) {

@@ -15,6 +15,7 @@ import { compile, type PlanIR } from '../../compiler/index.js';
 import type { Diagnostic } from '../../language/index.js';
 import { lockProject, McpTools, Runtime, type AttemptRequest, type OrchConfig } from '../index.js';
 import type { AttemptOutcome, ExecutionResult, RunEvent } from '../scheduler/types.js';
+import { handshakeBound } from '../mcp/connect.js';
 import { FIXTURES, tempDir } from './helpers.js';
 
 const require = createRequire(import.meta.url);
@@ -328,6 +329,27 @@ plan missing { step r = files.read_text_file(path: "${join(dir, 'notes', 'missin
       await tools.close();
       for (const p of peers) p.destroy();
       await new Promise((r) => mute.close(r));
+    }
+  });
+
+  it('over stdio, a server that starts and says nothing fails the attempt within the silent-peer bound; one started by a package runner has 60 s (§9.1)', async () => {
+    expect(handshakeBound({ transport: 'stdio', command: 'npx', args: ['-y', 'some-server'] } as never)).toBe(60_000);
+    expect(handshakeBound({ transport: 'stdio', command: 'C:\\tools\\uvx.exe', args: [] } as never)).toBe(60_000);
+    const plan = planOf(write('stdio-mute.orch', `plan mute { step s = demo.get_sum(a: 1, b: 2) }`));
+    const cap = { ...plan.capabilities['mcp.everything.get_sum']!, handler: { mcp: 'mute', tool: 'get-sum', hash: 'sha256:0' } };
+    const mute = { command: process.execPath, args: ['-e', 'process.stdin.resume()'] };
+    const tools = new McpTools(async () => ({ file: null, hooks: {}, secrets: {}, mcp: { mute } }) as OrchConfig);
+    process.env.ORCH_SILENT_PEER_MS = '300';
+    try {
+      expect(handshakeBound({ transport: 'stdio', ...mute } as never)).toBe(300);
+      const outcome = await new Promise<AttemptOutcome>((resolve) =>
+        tools.start({ runId: 'r', stepId: 's', baseStepId: 's', attempt: 1, purpose: 'call', capability: cap, input: { a: 1, b: 2 }, resource: null, timeoutMs: null, secrets: {}, plan }, resolve),
+      );
+      expect(outcome).toMatchObject({ ok: false, error: expect.stringMatching(/^cannot start MCP server "mute" \(stdio .*\): no MCP answer within 0\.3 s \(is it an MCP server\?\)$/) });
+      expect(outcome).not.toHaveProperty('final');
+    } finally {
+      delete process.env.ORCH_SILENT_PEER_MS;
+      await tools.close();
     }
   });
 
