@@ -26,7 +26,7 @@ import type { BudgetClaim } from './limits.js';
 import { attemptAction, capabilityOf, resourceOf } from './resolve.js';
 import { round6 } from './result.js';
 import type { RunState } from './run-state.js';
-import { costCeilings, ledgerClaims, money, spent } from './ceilings.js';
+import { blockingCeiling, costCeilings, ledgerClaims, money, spent } from './ceilings.js';
 import type { Inst } from './state.js';
 import { modelWorstCase as worstCaseAt, type PolicyIR } from '../../../compiler/index.js';
 
@@ -34,28 +34,12 @@ export const DURATION_TIMER = 'budget:duration';
 
 /** May `inst` start within the cost budgets? If not, the run has been failed. */
 export function withinBudget(c: RunState, inst: Inst): boolean {
-  const ceilings = costCeilings(c);
-  if (ceilings.length === 0) return true;
+  if (costCeilings(c).length === 0) return true;
   const estimate = reservationOf(c, inst).total;
-  const here = spent(c);
-  for (const b of ceilings) {
-    const total = here + (b.outside?.() ?? 0);
-    const over = total + estimate > b.limit + 1e-9 || total > b.limit + 1e-9;
-    if (!over) continue;
-    const data = { budget: 'cost' as const, label: b.label, limit: b.limit, cost: round6(total), estimate: round6(estimate), warn: b.warn };
-    if (b.warn) {
-      const key = warnedKey('cost', b.label);
-      if (!c.warned.has(key)) {
-        c.warned.add(key);
-        c.emit('budget_exceeded', inst.key, data);
-      }
-      continue;
-    }
-    c.emit('budget_exceeded', inst.key, data);
-    abortRun(c, 'failed', `budget exceeded: ${b.label} (spent ${money(c, total)}, step ${inst.key} would add ${money(c, estimate)})`);
-    return false;
-  }
-  return true;
+  const over = blockingCeiling(c, inst, estimate);
+  if (over === null) return true;
+  abortRun(c, 'failed', `budget exceeded: ${over.label} (spent ${money(c, over.total)}, step ${inst.key} would add ${money(c, estimate)})`);
+  return false;
 }
 
 /**

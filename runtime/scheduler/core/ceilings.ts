@@ -4,8 +4,10 @@
  * steps (`./budget.ts`) and of a rollback's compensations (`./endings.ts`).
  */
 import { type BudgetClaim, budgetLedger } from './limits.js';
+import { warnedKey } from './fold.js';
 import { round6 } from './result.js';
 import type { CostCeiling, RunState } from './run-state.js';
+import type { Inst } from './state.js';
 
 /** An amount with the plan's currency, as the budget was written (`0.5usd`); bare for an IR without one. */
 export function money(c: RunState, n: number): string {
@@ -57,4 +59,30 @@ export function ledgerClaims(c: RunState, amount: () => number): readonly Budget
   if (shared.length === 0) return undefined;
   const n = amount();
   return shared.map((b) => ({ key: b.shared!.key, owner: b.shared!.owner, limit: b.limit, amount: n }));
+}
+
+/**
+ * The first blocking cost budget (the run's, or a parent's it runs under) that `estimate` more on
+ * `inst` would take past its limit, `budget_exceeded` journaled on `inst`; a `warn` budget on the
+ * way journals once and is passed. Null when it may start.
+ */
+export function blockingCeiling(c: RunState, inst: Inst, estimate: number): { readonly label: string; readonly total: number } | null {
+  const here = spent(c);
+  for (const b of costCeilings(c)) {
+    const total = here + (b.outside?.() ?? 0);
+    const over = total + estimate > b.limit + 1e-9 || total > b.limit + 1e-9;
+    if (!over) continue;
+    const data = { budget: 'cost' as const, label: b.label, limit: b.limit, cost: round6(total), estimate: round6(estimate), warn: b.warn };
+    if (b.warn) {
+      const key = warnedKey('cost', b.label);
+      if (!c.warned.has(key)) {
+        c.warned.add(key);
+        c.emit('budget_exceeded', inst.key, data);
+      }
+      continue;
+    }
+    c.emit('budget_exceeded', inst.key, data);
+    return { label: b.label, total };
+  }
+  return null;
 }

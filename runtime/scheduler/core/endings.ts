@@ -7,9 +7,8 @@
 import type { CapabilityIR, ResourceIR, StepIR } from '../../../compiler/index.js';
 import { preStepViolations, type Violation } from '../guardrails.js';
 import type { AttemptRequest, AttemptUsage, RunStatus } from '../types.js';
-import { costCeilings, ledgerClaims, money, spent } from './ceilings.js';
+import { blockingCeiling, costCeilings, ledgerClaims, money } from './ceilings.js';
 import { env, evalArgs } from './env.js';
-import { warnedKey } from './fold.js';
 import { guardStep, recordViolations } from './guards.js';
 import { releaseLease } from './lease.js';
 import { hookInfo, resourceOf } from './resolve.js';
@@ -189,26 +188,11 @@ export function abortRun(c: RunState, status: 'failed' | 'timeout' | 'cancelled'
 
 /**
  * Why a compensation costing `cost` may not start: a blocking cost budget of the run (or of a
- * parent it runs under) it would take past its limit — `budget_exceeded` is journaled on its step.
- * A `warn` budget journals once and lets it run. Null when it may start.
+ * parent it runs under) it would take past its limit. Null when it may start.
  */
 function compensationOverBudget(c: RunState, inst: Inst, cost: number): string | null {
-  for (const b of costCeilings(c)) {
-    const total = spent(c) + (b.outside?.() ?? 0);
-    if (total + cost <= b.limit + 1e-9 && total <= b.limit + 1e-9) continue;
-    const data = { budget: 'cost' as const, label: b.label, limit: b.limit, cost: round6(total), estimate: round6(cost), warn: b.warn };
-    if (b.warn) {
-      const key = warnedKey('cost', b.label);
-      if (!c.warned.has(key)) {
-        c.warned.add(key);
-        c.emit('budget_exceeded', inst.key, data);
-      }
-      continue;
-    }
-    c.emit('budget_exceeded', inst.key, data);
-    return `budget exceeded: ${b.label} (spent ${money(c, total)}, its compensation would add ${money(c, cost)})`;
-  }
-  return null;
+  const over = blockingCeiling(c, inst, cost);
+  return over && `budget exceeded: ${over.label} (spent ${money(c, over.total)}, its compensation would add ${money(c, cost)})`;
 }
 
 /** Gives back the slot a running compensation holds (it ended, or the run stopped under it). */
