@@ -151,6 +151,14 @@ function answersText(all: readonly Outcome[], schema: Record<string, unknown> | 
   return rest.length === 0 ? `fails ${msg}` : `fails ${msg} times ${lead} then returns ${returns}`;
 }
 
+/**
+ * The currency money is written in: a bare number is no `money` to the test's checker. The
+ * program's own when it writes one, else usd (a `money` field has no currency of its own).
+ */
+function programCurrency(source: string): string {
+  return compile({ entry: source, navigation: false }).model?.currency ?? 'usd';
+}
+
 function compileTest(file: string, text: string, name: string): CompiledTest {
   const host = { readFile: (p: string) => (resolve(p) === file ? text : diskHost.readFile(p)) };
   const out = compile({ entry: file, host, navigation: false, tests: true });
@@ -173,9 +181,9 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
   if (plan.steps.some((s) => s.kind === 'human' && (s.for_each !== null || (s.blocks ?? []).length > 0)))
     throw new CaptureError(`run ${runId} has approval steps inside a for each or a block: capturing their decisions is not supported yet (write approve/reject lines by hand)`);
   if (plan.steps.some((s) => s.action.type === 'run')) throw new CaptureError(`run ${runId} runs sub-plans: capturing their calls is not supported yet`);
-  const currency = plan.policy?.currency ?? null;
   const ph = new Placeholders(opts.keepPersonal === true);
   const source = isAbsolute(plan.source_file) ? plan.source_file : resolve(plan.base_dir, plan.source_file);
+  const currency = plan.policy?.currency ?? programCurrency(source);
   let rel = relative(dirname(file), source);
   if (!rel.startsWith('.')) rel = `./${rel}`;
   const name = opts.name ?? `captured from run ${runId}`;

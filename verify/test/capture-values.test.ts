@@ -1,0 +1,53 @@
+/**
+ * What `orch test --capture` writes of a run's values (LANGUAGE.md §9.2: "the run's input and
+ * context, a `mock` per boundary call …; the captured test is run before it is written and must
+ * pass"): money is written with a currency — a bare number is no `money` to the test's checker —
+ * in the program's own currency when it has one, else usd. (The plan's output has no schema in the
+ * IR: `run.output`'s fields are untyped to a test, so its money is written as a number.)
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { compile } from '../../compiler/index.js';
+import type { RunEvent } from '../../runtime/index.js';
+import { tempDir } from '../../runtime/test/helpers.js';
+import { captureTest, runPlanTest } from '../index.js';
+
+/** Runs the test `body` of `plan` (in plans.orch) and captures a test from its journal. */
+async function captureOf(plan: string, body: string) {
+  const dir = tempDir('orch-capture-values-');
+  writeFileSync(join(dir, 'plans.orch'), plan);
+  const file = join(dir, 'source.test.orch');
+  writeFileSync(file, `import "./plans.orch" as plans\ntest "source" {\n${body}}\n`);
+  const out = compile({ entry: file, navigation: false, tests: true });
+  expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+  let journal: readonly RunEvent[] = [];
+  const ran = await runPlanTest(out.tests[0]!, { real: null, onJournal: (events) => (journal = events) });
+  expect(ran.passed).toBe(true);
+  return captureTest({ runId: 'v-1', plan: out.tests[0]!.plan, events: journal }, { file: join(dir, 'captured.test.orch') });
+}
+
+const charge = (cost: string) => `
+capability charge { kind tool  input { amount: money }  output { fee: money }${cost} }
+plan p {
+  input { amount: money }
+  step b = charge(amount: input.amount)
+  output { fee: b.output.fee }
+}
+`;
+
+describe('capturing values', () => {
+  it('money of a program that writes no currency is written in usd, and the captured test passes', async () => {
+    const { text, result } = await captureOf(charge(''), '  plan plans.p\n  input { amount: 5usd }\n  mock plans.charge returns { fee: 2usd }\n');
+    expect(text).toContain('  input { amount: 5usd }');
+    expect(text).toContain('  mock plans.charge returns { fee: 2usd }');
+    expect(result.passed).toBe(true);
+  });
+
+  it("money of a program whose costs are in eur (without a budget) is written in eur", async () => {
+    const { text, result } = await captureOf(charge('  cost 0.01eur'), '  plan plans.p\n  input { amount: 5eur }\n  mock plans.charge returns { fee: 2eur }\n');
+    expect(text).toContain('  input { amount: 5eur }');
+    expect(text).toContain('  mock plans.charge returns { fee: 2eur }');
+    expect(result.passed).toBe(true);
+  });
+});
