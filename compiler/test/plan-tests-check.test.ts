@@ -152,6 +152,11 @@ test "t" {
     expect(got.some((g) => g.includes(':10') && g.includes('expect needs a bool'))).toBe(true);
   });
 
+  it("E0201: a field the plan's output does not have, read from run.output (null before the run ends)", () => {
+    expect(problems(checkTest(wrap('expect run.output.refunded == 800usd and run.output == { refunded: 800usd }\n  expect always run.output == null or run.output.refunded > 0usd')))).toEqual([]);
+    expect(problems(checkTest(wrap('expect run.output.refundd == 800usd')))).toEqual([expect.stringMatching(/^E0201 main.test.orch:8 .*has no field "refundd"; did you mean "refunded"\?/)]);
+  });
+
   it('E0201: a test with no input line, of a plan whose input has required fields, at its plan line', () => {
     expect(problems(checkTest('import "./plans.orch" as refunds\ntest "t" {\n  plan refunds.refund_flow\n  mock notify returns { delivered: true, channel: "#ops" }\n}\n'))).toEqual([
       expect.stringMatching(/^E0201 main.test.orch:3 the input of plan refunds.refund_flow misses the required fields "order_id", "amount"/),
