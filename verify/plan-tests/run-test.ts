@@ -17,8 +17,12 @@ import { staleMessage } from './stale.js';
 export const TEST_RUN = 'test';
 
 export interface TestFailure {
-  /** `expect` / `invariant`: a condition that did not hold; `stuck`: the run could make no progress. */
-  readonly kind: 'expect' | 'invariant' | 'stuck' | 'stale' | 'error';
+  /**
+   * `expect` / `invariant`: a condition that did not hold; `stuck`: the run could make no progress;
+   * `refused`: the decisions §8.8 refused, listed after the failures of a test that failed for
+   * another reason (they are why an approval timed out; alone they fail nothing).
+   */
+  readonly kind: 'expect' | 'invariant' | 'stuck' | 'stale' | 'error' | 'refused';
   readonly message: string;
   /** The failing `expect` line (1-based) and its text. */
   readonly line?: number;
@@ -142,6 +146,8 @@ export async function runPlanTest(test: CompiledTest, opts: RunTestOptions): Pro
     const f = judge(e, env(run));
     if (f) failures.push(f);
   }
+  // A stuck run says them already; otherwise they explain an approval that waited to its timeout.
+  if (stuck === null && refused.length > 0 && failures.length > 0) failures.push({ kind: 'refused', message: refused.join('\n') });
   context.close();
   opts.onJournal?.(journal);
   return { ...base, passed: failures.length === 0, run_status: over ? run.status() : 'stuck', elapsed_ms: run.actuals().elapsed, failures, timeline: trace.trace(), covered: outcomes.keys() };
