@@ -33,11 +33,10 @@ export interface CaptureOptions {
   readonly name?: string;
 }
 
-interface Usage {
-  readonly input_tokens: number;
-  readonly output_tokens: number;
-  readonly model?: string;
-}
+/** What an attempt reported using: tokens (priced again by the test) or, without them, a cost. */
+type Usage =
+  | { readonly input_tokens: number; readonly output_tokens: number; readonly model?: string }
+  | { readonly cost: number };
 /** What an attempt answered, how long it took (ms, from its `step_started`) and the usage it reported. */
 type Outcome = ({ readonly ok: true; readonly output: unknown } | { readonly ok: false; readonly error: string }) & {
   readonly ms?: number;
@@ -64,12 +63,20 @@ function outcomesOf(events: readonly RunEvent[]): Map<string, Outcome[]> {
     began.delete(key);
     (out.get(key) ?? out.set(key, []).get(key)!).push(start === undefined ? o : { ...o, ms: Math.max(0, ts - start) });
   };
-  const usageOf = (u: { input_tokens?: number; output_tokens?: number; model?: string } | undefined) =>
-    u?.input_tokens !== undefined && u.output_tokens !== undefined ? { usage: { input_tokens: u.input_tokens, output_tokens: u.output_tokens, ...(u.model !== undefined ? { model: u.model } : {}) } } : {};
+  /** The cost each running attempt was charged as it started (its estimate): its end's `cost_delta` settles it. */
+  const charged = new Map<string, number>();
+  const usageOf = (key: string, u: { input_tokens?: number; output_tokens?: number; model?: string } | undefined, delta: number | undefined): { usage?: Usage } =>
+    u?.input_tokens !== undefined && u.output_tokens !== undefined
+      ? { usage: { input_tokens: u.input_tokens, output_tokens: u.output_tokens, ...(u.model !== undefined ? { model: u.model } : {}) } }
+      : delta !== undefined && delta !== 0
+        ? { usage: { cost: (charged.get(key) ?? 0) + delta } }
+        : {};
   for (const e of events) {
     if (e.stepId === null) continue;
-    if (e.type === 'step_started') began.set(e.stepId, e.ts);
-    else if (e.type === 'step_completed' && e.data.items === undefined) push(e.stepId, e.ts, { ok: true, output: e.data.output, ...usageOf(e.data.usage) });
+    if (e.type === 'step_started') {
+      began.set(e.stepId, e.ts);
+      charged.set(e.stepId, e.data.cost);
+    } else if (e.type === 'step_completed' && e.data.items === undefined) push(e.stepId, e.ts, { ok: true, output: e.data.output, ...usageOf(e.stepId, e.data.usage, e.data.cost_delta) });
     // A forked run's adopted step (§9.2) answered in the run it came from: the test calls it, at once.
     else if (e.type === 'step_adopted') push(e.stepId, e.ts, { ok: true, output: e.data.output });
     else if (e.type === 'step_retried') push(e.stepId, e.ts, { ok: false, error: e.data.error });
@@ -88,12 +95,18 @@ function outcomesOf(events: readonly RunEvent[]): Map<string, Outcome[]> {
  * ` latency D` and ` usage {…}` of a mock, as its calls recorded them: one mock has one latency and
  * one usage, so the mean over its answers that recorded one (a where-keyed mock mostly has one).
  */
-function spendText(all: readonly Outcome[]): string {
+function spendText(all: readonly Outcome[], currency: string): string {
   const os = all.some((o) => !o.cancelled) ? all.filter((o) => !o.cancelled) : all;
-  const mean = (xs: readonly number[]) => Math.round(xs.reduce((a, x) => a + x, 0) / xs.length);
+  const sum = (xs: readonly number[]) => xs.reduce((a, x) => a + x, 0);
+  const mean = (xs: readonly number[]) => Math.round(sum(xs) / xs.length);
   const ms = os.flatMap((o) => (o.ms !== undefined ? [o.ms] : []));
-  const used = os.flatMap((o) => (o.ok && o.usage ? [o.usage] : []));
+  const reported = os.flatMap((o) => (o.ok && o.usage ? [o.usage] : []));
+  const used = reported.filter((u) => 'input_tokens' in u);
+  // A cost reported without tokens (a handler's `ctx.usage({ cost })`, a mock's `cost`) is
+  // written as one, or the test would spend the capability's estimate instead.
+  const costs = reported.flatMap((u) => ('cost' in u ? [u.cost] : []));
   let text = ms.length > 0 && mean(ms) > 0 ? ` latency ${mean(ms)}ms` : '';
+  if (used.length === 0 && costs.length > 0) text += ` cost ${Math.round((sum(costs) / costs.length) * 1e6) / 1e6}${currency}`;
   if (used.length > 0) {
     const model = used.find((u) => u.model !== undefined)?.model;
     text += ` usage { input_tokens: ${mean(used.map((u) => u.input_tokens))}, output_tokens: ${mean(used.map((u) => u.output_tokens))}${model !== undefined ? `, model: ${JSON.stringify(model)}` : ''} }`;
@@ -238,10 +251,10 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
     }
     const schema = outputSchema(cap);
     const inputSchema = plan.capabilities[cap]?.input as Record<string, unknown> | undefined;
-    if (byInput.size <= 1) mocks.push(`  mock ${written(cap)} ${answersText(calls.map((c) => c.outcome), schema, currency, cap)}${spendText(calls.map((c) => c.outcome))}`);
+    if (byInput.size <= 1) mocks.push(`  mock ${written(cap)} ${answersText(calls.map((c) => c.outcome), schema, currency, cap)}${spendText(calls.map((c) => c.outcome), currency)}`);
     else
       for (const { input, outcomes } of byInput.values())
-        mocks.push(`  mock ${written(cap)} where input == ${orchValue(input, inputSchema, currency)} ${answersText(outcomes, schema, currency, cap)}${spendText(outcomes)}`);
+        mocks.push(`  mock ${written(cap)} where input == ${orchValue(input, inputSchema, currency)} ${answersText(outcomes, schema, currency, cap)}${spendText(outcomes, currency)}`);
   }
   const final = [...events].reverse().find((e) => e.type === 'execution_completed' || e.type === 'execution_failed' || e.type === 'execution_cancelled');
   if (!final) throw new CaptureError(`run ${runId} has not finished: capture a finished run`);

@@ -51,3 +51,22 @@ describe('capturing values', () => {
     expect(result.passed).toBe(true);
   });
 });
+
+describe('capturing spend', () => {
+  it('a call whose handler reported a cost (no tokens) is mocked at that cost: the captured test spends what the run did', async () => {
+    const plan = `
+capability f { kind tool  input { x: int }  output { y: int }  cost 0.01usd }
+policy cap { budget cost <= 1usd }
+plan p {
+  policy cap
+  step a = f(x: 1)
+  step b = f(x: 2) { after a }
+  output { y: b.output.y }
+}
+`;
+    const { text, result } = await captureOf(plan, '  plan plans.p\n  mock plans.f where input.x == 1 returns { y: 1 } cost 0.4usd\n  mock plans.f returns { y: 2 } cost 0.25usd\n');
+    expect(text).toContain('  mock plans.f where input == { x: 1 } returns { y: 1 } cost 0.4usd');
+    expect(text).toContain('  mock plans.f where input == { x: 2 } returns { y: 2 } cost 0.25usd');
+    expect(result.passed).toBe(true);
+  });
+});
