@@ -9,7 +9,7 @@ import type { CompiledTest, DecisionIR, ExpectIR, PlanIR, TestPerson } from '../
 import { approvalRefusal, approvalRule, condition, ContextStore, evaluate, fillDefaults, matchesApprover, neededScopes, recordOf, REDACTED, Run, UNKNOWN, unknownReason, VirtualClock, type AttemptRequest, type Executor, type ExecutionResult, type Identity, type ModelPrice, type PersonRef, type RunEvent, type RunReader } from '../../runtime/index.js';
 import { CaseMonitor, readsOf } from '../monitor.js';
 import { isOver, MAX_TIMER_FIRINGS, stuckMessage } from '../run-case.js';
-import { parseInstance, type TraceEvent } from '../trace.js';
+import { parseInstance, type TraceEvent, type Violation } from '../trace.js';
 import { MockExecutor, type VirtualAnswer } from './mock-executor.js';
 import { OutcomeRecorder } from './coverage.js';
 import { staleMessage } from './stale.js';
@@ -140,7 +140,7 @@ export async function runPlanTest(test: CompiledTest, opts: RunTestOptions): Pro
   outcomes.finish(run);
   const trace = monitor.finish(run, over, stuck);
   if (stuck !== null) failures.push({ kind: 'stuck', message: [stuck, ...refused].join('\n') });
-  if (trace.violation) failures.push({ kind: 'invariant', message: `invariant ${trace.violation.invariant}: ${trace.violation.message}`, ...(trace.violation.state.values ? { values: trace.violation.state.values } : {}) });
+  if (trace.violation) failures.push(invariantFailure(plan, trace.violation));
   failures.push(...always.failures);
   for (const e of test.expects.filter((x) => !x.always)) {
     const f = judge(e, env(run));
@@ -151,6 +151,13 @@ export async function runPlanTest(test: CompiledTest, opts: RunTestOptions): Pro
   context.close();
   opts.onJournal?.(journal);
   return { ...base, passed: failures.length === 0, run_status: over ? run.status() : 'stuck', elapsed_ms: run.actuals().elapsed, failures, timeline: trace.trace(), covered: outcomes.keys() };
+}
+
+/** A plan invariant that broke: an `always` / `never` one with the virtual time it broke at, as `expect always` says it. */
+function invariantFailure(plan: PlanIR, v: Violation): TestFailure {
+  const modality = plan.invariants.find((i) => i.name === v.invariant)?.modality;
+  const when = modality === 'always' || modality === 'never' ? ` at ${v.state.at_ms} ms (virtual)` : '';
+  return { kind: 'invariant', message: `${v.message}${when}`, ...(v.state.values ? { values: v.state.values } : {}) };
 }
 
 /** The source a test's `context` and `signal` lines set signals as. */
