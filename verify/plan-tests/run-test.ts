@@ -341,7 +341,9 @@ function valuesRead(e: ExpectIR, env: ReturnType<typeof expectEnv>): Record<stri
     const cap = expr.op === 'get' && expr.object.op === 'var' && expr.object.name === 'calls' ? expr.key : undefined;
     const text = cap === undefined ? path : `calls(${e.calls?.[cap] ?? cap})`;
     try {
-      out[text] = evaluate(expr, env);
+      // A copy: `calls` and the run's state live on, and an `expect always` shows the state it broke in.
+      const v = evaluate(expr, env);
+      out[text] = v !== null && typeof v === 'object' ? structuredClone(v) : v;
     } catch (err) {
       out[text] = `<${(err as Error).message}>`;
     }

@@ -165,6 +165,16 @@ describe('running a test block', () => {
     expect(decided.map((e) => e.at_ms)).toEqual([2 * 86_400_000, 2 * 86_400_000]);
   });
 
+  it('an always broken on the way shows the values it read then, not what they became by the end', async () => {
+    const always = await runOne(`test "then" {${HEAD}
+  mock r.charge returns { ok: true }
+  approve sign_off by "alice", "bob"
+  expect always calls(r.charge)[0].amount == 800usd
+}`);
+    // Broken before any call: the list it read was empty then, whatever it held at the end.
+    expect(always.failures).toEqual([expect.objectContaining({ kind: 'expect', message: expect.stringContaining('became false at 0 ms'), values: { 'calls(r.charge)': [] } })]);
+  });
+
   it('fails a false expect with the values it read, and an always broken on the way', async () => {
     const r = await runOne(`test "wrong" {${HEAD}
   mock r.charge returns { ok: true }
