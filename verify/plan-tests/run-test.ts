@@ -101,7 +101,7 @@ export async function runPlanTest(test: CompiledTest, opts: RunTestOptions): Pro
     monitor.observe(event, reader);
     outcomes.observe(event);
     always.check(reader, env);
-    if (event.type === 'step_started' && event.stepId !== null) decide(event.stepId);
+    if (event.type === 'step_started' && event.stepId !== null) decide.started(event.stepId);
   };
   run = new Run(
     plan,
@@ -139,6 +139,7 @@ export async function runPlanTest(test: CompiledTest, opts: RunTestOptions): Pro
   const over = isOver(run);
   outcomes.finish(run);
   const trace = monitor.finish(run, over, stuck);
+  refused.push(...decide.unheard());
   if (stuck !== null) failures.push({ kind: 'stuck', message: [stuck, ...refused].join('\n') });
   if (trace.violation) failures.push(invariantFailure(plan, trace.violation));
   failures.push(...always.failures);
@@ -204,18 +205,41 @@ async function drive(clock: VirtualClock, run: Run, exec: MockExecutor): Promise
 }
 
 /** `approve` / `reject` lines: each decides its step `at` after the step begins to wait. */
-function decisions(test: CompiledTest, clock: VirtualClock, run: () => Run | null, refused: string[], starter: PersonRef): (key: string) => void {
+function decisions(test: CompiledTest, clock: VirtualClock, run: () => Run | null, refused: string[], starter: PersonRef): { started: (key: string) => void; unheard: () => string[] } {
   const byStep = new Map<string, DecisionIR[]>();
   for (const d of test.decisions) byStep.set(d.step, [...(byStep.get(d.step) ?? []), d]);
   const asked = new Set<string>();
-  return (key) => {
-    // Every instance of the step is decided (`sign_off[2]` inside a `for each`).
-    const step = parseInstance(key).step;
-    const mine = byStep.get(step);
-    if (!mine || asked.has(key)) return;
-    asked.add(key);
-    for (const d of mine) clock.setTimer(d.at_ms, () => deliver(run(), key, d, refused, starter));
+  /** Decisions whose time has not come (the run ended first), by step instance. */
+  const pending = new Set<{ readonly key: string; readonly d: DecisionIR }>();
+  const statusOf = (key: string) => run()?.stepView(key)?.status ?? 'not started';
+  return {
+    started: (key) => {
+      // Every instance of the step is decided (`sign_off[2]` inside a `for each`).
+      const step = parseInstance(key).step;
+      const mine = byStep.get(step);
+      if (!mine || asked.has(key)) return;
+      asked.add(key);
+      for (const d of mine) {
+        const p = { key, d };
+        pending.add(p);
+        clock.setTimer(d.at_ms, () => {
+          pending.delete(p);
+          deliver(run(), key, d, refused, starter);
+        });
+      }
+    },
+    // A decision of a step that never began to wait, or whose time came after the run ended, decides nothing.
+    unheard: () => [
+      ...[...pending].filter((p) => statusOf(p.key) !== 'completed').map((p) => lateText(p.key, p.d, statusOf(p.key))),
+      ...test.decisions
+        .filter((d) => ![...asked].some((k) => parseInstance(k).step === d.step))
+        .map((d) => `${d.decision} ${d.step} (line ${d.line}) decided nothing: ${d.step} never began to wait (${statusOf(d.step)})`),
+    ],
   };
+}
+
+function lateText(key: string, d: DecisionIR, status: string): string {
+  return `${d.decision} ${key} (line ${d.line}) came after ${key} had ended (${status})`;
 }
 
 function deliver(run: Run | null, key: string, d: DecisionIR, refused: string[], starter: PersonRef): void {
@@ -223,7 +247,12 @@ function deliver(run: Run | null, key: string, d: DecisionIR, refused: string[],
   // As the step evaluated it when it started: a computed approver (`input.team`) names its group too.
   const approver = run.approverOf(key);
   for (const person of d.by) {
-    if (run.stepView(key)?.status !== 'running') return;
+    const status = run.stepView(key)?.status;
+    // Too late: the step ended without it (a timeout before its `at`); once approved, later deciders are moot.
+    if (status !== 'running') {
+      if (status !== 'completed') refused.push(lateText(key, d, status ?? 'gone'));
+      return;
+    }
     const ids = identities(person, approver);
     const who = ids.find((id) => run.decisionRefusal(key, d.decision, id) === null);
     if (who) run.signal(key, d.decision, null, null, who);

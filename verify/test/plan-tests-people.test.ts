@@ -15,7 +15,8 @@ plan pay {
   step ok = approval(approver: "group:finance", summary: "pay?", approvals: 2, not_starter: true)
 }
 plan timed {
-  step ok = approval(approver: "group:finance", summary: "pay?", not_starter: true) { timeout 1d }
+  input { ask: bool = true }
+  step ok = approval(approver: "group:finance", summary: "pay?", not_starter: true) when input.ask { timeout 1d }
 }
 `;
 const AUTH = { auth: { users: { alice: { roles: ['approver'], groups: ['finance'] }, bob: { roles: ['approver'], groups: ['finance'] }, carol: { roles: ['approver'], groups: ['ops'] } } } };
@@ -59,5 +60,12 @@ describe('deciders from the auth block', () => {
     expect(failures).toEqual([expect.stringMatching(/^expect run.status == "completed" does not hold/), expect.stringMatching(/^approve ok by "alice" \(line 5\) was refused: .*start/)]);
     // Alone a refusal fails nothing: a test may pin it.
     expect((await outcome('  started_by "alice"\n  approve ok by "alice"\n  expect run.status == "failed"', 'timed')).failures).toEqual([]);
+  });
+
+  it('a decision that came after its approval timed out, or of one that never began to wait, is said when the test fails', async () => {
+    const late = await outcome('  approve ok by "alice" at 2d\n  expect run.status == "completed"', 'timed');
+    expect(late.failures.slice(1)).toEqual(['approve ok (line 4) came after ok had ended (timeout)']);
+    const skipped = await outcome('  input { ask: false }\n  approve ok by "alice"\n  expect ok.completed', 'timed');
+    expect(skipped.failures.slice(1)).toEqual(['approve ok (line 5) decided nothing: ok never began to wait (skipped)']);
   });
 });
