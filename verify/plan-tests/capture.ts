@@ -195,6 +195,9 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
     throw new CaptureError(`run ${runId} has approval steps inside a for each or a block: capturing their decisions is not supported yet (write approve/reject lines by hand)`);
   if (plan.steps.some((s) => s.action.type === 'run')) throw new CaptureError(`run ${runId} runs sub-plans: capturing their calls is not supported yet`);
   const ph = new Placeholders(opts.keepPersonal === true);
+  seePrivate(plan, events, ph);
+  /** A value as written: private fields by the schema as placeholders, then copies of them elsewhere. */
+  const hide = (v: unknown, schema: unknown) => ph.copies(scrub(v, schema as Record<string, unknown> | undefined, ph));
   const source = isAbsolute(plan.source_file) ? plan.source_file : resolve(plan.base_dir, plan.source_file);
   const currency = plan.policy?.currency ?? programCurrency(source);
   let rel = relative(dirname(file), source);
@@ -211,14 +214,14 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
     `test ${JSON.stringify(name)} {`,
     `  captured_from ${JSON.stringify(runId)} ir_hash ${JSON.stringify(created.data.ir_hash ?? '')}`,
     `  plan ${plan.module}.${plan.plan}`,
-    `  input ${orchValue(scrub(created.data.input, plan.input, ph), plan.input, currency)}`,
-    ...(Object.keys(context).length > 0 ? [`  context ${orchValue(scrub(context, plan.context, ph), plan.context, currency)}`] : []),
+    `  input ${orchValue(hide(created.data.input, plan.input), plan.input, currency)}`,
+    ...(Object.keys(context).length > 0 ? [`  context ${orchValue(hide(context, plan.context), plan.context, currency)}`] : []),
   ];
   const signals = events.flatMap((e) =>
     e.type === 'context_updated'
       ? Object.entries(e.data.patch)
           .filter(([k, v]) => wasSet(k, v))
-          .map(([k, v]) => `  signal context.${k} = ${orchValue(scrub(v, propOf(plan.context, k), ph), propOf(plan.context, k), currency)} at ${Math.max(0, e.ts - start)}ms`)
+          .map(([k, v]) => `  signal context.${k} = ${orchValue(hide(v, propOf(plan.context, k)), propOf(plan.context, k), currency)} at ${Math.max(0, e.ts - start)}ms`)
       : [],
   );
   const decisions = decisionLines(plan, events);
@@ -236,7 +239,7 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
   ];
   const outputSchema = (cap: string) => plan.capabilities[cap]?.output as Record<string, unknown> | undefined;
   // First run: every call answered from the journal (private values replaced as the mocks will be).
-  const answers = new JournalAnswers(outcomesOf(events), compensationsOf(events), (o, req) => (o.ok ? { ...o, output: scrub(o.output, outputSchema(req.capability.name), ph) } : o));
+  const answers = new JournalAnswers(outcomesOf(events), compensationsOf(events), (o, req) => (o.ok ? { ...o, output: hide(o.output, outputSchema(req.capability.name)) } : { ...o, error: ph.copies(o.error) }));
   const placeholderMocks = called.map((c) => `  mock ${written(c)} fails "captured"`);
   const probe = compileTest(file, [...head, ...placeholderMocks, ...decisions, ...signals, '}', ''].join('\n'), name);
   let probeEnd: RunEvent | undefined;
@@ -278,6 +281,22 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
   const result = await runPlanTest(compileTest(file, text, name), { real: null, prices: opts.prices ?? {} });
   if (!result.passed) throw new CaptureError(`the captured test does not pass, so it was not written:\n${result.failures.map((f) => `  ${f.message}`).join('\n')}`);
   return { text, result };
+}
+
+/**
+ * Every private value of the run, given its placeholder before anything is written: a copy
+ * (an error quoting an email) may come before the field of class `personal` that holds it.
+ */
+function seePrivate(plan: PlanIR, events: readonly RunEvent[], ph: Placeholders): void {
+  const capOf = new Map<string, string>();
+  for (const e of events) {
+    if (e.type === 'plan_created') {
+      scrub(e.data.input, plan.input, ph);
+      scrub(e.data.context, plan.context, ph);
+    } else if (e.type === 'context_updated') scrub(e.data.patch, plan.context, ph);
+    else if (e.type === 'step_started' && e.stepId !== null && e.data.capability !== null) capOf.set(e.stepId, e.data.capability);
+    else if (e.type === 'step_completed' && e.stepId !== null) scrub(e.data.output, plan.capabilities[capOf.get(e.stepId) ?? '']?.output as Record<string, unknown> | undefined, ph);
+  }
 }
 
 /**

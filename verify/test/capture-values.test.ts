@@ -70,3 +70,25 @@ plan p {
     expect(result.passed).toBe(true);
   });
 });
+
+describe('capturing private values', () => {
+  it('a personal value copied into an answer of another class or into an error is written as its placeholder', async () => {
+    const plan = `
+capability look { kind tool  input { email: string }  output { note: string }  retry 1 }
+plan p {
+  input { email: string @personal }
+  step a = look(email: input.email)
+  output { note: a.output.note }
+}
+`;
+    const { text, result } = await captureOf(
+      plan,
+      '  plan plans.p\n  input { email: "ada@example.com" }\n  mock plans.look fails "no user ada@example.com" times 1 then returns { note: "found ada@example.com" }\n',
+    );
+    expect(text).not.toContain('ada@example.com');
+    expect(text).toContain('input { email: "personal-1" }');
+    expect(text).toContain('mock plans.look fails "no user personal-1" times 1 then returns { note: "found personal-1" }');
+    expect(text).toContain('expect run.output == { note: "found personal-1" }');
+    expect(result.passed).toBe(true);
+  });
+});
