@@ -177,6 +177,16 @@ test "t" {
     expect(got).toEqual([expect.stringMatching(/^E0102 main.test.orch:11 test "same" is declared twice in this file \(first on line 3\)/)]);
   });
 
+  it('a blank test name is E0201, a blank person or group E0901: nobody would stand for them', () => {
+    expect(problems(checkTest(wrap('expect refund.completed').replace('test "t"', 'test " "')))).toEqual([expect.stringMatching(/^E0201 main.test.orch:3 a test needs a name/)]);
+    const got = problems(checkTest(wrap('approve sign_off by "", "group:"', 'started_by " "')));
+    expect(got).toEqual([
+      expect.stringMatching(/^E0901 main.test.orch:4 unknown person " ": a person needs a name/),
+      expect.stringMatching(/^E0901 main.test.orch:8 unknown person "": a person needs a name/),
+      expect.stringMatching(/^E0901 main.test.orch:8 unknown person "group:": group:G needs the group's name/),
+    ]);
+  });
+
   it('a context may set some signals only; setting a derived signal is E0905, as for a source', () => {
     expect(problems(checkTest(wrap('', 'context { fraud_score: 0.2 }')))).toEqual([]);
     expect(problems(checkTest(wrap('', 'context { region: "eu" }')))).toEqual([]);

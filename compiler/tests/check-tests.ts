@@ -52,7 +52,8 @@ export function checkTests(cx: TestsContext): CompiledTest[] {
       if (d.kind !== 'TestDecl') continue;
       const name = textOf(d.name);
       const first = named.get(name);
-      if (first)
+      if (name.trim() === '') cx.diags.push(diagnostic('E0201', 'a test needs a name: --filter and the editor tell tests by it (test "a refund over 500usd needs two people" { … })', m.file, d.name.range));
+      else if (first)
         cx.diags.push(diagnostic('E0102', `test "${name}" is declared twice in this file (first on line ${first.start.line})`, m.file, d.name.range, { related: [{ message: `first test "${name}" here`, file: m.file, range: first }] }));
       else named.set(name, d.name.range);
       const compiled = new TestChecker(d, m, cx).check();
