@@ -187,6 +187,25 @@ test "t" {
     ]);
   });
 
+  it("E0901 at a decision of a sub-plan's approval says where it stands and to test the sub-plan", () => {
+    const plans = `
+plan inner {
+  step ok = approval(approver: "bob", summary: "s")
+}
+plan middle {
+  step m = run inner()
+}
+plan outer {
+  step s = run middle()
+}
+`;
+    const test = 'import "./plans.orch" as p\ntest "t" {\n  plan p.outer\n  approve ok by "bob"\n}\n';
+    const host = memoryHost({ [`${DIR}/plans.orch`]: plans, [`${DIR}/main.test.orch`]: test });
+    expect(problems(check({ entry: `${DIR}/main.test.orch`, host }))).toEqual([
+      expect.stringMatching(/^E0901 main.test.orch:4 plan outer has no step "ok": s\/m\/ok is an approval of a sub-plan, decided in that sub-plan's own run — test the sub-plan itself/),
+    ]);
+  });
+
   it('a context may set some signals only; setting a derived signal is E0905, as for a source', () => {
     expect(problems(checkTest(wrap('', 'context { fraud_score: 0.2 }')))).toEqual([]);
     expect(problems(checkTest(wrap('', 'context { region: "eu" }')))).toEqual([]);

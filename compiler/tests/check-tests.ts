@@ -63,6 +63,21 @@ export function checkTests(cx: TestsContext): CompiledTest[] {
   return out;
 }
 
+/** `sub/ok`: where an approval step `id` stands among `plan`'s sub-plans (at any depth), if it does. */
+function subPlanApproval(plan: CheckedPlan, id: string, checked: ReadonlyMap<DeclEntry<'plan'>, CheckedPlan>, seen = new Set<CheckedPlan>()): string | null {
+  if (seen.has(plan)) return null;
+  seen.add(plan);
+  for (const s of plan.steps) {
+    const sub = s.runPlan ? checked.get(s.runPlan) : undefined;
+    if (!sub) continue;
+    const own = sub.steps.find((x) => x.id === id && x.action.type === 'call' && x.capability && isApprovalCapability(x.capability.ir));
+    if (own) return `${s.id}/${id}`;
+    const deeper = subPlanApproval(sub, id, checked, seen);
+    if (deeper) return `${s.id}/${deeper}`;
+  }
+  return null;
+}
+
 /** Names of the plans the tests of `modules` name (their last part): these plans are always checked. */
 export function testedPlanNames(modules: readonly LoadedModule[]): ReadonlySet<string> {
   const out = new Set<string>();
@@ -238,6 +253,13 @@ export class TestChecker implements TestUnderCheck {
   private decision(d: TestDecl['decisions'][number], facts: PlanFacts, people: ReturnType<typeof configPeople>): DecisionIR | null {
     const by = d.by.map((p) => personOf(p, people, this.file, this.diags));
     const at_ms = this.at(d.at);
+    const inner = facts.steps.has(d.step.name) ? null : subPlanApproval(facts.plan, d.step.name, this.cx.checked);
+    if (inner) {
+      // Its run's own: no line of this test decides it (docs/language.md, "People").
+      const why = `plan ${facts.plan.entry.node.name.name} has no step "${d.step.name}": ${inner} is an approval of a sub-plan, decided in that sub-plan's own run — test the sub-plan itself for its decisions`;
+      this.missing(d.step.name, why, [], d.step.range);
+      return null;
+    }
     const s = this.step(d.step, facts);
     if (!s) return null;
     if (!(s.action.type === 'call' && s.capability && isApprovalCapability(s.capability.ir))) {
