@@ -177,6 +177,11 @@ test "t" {
     expect(got).toEqual([expect.stringMatching(/^E0102 main.test.orch:11 test "same" is declared twice in this file \(first on line 3\)/)]);
   });
 
+  it('E0102: a second mock of one capability without where, which would never answer', () => {
+    const got = problems(checkTest(wrap('mock refunds.charge returns { ok: true }\n  mock refunds.charge where input.amount > 1usd returns { ok: false }\n  mock refunds.charge returns { ok: false }')));
+    expect(got).toEqual([expect.stringMatching(/^E0102 main.test.orch:10 mock refunds.charge without where is given twice \(first on line 8\): only the first would answer/)]);
+  });
+
   it('a blank test name is E0201, a blank person or group E0901: nobody would stand for them', () => {
     expect(problems(checkTest(wrap('expect refund.completed').replace('test "t"', 'test " "')))).toEqual([expect.stringMatching(/^E0201 main.test.orch:3 a test needs a name/)]);
     const got = problems(checkTest(wrap('approve sign_off by "", "group:"', 'started_by " "')));
