@@ -278,7 +278,11 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
     expects.push(`  expect run.output == ${orchValue(output, plan.output as Record<string, unknown> | undefined, currency)}`);
   const text = [...head, ...mocks, ...decisions, ...signals, ...expects, '}', ''].join('\n');
   // Second run: the test as written, every call mocked; it must pass.
-  const result = await runPlanTest(compileTest(file, text, name), { real: null, prices: opts.prices ?? {} });
+  const captured = compileTest(file, text, name);
+  // The file now holds another version of the plan: the test would be stale at once (and there is no file to --update).
+  if (captured.stale.length > 0)
+    throw new CaptureError(`run ${runId} ran an earlier version of plan ${plan.module}.${plan.plan}, which no longer has ${captured.stale.join(', ')}: capture a run of the plan as it is now`);
+  const result = await runPlanTest(captured, { real: null, prices: opts.prices ?? {} });
   if (!result.passed) throw new CaptureError(`the captured test does not pass, so it was not written:\n${result.failures.map((f) => `  ${f.message}`).join('\n')}`);
   return { text, result };
 }

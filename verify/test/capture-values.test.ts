@@ -92,3 +92,20 @@ plan p {
     expect(result.passed).toBe(true);
   });
 });
+
+describe('capturing a run of an earlier plan', () => {
+  it('says the run ran another version of the plan, instead of advising to --update a file it did not write', async () => {
+    const dir = tempDir('orch-capture-values-');
+    const plan = (step: string) => `capability f { kind tool  input { x: int }  output { y: int } }\nplan p {\n  step ${step} = f(x: 1)\n}\n`;
+    writeFileSync(join(dir, 'plans.orch'), plan('a'));
+    const file = join(dir, 'source.test.orch');
+    writeFileSync(file, 'import "./plans.orch" as plans\ntest "source" {\n  plan plans.p\n  mock plans.f returns { y: 1 }\n}\n');
+    const out = compile({ entry: file, navigation: false, tests: true });
+    let journal: readonly RunEvent[] = [];
+    await runPlanTest(out.tests[0]!, { real: null, onJournal: (events) => (journal = events) });
+    writeFileSync(join(dir, 'plans.orch'), plan('renamed').replace('f(x: 1)', 'f(x: 1)\n  step g = f(x: 2)'));
+    await expect(captureTest({ runId: 'old-1', plan: out.tests[0]!.plan, events: journal }, { file: join(dir, 'captured.test.orch') })).rejects.toThrow(
+      /^run old-1 ran an earlier version of plan plans.p, which no longer has a: capture a run of the plan as it is now$/,
+    );
+  });
+});
