@@ -155,6 +155,8 @@ test "t" {
   it("E0201: a field the plan's output does not have, read from run.output (null before the run ends)", () => {
     expect(problems(checkTest(wrap('expect run.output.refunded == 800usd and run.output == { refunded: 800usd }\n  expect always run.output == null or run.output.refunded > 0usd')))).toEqual([]);
     expect(problems(checkTest(wrap('expect run.output.refundd == 800usd')))).toEqual([expect.stringMatching(/^E0201 main.test.orch:8 .*has no field "refundd"; did you mean "refunded"\?/)]);
+    // run.* is what the run's actuals hold: no `steps`, which read null at run time.
+    expect(problems(checkTest(wrap('expect run.steps == 4')))).toEqual([expect.stringMatching(/^E0201 main.test.orch:8 .*has no field "steps"/)]);
   });
 
   it('E0201: a test with no input line, of a plan whose input has required fields, at its plan line', () => {
