@@ -230,12 +230,17 @@ function decisions(test: CompiledTest, clock: VirtualClock, run: () => Run | nul
     },
     // A decision of a step that never began to wait, or whose time came after the run ended, decides nothing.
     unheard: () => [
-      ...[...pending].filter((p) => statusOf(p.key) !== 'completed').map((p) => lateText(p.key, p.d, statusOf(p.key))),
+      ...[...pending].filter((p) => !decided(statusOf(p.key))).map((p) => lateText(p.key, p.d, statusOf(p.key))),
       ...test.decisions
         .filter((d) => ![...asked].some((k) => parseInstance(k).step === d.step))
         .map((d) => `${d.decision} ${d.step} (line ${d.line}) decided nothing: ${d.step} never began to wait (${statusOf(d.step)})`),
     ],
   };
+}
+
+/** An approval that ended by a decision (approved, or rejected: it fails): later decisions of it are moot, not late. */
+function decided(status: string | undefined): boolean {
+  return status === 'completed' || status === 'failed';
 }
 
 function lateText(key: string, d: DecisionIR, status: string): string {
@@ -248,9 +253,9 @@ function deliver(run: Run | null, key: string, d: DecisionIR, refused: string[],
   const approver = run.approverOf(key);
   for (const person of d.by) {
     const status = run.stepView(key)?.status;
-    // Too late: the step ended without it (a timeout before its `at`); once approved, later deciders are moot.
+    // Too late: the step ended without a decision (a timeout before its `at`).
     if (status !== 'running') {
-      if (status !== 'completed') refused.push(lateText(key, d, status ?? 'gone'));
+      if (!decided(status)) refused.push(lateText(key, d, status ?? 'gone'));
       return;
     }
     const ids = identities(person, approver);
