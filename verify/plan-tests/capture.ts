@@ -92,8 +92,9 @@ function outcomesOf(events: readonly RunEvent[]): Map<string, Outcome[]> {
 }
 
 /**
- * ` latency D` and ` usage {…}` of a mock, as its calls recorded them: one mock has one latency and
- * one usage, so the mean over its answers that recorded one (a where-keyed mock mostly has one).
+ * ` latency D` and ` usage {…}` (or ` cost M`) of a mock, as its calls recorded them: one mock has
+ * one latency and one usage, so the mean over its answers that recorded one (a where-keyed mock
+ * mostly has one).
  */
 function spendText(all: readonly Outcome[], currency: string): string {
   const os = all.some((o) => !o.cancelled) ? all.filter((o) => !o.cancelled) : all;
