@@ -2,8 +2,10 @@
  * What `orch test --capture` writes of a run's values (LANGUAGE.md §9.2: "the run's input and
  * context, a `mock` per boundary call …; the captured test is run before it is written and must
  * pass"): money is written with a currency — a bare number is no `money` to the test's checker —
- * in the program's own currency when it has one, else usd. (The plan's output has no schema in the
- * IR: `run.output`'s fields are untyped to a test, so its money is written as a number.)
+ * in the program's own currency when it has one, else usd (the plan's output has no schema in the
+ * IR: `run.output`'s fields are untyped to a test, so its money is written as a number); a cost a
+ * call reported is its mock's `cost`; a copy of a personal value is its placeholder; and a run of
+ * a plan version its file no longer holds is refused with the names that are gone.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
