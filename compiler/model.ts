@@ -82,6 +82,8 @@ export interface BoundModel {
   /** Non-declaration references per symbol id (also when `references` is not recorded). */
   readonly uses: readonly number[];
   readonly types: readonly TypeAt[];
+  /** The program's currency (the first written on a cost or budget), undefined when none is. */
+  readonly currency?: string;
 }
 
 /** Mutable collector the binder and checker write into. */

@@ -67,6 +67,7 @@ export function compileProgram(opts: ProgramOptions): ProgramResult {
       references: model.references,
       uses: model.uses,
       types: model.types,
+      ...(model.currency !== undefined ? { currency: model.currency } : {}),
     },
     plans: f.plans,
     tests: f.tests,

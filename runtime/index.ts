@@ -26,7 +26,7 @@ export { checkUpgrade, outputFieldReads, upgradeRun, type UpgradeCheck, type Upg
 export { loadPlan, portablePlan, readJsonArg, type LoadPlanOptions } from './load-plan.js';
 export { EMPTY_CONFIG, loadConfig, redactConfigSecrets, secretResolver, type OrchConfig } from './config.js';
 export { envThenConfig, type SecretLookup } from './secret-refs.js';
-export { Redactor } from './redact.js';
+export { Redactor, SUBSTRING_MIN } from './redact.js';
 export { SecretView, mapClassed, runView, secretSignals, shownResult, shownSignal } from './redact-classes.js';
 export { REDACTED, condition, evaluate, evaluateOrUnknown, formatAge, truthy, unknownReason, UNKNOWN, type EvalEnv, type SignalRead, type Truth } from './evaluate.js';
 export { nextTimeChange, readsClock, RECHECK_MS } from './time-change.js';

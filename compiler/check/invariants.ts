@@ -18,7 +18,7 @@ export const RUN_TY = record([
   field('cost', SPEND),
   field('elapsed', T.duration),
   field('status', { k: 'enum', values: ['running', 'completed', 'failed', 'cancelled', 'timeout', 'paused'] }),
-  field('steps', T.int),
+  // No `steps`: nothing at run time gives it (the run's actuals are these), so it would read null.
   // §8.8: the subject of the person who started the run; null when no person did (a trigger, the CLI).
   field('started_by', optional(T.string)),
 ]);

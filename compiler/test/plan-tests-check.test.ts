@@ -152,6 +152,13 @@ test "t" {
     expect(got.some((g) => g.includes(':10') && g.includes('expect needs a bool'))).toBe(true);
   });
 
+  it("E0201: a field the plan's output does not have, read from run.output (null before the run ends)", () => {
+    expect(problems(checkTest(wrap('expect run.output.refunded == 800usd and run.output == { refunded: 800usd }\n  expect always run.output == null or run.output.refunded > 0usd')))).toEqual([]);
+    expect(problems(checkTest(wrap('expect run.output.refundd == 800usd')))).toEqual([expect.stringMatching(/^E0201 main.test.orch:8 .*has no field "refundd"; did you mean "refunded"\?/)]);
+    // run.* is what the run's actuals hold: no `steps`, which read null at run time.
+    expect(problems(checkTest(wrap('expect run.steps == 4')))).toEqual([expect.stringMatching(/^E0201 main.test.orch:8 .*has no field "steps"/)]);
+  });
+
   it('E0201: a test with no input line, of a plan whose input has required fields, at its plan line', () => {
     expect(problems(checkTest('import "./plans.orch" as refunds\ntest "t" {\n  plan refunds.refund_flow\n  mock notify returns { delivered: true, channel: "#ops" }\n}\n'))).toEqual([
       expect.stringMatching(/^E0201 main.test.orch:3 the input of plan refunds.refund_flow misses the required fields "order_id", "amount"/),
@@ -170,6 +177,40 @@ test "t" {
     const one = wrap('expect refund.completed').replace('test "t"', 'test "same"');
     const got = problems(checkTest(one + one.replace('import "./plans.orch" as refunds\n', '')));
     expect(got).toEqual([expect.stringMatching(/^E0102 main.test.orch:11 test "same" is declared twice in this file \(first on line 3\)/)]);
+  });
+
+  it('E0102: a second mock of one capability without where, which would never answer', () => {
+    const got = problems(checkTest(wrap('mock refunds.charge returns { ok: true }\n  mock refunds.charge where input.amount > 1usd returns { ok: false }\n  mock refunds.charge returns { ok: false }')));
+    expect(got).toEqual([expect.stringMatching(/^E0102 main.test.orch:10 mock refunds.charge without where is given twice \(first on line 8\): only the first would answer/)]);
+  });
+
+  it('a blank test name is E0201, a blank person or group E0901: nobody would stand for them', () => {
+    expect(problems(checkTest(wrap('expect refund.completed').replace('test "t"', 'test " "')))).toEqual([expect.stringMatching(/^E0201 main.test.orch:3 a test needs a name/)]);
+    const got = problems(checkTest(wrap('approve sign_off by "", "group:"', 'started_by " "')));
+    expect(got).toEqual([
+      expect.stringMatching(/^E0901 main.test.orch:4 unknown person " ": a person needs a name/),
+      expect.stringMatching(/^E0901 main.test.orch:8 unknown person "": a person needs a name/),
+      expect.stringMatching(/^E0901 main.test.orch:8 unknown person "group:": group:G needs the group's name/),
+    ]);
+  });
+
+  it("E0901 at a decision of a sub-plan's approval says where it stands and to test the sub-plan", () => {
+    const plans = `
+plan inner {
+  step ok = approval(approver: "bob", summary: "s")
+}
+plan middle {
+  step m = run inner()
+}
+plan outer {
+  step s = run middle()
+}
+`;
+    const test = 'import "./plans.orch" as p\ntest "t" {\n  plan p.outer\n  approve ok by "bob"\n}\n';
+    const host = memoryHost({ [`${DIR}/plans.orch`]: plans, [`${DIR}/main.test.orch`]: test });
+    expect(problems(check({ entry: `${DIR}/main.test.orch`, host }))).toEqual([
+      expect.stringMatching(/^E0901 main.test.orch:4 plan outer has no step "ok": s\/m\/ok is an approval of a sub-plan, decided in that sub-plan's own run — test the sub-plan itself/),
+    ]);
   });
 
   it('a context may set some signals only; setting a derived signal is E0905, as for a source', () => {

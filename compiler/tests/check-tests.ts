@@ -52,7 +52,8 @@ export function checkTests(cx: TestsContext): CompiledTest[] {
       if (d.kind !== 'TestDecl') continue;
       const name = textOf(d.name);
       const first = named.get(name);
-      if (first)
+      if (name.trim() === '') cx.diags.push(diagnostic('E0201', 'a test needs a name: --filter and the editor tell tests by it (test "a refund over 500usd needs two people" { … })', m.file, d.name.range));
+      else if (first)
         cx.diags.push(diagnostic('E0102', `test "${name}" is declared twice in this file (first on line ${first.start.line})`, m.file, d.name.range, { related: [{ message: `first test "${name}" here`, file: m.file, range: first }] }));
       else named.set(name, d.name.range);
       const compiled = new TestChecker(d, m, cx).check();
@@ -60,6 +61,21 @@ export function checkTests(cx: TestsContext): CompiledTest[] {
     }
   }
   return out;
+}
+
+/** `sub/ok`: where an approval step `id` stands among `plan`'s sub-plans (at any depth), if it does. */
+function subPlanApproval(plan: CheckedPlan, id: string, checked: ReadonlyMap<DeclEntry<'plan'>, CheckedPlan>, seen = new Set<CheckedPlan>()): string | null {
+  if (seen.has(plan)) return null;
+  seen.add(plan);
+  for (const s of plan.steps) {
+    const sub = s.runPlan ? checked.get(s.runPlan) : undefined;
+    if (!sub) continue;
+    const own = sub.steps.find((x) => x.id === id && x.action.type === 'call' && x.capability && isApprovalCapability(x.capability.ir));
+    if (own) return `${s.id}/${id}`;
+    const deeper = subPlanApproval(sub, id, checked, seen);
+    if (deeper) return `${s.id}/${deeper}`;
+  }
+  return null;
 }
 
 /** Names of the plans the tests of `modules` name (their last part): these plans are always checked. */
@@ -237,6 +253,13 @@ export class TestChecker implements TestUnderCheck {
   private decision(d: TestDecl['decisions'][number], facts: PlanFacts, people: ReturnType<typeof configPeople>): DecisionIR | null {
     const by = d.by.map((p) => personOf(p, people, this.file, this.diags));
     const at_ms = this.at(d.at);
+    const inner = facts.steps.has(d.step.name) ? null : subPlanApproval(facts.plan, d.step.name, this.cx.checked);
+    if (inner) {
+      // Its run's own: no line of this test decides it (docs/language.md, "People").
+      const why = `plan ${facts.plan.entry.node.name.name} has no step "${d.step.name}": ${inner} is an approval of a sub-plan, decided in that sub-plan's own run — test the sub-plan itself for its decisions`;
+      this.missing(d.step.name, why, [], d.step.range);
+      return null;
+    }
     const s = this.step(d.step, facts);
     if (!s) return null;
     if (!(s.action.type === 'call' && s.capability && isApprovalCapability(s.capability.ir))) {

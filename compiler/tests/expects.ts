@@ -8,13 +8,21 @@ import type { Expr, Ident, QualifiedName, Range } from '../../language/index.js'
 import { diagnostic, printExpr, type Diagnostic } from '../../language/index.js';
 import { checkExpr, stepViewTy, type ExprEnv, type ExprResult, type RootInfo, type StepRefInfo } from '../check/expr.js';
 import { RUN_TY } from '../check/invariants.js';
-import { assignable, field, formatTy, listOf, record, T, type Ty } from '../types/ty.js';
+import { assignable, field, formatTy, listOf, optional, record, T, type Ty } from '../types/ty.js';
 import type { TestUnderCheck } from './test-under-check.js';
 import type { PlanFacts } from './plan-facts.js';
 import type { ExpectIR } from './types.js';
 
-/** `run` in a test: the run's actuals and, once it ended, its output. */
-const TEST_RUN_TY: Ty = record([...(RUN_TY as Ty & { k: 'record' }).fields.values(), field('output', T.any)]);
+/**
+ * `run` in a test: the run's actuals and, once it ended, its output — null before, and its
+ * fields by the plan's `output` names (their types stay `any`, as a `run` step's do), so a name
+ * the output lacks is an error at check, not a null at run time.
+ */
+function testRunTy(facts: PlanFacts): Ty {
+  const out = facts.plan.entry.node.output;
+  const output = out ? optional(record(out.fields.map((f) => field(f.key.name, T.any)))) : T.null;
+  return record([...(RUN_TY as Ty & { k: 'record' }).fields.values(), field('output', output)]);
+}
 
 export function checkExpects(t: TestUnderCheck, facts: PlanFacts): ExpectIR[] {
   const out: ExpectIR[] = [];
@@ -44,7 +52,7 @@ function expectEnv(t: TestUnderCheck, facts: PlanFacts, calls: Record<string, st
   );
   const views = new Map<string, Ty>();
   const roots = new Map<string, RootInfo>([
-    ['run', { ty: TEST_RUN_TY, ir: { op: 'var', name: 'run' } }],
+    ['run', { ty: testRunTy(facts), ir: { op: 'var', name: 'run' } }],
     ['input', { ty: cp.inputTy, ir: { op: 'var', name: 'input' } }],
     ['context', t.cx.contextRoot],
   ]);

@@ -17,9 +17,16 @@ import { checkValue } from './values.js';
 
 export function checkMocks(t: TestUnderCheck, facts: PlanFacts): MockIR[] {
   const out: MockIR[] = [];
+  /** The line of each capability's mock without `where`: a second one would never answer. */
+  const plain = new Map<string, number>();
   for (const m of t.test.mocks) {
     const mock = checkMock(t, m, facts);
-    if (mock) out.push(mock);
+    if (!mock) continue;
+    const first = mock.where === null ? plain.get(mock.capability) : undefined;
+    if (first !== undefined)
+      t.diags.push(diagnostic('E0102', `mock ${mock.written} without where is given twice (first on line ${first}): only the first would answer — write successive answers with then`, t.file, m.capability.range));
+    else if (mock.where === null) plain.set(mock.capability, mock.line);
+    out.push(mock);
   }
   return out;
 }

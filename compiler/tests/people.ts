@@ -45,6 +45,12 @@ export function textOf(s: StringLit): string {
  */
 export function personOf(lit: StringLit, people: ReadonlyMap<string, ConfigUser> | null, file: string, diags: Diagnostic[]): TestPerson {
   const written = textOf(lit);
+  // A blank name names nobody, with or without an auth block (a made-up `-member-1` would decide).
+  if (written.trim() === '' || written.trim() === GROUP) {
+    const why = written.startsWith(GROUP) ? 'group:G needs the group\'s name ("group:finance")' : 'a person needs a name';
+    diags.push(diagnostic('E0901', `unknown person "${written}": ${why}`, file, lit.range));
+    return { written, candidates: [] };
+  }
   if (written.startsWith(GROUP)) {
     const group = written.slice(GROUP.length);
     if (people === null) {

@@ -33,11 +33,10 @@ export interface CaptureOptions {
   readonly name?: string;
 }
 
-interface Usage {
-  readonly input_tokens: number;
-  readonly output_tokens: number;
-  readonly model?: string;
-}
+/** What an attempt reported using: tokens (priced again by the test) or, without them, a cost. */
+type Usage =
+  | { readonly input_tokens: number; readonly output_tokens: number; readonly model?: string }
+  | { readonly cost: number };
 /** What an attempt answered, how long it took (ms, from its `step_started`) and the usage it reported. */
 type Outcome = ({ readonly ok: true; readonly output: unknown } | { readonly ok: false; readonly error: string }) & {
   readonly ms?: number;
@@ -64,12 +63,20 @@ function outcomesOf(events: readonly RunEvent[]): Map<string, Outcome[]> {
     began.delete(key);
     (out.get(key) ?? out.set(key, []).get(key)!).push(start === undefined ? o : { ...o, ms: Math.max(0, ts - start) });
   };
-  const usageOf = (u: { input_tokens?: number; output_tokens?: number; model?: string } | undefined) =>
-    u?.input_tokens !== undefined && u.output_tokens !== undefined ? { usage: { input_tokens: u.input_tokens, output_tokens: u.output_tokens, ...(u.model !== undefined ? { model: u.model } : {}) } } : {};
+  /** The cost each running attempt was charged as it started (its estimate): its end's `cost_delta` settles it. */
+  const charged = new Map<string, number>();
+  const usageOf = (key: string, u: { input_tokens?: number; output_tokens?: number; model?: string } | undefined, delta: number | undefined): { usage?: Usage } =>
+    u?.input_tokens !== undefined && u.output_tokens !== undefined
+      ? { usage: { input_tokens: u.input_tokens, output_tokens: u.output_tokens, ...(u.model !== undefined ? { model: u.model } : {}) } }
+      : delta !== undefined && delta !== 0
+        ? { usage: { cost: (charged.get(key) ?? 0) + delta } }
+        : {};
   for (const e of events) {
     if (e.stepId === null) continue;
-    if (e.type === 'step_started') began.set(e.stepId, e.ts);
-    else if (e.type === 'step_completed' && e.data.items === undefined) push(e.stepId, e.ts, { ok: true, output: e.data.output, ...usageOf(e.data.usage) });
+    if (e.type === 'step_started') {
+      began.set(e.stepId, e.ts);
+      charged.set(e.stepId, e.data.cost);
+    } else if (e.type === 'step_completed' && e.data.items === undefined) push(e.stepId, e.ts, { ok: true, output: e.data.output, ...usageOf(e.stepId, e.data.usage, e.data.cost_delta) });
     // A forked run's adopted step (§9.2) answered in the run it came from: the test calls it, at once.
     else if (e.type === 'step_adopted') push(e.stepId, e.ts, { ok: true, output: e.data.output });
     else if (e.type === 'step_retried') push(e.stepId, e.ts, { ok: false, error: e.data.error });
@@ -85,15 +92,22 @@ function outcomesOf(events: readonly RunEvent[]): Map<string, Outcome[]> {
 }
 
 /**
- * ` latency D` and ` usage {…}` of a mock, as its calls recorded them: one mock has one latency and
- * one usage, so the mean over its answers that recorded one (a where-keyed mock mostly has one).
+ * ` latency D` and ` usage {…}` (or ` cost M`) of a mock, as its calls recorded them: one mock has
+ * one latency and one usage, so the mean over its answers that recorded one (a where-keyed mock
+ * mostly has one).
  */
-function spendText(all: readonly Outcome[]): string {
+function spendText(all: readonly Outcome[], currency: string): string {
   const os = all.some((o) => !o.cancelled) ? all.filter((o) => !o.cancelled) : all;
-  const mean = (xs: readonly number[]) => Math.round(xs.reduce((a, x) => a + x, 0) / xs.length);
+  const sum = (xs: readonly number[]) => xs.reduce((a, x) => a + x, 0);
+  const mean = (xs: readonly number[]) => Math.round(sum(xs) / xs.length);
   const ms = os.flatMap((o) => (o.ms !== undefined ? [o.ms] : []));
-  const used = os.flatMap((o) => (o.ok && o.usage ? [o.usage] : []));
+  const reported = os.flatMap((o) => (o.ok && o.usage ? [o.usage] : []));
+  const used = reported.filter((u) => 'input_tokens' in u);
+  // A cost reported without tokens (a handler's `ctx.usage({ cost })`, a mock's `cost`) is
+  // written as one, or the test would spend the capability's estimate instead.
+  const costs = reported.flatMap((u) => ('cost' in u ? [u.cost] : []));
   let text = ms.length > 0 && mean(ms) > 0 ? ` latency ${mean(ms)}ms` : '';
+  if (used.length === 0 && costs.length > 0) text += ` cost ${Math.round((sum(costs) / costs.length) * 1e6) / 1e6}${currency}`;
   if (used.length > 0) {
     const model = used.find((u) => u.model !== undefined)?.model;
     text += ` usage { input_tokens: ${mean(used.map((u) => u.input_tokens))}, output_tokens: ${mean(used.map((u) => u.output_tokens))}${model !== undefined ? `, model: ${JSON.stringify(model)}` : ''} }`;
@@ -151,6 +165,14 @@ function answersText(all: readonly Outcome[], schema: Record<string, unknown> | 
   return rest.length === 0 ? `fails ${msg}` : `fails ${msg} times ${lead} then returns ${returns}`;
 }
 
+/**
+ * The currency money is written in: a bare number is no `money` to the test's checker. The
+ * program's own when it writes one, else usd (a `money` field has no currency of its own).
+ */
+function programCurrency(source: string): string {
+  return compile({ entry: source, navigation: false }).model?.currency ?? 'usd';
+}
+
 function compileTest(file: string, text: string, name: string): CompiledTest {
   const host = { readFile: (p: string) => (resolve(p) === file ? text : diskHost.readFile(p)) };
   const out = compile({ entry: file, host, navigation: false, tests: true });
@@ -173,9 +195,12 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
   if (plan.steps.some((s) => s.kind === 'human' && (s.for_each !== null || (s.blocks ?? []).length > 0)))
     throw new CaptureError(`run ${runId} has approval steps inside a for each or a block: capturing their decisions is not supported yet (write approve/reject lines by hand)`);
   if (plan.steps.some((s) => s.action.type === 'run')) throw new CaptureError(`run ${runId} runs sub-plans: capturing their calls is not supported yet`);
-  const currency = plan.policy?.currency ?? null;
   const ph = new Placeholders(opts.keepPersonal === true);
+  seePrivate(plan, events, ph);
+  /** A value as written: private fields by the schema as placeholders, then copies of them elsewhere. */
+  const hide = (v: unknown, schema: unknown) => ph.copies(scrub(v, schema as Record<string, unknown> | undefined, ph));
   const source = isAbsolute(plan.source_file) ? plan.source_file : resolve(plan.base_dir, plan.source_file);
+  const currency = plan.policy?.currency ?? programCurrency(source);
   let rel = relative(dirname(file), source);
   if (!rel.startsWith('.')) rel = `./${rel}`;
   const name = opts.name ?? `captured from run ${runId}`;
@@ -193,14 +218,14 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
     `test ${JSON.stringify(name)} {`,
     `  captured_from ${JSON.stringify(runId)} ir_hash ${JSON.stringify(version)}`,
     `  plan ${plan.module}.${plan.plan}`,
-    `  input ${orchValue(scrub(created.data.input, plan.input, ph), plan.input, currency)}`,
-    ...(Object.keys(context).length > 0 ? [`  context ${orchValue(scrub(context, plan.context, ph), plan.context, currency)}`] : []),
+    `  input ${orchValue(hide(created.data.input, plan.input), plan.input, currency)}`,
+    ...(Object.keys(context).length > 0 ? [`  context ${orchValue(hide(context, plan.context), plan.context, currency)}`] : []),
   ];
   const signals = events.flatMap((e) =>
     e.type === 'context_updated'
       ? Object.entries(e.data.patch)
           .filter(([k, v]) => wasSet(k, v))
-          .map(([k, v]) => `  signal context.${k} = ${orchValue(scrub(v, propOf(plan.context, k), ph), propOf(plan.context, k), currency)} at ${Math.max(0, e.ts - start)}ms`)
+          .map(([k, v]) => `  signal context.${k} = ${orchValue(hide(v, propOf(plan.context, k)), propOf(plan.context, k), currency)} at ${Math.max(0, e.ts - start)}ms`)
       : [],
   );
   const decisions = decisionLines(plan, events);
@@ -221,7 +246,7 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
   ];
   const outputSchema = (cap: string) => plan.capabilities[cap]?.output as Record<string, unknown> | undefined;
   // First run: every call answered from the journal (private values replaced as the mocks will be).
-  const answers = new JournalAnswers(outcomesOf(events), compensationsOf(events), (o, req) => (o.ok ? { ...o, output: scrub(o.output, outputSchema(req.capability.name), ph) } : o));
+  const answers = new JournalAnswers(outcomesOf(events), compensationsOf(events), (o, req) => (o.ok ? { ...o, output: hide(o.output, outputSchema(req.capability.name)) } : { ...o, error: ph.copies(o.error) }));
   const placeholderMocks = called.map((c) => `  mock ${written(c)} fails "captured"`);
   const probe = compileTest(file, [...head, ...placeholderMocks, ...decisions, ...signals, '}', ''].join('\n'), name);
   let probeEnd: RunEvent | undefined;
@@ -236,10 +261,10 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
     }
     const schema = outputSchema(cap);
     const inputSchema = plan.capabilities[cap]?.input as Record<string, unknown> | undefined;
-    if (byInput.size <= 1) mocks.push(`  mock ${written(cap)} ${answersText(calls.map((c) => c.outcome), schema, currency, cap)}${spendText(calls.map((c) => c.outcome))}`);
+    if (byInput.size <= 1) mocks.push(`  mock ${written(cap)} ${answersText(calls.map((c) => c.outcome), schema, currency, cap)}${spendText(calls.map((c) => c.outcome), currency)}`);
     else
       for (const { input, outcomes } of byInput.values())
-        mocks.push(`  mock ${written(cap)} where input == ${orchValue(input, inputSchema, currency)} ${answersText(outcomes, schema, currency, cap)}${spendText(outcomes)}`);
+        mocks.push(`  mock ${written(cap)} where input == ${orchValue(input, inputSchema, currency)} ${answersText(outcomes, schema, currency, cap)}${spendText(outcomes, currency)}`);
   }
   const final = [...events].reverse().find((e) => e.type === 'execution_completed' || e.type === 'execution_failed' || e.type === 'execution_cancelled');
   if (!final) throw new CaptureError(`run ${runId} has not finished: capture a finished run`);
@@ -260,9 +285,29 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
     expects.push(`  expect run.output == ${orchValue(output, plan.output as Record<string, unknown> | undefined, currency)}`);
   const text = [...head, ...mocks, ...decisions, ...signals, ...expects, '}', ''].join('\n');
   // Second run: the test as written, every call mocked; it must pass.
-  const result = await runPlanTest(compileTest(file, text, name), { real: null, prices: opts.prices ?? {} });
+  const captured = compileTest(file, text, name);
+  // The file now holds another version of the plan: the test would be stale at once (and there is no file to --update).
+  if (captured.stale.length > 0)
+    throw new CaptureError(`run ${runId} ran an earlier version of plan ${plan.module}.${plan.plan}, which no longer has ${captured.stale.join(', ')}: capture a run of the plan as it is now`);
+  const result = await runPlanTest(captured, { real: null, prices: opts.prices ?? {} });
   if (!result.passed) throw new CaptureError(`the captured test does not pass, so it was not written:\n${result.failures.map((f) => `  ${f.message}`).join('\n')}`);
   return { text, result };
+}
+
+/**
+ * Every private value of the run, given its placeholder before anything is written: a copy
+ * (an error quoting an email) may come before the field of class `personal` that holds it.
+ */
+function seePrivate(plan: PlanIR, events: readonly RunEvent[], ph: Placeholders): void {
+  const capOf = new Map<string, string>();
+  for (const e of events) {
+    if (e.type === 'plan_created') {
+      scrub(e.data.input, plan.input, ph);
+      scrub(e.data.context, plan.context, ph);
+    } else if (e.type === 'context_updated') scrub(e.data.patch, plan.context, ph);
+    else if (e.type === 'step_started' && e.stepId !== null && e.data.capability !== null) capOf.set(e.stepId, e.data.capability);
+    else if (e.type === 'step_completed' && e.stepId !== null) scrub(e.data.output, plan.capabilities[capOf.get(e.stepId) ?? '']?.output as Record<string, unknown> | undefined, ph);
+  }
 }
 
 /**

@@ -66,7 +66,10 @@ export class MockExecutor implements Executor {
     if (reaches !== null || this.real === null) {
       // orch check refuses such a test (E0906); a sub-plan loaded at run time could still get here.
       const why = reaches !== null ? `reaches ${reaches}` : 'has a handler, and handlers do not run here';
-      return this.later(0, { ok: false, error: `${cap} ${why}: no mock answers it in this test`, final: 'config' }, done);
+      // With `where` mocks of it, named as the test writes it (`files.read_text_file`, not `mcp.files.read_text_file`).
+      const mocked = this.test.mocks.find((m) => m.capability === cap);
+      const none = mocked ? 'no where of its mocks holds for this call' : 'no mock answers it in this test';
+      return this.later(0, { ok: false, error: `${mocked?.written ?? cap} ${why}: ${none}`, final: 'config' }, done);
     }
     this.realInFlight++;
     let over = false;

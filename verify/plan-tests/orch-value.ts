@@ -5,7 +5,7 @@
  * a class that must not be written (`x-orch-data` personal, sensitive, secret) replaced as
  * `Placeholders` says.
  */
-import { mapClassed } from '../../runtime/index.js';
+import { mapClassed, SUBSTRING_MIN } from '../../runtime/index.js';
 
 type Schema = { readonly [key: string]: unknown };
 
@@ -36,6 +36,28 @@ export class Placeholders {
       return p;
     }
     return value;
+  }
+
+  /**
+   * `value` with every copy of a private string seen so far (an error quoting an email, an answer
+   * of another class echoing it) replaced by its placeholder, by the rules copies of a secret are
+   * blanked by (runtime/redact.ts): a short one only as a whole string.
+   */
+  copies<T>(value: T): T {
+    if (this.keep || this.strings.size === 0) return value;
+    if (typeof value === 'string') return this.text(value) as T;
+    if (Array.isArray(value)) return value.map((v) => this.copies(v)) as T;
+    if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.copies(v)])) as T;
+    return value;
+  }
+
+  private text(s: string): string {
+    const whole = this.strings.get(s);
+    if (whole !== undefined) return whole;
+    let out = s;
+    // Longest first: a value that holds another (`ada@example.com`, `ada`) is replaced whole.
+    for (const [v, p] of [...this.strings].sort((a, b) => b[0].length - a[0].length)) if (v.length >= SUBSTRING_MIN && out.includes(v)) out = out.split(v).join(p);
+    return out;
   }
 }
 

@@ -9,7 +9,7 @@ import type { CompiledTest, DecisionIR, ExpectIR, PlanIR, TestPerson } from '../
 import { approvalRefusal, approvalRule, condition, ContextStore, evaluate, fillDefaults, matchesApprover, neededScopes, recordOf, REDACTED, Run, UNKNOWN, unknownReason, VirtualClock, type AttemptRequest, type Executor, type ExecutionResult, type Identity, type ModelPrice, type PersonRef, type RunEvent, type RunReader } from '../../runtime/index.js';
 import { CaseMonitor, readsOf } from '../monitor.js';
 import { isOver, MAX_TIMER_FIRINGS, stuckMessage } from '../run-case.js';
-import { parseInstance, type TraceEvent } from '../trace.js';
+import { parseInstance, type TraceEvent, type Violation } from '../trace.js';
 import { MockExecutor, type VirtualAnswer } from './mock-executor.js';
 import { OutcomeRecorder } from './coverage.js';
 import { staleMessage } from './stale.js';
@@ -17,8 +17,12 @@ import { staleMessage } from './stale.js';
 export const TEST_RUN = 'test';
 
 export interface TestFailure {
-  /** `expect` / `invariant`: a condition that did not hold; `stuck`: the run could make no progress. */
-  readonly kind: 'expect' | 'invariant' | 'stuck' | 'stale' | 'error';
+  /**
+   * `expect` / `invariant`: a condition that did not hold; `stuck`: the run could make no progress;
+   * `refused`: the decisions §8.8 refused, listed after the failures of a test that failed for
+   * another reason (they are why an approval timed out; alone they fail nothing).
+   */
+  readonly kind: 'expect' | 'invariant' | 'stuck' | 'stale' | 'error' | 'refused';
   readonly message: string;
   /** The failing `expect` line (1-based) and its text. */
   readonly line?: number;
@@ -97,7 +101,7 @@ export async function runPlanTest(test: CompiledTest, opts: RunTestOptions): Pro
     monitor.observe(event, reader);
     outcomes.observe(event);
     always.check(reader, env);
-    if (event.type === 'step_started' && event.stepId !== null) decide(event.stepId);
+    if (event.type === 'step_started' && event.stepId !== null) decide.started(event.stepId);
   };
   run = new Run(
     plan,
@@ -135,16 +139,26 @@ export async function runPlanTest(test: CompiledTest, opts: RunTestOptions): Pro
   const over = isOver(run);
   outcomes.finish(run);
   const trace = monitor.finish(run, over, stuck);
+  refused.push(...decide.unheard());
   if (stuck !== null) failures.push({ kind: 'stuck', message: [stuck, ...refused].join('\n') });
-  if (trace.violation) failures.push({ kind: 'invariant', message: `invariant ${trace.violation.invariant}: ${trace.violation.message}`, ...(trace.violation.state.values ? { values: trace.violation.state.values } : {}) });
+  if (trace.violation) failures.push(invariantFailure(plan, trace.violation));
   failures.push(...always.failures);
   for (const e of test.expects.filter((x) => !x.always)) {
     const f = judge(e, env(run));
     if (f) failures.push(f);
   }
+  // A stuck run says them already; otherwise they explain an approval that waited to its timeout.
+  if (stuck === null && refused.length > 0 && failures.length > 0) failures.push({ kind: 'refused', message: refused.join('\n') });
   context.close();
   opts.onJournal?.(journal);
   return { ...base, passed: failures.length === 0, run_status: over ? run.status() : 'stuck', elapsed_ms: run.actuals().elapsed, failures, timeline: trace.trace(), covered: outcomes.keys() };
+}
+
+/** A plan invariant that broke: an `always` / `never` one with the virtual time it broke at, as `expect always` says it. */
+function invariantFailure(plan: PlanIR, v: Violation): TestFailure {
+  const modality = plan.invariants.find((i) => i.name === v.invariant)?.modality;
+  const when = modality === 'always' || modality === 'never' ? ` at ${v.state.at_ms} ms (virtual)` : '';
+  return { kind: 'invariant', message: `${v.message}${when}`, ...(v.state.values ? { values: v.state.values } : {}) };
 }
 
 /** The source a test's `context` and `signal` lines set signals as. */
@@ -191,18 +205,46 @@ async function drive(clock: VirtualClock, run: Run, exec: MockExecutor): Promise
 }
 
 /** `approve` / `reject` lines: each decides its step `at` after the step begins to wait. */
-function decisions(test: CompiledTest, clock: VirtualClock, run: () => Run | null, refused: string[], starter: PersonRef): (key: string) => void {
+function decisions(test: CompiledTest, clock: VirtualClock, run: () => Run | null, refused: string[], starter: PersonRef): { started: (key: string) => void; unheard: () => string[] } {
   const byStep = new Map<string, DecisionIR[]>();
   for (const d of test.decisions) byStep.set(d.step, [...(byStep.get(d.step) ?? []), d]);
   const asked = new Set<string>();
-  return (key) => {
-    // Every instance of the step is decided (`sign_off[2]` inside a `for each`).
-    const step = parseInstance(key).step;
-    const mine = byStep.get(step);
-    if (!mine || asked.has(key)) return;
-    asked.add(key);
-    for (const d of mine) clock.setTimer(d.at_ms, () => deliver(run(), key, d, refused, starter));
+  /** Decisions whose time has not come (the run ended first), by step instance. */
+  const pending = new Set<{ readonly key: string; readonly d: DecisionIR }>();
+  const statusOf = (key: string) => run()?.stepView(key)?.status ?? 'not started';
+  return {
+    started: (key) => {
+      // Every instance of the step is decided (`sign_off[2]` inside a `for each`).
+      const step = parseInstance(key).step;
+      const mine = byStep.get(step);
+      if (!mine || asked.has(key)) return;
+      asked.add(key);
+      for (const d of mine) {
+        const p = { key, d };
+        pending.add(p);
+        clock.setTimer(d.at_ms, () => {
+          pending.delete(p);
+          deliver(run(), key, d, refused, starter);
+        });
+      }
+    },
+    // A decision of a step that never began to wait, or whose time came after the run ended, decides nothing.
+    unheard: () => [
+      ...[...pending].filter((p) => !decided(statusOf(p.key))).map((p) => lateText(p.key, p.d, statusOf(p.key))),
+      ...test.decisions
+        .filter((d) => ![...asked].some((k) => parseInstance(k).step === d.step))
+        .map((d) => `${d.decision} ${d.step} (line ${d.line}) decided nothing: ${d.step} never began to wait (${statusOf(d.step)})`),
+    ],
   };
+}
+
+/** An approval that ended by a decision (approved, or rejected: it fails): later decisions of it are moot, not late. */
+function decided(status: string | undefined): boolean {
+  return status === 'completed' || status === 'failed';
+}
+
+function lateText(key: string, d: DecisionIR, status: string): string {
+  return `${d.decision} ${key} (line ${d.line}) came after ${key} had ended (${status})`;
 }
 
 function deliver(run: Run | null, key: string, d: DecisionIR, refused: string[], starter: PersonRef): void {
@@ -210,7 +252,12 @@ function deliver(run: Run | null, key: string, d: DecisionIR, refused: string[],
   // As the step evaluated it when it started: a computed approver (`input.team`) names its group too.
   const approver = run.approverOf(key);
   for (const person of d.by) {
-    if (run.stepView(key)?.status !== 'running') return;
+    const status = run.stepView(key)?.status;
+    // Too late: the step ended without a decision (a timeout before its `at`).
+    if (status !== 'running') {
+      if (!decided(status)) refused.push(lateText(key, d, status ?? 'gone'));
+      return;
+    }
     const ids = identities(person, approver);
     const who = ids.find((id) => run.decisionRefusal(key, d.decision, id) === null);
     if (who) run.signal(key, d.decision, null, null, who);
@@ -328,7 +375,9 @@ function valuesRead(e: ExpectIR, env: ReturnType<typeof expectEnv>): Record<stri
     const cap = expr.op === 'get' && expr.object.op === 'var' && expr.object.name === 'calls' ? expr.key : undefined;
     const text = cap === undefined ? path : `calls(${e.calls?.[cap] ?? cap})`;
     try {
-      out[text] = evaluate(expr, env);
+      // A copy: `calls` and the run's state live on, and an `expect always` shows the state it broke in.
+      const v = evaluate(expr, env);
+      out[text] = v !== null && typeof v === 'object' ? structuredClone(v) : v;
     } catch (err) {
       out[text] = `<${(err as Error).message}>`;
     }

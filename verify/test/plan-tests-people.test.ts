@@ -14,14 +14,18 @@ const PLAN = `
 plan pay {
   step ok = approval(approver: "group:finance", summary: "pay?", approvals: 2, not_starter: true)
 }
+plan timed {
+  input { ask: bool = true }
+  step ok = approval(approver: "group:finance", summary: "pay?", not_starter: true) when input.ask { timeout 1d }
+}
 `;
 const AUTH = { auth: { users: { alice: { roles: ['approver'], groups: ['finance'] }, bob: { roles: ['approver'], groups: ['finance'] }, carol: { roles: ['approver'], groups: ['ops'] } } } };
 
-async function outcome(lines: string): Promise<{ status: string; approvers: unknown; failures: readonly string[] }> {
+async function outcome(lines: string, plan = 'pay'): Promise<{ status: string; approvers: unknown; failures: readonly string[] }> {
   const dir = tempDir('orch-test-people-');
   writeFileSync(join(dir, 'orch.config.json'), JSON.stringify(AUTH));
   writeFileSync(join(dir, 'pay.orch'), PLAN);
-  writeFileSync(join(dir, 'pay.test.orch'), `import "./pay.orch" as p\ntest "t" {\n  plan p.pay\n${lines}\n}\n`);
+  writeFileSync(join(dir, 'pay.test.orch'), `import "./pay.orch" as p\ntest "t" {\n  plan p.${plan}\n${lines}\n}\n`);
   const out = compile({ entry: join(dir, 'pay.test.orch'), navigation: false, tests: true });
   expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
   let approvers: unknown = null;
@@ -47,5 +51,21 @@ describe('deciders from the auth block', () => {
     const { failures } = await outcome('  started_by "alice"\n  approve ok by "alice", "bob"');
     expect(failures).toHaveLength(1);
     expect(failures[0]).toMatch(/^the run is stuck: nothing can happen any more while ok waits \(no timeout\)\napprove ok by "alice" \(line 5\) was refused: .*start/);
+  });
+
+  it('an approval that waited to its timeout because a decision was refused: the failing test says which and why', async () => {
+    const lines = '  started_by "alice"\n  approve ok by "alice"\n  expect run.status == "completed"';
+    const { status, failures } = await outcome(lines, 'timed');
+    expect(status).toBe('failed');
+    expect(failures).toEqual([expect.stringMatching(/^expect run.status == "completed" does not hold/), expect.stringMatching(/^approve ok by "alice" \(line 5\) was refused: .*start/)]);
+    // Alone a refusal fails nothing: a test may pin it.
+    expect((await outcome('  started_by "alice"\n  approve ok by "alice"\n  expect run.status == "failed"', 'timed')).failures).toEqual([]);
+  });
+
+  it('a decision that came after its approval timed out, or of one that never began to wait, is said when the test fails', async () => {
+    const late = await outcome('  approve ok by "alice" at 2d\n  expect run.status == "completed"', 'timed');
+    expect(late.failures.slice(1)).toEqual(['approve ok (line 4) came after ok had ended (timeout)']);
+    const skipped = await outcome('  input { ask: false }\n  approve ok by "alice"\n  expect ok.completed', 'timed');
+    expect(skipped.failures.slice(1)).toEqual(['approve ok (line 5) decided nothing: ok never began to wait (skipped)']);
   });
 });

@@ -165,6 +165,16 @@ describe('running a test block', () => {
     expect(decided.map((e) => e.at_ms)).toEqual([2 * 86_400_000, 2 * 86_400_000]);
   });
 
+  it('an always broken on the way shows the values it read then, not what they became by the end', async () => {
+    const always = await runOne(`test "then" {${HEAD}
+  mock r.charge returns { ok: true }
+  approve sign_off by "alice", "bob"
+  expect always calls(r.charge)[0].amount == 800usd
+}`);
+    // Broken before any call: the list it read was empty then, whatever it held at the end.
+    expect(always.failures).toEqual([expect.objectContaining({ kind: 'expect', message: expect.stringContaining('became false at 0 ms'), values: { 'calls(r.charge)': [] } })]);
+  });
+
   it('fails a false expect with the values it read, and an always broken on the way', async () => {
     const r = await runOne(`test "wrong" {${HEAD}
   mock r.charge returns { ok: true }
@@ -222,7 +232,7 @@ describe('running a test block', () => {
     );
     // The expect holds; the plan's own invariant does not.
     expect(r.passed).toBe(false);
-    expect(r.failures).toEqual([expect.objectContaining({ kind: 'invariant', message: expect.stringContaining('invariant cheap') })]);
+    expect(r.failures).toEqual([expect.objectContaining({ kind: 'invariant', message: expect.stringMatching(/^always invariant "cheap" became false at \d+ ms \(virtual\)$/) })]);
   });
 
   it('a stale captured test is failed without running', async () => {
@@ -336,7 +346,8 @@ describe('running a test block', () => {
   expect a.completed and b.failed and run.status == "failed"
 }`);
     expect(r.failures).toEqual([]);
-    expect(r.timeline.find((e) => e.type === 'step_failed')?.detail).toContain('reaches a channel: no mock answers it in this test');
+    // Said as the test names it, and why its mocks did not answer.
+    expect(r.timeline.find((e) => e.type === 'step_failed')?.detail).toBe('notify reaches a channel: no where of its mocks holds for this call');
   });
 
   it('a signal at 0s is in the context the run starts with: its first steps read it', async () => {

@@ -1,0 +1,113 @@
+/**
+ * What `orch test --capture` writes of a run's values (LANGUAGE.md §9.2: "the run's input and
+ * context, a `mock` per boundary call …; the captured test is run before it is written and must
+ * pass"): money is written with a currency — a bare number is no `money` to the test's checker —
+ * in the program's own currency when it has one, else usd (the plan's output has no schema in the
+ * IR: `run.output`'s fields are untyped to a test, so its money is written as a number); a cost a
+ * call reported is its mock's `cost`; a copy of a personal value is its placeholder; and a run of
+ * a plan version its file no longer holds is refused with the names that are gone.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { compile } from '../../compiler/index.js';
+import type { RunEvent } from '../../runtime/index.js';
+import { tempDir } from '../../runtime/test/helpers.js';
+import { captureTest, runPlanTest } from '../index.js';
+
+/** Runs the test `body` of `plan` (in plans.orch) and captures a test from its journal. */
+async function captureOf(plan: string, body: string) {
+  const dir = tempDir('orch-capture-values-');
+  writeFileSync(join(dir, 'plans.orch'), plan);
+  const file = join(dir, 'source.test.orch');
+  writeFileSync(file, `import "./plans.orch" as plans\ntest "source" {\n${body}}\n`);
+  const out = compile({ entry: file, navigation: false, tests: true });
+  expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+  let journal: readonly RunEvent[] = [];
+  const ran = await runPlanTest(out.tests[0]!, { real: null, onJournal: (events) => (journal = events) });
+  expect(ran.passed).toBe(true);
+  return captureTest({ runId: 'v-1', plan: out.tests[0]!.plan, events: journal }, { file: join(dir, 'captured.test.orch') });
+}
+
+const charge = (cost: string) => `
+capability charge { kind tool  input { amount: money }  output { fee: money }${cost} }
+plan p {
+  input { amount: money }
+  step b = charge(amount: input.amount)
+  output { fee: b.output.fee }
+}
+`;
+
+describe('capturing values', () => {
+  it('money of a program that writes no currency is written in usd, and the captured test passes', async () => {
+    const { text, result } = await captureOf(charge(''), '  plan plans.p\n  input { amount: 5usd }\n  mock plans.charge returns { fee: 2usd }\n');
+    expect(text).toContain('  input { amount: 5usd }');
+    expect(text).toContain('  mock plans.charge returns { fee: 2usd }');
+    expect(result.passed).toBe(true);
+  });
+
+  it("money of a program whose costs are in eur (without a budget) is written in eur", async () => {
+    const { text, result } = await captureOf(charge('  cost 0.01eur'), '  plan plans.p\n  input { amount: 5eur }\n  mock plans.charge returns { fee: 2eur }\n');
+    expect(text).toContain('  input { amount: 5eur }');
+    expect(text).toContain('  mock plans.charge returns { fee: 2eur }');
+    expect(result.passed).toBe(true);
+  });
+});
+
+describe('capturing spend', () => {
+  it('a call whose handler reported a cost (no tokens) is mocked at that cost: the captured test spends what the run did', async () => {
+    const plan = `
+capability f { kind tool  input { x: int }  output { y: int }  cost 0.01usd }
+policy cap { budget cost <= 1usd }
+plan p {
+  policy cap
+  step a = f(x: 1)
+  step b = f(x: 2) { after a }
+  output { y: b.output.y }
+}
+`;
+    const { text, result } = await captureOf(plan, '  plan plans.p\n  mock plans.f where input.x == 1 returns { y: 1 } cost 0.4usd\n  mock plans.f returns { y: 2 } cost 0.25usd\n');
+    expect(text).toContain('  mock plans.f where input == { x: 1 } returns { y: 1 } cost 0.4usd');
+    expect(text).toContain('  mock plans.f where input == { x: 2 } returns { y: 2 } cost 0.25usd');
+    expect(result.passed).toBe(true);
+  });
+});
+
+describe('capturing private values', () => {
+  it('a personal value copied into an answer of another class or into an error is written as its placeholder', async () => {
+    const plan = `
+capability look { kind tool  input { email: string }  output { note: string }  retry 1 }
+plan p {
+  input { email: string @personal }
+  step a = look(email: input.email)
+  output { note: a.output.note }
+}
+`;
+    const { text, result } = await captureOf(
+      plan,
+      '  plan plans.p\n  input { email: "ada@example.com" }\n  mock plans.look fails "no user ada@example.com" times 1 then returns { note: "found ada@example.com" }\n',
+    );
+    expect(text).not.toContain('ada@example.com');
+    expect(text).toContain('input { email: "personal-1" }');
+    expect(text).toContain('mock plans.look fails "no user personal-1" times 1 then returns { note: "found personal-1" }');
+    expect(text).toContain('expect run.output == { note: "found personal-1" }');
+    expect(result.passed).toBe(true);
+  });
+});
+
+describe('capturing a run of an earlier plan', () => {
+  it('says the run ran another version of the plan, instead of advising to --update a file it did not write', async () => {
+    const dir = tempDir('orch-capture-values-');
+    const plan = (step: string) => `capability f { kind tool  input { x: int }  output { y: int } }\nplan p {\n  step ${step} = f(x: 1)\n}\n`;
+    writeFileSync(join(dir, 'plans.orch'), plan('a'));
+    const file = join(dir, 'source.test.orch');
+    writeFileSync(file, 'import "./plans.orch" as plans\ntest "source" {\n  plan plans.p\n  mock plans.f returns { y: 1 }\n}\n');
+    const out = compile({ entry: file, navigation: false, tests: true });
+    let journal: readonly RunEvent[] = [];
+    await runPlanTest(out.tests[0]!, { real: null, onJournal: (events) => (journal = events) });
+    writeFileSync(join(dir, 'plans.orch'), plan('renamed').replace('f(x: 1)', 'f(x: 1)\n  step g = f(x: 2)'));
+    await expect(captureTest({ runId: 'old-1', plan: out.tests[0]!.plan, events: journal }, { file: join(dir, 'captured.test.orch') })).rejects.toThrow(
+      /^run old-1 ran an earlier version of plan plans.p, which no longer has a: capture a run of the plan as it is now$/,
+    );
+  });
+});
