@@ -6,7 +6,7 @@ import { checkInputs } from '../check-inputs.js';
 import { CliError } from '../errors.js';
 import { boundHeapGrowth } from '../heap-growth.js';
 import { readSource } from '../read-source.js';
-import { DIAGNOSTIC_FORMATS, renderJson, renderText, type DiagnosticFormat } from '../render-diagnostics.js';
+import { colorFor, DIAGNOSTIC_FORMATS, renderJson, renderText, type DiagnosticFormat } from '../render-diagnostics.js';
 import { renderGithub } from '../render-github.js';
 import { renderSarif } from '../render-sarif.js';
 import { reportRoot } from '../report-paths.js';
@@ -78,6 +78,6 @@ function render(format: DiagnosticFormat, diagnostics: readonly Diagnostic[], so
     case 'github':
       return renderGithub(diagnostics, { root: reportRoot(), fileCount });
     case 'text':
-      return renderText(diagnostics, { sources, color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR, fileCount });
+      return renderText(diagnostics, { sources, color: colorFor(process.stdout), fileCount });
   }
 }

@@ -11,7 +11,7 @@ import type { Diagnostic } from '../../language/index.js';
 import { checkFormatted, format } from '../../language/index.js';
 import { CliError } from '../errors.js';
 import { readSource } from '../read-source.js';
-import { renderText } from '../render-diagnostics.js';
+import { colorFor, renderText } from '../render-diagnostics.js';
 
 const HELP_EXAMPLES = `
 Examples:
@@ -97,7 +97,7 @@ async function runFmt(inputs: readonly string[], opts: FmtOptions): Promise<numb
   }
 
   if (diagnostics.length > 0) {
-    const color = Boolean(process.stderr.isTTY) && !process.env.NO_COLOR;
+    const color = colorFor(process.stderr);
     process.stderr.write(renderText(diagnostics, { sources, color, fileCount: sources.size }));
   }
   for (const file of changed) process.stdout.write(`${file}\n`);
@@ -124,7 +124,7 @@ async function fmtStdin(opts: FmtOptions): Promise<number> {
   if (result.refused !== undefined) throw new CliError(result.refused, 2);
   const errors = result.diagnostics.filter((d) => d.severity === 'error');
   if (errors.length > 0) {
-    const color = Boolean(process.stderr.isTTY) && !process.env.NO_COLOR;
+    const color = colorFor(process.stderr);
     process.stderr.write(renderText(errors, { sources: new Map([[file, text]]), color, fileCount: 1 }));
     return 1;
   }

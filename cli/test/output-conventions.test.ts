@@ -1,0 +1,73 @@
+/**
+ * The output conventions every command shares (docs/cli.md, "Conventions"): colours only on a
+ * terminal and never under NO_COLOR, and diagnostics naming files as `orch check` does — relative
+ * to the current directory. `orch run`, `verify` and `test` print a file's diagnostics before they
+ * refuse it; they must follow the same rules as `check`. In-process CLI; nothing runs a handler.
+ */
+import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { tempDir } from '../../serve/test/serve-process.js';
+import { runCli } from '../../test/support/cli-in-process.js';
+
+const BAD = `plan p {
+  step t = transform(value: 1s + 2usd)
+}
+`;
+const BAD_TEST = `test "t" {
+  plan nope
+}
+`;
+const ESC = '\x1b[';
+
+/** Makes the CLI believe both its streams are a terminal, as `orch` run by a person sees them. */
+function onTerminal(): void {
+  Object.defineProperty(process.stdout, 'isTTY', { value: true, configurable: true });
+  Object.defineProperty(process.stderr, 'isTTY', { value: true, configurable: true });
+}
+const saved = { out: Object.getOwnPropertyDescriptor(process.stdout, 'isTTY'), err: Object.getOwnPropertyDescriptor(process.stderr, 'isTTY') };
+afterEach(() => {
+  for (const [stream, d] of [[process.stdout, saved.out], [process.stderr, saved.err]] as const) {
+    if (d) Object.defineProperty(stream, 'isTTY', d);
+    else delete (stream as { isTTY?: boolean }).isTTY;
+  }
+});
+
+function project(): string {
+  const dir = tempDir('orch-conventions-');
+  writeFileSync(join(dir, 'bad.orch'), BAD);
+  writeFileSync(join(dir, 'bad.test.orch'), BAD_TEST);
+  return dir;
+}
+
+/** A command that refuses `bad.orch` (or the test file) after printing its diagnostics. */
+const REFUSALS: readonly (readonly string[])[] = [
+  ['check', 'bad.orch'],
+  ['run', 'bad.orch', '--quiet'],
+  ['verify', 'bad.orch', '--runs', '1'],
+  ['test', 'bad.test.orch'],
+  ['compile', 'bad.orch'],
+];
+const argsIn = (dir: string, args: readonly string[]): string[] => (args[0] === 'run' ? [...args, '--db', join(dir, 'runs.db')] : [...args]);
+
+describe('output conventions shared by every command', () => {
+  it.each(REFUSALS)('NO_COLOR turns colours off on a terminal: orch %s', async (...args) => {
+    const dir = project();
+    onTerminal();
+    const plain = await runCli(argsIn(dir, args), dir, { NO_COLOR: '1' });
+    expect(plain.code, plain.stderr).not.toBe(0);
+    expect(plain.stdout + plain.stderr).toMatch(/error\[E0\d{3}\]/);
+    expect(plain.stdout + plain.stderr, 'under NO_COLOR').not.toContain(ESC);
+    // The same command on a terminal without NO_COLOR is coloured: the check above can fail.
+    const coloured = await runCli(argsIn(dir, args), dir, { NO_COLOR: undefined });
+    expect(coloured.stdout + coloured.stderr, 'on a terminal').toContain(ESC);
+  });
+
+  it.each(REFUSALS)('diagnostics name the file relative to the current directory: orch %s', async (...args) => {
+    const dir = project();
+    const r = await runCli(argsIn(dir, args), dir);
+    const file = args[1]!.replace(/\./g, '\\.');
+    expect(r.stdout + r.stderr).toMatch(new RegExp(`^${file}:\\d+:\\d+: error\\[`, 'm'));
+    expect(r.stdout + r.stderr).not.toContain(dir);
+  });
+});
