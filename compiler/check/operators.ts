@@ -149,8 +149,12 @@ export function binaryWith(c: ExprChecking, op: BinaryOpIR, l: ExprResult, left:
       return out(T.bool);
     case '??': {
       // `x ?? null` says "x, or nothing" (the value of a `??` chain whose steps were all skipped).
-      if (lt.k !== 'optional' && !loose && lt.k !== 'null' && rt.k !== 'null' && !assignable(rt, lt) && !assignable(lt, rt))
+      // An optional `x` is judged by what it holds: `o ?? "none"` of an `int?` gives an int or a string.
+      // Reported once: what the `??` is passed to says nothing more.
+      if (!loose && sl.k !== 'null' && sr.k !== 'null' && !assignable(sr, sl) && !assignable(sl, sr)) {
         mismatch(c, op, lt, rt, range, left, right);
+        return out(T.unknown);
+      }
       const base = sl.k === 'null' ? widenLiteral(sr) : widenLiteral(sl);
       return out(rt.k === 'optional' || rt.k === 'null' ? optional(base) : base);
     }

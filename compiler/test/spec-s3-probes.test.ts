@@ -1,0 +1,40 @@
+/**
+ * Holes found probing LANGUAGE.md §3 (types) against the checker: each is one mistake reported
+ * once, where it is, and never a value of one type silently taken for another.
+ */
+import { describe, expect, it } from 'vitest';
+import { checkText, codes, covered } from './helpers.js';
+
+const errors = (text: string) => checkText(text).filter((d) => d.severity === 'error');
+const PLAN = (body: string) => `type E = "a" | "b"
+plan p {
+  input { n: int = 1, o: int?, e: E = "a", oe: E?, s: string? }
+${body}
+}
+`;
+
+describe('§3 `??`: the default is of the value\'s type', () => {
+  it('an optional value with a default of another type is E0201 at the `??` (it was accepted)', () => {
+    const text = PLAN('  step t = transform(value: input.o ?? "none")');
+    const ds = errors(text);
+    expect(codes(ds)).toEqual(['E0201']);
+    expect(covered(text, ds[0]!)).toBe('input.o ?? "none"');
+  });
+
+  it('a mismatched `??` is one error: what it is passed to does not report it again', () => {
+    const text = PLAN('  step t = log(message: input.n ?? "y")');
+    const ds = errors(text);
+    expect(ds.map((d) => d.message)).toEqual(['"??": incompatible types int (input.n) and string (a string)']);
+  });
+
+  it('defaults of the same type, a wider number, null, or `any` stay fine', () => {
+    const text = PLAN(`  step a = log(message: input.s ?? "x")
+  step b = transform(value: input.o ?? 2)
+  step c = transform(value: input.o ?? 2.5)
+  step d = transform(value: input.o ?? null)
+  step f = transform(value: input.oe ?? "b")
+  step g = transform(value: input.o ?? input.n)
+  step h = transform(value: input.o ?? b.output.value)`);
+    expect(errors(text)).toEqual([]);
+  });
+});
