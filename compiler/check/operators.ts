@@ -109,7 +109,7 @@ export function binaryWith(c: ExprChecking, op: BinaryOpIR, l: ExprResult, left:
       return out(T.bool);
     case '==':
     case '!=': {
-      if (!comparable(lt, rt)) mismatch(c, op, lt, rt, range, left, right);
+      if (!comparable(lt, rt) && !percentWithNumber(sl, sr)) mismatch(c, op, lt, rt, range, left, right);
       else if (sl.k === 'money' && sr.k === 'money') sameUnit(c, sl, sr, range, `"${op}"`);
       else if (!checkEnumLiteral(c, lt, rt, right)) checkEnumLiteral(c, rt, lt, left);
       return out(T.bool, sl.k === 'data_class' || sr.k === 'data_class' ? 'data_class' : undefined);
@@ -134,9 +134,8 @@ export function binaryWith(c: ExprChecking, op: BinaryOpIR, l: ExprResult, left:
       if (!loose) {
         const ul = unitOf(sl);
         const ur = unitOf(sr);
-        const percentNumber = (ul === 'percent' && ur === 'number') || (ul === 'number' && ur === 'percent');
         if (ul && ur) {
-          if (!percentNumber) sameUnit(c, sl, sr, range, `"${op}"`);
+          if (!percentWithNumber(sl, sr)) sameUnit(c, sl, sr, range, `"${op}"`);
         } else if (!(isStringy(sl) && isStringy(sr))) mismatch(c, op, lt, rt, range, left, right);
       }
       return out(T.bool);
@@ -144,7 +143,7 @@ export function binaryWith(c: ExprChecking, op: BinaryOpIR, l: ExprResult, left:
     case 'in':
       if (!isLoose(sr) && !['list', 'map', 'string', 'record'].includes(sr.k))
         c.error('E0201', `"in" needs a list, map or string on the right, not ${formatTy(sr)}`, right.range);
-      else if (sr.k === 'list' && !comparable(sl, sr.elem)) mismatch(c, op, lt, rt, range, left, right);
+      else if (sr.k === 'list' && !comparable(sl, sr.elem) && !percentWithNumber(sl, stripOptional(sr.elem))) mismatch(c, op, lt, rt, range, left, right);
       else stringKey(c, sl, sr, left, '"in"');
       return out(T.bool);
     case '??': {
@@ -210,6 +209,13 @@ export function binaryWith(c: ExprChecking, op: BinaryOpIR, l: ExprResult, left:
     }
   }
   return out(T.any);
+}
+
+/** A percentage and a plain number compare (`==` as `<`): both are fractions at run time. */
+function percentWithNumber(a: Ty, b: Ty): boolean {
+  const ua = unitOf(a);
+  const ub = unitOf(b);
+  return (ua === 'percent' && ub === 'number') || (ua === 'number' && ub === 'percent');
 }
 
 /** `label == "positve"` where label is `"positive" | "negative"` can never hold. */

@@ -38,3 +38,23 @@ describe('§3 `??`: the default is of the value\'s type', () => {
     expect(errors(text)).toEqual([]);
   });
 });
+
+describe('§3 a percentage compares with a plain number, by `==` as by `<`', () => {
+  it('`pc == 0.5` and `pc != n` are fine, as `pc > 0.5` is (both are fractions at run time)', () => {
+    const text = `plan p {
+  input { pc: percent = 10%, n: number = 0.5 }
+  step a = log(message: "x") when input.pc == 0.5 or input.pc != input.n or input.pc > 0.5 or 0.1 == input.pc or input.pc in [0.1, 0.2]
+}
+`;
+    expect(errors(text)).toEqual([]);
+  });
+
+  it('a percentage is still no duration or money, by `==` either', () => {
+    const text = `plan p {
+  input { pc: percent = 10%, d: duration = 1s }
+  step a = log(message: "x") when input.pc == input.d or input.pc == 1usd
+}
+`;
+    expect(codes(errors(text))).toEqual(['E0203', 'E0203']);
+  });
+});
