@@ -46,3 +46,22 @@ function ioReason(err: unknown): string {
       return err instanceof Error ? err.message : String(err);
   }
 }
+
+/** The name standard input goes by in diagnostics (`orch check -`, `orch fmt -`). */
+export const STDIN_NAME = '<stdin>';
+
+/**
+ * Standard input as `.orch` source text (`orch check -`, `orch fmt -`): refused as a file would be
+ * when it is binary or not UTF-8, never decoded with replacement characters.
+ */
+export async function readStdinSource(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  const bytes = Buffer.concat(chunks);
+  if (bytes.includes(0)) throw new CliError('standard input is binary (contains NUL bytes), not .orch source', 2);
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw new CliError('standard input is not valid UTF-8 text', 2);
+  }
+}
