@@ -71,3 +71,20 @@ describe('output conventions shared by every command', () => {
     expect(r.stdout + r.stderr).not.toContain(dir);
   });
 });
+
+describe('usage errors are one line prefixed orch:, as every other error', () => {
+  it.each([
+    [['check', '--bogus', 'x.orch'], "orch: unknown option '--bogus'"],
+    [['bogus'], "orch: unknown command 'bogus'"],
+    [['check'], "orch: missing required argument 'files'"],
+    [['check', '--fromat', 'json', 'x.orch'], "orch: unknown option '--fromat' (Did you mean --format?)"],
+    [['compile', 'a.orch', 'b.orch'], 'orch: too many arguments for \'compile\''],
+    [['verify', 'a.orch', '--runs', '0'], "orch: option '--runs <n>' argument '0' is invalid"],
+  ])('orch %s', async (args, start) => {
+    const r = await runCli(args, process.cwd());
+    expect(r.code).toBe(2);
+    expect(r.stderr.startsWith(start), r.stderr).toBe(true);
+    expect(r.stderr.trimEnd().split('\n'), r.stderr).toHaveLength(1);
+    expect(r.stderr).toContain('--help');
+  });
+});
