@@ -28,7 +28,8 @@ export async function readSource(path: string): Promise<string> {
   }
 }
 
-function ioReason(err: unknown): string {
+/** Why a file could not be read or written, in plain words (a Node error code is no message). */
+export function ioReason(err: unknown, isDirectory = 'is a directory, not an .orch file'): string {
   const code = (err as NodeJS.ErrnoException)?.code;
   switch (code) {
     case 'ENOENT':
@@ -37,7 +38,13 @@ function ioReason(err: unknown): string {
     case 'EPERM':
       return 'permission denied';
     case 'EISDIR':
-      return 'is a directory, not an .orch file';
+      return isDirectory;
+    case 'ENOTDIR':
+      return 'a part of the path is a file, not a directory';
+    case 'EROFS':
+      return 'read-only file system';
+    case 'ENOSPC':
+      return 'no space left on the device';
     case 'ENAMETOOLONG':
       return 'file name too long';
     case 'ELOOP':

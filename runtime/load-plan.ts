@@ -98,9 +98,12 @@ export function readJsonArg(value: string, what: string): unknown {
   let text = value;
   if (value.startsWith('@')) {
     try {
-      text = readFileSync(value.slice(1), 'utf8');
+      // A byte-order mark is no JSON, but Windows PowerShell and Notepad save one: skip it, as a source's is.
+      text = readFileSync(value.slice(1), 'utf8').replace(/^\uFEFF/, '');
     } catch (err) {
-      throw new Error(`cannot read ${what} file ${value.slice(1)}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (err as Error).message;
+      throw new Error(`cannot read ${what} file ${value.slice(1)}: ${why}`);
     }
   }
   try {

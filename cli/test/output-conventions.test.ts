@@ -5,7 +5,7 @@
  * refuse it; they must follow the same rules as `check`. In-process CLI; nothing runs a handler.
  */
 import { join } from 'node:path';
-import { writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../../serve/test/serve-process.js';
 import { runCli } from '../../test/support/cli-in-process.js';
@@ -86,5 +86,33 @@ describe('usage errors are one line prefixed orch:, as every other error', () =>
     expect(r.stderr.startsWith(start), r.stderr).toBe(true);
     expect(r.stderr.trimEnd().split('\n'), r.stderr).toHaveLength(1);
     expect(r.stderr).toContain('--help');
+  });
+});
+
+describe('-o: a file, or - for standard output', () => {
+  const PLAN = `plan p {
+  step t = transform(value: 1)
+}
+`;
+  it('compile and graph -o - print to standard output and write no file named -', async () => {
+    const dir = tempDir('orch-conventions-');
+    writeFileSync(join(dir, 'p.orch'), PLAN);
+    const ir = await runCli(['compile', 'p.orch', '-o', '-'], dir);
+    expect(ir.code, ir.stderr).toBe(0);
+    expect(JSON.parse(ir.stdout).version).toBe('orch.plan/v3');
+    expect(ir.stderr).toBe('');
+    const graph = await runCli(['graph', 'p.orch', '--format', 'mermaid', '-o', '-'], dir);
+    expect(graph.stdout).toMatch(/^flowchart/);
+    expect(existsSync(join(dir, '-'))).toBe(false);
+  });
+
+  it('-o naming a directory is refused in plain words (exit 2), and compile counts its steps right', async () => {
+    const dir = tempDir('orch-conventions-');
+    writeFileSync(join(dir, 'p.orch'), PLAN);
+    mkdirSync(join(dir, 'out'));
+    const r = await runCli(['compile', 'p.orch', '-o', 'out'], dir);
+    expect([r.code, r.stderr]).toEqual([2, 'orch: cannot write out: is a directory\n']);
+    const ok = await runCli(['compile', 'p.orch', '-o', 'out/p.json'], dir);
+    expect(ok.stderr).toBe('wrote out/p.json (plan p, 1 step)\n');
   });
 });
