@@ -58,3 +58,15 @@ describe('§3 a percentage compares with a plain number, by `==` as by `<`', () 
     expect(codes(errors(text))).toEqual(['E0203', 'E0203']);
   });
 });
+
+describe('§9.4 `hold` keeps a derived signal\'s `true`: only a bool signal has one', () => {
+  it('`hold` on a derived number is E0201 at the hold (it was accepted and did nothing)', () => {
+    const text = `context { t: number, d: number = context.t * 2 hold 5m, b: bool = context.t > 1 hold 5m }
+plan p { step s = log(message: "x") }
+`;
+    const ds = errors(text);
+    expect(codes(ds)).toEqual(['E0201']);
+    expect(covered(text, ds[0]!)).toBe('5m');
+    expect(ds[0]!.message).toContain('"d" is number');
+  });
+});
