@@ -144,7 +144,10 @@ export function binaryWith(c: ExprChecking, op: BinaryOpIR, l: ExprResult, left:
       if (!isLoose(sr) && !['list', 'map', 'string', 'record'].includes(sr.k))
         c.error('E0201', `"in" needs a list, map or string on the right, not ${formatTy(sr)}`, right.range);
       else if (sr.k === 'list' && !comparable(sl, sr.elem) && !percentWithNumber(sl, stripOptional(sr.elem))) mismatch(c, op, lt, rt, range, left, right);
-      else stringKey(c, sl, sr, left, '"in"');
+      else if (right.kind === 'ListLit' && sl.k === 'enum') {
+        // `label in ["positive", "neutrl"]`: an item that is not one of the enum can never match (as with `==`).
+        for (const item of right.items) checkEnumLiteral(c, sl, literalTy(item), item);
+      } else stringKey(c, sl, sr, left, '"in"');
       return out(T.bool);
     case '??': {
       // `x ?? null` says "x, or nothing" (the value of a `??` chain whose steps were all skipped).
@@ -209,6 +212,11 @@ export function binaryWith(c: ExprChecking, op: BinaryOpIR, l: ExprResult, left:
     }
   }
   return out(T.any);
+}
+
+/** A string literal item's own type (`"neutrl"`), for the enum check of `in`; anything else is `any`. */
+function literalTy(e: Expr): Ty {
+  return e.kind === 'StringLit' && e.parts.length === 1 && typeof e.parts[0] === 'string' ? { k: 'string', literal: e.parts[0] } : T.any;
 }
 
 /** A percentage and a plain number compare (`==` as `<`): both are fractions at run time. */

@@ -70,3 +70,16 @@ plan p { step s = log(message: "x") }
     expect(ds[0]!.message).toContain('"d" is number');
   });
 });
+
+describe('§3 an enum value `in` a list of literals: each literal is one of the enum, as with `==`', () => {
+  it('`e in ["a", "z"]` is E0201 at "z" with a suggestion (it was accepted; `e == "z"` was not)', () => {
+    const text = PLAN('  step t = log(message: "x") when input.e in ["a", "bb"]');
+    const ds = errors(text);
+    expect(codes(ds)).toEqual(['E0201']);
+    expect(covered(text, ds[0]!)).toBe('"bb"');
+    expect(ds[0]!.message).toContain('did you mean "b"');
+  });
+  it('members of the enum, or a list that is no literal, are fine', () => {
+    expect(errors(PLAN('  step t = log(message: "x") when input.e in ["a", "b"] and input.oe in ["b"]'))).toEqual([]);
+  });
+});
