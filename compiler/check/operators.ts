@@ -79,6 +79,9 @@ function capabilityLiteral(c: ExprChecking, e: Expr, other: Expr): ExprIR | unde
   return cap === undefined ? undefined : lit(cap);
 }
 
+/** The operators whose money result the runtime rounds to a millionth (the IR's `unit: "money"`). */
+const ARITHMETIC: ReadonlySet<BinaryOpIR> = new Set(['+', '-', '*', '/', '%']);
+
 /** The binary operator given the result of its left operand. */
 export function binaryWith(c: ExprChecking, op: BinaryOpIR, l: ExprResult, left: Expr, right: Expr, range: Range, guarded: boolean): ExprResult {
   const r = c.check(right, op === '??' ? true : guarded);
@@ -98,7 +101,9 @@ export function binaryWith(c: ExprChecking, op: BinaryOpIR, l: ExprResult, left:
   const out = (ty: Ty, compare?: 'data_class'): ExprResult => ({
     ty,
     data,
-    ir: c.noIR ? NO_IR : ((compare ? { op, left: lir, right: rir, compare } : { op, left: lir, right: rir }) as ExprIR),
+    ir: c.noIR
+      ? NO_IR
+      : ((compare ? { op, left: lir, right: rir, compare } : ty.k === 'money' && ARITHMETIC.has(op) ? { op, left: lir, right: rir, unit: 'money' } : { op, left: lir, right: rir }) as ExprIR),
   });
   switch (op) {
     case 'and':

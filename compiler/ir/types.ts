@@ -57,6 +57,12 @@ export type ExprIR =
       readonly right: ExprIR;
       /** `data_class`: compare by rank public < internal < personal < sensitive < secret. */
       readonly compare?: 'data_class';
+      /**
+       * `money`: arithmetic (`+ - * / %`) whose result is money, rounded to a millionth of its unit
+       * as every figure of money is (compiler/money.ts): `0.1usd + 0.2usd` is `0.3usd`, not a float's
+       * 0.30000000000000004. Absent in IRs from before it, which keep the float.
+       */
+      readonly unit?: 'money';
     }
   | { readonly op: 'range'; readonly from: ExprIR; readonly to: ExprIR }
   /**
