@@ -78,6 +78,12 @@ describe('orch check', () => {
     expect(r.stderr).toContain('`-` (standard input) cannot be combined with file names');
   });
 
+  it('one file named twice (a.orch and ./a.orch) is checked and counted once', async () => {
+    const good = file('twice.orch', GOOD);
+    const r = await runCli(['check', good, `${path.dirname(good)}/./twice.orch`], process.cwd());
+    expect(r.stdout).toContain('no problems in 1 file');
+  });
+
   it('--format json prints exactly the documented shape', async () => {
     const bad = file('bad-json.orch', BAD);
     const r = await cli(['check', bad, '--format', 'json']);
