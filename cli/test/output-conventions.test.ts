@@ -2,7 +2,7 @@
  * The output conventions every command shares (docs/cli.md, "Conventions"): colours only on a
  * terminal and never under NO_COLOR, and diagnostics naming files as `orch check` does — relative
  * to the current directory. `orch run`, `verify` and `test` print a file's diagnostics before they
- * refuse it; they must follow the same rules as `check`. In-process CLI; nothing runs a handler.
+ * refuse it (`serve` too); they must follow the same rules as `check`. In-process CLI; nothing runs a handler.
  */
 import { join } from 'node:path';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -47,8 +47,9 @@ const REFUSALS: readonly (readonly string[])[] = [
   ['verify', 'bad.orch', '--runs', '1'],
   ['test', 'bad.test.orch'],
   ['compile', 'bad.orch'],
+  ['serve', 'bad.orch', '--port', '0'],
 ];
-const argsIn = (dir: string, args: readonly string[]): string[] => (args[0] === 'run' ? [...args, '--db', join(dir, 'runs.db')] : [...args]);
+const argsIn = (dir: string, args: readonly string[]): string[] => (args[0] === 'run' || args[0] === 'serve' ? [...args, '--db', join(dir, 'runs.db')] : [...args]);
 
 describe('output conventions shared by every command', () => {
   it.each(REFUSALS)('NO_COLOR turns colours off on a terminal: orch %s', async (...args) => {
