@@ -276,7 +276,9 @@ function evaluateNode(expr: ExprIR, env: EvalEnv): unknown {
       // A list written out as an argument keeps its unknown items (as a value it would carry them as null).
       if (expr.fn === 'contains' && expr.args[0]?.op === 'list' && expr.args[1]) return membership(evaluate3(expr.args[1], env), expr.args[0].items.map((e) => evaluate3(e, env)));
       const args = expr.args.map((a) => (a.op === 'list' ? knownItems(a.items.map((e) => evaluate3(e, env))) : evaluate3(a, env)));
-      return args.includes(UNKNOWN) ? UNKNOWN : callBuiltin(expr.fn, args, env);
+      if (args.includes(UNKNOWN)) return UNKNOWN;
+      const v = callBuiltin(expr.fn, args, env);
+      return expr.unit === 'money' && typeof v === 'number' ? round6(v) : v;
     }
     case 'secret':
       return env.secret ? env.secret(expr.name) : REDACTED;

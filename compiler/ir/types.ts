@@ -47,7 +47,8 @@ export type ExprIR =
   | { readonly op: 'step'; readonly id: string }
   | { readonly op: 'get'; readonly object: ExprIR; readonly key: string }
   | { readonly op: 'index'; readonly object: ExprIR; readonly index: ExprIR }
-  | { readonly op: 'call'; readonly fn: BuiltinFn; readonly args: readonly ExprIR[] }
+  /** `unit: money` on a `sum` of money: rounded to a millionth, as money arithmetic is (below). */
+  | { readonly op: 'call'; readonly fn: BuiltinFn; readonly args: readonly ExprIR[]; readonly unit?: 'money' }
   /** Resolved by the runtime from the environment / config; redacted everywhere it is shown. */
   | { readonly op: 'secret'; readonly name: string }
   | { readonly op: 'not' | 'neg'; readonly arg: ExprIR }

@@ -25,6 +25,15 @@ describe('money arithmetic at run time', () => {
     expect(evaluate(when, { vars: { input: { a: 0.1, b: 0.2, q: 3 } } })).toBe(true);
   });
 
+  it('a sum of a list of money is exact too', () => {
+    const when = conditionOf(`plan p {
+  input { l: list<money> = [] }
+  step s = log(message: "x") when sum(input.l) == 0.3usd and sum([0.1usd, 0.2usd]) == 0.3usd
+}
+`);
+    expect(evaluate(when, { vars: { input: { l: [0.1, 0.2] } } })).toBe(true);
+  });
+
   it('plain numbers keep IEEE arithmetic (only money has a smallest unit)', () => {
     const when = conditionOf(`plan p {
   input { a: number = 0.1, b: number = 0.2 }
