@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readJsonArg } from '../load-plan.js';
+import { loadPlan, readJsonArg } from '../load-plan.js';
 
 describe('readJsonArg', () => {
   const dir = mkdtempSync(join(tmpdir(), 'orch-json-arg-'));
@@ -15,5 +15,18 @@ describe('readJsonArg', () => {
 
   it('a directory is said to be one, not as a Node error code', () => {
     expect(() => readJsonArg(`@${dir}`, '--input')).toThrow(`cannot read --input file ${dir}: is a directory`);
+  });
+});
+
+describe('loadPlan of a .json that is no JSON', () => {
+  it('says where, on one line, without quoting the file (as --input does)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'orch-json-arg-'));
+    writeFileSync(join(dir, 'plan.json'), 'not json\nsecret: hunter2\n');
+    const loaded = await loadPlan(join(dir, 'plan.json'));
+    expect(loaded.kind).toBe('usage');
+    const message = (loaded as { message: string }).message;
+    expect(message).toMatch(/^cannot read .*plan\.json: not valid JSON: /);
+    expect(message).not.toContain('\n');
+    expect(message).not.toContain('hunter2');
   });
 });
