@@ -15,3 +15,16 @@ describe('E0301 for a cycle of sub-plans', () => {
     expect(checkText('plan p { step s = run p }\n').map((d) => d.message)).toEqual(['sub-plan cycle: p → p']);
   });
 });
+
+describe('E0101 for a name an import does not find', () => {
+  it('is reported once, at the import: its uses are not reported again', () => {
+    const text = 'import std.policies { lean }\nplan p {\n  policy lean\n  step s = log(message: "x")\n}\n';
+    const ds = checkText(text).filter((d) => d.severity === 'error');
+    expect(ds.map((d) => [d.code, d.message, d.range.start.line])).toEqual([['E0101', expect.stringContaining('"lean" is not declared in std.policies'), 1]]);
+  });
+
+  it('a name the import does find, used as another kind, is still reported where it is used', () => {
+    const text = 'import std.policies { balanced }\nplan p {\n  step s = balanced(message: "x")\n}\n';
+    expect(checkText(text).filter((d) => d.severity === 'error').map((d) => [d.code, d.range.start.line])).toEqual([['E0101', 3]]);
+  });
+});
