@@ -4,6 +4,7 @@
  * skipping `node_modules`, `.git` and `.orch` (run journals). Sorted, so the report is stable.
  */
 import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { orchFilesUnder } from '../compiler/index.js';
 import { CliError } from './errors.js';
 
@@ -26,7 +27,9 @@ export async function checkInputs(args: readonly string[]): Promise<string[]> {
     if (found.length === 0) throw new CliError(`${arg}: is a directory with no .orch file under it`, 2);
     out.push(...found);
   }
-  return [...new Set(out)];
+  // One file however it is spelled (`a.orch`, `./a.orch`, a folder holding it): checked and counted once.
+  const seen = new Set<string>();
+  return out.filter((f) => !seen.has(resolve(f)) && Boolean(seen.add(resolve(f))));
 }
 
 function orchFilesIn(dir: string): string[] {

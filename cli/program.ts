@@ -14,10 +14,16 @@ export function createProgram(registers: readonly Register[]): Command {
   const program = new Command('orch')
     .description('Orch: check, compile, preview, run and verify .orch plans')
     .version('0.1.0')
-    .showHelpAfterError('(run with --help for usage)')
+    // A usage error is one line like every other error (`orch: …`), with where to look for usage.
+    .configureOutput({ outputError: (text, write) => write(usageLine(text)) })
     .exitOverride();
   for (const register of registers) register(program);
   return program;
+}
+
+/** Commander's `error: unknown option '--x'\n` as `orch: unknown option '--x' (run with --help for usage)`. */
+export function usageLine(text: string): string {
+  return `orch: ${text.trim().replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')} (run with --help for usage)\n`;
 }
 
 /** Runs the CLI and resolves to the process exit code. Never throws. */

@@ -28,7 +28,8 @@ export async function readSource(path: string): Promise<string> {
   }
 }
 
-function ioReason(err: unknown): string {
+/** Why a file could not be read or written, in plain words (a Node error code is no message). */
+export function ioReason(err: unknown, isDirectory = 'is a directory, not an .orch file'): string {
   const code = (err as NodeJS.ErrnoException)?.code;
   switch (code) {
     case 'ENOENT':
@@ -37,12 +38,37 @@ function ioReason(err: unknown): string {
     case 'EPERM':
       return 'permission denied';
     case 'EISDIR':
-      return 'is a directory, not an .orch file';
+      return isDirectory;
+    case 'ENOTDIR':
+      return 'a part of the path is a file, not a directory';
+    case 'EROFS':
+      return 'read-only file system';
+    case 'ENOSPC':
+      return 'no space left on the device';
     case 'ENAMETOOLONG':
       return 'file name too long';
     case 'ELOOP':
       return 'too many symbolic links';
     default:
       return err instanceof Error ? err.message : String(err);
+  }
+}
+
+/** The name standard input goes by in diagnostics (`orch check -`, `orch fmt -`). */
+export const STDIN_NAME = '<stdin>';
+
+/**
+ * Standard input as `.orch` source text (`orch check -`, `orch fmt -`): refused as a file would be
+ * when it is binary or not UTF-8, never decoded with replacement characters.
+ */
+export async function readStdinSource(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  const bytes = Buffer.concat(chunks);
+  if (bytes.includes(0)) throw new CliError('standard input is binary (contains NUL bytes), not .orch source', 2);
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw new CliError('standard input is not valid UTF-8 text', 2);
   }
 }

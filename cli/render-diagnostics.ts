@@ -4,7 +4,7 @@
  * Actions annotations (render-github.ts).
  */
 import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, isAbsolute, relative } from 'node:path';
 import { createColors } from 'picocolors';
 import type { Diagnostic, Severity } from '../language/index.js';
 import { codeFrame, LineIndex } from '../language/index.js';
@@ -19,6 +19,31 @@ export interface TextOptions {
   readonly color: boolean;
   /** How many files were checked (for the summary line). */
   readonly fileCount: number;
+}
+
+/**
+ * Whether what goes to `stream` is coloured: only on a terminal, and never when `NO_COLOR` is set
+ * to anything but "" (no-color.org). Every command asks here, so none colours by a rule of its own.
+ */
+export function colorFor(stream: { readonly isTTY?: boolean }): boolean {
+  return stream.isTTY === true && !process.env.NO_COLOR;
+}
+
+/** A file as `orch check` names it: relative to the current directory when under it, else as given. */
+export function fromHere(file: string): string {
+  const rel = relative(process.cwd(), file);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file;
+}
+
+/**
+ * The diagnostics a command prints on stderr before it refuses its file (`run`, `verify`, `test`,
+ * `compile`, …), as `orch check` shows them: files named from here, a code frame each, the summary.
+ */
+export function writeRefusal(diagnostics: readonly Diagnostic[], fileCount?: number): void {
+  const shown = diagnostics.map((d) => ({ ...d, file: fromHere(d.file), ...(d.related ? { related: d.related.map((r) => ({ ...r, file: fromHere(r.file) })) } : {}) }));
+  const sources = sourcesOf(shown);
+  const count = fileCount ?? new Set(shown.map((d) => d.file)).size;
+  process.stderr.write(`${renderText(shown, { sources, color: colorFor(process.stderr), fileCount: count })}\n`);
 }
 
 function plural(n: number, word: string): string {

@@ -239,9 +239,16 @@ export class Scopes {
       return undefined;
     }
     const target = name.parts.length === 1 ? name.parts[0]! : undefined;
+    // `import std.policies { lean }` where std.policies has no `lean`: said once, at the import.
+    if (target && this.importMissed(mod, target.name)) return undefined;
     const fakeIdent: Ident = target ?? { kind: 'Ident', name: shown, range: name.range };
     this.unresolved(mod.file, fakeIdent, `unknown ${KIND_WORD[kind]} "${shown}"`, this.visibleNames(mod, kind), name.range);
     return undefined;
+  }
+
+  /** Whether `name` is listed by an import of `mod` whose module declares nothing of that name (checkImportedNames reports it). */
+  private importMissed(mod: LoadedModule, name: string): boolean {
+    return mod.imports.some((imp) => imp.target && imp.names?.some((n) => n.name === name) && ![...(this.own.get(imp.target)?.values() ?? [])].some((m) => m.has(name)));
   }
 
   unresolved(file: string, ident: Ident, message: string, candidates: Iterable<string>, range: Range = ident.range): void {

@@ -5,6 +5,7 @@
  * (`false and ?` is false, `true or ?` is true).
  */
 import type { ExprIR } from './ir/types.js';
+import { round6 } from './money.js';
 
 export const UNKNOWN: unique symbol = Symbol('unknown');
 export type StaticValue = string | number | boolean | null | StaticValue[] | { [k: string]: StaticValue } | typeof UNKNOWN;
@@ -96,14 +97,9 @@ function evalLink(e: Link, l: StaticValue, ev: (x: ExprIR) => StaticValue): Stat
     case '%': {
       const r = ev(e.right);
       if (typeof l !== 'number' || typeof r !== 'number') return UNKNOWN;
-      switch (e.op) {
-        case '+': return l + r;
-        case '-': return l - r;
-        case '*': return l * r;
-        case '/': return r === 0 ? UNKNOWN : l / r;
-        case '%': return r === 0 ? UNKNOWN : l % r;
-      }
-      return UNKNOWN;
+      const v = e.op === '+' ? l + r : e.op === '-' ? l - r : e.op === '*' ? l * r : r === 0 ? UNKNOWN : e.op === '/' ? l / r : l % r;
+      // As the runtime does (runtime/evaluate.ts): money is exact to a millionth.
+      return e.unit === 'money' && typeof v === 'number' ? round6(v) : v;
     }
     case '??': {
       if (l === UNKNOWN) return UNKNOWN;

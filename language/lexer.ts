@@ -537,10 +537,11 @@ export function lex(text: string, shared?: Map<string, string>, base = 0): LexOu
   for (const e of result.errors) {
     const ch = text.slice(e.offset, e.offset + Math.max(1, e.length));
     const shown = ch.length > 20 ? `${ch.slice(0, 20)}…` : ch;
+    const invisible = invisibleHint(ch);
     problems.push({
       offset: base + e.offset,
       length: Math.max(1, e.length),
-      message: `unexpected character${ch.length > 1 ? 's' : ''} '${shown}'${unexpectedHint(ch)}`,
+      message: invisible ?? `unexpected character${ch.length > 1 ? 's' : ''} '${shown}'${unexpectedHint(ch)}`,
     });
   }
   // The tokens the matchers flagged, found by their offsets (the flags are in token order; a flag
@@ -580,6 +581,24 @@ function badNumberMessage(image: string): string {
   // `12EUR` is how currencies are usually written; Orch's units are lower case.
   const hint = /^[A-Z]{3}$/.test(suffix) ? `currencies are written in lower case: ${amount}${suffix.toLowerCase()}` : 'durations use ms, s, m, h, d; money a 3-letter currency such as usd; percentages %';
   return `unknown unit '${suffix}' in '${image}' (${hint})`;
+}
+
+/**
+ * A character that shows as nothing or as a plain space — a no-break space pasted from a web page
+ * or chat, a zero-width space, a control character — is named by its code point: quoting it would
+ * print `' '` and leave the reader to guess.
+ */
+function invisibleHint(ch: string): string | undefined {
+  const first = ch.codePointAt(0)!;
+  const char = String.fromCodePoint(first);
+  if (!/^[\p{Z}\p{C}]$/u.test(char)) return undefined;
+  const code = `U+${first.toString(16).toUpperCase().padStart(4, '0')}`;
+  const what =
+    char === '\u00A0' || char === '\u202F' ? 'a no-break space; write a plain space'
+    : char === '\u2028' || char === '\u2029' ? `a ${char === '\u2028' ? 'line' : 'paragraph'} separator; write a plain newline`
+    : /^\p{Zs}$/u.test(char) ? 'a space of another kind; write a plain space'
+    : 'an invisible character; delete it';
+  return `unexpected character ${code} (${what})`;
 }
 
 /** Why a character is not Orch, for the two usual cases: quotes an editor curled, a letter outside ASCII. */

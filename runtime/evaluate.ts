@@ -15,7 +15,7 @@
  * false, `true or UNKNOWN` true, `UNKNOWN ?? v` is v. `evaluate` gives a value (UNKNOWN becomes
  * null, so it never reaches a handler or the journal); `condition` keeps the third value.
  */
-import { contextReads, exprChildren, type BlockView, type BuiltinFn, type ExprIR, type StepView } from '../compiler/index.js';
+import { contextReads, exprChildren, round6, type BlockView, type BuiltinFn, type ExprIR, type StepView } from '../compiler/index.js';
 
 export class EvalError extends Error {
   constructor(message: string) {
@@ -276,7 +276,9 @@ function evaluateNode(expr: ExprIR, env: EvalEnv): unknown {
       // A list written out as an argument keeps its unknown items (as a value it would carry them as null).
       if (expr.fn === 'contains' && expr.args[0]?.op === 'list' && expr.args[1]) return membership(evaluate3(expr.args[1], env), expr.args[0].items.map((e) => evaluate3(e, env)));
       const args = expr.args.map((a) => (a.op === 'list' ? knownItems(a.items.map((e) => evaluate3(e, env))) : evaluate3(a, env)));
-      return args.includes(UNKNOWN) ? UNKNOWN : callBuiltin(expr.fn, args, env);
+      if (args.includes(UNKNOWN)) return UNKNOWN;
+      const v = callBuiltin(expr.fn, args, env);
+      return expr.unit === 'money' && typeof v === 'number' ? round6(v) : v;
     }
     case 'secret':
       return env.secret ? env.secret(expr.name) : REDACTED;
@@ -312,7 +314,9 @@ function evaluateNode(expr: ExprIR, env: EvalEnv): unknown {
       const l = evaluate3(expr.left, env);
       if (expr.op === 'in' && expr.right.op === 'list') return membership(l, expr.right.items.map((e) => evaluate3(e, env)));
       const r = evaluate3(expr.right, env);
-      return l === UNKNOWN || r === UNKNOWN ? UNKNOWN : binary(expr.op, l, r, expr.compare);
+      if (l === UNKNOWN || r === UNKNOWN) return UNKNOWN;
+      const v = binary(expr.op, l, r, expr.compare);
+      return expr.unit === 'money' && typeof v === 'number' ? round6(v) : v;
     }
   }
 }

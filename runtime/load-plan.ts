@@ -40,7 +40,7 @@ export async function loadPlan(file: string, planName?: string, opts: LoadPlanOp
   if (file.endsWith('.json')) {
     let json: unknown;
     try {
-      json = JSON.parse(readFileSync(file, 'utf8'));
+      json = parseJson(readFileSync(file, 'utf8').replace(/^\uFEFF/, ''), 'not valid JSON');
     } catch (err) {
       return { kind: 'usage', message: `cannot read ${file}: ${(err as Error).message}` };
     }
@@ -98,18 +98,28 @@ export function readJsonArg(value: string, what: string): unknown {
   let text = value;
   if (value.startsWith('@')) {
     try {
-      text = readFileSync(value.slice(1), 'utf8');
+      // A byte-order mark is no JSON, but Windows PowerShell and Notepad save one: skip it, as a source's is.
+      text = readFileSync(value.slice(1), 'utf8').replace(/^\uFEFF/, '');
     } catch (err) {
-      throw new Error(`cannot read ${what} file ${value.slice(1)}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (err as Error).message;
+      throw new Error(`cannot read ${what} file ${value.slice(1)}: ${why}`);
     }
   }
+  return parseJson(text, `${what} is not valid JSON`);
+}
+
+/**
+ * JSON.parse, failing with `PREFIX: why at position N` on one line — never V8's quote of the text:
+ * an input, a context signal or a plan file may hold a credential, and the quote spans lines.
+ */
+function parseJson(text: string, prefix: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    // Never V8's quote of the text: an input or a context signal may hold a credential.
     const { message, offset } = jsonSyntaxError(text, err);
     const where = offset !== null && !/position \d+/.test(message) ? ` at position ${offset}` : '';
-    throw new Error(`${what} is not valid JSON: ${message}${where}`);
+    throw new Error(`${prefix}: ${message.replace(/\s*\n\s*/g, ' ')}${where}`);
   }
 }
 

@@ -18,6 +18,10 @@ export interface ServeProgram {
   readonly triggers: readonly TriggerIR[];
   /** One line per error (`file:line:col: error E0701: …`); serve refuses to start on any. */
   readonly errors: readonly string[];
+  /** The errors the compiler found, as diagnostics (the CLI shows them as `orch check` does). */
+  readonly diagnostics: readonly Diagnostic[];
+  /** The other errors, found across the served modules (a trigger's schedule, a name two modules use). */
+  readonly problems: readonly string[];
   readonly warnings: readonly string[];
 }
 
@@ -31,6 +35,8 @@ export function loadServeProgram(files: readonly string[]): ServeProgram {
   const plans = new Map<string, PlanIR>();
   const triggers: TriggerIR[] = [];
   const errors: string[] = [];
+  const diagnostics: Diagnostic[] = [];
+  const problems: string[] = [];
   const warnings: string[] = [];
   const seenFiles = new Set<string>();
   const imported = new Map<string, PlanIR | undefined>();
@@ -41,7 +47,10 @@ export function loadServeProgram(files: readonly string[]): ServeProgram {
     const out = compile({ entry });
     const diags = [...out.diagnostics].sort(compareDiagnostics);
     for (const d of diags) {
-      if (d.severity === 'error') errors.push(formatDiagnostic(d));
+      if (d.severity === 'error') {
+        errors.push(formatDiagnostic(d));
+        diagnostics.push(d);
+      }
     }
     if (diags.some((d) => d.severity === 'error')) continue;
     for (const p of out.plans) plans.set(`${p.module}.${p.plan}`, p);
@@ -74,7 +83,11 @@ export function loadServeProgram(files: readonly string[]): ServeProgram {
       const sub = compile({ entry: file, plan: parts[parts.length - 1] });
       const subErrors = sub.diagnostics.filter((d) => d.severity === 'error');
       const plan = subErrors.length ? undefined : sub.plans[0];
-      for (const d of subErrors) if (!errors.includes(formatDiagnostic(d))) errors.push(formatDiagnostic(d));
+      for (const d of subErrors)
+        if (!errors.includes(formatDiagnostic(d))) {
+          errors.push(formatDiagnostic(d));
+          diagnostics.push(d);
+        }
       if (plan) plans.set(`${plan.module}.${plan.plan}`, plan);
       imported.set(key, plan);
       return plan;
@@ -86,12 +99,14 @@ export function loadServeProgram(files: readonly string[]): ServeProgram {
         try {
           validateSchedule(t.source.cron, t.source.timezone);
         } catch (err) {
-          errors.push(`${shortPath(t.file)}:${t.line}: error E0701: trigger ${t.name}: ${(err as Error).message}`);
+          problems.push(`${shortPath(t.file)}:${t.line}: error[E0701]: trigger ${t.name}: ${(err as Error).message}`);
+          errors.push(problems[problems.length - 1]!);
           continue;
         }
       }
       if (triggers.some((x) => x.name === t.name)) {
-        errors.push(`${shortPath(t.file)}:${t.line}: error E0102: trigger ${t.name} is declared in two served modules`);
+        problems.push(`${shortPath(t.file)}:${t.line}: error[E0102]: trigger ${t.name} is declared in two served modules`);
+        errors.push(problems[problems.length - 1]!);
         continue;
       }
       triggers.push(t);
@@ -99,11 +114,11 @@ export function loadServeProgram(files: readonly string[]): ServeProgram {
     const dropped = decls.length - triggers.filter((t) => t.file === mod.file).length;
     if (dropped > 0 && errors.length === 0) warnings.push(`${dropped} trigger(s) in ${mod.file} name a plan that was not compiled`);
   }
-  return { plans: [...plans.values()], triggers, errors, warnings };
+  return { plans: [...plans.values()], triggers, errors, diagnostics, problems, warnings };
 }
 
 function formatDiagnostic(d: Diagnostic): string {
-  return `${shortPath(d.file)}:${d.range.start.line}:${d.range.start.column}: ${d.severity} ${d.code}: ${d.message}`;
+  return `${shortPath(d.file)}:${d.range.start.line}:${d.range.start.column}: ${d.severity}[${d.code}]: ${d.message}`;
 }
 
 /** Relative to the working directory when the file is inside it, else absolute. */

@@ -5,6 +5,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { projectRootOf } from '../compiler/index.js';
+import type { Diagnostic } from '../language/index.js';
 import { ContextStore, envThenConfig, evaluateOrUnknown, loadConfig, parseSourcesConfig, realClock, oidcClientSecret, type Backend, type OrchConfig } from '../runtime/index.js';
 import { banner } from './banner.js';
 import { generateToken } from './http/auth.js';
@@ -20,6 +21,8 @@ export class ServeError extends Error {
   constructor(
     message: string,
     readonly exitCode: 1 | 2,
+    /** The compile errors behind it, for the CLI to show as `orch check` does. */
+    readonly diagnostics: readonly Diagnostic[] = [],
   ) {
     super(message);
     this.name = 'ServeError';
@@ -59,8 +62,9 @@ export async function runServe(o: ServeCliOptions): Promise<number> {
   }
   const loaded = loadServeProgram(files);
   if (loaded.errors.length > 0) {
-    for (const line of loaded.errors) o.err(`${line}\n`);
-    throw new ServeError(`cannot serve: ${loaded.errors.length} error(s) in the modules`, 1);
+    // The compiler's errors travel with the error (the CLI renders them); the rest are lines.
+    for (const line of loaded.problems) o.err(`${line}\n`);
+    throw new ServeError(`cannot serve: ${loaded.errors.length} error(s) in the modules`, 1, loaded.diagnostics);
   }
 
   const config = await projectConfig(dirname(resolve(files[0]!)));

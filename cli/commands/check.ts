@@ -5,8 +5,8 @@ import { hasErrors, type Diagnostic } from '../../language/index.js';
 import { checkInputs } from '../check-inputs.js';
 import { CliError } from '../errors.js';
 import { boundHeapGrowth } from '../heap-growth.js';
-import { readSource } from '../read-source.js';
-import { DIAGNOSTIC_FORMATS, renderJson, renderText, type DiagnosticFormat } from '../render-diagnostics.js';
+import { readSource, readStdinSource, STDIN_NAME } from '../read-source.js';
+import { colorFor, DIAGNOSTIC_FORMATS, renderJson, renderText, type DiagnosticFormat } from '../render-diagnostics.js';
 import { renderGithub } from '../render-github.js';
 import { renderSarif } from '../render-sarif.js';
 import { reportRoot } from '../report-paths.js';
@@ -24,6 +24,7 @@ Examples:
   $ orch check plans/*.orch --format json
   $ orch check plans/*.orch --format sarif > orch.sarif   # upload to GitHub code scanning
   $ orch check . --format github                # annotations on a pull request's lines (GitHub Actions)
+  $ cat plan.orch | orch check -                # standard input, named <stdin>; imports resolve from here
 
 sarif and github name files relative to $GITHUB_WORKSPACE when it is set (the repository root on
 GitHub Actions), else to the current directory. GitHub shows 10 annotations of each kind per step:
@@ -36,12 +37,14 @@ export function registerCheck(program: Command): void {
   program
     .command('check')
     .description('check .orch files and report syntax, name, type, placement and guardrail problems')
-    .argument('<files...>', '.orch files, or folders to check every .orch file under')
+    .argument('<files...>', '.orch files, folders to check every .orch file under, or - for standard input')
     .option('-f, --format <format>', `output format: ${DIAGNOSTIC_FORMATS.join(' | ')}`, 'text')
     .option('--explain-stages', 'after the diagnostics, print each compile stage with its wall time in ms (summed over the files) to stderr')
     .addHelpText('after', HELP_EXAMPLES)
     .action(async (args: string[], opts: { format: string; explainStages?: boolean }) => {
-      const files = await checkInputs(args);
+      const stdin = args.includes('-');
+      if (stdin && args.length > 1) throw new CliError('`-` (standard input) cannot be combined with file names', 2);
+      const files = stdin ? [STDIN_NAME] : await checkInputs(args);
       const format = opts.format as DiagnosticFormat;
       if (!DIAGNOSTIC_FORMATS.includes(format)) {
         throw new CliError(`unknown --format "${opts.format}" (expected ${DIAGNOSTIC_FORMATS.join(', ')})`, 2);
@@ -50,7 +53,8 @@ export function registerCheck(program: Command): void {
       const sources = new Map<string, string>();
       let size = 0;
       for (const file of files) {
-        const text = await readSource(file);
+        const text = stdin ? await readStdinSource() : await readSource(file);
+        if (stdin && text.length === 0) throw new CliError('standard input is empty', 2);
         sources.set(file, text);
         size += text.length;
       }
@@ -78,6 +82,6 @@ function render(format: DiagnosticFormat, diagnostics: readonly Diagnostic[], so
     case 'github':
       return renderGithub(diagnostics, { root: reportRoot(), fileCount });
     case 'text':
-      return renderText(diagnostics, { sources, color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR, fileCount });
+      return renderText(diagnostics, { sources, color: colorFor(process.stdout), fileCount });
   }
 }

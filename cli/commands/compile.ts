@@ -36,8 +36,8 @@ export function registerCompile(program: Command): void {
       if (!valid.ok) throw new CliError(`internal error: the compiled IR does not match the schema:\n${formatPathErrors(valid.errors)}`, 2);
       const text = `${JSON.stringify(json, null, 2)}\n`;
       if (opts.output) {
-        await writeOutputFile(opts.output, text);
-        process.stderr.write(`wrote ${opts.output} (plan ${plan.plan}, ${plan.steps.length} steps)\n`);
+        const steps = plan.steps.length;
+        if (await writeOutputFile(opts.output, text)) process.stderr.write(`wrote ${opts.output} (plan ${plan.plan}, ${steps} step${steps === 1 ? '' : 's'})\n`);
       } else process.stdout.write(text);
     });
 }

@@ -9,7 +9,7 @@ import type { PlanIR } from '../../compiler/index.js';
 import { hasErrors, type Diagnostic } from '../../language/index.js';
 import { CliError } from '../errors.js';
 import { readSource } from '../read-source.js';
-import { renderText } from '../render-diagnostics.js';
+import { colorFor, renderText } from '../render-diagnostics.js';
 
 export interface SelectedPlan {
   readonly plan: PlanIR;
@@ -43,7 +43,7 @@ export async function compileSelectedPlan(file: string, planName: string | undef
 function printDiagnostics(file: string, text: string, diagnostics: readonly Diagnostic[]): void {
   if (diagnostics.length === 0) return;
   const sources = new Map([[file, text]]);
-  process.stderr.write(renderText(diagnostics, { sources, color: Boolean(process.stderr.isTTY) && !process.env.NO_COLOR, fileCount: 1 }));
+  process.stderr.write(renderText(diagnostics, { sources, color: colorFor(process.stderr), fileCount: 1 }));
 }
 
 /**

@@ -10,8 +10,8 @@ import { orchFilesUnder } from '../../compiler/index.js';
 import type { Diagnostic } from '../../language/index.js';
 import { checkFormatted, format } from '../../language/index.js';
 import { CliError } from '../errors.js';
-import { readSource } from '../read-source.js';
-import { renderText } from '../render-diagnostics.js';
+import { readSource, readStdinSource, STDIN_NAME } from '../read-source.js';
+import { colorFor, renderText } from '../render-diagnostics.js';
 
 const HELP_EXAMPLES = `
 Examples:
@@ -97,7 +97,7 @@ async function runFmt(inputs: readonly string[], opts: FmtOptions): Promise<numb
   }
 
   if (diagnostics.length > 0) {
-    const color = Boolean(process.stderr.isTTY) && !process.env.NO_COLOR;
+    const color = colorFor(process.stderr);
     process.stderr.write(renderText(diagnostics, { sources, color, fileCount: sources.size }));
   }
   for (const file of changed) process.stdout.write(`${file}\n`);
@@ -111,20 +111,13 @@ async function runFmt(inputs: readonly string[], opts: FmtOptions): Promise<numb
 
 /** `orch fmt -`: standard input to standard output (for editors and pipes). */
 async function fmtStdin(opts: FmtOptions): Promise<number> {
-  const file = '<stdin>';
-  let text: string;
-  try {
-    const chunks: Buffer[] = [];
-    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-    text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
-  } catch {
-    throw new CliError('standard input is not valid UTF-8 text', 2);
-  }
+  const file = STDIN_NAME;
+  const text = await readStdinSource();
   const result = opts.check ? checkFormatted(file, text) : format(file, text);
   if (result.refused !== undefined) throw new CliError(result.refused, 2);
   const errors = result.diagnostics.filter((d) => d.severity === 'error');
   if (errors.length > 0) {
-    const color = Boolean(process.stderr.isTTY) && !process.env.NO_COLOR;
+    const color = colorFor(process.stderr);
     process.stderr.write(renderText(errors, { sources: new Map([[file, text]]), color, fileCount: 1 }));
     return 1;
   }

@@ -1,6 +1,7 @@
 /** `orch preview FILE [--plan NAME] [--format text|json] [--input JSON|@file]`: what will happen, before it happens. */
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
+import { colorFor } from '../render-diagnostics.js';
 import { inputOption } from '../input-option.js';
 
 const HELP = `
@@ -32,6 +33,6 @@ export function registerPreview(program: Command): void {
       const { preview, renderPreviewText } = await import('../../compiler/index.js');
       const { plan, model } = await compileSelectedPlan(file, opts.plan);
       const p = preview(plan, model, input === undefined ? {} : { input });
-      process.stdout.write(opts.format === 'json' ? `${JSON.stringify(p, null, 2)}\n` : renderPreviewText(p, Boolean(process.stdout.isTTY) && !process.env.NO_COLOR));
+      process.stdout.write(opts.format === 'json' ? `${JSON.stringify(p, null, 2)}\n` : renderPreviewText(p, colorFor(process.stdout)));
     });
 }

@@ -5,13 +5,12 @@
  * (or, with --json, the execution result of LANGUAGE.md §6). Exit 0 only when the run completed.
  */
 import { statSync } from 'node:fs';
-import { isAbsolute, relative } from 'node:path';
 import type { Command } from 'commander';
 import { boundHeapGrowth, collectNow } from '../heap-growth.js';
 import { CliError } from '../errors.js';
 import { contextSignals } from '../input-option.js';
 import { readSource } from '../read-source.js';
-import { renderText, sourcesOf } from '../render-diagnostics.js';
+import { writeRefusal } from '../render-diagnostics.js';
 import { loadPlan, readJsonArg } from '../../runtime/index.js';
 import { positiveInt } from '../positive-int.js';
 import { DB_HELP } from '../db-option.js';
@@ -19,12 +18,6 @@ import { execute, LOCAL_HELP, MAX_OUTPUT_HELP, openRuntime, progressFor, QUIET_H
 
 /** Bytes of source from which `orch run` collects the compile's garbage before it starts (~15,000 steps). */
 const COLLECT_AFTER_COMPILE_FROM = 1 << 20;
-
-/** A loaded plan's file as `orch check` names it: relative to the working folder when under it. */
-function fromHere(file: string): string {
-  const rel = relative(process.cwd(), file);
-  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file;
-}
 
 export function registerRun(program: Command): void {
   program
@@ -54,9 +47,7 @@ export function registerRun(program: Command): void {
       const loaded = await loadPlan(file, opts.plan, opts.project !== undefined ? { project: opts.project } : {});
       if (loaded.kind === 'usage') throw new CliError(loaded.message, 2);
       if (loaded.kind === 'errors') {
-        // As `orch check` shows them: paths from here, a code frame each, and the summary line.
-        const shown = loaded.diagnostics.map((d) => ({ ...d, file: fromHere(d.file) }));
-        process.stderr.write(`${renderText(shown, { sources: sourcesOf(shown), color: Boolean(process.stderr.isTTY), fileCount: 1 })}\n`);
+        writeRefusal(loaded.diagnostics, 1);
         throw new CliError(`${file} has errors; nothing was run`, 1);
       }
       // A large source's compile leaves its garbage on the heap: free it before the run starts.

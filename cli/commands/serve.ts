@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
+import { writeRefusal } from '../render-diagnostics.js';
 import { readSource } from '../read-source.js';
 import { DB_HELP, journalOf, withBackend } from '../db-option.js';
 import { TAKE_OVER_AFTER_HELP, takeOverAge } from './take-over.js';
@@ -69,7 +70,10 @@ export function registerServe(program: Command): void {
         out: (text) => process.stdout.write(text),
         err: (text) => process.stderr.write(text),
       })).catch((err: unknown) => {
-        if (err instanceof ServeError) throw new CliError(err.message, err.exitCode);
+        if (err instanceof ServeError) {
+          if (err.diagnostics.length > 0) writeRefusal(err.diagnostics);
+          throw new CliError(err.message, err.exitCode);
+        }
         throw err instanceof CliError ? err : new CliError((err as Error).message ?? String(err), 2);
       });
       process.exitCode = code;

@@ -28,10 +28,11 @@ export async function captureCommand(opts: CaptureCli): Promise<void> {
   const { captureTest, CaptureError } = await import('../../verify/index.js');
   const { loadConfig, projectRoot } = await import('../../runtime/index.js');
   const config = await loadConfig(projectRoot(plan.base_dir)).catch(() => null);
-  const file = resolve(opts.output ?? `${plan.plan}.captured.test.orch`);
+  const toFile = opts.output !== undefined && opts.output !== '-';
+  const file = resolve(toFile ? opts.output! : `${plan.plan}.captured.test.orch`);
   try {
     const { text } = await captureTest({ runId, plan, events }, { file, ...(opts.keepPersonal ? { keepPersonal: true } : {}), prices: config?.models?.prices ?? {} });
-    if (opts.output !== undefined) {
+    if (toFile) {
       await writeOutputFile(file, text);
       process.stderr.write(`wrote ${opts.output} (it passes)\n`);
     } else process.stdout.write(text);

@@ -13,7 +13,7 @@ import { CliError } from '../errors.js';
 import { readSource } from '../read-source.js';
 import { writeOutputFile } from '../output-file.js';
 import { addCoverageOptions, coverageVerdict, wantsCoverage, type CoverageCliOptions } from './test-coverage.js';
-import { renderText, sourcesOf } from '../render-diagnostics.js';
+import { colorFor, writeRefusal } from '../render-diagnostics.js';
 import { DB_HELP } from '../db-option.js';
 
 interface TestCliOptions extends CoverageCliOptions {
@@ -66,8 +66,7 @@ Exit status: 0 every test passes, 1 a test fails, 2 usage or compile errors, or 
         throw err;
       });
       if (run.kind === 'errors') {
-        const sources = sourcesOf(run.diagnostics);
-        process.stderr.write(`${renderText(run.diagnostics, { sources, color: Boolean(process.stderr.isTTY), fileCount: sources.size })}\n`);
+        writeRefusal(run.diagnostics);
         throw new CliError('the tests have errors; fix them before testing (orch check shows them too)', 2);
       }
       if (run.results.length === 0) {
@@ -80,7 +79,7 @@ Exit status: 0 every test passes, 1 a test fails, 2 usage or compile errors, or 
       }
       const cwd = process.cwd();
       const toFile = opts.output !== undefined;
-      const color = !toFile && opts.reporter === 'text' && process.stdout.isTTY ? { red: pc.red, green: pc.green, dim: pc.dim, bold: pc.bold } : undefined;
+      const color = !toFile && opts.reporter === 'text' && colorFor(process.stdout) ? { red: pc.red, green: pc.green, dim: pc.dim, bold: pc.bold } : undefined;
       const coverage = wantsCoverage(opts) ? run.coverage : undefined;
       let report = opts.reporter === 'json' ? jsonReport(run.results, coverage) : opts.reporter === 'junit' ? junitReport(run.results, cwd) : textReport(run.results, cwd, color);
       if (coverage && opts.reporter === 'text') report += `\n\n${coverageText(coverage, cwd)}`;

@@ -10,7 +10,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import pc from 'picocolors';
 import { CliError } from '../errors.js';
 import { readSource } from '../read-source.js';
-import { renderText, sourcesOf } from '../render-diagnostics.js';
+import { colorFor, writeRefusal } from '../render-diagnostics.js';
 import type { PlanIR } from '../../compiler/index.js';
 import { formatResult, verifyFile, VerifyUsageError } from '../../verify/index.js';
 
@@ -98,8 +98,7 @@ Exit status: 0 every invariant holds, 1 one is violated (or a file has errors), 
         if (opts.format === 'json') {
           process.stdout.write(`${JSON.stringify({ ok: false, seed, diagnostics: reason.diagnostics, results: [] }, null, 2)}\n`);
         } else {
-          const sources = sourcesOf(reason.diagnostics);
-          process.stderr.write(`${renderText(reason.diagnostics, { sources, color: Boolean(process.stderr.isTTY), fileCount: 1 })}\n`);
+          writeRefusal(reason.diagnostics, 1);
         }
         throw new CliError(`${file} has errors; fix them before verifying`, 1);
       }
@@ -112,7 +111,7 @@ Exit status: 0 every invariant holds, 1 one is violated (or a file has errors), 
       if (opts.format === 'json') {
         process.stdout.write(`${JSON.stringify({ ok, seed, results }, null, 2)}\n`);
       } else {
-        const color = process.stdout.isTTY ? pc : undefined;
+        const color = colorFor(process.stdout) ? pc : undefined;
         const style = color
           ? { bold: color.bold, red: color.red, green: color.green, dim: color.dim }
           : undefined;

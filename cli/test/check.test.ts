@@ -63,6 +63,27 @@ describe('orch check', () => {
     expect(r.stdout).not.toContain('\u001b[');
   });
 
+  it('`-` checks standard input as <stdin>, its imports read from the current directory', () => {
+    file('lib.orch', GOOD);
+    const r = orch(['check', '-', '--format', 'json'], { cwd: dir, input: 'import "./lib.orch" as lib\nplan p { step s = lib.greet(name: 1) }\n' });
+    expect(r.code, r.stderr).toBe(1);
+    expect(JSON.parse(r.stdout).diagnostics.map((d: { file: string; code: string }) => `${d.file} ${d.code}`)).toEqual(['<stdin> E0201']);
+    const empty = orch(['check', '-'], { cwd: dir, input: '' });
+    expect([empty.code, empty.stderr]).toEqual([2, 'orch: standard input is empty\n']);
+  });
+
+  it('`-` is not combined with file names (exit 2)', async () => {
+    const r = await cli(['check', '-', file('good-stdin.orch', GOOD)]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('`-` (standard input) cannot be combined with file names');
+  });
+
+  it('one file named twice (a.orch and ./a.orch) is checked and counted once', async () => {
+    const good = file('twice.orch', GOOD);
+    const r = await runCli(['check', good, `${path.dirname(good)}/./twice.orch`], process.cwd());
+    expect(r.stdout).toContain('no problems in 1 file');
+  });
+
   it('--format json prints exactly the documented shape', async () => {
     const bad = file('bad-json.orch', BAD);
     const r = await cli(['check', bad, '--format', 'json']);

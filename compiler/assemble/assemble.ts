@@ -72,10 +72,16 @@ export function assemblePlans(f: ProgramFacts): void {
     f.compiled.set(e, c);
     return c;
   };
+  // A `run` step is asked for its sub-plan again by later stages and by its parents (whose rules
+  // reach into sub-plans), when less of the cycle is in progress: the first time names the cycle.
+  const cycleAt = new Set<string>();
   const cx = assembleContext(
     f,
     (target, range, file) => {
       if (inProgress.includes(target)) {
+        const at = `${file}\u0000${range.start.offset}`;
+        if (cycleAt.has(at)) return undefined;
+        cycleAt.add(at);
         const cycle = [...inProgress.slice(inProgress.indexOf(target)), target].map((p) => p.node.name.name);
         diags.push(diagnostic('E0301', `sub-plan cycle: ${cycle.join(' → ')}`, file, range));
         return undefined;

@@ -10,7 +10,7 @@ import type { ContextSignalIR, ExprIR } from '../ir/types.js';
 import { contextReads } from '../ir/nodes.js';
 import type { LoadedModule } from '../loaded-module.js';
 import type { ModelBuilder } from '../model.js';
-import { assignable, formatTy, mismatchCode, type Ty } from '../types/ty.js';
+import { assignable, formatTy, isLoose, mismatchCode, stripOptional, type Ty } from '../types/ty.js';
 import { checkExpr, durationMs, type RootInfo } from './expr.js';
 
 interface Derived {
@@ -41,6 +41,10 @@ export function contextSignalsOf(
             diags.push(diagnostic(mismatchCode(checked.ty, want), `derived signal "${f.name.name}" is ${formatTy(checked.ty)}, but it is declared ${formatTy(want)}`, m.file, f.default.range));
           expr = checked.ir;
           derived.set(f.name.name, { field: f, file: m.file, reads: contextReads(expr) });
+          // `hold` keeps a `true` after the expression turns false: on any other value it would do nothing.
+          const held = want && stripOptional(want);
+          if (f.hold && held && !isLoose(held) && held.k !== 'bool')
+            diags.push(diagnostic('E0201', `'hold' keeps a derived signal's true for a while, but "${f.name.name}" is ${formatTy(want)}, not bool`, m.file, f.hold.range));
         }
         out[f.name.name] = {
           max_age_ms: f.maxAge ? durationMs(f.maxAge.value, f.maxAge.unit) : null,

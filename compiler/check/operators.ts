@@ -79,6 +79,9 @@ function capabilityLiteral(c: ExprChecking, e: Expr, other: Expr): ExprIR | unde
   return cap === undefined ? undefined : lit(cap);
 }
 
+/** The operators whose money result the runtime rounds to a millionth (the IR's `unit: "money"`). */
+const ARITHMETIC: ReadonlySet<BinaryOpIR> = new Set(['+', '-', '*', '/', '%']);
+
 /** The binary operator given the result of its left operand. */
 export function binaryWith(c: ExprChecking, op: BinaryOpIR, l: ExprResult, left: Expr, right: Expr, range: Range, guarded: boolean): ExprResult {
   const r = c.check(right, op === '??' ? true : guarded);
@@ -98,7 +101,9 @@ export function binaryWith(c: ExprChecking, op: BinaryOpIR, l: ExprResult, left:
   const out = (ty: Ty, compare?: 'data_class'): ExprResult => ({
     ty,
     data,
-    ir: c.noIR ? NO_IR : ((compare ? { op, left: lir, right: rir, compare } : { op, left: lir, right: rir }) as ExprIR),
+    ir: c.noIR
+      ? NO_IR
+      : ((compare ? { op, left: lir, right: rir, compare } : ty.k === 'money' && ARITHMETIC.has(op) ? { op, left: lir, right: rir, unit: 'money' } : { op, left: lir, right: rir }) as ExprIR),
   });
   switch (op) {
     case 'and':
@@ -109,7 +114,7 @@ export function binaryWith(c: ExprChecking, op: BinaryOpIR, l: ExprResult, left:
       return out(T.bool);
     case '==':
     case '!=': {
-      if (!comparable(lt, rt)) mismatch(c, op, lt, rt, range, left, right);
+      if (!comparable(lt, rt) && !percentWithNumber(sl, sr)) mismatch(c, op, lt, rt, range, left, right);
       else if (sl.k === 'money' && sr.k === 'money') sameUnit(c, sl, sr, range, `"${op}"`);
       else if (!checkEnumLiteral(c, lt, rt, right)) checkEnumLiteral(c, rt, lt, left);
       return out(T.bool, sl.k === 'data_class' || sr.k === 'data_class' ? 'data_class' : undefined);
@@ -134,9 +139,8 @@ export function binaryWith(c: ExprChecking, op: BinaryOpIR, l: ExprResult, left:
       if (!loose) {
         const ul = unitOf(sl);
         const ur = unitOf(sr);
-        const percentNumber = (ul === 'percent' && ur === 'number') || (ul === 'number' && ur === 'percent');
         if (ul && ur) {
-          if (!percentNumber) sameUnit(c, sl, sr, range, `"${op}"`);
+          if (!percentWithNumber(sl, sr)) sameUnit(c, sl, sr, range, `"${op}"`);
         } else if (!(isStringy(sl) && isStringy(sr))) mismatch(c, op, lt, rt, range, left, right);
       }
       return out(T.bool);
@@ -144,13 +148,20 @@ export function binaryWith(c: ExprChecking, op: BinaryOpIR, l: ExprResult, left:
     case 'in':
       if (!isLoose(sr) && !['list', 'map', 'string', 'record'].includes(sr.k))
         c.error('E0201', `"in" needs a list, map or string on the right, not ${formatTy(sr)}`, right.range);
-      else if (sr.k === 'list' && !comparable(sl, sr.elem)) mismatch(c, op, lt, rt, range, left, right);
-      else stringKey(c, sl, sr, left, '"in"');
+      else if (sr.k === 'list' && !comparable(sl, sr.elem) && !percentWithNumber(sl, stripOptional(sr.elem))) mismatch(c, op, lt, rt, range, left, right);
+      else if (right.kind === 'ListLit' && sl.k === 'enum') {
+        // `label in ["positive", "neutrl"]`: an item that is not one of the enum can never match (as with `==`).
+        for (const item of right.items) checkEnumLiteral(c, sl, literalTy(item), item);
+      } else stringKey(c, sl, sr, left, '"in"');
       return out(T.bool);
     case '??': {
       // `x ?? null` says "x, or nothing" (the value of a `??` chain whose steps were all skipped).
-      if (lt.k !== 'optional' && !loose && lt.k !== 'null' && rt.k !== 'null' && !assignable(rt, lt) && !assignable(lt, rt))
+      // An optional `x` is judged by what it holds: `o ?? "none"` of an `int?` gives an int or a string.
+      // Reported once: what the `??` is passed to says nothing more.
+      if (!loose && sl.k !== 'null' && sr.k !== 'null' && !assignable(sr, sl) && !assignable(sl, sr)) {
         mismatch(c, op, lt, rt, range, left, right);
+        return out(T.unknown);
+      }
       const base = sl.k === 'null' ? widenLiteral(sr) : widenLiteral(sl);
       return out(rt.k === 'optional' || rt.k === 'null' ? optional(base) : base);
     }
@@ -206,6 +217,18 @@ export function binaryWith(c: ExprChecking, op: BinaryOpIR, l: ExprResult, left:
     }
   }
   return out(T.any);
+}
+
+/** A string literal item's own type (`"neutrl"`), for the enum check of `in`; anything else is `any`. */
+function literalTy(e: Expr): Ty {
+  return e.kind === 'StringLit' && e.parts.length === 1 && typeof e.parts[0] === 'string' ? { k: 'string', literal: e.parts[0] } : T.any;
+}
+
+/** A percentage and a plain number compare (`==` as `<`): both are fractions at run time. */
+function percentWithNumber(a: Ty, b: Ty): boolean {
+  const ua = unitOf(a);
+  const ub = unitOf(b);
+  return (ua === 'percent' && ub === 'number') || (ua === 'number' && ub === 'percent');
 }
 
 /** `label == "positve"` where label is `"positive" | "negative"` can never hold. */

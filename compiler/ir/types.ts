@@ -47,7 +47,8 @@ export type ExprIR =
   | { readonly op: 'step'; readonly id: string }
   | { readonly op: 'get'; readonly object: ExprIR; readonly key: string }
   | { readonly op: 'index'; readonly object: ExprIR; readonly index: ExprIR }
-  | { readonly op: 'call'; readonly fn: BuiltinFn; readonly args: readonly ExprIR[] }
+  /** `unit: money` on a `sum` of money: rounded to a millionth, as money arithmetic is (below). */
+  | { readonly op: 'call'; readonly fn: BuiltinFn; readonly args: readonly ExprIR[]; readonly unit?: 'money' }
   /** Resolved by the runtime from the environment / config; redacted everywhere it is shown. */
   | { readonly op: 'secret'; readonly name: string }
   | { readonly op: 'not' | 'neg'; readonly arg: ExprIR }
@@ -57,6 +58,12 @@ export type ExprIR =
       readonly right: ExprIR;
       /** `data_class`: compare by rank public < internal < personal < sensitive < secret. */
       readonly compare?: 'data_class';
+      /**
+       * `money`: arithmetic (`+ - * / %`) whose result is money, rounded to a millionth of its unit
+       * as every figure of money is (compiler/money.ts): `0.1usd + 0.2usd` is `0.3usd`, not a float's
+       * 0.30000000000000004. Absent in IRs from before it, which keep the float.
+       */
+      readonly unit?: 'money';
     }
   | { readonly op: 'range'; readonly from: ExprIR; readonly to: ExprIR }
   /**

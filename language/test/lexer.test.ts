@@ -55,6 +55,13 @@ describe('lexer', () => {
     expect(lex('plan é {}').problems.map((p) => p.message)).toEqual(["unexpected character 'é' (names are ASCII letters, digits and _; other text goes in a \"string\")"]);
     expect(lex('plan /* never closed').problems.map((p) => p.message)).toEqual(["unterminated block comment (missing '*/')"]);
   });
+
+  it('names an invisible character by its code point (a no-break space pasted from a web page, a zero-width space)', () => {
+    expect(lex('plan\u00A0p {}').problems.map((p) => p.message)).toEqual(['unexpected character U+00A0 (a no-break space; write a plain space)']);
+    expect(lex('plan p {\u2028}').problems.map((p) => p.message)).toEqual(['unexpected character U+2028 (a line separator; write a plain newline)']);
+    expect(lex('plan p\u200B {}').problems.map((p) => p.message)).toEqual(['unexpected character U+200B (an invisible character; delete it)']);
+    expect(lex('plan p\u0007 {}').problems.map((p) => p.message)).toEqual(['unexpected character U+0007 (an invisible character; delete it)']);
+  });
 });
 
 describe('tokenize (for editors)', () => {

@@ -1,0 +1,45 @@
+/**
+ * Money is exact to a millionth of its unit wherever a figure of it is shown (compiler/money.ts):
+ * arithmetic on money in an expression is too, so `0.1usd + 0.2usd == 0.3usd` holds at run time
+ * as a person reads it (a float sum is 0.30000000000000004), and a sum exactly at a cap is at it.
+ */
+import { describe, expect, it } from 'vitest';
+import type { ExprIR } from '../../compiler/index.js';
+import { compileText } from '../../compiler/test/helpers.js';
+import { evaluate } from '../evaluate.js';
+
+/** The IR of the plan's `when` condition of step `s`. */
+function conditionOf(text: string): ExprIR {
+  const out = compileText(text);
+  expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+  return out.plans[0]!.steps.find((s) => s.id === 's')!.when!;
+}
+
+describe('money arithmetic at run time', () => {
+  it('sums, differences and products of money compare as written', () => {
+    const when = conditionOf(`plan p {
+  input { a: money = 0.1usd, b: money = 0.2usd, q: int = 3 }
+  step s = log(message: "x") when input.a + input.b == 0.3usd and input.a * input.q == 0.3usd and 0.3usd - input.b == input.a and input.a + input.b <= 0.3usd
+}
+`);
+    expect(evaluate(when, { vars: { input: { a: 0.1, b: 0.2, q: 3 } } })).toBe(true);
+  });
+
+  it('a sum of a list of money is exact too', () => {
+    const when = conditionOf(`plan p {
+  input { l: list<money> = [] }
+  step s = log(message: "x") when sum(input.l) == 0.3usd and sum([0.1usd, 0.2usd]) == 0.3usd
+}
+`);
+    expect(evaluate(when, { vars: { input: { l: [0.1, 0.2] } } })).toBe(true);
+  });
+
+  it('plain numbers keep IEEE arithmetic (only money has a smallest unit)', () => {
+    const when = conditionOf(`plan p {
+  input { a: number = 0.1, b: number = 0.2 }
+  step s = log(message: "x") when input.a + input.b == 0.3
+}
+`);
+    expect(evaluate(when, { vars: { input: { a: 0.1, b: 0.2 } } })).toBe(false);
+  });
+});
