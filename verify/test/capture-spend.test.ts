@@ -7,13 +7,8 @@
  * took, so a signal that came while a step ran comes then again; a compensation (whose output the
  * journal does not keep) is answered as it ended.
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compile } from '../../compiler/index.js';
-import type { RunEvent } from '../../runtime/index.js';
-import { tempDir } from '../../runtime/test/helpers.js';
-import { captureTest, runPlanTest } from '../index.js';
+import { runAndCapture } from './capture-source.js';
 
 const PLAN = `
 capability f { kind tool  input { x: int }  output { y: int }  handler "./h.mjs#f" }
@@ -48,16 +43,7 @@ plan r {
 
 /** Runs the test `body` of the plans above and captures a test from its journal. */
 async function captureOf(body: string) {
-  const dir = tempDir('orch-capture-spend-');
-  writeFileSync(join(dir, 'plans.orch'), PLAN);
-  writeFileSync(join(dir, 'h.mjs'), 'export function f(i) { return { y: i.x }; }\n');
-  const file = join(dir, 'source.test.orch');
-  writeFileSync(file, `import "./plans.orch" as plans\ntest "source" {\n${body}}\n`);
-  const out = compile({ entry: file, navigation: false, tests: true });
-  expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-  let journal: readonly RunEvent[] = [];
-  const ran = await runPlanTest(out.tests[0]!, { real: null, onJournal: (events) => (journal = events) });
-  const captured = await captureTest({ runId: 'p-1', plan: out.tests[0]!.plan, events: journal }, { file: join(dir, 'captured.test.orch') });
+  const { ran, captured } = await runAndCapture(PLAN, body, { 'h.mjs': 'export function f(i) { return { y: i.x }; }\n' });
   return { ran, ...captured, mocks: captured.text.split('\n').filter((l) => l.startsWith('  mock')) };
 }
 

@@ -14,19 +14,13 @@ import { compile } from '../../compiler/index.js';
 import type { RunEvent } from '../../runtime/index.js';
 import { tempDir } from '../../runtime/test/helpers.js';
 import { captureTest, runPlanTest } from '../index.js';
+import { runAndCapture } from './capture-source.js';
 
 /** Runs the test `body` of `plan` (in plans.orch) and captures a test from its journal. */
 async function captureOf(plan: string, body: string) {
-  const dir = tempDir('orch-capture-values-');
-  writeFileSync(join(dir, 'plans.orch'), plan);
-  const file = join(dir, 'source.test.orch');
-  writeFileSync(file, `import "./plans.orch" as plans\ntest "source" {\n${body}}\n`);
-  const out = compile({ entry: file, navigation: false, tests: true });
-  expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
-  let journal: readonly RunEvent[] = [];
-  const ran = await runPlanTest(out.tests[0]!, { real: null, onJournal: (events) => (journal = events) });
+  const { ran, captured } = await runAndCapture(plan, body);
   expect(ran.passed).toBe(true);
-  return captureTest({ runId: 'v-1', plan: out.tests[0]!.plan, events: journal }, { file: join(dir, 'captured.test.orch') });
+  return captured;
 }
 
 const charge = (cost: string) => `
