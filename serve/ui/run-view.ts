@@ -54,35 +54,9 @@ export async function runView(root: HTMLElement, runId: string, stepCancel: bool
   const upgradeNote = h('div', { class: 'upgrade-note' });
   if (!TERMINAL.has(runStatus)) void offerUpgrade(id, upgradeNote, message);
 
-  // DAG
-  const dagFrame = h('div', { class: 'dag-frame', tabindex: 0, 'aria-label': 'step graph: +/− zoom, arrows pan, 0 fits' });
-  const fromEvents = statusesFrom(events);
-  const dag = svgNode(dagSvg(steps, fromEvents)) as SVGSVGElement;
-  /**
-   * A run that ended: each step as its result has it (a `for each` or `repeat` step over all its
-   * instances, not its latest event). Still going: its latest event, the view where it has none.
-   */
-  const paintSteps = (v: RunView, ended: boolean) => {
-    for (const s of v.steps) {
-      const latest = fromEvents.get(s.stepId);
-      const status = ended ? (latest === 'compensated' ? latest : s.status) : (latest ?? s.status);
-      setStatus(dag, s.stepId, status === 'running' && steps.find((p) => p.id === s.stepId)?.waits ? 'waiting' : status);
-    }
-  };
+  const { frame: dagFrame, dag, fromEvents, paintSteps } = stepGraph(steps, events, (step) => select(step));
   paintSteps(view, TERMINAL.has(view.status));
-  dagFrame.append(dag);
   const held = heldNote(dag, runId, workers, () => !TERMINAL.has(runStatus));
-  dag.addEventListener('click', (e) => {
-    const node = (e.target as Element).closest('.node');
-    if (node) select(node.getAttribute('data-step'));
-  });
-  dag.addEventListener('keydown', (e) => {
-    const node = (e.target as Element).closest('.node');
-    if (node && (e.key === 'Enter' || e.key === ' ')) {
-      e.preventDefault();
-      select(node.getAttribute('data-step'));
-    }
-  });
 
   // Gantt
   const ganttFrame = h('div', { class: 'gantt-frame' });
@@ -179,6 +153,37 @@ export async function runView(root: HTMLElement, runId: string, stepCancel: bool
       }, 250);
     },
   };
+}
+
+/** The run's DAG, coloured from its events; a click or Enter on a step selects it. */
+function stepGraph(steps: readonly PictureStep[], events: readonly TimelineEvent[], select: (step: string | null) => void) {
+  const frame = h('div', { class: 'dag-frame', tabindex: 0, 'aria-label': 'step graph: +/− zoom, arrows pan, 0 fits' });
+  const fromEvents = statusesFrom(events);
+  const dag = svgNode(dagSvg(steps, fromEvents)) as SVGSVGElement;
+  /**
+   * A run that ended: each step as its result has it (a `for each` or `repeat` step over all its
+   * instances, not its latest event). Still going: its latest event, the view where it has none.
+   */
+  const paintSteps = (v: RunView, ended: boolean) => {
+    for (const s of v.steps) {
+      const latest = fromEvents.get(s.stepId);
+      const status = ended ? (latest === 'compensated' ? latest : s.status) : (latest ?? s.status);
+      setStatus(dag, s.stepId, status === 'running' && steps.find((p) => p.id === s.stepId)?.waits ? 'waiting' : status);
+    }
+  };
+  frame.append(dag);
+  dag.addEventListener('click', (e) => {
+    const node = (e.target as Element).closest('.node');
+    if (node) select(node.getAttribute('data-step'));
+  });
+  dag.addEventListener('keydown', (e) => {
+    const node = (e.target as Element).closest('.node');
+    if (node && (e.key === 'Enter' || e.key === ' ')) {
+      e.preventDefault();
+      select(node.getAttribute('data-step'));
+    }
+  });
+  return { frame, dag, fromEvents, paintSteps };
 }
 
 /** An operator's control of the run (POST `path`), its outcome said in `message`. */
