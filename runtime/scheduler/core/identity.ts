@@ -61,7 +61,10 @@ export function samePerson(a: PersonRef, b: PersonRef): boolean {
   return a.subject === b.subject && a.issuer === b.issuer;
 }
 
-/** §9.1: who started (or caused) a run, as `plan_created` records it; `name` only for a person. */
+/**
+ * §9.1: who started (or caused) a run, as `plan_created` records it: `{subject, issuer, method}`,
+ * and `name` only for a person whose display name says more than the subject (OIDC's opaque ids).
+ */
 export interface Starter extends PersonRef {
   readonly method: StartMethod;
   readonly name?: string;
@@ -69,5 +72,6 @@ export interface Starter extends PersonRef {
 
 /** What the journal keeps of whoever started a run (an authenticated identity, or a starter already made). */
 export function starterOf(who: Identity | Starter): Starter {
-  return { subject: who.subject, issuer: who.issuer, method: who.method, ...(who.name !== undefined ? { name: who.name } : {}) };
+  const named = who.name !== undefined && who.name !== '' && who.name !== who.subject;
+  return { subject: who.subject, issuer: who.issuer, method: who.method, ...(named ? { name: who.name } : {}) };
 }
