@@ -125,13 +125,54 @@ export async function signalViaJournal(journal: AsyncJournal, runId: string, pay
 /**
  * Why `identity` may not decide approval `stepId` of a run another process executes (§8.8), read
  * off its journal: the step's `approver`, `approvals` and `not_starter` evaluated against the
- * run's input, who approved it so far, who started the run — whether the step waits already or
- * has not started yet (a decision sent early). Null when it may — or when the journal cannot tell
- * (a sub-plan's step, arguments computed from other steps, a step between attempts): the process
- * running the run checks every decision anyway and drops a refused one.
+ * input of the run that holds it, who approved it so far, who started that run and the chain
+ * behind it (§9.1) — whether the step waits already or has not started yet (a decision sent
+ * early). A sub-plan's step (`sub/ask`) is judged in the sub-plan's run, once it started. Null
+ * when it may — or when the journal cannot tell (a sub-plan not started yet, arguments computed
+ * from other steps, a step between attempts): the process running the run checks every decision
+ * anyway and drops a refused one.
  */
 async function refusalFromJournal(journal: AsyncJournal, row: RunRow, stepId: string, decision: 'approve' | 'reject', identity: Identity): Promise<string | null> {
-  if (!row.ir || stepId.includes('/')) return null;
+  const held = await holderOf(journal, row, stepId);
+  if (held === null) return null;
+  const { plan, runId, key } = held;
+  const step = plan.steps.find((s) => s.id === baseId(key));
+  const cap = step?.capability ? plan.capabilities[step.capability] : undefined;
+  if (!step || !cap || !isApproval(cap)) return null;
+  let input: unknown = held.input;
+  let started = false;
+  let waiting = false;
+  let startedBy: Starter | null = null;
+  let chain: readonly Starter[] = [];
+  const approvedBy: RecordedIdentity[] = [];
+  for (const e of await journal.load(runId)) {
+    if (e.type === 'plan_created') {
+      startedBy = e.data.started_by ?? null;
+      chain = chainOf(e.data);
+      if (runId !== row.id) input = e.data.input;
+    }
+    if (e.stepId !== key) continue;
+    if (e.type === 'step_started') started = waiting = true;
+    else if (ENDS_AN_ATTEMPT.has(e.type)) waiting = false;
+    else if (e.type === 'approval_decided' && e.data.decision === 'approve') approvedBy.push(e.data.by);
+  }
+  const rule = ruleBeforeStart(step, input);
+  if (rule === null) return null;
+  // Started and no longer waiting (ended, or between attempts): the running process answers.
+  if (started && !waiting) return null;
+  // Approvals sent already and not yet taken by the process running the run count too: a second
+  // one by the same person would be "recorded" here and then dropped there.
+  approvedBy.push(...approvalsWaiting(await journal.pendingControls(row.id), stepId));
+  return refusal(rule, identity, decision, { approvedBy, startedBy, chain });
+}
+
+/**
+ * The run that holds `path` (`ask`, or `sub/ask` inside the sub-plan step `sub` runs, nested as
+ * deep as sub-plans go), its plan and the step's key there; null when the journal cannot tell (no
+ * stored IR, a part naming no sub-plan step, a sub-plan run not started yet).
+ */
+async function holderOf(journal: AsyncJournal, row: RunRow, path: string): Promise<{ plan: PlanIR; runId: string; key: string; input: unknown } | null> {
+  if (!row.ir) return null;
   let plan: PlanIR;
   let input: unknown;
   try {
@@ -140,32 +181,18 @@ async function refusalFromJournal(journal: AsyncJournal, row: RunRow, stepId: st
   } catch {
     return null;
   }
-  const step = plan.steps.find((s) => s.id === baseId(stepId));
-  const cap = step?.capability ? plan.capabilities[step.capability] : undefined;
-  if (!step || !cap || !isApproval(cap)) return null;
-  const rule = ruleBeforeStart(step, input);
-  if (rule === null) return null;
-  let started = false;
-  let waiting = false;
-  let startedBy: Starter | null = null;
-  let chain: readonly Starter[] = [];
-  const approvedBy: RecordedIdentity[] = [];
-  for (const e of await journal.load(row.id)) {
-    if (e.type === 'plan_created') {
-      startedBy = e.data.started_by ?? null;
-      chain = chainOf(e.data);
-    }
-    if (e.stepId !== stepId) continue;
-    if (e.type === 'step_started') started = waiting = true;
-    else if (ENDS_AN_ATTEMPT.has(e.type)) waiting = false;
-    else if (e.type === 'approval_decided' && e.data.decision === 'approve') approvedBy.push(e.data.by);
+  const parts = path.split('/');
+  let runId = row.id;
+  for (const part of parts.slice(0, -1)) {
+    const action = plan.steps.find((s) => s.id === baseId(part))?.action;
+    const sub = action?.type === 'run' ? plan.subplans[action.plan] : undefined;
+    if (!sub) return null;
+    runId = `${runId}/${part}`;
+    if (!(await journal.getRun(runId))) return null;
+    plan = sub;
+    input = undefined; // the sub-plan run's own, read off its plan_created
   }
-  // Started and no longer waiting (ended, or between attempts): the running process answers.
-  if (started && !waiting) return null;
-  // Approvals sent already and not yet taken by the process running the run count too: a second
-  // one by the same person would be "recorded" here and then dropped there.
-  approvedBy.push(...approvalsWaiting(await journal.pendingControls(row.id), stepId));
-  return refusal(rule, identity, decision, { approvedBy, startedBy, chain });
+  return { plan, runId, key: parts.at(-1)!, input };
 }
 
 /** The people whose approvals of `stepId` wait among a run's control rows not yet taken. */

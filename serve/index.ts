@@ -6,7 +6,7 @@
 export { runServe, runUi, ServeError, type ServeCliOptions, type UiCliOptions } from './main.js';
 export { DEFAULT_LIMITS, type HttpLimits } from './http/app.js';
 export { renderTimelineFile, type TimelineFileFormat } from './render/timeline-file.js';
-export { starterLabel, starterIn, type StarterLike } from './render/starter-label.js';
+export { originNote, starterLabel, starterIn, type OriginLike, type StarterLike } from './render/starter-label.js';
 export { startServer, type RunningServer, type ServeOptions } from './server.js';
 export type { RunStarter, RunView, RunSummary, JournalEntry, ControlResult } from './run-starter.js';
 export { buildServer, type BuiltServer } from './server.js';

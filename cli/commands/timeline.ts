@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import type { PlanIR } from '../../compiler/index.js';
 import { eventReason, eventResource, type RunEvent } from '../../runtime/index.js';
-import { renderTimelineFile, starterLabel, type TimelineFileFormat } from '../../serve/index.js';
+import { originNote, renderTimelineFile, type TimelineFileFormat } from '../../serve/index.js';
 import { CliError } from '../errors.js';
 import { ms } from '../progress.js';
 import { DB_HELP, journalOf, withJournal } from '../db-option.js';
@@ -78,18 +78,9 @@ function timelineFormat(value: string): 'text' | TimelineFileFormat {
 
 function describeEvent(e: RunEvent): string {
   switch (e.type) {
-    case 'plan_created': {
+    case 'plan_created':
       // §9.1: who started it, and the run it came from.
-      const from = e.data.retryOf ? `retry of ${e.data.retryOf}` : e.data.chained_from ? `after ${e.data.chained_from}` : null;
-      return [
-        e.data.ir_hash ? `version ${e.data.ir_hash.slice(0, 12)}` : null,
-        e.data.started_by ? `started by ${starterLabel(e.data.started_by)}` : null,
-        e.data.caused_by ? `caused by ${starterLabel(e.data.caused_by)}` : null,
-        from,
-      ]
-        .filter((x) => x !== null)
-        .join(' · ');
-    }
+      return [e.data.ir_hash ? `version ${e.data.ir_hash.slice(0, 12)}` : null, originNote(e.data) || null].filter((x) => x !== null).join(' · ');
     case 'step_started':
       return `attempt ${e.data.attempt}${e.data.resource ? ` on ${e.data.resource}` : ''}`;
     case 'attempt_lost':

@@ -347,6 +347,8 @@ describe('orch mcp serve --allow-run', () => {
     const result = r.structuredContent as { status: string; runId: string; output: { said: string } };
     expect(result.status).toBe('completed');
     expect(result.output.said).toBe('hello hello Ada');
+    // §9.1: a run the MCP server starts is a local start, by this machine's OS user.
+    expect((r.structuredContent as { started_by?: unknown }).started_by).toEqual({ subject: expect.any(String), issuer: 'os', method: 'cli' });
     const runs = (await call(client, 'runs', {})).structuredContent as { runs: { runId: string; status: string; irHash: string | null }[] };
     expect(runs.runs).toContainEqual(expect.objectContaining({ runId: result.runId, status: 'completed', irHash: expect.stringMatching(/^[0-9a-f]{64}$/) }));
     const timeline = (await call(client, 'timeline', { runId: result.runId })).structuredContent as { irHash: string; events: { type: string; data: { ir_hash?: string } }[] };

@@ -76,6 +76,29 @@ describe('approvals bound to people, through the journal', () => {
   });
 });
 
+describe('a sub-plan that starts when the run is resumed (§9.1)', () => {
+  it("records the starter its parent's plan_created recorded, not the resuming process's OS user, and not_starter refuses them", async () => {
+    const approval = capability('std.capabilities.approval', { kind: 'human', handler: { builtin: 'approval' } });
+    const gate = (id: string) => step({ id, capability: approval.name, args: { approver: lit('group:finance'), summary: lit('pay?'), not_starter: lit(true) } });
+    const child = plan({ name: 'child', capabilities: [approval], steps: [gate('again')] });
+    const parent = plan({
+      name: 'parent',
+      capabilities: [approval],
+      steps: [gate('ok'), step({ id: 'sub', capability: null, kind: null, deps: ['ok'], action: { type: 'run', plan: 'child', args: {} } })],
+      over: { subplans: { child } },
+    });
+    const first = await rt.start(parent, { startedBy: alice });
+    expect((await first.result).status).toBe('paused');
+    expect(await rt.signal(first.runId, { stepId: 'ok', decision: 'approve', identity: bob })).toMatchObject({ ok: true });
+    // The sub-plan starts in the resumed run.
+    expect((await (await rt.resume(first.runId)).result).status).toBe('paused');
+    const sub = (await rt.store!.listRuns(true)).find((r) => r.parent_id === first.runId)!;
+    const created = (await rt.store!.load(sub.id))[0]!;
+    expect(created.type === 'plan_created' && created.data.started_by).toEqual({ subject: 'alice', issuer: 'local', method: 'token' });
+    expect(await rt.signal(first.runId, { stepId: 'sub/again', decision: 'approve', identity: alice })).toMatchObject({ ok: false, forbidden: true, message: expect.stringContaining('not_starter') });
+  });
+});
+
 /**
  * A decision sent before its approval step started is kept for that start; when the step's rule
  * can be known already (its arguments read the run's input at most), one that the rule refuses is

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { PlanIR } from '../../compiler/index.js';
 import type { ExprIR } from '../../compiler/index.js';
-import { LOCAL_ISSUER, recordOf, type Identity, type Role } from '../index.js';
+import { cliStarter, LOCAL_ISSUER, recordOf, type Identity, type Role, type Starter } from '../index.js';
 import { replay, Run, VirtualClock, type JournalSink, type RunEvent } from '../scheduler/index.js';
 import { capability, lit, out, plan, step } from './ir-builder.js';
 import { SimExecutor } from './sim-executor.js';
@@ -39,7 +39,7 @@ function approvalPlan(args: { [k: string]: ExprIR }): PlanIR {
   });
 }
 
-function harness(p: PlanIR, opts: { startedBy?: Identity; restored?: RunEvent[]; clock?: VirtualClock } = {}) {
+function harness(p: PlanIR, opts: { startedBy?: Identity | Starter; chain?: Starter[]; restored?: RunEvent[]; clock?: VirtualClock } = {}) {
   const clock = opts.clock ?? new VirtualClock(0);
   const exec = new SimExecutor(clock, (req) => ({ latency: 10, outcome: { ok: true, output: { input: req.input } } }));
   const events: RunEvent[] = [...(opts.restored ?? [])];
@@ -47,7 +47,8 @@ function harness(p: PlanIR, opts: { startedBy?: Identity; restored?: RunEvent[];
   const run = new Run(p, { clock, executor: exec, journal }, {
     runId: 'r',
     restored: opts.restored ? replay(opts.restored) : undefined,
-    ...(opts.startedBy ? { startedBy: recordOf(opts.startedBy) } : {}),
+    ...(opts.startedBy ? { startedBy: 'roles' in opts.startedBy ? recordOf(opts.startedBy) : opts.startedBy } : {}),
+    ...(opts.chain ? { origin: { people_bound: true, chain_people: opts.chain } } : {}),
   });
   const done = run.start();
   clock.runAll();
@@ -222,6 +223,18 @@ describe('not_starter', () => {
     expect(h.decide(alice, 'reject')).toContain('not_starter');
     expect(h.decide(bob)).toBe('ok');
     expect((await h.done).status).toBe('completed');
+  });
+
+  it('refuses the signed-in local user named as the OS user who started the run, or a run it came from, on the command line', async () => {
+    // alice ran `orch run` (her shell account) and signs in as alice: one person, or four eyes are two.
+    const h = harness(p, { startedBy: cliStarter('alice') });
+    expect(h.decide(alice)).toBe('alice (ALICE) started this run and may not decide its approval (not_starter)');
+    expect(h.decide(bob)).toBe('ok');
+    expect((await h.done).status).toBe('completed');
+    const retried = harness(p, { startedBy: cliStarter('carol'), chain: [cliStarter('alice')] });
+    expect(retried.decide(alice)).toContain('not_starter');
+    // Only a local user: an OIDC subject that happens to read "alice" is someone else.
+    expect(retried.decide(person('alice', { groups: ['finance'], issuer: 'https://id.example.com' }))).toBe('ok');
   });
 
   it('without not_starter the starter may decide', async () => {

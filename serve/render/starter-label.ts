@@ -28,3 +28,29 @@ export function starterIn(v: unknown): StarterLike | null {
   if (typeof o.subject !== 'string' || typeof o.issuer !== 'string' || typeof o.method !== 'string') return null;
   return { subject: o.subject, issuer: o.issuer, method: o.method, ...(typeof o.name === 'string' ? { name: o.name } : {}) };
 }
+
+/** The fields of a `plan_created` this reads (§9.1): who started it, who caused it, the run it came from. */
+export interface OriginLike {
+  readonly started_by?: StarterLike;
+  readonly caused_by?: StarterLike;
+  readonly retryOf?: string;
+  readonly chained_from?: string;
+  readonly forked_from?: { readonly run: string; readonly step: string };
+  readonly parentRunId?: string | null;
+}
+
+/** `started by trigger t · caused by alice (token) · after r-2`: a run's origin on one line, as `orch timeline` prints it on `plan_created`. */
+export function originNote(d: OriginLike): string {
+  const from = d.retryOf
+    ? `retry of ${d.retryOf}`
+    : d.chained_from
+      ? `after ${d.chained_from}`
+      : d.forked_from
+        ? `fork of ${d.forked_from.run} at ${d.forked_from.step}`
+        : d.parentRunId
+          ? `sub-plan of ${d.parentRunId}`
+          : null;
+  return [d.started_by ? `started by ${starterLabel(d.started_by)}` : null, d.caused_by ? `caused by ${starterLabel(d.caused_by)}` : null, from]
+    .filter((x) => x !== null)
+    .join(' · ');
+}

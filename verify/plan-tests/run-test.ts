@@ -6,7 +6,7 @@
  */
 import type { Range } from '../../language/index.js';
 import type { CompiledTest, DecisionIR, ExpectIR, PlanIR, TestPerson } from '../../compiler/index.js';
-import { approvalRefusal, approvalRule, condition, ContextStore, evaluate, fillDefaults, matchesApprover, neededScopes, recordOf, REDACTED, Run, UNKNOWN, unknownReason, VirtualClock, type AttemptRequest, type Executor, type ExecutionResult, type Identity, type ModelPrice, type PersonRef, type RunEvent, type RunReader } from '../../runtime/index.js';
+import { approvalRefusal, approvalRule, condition, ContextStore, evaluate, fillDefaults, matchesApprover, neededScopes, REDACTED, Run, starterOf, UNKNOWN, unknownReason, VirtualClock, type AttemptRequest, type Executor, type ExecutionResult, type Identity, type ModelPrice, type PersonRef, type RunEvent, type RunReader } from '../../runtime/index.js';
 import { CaseMonitor, readsOf } from '../monitor.js';
 import { isOver, MAX_TIMER_FIRINGS, stuckMessage } from '../run-case.js';
 import { parseInstance, type TraceEvent, type Violation } from '../trace.js';
@@ -82,7 +82,7 @@ export async function runPlanTest(test: CompiledTest, opts: RunTestOptions): Pro
   const env = (reader: RunReader) => expectEnv(reader, exec, result, clock, context);
   /** Decisions §8.8 refused (the step went on waiting): a stuck run says them. */
   const refused: string[] = [];
-  const starter = recordOf(identityOf(test.startedBy.candidates[0] ?? { subject: 'test', roles: ['operator'], groups: [] }));
+  const starter = starterOf(identityOf(test.startedBy.candidates[0] ?? { subject: 'test', roles: ['operator'], groups: [] }));
   const decide = decisions(test, clock, () => run, refused, starter);
   const observe = (event: RunEvent, reader: RunReader): void => {
     if (event.runId !== TEST_RUN) {

@@ -10,7 +10,7 @@
  */
 import type { StepIR } from '../../../compiler/index.js';
 import { evaluate } from '../../evaluate.js';
-import { type Identity, LOCAL_ISSUER, type PersonRef, type RecordedIdentity, samePerson } from './identity.js';
+import { type Identity, LOCAL_ISSUER, type PersonRef, type RecordedIdentity, samePerson, startedAs } from './identity.js';
 
 /** What an approval step's arguments ask of its deciders. */
 export interface ApprovalRule {
@@ -93,8 +93,8 @@ export function refusal(rule: ApprovalRule, who: Identity, decision: 'approve' |
     const target = rule.approver!.startsWith(GROUP_PREFIX) ? `members of ${rule.approver}` : rule.approver;
     return `this approval is for ${target}; ${name} may not decide it`;
   }
-  if (rule.notStarter && state.startedBy !== null && samePerson(state.startedBy, who)) return `${name} started this run and may not decide its approval (not_starter)`;
-  if (rule.notStarter && state.chain?.some((p) => samePerson(p, who)))
+  if (rule.notStarter && state.startedBy !== null && startedAs(state.startedBy, who)) return `${name} started this run and may not decide its approval (not_starter)`;
+  if (rule.notStarter && state.chain?.some((p) => startedAs(p, who)))
     return `${name} started, caused or asked for this run or a run it came from, and may not decide its approval (not_starter)`;
   if (decision === 'approve' && state.approvedBy.some((p) => samePerson(p, who)))
     return `${name} has already approved; ${rule.approvals} distinct people must approve`;

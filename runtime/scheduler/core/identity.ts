@@ -16,7 +16,7 @@ export type AuthMethod = (typeof AUTH_METHODS)[number];
 
 /** The issuer of identities Orch knows from its own config (local users and their API tokens). */
 export const LOCAL_ISSUER = 'local';
-/** §9.1: the issuer of the OS user who started a run from the command line (never a person a server knows). */
+/** §9.1: the issuer of the OS user who started a run from the command line (`not_starter` takes the local user of that name for them: `startedAs`). */
 export const OS_ISSUER = 'os';
 /** §9.1: the issuer of Orch's own starters (`system:trigger/NAME`). */
 export const SYSTEM_ISSUER = 'orch';
@@ -61,7 +61,21 @@ export function samePerson(a: PersonRef, b: PersonRef): boolean {
   return a.subject === b.subject && a.issuer === b.issuer;
 }
 
-/** §9.1: who started (or caused) a run, as `plan_created` records it; `name` only for a person. */
+/**
+ * §9.1 `not_starter`: whether `who`, deciding, is the person a run's chain records as `starter`:
+ * the same identity, or a local user of the name of the OS account that started it on the command
+ * line (`orch run`, `orch retry`, `orch fork`) — a shell account and a sign-in of one name are taken
+ * for one person, since refusing errs on the side of four eyes; otherwise starting a run in a shell
+ * and approving it in the dashboard would pass the rule. Only a refusal reads this.
+ */
+export function startedAs(starter: PersonRef, who: PersonRef): boolean {
+  return samePerson(starter, who) || (starter.issuer === OS_ISSUER && who.issuer === LOCAL_ISSUER && starter.subject === who.subject);
+}
+
+/**
+ * §9.1: who started (or caused) a run, as `plan_created` records it: `{subject, issuer, method}`,
+ * and `name` only for a person whose display name says more than the subject (OIDC's opaque ids).
+ */
 export interface Starter extends PersonRef {
   readonly method: StartMethod;
   readonly name?: string;
@@ -69,5 +83,6 @@ export interface Starter extends PersonRef {
 
 /** What the journal keeps of whoever started a run (an authenticated identity, or a starter already made). */
 export function starterOf(who: Identity | Starter): Starter {
-  return { subject: who.subject, issuer: who.issuer, method: who.method, ...(who.name !== undefined ? { name: who.name } : {}) };
+  const named = who.name !== undefined && who.name !== '' && who.name !== who.subject;
+  return { subject: who.subject, issuer: who.issuer, method: who.method, ...(named ? { name: who.name } : {}) };
 }
