@@ -85,6 +85,15 @@ export class LiveLogs {
     return a.pending ?? [];
   }
 
+  /**
+   * `close` for an attempt that ended without a result (its worker exited): once the lines it
+   * sent before the end have arrived. They come on this channel, its end on the pool's: two
+   * queues whose order the event loop does not keep — one turn later they are all here.
+   */
+  closeUnanswered(key: string): Promise<readonly string[]> {
+    return new Promise((resolve) => setImmediate(() => resolve(this.close(key))));
+  }
+
   dispose(): void {
     this.channel?.close();
     this.channel = null;

@@ -213,7 +213,11 @@ export class WorkerExecutor implements Executor {
       (r) => (this.tasks--, this.aloneClaims.release(claim), this.settle(a, r)),
       // No result (the worker exited, ran out of memory, or the attempt was aborted): what it
       // wrote before is all there is.
-      (err: unknown) => (this.tasks--, this.aloneClaims.release(claim), this.finish(a, { ok: false, error: describeWorkerError(err), logs: this.live.close(a.task.logKey!) })),
+      (err: unknown) => {
+        this.tasks--;
+        this.aloneClaims.release(claim);
+        return this.live.closeUnanswered(a.task.logKey!).then((logs) => this.finish(a, { ok: false, error: describeWorkerError(err), logs }));
+      },
     );
     a.state = { at: 'alone', signal, answered, claim };
   }

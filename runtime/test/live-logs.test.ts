@@ -56,4 +56,16 @@ describe('live logs', () => {
       other.dispose();
     }
   });
+
+  it('an attempt that ended without a result keeps the lines sent just before its end, still on their way', async () => {
+    const live = new LiveLogs();
+    try {
+      const key = live.open();
+      sendLine(key, 'about to exit');
+      // The end is known at once (no turn of the event loop for the line to arrive).
+      expect(await live.closeUnanswered(key)).toEqual(['about to exit']);
+    } finally {
+      live.dispose();
+    }
+  });
 });
