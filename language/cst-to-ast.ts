@@ -161,7 +161,7 @@ export class AstBuilder extends CstStatementBuilder {
       case 'weights': {
         const weights: A.WeightDecl[] = [];
         for (const e of nodes(need(child(p, 'weightsBlock')), 'weightEntry')) {
-          const w = this.attempt(() => this.weight(token(e, 'key'), token(e, 'Number'), this.nodeRange(e)));
+          const w = this.attempt(() => this.weight(token(e, 'key'), token(e, 'AnyNumber'), this.nodeRange(e)));
           if (w) weights.push(w);
         }
         return weights;
@@ -171,7 +171,7 @@ export class AstBuilder extends CstStatementBuilder {
     }
     for (const label of VALUE_TOKENS) {
       const t = token(p, label);
-      if (t) return label === 'Number' ? this.signed(token(p, 'sign'), t) : t;
+      if (t) return label === 'Number' || label === 'AnyNumber' ? this.signed(token(p, 'sign'), t) : t;
     }
     for (const label of VALUE_RULES) {
       const c = child(p, label);

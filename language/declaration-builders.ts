@@ -62,9 +62,9 @@ export abstract class DeclarationBuilders extends ExpressionBuilders {
       case 'prompt': d.prompt = this.stringLit(t); break;
       case 'model': d.model = this.stringLit(t, false); break;
       case 'endpoint': d.endpoint = this.stringLit(t, false); break;
-      case 'temperature': d.temperature = this.numberLit(t); break;
+      case 'temperature': d.temperature = this.plainNumber(t, key); break;
       // Its range (≥ 1, whole) is E0801 in the compiler (§8.9), not a parse error.
-      case 'max_tokens': d.maxTokens = this.numberLit(t); break;
+      case 'max_tokens': d.maxTokens = this.plainNumber(t, key); break;
       case 'trust': this.setWord(d, 'trust', t, INTEGRITIES, 'integrity'); break;
       case 'endorses': d.endorses = v as boolean; break;
     }
@@ -75,12 +75,12 @@ export abstract class DeclarationBuilders extends ExpressionBuilders {
     switch (key) {
       case 'kind': this.setWord(d, 'resourceKind', t, RESOURCE_KINDS, 'resource kind'); break;
       case 'provides': d.provides = v as A.Ident[]; break;
-      case 'concurrency': d.concurrency = this.integer(t, 'concurrency'); break;
+      case 'concurrency': d.concurrency = this.integer(t, 'concurrency', key); break;
       case 'cost': d.cost = this.unitLit(t, key, 'money'); break;
       case 'latency': d.latency = this.unitLit(t, key, 'duration'); break;
       case 'reliability': d.reliability = this.unitLit(t, key, 'percent'); break;
       case 'location': d.location = this.stringLit(t); break;
-      case 'energy': d.energy = this.numberLit(t); break;
+      case 'energy': d.energy = this.plainNumber(t, key); break;
       case 'endpoint': d.endpoint = this.stringLit(t, false); break;
       case 'model': d.model = this.stringLit(t, false); break;
       case 'accepts': this.setWord(d, 'accepts', t, DATA_CLASSES, 'data class'); break;
@@ -105,14 +105,14 @@ export abstract class DeclarationBuilders extends ExpressionBuilders {
         break;
       }
       case 'prefer': this.setWord(d, 'prefer', t, ['local', 'edge', 'cloud'] as const, 'preference'); break;
-      case 'max_fallbacks': d.maxFallbacks = this.integer(t, 'max_fallbacks'); break;
+      case 'max_fallbacks': d.maxFallbacks = this.integer(t, 'max_fallbacks', key); break;
       case 'require_consent': d.requireConsent = v as boolean; break;
       case 'rateLimitDecl': (d.rateLimits as A.RateLimitDecl[]).push(v as A.RateLimitDecl); break;
     }
   }
 
   weight(key: IToken | undefined, value: IToken | undefined, range: Range): A.WeightDecl {
-    return { kind: 'WeightDecl', key: this.ident(key), value: this.numberLit(value), range };
+    return { kind: 'WeightDecl', key: this.ident(key), value: this.plainNumber(value, this.ident(key).name), range };
   }
 
   /** A budget. A limit of the wrong unit for its metric is kept: the compiler reports it (E0203). */
@@ -126,7 +126,7 @@ export abstract class DeclarationBuilders extends ExpressionBuilders {
   }
 
   rateLimit(capability: A.QualifiedName, count: IToken | undefined, per: IToken | undefined, range: Range): A.RateLimitDecl {
-    return { kind: 'RateLimitDecl', capability, count: this.integer(count, 'the rate limit count').value, per: this.unitLit(per, 'per', 'duration'), range };
+    return { kind: 'RateLimitDecl', capability, count: this.integer(count, 'the rate limit count', 'rate_limit').value, per: this.unitLit(per, 'per', 'duration'), range };
   }
 
   guardrailProp(d: Mutable<A.GuardrailDecl>, key: string, v: unknown): void {
@@ -155,7 +155,7 @@ export abstract class DeclarationBuilders extends ExpressionBuilders {
       case 'guardrails': d.guardrails = v as A.QualifiedName[]; break;
       case 'priority': this.setWord(d, 'priority', t, PRIORITIES, 'priority'); break;
       case 'deadline': d.deadline = this.unitLit(t, key, 'duration'); break;
-      case 'concurrency': d.concurrency = this.integer(t, 'concurrency'); break;
+      case 'concurrency': d.concurrency = this.integer(t, 'concurrency', key); break;
       case 'on_failure': this.setWord(d, 'onFailure', t, ['abort', 'continue', 'rollback'] as const, 'failure mode'); break;
       case 'output': d.output = v as A.RecordLit; break;
       case 'successDecl': (d.success as A.SuccessCriterion[]).push(v as A.SuccessCriterion); break;
@@ -204,7 +204,7 @@ export abstract class DeclarationBuilders extends ExpressionBuilders {
 
   forEachDecl(item: IToken | undefined, list: A.Expr, parallel: IToken | undefined, body: A.BlockItem[], range: Range): A.ForEachDecl {
     const d: Mutable<A.ForEachDecl> = { kind: 'ForEachDecl', item: this.ident(item), list, body, range };
-    if (parallel) d.parallel = this.integer(parallel, 'parallel');
+    if (parallel) d.parallel = this.integer(parallel, 'parallel', 'parallel');
     return d;
   }
 
@@ -224,7 +224,7 @@ export abstract class DeclarationBuilders extends ExpressionBuilders {
     if (!max) {
       this.diagnostics.push(diagnostic('E0302', `repeat ${id.name} has no bound: write "repeat ${id.name} max N until …" with N from 1 to ${MAX_REPEAT} (Orch has no unbounded loop)`, this.file, id.range));
     } else {
-      const n = this.integer(max, 'max');
+      const n = this.integer(max, 'max', 'max');
       if (n.integer && (n.value < 1 || n.value > MAX_REPEAT))
         this.diagnostics.push(diagnostic('E0302', `repeat ${id.name} max ${max.image}: the bound must be from 1 to ${MAX_REPEAT}`, this.file, n.range));
       d.max = n;

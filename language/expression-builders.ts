@@ -165,7 +165,7 @@ export abstract class ExpressionBuilders extends TokenBuilders {
   }
 
   retrySpec(attempts: IToken | undefined, kindTok: IToken | undefined, delay: IToken | undefined, max: IToken | undefined, range: Range): A.RetrySpec {
-    const r: Mutable<A.RetrySpec> = { kind: 'RetrySpec', attempts: this.integer(attempts, 'the retry count').value, range };
+    const r: Mutable<A.RetrySpec> = { kind: 'RetrySpec', attempts: this.integer(attempts, 'the retry count', 'retry').value, range };
     if (kindTok) {
       const kind = this.word(kindTok, ['fixed', 'exponential'] as const, 'backoff');
       const d = this.unitLit(delay, 'backoff', 'duration');

@@ -6,7 +6,7 @@
 import type * as A from './ast.js';
 import { LABEL } from './grammar-labels.js';
 import type { TypeRules } from './grammar-types.js';
-import { AnyNumber, K, LCurly, Minus, Name, NumberTok, RCurly, StringTok } from './lexer.js';
+import { AnyNumber, K, LCurly, Minus, Name, RCurly, StringTok } from './lexer.js';
 
 export function capabilityRules(Base: TypeRules) {
   return class CapabilityRules extends Base {
@@ -45,8 +45,8 @@ export function capabilityRules(Base: TypeRules) {
         // v0.4 (§9.1): the endpoint that answers it when its resource names none.
         { ALT: () => { const k = this.CONSUME(K.endpoint, LABEL.key); const s = this.CONSUME5(StringTok); return this.prop(k, s); } },
         // A sign is part of the value (not an expression), so `temperature -0.1` is E0801 out of range, not a parse error.
-        { ALT: () => { const k = this.CONSUME(K.temperature, LABEL.key); const m = this.OPTION(() => this.CONSUME(Minus, LABEL.sign)); const n = this.CONSUME(NumberTok); return this.prop(k, this.live ? this.b.signed(m, n) : n); } },
-        { ALT: () => { const k = this.CONSUME(K.max_tokens, LABEL.key); const m = this.OPTION2(() => this.CONSUME2(Minus, LABEL.sign)); const n = this.CONSUME2(NumberTok); return this.prop(k, this.live ? this.b.signed(m, n) : n); } },
+        { ALT: () => { const k = this.CONSUME(K.temperature, LABEL.key); const m = this.OPTION(() => this.CONSUME(Minus, LABEL.sign)); const n = this.CONSUME4(AnyNumber); return this.prop(k, this.live ? this.b.signed(m, n) : n); } },
+        { ALT: () => { const k = this.CONSUME(K.max_tokens, LABEL.key); const m = this.OPTION2(() => this.CONSUME2(Minus, LABEL.sign)); const n = this.CONSUME5(AnyNumber); return this.prop(k, this.live ? this.b.signed(m, n) : n); } },
         // v0.4 (§9.3): the integrity of what it returns, and whether it endorses what it read.
         { ALT: () => { const k = this.CONSUME(K.trust, LABEL.key); const w = this.CONSUME3(Name, LABEL.word); return this.prop(k, w); } },
         { ALT: () => { const k = this.CONSUME(K.endorses, LABEL.key); const b = this.SUBRULE3(this.boolLit); return this.prop(k, b); } },
@@ -66,12 +66,12 @@ export function capabilityRules(Base: TypeRules) {
       return this.OR([
         { ALT: () => { const k = this.CONSUME(K.kind, LABEL.key); const w = this.CONSUME(Name, LABEL.word); return this.prop(k, w); } },
         { ALT: () => { const k = this.CONSUME(K.provides, LABEL.key); const l = this.SUBRULE(this.nameList); return this.prop(k, l); } },
-        { ALT: () => { const k = this.CONSUME(K.concurrency, LABEL.key); const n = this.CONSUME(NumberTok); return this.prop(k, n); } },
+        { ALT: () => { const k = this.CONSUME(K.concurrency, LABEL.key); const n = this.CONSUME4(AnyNumber); return this.prop(k, n); } },
         { ALT: () => { const k = this.CONSUME(K.cost, LABEL.key); const m = this.CONSUME(AnyNumber); return this.prop(k, m); } },
         { ALT: () => { const k = this.CONSUME(K.latency, LABEL.key); const d = this.CONSUME2(AnyNumber); return this.prop(k, d); } },
         { ALT: () => { const k = this.CONSUME(K.reliability, LABEL.key); const p = this.CONSUME3(AnyNumber); return this.prop(k, p); } },
         { ALT: () => { const k = this.CONSUME(K.location, LABEL.key); const s = this.CONSUME(StringTok); return this.prop(k, s); } },
-        { ALT: () => { const k = this.CONSUME(K.energy, LABEL.key); const n = this.CONSUME2(NumberTok); return this.prop(k, n); } },
+        { ALT: () => { const k = this.CONSUME(K.energy, LABEL.key); const n = this.CONSUME5(AnyNumber); return this.prop(k, n); } },
         // v0.3 (§8.1): the model endpoint (a name in orch.config `endpoints`) and model it serves.
         { ALT: () => { const k = this.CONSUME(K.endpoint, LABEL.key); const s = this.CONSUME2(StringTok); return this.prop(k, s); } },
         { ALT: () => { const k = this.CONSUME(K.model, LABEL.key); const s = this.CONSUME3(StringTok); return this.prop(k, s); } },

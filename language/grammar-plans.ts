@@ -8,7 +8,7 @@ import type * as A from './ast.js';
 import type { Prop } from './ast-actions.js';
 import { LABEL, v } from './grammar-labels.js';
 import type { StepRules } from './grammar-steps.js';
-import { AnyNumber, Colon, K, LCurly, Name, NumberTok, R, RCurly, StringTok } from './lexer.js';
+import { AnyNumber, Colon, K, LCurly, Name, R, RCurly, StringTok } from './lexer.js';
 
 export function planRules(Base: StepRules) {
   return class PlanRules extends Base {
@@ -33,7 +33,7 @@ export function planRules(Base: StepRules) {
         { ALT: () => { const k = this.CONSUME(K.guardrails, LABEL.key); const l = this.SUBRULE(this.qualifiedNameList); return this.prop(k, l); } },
         { ALT: () => { const k = this.CONSUME(K.priority, LABEL.key); const w = this.CONSUME(Name, LABEL.word); return this.prop(k, w); } },
         { ALT: () => { const k = this.CONSUME(K.deadline, LABEL.key); const d = this.CONSUME(AnyNumber); return this.prop(k, d); } },
-        { ALT: () => { const k = this.CONSUME(K.concurrency, LABEL.key); const n = this.CONSUME(NumberTok); return this.prop(k, n); } },
+        { ALT: () => { const k = this.CONSUME(K.concurrency, LABEL.key); const n = this.CONSUME2(AnyNumber); return this.prop(k, n); } },
         { ALT: () => { const k = this.CONSUME(K.on_failure, LABEL.key); const w = this.CONSUME2(Name, LABEL.word); return this.prop(k, w); } },
         { ALT: () => { const k = this.CONSUME(K.output, LABEL.key); const r = this.SUBRULE(this.recordLit); return this.prop(k, r); } },
         { ALT: () => { const f = this.SUBRULE(this.forEach); return this.item('forEach', f); } },
@@ -59,7 +59,7 @@ export function planRules(Base: StepRules) {
       const list = this.SUBRULE(this.expression, LABEL.list);
       const parallel = this.OPTION(() => {
         this.CONSUME(K.parallel);
-        return this.CONSUME(NumberTok, LABEL.parallel);
+        return this.CONSUME(AnyNumber, LABEL.parallel);
       });
       this.CONSUME(LCurly);
       const body = this.itemsOrJunk<A.BlockItem>('forEach',
@@ -88,7 +88,7 @@ export function planRules(Base: StepRules) {
       const name = this.CONSUME(Name, LABEL.name);
       const max = this.OPTION(() => {
         this.CONSUME(K.max);
-        return this.CONSUME(NumberTok, LABEL.max);
+        return this.CONSUME(AnyNumber, LABEL.max);
       });
       this.CONSUME(K.until);
       const until = this.SUBRULE(this.expression, LABEL.until);

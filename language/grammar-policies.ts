@@ -5,7 +5,7 @@
 import type * as A from './ast.js';
 import { LABEL, v } from './grammar-labels.js';
 import type { CapabilityRules } from './grammar-capabilities.js';
-import { AnyNumber, Colon, Comma, DurationTok, K, LCurly, Lt, LtEq, MoneyTok, Name, NumberTok, RCurly } from './lexer.js';
+import { AnyNumber, Colon, Comma, DurationTok, K, LCurly, Lt, LtEq, MoneyTok, Name, RCurly } from './lexer.js';
 
 export function policyRules(Base: CapabilityRules) {
   return class PolicyRules extends Base {
@@ -24,7 +24,7 @@ export function policyRules(Base: CapabilityRules) {
         { ALT: () => { const k = this.CONSUME(K.weights, LABEL.key); const w = this.SUBRULE(this.weightsBlock); return this.prop(k, w); } },
         { ALT: () => { const b = this.SUBRULE(this.budgetDecl); return this.item('budgetDecl', b); } },
         { ALT: () => { const k = this.CONSUME(K.prefer, LABEL.key); const w = this.CONSUME2(Name, LABEL.word); return this.prop(k, w); } },
-        { ALT: () => { const k = this.CONSUME(K.max_fallbacks, LABEL.key); const n = this.CONSUME(NumberTok); return this.prop(k, n); } },
+        { ALT: () => { const k = this.CONSUME(K.max_fallbacks, LABEL.key); const n = this.CONSUME(AnyNumber); return this.prop(k, n); } },
         { ALT: () => { const k = this.CONSUME(K.require_consent, LABEL.key); const b = this.SUBRULE(this.boolLit); return this.prop(k, b); } },
         { ALT: () => { const r = this.SUBRULE(this.rateLimitDecl); return this.item('rateLimitDecl', r); } },
       ]);
@@ -45,9 +45,9 @@ export function policyRules(Base: CapabilityRules) {
     weightEntry = this.RULE('weightEntry', () => {
       const key = this.CONSUME(Name, LABEL.key);
       this.CONSUME(Colon);
-      const n = this.CONSUME(NumberTok);
+      const n = this.CONSUME(AnyNumber);
       if (this.live) {
-        const w: A.WeightDecl = { kind: 'WeightDecl', key: this.b.ident(key), value: this.b.numberLit(n), range: this.b.span(key.startOffset, this.end()) };
+        const w: A.WeightDecl = { kind: 'WeightDecl', key: this.b.ident(key), value: this.b.plainNumber(n, key.image), range: this.b.span(key.startOffset, this.end()) };
         return w;
       }
     });
@@ -71,7 +71,7 @@ export function policyRules(Base: CapabilityRules) {
     rateLimitDecl = this.RULE('rateLimitDecl', () => {
       const kw = this.CONSUME(K.rate_limit);
       const capability = this.SUBRULE(this.qualifiedName);
-      const count = this.CONSUME(NumberTok, LABEL.count);
+      const count = this.CONSUME2(AnyNumber, LABEL.count);
       this.CONSUME(K.per);
       const per = this.CONSUME(AnyNumber, LABEL.per);
       if (this.live) {

@@ -7,7 +7,7 @@ import type * as A from './ast.js';
 import { tokenMatcher } from './chevrotain.js';
 import { LABEL } from './grammar-labels.js';
 import type { BlockRules } from './grammar-blocks.js';
-import { AnyNumber, Comma, Dot, Identifier, K, Name, NumberTok, R, RCurly, StringTok } from './lexer.js';
+import { AnyNumber, Comma, Dot, Identifier, K, Name, R, RCurly, StringTok } from './lexer.js';
 
 export function sharedRules(Base: BlockRules) {
   return class SharedRules extends Base {
@@ -71,7 +71,7 @@ export function sharedRules(Base: BlockRules) {
 
     retrySpec = this.RULE('retrySpec', () => {
       const kw = this.CONSUME(K.retry);
-      const attempts = this.CONSUME(NumberTok, LABEL.attempts);
+      const attempts = this.CONSUME3(AnyNumber, LABEL.attempts);
       let kind: IToken | undefined;
       let delay: IToken | undefined;
       let max: IToken | undefined;

@@ -9,7 +9,7 @@ import type { Prop } from './ast-actions.js';
 import { EOF, tokenMatcher } from './chevrotain.js';
 import { LABEL, v } from './grammar-labels.js';
 import type { TriggerRules } from './grammar-triggers.js';
-import { AnyNumber, Assign, BinaryOp, Dot, DotDot, FieldName, K, LCurly, Minus, Name, NumberTok, PrefixOp, RCurly, StringTok } from './lexer.js';
+import { AnyNumber, Assign, BinaryOp, Dot, DotDot, FieldName, K, LCurly, Minus, Name, PrefixOp, RCurly, StringTok } from './lexer.js';
 
 export function testRules(Base: TriggerRules) {
   return class TestRules extends Base {
@@ -79,7 +79,7 @@ export function testRules(Base: TriggerRules) {
             fails = this.CONSUME(StringTok, LABEL.fails);
             this.OPTION2(() => {
               this.CONSUME(K.times);
-              times = this.CONSUME(NumberTok, LABEL.times);
+              times = this.CONSUME3(AnyNumber, LABEL.times);
               this.CONSUME2(K.then);
               this.CONSUME2(K.returns);
               const a = this.SUBRULE4(this.expression, LABEL.returns);

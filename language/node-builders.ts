@@ -98,7 +98,7 @@ export abstract class NodeBuilders extends DeclarationBuilders {
     const m: Mutable<A.MockDecl> = { kind: 'MockDecl', capability, returns: fitted(returns), range };
     if (where) m.where = where;
     if (fails) m.fails = this.stringLit(fails, false);
-    if (times) m.times = this.integer(times, 'times');
+    if (times) m.times = this.integer(times, 'times', 'times');
     return m;
   }
 

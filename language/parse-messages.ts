@@ -117,9 +117,10 @@ const QUANTITY_PROPERTIES: Record<string, string> = {
   per: 'a duration (e.g. 30s)',
 };
 
-function describeExpected(t: TokenType, previous?: IToken): string {
+function describeExpected(t: TokenType, previous?: IToken, ruleName?: string): string {
   if (t.name === 'AnyNumber' && previous) {
-    const unit = QUANTITY_PROPERTIES[previous.image];
+    // A loop's `max` is a count; a backoff's `max` a duration.
+    const unit = ruleName === 'repeatBlock' ? undefined : QUANTITY_PROPERTIES[previous.image];
     if (unit) return unit;
   }
   return tokenLabel(t);
@@ -147,7 +148,7 @@ export const orchErrorMessages: IParserErrorMessageProvider = {
     const closer = CLOSERS[expected.name];
     if (closer) return `expected ${describeExpected(expected)} to close ${closer}, found ${found}`;
     const after = previous && previous.image && previous.tokenType !== EOF ? ` after '${previous.image}'` : '';
-    return `expected ${describeExpected(expected, previous)}${after}, found ${found}`;
+    return `expected ${describeExpected(expected, previous, ruleName)}${after}, found ${found}`;
   },
 
   buildNotAllInputParsedMessage({ firstRedundant }) {

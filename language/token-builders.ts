@@ -154,10 +154,34 @@ export abstract class TokenBuilders {
     return doc === undefined ? d : { ...d, doc };
   }
 
-  integer(t: IToken | undefined, what: string): A.NumberLit {
+  /** A whole number ≥ 0; with `key`, a value of another unit is E0203 first (see `plainNumber`). */
+  integer(t: IToken | undefined, what: string, key?: string): A.NumberLit {
+    if (key !== undefined && this.otherUnit(t)) return this.plainNumber(t, key);
     const lit = this.numberLit(t);
     if (!lit.integer || lit.value < 0) this.error(`${what} must be a whole number, found '${need(t).image}'`, lit.range);
     return lit;
+  }
+
+  /**
+   * A property or clause that takes a plain number (`retry 3`, `max 4`, `temperature 0.2`). The
+   * grammar takes any number there, so that a duration, an amount of money or a percentage is a
+   * unit mismatch, E0203 at the value (LANGUAGE.md §5, "number" is a unit), as `unitLit` makes
+   * one of the other units. Its digits are kept, so that nothing else is reported for the value
+   * (a loop's missing bound) and the block around it stays.
+   */
+  plainNumber(t: IToken | undefined, key: string): A.NumberLit {
+    const tok = need(t);
+    const found = this.otherUnit(tok);
+    if (!found) return this.numberLit(tok);
+    this.diagnostics.push(diagnostic('E0203', `'${key}' needs a number, found ${found.what} '${tok.image}'`, this.file, this.tokRange(tok)));
+    const digits = /^-?\d+(?:\.\d+)?/.exec(tok.image)?.[0] ?? '0';
+    return { kind: 'NumberLit', value: Number(digits), integer: !digits.includes('.'), range: this.tokRange(tok) };
+  }
+
+  /** The unit of a quantity token that is not a plain number (`2s`, `1usd`, `5%`), if it is one. */
+  private otherUnit(t: IToken | undefined): { what: string } | undefined {
+    const found = t && QUANTITY_WORDS.get(t.tokenType);
+    return found && found.unit !== 'number' ? found : undefined;
   }
 
   numberLit(t: IToken | undefined): A.NumberLit {

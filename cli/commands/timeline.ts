@@ -103,6 +103,18 @@ function describeEvent(e: RunEvent): string {
       return `missing ${e.data.missing.join(', ')}`;
     case 'plan_upgraded':
       return `${e.data.from_hash} → ${e.data.to_hash} (${e.data.changes.length} change${e.data.changes.length === 1 ? '' : 's'})`;
+    case 'race_won':
+      return `won by ${e.data.winner}`;
+    case 'loop_iteration':
+      return `iteration ${e.data.index}`;
+    case 'step_rebound':
+      return `${e.data.from} → ${e.data.to}: ${e.data.reason}`;
+    case 'endorsed':
+      return `endorsed: ${e.data.reason}`;
+    case 'declassified':
+      return `to ${e.data.to}: ${e.data.reason}`;
+    case 'step_adopted':
+      return e.data.given ? `output given by orch fork --output (run ${e.data.from_run})` : `adopted from ${e.data.from_run}`;
     case 'approval_decided':
       // §8.8: the authenticated person, never a typed name; how many of the needed approvals are in.
       return `${e.data.decision} by ${e.data.by.subject} (${e.data.by.name}, ${e.data.by.method}, ${e.data.by.issuer}) · ${e.data.approved} of ${e.data.needed}${e.data.comment ? `: ${e.data.comment}` : ''}`;

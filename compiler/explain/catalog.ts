@@ -19,8 +19,11 @@ export type { Explanation } from './entry.js';
 
 const CATALOG: Record<DiagnosticCode, Entry> = { ...SYNTAX_NAMES_TYPES, ...GRAPH_GUARDRAILS, ...PLACEMENT_TRIGGERS_MCP, ...TESTS, ...CONTEXT, ...FLOWS };
 
+/** Every explanation in the order of the spec's tables: by number (`E0801` before `E0802`, whatever the family files spread). */
 export function allExplanations(): readonly Explanation[] {
-  return (Object.keys(CATALOG) as DiagnosticCode[]).map((code) => ({ code, ...CATALOG[code] }));
+  return (Object.keys(CATALOG) as DiagnosticCode[])
+    .sort((a, b) => a.slice(1).localeCompare(b.slice(1)))
+    .map((code) => ({ code, ...CATALOG[code] }));
 }
 
 /** Case-insensitive lookup; `undefined` for an unknown code. */

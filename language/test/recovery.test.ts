@@ -192,6 +192,38 @@ plan q { step w = wait until true timeout 3 step x = a() }`;
     expect(both('policy p { rate_limit a 1 per soon }')[1]).toEqual(["1:31 E0001 expected a duration (e.g. 30s) after 'per', found 'soon'"]);
   });
 
+  it('also where a plain number is needed: a duration, money or percentage there is E0203 too, and the block after it is kept', () => {
+    const text = `capability a { kind tool retry 2s temperature 0.5usd max_tokens 10s }
+resource r { kind local_device concurrency 2s energy 5% }
+policy p { max_fallbacks 1s rate_limit a 3s per 1m weights { cost: 2usd } }
+plan q {
+  concurrency 4usd
+  repeat l max 3s until true { step t = a() }
+  for each i in [1] parallel 2% { step u = a() }
+}
+test "t" { plan q mock a fails "x" times 2s then returns 1 }`;
+    const expected = [
+      "1:32 E0203 'retry' needs a number, found a duration '2s'",
+      "1:47 E0203 'temperature' needs a number, found an amount of money '0.5usd'",
+      "1:65 E0203 'max_tokens' needs a number, found a duration '10s'",
+      "2:44 E0203 'concurrency' needs a number, found a duration '2s'",
+      "2:54 E0203 'energy' needs a number, found a percentage '5%'",
+      "3:26 E0203 'max_fallbacks' needs a number, found a duration '1s'",
+      "3:42 E0203 'rate_limit' needs a number, found a duration '3s'",
+      "3:68 E0203 'cost' needs a number, found an amount of money '2usd'",
+      "5:15 E0203 'concurrency' needs a number, found an amount of money '4usd'",
+      "6:16 E0203 'max' needs a number, found a duration '3s'",
+      "7:30 E0203 'parallel' needs a number, found a percentage '2%'",
+      "9:42 E0203 'times' needs a number, found a duration '2s'",
+    ];
+    expect(both(text)).toEqual([expected, expected]);
+    const plan = parse({ file: 'f.orch', text }).module.declarations.find((d) => d.kind === 'PlanDecl')!;
+    expect(plan.kind === 'PlanDecl' && plan.body.map((s) => s.kind)).toEqual(['RepeatDecl', 'ForEachDecl']);
+    // A token that is no number at all stays a syntax error, naming what is needed.
+    expect(both('plan p { repeat l max lots until true { step x = f() } }')[0]).toEqual(["1:23 E0001 expected a number after 'max', found 'lots'"]);
+    expect(both('capability a { kind tool retry soon }')[1]).toEqual(["1:32 E0001 expected a number after 'retry', found 'soon'"]);
+  });
+
   it('a token that is no number at all stays a syntax error naming the unit', () => {
     expect(both('capability a { timeout soon }')).toEqual([
       ["1:24 E0001 expected a duration (e.g. 30s) after 'timeout', found 'soon'"],

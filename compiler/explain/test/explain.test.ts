@@ -98,10 +98,13 @@ describe('orch explain', () => {
     }
   });
 
-  it('lists all codes without an argument', async () => {
+  it('lists all codes without an argument, in the order of the spec tables (by number)', async () => {
     const r = await cli(['explain']);
     expect(r.code).toBe(0);
     for (const code of SPEC_CODES) expect(r.stdout).toContain(code);
+    const listed = [...r.stdout.matchAll(/^ {2}([EWI]\d{4}) /gm)].map((m) => m[1]!);
+    expect(listed.filter((c) => SPEC_CODES.includes(c))).toEqual(SPEC_CODES);
+    expect(listed).toEqual([...listed].sort((a, b) => a.slice(1).localeCompare(b.slice(1))));
   });
 
   it('prints JSON with --format json', async () => {
