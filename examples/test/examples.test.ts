@@ -167,6 +167,18 @@ describe('examples', () => {
     expect(folders).toEqual(EXAMPLES.map((e) => e.name).sort());
   });
 
+  it('the standard library is in the canonical format too (users read it, and copy it)', () => {
+    const dir = path.join(REPO_ROOT, 'stdlib', 'std');
+    const files = readdirSync(dir).filter((f) => f.endsWith('.orch'));
+    expect(files.length).toBeGreaterThan(0);
+    for (const f of files) {
+      const file = path.join(dir, f);
+      const result = format(file, readFileSync(file, 'utf8'));
+      expect(result.refused, file).toBeUndefined();
+      expect(result.changed, file).toBe(false);
+    }
+  });
+
   describe.concurrent.each(EXAMPLES)('$name', (example) => {
     it('has its entry file and a JSON object as input.json', () => {
       expect(existsSync(path.join(EXAMPLES_DIR, example.entry))).toBe(true);
