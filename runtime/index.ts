@@ -71,6 +71,7 @@ export { openSqlite, SEQ_SPAN, sqliteDriver, type SqlDatabase, type SqliteDriver
 
 // ── the scheduler ── (its types are its contract: all of them)
 export type * from './scheduler/types.js';
+export { RUN_STATUSES } from './scheduler/types.js';
 export { Run, RunDetached } from './scheduler/run.js';
 export { neededScopes } from './scheduler/core/consent.js';
 export { baseId } from './scheduler/core/state.js';

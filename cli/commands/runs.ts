@@ -3,9 +3,9 @@
  * history as JSON; `orch runs prune --older-than AGE`: deletes finished runs, and the context's
  * events (LANGUAGE.md §9.4) journaled before the same cutoff.
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { shortHash } from '../../compiler/index.js';
-import { parseAge, replay, type Backend, type BackendPruneResult } from '../../runtime/index.js';
+import { parseAge, replay, RUN_STATUSES, type Backend, type BackendPruneResult } from '../../runtime/index.js';
 import { CliError } from '../errors.js';
 import { ms } from '../progress.js';
 import { DB_HELP, journalExists, journalOf, requireRun, withBackend, withJournal } from '../db-option.js';
@@ -21,14 +21,15 @@ export function registerRuns(program: Command): void {
     .option('--all', 'include sub-plan runs')
     .option('--stats', 'add totals: runs by status, success rate, cost, and over their finished steps the local ratio and privacy score')
     .option('--plan <name>', 'only runs of this plan (its name, or MODULE.NAME), as GET /runs?plan= does; --stats then totals those')
-    .addHelpText('after', ['', 'Examples:', '  $ orch runs --stats', '  $ orch runs --plan weekly_sales_report --json', '', 'Exit codes: 0 listed (no journal yet: "no runs"), 2 usage or I/O error.'].join('\n'))
-    .action(async (cli: { db?: string; json?: boolean; all?: boolean; stats?: boolean; plan?: string }) => {
+    .addOption(new Option('--status <status>', 'only runs with this status, as GET /runs?status= does; --stats then totals those').choices(RUN_STATUSES))
+    .addHelpText('after', ['', 'Examples:', '  $ orch runs --stats', '  $ orch runs --plan weekly_sales_report --json', '  $ orch runs --status failed', '', 'Exit codes: 0 listed (no journal yet: "no runs"), 2 usage or I/O error.'].join('\n'))
+    .action(async (cli: { db?: string; json?: boolean; all?: boolean; stats?: boolean; plan?: string; status?: string }) => {
       const opts = { ...cli, db: journalOf(cli.db) };
       // No journal yet simply means no runs (not an error).
       const { list, stats } = (await journalExists(opts.db))
         ? await withJournal(opts.db, async (j) => {
             const all = await j.listRuns(opts.all === true);
-            const rows = cli.plan === undefined ? all : all.filter((r) => r.plan === cli.plan || r.plan.endsWith(`.${cli.plan}`));
+            const rows = all.filter((r) => (cli.plan === undefined || r.plan === cli.plan || r.plan.endsWith(`.${cli.plan}`)) && (cli.status === undefined || r.status === cli.status));
             return { list: await runEntries(j, rows), stats: opts.stats ? await runStats(j, rows) : undefined };
           })
         : { list: [], stats: undefined };

@@ -169,7 +169,9 @@ export interface CommitBatch {
 export type { AttemptUsage, EventData, EventType, PlanChange, RunEvent, RunEventOf } from './journal-events.js';
 
 /** `interrupted`: stopped on request (Ctrl-C), to be continued by `orch resume`; not finished. */
-export type RunStatus = 'running' | 'paused' | 'interrupted' | 'completed' | 'failed' | 'cancelled' | 'timeout';
+/** Every status a run can have (`orch runs --status`, `GET /runs?status=`). */
+export const RUN_STATUSES = ['running', 'paused', 'interrupted', 'completed', 'failed', 'cancelled', 'timeout'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
 
 /** The run-level facts a journal keeps next to the events (for `orch runs`). */
 export interface RunSummary {
