@@ -224,7 +224,8 @@ function schemaName(capability: string): string {
 function endpointError(endpoint: EndpointConfig, model: string, err: unknown): string {
   const where = `${endpoint.api} ${shownUrl(endpoint.base_url ?? DEFAULT_BASE[endpoint.api])}, model ${model}`;
   const status = httpStatus(err);
-  if (status !== null) return `model endpoint "${endpoint.name}" (${where}) failed: HTTP ${status}: ${(err as Error).message}`;
+  // The SDKs begin their message with the status ("400 …"): said once.
+  if (status !== null) return `model endpoint "${endpoint.name}" (${where}) failed: HTTP ${status}: ${(err as Error).message.replace(new RegExp(`^${status} `), '')}`;
   return `model endpoint "${endpoint.name}" (${where}) failed: ${transportReason(err)}`;
 }
 

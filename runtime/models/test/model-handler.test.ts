@@ -431,7 +431,8 @@ plan p { policy cheapest  step a = chat(q: "hi")  output { a: a.output.text } }
     expect(startedOn(events)).toEqual(['first']);
     const failed = events.find((e) => e.type === 'step_failed')!.data;
     expect(failed).toMatchObject({ permanent: true });
-    expect(String(failed.error)).toMatch(/model endpoint "cloud" \(openai http:\/\/127\.0\.0\.1:\d+\/v1, model gpt-test\) failed: HTTP 400/);
+    // The status once: the SDK's message begins with it too ("HTTP 400: 400 scripted …").
+    expect(String(failed.error)).toMatch(/model endpoint "cloud" \(openai http:\/\/127\.0\.0\.1:\d+\/v1, model gpt-test\) failed: HTTP 400: scripted failure 400$/);
     expect(result.metadata.totalCost).toBe(0);
   });
 
