@@ -104,7 +104,8 @@ export function transportOf(spec: McpServerSpec): string {
   if (spec.transport === 'http') {
     return `HTTP ${shownUrl(spec.url)}`;
   }
-  const line = [spec.command, ...spec.args].join(' ');
+  // On one line: an inline script (`node -e …`) is one argument with line breaks.
+  const line = [spec.command, ...spec.args].join(' ').replace(/\s+/g, ' ');
   return `stdio ${line.length > 120 ? `${line.slice(0, 117)}…` : line}`;
 }
 
@@ -154,11 +155,18 @@ export async function connectServer(name: string, spec: McpServerSpec, o: Connec
   client.onerror = () => undefined;
   const tools = new Map<string, McpLockTool>();
   let cursor: string | undefined;
-  do {
-    const page = await client.listTools(cursor ? { cursor } : {}, { timeout: options.timeout, ...(o.signal ? { signal: o.signal } : {}) });
-    for (const t of page.tools) tools.set(t.name, lockTool(t as McpToolDescription));
-    cursor = page.nextCursor;
-  } while (cursor);
+  try {
+    do {
+      const page = await client.listTools(cursor ? { cursor } : {}, { timeout: options.timeout, ...(o.signal ? { signal: o.signal } : {}) });
+      for (const t of page.tools) tools.set(t.name, lockTool(t as McpToolDescription));
+      cursor = page.nextCursor;
+    } while (cursor);
+  } catch (err) {
+    // Not started until its tools are known: a server left open here kept `orch run` from ending,
+    // and the call said it had exited.
+    await client.close().catch(() => undefined);
+    throw startFailure(what, err, tail, options.timeout);
+  }
   const v = client.getServerVersion();
   return {
     name,

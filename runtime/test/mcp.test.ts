@@ -16,6 +16,7 @@ import type { Diagnostic } from '../../language/index.js';
 import { lockProject, McpTools, Runtime, type AttemptRequest, type OrchConfig } from '../index.js';
 import type { AttemptOutcome, ExecutionResult, RunEvent } from '../scheduler/types.js';
 import { handshakeBound } from '../mcp/connect.js';
+import { waitUntil } from '../../test/support/wait.js';
 import { FIXTURES, tempDir } from './helpers.js';
 
 const require = createRequire(import.meta.url);
@@ -350,6 +351,41 @@ plan missing { step r = files.read_text_file(path: "${join(dir, 'notes', 'missin
     } finally {
       delete process.env.ORCH_SILENT_PEER_MS;
       await tools.close();
+    }
+  });
+
+  it('a server that answers initialize but fails or never answers tools/list: the start fails naming why, and the server is closed — the attempt said it had exited, and orch run never ended (§9.1)', async () => {
+    const plan = planOf(write('stdio-list.orch', `plan list_fails { step s = demo.get_sum(a: 1, b: 2) }`));
+    const cap = { ...plan.capabilities['mcp.everything.get_sum']!, handler: { mcp: 'half', tool: 'get-sum', hash: 'sha256:0' } };
+    // Speaks MCP's handshake, then answers tools/list with an error (MODE=err) or not at all.
+    const script = `
+      const send = (m) => process.stdout.write(JSON.stringify(m) + '\\n');
+      require('node:readline').createInterface({ input: process.stdin }).on('line', (line) => {
+        const m = JSON.parse(line);
+        if (m.method === 'initialize') send({ jsonrpc: '2.0', id: m.id, result: { protocolVersion: m.params.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: 'half', version: '1' } } });
+        else if (m.method === 'tools/list' && process.env.MODE === 'err') send({ jsonrpc: '2.0', id: m.id, error: { code: -32603, message: 'internal boom' } });
+      });
+      process.on('exit', () => require('node:fs').writeFileSync(process.env.GONE, 'closed'));`;
+    process.env.ORCH_SILENT_PEER_MS = '300';
+    try {
+      for (const mode of ['err', 'mute']) {
+        const gone = join(dir, `half-${mode}.closed`);
+        const half = { command: process.execPath, args: ['-e', script], env: { MODE: mode, GONE: gone } };
+        const tools = new McpTools(async () => ({ file: null, hooks: {}, secrets: {}, mcp: { half } }) as OrchConfig);
+        try {
+          const outcome = await new Promise<AttemptOutcome>((resolve) =>
+            tools.start({ runId: 'r', stepId: 's', baseStepId: 's', attempt: 1, purpose: 'call', capability: cap, input: { a: 1, b: 2 }, resource: null, timeoutMs: null, secrets: {}, plan }, resolve),
+          );
+          const why = mode === 'err' ? 'MCP error -32603: internal boom' : 'no MCP answer within 0\\.3 s \\(is it an MCP server\\?\\)';
+          expect(outcome).toMatchObject({ ok: false, error: expect.stringMatching(new RegExp(`^cannot start MCP server "half" \\(stdio .*\\): ${why}$`)) });
+          // Closed by the failed start, not by tools.close() below.
+          await waitUntil(() => existsSync(gone), `the ${mode} server to be closed`, 5000);
+        } finally {
+          await tools.close();
+        }
+      }
+    } finally {
+      delete process.env.ORCH_SILENT_PEER_MS;
     }
   });
 
