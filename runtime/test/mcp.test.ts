@@ -333,6 +333,38 @@ plan missing { step r = files.read_text_file(path: "${join(dir, 'notes', 'missin
     }
   });
 
+  it("over HTTP, a start refused with a status names it, and a web page is no MCP — the start said 'Error POSTing to endpoint: not here' and 'Unexpected content type: text/html' (§9.1)", async () => {
+    const web = createHttpServer((req, res) => {
+      if (req.url === '/gone') return void res.writeHead(404, { 'content-type': 'text/plain' }).end('not here');
+      res.writeHead(200, { 'content-type': 'text/html' }).end('<html>It works!</html>');
+    });
+    await new Promise<void>((r) => web.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(web.address() as AddressInfo).port}`;
+    const plan = planOf(write('http-web.orch', `plan web { step s = remote.get_sum(a: 1, b: 2) }`));
+    const cap = { ...plan.capabilities['mcp.remote.get_sum']!, handler: { mcp: 'web', tool: 'get-sum', hash: 'sha256:0' } };
+    try {
+      for (const [path, why, final] of [
+        ['/gone', 'HTTP 404 not here', 'refused'],
+        ['/mcp', 'the peer does not speak MCP over HTTP (it answered text/html)', undefined],
+      ] as const) {
+        const url = `${base}${path}`;
+        const tools = new McpTools(async () => ({ file: null, hooks: {}, secrets: {}, mcp: { web: { url } } }) as OrchConfig);
+        try {
+          const outcome = await new Promise<AttemptOutcome>((resolve) =>
+            tools.start({ runId: 'r', stepId: 's', baseStepId: 's', attempt: 1, purpose: 'call', capability: cap, input: { a: 1, b: 2 }, resource: null, timeoutMs: null, secrets: {}, plan }, resolve),
+          );
+          expect(outcome).toMatchObject({ ok: false, error: `cannot start MCP server "web" (HTTP ${url}): ${why}` });
+          if (final) expect(outcome).toMatchObject({ final });
+          else expect(outcome).not.toHaveProperty('final');
+        } finally {
+          await tools.close();
+        }
+      }
+    } finally {
+      await new Promise((r) => web.close(r));
+    }
+  });
+
   it('over stdio, a server that starts and says nothing fails the attempt within the silent-peer bound; one started by a package runner has 60 s (§9.1)', async () => {
     expect(handshakeBound({ transport: 'stdio', command: 'npx', args: ['-y', 'some-server'] } as never)).toBe(60_000);
     expect(handshakeBound({ transport: 'stdio', command: 'C:\\tools\\uvx.exe', args: [] } as never)).toBe(60_000);
