@@ -123,3 +123,4 @@ export { mcpModuleText, schemaType, toolIdent, toolShapes } from './mcp-module.j
 export { renameValue, type Shape } from './mcp-shape.js';
 export { mcpModuleFile, mcpModulePath, mcpModuleSource } from './mcp-import.js';
 export { higherTier, isLoopback, type EndpointTier } from './endpoint-tiers.js';
+export { endpointOf, isModelCall, modelEndpointOf } from './ir/model-call.js';

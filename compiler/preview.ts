@@ -36,6 +36,8 @@ export interface PreviewJson {
     readonly endpoint?: { readonly name: string; readonly tier: string };
     readonly rationale: string;
     readonly fallbacks: readonly string[];
+    /** A model step's fallback resources and the endpoint each sends the prompt to (its own, else the capability's; §9.1). */
+    readonly fallback_endpoints?: readonly { readonly resource: string; readonly endpoint: { readonly name: string; readonly tier: string } | null }[];
     /** Feasible resources a blocking guardrail forbids for this step, and why (never used). */
     readonly dropped: readonly { readonly resource: string; readonly reason: string }[];
     /** The step's `fallback` call, where it runs, and what was dropped for it. */
@@ -118,6 +120,17 @@ export interface PreviewOptions {
   readonly input?: unknown;
 }
 
+/**
+ * Where a model call rebound to `resource` sends its prompt: the resource's endpoint, else the
+ * capability's own (the rule the runtime follows, §9.1), with the tier the IR recorded for it.
+ */
+function reboundEndpoint(plan: PlanIR, capability: string | null, resource: string): { name: string; tier: string } | null {
+  const r = plan.resources[resource];
+  if (r?.endpoint !== undefined) return { name: r.endpoint, tier: r.endpoint_tier ?? 'cloud' };
+  const llm = capability ? plan.capabilities[capability]?.llm : undefined;
+  return llm?.endpoint ? { name: llm.endpoint, tier: llm.endpoint_tier ?? 'cloud' } : null;
+}
+
 export function preview(plan: PlanIR, model?: BoundModel, options: PreviewOptions = {}): PreviewJson {
   const hasInput = options.input !== undefined;
   const vars: Record<string, StaticValue> = hasInput ? { input: options.input as StaticValue } : {};
@@ -149,6 +162,7 @@ export function preview(plan: PlanIR, model?: BoundModel, options: PreviewOption
       ...(s.binding.endpoint !== undefined ? { endpoint: { name: s.binding.endpoint, tier: s.binding.endpoint_tier ?? 'cloud' } } : {}),
       rationale: s.binding.rationale,
       fallbacks: s.binding.fallbacks,
+      ...(s.binding.endpoint !== undefined ? { fallback_endpoints: s.binding.fallbacks.map((r) => ({ resource: r, endpoint: reboundEndpoint(plan, s.capability, r) })) } : {}),
       dropped: s.binding.dropped ?? [],
       fallback_call: s.fallback
         ? {
@@ -333,7 +347,14 @@ export function renderPreviewText(p: PreviewJson, color: boolean): string {
       const tags = s.blocks.length ? c.magenta(` [${s.blocks.map(blockTag).join(' › ')}]`) : '';
       lines.push(`  ${c.green('+')} ${c.bold(id)} = ${what}${conditionTag(s)}${tags}`);
       lines.push(`      ${where} — ${c.dim(s.rationale)}`);
-      if (s.fallbacks.length) lines.push(`      fallbacks: ${s.fallbacks.join(', ')}`);
+      if (s.fallbacks.length) {
+        const at = new Map((s.fallback_endpoints ?? []).map((f) => [f.resource, f.endpoint]));
+        const shown = s.fallbacks.map((r) => {
+          const e = at.get(r);
+          return e ? `${r} (model endpoint ${e.name}, ${e.tier})` : r;
+        });
+        lines.push(`      fallbacks: ${shown.join(', ')}`);
+      }
       for (const d of s.dropped) lines.push(c.yellow(`      dropped ${d.resource}: ${d.reason}`));
       if (s.fallback_call) {
         const fc = s.fallback_call;

@@ -43,8 +43,39 @@ export function transportReason(err: unknown): string {
   if (code !== null && REASONS[code]) return REASONS[code]!;
   // Node's HTTP parser (`HPE_…`, as fetch's cause) read an answer that is not HTTP: an SSH banner, SMTP's greeting.
   if (code !== null && code.startsWith('HPE_')) return `the peer does not speak HTTP (${innermostMessage(err)})`;
+  // OpenSSL's own line (`…:error:0A00010B:SSL routines:…`) says it to no operator.
+  if (code !== null && code.startsWith('ERR_SSL_')) {
+    const why = sslReason(err) ?? code.slice('ERR_SSL_'.length).toLowerCase().replace(/_/g, ' ');
+    return NOT_TLS.has(code) ? `the peer does not speak TLS (${why})` : `the TLS handshake failed (${why})`;
+  }
+  if (code !== null && UNTRUSTED_CERT.has(code)) return `its TLS certificate is not trusted: ${innermostMessage(err)}`;
   const message = err instanceof Error ? err.message : String(err);
   return code !== null && !message.includes(code) ? `${message} (${code})` : message;
+}
+
+/** OpenSSL's answer to a peer that is not TLS at all: a plain SMTP greeting, an HTTP answer. */
+const NOT_TLS = new Set(['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG', 'ERR_SSL_HTTP_REQUEST', 'ERR_SSL_RECORD_LAYER_FAILURE', 'ERR_SSL_UNKNOWN_PROTOCOL']);
+
+/** Node's codes of a certificate the peer showed and the system does not trust. */
+const UNTRUSTED_CERT = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** OpenSSL's reason (`wrong version number`) of `err` or a cause it wraps. */
+function sslReason(err: unknown): string | null {
+  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const reason = (e as { reason?: unknown }).reason;
+    if (typeof reason === 'string' && reason) return reason;
+  }
+  return null;
 }
 
 /** The message of the deepest cause (fetch says `fetch failed`; its cause says why). */

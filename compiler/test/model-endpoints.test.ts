@@ -85,6 +85,23 @@ plan p {
     expect(renderPreviewText(p, false)).toMatch(/model endpoint ollama \(local\) — .*\n {6}fallback call spare, model endpoint gw \(edge\)\n/);
   });
 
+  it('the preview prints where each fallback resource of a model step sends the prompt — it named only the resources, though a rebound call goes to another endpoint', () => {
+    const src = `${draft('endpoint "gw"')}resource box { kind local_device  provides llm  endpoint "ollama" }
+resource spare_box { kind local_device  provides llm }
+resource twin { kind local_device  provides llm  endpoint "ollama" }
+${PLAN}`;
+    const ir = compile({ entry: project(src, { ...CONFIG, flows: 'warn' }), host: diskHost }).plans[0]!;
+    const p = preview(ir);
+    const s = p.steps[0]!;
+    expect(s.resource).toBe('box');
+    expect([...s.fallbacks].sort()).toEqual(['spare_box', 'twin']);
+    // A resource naming no endpoint sends the call to the capability's own (gw).
+    const expected = s.fallbacks.map((r) => ({ resource: r, endpoint: r === 'twin' ? { name: 'ollama', tier: 'local' } : { name: 'gw', tier: 'edge' } }));
+    expect(s.fallback_endpoints).toEqual(expected);
+    const shown = s.fallbacks.map((r) => (r === 'twin' ? 'twin (model endpoint ollama, local)' : `${r} (model endpoint gw, edge)`)).join(', ');
+    expect(renderPreviewText(p, false)).toContain(`\n      fallbacks: ${shown}\n`);
+  });
+
   it('the resource’s endpoint wins; a loopback base_url is local, a "tier" is taken as written', () => {
     const entry = project(`${draft('endpoint "cloud"')}resource box { kind local_device  provides llm  endpoint "ollama" }\n${PLAN}`);
     expect(compile({ entry, host: diskHost }).plans[0]!.steps[0]!.binding).toMatchObject({ resource: 'box', tier: 'local', endpoint: 'ollama', endpoint_tier: 'local' });

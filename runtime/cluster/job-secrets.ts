@@ -10,8 +10,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { AttemptRequest } from '../scheduler/types.js';
-import { isModelCall } from '../models/model-executor.js';
-import { compiledTier, endpointOf } from '../models/endpoint-tier.js';
+import { compiledTier } from '../models/endpoint-tier.js';
+import { isModelCall, modelEndpointOf } from '../../compiler/index.js';
 import type { StepJob } from './jobs.js';
 
 /**
@@ -82,7 +82,7 @@ export function jobSecretsAndModel(req: AttemptRequest): Pick<StepJob, 'secrets'
   const model = r && (r.endpoint !== undefined || r.model !== undefined) ? { ...(r.endpoint !== undefined ? { endpoint: r.endpoint } : {}), ...(r.model !== undefined ? { model: r.model } : {}) } : null;
   const secrets = jobSecretNames(req);
   const cap = req.capability;
-  const endpoint = isModelCall(cap) ? endpointOf(cap, r) : undefined;
+  const endpoint = modelEndpointOf(cap, r);
   const endpointTier = endpoint !== undefined ? compiledTier(req, endpoint) : undefined;
   return {
     secrets,

@@ -104,7 +104,8 @@ export function transportOf(spec: McpServerSpec): string {
   if (spec.transport === 'http') {
     return `HTTP ${shownUrl(spec.url)}`;
   }
-  const line = [spec.command, ...spec.args].join(' ');
+  // On one line: an inline script (`node -e …`) is one argument with line breaks.
+  const line = [spec.command, ...spec.args].join(' ').replace(/\s+/g, ' ');
   return `stdio ${line.length > 120 ? `${line.slice(0, 117)}…` : line}`;
 }
 
@@ -154,11 +155,18 @@ export async function connectServer(name: string, spec: McpServerSpec, o: Connec
   client.onerror = () => undefined;
   const tools = new Map<string, McpLockTool>();
   let cursor: string | undefined;
-  do {
-    const page = await client.listTools(cursor ? { cursor } : {}, { timeout: options.timeout, ...(o.signal ? { signal: o.signal } : {}) });
-    for (const t of page.tools) tools.set(t.name, lockTool(t as McpToolDescription));
-    cursor = page.nextCursor;
-  } while (cursor);
+  try {
+    do {
+      const page = await client.listTools(cursor ? { cursor } : {}, { timeout: options.timeout, ...(o.signal ? { signal: o.signal } : {}) });
+      for (const t of page.tools) tools.set(t.name, lockTool(t as McpToolDescription));
+      cursor = page.nextCursor;
+    } while (cursor);
+  } catch (err) {
+    // Not started until its tools are known: a server left open here kept `orch run` from ending,
+    // and the call said it had exited.
+    await client.close().catch(() => undefined);
+    throw startFailure(what, err, tail, options.timeout);
+  }
   const v = client.getServerVersion();
   return {
     name,
@@ -205,12 +213,28 @@ function startFailure(what: string, err: unknown, stderr: readonly string[], tim
   const code = (err as { code?: unknown }).code;
   const said = stderr.length ? `; its stderr:\n  ${stderr.join('\n  ')}` : '';
   let reason = transportReason(err);
+  const status = httpStatus(err);
+  const answered = /^Streamable HTTP error: Unexpected content type: (.*)$/.exec(err instanceof Error ? err.message : '');
   if (code === CONNECTION_CLOSED) reason = 'it closed the connection before answering (it exited, or is not an MCP server)';
   else if (code === REQUEST_TIMEOUT) reason = `no MCP answer within ${silentFor(timeoutMs)} (is it an MCP server?)`;
+  else if (status !== null) reason = `HTTP ${status} ${httpSaid(err)}`;
+  else if (answered) reason = `the peer does not speak MCP over HTTP (it answered ${answered[1]!.slice(0, 80)})`;
   const message = `cannot start ${what}: ${reason}${said}`;
   const sys = errorCode(err);
   if (sys === 'ENOENT' || sys === 'EACCES') return new AttemptError(message, { final: 'config', cost: 0 });
   // Streamable HTTP's errors carry the HTTP status as their code: a refusal is permanent (§9.1).
   if (typeof code === 'number' && isRefusal(code)) return new AttemptError(message, { final: 'refused', cost: 0 });
   return new Error(message);
+}
+
+/** The HTTP status of a Streamable HTTP transport's error (the SDK's `StreamableHTTPError` carries it as `code`). */
+export function httpStatus(err: unknown): number | null {
+  const code = (err as { code?: unknown } | null)?.code;
+  return err instanceof Error && err.message.startsWith('Streamable HTTP error') && typeof code === 'number' && code >= 100 && code < 600 ? code : null;
+}
+
+/** What a Streamable HTTP error says, without the SDK's prefixes. */
+export function httpSaid(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.replace(/^Streamable HTTP error: (Error POSTing to endpoint: )?/, '');
 }

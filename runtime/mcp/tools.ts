@@ -15,7 +15,7 @@ import { projectRoot } from '../executor/handler-path.js';
 import type { AttemptHandle, AttemptOutcome, AttemptRequest, ToolCheck } from '../scheduler/types.js';
 import { envThenConfig } from '../secret-refs.js';
 import { isRefusal, transportReason } from '../transport-error.js';
-import { connectServer, serverSpec, transportOf, type McpConnection } from './connect.js';
+import { connectServer, httpSaid, httpStatus, serverSpec, transportOf, type McpConnection } from './connect.js';
 
 export function mcpHandlerOf(cap: CapabilityIR): McpHandlerIR | undefined {
   const h = cap.handler;
@@ -201,16 +201,9 @@ export class McpTools implements EdgeHandler {
 function callFailure(h: McpHandlerIR, server: Server, err: unknown, closed: boolean, status: number | null): Error {
   const message = err instanceof Error ? err.message : String(err);
   if (message.startsWith('cannot start MCP server')) return err as Error;
-  const said = message.replace(/^Streamable HTTP error: (Error POSTing to endpoint: )?/, '');
-  const reason = closed ? 'the connection closed during the call (the server exited)' : status !== null ? `HTTP ${status} ${said}` : transportReason(err);
+  const reason = closed ? 'the connection closed during the call (the server exited)' : status !== null ? `HTTP ${status} ${httpSaid(err)}` : transportReason(err);
   const failure = `MCP server "${h.mcp}" (${server.transport}) failed calling "${h.tool}": ${reason}`;
   return status !== null && status !== 404 && isRefusal(status) ? new AttemptError(failure, { final: 'refused', owner: 'call' }) : new Error(failure);
-}
-
-/** The HTTP status of a Streamable HTTP transport's error (the SDK's `StreamableHTTPError` carries it as `code`). */
-function httpStatus(err: unknown): number | null {
-  const code = (err as { code?: unknown } | null)?.code;
-  return err instanceof Error && err.message.startsWith('Streamable HTTP error') && typeof code === 'number' && code >= 100 && code < 600 ? code : null;
 }
 
 async function isClosed(s: Server): Promise<boolean> {

@@ -5,7 +5,7 @@
  * newer `output_config` formats do not yet.
  */
 import type Anthropic from '@anthropic-ai/sdk';
-import { reportedTokens, type ModelAnswer, type ModelClient, type ModelRequest } from './client.js';
+import { noAnswer, reportedTokens, type ModelAnswer, type ModelClient, type ModelRequest } from './client.js';
 
 /** The Messages API requires `max_tokens`; this is sent when the capability gives none. */
 export const ANTHROPIC_DEFAULT_MAX_TOKENS = 4096;
@@ -43,9 +43,11 @@ export class AnthropicModelClient implements ModelClient {
       },
       req.signal ? { signal: req.signal } : undefined,
     );
-    // A gateway's bare string is one text block; anything else not a list has none (the answer is
-    // then empty and fails validation, paid for — never a crash that would make the call free).
-    const content: unknown = res.content;
+    // A gateway's bare string is one text block. An answer with no content at all is no Messages
+    // answer (a gateway's error object, a web page): it was taken for an empty text, which a
+    // `text` output accepts.
+    const content: unknown = (res as { content?: unknown } | null)?.content;
+    if (!Array.isArray(content) && typeof content !== 'string') throw noAnswer(req.model, 'content', 'Messages', res);
     const blocks = (Array.isArray(content) ? content.filter((b) => b !== null && typeof b === 'object') : typeof content === 'string' ? [{ type: 'text', text: content }] : []) as readonly { type: string; text?: unknown; input?: unknown; name?: string }[];
     let text: string;
     const call = tool ? blocks.find((b) => b.type === 'tool_use' && b.name === tool.name) : undefined;

@@ -54,3 +54,16 @@ export function reportedTokens(input: unknown, output: unknown): { input_tokens:
   const count = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
   return count(input) && count(output) ? { input_tokens: input, output_tokens: output } : {};
 }
+
+/**
+ * An HTTP 200 that carries no answer: a gateway's own error object says why (its message);
+ * anything else — a web page, another service's JSON — is a peer that does not speak the API
+ * (§9.1), shown by the start of what it sent.
+ */
+export function noAnswer(model: string, missing: 'choice' | 'content', api: string, res: unknown): Error {
+  const said = res !== null && typeof res === 'object' ? (res as { error?: { message?: unknown } }).error?.message : undefined;
+  if (typeof said === 'string' && said) return new Error(`model ${model} answered with no ${missing}: ${said}`);
+  const raw = typeof res === 'string' ? JSON.stringify(res) : (JSON.stringify(res) ?? String(res));
+  const shown = raw.replace(/\s+/g, ' ').slice(0, 120);
+  return new Error(`model ${model} answered with no ${missing}: the peer does not speak the ${api} API (it answered ${shown}${raw.length > 120 ? '…' : ''})`);
+}

@@ -8,13 +8,8 @@
  * lower tier keeps every promise and runs.
  */
 import type { AttemptRequest } from '../scheduler/types.js';
-import { higherTier, isLoopback, type CapabilityIR, type EndpointTier, type LlmIR, type ResourceIR } from '../../compiler/index.js';
+import { higherTier, isLoopback, type CapabilityIR, type EndpointTier } from '../../compiler/index.js';
 import type { EndpointConfig } from './config.js';
-
-/** The endpoint a model call reaches (the compiler's decision, §9.1); undefined: none was decided (E0801). */
-export function endpointOf(cap: CapabilityIR & { readonly llm: LlmIR }, resource: ResourceIR | null): string | undefined {
-  return resource?.endpoint ?? cap.llm.endpoint ?? undefined;
-}
 
 /** The tier this process's config gives an endpoint: its `"tier"`, else by its `base_url`'s host. */
 export function configuredTier(ep: Pick<EndpointConfig, 'tier' | 'base_url'>): EndpointTier {

@@ -12,8 +12,9 @@ export { MODEL_APIS } from './client.js';
 export { EMPTY_MODELS, parseModelsConfig, priceOf, resolveKey, secretRef, type EndpointConfig, type ModelPrice, type ModelsConfig } from './config.js';
 export { AnthropicModelClient, ANTHROPIC_DEFAULT_MAX_TOKENS } from './anthropic-client.js';
 export { OpenAIModelClient } from './openai-client.js';
-export { isModelCall, ModelExecutor, type ModelSetup } from './model-executor.js';
-export { compiledTier, endpointOf } from './endpoint-tier.js';
+export { ModelExecutor, type ModelSetup } from './model-executor.js';
+export { endpointOf, isModelCall } from '../../compiler/index.js';
+export { compiledTier } from './endpoint-tier.js';
 export { isPlainText, modelOf, promptTokenBound, renderPrompt, type RenderedPrompt } from './prompt.js';
 
 /**

@@ -11,7 +11,7 @@
  * attempt's prompt says what was wrong (prompt.ts). `output { text: string }` takes the plain answer.
  */
 import type { CapabilityIR, LlmIR } from '../../compiler/index.js';
-import { describeValueErrors, modelWorstCase, promptTokenBound, validateValue } from '../../compiler/index.js';
+import { describeValueErrors, endpointOf, isModelCall, modelWorstCase, promptTokenBound, validateValue } from '../../compiler/index.js';
 import { fillDefaults } from '../executor/value-defaults.js';
 import { DEFAULT_MAX_OUTPUT_BYTES } from '../executor/json-output.js';
 import { Redactor } from '../redact.js';
@@ -19,7 +19,7 @@ import type { AttemptHandle, AttemptOutcome, AttemptRequest, AttemptUsage, Commi
 import { isRefusal, refusalOwner, shownUrl, transportReason } from '../transport-error.js';
 import type { ModelClient } from './client.js';
 import { priceOf, type EndpointConfig, type ModelsConfig } from './config.js';
-import { compiledTier, configuredTier, endpointOf, tierRefusal } from './endpoint-tier.js';
+import { compiledTier, configuredTier, tierRefusal } from './endpoint-tier.js';
 import { ANSWER_REJECTED, modelOf, renderPrompt } from './prompt.js';
 
 export interface ModelSetup {
@@ -35,11 +35,6 @@ export interface ModelSetup {
   readonly redact?: (text: string) => string;
   /** Whose config `models` is, in a refusal's words (default "this process's orch.config"). */
   readonly configName?: string;
-}
-
-/** Whether the built-in model handler answers this capability. */
-export function isModelCall(cap: CapabilityIR): cap is CapabilityIR & { readonly llm: LlmIR } {
-  return cap.llm !== undefined && cap.handler === null;
 }
 
 const NOOP_HOOK: CommitHook = async () => undefined;
@@ -224,7 +219,8 @@ function schemaName(capability: string): string {
 function endpointError(endpoint: EndpointConfig, model: string, err: unknown): string {
   const where = `${endpoint.api} ${shownUrl(endpoint.base_url ?? DEFAULT_BASE[endpoint.api])}, model ${model}`;
   const status = httpStatus(err);
-  if (status !== null) return `model endpoint "${endpoint.name}" (${where}) failed: HTTP ${status}: ${(err as Error).message}`;
+  // The SDKs begin their message with the status ("400 …"): said once.
+  if (status !== null) return `model endpoint "${endpoint.name}" (${where}) failed: HTTP ${status}: ${(err as Error).message.replace(new RegExp(`^${status} `), '')}`;
   return `model endpoint "${endpoint.name}" (${where}) failed: ${transportReason(err)}`;
 }
 

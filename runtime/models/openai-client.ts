@@ -1,6 +1,6 @@
 /** The Chat Completions API (OpenAI, Azure, Ollama, vLLM, llama.cpp, gateways) through the `openai` SDK. */
 import type OpenAI from 'openai';
-import { reportedTokens, type ModelAnswer, type ModelClient, type ModelRequest } from './client.js';
+import { noAnswer, reportedTokens, type ModelAnswer, type ModelClient, type ModelRequest } from './client.js';
 
 /** Sent when an endpoint needs no key: the SDK refuses to start without one. */
 const NO_KEY = 'orch-no-key';
@@ -40,11 +40,8 @@ export class OpenAIModelClient implements ModelClient {
       req.signal ? { signal: req.signal } : undefined,
     );
     const choice = res.choices?.[0];
-    if (!choice) {
-      // Some gateways answer HTTP 200 with their own error object instead of a completion.
-      const said = (res as { error?: { message?: unknown } }).error?.message;
-      throw new Error(`model ${req.model} answered with no choice${typeof said === 'string' && said ? `: ${said}` : ''}`);
-    }
+    // Some gateways answer HTTP 200 with their own error object instead of a completion.
+    if (!choice) throw noAnswer(req.model, 'choice', 'Chat Completions', res);
     // A filtered answer comes without content: declined, not answered with nothing.
     const refusal = choice.message?.refusal || (choice.finish_reason === 'content_filter' && !choice.message?.content ? "the endpoint's content filter withheld the answer" : undefined);
     return {

@@ -11,7 +11,7 @@
  * accepted export reports such an endpoint back (a new connection to it proves nothing).
  */
 import type { Agent as HttpAgent } from 'node:http';
-import type { Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import type { ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { transportReason } from '../transport-error.js';
@@ -68,6 +68,26 @@ export class ExportHealth {
     (agent as unknown as { createConnection: (...a: unknown[]) => Socket }).createConnection = (...args: unknown[]) => this.watch(create(...args));
     return agent;
   };
+
+  /**
+   * Opens one connection to the endpoint as tracing starts and closes it once made: the first
+   * export waits for the batch processor's delay (5 s) or a flush, and `orch serve` would tell
+   * the operator of an endpoint it cannot reach only seconds after a run had ended.
+   */
+  probe(url: string): void {
+    let target: URL;
+    try {
+      target = new URL(url);
+    } catch {
+      return; // the exporter says what is wrong with it
+    }
+    const port = Number(target.port) || (target.protocol === 'https:' ? 443 : 80);
+    const socket = this.watch(connect({ host: target.hostname.replace(/^\[|\]$/g, ''), port }));
+    socket.unref();
+    socket.once('connect', () => socket.destroy());
+    // `watch` reports the error; a listener keeps it from being thrown.
+    socket.on('error', () => undefined);
+  }
 
   /** `exporter` with each export's result observed: an accepted export is a reachable endpoint, a refused one (HTTP 4xx) a problem. */
   exporter(inner: SpanExporter): SpanExporter {

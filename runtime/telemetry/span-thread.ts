@@ -154,6 +154,7 @@ const health = new ExportHealth((r) => parentPort!.postMessage(r));
 const exporterConfig = { url: settings.tracesUrl, concurrencyLimit, httpAgentOptions: health.agentFactory };
 const exporter = health.exporter(settings.protocol === 'http/protobuf' ? new ProtobufExporter(exporterConfig) : new JsonExporter(exporterConfig));
 const processor = new BatchSpanProcessor(exporter, batching);
+health.probe(settings.tracesUrl);
 
 /** A finished span as the SDK's processors and exporters read one. */
 class EndedSpan implements ReadableSpan {

@@ -16,6 +16,7 @@ import type { Diagnostic } from '../../language/index.js';
 import { lockProject, McpTools, Runtime, type AttemptRequest, type OrchConfig } from '../index.js';
 import type { AttemptOutcome, ExecutionResult, RunEvent } from '../scheduler/types.js';
 import { handshakeBound } from '../mcp/connect.js';
+import { waitUntil } from '../../test/support/wait.js';
 import { FIXTURES, tempDir } from './helpers.js';
 
 const require = createRequire(import.meta.url);
@@ -332,6 +333,38 @@ plan missing { step r = files.read_text_file(path: "${join(dir, 'notes', 'missin
     }
   });
 
+  it("over HTTP, a start refused with a status names it, and a web page is no MCP — the start said 'Error POSTing to endpoint: not here' and 'Unexpected content type: text/html' (§9.1)", async () => {
+    const web = createHttpServer((req, res) => {
+      if (req.url === '/gone') return void res.writeHead(404, { 'content-type': 'text/plain' }).end('not here');
+      res.writeHead(200, { 'content-type': 'text/html' }).end('<html>It works!</html>');
+    });
+    await new Promise<void>((r) => web.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(web.address() as AddressInfo).port}`;
+    const plan = planOf(write('http-web.orch', `plan web { step s = remote.get_sum(a: 1, b: 2) }`));
+    const cap = { ...plan.capabilities['mcp.remote.get_sum']!, handler: { mcp: 'web', tool: 'get-sum', hash: 'sha256:0' } };
+    try {
+      for (const [path, why, final] of [
+        ['/gone', 'HTTP 404 not here', 'refused'],
+        ['/mcp', 'the peer does not speak MCP over HTTP (it answered text/html)', undefined],
+      ] as const) {
+        const url = `${base}${path}`;
+        const tools = new McpTools(async () => ({ file: null, hooks: {}, secrets: {}, mcp: { web: { url } } }) as OrchConfig);
+        try {
+          const outcome = await new Promise<AttemptOutcome>((resolve) =>
+            tools.start({ runId: 'r', stepId: 's', baseStepId: 's', attempt: 1, purpose: 'call', capability: cap, input: { a: 1, b: 2 }, resource: null, timeoutMs: null, secrets: {}, plan }, resolve),
+          );
+          expect(outcome).toMatchObject({ ok: false, error: `cannot start MCP server "web" (HTTP ${url}): ${why}` });
+          if (final) expect(outcome).toMatchObject({ final });
+          else expect(outcome).not.toHaveProperty('final');
+        } finally {
+          await tools.close();
+        }
+      }
+    } finally {
+      await new Promise((r) => web.close(r));
+    }
+  });
+
   it('over stdio, a server that starts and says nothing fails the attempt within the silent-peer bound; one started by a package runner has 60 s (§9.1)', async () => {
     expect(handshakeBound({ transport: 'stdio', command: 'npx', args: ['-y', 'some-server'] } as never)).toBe(60_000);
     expect(handshakeBound({ transport: 'stdio', command: 'C:\\tools\\uvx.exe', args: [] } as never)).toBe(60_000);
@@ -350,6 +383,41 @@ plan missing { step r = files.read_text_file(path: "${join(dir, 'notes', 'missin
     } finally {
       delete process.env.ORCH_SILENT_PEER_MS;
       await tools.close();
+    }
+  });
+
+  it('a server that answers initialize but fails or never answers tools/list: the start fails naming why, and the server is closed — the attempt said it had exited, and orch run never ended (§9.1)', async () => {
+    const plan = planOf(write('stdio-list.orch', `plan list_fails { step s = demo.get_sum(a: 1, b: 2) }`));
+    const cap = { ...plan.capabilities['mcp.everything.get_sum']!, handler: { mcp: 'half', tool: 'get-sum', hash: 'sha256:0' } };
+    // Speaks MCP's handshake, then answers tools/list with an error (MODE=err) or not at all.
+    const script = `
+      const send = (m) => process.stdout.write(JSON.stringify(m) + '\\n');
+      require('node:readline').createInterface({ input: process.stdin }).on('line', (line) => {
+        const m = JSON.parse(line);
+        if (m.method === 'initialize') send({ jsonrpc: '2.0', id: m.id, result: { protocolVersion: m.params.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: 'half', version: '1' } } });
+        else if (m.method === 'tools/list' && process.env.MODE === 'err') send({ jsonrpc: '2.0', id: m.id, error: { code: -32603, message: 'internal boom' } });
+      });
+      process.on('exit', () => require('node:fs').writeFileSync(process.env.GONE, 'closed'));`;
+    process.env.ORCH_SILENT_PEER_MS = '300';
+    try {
+      for (const mode of ['err', 'mute']) {
+        const gone = join(dir, `half-${mode}.closed`);
+        const half = { command: process.execPath, args: ['-e', script], env: { MODE: mode, GONE: gone } };
+        const tools = new McpTools(async () => ({ file: null, hooks: {}, secrets: {}, mcp: { half } }) as OrchConfig);
+        try {
+          const outcome = await new Promise<AttemptOutcome>((resolve) =>
+            tools.start({ runId: 'r', stepId: 's', baseStepId: 's', attempt: 1, purpose: 'call', capability: cap, input: { a: 1, b: 2 }, resource: null, timeoutMs: null, secrets: {}, plan }, resolve),
+          );
+          const why = mode === 'err' ? 'MCP error -32603: internal boom' : 'no MCP answer within 0\\.3 s \\(is it an MCP server\\?\\)';
+          expect(outcome).toMatchObject({ ok: false, error: expect.stringMatching(new RegExp(`^cannot start MCP server "half" \\(stdio .*\\): ${why}$`)) });
+          // Closed by the failed start, not by tools.close() below.
+          await waitUntil(() => existsSync(gone), `the ${mode} server to be closed`, 5000);
+        } finally {
+          await tools.close();
+        }
+      }
+    } finally {
+      delete process.env.ORCH_SILENT_PEER_MS;
     }
   });
 

@@ -5,12 +5,15 @@
  * trace id across a kill -9 and a resume; nothing loaded when tracing is off.
  */
 import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../../test/support/otlp-receiver.js';
 import { loadPlan, Runtime, type AttemptOutcome, type AttemptRequest, type Executor } from '../index.js';
 import { openSqlite } from '../backend/sqlite/driver.js';
 import { genAiAttributes, usageOf } from '../telemetry/gen-ai.js';
+import { loadTracing } from '../telemetry/load-tracing.js';
 import { telemetrySettings, traceLink } from '../telemetry/settings.js';
 import { formatTraceparent, parseTraceparent } from '../telemetry/traceparent.js';
 import { orchAsync, projectDir } from './helpers.js';
@@ -380,5 +383,31 @@ describe('telemetry settings', () => {
   it('usage: only numbers and names are read; no model and no tokens is no GenAI call', () => {
     expect(usageOf({ input_tokens: '5', model: 3 })).toBeNull();
     expect(genAiAttributes(usageOf({ cost: 0.5 })!)).toEqual({ 'orch.cost': 0.5 });
+  });
+});
+
+describe('an OTLP endpoint that cannot be reached (LANGUAGE.md §9.1)', () => {
+  it('is said as tracing starts, before any span is exported: orch serve told it only after its batch delay (5 s) or a flush', async () => {
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const said: string[] = [];
+    let heard!: () => void;
+    const warned = new Promise<void>((r) => (heard = r));
+    const tracing = await loadTracing({ tracesUrl: `http://127.0.0.1:${port}/v1/traces`, serviceName: 'orch', protocol: 'http/json' }, (t) => t, (line) => {
+      said.push(line);
+      heard();
+    });
+    const startedAt = Date.now();
+    try {
+      // No run, no flush: only the start of tracing can have told it.
+      await warned;
+      expect(Date.now() - startedAt).toBeLessThan(2000);
+      expect(said).toEqual([`traces cannot be sent to http://127.0.0.1:${port}/v1/traces: connection refused; runs go on without waiting for it`]);
+    } finally {
+      await tracing.shutdown();
+    }
+    expect(said).toHaveLength(1);
   });
 });

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startModelServer, type ModelServer } from '../../../test/support/model-server.js';
 import { modelClientFor, parseModelsConfig, priceOf } from '../index.js';
@@ -57,6 +59,34 @@ describe('model clients over the real SDKs', () => {
     const client = modelClientFor(cfg.endpoints[0]!, () => '');
     server.script({ body: { error: { message: 'upstream overloaded', type: 'server_error' } } });
     await expect(client.complete({ model: 'm', messages: [{ role: 'user', content: 'x' }] })).rejects.toThrow('model m answered with no choice: upstream overloaded');
+  });
+
+  it('an HTTP server that does not speak the API (a web page, another JSON) fails the call, over either API — the Messages client answered it as an empty text (§9.1)', async () => {
+    let body = '';
+    let type = 'text/html';
+    const peer = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': type });
+      res.end(body);
+    });
+    await new Promise<void>((r) => peer.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(peer.address() as AddressInfo).port}`;
+    try {
+      const cfg = parseModelsConfig({ endpoints: { chat: { api: 'openai', base_url: `${base}/v1` }, claude: { api: 'anthropic', base_url: base, api_key: 'k' } } }, 'f');
+      const [chat, claude] = cfg.endpoints.map((e) => modelClientFor(e, () => ''));
+      const ask = (c: typeof chat) => c!.complete({ model: 'm', messages: [{ role: 'user', content: 'x' }] });
+      body = '<html><body>It works!</body></html>';
+      await expect(ask(chat)).rejects.toThrow('model m answered with no choice: the peer does not speak the Chat Completions API (it answered "<html><body>It works!</body></html>")');
+      await expect(ask(claude)).rejects.toThrow('model m answered with no content: the peer does not speak the Messages API (it answered "<html><body>It works!</body></html>")');
+      type = 'application/json';
+      body = '{"status":"ok"}';
+      await expect(ask(chat)).rejects.toThrow('model m answered with no choice: the peer does not speak the Chat Completions API (it answered {"status":"ok"})');
+      await expect(ask(claude)).rejects.toThrow('model m answered with no content: the peer does not speak the Messages API (it answered {"status":"ok"})');
+      // A gateway's own error object is its message, as before.
+      body = '{"type":"error","error":{"type":"overloaded_error","message":"upstream overloaded"}}';
+      await expect(ask(claude)).rejects.toThrow('model m answered with no content: upstream overloaded');
+    } finally {
+      await new Promise<void>((r) => peer.close(() => r()));
+    }
   });
 
   it('config: bad entries are errors naming the file; prices compute per million tokens', () => {

@@ -136,6 +136,18 @@ plan p { step a = warm(text: "a")  output { a: a.output.text } }
     expect(body.messages).toEqual([{ role: 'system', content: 'SYS' }, { role: 'user', content: 'refined a' }]);
   });
 
+  it('an attempt that runs out of time names the model endpoint it waited for — it said only "attempt timed out after 200ms" (§9.1)', async () => {
+    const src = `
+capability slow { kind llm  input { text: string }  output { text: string }  prompt "\${input.text}"  model "gpt-test" }
+resource cloud_model { kind cloud_region  provides llm  endpoint "cloud" }
+plan p { step a = slow(text: "a") { timeout 200ms }  output { a: a.output.text } }
+`;
+    cloud.script({ answer: 'late', delayMs: 2000 });
+    const { result } = await run(planOf(src), {});
+    expect(result.status).toBe('failed');
+    expect(result.steps[0]!.error).toBe('attempt waiting for model endpoint "cloud" timed out after 200ms');
+  });
+
   it('retries a non-matching answer, telling the model the path that was wrong, then succeeds; every attempt is paid', async () => {
     const before = cloud.requests.length;
     cloud.script({ answer: { title: 7, bullets: [] }, input_tokens: 10, output_tokens: 10 }, { answer: { title: 'ok', bullets: [] }, input_tokens: 10, output_tokens: 10 });
@@ -431,7 +443,8 @@ plan p { policy cheapest  step a = chat(q: "hi")  output { a: a.output.text } }
     expect(startedOn(events)).toEqual(['first']);
     const failed = events.find((e) => e.type === 'step_failed')!.data;
     expect(failed).toMatchObject({ permanent: true });
-    expect(String(failed.error)).toMatch(/model endpoint "cloud" \(openai http:\/\/127\.0\.0\.1:\d+\/v1, model gpt-test\) failed: HTTP 400/);
+    // The status once: the SDK's message begins with it too ("HTTP 400: 400 scripted …").
+    expect(String(failed.error)).toMatch(/model endpoint "cloud" \(openai http:\/\/127\.0\.0\.1:\d+\/v1, model gpt-test\) failed: HTTP 400: scripted failure 400$/);
     expect(result.metadata.totalCost).toBe(0);
   });
 

@@ -2,7 +2,7 @@
  * Starting a step instance: guardrails before it, the preExecution policy hook, then the action —
  * an executor attempt, a wait, a `wait until`, an approval or a sub-plan — with its timeout.
  */
-import { APPROVER_NAMES_NOBODY, approverNamesNobody, type CapabilityIR } from '../../../compiler/index.js';
+import { APPROVER_NAMES_NOBODY, approverNamesNobody, modelEndpointOf, type CapabilityIR } from '../../../compiler/index.js';
 import { evaluate, truthy } from '../../evaluate.js';
 import { assertViolations, preStepViolations, subplanGuardrails } from '../guardrails.js';
 import type { AttemptRequest } from '../types.js';
@@ -204,7 +204,7 @@ export function launch(c: RunState, inst: Inst, admitted = false): void {
       // call's own — no other resource would evaluate them differently — but the fallback is tried.
       return attemptFailed(c, inst, `arguments: ${(err as Error).message}`, false, false, true, PERMANENT);
     }
-    if (timeoutMs !== null) armTimeout(c, inst, token, timeoutMs, 'attempt', waitedSince);
+    if (timeoutMs !== null) armTimeout(c, inst, token, timeoutMs, attemptWhat(capabilityOf(c, inst), resourceOf(c, inst)), waitedSince);
     const request: AttemptRequest = {
       runId: c.runId,
       stepId: inst.key,
@@ -265,6 +265,12 @@ export function launch(c: RunState, inst: Inst, admitted = false): void {
 }
 
 /** `since`: when a resumed wait originally started, so only the remaining time is waited. */
+/** What a call that runs out of time was doing: a model call waited for its endpoint (§9.1: name it). */
+function attemptWhat(cap: CapabilityIR | null, resource: ReturnType<typeof resourceOf>): string {
+  const endpoint = cap ? modelEndpointOf(cap, resource) : undefined;
+  return endpoint !== undefined ? `attempt waiting for model endpoint "${endpoint}"` : 'attempt';
+}
+
 function armTimeout(c: RunState, inst: Inst, token: number, ms: number, what: string, since: number | null = null): void {
   const left = since === null ? ms : since + ms - c.now;
   inst.timer = { kind: 'timeout', token, what, ms };
