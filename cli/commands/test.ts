@@ -81,7 +81,7 @@ Exit status: 0 every test passes, 1 a test fails, 2 usage or compile errors, or 
       const toFile = opts.output !== undefined;
       const color = !toFile && opts.reporter === 'text' && colorFor(process.stdout) ? { red: pc.red, green: pc.green, dim: pc.dim, bold: pc.bold } : undefined;
       const coverage = wantsCoverage(opts) ? run.coverage : undefined;
-      let report = opts.reporter === 'json' ? jsonReport(run.results, coverage) : opts.reporter === 'junit' ? junitReport(run.results, cwd) : textReport(run.results, cwd, color);
+      let report = opts.reporter === 'json' ? jsonReport(run.results, cwd, coverage) : opts.reporter === 'junit' ? junitReport(run.results, cwd) : textReport(run.results, cwd, color);
       if (coverage && opts.reporter === 'text') report += `\n\n${coverageText(coverage, cwd)}`;
       else if (coverage && opts.reporter === 'junit') process.stderr.write(`${coverageText(coverage, cwd)}\n`);
       if (toFile) await writeOutputFile(opts.output!, `${report}\n`);

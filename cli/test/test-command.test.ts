@@ -69,9 +69,11 @@ describe('orch test', () => {
   it('--filter, --reporter json and junit to a file', async () => {
     const json = await runCli(['test', '--filter', 'greets', '--reporter', 'json'], dir);
     expect(json.code).toBe(0);
-    const report = JSON.parse(json.stdout) as { ok: boolean; tests: { name: string; passed: boolean }[] };
+    const report = JSON.parse(json.stdout) as { ok: boolean; tests: { name: string; file: string; passed: boolean }[] };
     expect(report.ok).toBe(true);
     expect(report.tests.map((t) => [t.name, t.passed])).toEqual([['greets by name', true]]);
+    // Named from the working directory, as the text and JUnit reports name it.
+    expect(report.tests[0]!.file).toBe('hello.test.orch');
     const out = path.join(dir, 'junit.xml');
     const junit = await runCli(['test', 'hello.test.orch', '--reporter', 'junit', '-o', out], dir);
     expect(junit.code).toBe(1);

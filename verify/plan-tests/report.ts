@@ -81,10 +81,13 @@ function formatMs(ms: number): string {
 }
 
 /** `--reporter json`: every result, its failures and timeline; with `--coverage`, the coverage report and what each test covered. */
-export function jsonReport(results: readonly TestResult[], coverage?: CoverageReport): string {
+export function jsonReport(results: readonly TestResult[], cwd: string, coverage?: CoverageReport): string {
   const failed = results.filter((r) => !r.passed).length;
-  const tests = coverage ? results : results.map(({ covered: _, ...r }) => r);
-  return JSON.stringify({ ok: failed === 0, passed: results.length - failed, failed, tests, ...(coverage ? { coverage } : {}) }, null, 2);
+  // Files as the text and JUnit reports (and `orch check --format json`) name them: from cwd.
+  const shown = (file: string) => relative(cwd, file) || file;
+  const tests = results.map(({ covered, ...r }) => ({ ...r, file: shown(r.file), ...(coverage ? { covered } : {}) }));
+  const plans = coverage?.plans.map((p) => ({ ...p, file: shown(p.file) }));
+  return JSON.stringify({ ok: failed === 0, passed: results.length - failed, failed, tests, ...(coverage ? { coverage: { ...coverage, plans } } : {}) }, null, 2);
 }
 
 /** `--reporter junit`: one `<testsuite>` per file, one `<testcase>` per test. */
