@@ -57,7 +57,7 @@ export interface WorkerExecutorOptions {
  * always use the built copy in dist/.
  */
 export function workerScript(): string {
-  const file = packagePath('dist', 'runtime', 'executor', 'worker.js');
+  const file = packagePath('dist', 'runtime', 'executor', 'worker-entry.cjs');
   if (!existsSync(file)) throw new Error(`the worker script ${file} is missing; build first (npx tsc -p tsconfig.build.json)`);
   return file;
 }
