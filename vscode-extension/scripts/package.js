@@ -43,6 +43,11 @@ async function bundleCli(bundle, esm) {
   // runtime/load-plan.ts imports the compiler at run time from `../compiler/index.js`.
   await bundle(path.join(repo, 'compiler', 'index.ts'), path.join(server, 'dist', 'compiler', 'index.js'), opts);
   await bundle(path.join(repo, 'runtime', 'executor', 'worker.ts'), path.join(server, 'dist', 'runtime', 'executor', 'worker.js'), opts);
+  // What piscina loads in each thread: CommonJS that imports worker.js (worker-entry.cts says why);
+  // tsc's output has no import but that one, so it is copied as it is.
+  const entry = path.join(repo, 'dist', 'runtime', 'executor', 'worker-entry.cjs');
+  if (!fs.existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first`);
+  fs.copyFileSync(entry, path.join(server, 'dist', 'runtime', 'executor', 'worker-entry.cjs'));
   const handlers = path.join(repo, 'stdlib', 'handlers');
   for (const f of fs.readdirSync(handlers).filter((n) => n.endsWith('.ts'))) {
     await bundle(path.join(handlers, f), path.join(server, 'dist', 'stdlib', 'handlers', f.replace(/\.ts$/, '.js')), opts);
