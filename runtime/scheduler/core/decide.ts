@@ -20,7 +20,7 @@ import { sharedPrefix } from './scopes.js';
 import { beginStep, itemSlotsOf, slotRequest } from './start.js';
 import { FAILED, type Inst, ROOT_FRAME, TERMINAL, stopWaiting, waitingOf } from './state.js';
 import { blockViewFrom, viewAt } from './views.js';
-import { stepTimerId } from './timers.js';
+import { armRateWindow, stepTimerId } from './timers.js';
 import { ready } from './readiness.js';
 
 /** The keys of `given` whose values the journaled context does not have already; null when none. */
@@ -372,13 +372,7 @@ function dispatch(c: RunState): boolean {
       }
     }
     if (grant.kind !== 'granted') {
-      if (grant.kind === 'rate_limited') {
-        const timer = `rate:${grant.window}`;
-        if (!c.armed.has(timer)) {
-          c.armed.add(timer);
-          c.armTimer(timer, Math.max(1, grant.retryAt - c.now));
-        }
-      }
+      if (grant.kind === 'rate_limited') armRateWindow(c, grant.window, grant.retryAt);
       setAside.push(c.heap.pop()!);
       continue;
     }

@@ -16,7 +16,7 @@ import { round6 } from './result.js';
 import type { Rollback, RunState } from './run-state.js';
 import { type DimBlock, suffixOf } from './scopes.js';
 import { FAILED, IDLE, type Inst, TERMINAL, stopWaiting } from './state.js';
-import { clearStepTimer, clearTimers } from './timers.js';
+import { armRateWindow, clearStepTimer, clearTimers } from './timers.js';
 import { terminalAt } from './views.js';
 
 // ───────────── a step instance ends ─────────────
@@ -310,10 +310,7 @@ function next(c: RunState): void {
     if (grant.kind !== 'granted') {
       r.todo.unshift(inst);
       r.held = true;
-      if (grant.kind === 'rate_limited' && !c.armed.has(`rate:${grant.window}`)) {
-        c.armed.add(`rate:${grant.window}`);
-        c.armTimer(`rate:${grant.window}`, Math.max(1, grant.retryAt - c.now));
-      }
+      if (grant.kind === 'rate_limited') armRateWindow(c, grant.window, grant.retryAt);
       return;
     }
     c.emit('compensation_started', inst.key, { capability: comp.capability, ...(cost !== 0 ? { cost } : {}) });

@@ -20,3 +20,11 @@ export function clearTimers(c: RunState): void {
   c.armed.clear();
   for (const inst of c.instances.values()) clearStepTimer(c, inst);
 }
+
+/** A rate window refused a start until `retryAt`: one timer per window wakes whatever waits on it. */
+export function armRateWindow(c: RunState, window: string, retryAt: number): void {
+  const timer = `rate:${window}`;
+  if (c.armed.has(timer)) return;
+  c.armed.add(timer);
+  c.armTimer(timer, Math.max(1, retryAt - c.now));
+}
