@@ -117,6 +117,7 @@ export { importedServers, lockProject, type LockOptions, type LockResult } from 
 export { McpTools } from './mcp/tools.js';
 export { connectServer, serverSpec, type McpConnection, type McpServerSpec } from './mcp/connect.js';
 export { ChannelSender } from './channels/sender.js';
+export { borrowedEdge, type EdgeHandler } from './executor/edge.js';
 
 // ── people (LANGUAGE.md §8.8) ──
 export {

@@ -40,10 +40,15 @@ export function registerMcpServe(mcp: Command): void {
       // import (vscode-extension/scripts/package.js), which a Promise.all of imports would escape.
       const { StdioServerTransport } = await import('@modelcontextprotocol/sdk/server/stdio.js');
       const { createOrchMcpServer } = await import('../mcp/server.js');
+      // One set for the process: the stdio MCP servers its runs call start once (§8.3) and stop
+      // when it ends.
+      const { McpTools, ChannelSender } = await import('../../runtime/index.js');
+      const edges = opts.allowRun === true ? [new McpTools(), new ChannelSender()] : [];
       const server = createOrchMcpServer({
         root: process.cwd(),
         db: opts.db ?? process.env.ORCH_DB ?? '.orch/runs.db',
         allowRun: opts.allowRun === true,
+        edges,
         version: cmd.parent?.parent?.version() ?? '0.0.0',
       });
       // A stray failure (a timer of a closed runtime, a handler's worker) must not end the
@@ -64,6 +69,7 @@ export function registerMcpServe(mcp: Command): void {
       // Serve until the client closes stdin; then end, whatever timers a tool left behind.
       await closed;
       await server.close().catch(() => undefined);
+      await Promise.all(edges.map((e) => e.close().catch(() => undefined)));
       process.exit(0);
     });
 }

@@ -126,7 +126,7 @@ Write a plan, call \`check\` (pass unsaved text as \`source\` with its \`path\`)
 \`explain\` explains a diagnostic code. Running plans (\`run\`, \`signal\`, \`cancel\`) needs the server started with --allow-run.`;
 
 export function createOrchMcpServer(options: OrchMcpOptions): McpServer {
-  const ctx: ToolContext = { root: options.root, db: options.db, checks: new CheckSession(), live: new Map() };
+  const ctx: ToolContext = { root: options.root, db: options.db, checks: new CheckSession(), live: new Map(), ...(options.edges ? { edges: options.edges } : {}) };
   const server = new McpServer({ name: 'orch', version: options.version }, { instructions: INSTRUCTIONS });
   registerAuthoringTools(server, ctx);
   registerJournalTools(server, ctx);

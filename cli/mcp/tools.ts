@@ -8,7 +8,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { allExplanations, explanationFor, formatPathErrors, preview, renderGraph, renderPreviewText, shortHash, validatePlanIR, type PlanIR } from '../../compiler/index.js';
 import type { Diagnostic } from '../../language/index.js';
-import { loadPlan, replay, Runtime, RuntimeUsageError, shownResult, type ExecutionResult } from '../../runtime/index.js';
+import { borrowedEdge, loadPlan, replay, Runtime, RuntimeUsageError, shownResult, type EdgeHandler, type ExecutionResult } from '../../runtime/index.js';
 import { formatResult, verifyFile, VerifyUsageError } from '../../verify/index.js';
 import { CliError } from '../errors.js';
 import type { CheckSession } from './checker.js';
@@ -34,6 +34,12 @@ export interface ToolContext {
    * process as the owner and write the cancellation beside the live run, which then could not commit.
    */
   readonly live?: Map<string, Runtime>;
+  /**
+   * What the runs of this server talk to outside (MCP servers, channels), made once for the
+   * process and lent to each run's runtime: a stdio server starts with the first call that needs
+   * it and serves every later run (§8.3), not one start per run. The server's maker closes them.
+   */
+  readonly edges?: readonly EdgeHandler[];
 }
 
 export interface ToolAnswer<T> {
@@ -321,7 +327,7 @@ export async function timelineTool(ctx: ToolContext, args: { runId: string }) {
 
 async function openRunner(ctx: ToolContext): Promise<Runtime> {
   try {
-    return await Runtime.open({ db: journal(ctx), suspendOnApproval: true });
+    return await Runtime.open({ db: journal(ctx), suspendOnApproval: true, ...(ctx.edges ? { edges: ctx.edges.map(borrowedEdge) } : {}) });
   } catch (err) {
     throw new CliError(`cannot open the runtime: ${(err as Error).message}`);
   }

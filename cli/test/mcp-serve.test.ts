@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { orchAsync } from '../../examples/test/cli.js';
 
 const BIN = fileURLToPath(new URL('../../bin/orch.js', import.meta.url));
+const MCP_FIXTURE = fileURLToPath(new URL('../../runtime/test/fixtures/mcp-fixture-server.mjs', import.meta.url));
 
 const CAPS = `/// Greets someone by name.
 capability greet {
@@ -95,12 +96,12 @@ function text(r: CallToolResult): string {
   return r.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
 }
 
-async function connect(args: string[]): Promise<Client> {
+async function connect(args: string[], cwd = dir): Promise<Client> {
   const client = new Client({ name: 'orch-test', version: '1.0.0' });
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [BIN, 'mcp', 'serve', ...args],
-    cwd: dir,
+    cwd,
     env: { ...(process.env as Record<string, string>), NO_COLOR: '1' },
     stderr: 'pipe',
   });
@@ -411,4 +412,36 @@ describe('orch mcp serve --allow-run', () => {
     const runs = (await call(client, 'runs', {})).structuredContent as { runs: { runId: string; status: string }[] };
     expect(runs.runs).toContainEqual(expect.objectContaining({ runId: second.runId, status: 'cancelled' }));
   });
+});
+
+describe('orch mcp serve --allow-run, its runs calling an MCP server of the project', () => {
+  let client: Client;
+  let project: string;
+  beforeAll(async () => {
+    project = mkdtempSync(path.join(tmpdir(), 'orch-mcp-tools-'));
+    // With its marker there, the fixture's crash-once answers with its process id instead of crashing.
+    const marker = path.join(project, 'marker');
+    writeFileSync(marker, 'there');
+    writeFileSync(path.join(project, 'orch.config.json'), JSON.stringify({ mcp: { fixture: { command: process.execPath, args: [MCP_FIXTURE] } } }));
+    writeFileSync(path.join(project, 'pid.orch'), `import mcp "fixture" as fx\n\nplan pid {\n  step s = fx.crash_once(marker: ${JSON.stringify(marker)})\n  output { said: s.output.text }\n}\n`);
+    const lock = await orchAsync(['mcp', 'lock'], { cwd: project });
+    expect(lock.code, lock.stderr).toBe(0);
+    client = await connect(['--allow-run'], project);
+  }, 30_000);
+  afterAll(async () => {
+    await client?.close();
+  });
+
+  it('starts a stdio server once for the process: a second run is answered by the same server (§8.3)', async () => {
+    const said: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const r = await call(client, 'run', { file: 'pid.orch' });
+      expect(r.isError, text(r)).toBeFalsy();
+      const result = r.structuredContent as { status: string; output: { said: string } };
+      expect(result.status).toBe('completed');
+      said.push(result.output.said);
+    }
+    expect(said[0]).toMatch(/^survived in \d+$/);
+    expect(said[1]).toBe(said[0]);
+  }, 30_000);
 });

@@ -23,6 +23,20 @@ export interface EdgeHandler {
 }
 
 /**
+ * `edge` lent to a runtime that does not own it: the runtime's close leaves it running, for the
+ * next runtime of the same process (`orch mcp serve` opens one per run, and §8.3 starts a stdio
+ * server once per process). Whoever made `edge` closes it.
+ */
+export function borrowedEdge(edge: EdgeHandler): EdgeHandler {
+  return {
+    handles: (cap) => edge.handles(cap),
+    start: (req, done, logged) => edge.start(req, done, logged),
+    ...(edge.checkTool ? { checkTool: (check: ToolCheck) => edge.checkTool!(check) } : {}),
+    close: async () => undefined,
+  };
+}
+
+/**
  * A failure that says more than its message: whether another attempt would repeat it (`final`:
  * the step is not retried) and whose it is (`owner`: whether another resource is worth a try),
  * and what the attempt cost when nothing was sent (`cost` 0). LANGUAGE.md §9.1.
