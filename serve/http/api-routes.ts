@@ -22,7 +22,7 @@ import {
   triggerParams,
 } from './schemas.js';
 import { MAX_EVENT_TYPE } from './schemas.js';
-import { shownSignal, traceLink, traceUrlTemplate, type SignalState, type Starter } from '../../runtime/index.js';
+import { RUN_STATUSES, shownSignal, traceLink, traceUrlTemplate, type SignalState, type Starter } from '../../runtime/index.js';
 import { decider, requestStarter } from './person.js';
 
 export interface ApiDeps {
@@ -135,7 +135,7 @@ function registerRunRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const { engine, starter } = deps;
   app.get<{ Querystring: { limit?: string; status?: string; plan?: string; trigger?: string } }>(
     '/runs',
-    { schema: { querystring: runsQuery }, schemaErrorFormatter: messagesFor({ root: 'bad query', limit: '"limit" must be a positive integer' }) },
+    { schema: { querystring: runsQuery }, schemaErrorFormatter: messagesFor({ root: 'bad query', limit: '"limit" must be a positive integer', status: `"status" must be one of ${RUN_STATUSES.join(', ')}` }) },
     async (req) => {
       const { status, plan, trigger } = req.query;
       const limit = req.query.limit === undefined ? Infinity : Number(req.query.limit);

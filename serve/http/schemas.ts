@@ -4,6 +4,7 @@
  * and scripts match on them, so each route names its own message per field.
  */
 import type { FastifySchemaValidationError } from 'fastify';
+import { RUN_STATUSES } from '../../runtime/index.js';
 
 export const MAX_EVENT_TYPE = 200;
 
@@ -47,7 +48,8 @@ export const runsQuery = {
   type: 'object',
   properties: {
     limit: { type: 'string', pattern: '^[1-9][0-9]{0,8}$' },
-    status: { type: 'string' },
+    // A misspelt status would otherwise list no runs, which reads as "there are none".
+    status: { type: 'string', enum: RUN_STATUSES },
     plan: { type: 'string' },
     trigger: { type: 'string' },
   },

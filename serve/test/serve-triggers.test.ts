@@ -175,6 +175,9 @@ describe('orch serve: triggers', () => {
     expect(filtered.length).toBeLessThanOrEqual(2);
     expect(filtered.every((x) => x.planId === 'respond' && x.status === 'completed')).toBe(true);
     expect((await call('GET', '/runs?limit=zero')).status).toBe(400);
+    const misspelt = await call('GET', '/runs?status=complete');
+    expect(misspelt.status).toBe(400);
+    expect(misspelt.json.error).toBe('"status" must be one of running, paused, interrupted, completed, failed, cancelled, timeout');
     const t = await call('GET', `/runs/${r.json.runId}/timeline`);
     expect(t.status).toBe(200);
     const types = t.json.events.map((e: { type: string }) => e.type);
