@@ -8,3 +8,16 @@
 export function round6(n: number): number {
   return Math.round(n * 1e6) / 1e6;
 }
+
+/** The units whose arithmetic is decimal, not a float's: the IR's `unit` on `+ - * / %` and `sum`. */
+export type ExactUnit = 'money' | 'percent';
+
+/**
+ * A result of arithmetic in `unit`: money to a millionth of its unit (as every figure of money);
+ * a percent, kept as a fraction (`80%` is 0.8), to a millionth of a percent — so `10% + 20%` is
+ * `30%`, not 0.30000000000000004.
+ */
+export function roundUnit<T>(unit: ExactUnit | undefined, v: T): T {
+  if (unit === undefined || typeof v !== 'number') return v;
+  return (unit === 'money' ? round6(v) : Math.round(v * 1e8) / 1e8) as T;
+}

@@ -5,7 +5,7 @@
  * (`false and ?` is false, `true or ?` is true).
  */
 import type { ExprIR } from './ir/types.js';
-import { round6 } from './money.js';
+import { roundUnit } from './money.js';
 
 export const UNKNOWN: unique symbol = Symbol('unknown');
 export type StaticValue = string | number | boolean | null | StaticValue[] | { [k: string]: StaticValue } | typeof UNKNOWN;
@@ -98,8 +98,8 @@ function evalLink(e: Link, l: StaticValue, ev: (x: ExprIR) => StaticValue): Stat
       const r = ev(e.right);
       if (typeof l !== 'number' || typeof r !== 'number') return UNKNOWN;
       const v = e.op === '+' ? l + r : e.op === '-' ? l - r : e.op === '*' ? l * r : r === 0 ? UNKNOWN : e.op === '/' ? l / r : l % r;
-      // As the runtime does (runtime/evaluate.ts): money is exact to a millionth.
-      return e.unit === 'money' && typeof v === 'number' ? round6(v) : v;
+      // As the runtime does (runtime/evaluate.ts): money and percents are exact.
+      return roundUnit(e.unit, v);
     }
     case '??': {
       if (l === UNKNOWN) return UNKNOWN;

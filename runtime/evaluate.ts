@@ -15,7 +15,7 @@
  * false, `true or UNKNOWN` true, `UNKNOWN ?? v` is v. `evaluate` gives a value (UNKNOWN becomes
  * null, so it never reaches a handler or the journal); `condition` keeps the third value.
  */
-import { contextReads, exprChildren, round6, type BlockView, type BuiltinFn, type ExprIR, type StepView } from '../compiler/index.js';
+import { contextReads, exprChildren, roundUnit, type BlockView, type BuiltinFn, type ExprIR, type StepView } from '../compiler/index.js';
 
 export class EvalError extends Error {
   constructor(message: string) {
@@ -278,7 +278,7 @@ function evaluateNode(expr: ExprIR, env: EvalEnv): unknown {
       const args = expr.args.map((a) => (a.op === 'list' ? knownItems(a.items.map((e) => evaluate3(e, env))) : evaluate3(a, env)));
       if (args.includes(UNKNOWN)) return UNKNOWN;
       const v = callBuiltin(expr.fn, args, env);
-      return expr.unit === 'money' && typeof v === 'number' ? round6(v) : v;
+      return roundUnit(expr.unit, v);
     }
     case 'secret':
       return env.secret ? env.secret(expr.name) : REDACTED;
@@ -316,7 +316,7 @@ function evaluateNode(expr: ExprIR, env: EvalEnv): unknown {
       const r = evaluate3(expr.right, env);
       if (l === UNKNOWN || r === UNKNOWN) return UNKNOWN;
       const v = binary(expr.op, l, r, expr.compare);
-      return expr.unit === 'money' && typeof v === 'number' ? round6(v) : v;
+      return roundUnit(expr.unit, v);
     }
   }
 }

@@ -108,8 +108,8 @@ export function checkBuiltinCall(c: ExprChecking, callee: Ident, args: readonly 
       if (!isLoose(elem) && !unitOf(stripOptional(elem)))
         c.error('E0201', `${name}() needs numbers, durations, money or percents, not ${formatTy(elem)}`, range);
       const ty = widenLiteral(stripOptional(elem));
-      // A sum of money is exact to a millionth, as `a + b` of money is (operators.ts).
-      return { ty, data, ir: name === 'sum' && ty.k === 'money' && ir.op === 'call' ? { ...ir, unit: 'money' } : ir };
+      // A sum of money or percents is exact as `a + b` of them is (operators.ts).
+      return { ty, data, ir: name === 'sum' && (ty.k === 'money' || ty.k === 'percent') && ir.op === 'call' ? { ...ir, unit: ty.k } : ir };
     }
   }
   return { ty: T.any, data, ir };

@@ -103,7 +103,7 @@ export function binaryWith(c: ExprChecking, op: BinaryOpIR, l: ExprResult, left:
     data,
     ir: c.noIR
       ? NO_IR
-      : ((compare ? { op, left: lir, right: rir, compare } : ty.k === 'money' && ARITHMETIC.has(op) ? { op, left: lir, right: rir, unit: 'money' } : { op, left: lir, right: rir }) as ExprIR),
+      : ((compare ? { op, left: lir, right: rir, compare } : (ty.k === 'money' || ty.k === 'percent') && ARITHMETIC.has(op) ? { op, left: lir, right: rir, unit: ty.k } : { op, left: lir, right: rir }) as ExprIR),
   });
   switch (op) {
     case 'and':

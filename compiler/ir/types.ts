@@ -47,8 +47,8 @@ export type ExprIR =
   | { readonly op: 'step'; readonly id: string }
   | { readonly op: 'get'; readonly object: ExprIR; readonly key: string }
   | { readonly op: 'index'; readonly object: ExprIR; readonly index: ExprIR }
-  /** `unit: money` on a `sum` of money: rounded to a millionth, as money arithmetic is (below). */
-  | { readonly op: 'call'; readonly fn: BuiltinFn; readonly args: readonly ExprIR[]; readonly unit?: 'money' }
+  /** `unit` on a `sum` of money or percents: rounded as their arithmetic is (below). */
+  | { readonly op: 'call'; readonly fn: BuiltinFn; readonly args: readonly ExprIR[]; readonly unit?: 'money' | 'percent' }
   /** Resolved by the runtime from the environment / config; redacted everywhere it is shown. */
   | { readonly op: 'secret'; readonly name: string }
   | { readonly op: 'not' | 'neg'; readonly arg: ExprIR }
@@ -61,9 +61,10 @@ export type ExprIR =
       /**
        * `money`: arithmetic (`+ - * / %`) whose result is money, rounded to a millionth of its unit
        * as every figure of money is (compiler/money.ts): `0.1usd + 0.2usd` is `0.3usd`, not a float's
-       * 0.30000000000000004. Absent in IRs from before it, which keep the float.
+       * 0.30000000000000004. `percent`: the same for a result that is a percent (a fraction, to a
+       * millionth of a percent: `10% + 20% == 30%`). Absent in IRs from before them, which keep the float.
        */
-      readonly unit?: 'money';
+      readonly unit?: 'money' | 'percent';
     }
   | { readonly op: 'range'; readonly from: ExprIR; readonly to: ExprIR }
   /**

@@ -1,6 +1,6 @@
 /**
  * Money is exact to a millionth of its unit wherever a figure of it is shown (compiler/money.ts):
- * arithmetic on money in an expression is too, so `0.1usd + 0.2usd == 0.3usd` holds at run time
+ * arithmetic on money (and on percents) in an expression is too, so `0.1usd + 0.2usd == 0.3usd` holds at run time
  * as a person reads it (a float sum is 0.30000000000000004), and a sum exactly at a cap is at it.
  */
 import { describe, expect, it } from 'vitest';
@@ -34,7 +34,16 @@ describe('money arithmetic at run time', () => {
     expect(evaluate(when, { vars: { input: { l: [0.1, 0.2] } } })).toBe(true);
   });
 
-  it('plain numbers keep IEEE arithmetic (only money has a smallest unit)', () => {
+  it('percents are exact too: 10% + 20% is 30%, in a sum and in a product', () => {
+    const when = conditionOf(`plan p {
+  input { a: percent = 10%, b: percent = 20%, l: list<percent> = [] }
+  step s = log(message: "x") when input.a + input.b == 30% and input.a * 3 == 30% and 30% - input.b == input.a and sum(input.l) == 30%
+}
+`);
+    expect(evaluate(when, { vars: { input: { a: 0.1, b: 0.2, l: [0.1, 0.2] } } })).toBe(true);
+  });
+
+  it('plain numbers keep IEEE arithmetic (only money and percents are decimal)', () => {
     const when = conditionOf(`plan p {
   input { a: number = 0.1, b: number = 0.2 }
   step s = log(message: "x") when input.a + input.b == 0.3
