@@ -9,15 +9,36 @@
 // when the check is done — beside the bundle when that folder is writable, else in the user's
 // cache folder. A failed write is ignored too.
 //
-// No V8 flags are set before the compile: tier-up and young-generation flags measured no gain on
-// the 10k check, and GC-mode flags set after start-up (--single-threaded-gc, --minor-mc) abort
-// Node 20 (docs/performance.md, "`orch check`'s cold start").
+// One tier-up flag is set before the compile (`CHECK_TIERING`): a check is a short process on which
+// TurboFan spends more CPU than the check's own thread — some 230 functions optimized on the
+// platform's background threads (~0.38 s of CPU in a 10k-step check whose main thread runs
+// ~0.26 s), and on a machine of two cores those threads take the cores from the main thread. A
+// smaller inlining budget makes each optimization cheaper (~0.1 s of that CPU) with the main
+// thread as fast (docs/performance.md, "TurboFan's background CPU"). A larger interrupt budget
+// saved more CPU but slowed the main thread; young-generation flags measured no gain, and GC-mode
+// flags set after start-up (--single-threaded-gc, --minor-mc) abort Node 20
+// (docs/performance.md, "`orch check`'s cold start").
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import v8 from 'node:v8';
 import vm from 'node:vm';
+
+/**
+ * V8's tier-up for a check (see above): a sixth of TurboFan's cumulative inlining budget (920 on
+ * Node 20), unless this process was started with its own.
+ */
+const CHECK_TIERING = ['--max-inlined-bytecode-size-cumulative=150'];
+
+function setCheckTiering() {
+  const own = process.execArgv.join(' ') + ' ' + (process.env.NODE_OPTIONS ?? '');
+  for (const flag of CHECK_TIERING) {
+    const name = flag.slice(2, flag.indexOf('=')).replace(/-/g, '[-_]');
+    if (!new RegExp(`(^|\\s)--${name}(=|\\s|$)`).test(own)) v8.setFlagsFromString(flag);
+  }
+}
 
 /** The first line of a bundle that carries its digest (cli/bundle-check.mjs writes it). */
 const DIGEST_LINE = '// orch-check-bundle ';
@@ -77,6 +98,7 @@ function writeCache(files, head, data) {
  * uses the compiled tree).
  */
 export function loadCheckBundle(bundle) {
+  setCheckTiering();
   const source = readFileSync(bundle, 'utf8');
   const head = header(source);
   const files = cacheFiles(bundle);
