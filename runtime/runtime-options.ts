@@ -28,7 +28,7 @@ export interface RuntimeOptions extends WorkerExecutorOptions {
   /**
    * §9.4: the live state of each context signal (`orch serve`'s context store). Runs read their
    * signals through it, so a signal that went stale is unknown at once; without it a run reads the
-   * context it was started and signalled with.
+   * context it was started and signalled with, each value going stale as its `max_age` passes.
    */
   readonly signal?: (name: string) => SignalRead;
   /** How often running runs look for pause/cancel/signal rows from other processes. */

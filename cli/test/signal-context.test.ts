@@ -48,3 +48,33 @@ describe('a context signal to a paused run', () => {
     expect(captured.stdout).toMatch(/^ {2}signal context\.level = 3 at \d+ms$/m);
   });
 });
+
+describe('orch run --context: the values go stale as their max_age passes (§9.4)', () => {
+  it('a when read after max_age skips its step saying the signal is stale; one read in time runs', async () => {
+    const dir = tempDir('orch-run-stale-');
+    const db = join(dir, 'runs.db');
+    writeFileSync(
+      join(dir, 's.orch'),
+      `
+context { motion: bool max_age 150ms }
+plan s {
+  step now = transform(value: 1) when context.motion
+  step w = wait 400ms
+  step later = transform(value: 2) when context.motion { after w }
+}
+`,
+    );
+    const r = await runCli(['run', 's.orch', '--db', db, '--json', '--quiet', '--context', '{"motion": true}'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const steps = (JSON.parse(r.stdout) as { runId: string; steps: { stepId: string; status: string }[] }).steps;
+    expect(Object.fromEntries(steps.map((s) => [s.stepId, s.status]))).toMatchObject({ now: 'completed', later: 'skipped' });
+    const j = (await (await openBackend(db)).journal()).store;
+    try {
+      const runId = (JSON.parse(r.stdout) as { runId: string }).runId;
+      const skipped = (await j.load(runId)).find((e) => e.type === 'step_skipped' && e.stepId === 'later');
+      expect((skipped?.data as { reason?: string }).reason).toMatch(/^context\.motion is stale: \d+ms > 150ms$/);
+    } finally {
+      await j.close();
+    }
+  });
+});

@@ -87,6 +87,7 @@ export class Run implements RunReader {
       {
         secret: deps.secret,
         signal: deps.signal ? (name) => this.readOwn(name, deps.signal!) : undefined,
+        ...(deps.contextAges ? { contextAges: true } : {}),
         configSecrets: deps.configSecrets,
         random: deps.random,
         preExecutionHook: deps.hooks?.preExecution !== undefined,

@@ -37,6 +37,8 @@ export function beginRun(c: RunState): void {
     c.facts.lastSeq = r.lastSeq;
     c.facts.startedBy = r.startedBy ?? c.opts.startedBy ?? null;
     c.facts.origin = r.origin ?? c.opts.origin ?? {};
+    // A value of a journal without times (none folded) counts as set when the run started.
+    for (const k of Object.keys(r.context)) c.facts.contextAt[k] = r.contextAt?.[k] ?? c.startedAt;
     for (const s of r.steps.values())
       if (s.completionOrder !== null) c.facts.completions = Math.max(c.facts.completions, s.completionOrder + 1);
     c.emit('execution_started', null, { resumed: true });
