@@ -390,7 +390,8 @@ export function renderPreviewText(p: PreviewJson, color: boolean): string {
   const worst = (best: string, max: string): string => (loops && best !== max ? `${best} .. ${max} (loops run once .. max times)` : best);
   lines.push(c.bold('Estimates'));
   const bc = p.budgets.cost;
-  const ledger = bc && bc.worst_case > e.cost + 1e-12 ? ` (budget ledger's worst case ${formatMoney(bc.worst_case)}${bc.per_item ? ' per for-each item' : ''})` : '';
+  // A `for each` over a list known only at run time counts one item: the verdict says so (§9.1).
+  const ledger = bc && bc.worst_case > e.cost + 1e-12 ? ` (budget ledger's worst case ${formatMoney(bc.worst_case)}${bc.per_item ? ' per for-each item' : ''})` : bc?.per_item ? ' per for-each item' : '';
   lines.push(budget('cost', worst(formatMoney(e.cost), formatMoney(e.cost_max)) + ledger, bc, formatMoney));
   for (const o of bc?.over ?? []) lines.push(c.red(`    step ${o.step}${o.call ? ` (its ${o.call})` : ''} alone reserves ${formatMoney(o.reservation)} per attempt, more than the budget`));
   lines.push(budget('duration', worst(formatDuration(e.duration_ms), formatDuration(e.duration_ms_max)), p.budgets.duration_ms, formatDuration));
