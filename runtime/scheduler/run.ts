@@ -568,6 +568,7 @@ export class Run implements RunReader {
       runId: cmd.childId,
       input: cmd.input,
       context: this.core.ctx,
+      contextAt: this.core.facts.contextAt,
       parentRunId: this.runId,
       restored: restored && !restored.terminal ? restored : undefined,
       seqAfter: all.at(-1)?.seq ?? 0,

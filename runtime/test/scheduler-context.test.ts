@@ -208,6 +208,22 @@ plan p {
   });
 });
 
+const SUB = `
+context {
+  motion: bool max_age 2m
+}
+capability heat { kind tool  input { t: number }  output { ok: bool } }
+plan inner {
+  step b = heat(t: 2) when context.motion
+}
+plan outer {
+  step w = wait 3m
+  step s = run inner() {
+    after w
+  }
+}
+`;
+
 describe("a run's own context goes stale without a context store (orch run, the runtime's runs)", () => {
   const ir = planIR(`
 context {
@@ -245,6 +261,21 @@ plan p {
     expect(statusOf(result, 'd')).toBe('completed');
     // Stale one ms after its age reached 2m, with no message: the wait goes on at that instant.
     expect(events.find((e) => e.type === 'step_completed' && e.stepId === 'gone')!.ts).toBe(1_120_001);
+  });
+
+  it("a sub-plan's copy of the context keeps the ages its parent's values had", async () => {
+    const host = { readFile: (p: string) => (p === '/v/main.orch' ? SUB : undefined) };
+    const out = compile({ entry: '/v/main.orch', host });
+    expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const parent = out.plans.find((p) => p.plan === 'outer')!;
+    const clock = new VirtualClock(1_000_000);
+    const events: RunEvent[] = [];
+    const journal = { commit: (_s: unknown, evs: readonly RunEvent[]) => void events.push(...evs), load: (id: string) => events.filter((e) => e.runId === id) };
+    const done = new Run(parent, { clock, executor: new SimExecutor(clock), contextAges: true, journal }, { runId: 'outer', context: { motion: true } }).start();
+    clock.runAll();
+    expect((await done).status).toBe('completed');
+    const skipped = events.find((e) => e.type === 'step_skipped' && e.stepId === 'b' && e.runId !== 'outer');
+    expect((skipped?.data as { reason?: string } | undefined)?.reason).toBe('context.motion is stale: 3m > 2m');
   });
 
   it('a resumed run counts the age from when the value was journaled, not from the resume', async () => {

@@ -68,6 +68,8 @@ export function beginRun(c: RunState): void {
       // Where else it came from (§9.1): its cause, its chain, whether people decide its approvals.
       ...originFacts(c.opts.origin ?? {}),
     });
+    // Values the run was handed keep the age they had (a sub-plan's copy of its parent's context).
+    for (const [k, t] of Object.entries(c.opts.contextAt ?? {})) if (Object.hasOwn(c.ctx, k) && t < (c.facts.contextAt[k] ?? Infinity)) c.facts.contextAt[k] = t;
     if (!consentHolds(c)) return;
     c.emit('execution_started', null, {});
     adopt(c);
