@@ -78,3 +78,28 @@ plan s {
     }
   });
 });
+
+describe('orch run --context is checked against the plan’s context declaration, as orch signal --context is', () => {
+  it('refuses an undeclared signal, a derived one and a value of the wrong type (exit 2) before a run is journaled', async () => {
+    const dir = tempDir('orch-run-context-');
+    const db = join(dir, 'runs.db');
+    writeFileSync(join(dir, 's.orch'), `
+context {
+  level: int
+  high: bool = context.level > 3
+}
+plan s {
+  step t = transform(value: context.level ?? 0)
+}
+`);
+    for (const [bad, why] of [['{"level": "high"}', /context signal "level": .*integer/], ['{"nope": 1}', /unknown context signal "nope" \(declared: high, level\)/], ['{"high": true}', /"high" is a derived signal/]] as const) {
+      const refused = await runCli(['run', 's.orch', '--db', db, '--quiet', '--context', bad], dir);
+      expect(refused.code, bad).toBe(2);
+      expect(refused.stderr).toMatch(why);
+    }
+    const listed = await runCli(['runs', '--db', db, '--json'], dir);
+    expect(listed.code === 0 ? (JSON.parse(listed.stdout) as { runs: unknown[] }).runs : []).toEqual([]);
+    const ok = await runCli(['run', 's.orch', '--db', db, '--json', '--quiet', '--context', '{"level": 5}'], dir);
+    expect(ok.code, ok.stderr).toBe(0);
+  });
+});
