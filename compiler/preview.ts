@@ -111,6 +111,11 @@ export interface PreviewJson {
   readonly guardrails: readonly { readonly name: string; readonly severity: string; readonly verdict: StaticVerdict; readonly message: string | null }[];
   readonly triggers: readonly { readonly name: string; readonly source: string; readonly detail: string }[];
   readonly subplans: readonly string[];
+  /**
+   * v0.4 (§9.1): the model steps of the sub-plans a run of this plan runs, named as the run names
+   * them (`s/d`: step `d` of the sub-plan step `s` runs), with the endpoint and tier each sends its prompt to.
+   */
+  readonly subplan_model_steps: readonly { readonly step: string; readonly endpoint: { readonly name: string; readonly tier: string } }[];
   /** v0.4 (§9.3): where each class goes and every endorsement and declassification. */
   readonly flows: PreviewFlows;
 }
@@ -118,6 +123,21 @@ export interface PreviewJson {
 export interface PreviewOptions {
   /** The plan input (`orch preview --input`): `when` conditions and `for each` sizes that depend only on it are resolved. */
   readonly input?: unknown;
+}
+
+/** Each model step of the sub-plans `plan` runs (theirs too, once each along a path), by its path through the `run` steps. */
+function subplanModelSteps(plan: PlanIR): PreviewJson['subplan_model_steps'] {
+  const out: { step: string; endpoint: { name: string; tier: string } }[] = [];
+  const walk = (p: PlanIR, prefix: string, seen: ReadonlySet<string>): void => {
+    for (const s of p.steps) {
+      if (prefix && s.binding.endpoint !== undefined) out.push({ step: `${prefix}${s.id}`, endpoint: { name: s.binding.endpoint, tier: s.binding.endpoint_tier ?? 'cloud' } });
+      if (s.action.type !== 'run' || seen.has(s.action.plan)) continue;
+      const sub = plan.subplans[s.action.plan] ?? p.subplans?.[s.action.plan];
+      if (sub) walk(sub, `${prefix}${s.id}/`, new Set([...seen, s.action.plan]));
+    }
+  };
+  walk(plan, '', new Set([plan.plan]));
+  return out;
 }
 
 /**
@@ -207,6 +227,7 @@ export function preview(plan: PlanIR, model?: BoundModel, options: PreviewOption
     guardrails: plan.guardrails.map((g) => ({ name: g.name, severity: g.severity, verdict: g.static_verdict, message: g.message })),
     triggers: model ? triggersOf(plan, model) : [],
     subplans: Object.keys(plan.subplans),
+    subplan_model_steps: subplanModelSteps(plan),
     flows: previewFlows(plan),
   };
 }
@@ -421,6 +442,7 @@ export function renderPreviewText(p: PreviewJson, color: boolean): string {
   if (p.subplans.length) {
     lines.push('');
     lines.push(`Sub-plans: ${p.subplans.join(', ')}`);
+    for (const m of p.subplan_model_steps ?? []) lines.push(`  ${m.step}: model endpoint ${m.endpoint.name} (${m.endpoint.tier})`);
   }
   if (p.consent.length) {
     lines.push('');
