@@ -66,8 +66,12 @@ function nextInstant(c: RunState): number | null {
 
 /** Whether the run ages its own context values (§9.4 without a context store) and any has a `max_age`. */
 function agesOwnContext(c: RunState): boolean {
-  return c.cfg.contextAges === true && !c.cfg.signal && Object.values(c.plan.context_signals ?? {}).some((s) => s.max_age_ms !== null);
+  if (c.cfg.contextAges !== true || c.cfg.signal) return false;
+  let v = plansWithMaxAge.get(c.plan);
+  if (v === undefined) plansWithMaxAge.set(c.plan, (v = Object.values(c.plan.context_signals ?? {}).some((s) => s.max_age_ms !== null)));
+  return v;
 }
+const plansWithMaxAge = new WeakMap<PlanIR, boolean>();
 
 /** The first instant, after now, at which a fresh value of the run's own context goes stale. */
 function nextStaleness(c: RunState): number | null {
