@@ -48,6 +48,8 @@ export interface PreviewJson {
       /** A model call's own endpoint (§9.1: decided for the call as for a step; it may differ from the step's). */
       readonly endpoint?: { readonly name: string; readonly tier: string };
     } | null;
+    /** v0.4 (§9.1): a `compensate` call answered by the model handler, with the endpoint and tier it sends its prompt to. */
+    readonly compensate_call?: { readonly capability: string; readonly endpoint: { readonly name: string; readonly tier: string } };
     readonly deps: readonly string[];
     readonly conditional: boolean;
     /** With `--input`: whether its `when` holds for that input (`null`: it depends on more than the input). */
@@ -192,6 +194,7 @@ export function preview(plan: PlanIR, model?: BoundModel, options: PreviewOption
             ...(s.fallback.binding?.endpoint !== undefined ? { endpoint: { name: s.fallback.binding.endpoint, tier: s.fallback.binding.endpoint_tier ?? 'cloud' } } : {}),
           }
         : null,
+      ...(s.compensate?.binding?.endpoint !== undefined ? { compensate_call: { capability: s.compensate.capability, endpoint: { name: s.compensate.binding.endpoint, tier: s.compensate.binding.endpoint_tier ?? 'cloud' } } } : {}),
       deps: s.deps,
       conditional: s.when !== null,
       condition: s.when !== null && hasInput ? known(staticEval(s.when, vars)) : null,
@@ -383,6 +386,7 @@ export function renderPreviewText(p: PreviewJson, color: boolean): string {
         lines.push(`      fallback call ${fc.capability.split('.').pop()!}${fc.resource ? ` on ${fc.resource}` : ''}${fcModel}`);
         for (const d of fc.dropped) lines.push(c.yellow(`        dropped ${d.resource}: ${d.reason}`));
       }
+      if (s.compensate_call) lines.push(`      compensate call ${s.compensate_call.capability.split('.').pop()!}, model endpoint ${s.compensate_call.endpoint.name} (${s.compensate_call.endpoint.tier})`);
       if (s.approval) lines.push(`      ${approvalText(s.approval)}`);
       lines.push(`      estimate: ${formatMoney(s.estimate.cost)} cost, ${formatDuration(s.estimate.duration_ms)}${s.data !== 'public' ? `, data ${s.data}` : ''}`);
       const r = s.reservation;
