@@ -63,6 +63,8 @@ export type RunPlacement = 'workers' | 'in-process';
 export interface StartOptions {
   readonly input?: unknown;
   readonly context?: { readonly [key: string]: unknown };
+  /** §9.4: when each `context` value was set, where it was before this run (a retry's, from the journal); default now. */
+  readonly contextAt?: { readonly [key: string]: number };
   readonly runId?: string;
   /** Sees every journal event of the run (after it happened; redacted). */
   readonly onEvent?: (event: RunEvent, run: RunReader) => void;

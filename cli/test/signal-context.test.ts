@@ -103,3 +103,27 @@ plan s {
     expect(ok.code, ok.stderr).toBe(0);
   });
 });
+
+describe('orch retry runs with the context the run had (§9.4 on every way in)', () => {
+  it('a when over a signal given to orch run --context holds in the retry too (it read "never set")', async () => {
+    const dir = tempDir('orch-retry-context-');
+    const db = join(dir, 'runs.db');
+    writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
+    writeFileSync(join(dir, 'boom.js'), 'export default function boom() { throw new Error("boom"); }\n');
+    writeFileSync(join(dir, 's.orch'), `
+context { mode: string }
+capability boom { kind tool  input { n: int }  output { ok: bool }  handler "./boom.js" }
+plan s {
+  step away = transform(value: 1) when context.mode == "away"
+  step b = boom(n: 1) { after away }
+}
+`);
+    const first = await runCli(['run', 's.orch', '--db', db, '--json', '--quiet', '--context', '{"mode": "away"}'], dir);
+    expect(first.code).toBe(1);
+    const runId = (JSON.parse(first.stdout) as { runId: string }).runId;
+    const again = await runCli(['retry', runId, '--db', db, '--json', '--quiet'], dir);
+    expect(again.code).toBe(1);
+    const steps = (JSON.parse(again.stdout) as { steps: { stepId: string; status: string }[] }).steps;
+    expect(steps.find((s) => s.stepId === 'away')?.status).toBe('completed');
+  });
+});
