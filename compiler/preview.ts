@@ -48,6 +48,8 @@ export interface PreviewJson {
       /** A model call's own endpoint (§9.1: decided for the call as for a step; it may differ from the step's). */
       readonly endpoint?: { readonly name: string; readonly tier: string };
     } | null;
+    /** v0.4 (§9.1): a `compensate` call answered by the model handler, with the endpoint and tier it sends its prompt to. */
+    readonly compensate_call?: { readonly capability: string; readonly endpoint: { readonly name: string; readonly tier: string } };
     readonly deps: readonly string[];
     readonly conditional: boolean;
     /** With `--input`: whether its `when` holds for that input (`null`: it depends on more than the input). */
@@ -111,6 +113,11 @@ export interface PreviewJson {
   readonly guardrails: readonly { readonly name: string; readonly severity: string; readonly verdict: StaticVerdict; readonly message: string | null }[];
   readonly triggers: readonly { readonly name: string; readonly source: string; readonly detail: string }[];
   readonly subplans: readonly string[];
+  /**
+   * v0.4 (§9.1): the model steps of the sub-plans a run of this plan runs, named as the run names
+   * them (`s/d`: step `d` of the sub-plan step `s` runs), with the endpoint and tier each sends its prompt to.
+   */
+  readonly subplan_model_steps: readonly { readonly step: string; readonly endpoint: { readonly name: string; readonly tier: string } }[];
   /** v0.4 (§9.3): where each class goes and every endorsement and declassification. */
   readonly flows: PreviewFlows;
 }
@@ -118,6 +125,21 @@ export interface PreviewJson {
 export interface PreviewOptions {
   /** The plan input (`orch preview --input`): `when` conditions and `for each` sizes that depend only on it are resolved. */
   readonly input?: unknown;
+}
+
+/** Each model step of the sub-plans `plan` runs (theirs too, once each along a path), by its path through the `run` steps. */
+function subplanModelSteps(plan: PlanIR): PreviewJson['subplan_model_steps'] {
+  const out: { step: string; endpoint: { name: string; tier: string } }[] = [];
+  const walk = (p: PlanIR, prefix: string, seen: ReadonlySet<string>): void => {
+    for (const s of p.steps) {
+      if (prefix && s.binding.endpoint !== undefined) out.push({ step: `${prefix}${s.id}`, endpoint: { name: s.binding.endpoint, tier: s.binding.endpoint_tier ?? 'cloud' } });
+      if (s.action.type !== 'run' || seen.has(s.action.plan)) continue;
+      const sub = plan.subplans[s.action.plan] ?? p.subplans?.[s.action.plan];
+      if (sub) walk(sub, `${prefix}${s.id}/`, new Set([...seen, s.action.plan]));
+    }
+  };
+  walk(plan, '', new Set([plan.plan]));
+  return out;
 }
 
 /**
@@ -172,6 +194,7 @@ export function preview(plan: PlanIR, model?: BoundModel, options: PreviewOption
             ...(s.fallback.binding?.endpoint !== undefined ? { endpoint: { name: s.fallback.binding.endpoint, tier: s.fallback.binding.endpoint_tier ?? 'cloud' } } : {}),
           }
         : null,
+      ...(s.compensate?.binding?.endpoint !== undefined ? { compensate_call: { capability: s.compensate.capability, endpoint: { name: s.compensate.binding.endpoint, tier: s.compensate.binding.endpoint_tier ?? 'cloud' } } } : {}),
       deps: s.deps,
       conditional: s.when !== null,
       condition: s.when !== null && hasInput ? known(staticEval(s.when, vars)) : null,
@@ -207,6 +230,7 @@ export function preview(plan: PlanIR, model?: BoundModel, options: PreviewOption
     guardrails: plan.guardrails.map((g) => ({ name: g.name, severity: g.severity, verdict: g.static_verdict, message: g.message })),
     triggers: model ? triggersOf(plan, model) : [],
     subplans: Object.keys(plan.subplans),
+    subplan_model_steps: subplanModelSteps(plan),
     flows: previewFlows(plan),
   };
 }
@@ -362,6 +386,7 @@ export function renderPreviewText(p: PreviewJson, color: boolean): string {
         lines.push(`      fallback call ${fc.capability.split('.').pop()!}${fc.resource ? ` on ${fc.resource}` : ''}${fcModel}`);
         for (const d of fc.dropped) lines.push(c.yellow(`        dropped ${d.resource}: ${d.reason}`));
       }
+      if (s.compensate_call) lines.push(`      compensate call ${s.compensate_call.capability.split('.').pop()!}, model endpoint ${s.compensate_call.endpoint.name} (${s.compensate_call.endpoint.tier})`);
       if (s.approval) lines.push(`      ${approvalText(s.approval)}`);
       lines.push(`      estimate: ${formatMoney(s.estimate.cost)} cost, ${formatDuration(s.estimate.duration_ms)}${s.data !== 'public' ? `, data ${s.data}` : ''}`);
       const r = s.reservation;
@@ -390,7 +415,8 @@ export function renderPreviewText(p: PreviewJson, color: boolean): string {
   const worst = (best: string, max: string): string => (loops && best !== max ? `${best} .. ${max} (loops run once .. max times)` : best);
   lines.push(c.bold('Estimates'));
   const bc = p.budgets.cost;
-  const ledger = bc && bc.worst_case > e.cost + 1e-12 ? ` (budget ledger's worst case ${formatMoney(bc.worst_case)}${bc.per_item ? ' per for-each item' : ''})` : '';
+  // A `for each` over a list known only at run time counts one item: the verdict says so (§9.1).
+  const ledger = bc && bc.worst_case > e.cost + 1e-12 ? ` (budget ledger's worst case ${formatMoney(bc.worst_case)}${bc.per_item ? ' per for-each item' : ''})` : bc?.per_item ? ' per for-each item' : '';
   lines.push(budget('cost', worst(formatMoney(e.cost), formatMoney(e.cost_max)) + ledger, bc, formatMoney));
   for (const o of bc?.over ?? []) lines.push(c.red(`    step ${o.step}${o.call ? ` (its ${o.call})` : ''} alone reserves ${formatMoney(o.reservation)} per attempt, more than the budget`));
   lines.push(budget('duration', worst(formatDuration(e.duration_ms), formatDuration(e.duration_ms_max)), p.budgets.duration_ms, formatDuration));
@@ -420,6 +446,7 @@ export function renderPreviewText(p: PreviewJson, color: boolean): string {
   if (p.subplans.length) {
     lines.push('');
     lines.push(`Sub-plans: ${p.subplans.join(', ')}`);
+    for (const m of p.subplan_model_steps ?? []) lines.push(`  ${m.step}: model endpoint ${m.endpoint.name} (${m.endpoint.tier})`);
   }
   if (p.consent.length) {
     lines.push('');

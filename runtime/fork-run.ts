@@ -11,7 +11,7 @@ import { replay } from './scheduler/replay.js';
 import { checkUpgrade } from './upgrade.js';
 import { RuntimeUsageError } from './usage-error.js';
 
-export interface ForkOptions extends Omit<StartOptions, 'input' | 'consent' | 'retryOf' | 'adopted' | 'forkedFrom' | 'context'> {
+export interface ForkOptions extends Omit<StartOptions, 'input' | 'consent' | 'retryOf' | 'adopted' | 'forkedFrom' | 'context' | 'contextAt'> {
   /** The step to run again, with everything downstream of it. */
   readonly at: string;
   /** `--output`: STEP's output, instead of running it. */
@@ -49,6 +49,8 @@ export async function forkRun(rt: Runtime, runId: string, o: ForkOptions): Promi
     ...start,
     input: row.input ? JSON.parse(row.input) : {},
     context: restored.context,
+    // Each value as old as it is (§9.4): one past its max_age since RUN reads stale in the fork.
+    contextAt: restored.contextAt ?? {},
     consent,
     adopted: adoption,
     forkedFrom: { run: runId, step: at },

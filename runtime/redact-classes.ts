@@ -102,6 +102,11 @@ export class SecretView {
     if (!this.inert) this.byClass(e);
   }
 
+  /** Reads a run's context for the secret values it holds (their copies are then blanked). */
+  seeContext(context: unknown): void {
+    if (!this.inert) this.classed(context, this.plan?.context);
+  }
+
   /** A text with every secret value seen so far blanked. */
   text(s: string): string {
     return this.inert ? s : this.found.text(s);
@@ -244,15 +249,20 @@ function propertyOf(schema: Schema, key: string): Schema {
  * A live run's view, from its IR and its input (inert, so free, when its plan declares no value of
  * `classes`: `secret` for what is shown of a run, `TRACE_HIDDEN` for its spans).
  */
-export function runView(run: Pick<RunReader, 'plan' | 'input'>, classes: ReadonlySet<string> = SECRET_ONLY): SecretView {
+export function runView(run: Pick<RunReader, 'plan' | 'input'> & Partial<Pick<RunReader, 'context'>>, classes: ReadonlySet<string> = SECRET_ONLY): SecretView {
   // The input is read only where there is something to find in it (observers in tests are handed
   // readers of partial runs).
   const bare = new SecretView(run.plan, [], undefined, undefined, classes);
-  return bare.inert ? bare : new SecretView(run.plan, [], run.input(), undefined, classes);
+  if (bare.inert) return bare;
+  const view = new SecretView(run.plan, [], run.input(), undefined, classes);
+  // Its context too: a secret signal's value echoed by a step is a copy (`orch timeline`, reading
+  // `plan_created`, blanks it; so must the result).
+  if (run.context) view.seeContext(run.context());
+  return view;
 }
 
 /** A run's result as shown, from the run that produced it (its IR and its input). */
-export function shownResult<R extends Pick<ExecutionResult, 'steps' | 'output' | 'error'>>(run: Pick<RunReader, 'plan' | 'input'>, result: R): R {
+export function shownResult<R extends Pick<ExecutionResult, 'steps' | 'output' | 'error'>>(run: Pick<RunReader, 'plan' | 'input'> & Partial<Pick<RunReader, 'context'>>, result: R): R {
   return runView(run).result(result);
 }
 

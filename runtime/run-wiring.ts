@@ -87,7 +87,8 @@ export class RunWiring {
       journal: this.parts.sink ? redactingJournal(this.parts.sink, redactor) : undefined,
       hooks: config.hooks,
       secret,
-      ...(this.parts.signal ? { signal: this.parts.signal } : {}),
+      // Without a live context store, a run's own values still go stale (§9.4).
+      ...(this.parts.signal ? { signal: this.parts.signal } : { contextAges: true }),
       configSecrets: config.secrets,
       redact: (v: unknown) => redactor.value(v),
       // Changes arriving in one event-loop turn share a transaction (measured: ~11 events, 3–4

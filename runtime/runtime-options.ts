@@ -28,7 +28,7 @@ export interface RuntimeOptions extends WorkerExecutorOptions {
   /**
    * §9.4: the live state of each context signal (`orch serve`'s context store). Runs read their
    * signals through it, so a signal that went stale is unknown at once; without it a run reads the
-   * context it was started and signalled with.
+   * context it was started and signalled with, each value going stale as its `max_age` passes.
    */
   readonly signal?: (name: string) => SignalRead;
   /** How often running runs look for pause/cancel/signal rows from other processes. */
@@ -63,6 +63,8 @@ export type RunPlacement = 'workers' | 'in-process';
 export interface StartOptions {
   readonly input?: unknown;
   readonly context?: { readonly [key: string]: unknown };
+  /** §9.4: when each `context` value was set, where it was before this run (a retry's, from the journal); default now. */
+  readonly contextAt?: { readonly [key: string]: number };
   readonly runId?: string;
   /** Sees every journal event of the run (after it happened; redacted). */
   readonly onEvent?: (event: RunEvent, run: RunReader) => void;

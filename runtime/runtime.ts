@@ -120,6 +120,7 @@ export class Runtime {
       trace,
       input,
       context: opts.context,
+      ...(opts.contextAt ? { contextAt: opts.contextAt } : {}),
       consent: [...new Set([...(config.consent ?? []), ...(opts.consent ?? [])])].sort(),
       suspendOnApproval: opts.suspendOnApproval ?? this.suspendOnApproval,
       ...(opts.retryOf ? { retryOf: opts.retryOf } : {}),
@@ -152,9 +153,14 @@ export class Runtime {
       throw new RuntimeUsageError(`run ${runId} is ${row.status}: only a failed, timed-out or cancelled run can be retried`);
     // The journal keeps inputs redacted: a secret value in them cannot be sent again.
     if (row.input?.includes('"***"')) throw new RuntimeUsageError(`run ${runId} cannot be retried: its journaled input holds a redacted secret (start a new run with the input instead)`);
-    const first = (await journal.load(runId))[0];
+    const events = await journal.load(runId);
+    const first = events[0];
     const consent = first?.type === 'plan_created' ? [...(first.data.consent ?? [])] : [];
-    return this.start(JSON.parse(row.ir) as PlanIR, { ...opts, input: row.input ? JSON.parse(row.input) : {}, consent, retryOf: runId });
+    // The context the run had, each value as old as it is (§9.4): a retry reads what the run read,
+    // stale where that has aged past its max_age since; a live context (orch serve) reads its own.
+    const had = opts.context === undefined ? replay(events) : null;
+    const context = had && Object.keys(had.context).length > 0 ? { context: had.context, contextAt: had.contextAt ?? {} } : {};
+    return this.start(JSON.parse(row.ir) as PlanIR, { ...opts, ...context, input: row.input ? JSON.parse(row.input) : {}, consent, retryOf: runId });
   }
 
   /**

@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { boundHeapGrowth, collectNow } from '../heap-growth.js';
 import { CliError } from '../errors.js';
 import { contextSignals } from '../input-option.js';
+import { refuseContext } from '../context-option.js';
 import { readSource } from '../read-source.js';
 import { writeRefusal } from '../render-diagnostics.js';
 import { loadPlan, readJsonArg } from '../../runtime/index.js';
@@ -61,6 +62,8 @@ export function registerRun(program: Command): void {
         if (err instanceof CliError) throw err;
         throw new CliError((err as Error).message, 2);
       }
+      // Checked as `orch signal --context` and `POST /signals` check theirs: nothing runs on a refused value.
+      if (context) refuseContext(loaded.plan, context);
       const runtime = await openRuntime(opts);
       await execute(runtime, opts.json === true, () => runtime.start(loaded.plan, { input, context, runId: opts.runId, consent: consentList(opts.consent), onEvent: progressFor(opts).onEvent }));
     });

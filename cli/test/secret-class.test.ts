@@ -63,6 +63,24 @@ describe('values of class secret are shown as ***', () => {
     expect(result.steps.find((s) => s.stepId === 'e')?.output).toEqual({ text: 'token ***' });
   });
 
+  it('orch run --json: a step echoing a secret context signal (--context) reads *** as orch timeline shows it', async () => {
+    const sub = tempDir('orch-secret-context-');
+    writeFileSync(join(sub, 'package.json'), '{"type":"module"}');
+    writeFileSync(join(sub, 'echo.js'), 'export default function echo({ text }) { return { text }; }\n');
+    writeFileSync(join(sub, 'c.orch'), `
+context { pin: string @secret }
+capability echo { kind tool input { text: string } output { text: string } cost 0usd latency 1ms handler "./echo.js" requires cpu }
+resource box { kind local_device provides cpu }
+plan c {
+  step e = echo(text: "pin \${context.pin ?? "none"}")
+}
+`);
+    const r = await runCli(['run', 'c.orch', '--context', JSON.stringify({ pin: TOKEN }), '--db', 'runs.db', '--json', '--quiet'], sub);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).not.toContain('TOPSECRET');
+    expect((JSON.parse(r.stdout) as typeof result).steps.find((s) => s.stepId === 'e')?.output).toEqual({ text: 'pin ***' });
+  });
+
   it('orch timeline --json and text: the input, step outputs and the run output read ***', async () => {
     const json = await runCli(['timeline', result.runId, '--db', 'runs.db', '--json'], dir);
     expect(json.code, json.stderr).toBe(0);

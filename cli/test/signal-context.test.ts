@@ -48,3 +48,82 @@ describe('a context signal to a paused run', () => {
     expect(captured.stdout).toMatch(/^ {2}signal context\.level = 3 at \d+ms$/m);
   });
 });
+
+describe('orch run --context: the values go stale as their max_age passes (§9.4)', () => {
+  it('a when read after max_age skips its step saying the signal is stale; one read in time runs', async () => {
+    const dir = tempDir('orch-run-stale-');
+    const db = join(dir, 'runs.db');
+    writeFileSync(
+      join(dir, 's.orch'),
+      `
+context { motion: bool max_age 150ms }
+plan s {
+  step now = transform(value: 1) when context.motion
+  step w = wait 400ms
+  step later = transform(value: 2) when context.motion { after w }
+}
+`,
+    );
+    const r = await runCli(['run', 's.orch', '--db', db, '--json', '--quiet', '--context', '{"motion": true}'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const steps = (JSON.parse(r.stdout) as { runId: string; steps: { stepId: string; status: string }[] }).steps;
+    expect(Object.fromEntries(steps.map((s) => [s.stepId, s.status]))).toMatchObject({ now: 'completed', later: 'skipped' });
+    const j = (await (await openBackend(db)).journal()).store;
+    try {
+      const runId = (JSON.parse(r.stdout) as { runId: string }).runId;
+      const skipped = (await j.load(runId)).find((e) => e.type === 'step_skipped' && e.stepId === 'later');
+      expect((skipped?.data as { reason?: string }).reason).toMatch(/^context\.motion is stale: \d+ms > 150ms$/);
+    } finally {
+      await j.close();
+    }
+  });
+});
+
+describe('orch run --context is checked against the plan’s context declaration, as orch signal --context is', () => {
+  it('refuses an undeclared signal, a derived one and a value of the wrong type (exit 2) before a run is journaled', async () => {
+    const dir = tempDir('orch-run-context-');
+    const db = join(dir, 'runs.db');
+    writeFileSync(join(dir, 's.orch'), `
+context {
+  level: int
+  high: bool = context.level > 3
+}
+plan s {
+  step t = transform(value: context.level ?? 0)
+}
+`);
+    for (const [bad, why] of [['{"level": "high"}', /context signal "level": .*integer/], ['{"nope": 1}', /unknown context signal "nope" \(declared: high, level\)/], ['{"high": true}', /"high" is a derived signal/]] as const) {
+      const refused = await runCli(['run', 's.orch', '--db', db, '--quiet', '--context', bad], dir);
+      expect(refused.code, bad).toBe(2);
+      expect(refused.stderr).toMatch(why);
+    }
+    const listed = await runCli(['runs', '--db', db, '--json'], dir);
+    expect(listed.code === 0 ? (JSON.parse(listed.stdout) as { runs: unknown[] }).runs : []).toEqual([]);
+    const ok = await runCli(['run', 's.orch', '--db', db, '--json', '--quiet', '--context', '{"level": 5}'], dir);
+    expect(ok.code, ok.stderr).toBe(0);
+  });
+});
+
+describe('orch retry runs with the context the run had (§9.4 on every way in)', () => {
+  it('a when over a signal given to orch run --context holds in the retry too (it read "never set")', async () => {
+    const dir = tempDir('orch-retry-context-');
+    const db = join(dir, 'runs.db');
+    writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
+    writeFileSync(join(dir, 'boom.js'), 'export default function boom() { throw new Error("boom"); }\n');
+    writeFileSync(join(dir, 's.orch'), `
+context { mode: string }
+capability boom { kind tool  input { n: int }  output { ok: bool }  handler "./boom.js" }
+plan s {
+  step away = transform(value: 1) when context.mode == "away"
+  step b = boom(n: 1) { after away }
+}
+`);
+    const first = await runCli(['run', 's.orch', '--db', db, '--json', '--quiet', '--context', '{"mode": "away"}'], dir);
+    expect(first.code).toBe(1);
+    const runId = (JSON.parse(first.stdout) as { runId: string }).runId;
+    const again = await runCli(['retry', runId, '--db', db, '--json', '--quiet'], dir);
+    expect(again.code).toBe(1);
+    const steps = (JSON.parse(again.stdout) as { steps: { stepId: string; status: string }[] }).steps;
+    expect(steps.find((s) => s.stepId === 'away')?.status).toBe('completed');
+  });
+});

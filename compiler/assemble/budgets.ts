@@ -27,12 +27,14 @@ export function checkBudgets(f: PlanFacts): void {
     const when = o.call ? 'whenever it is needed' : 'in every run';
     diags.push(diagnostic(enforced ? 'E0908' : 'W0502', `step "${o.step}"${o.call ? ` (its ${o.call})` : ''} alone reserves ${money(o.reservation)} per attempt, more than the budget ${money(limit!)} of policy ${policy.name}${enforced ? `: the budget ledger refuses it before it starts, ${when}` : ''}`, file, i >= 0 ? f.steps[i]!.decl.name.range : where));
   }
+  // A `for each` over a list known only at run time counts one item: the verdict says so (§9.1).
+  const perItem = ledger?.per_item ? ' (per item of each for each)' : '';
   if (limit !== null && cost > limit + 1e-12)
-    diags.push(diagnostic('W0502', `estimated cost ${money(cost)} of plan "${plan.name.name}" exceeds the budget ${money(limit)} of policy ${policy.name}`, file, where));
+    diags.push(diagnostic('W0502', `estimated cost ${money(cost)}${perItem} of plan "${plan.name.name}" exceeds the budget ${money(limit)} of policy ${policy.name}`, file, where));
   else if (maxIterations && limit !== null && costMax > limit + 1e-12)
-    diags.push(diagnostic('W0502', `estimated cost ${money(costMax)} of plan "${plan.name.name}" when every loop runs its max iterations exceeds the budget ${money(limit)} of policy ${policy.name}`, file, where));
+    diags.push(diagnostic('W0502', `estimated cost ${money(costMax)}${perItem} of plan "${plan.name.name}" when every loop runs its max iterations exceeds the budget ${money(limit)} of policy ${policy.name}`, file, where));
   else if (ledger && !ledger.over.length && ledger.cost > limit! + 1e-12)
-    diags.push(diagnostic('W0502', `the budget ledger's worst case ${money(ledger.cost)}${ledger.per_item ? ' (per item of each for each)' : ''} of plan "${plan.name.name}" — every step's reservation, loops at their max — exceeds the budget ${money(limit!)} of policy ${policy.name}`, file, where));
+    diags.push(diagnostic('W0502', `the budget ledger's worst case ${money(ledger.cost)}${perItem} of plan "${plan.name.name}" — every step's reservation, loops at their max — exceeds the budget ${money(limit!)} of policy ${policy.name}`, file, where));
   // Say so when it is the rate limits' waiting that takes the plan over: the steps alone fit.
   const limited = [...new Set(f.rates.filter((r) => r !== undefined).map((r) => r.key.split('.').pop()!))];
   const byRate = limited.length && duration > f.dag.duration ? ` (rate limit${limited.length > 1 ? 's' : ''} on ${limited.join(', ')} included)` : '';

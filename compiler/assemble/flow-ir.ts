@@ -71,6 +71,8 @@ export function withFlowFields(
       for (const t of sources.get(id) ?? []) found.add(t);
     };
     visit(Object.values(s.args));
+    // A sub-plan step's arguments are its action's: what it reads comes from there (§9.3).
+    if (s.action.type === 'run') visit(Object.values(s.action.args));
     if (s.for_each) visit(s.for_each.list);
     const mine = [...found].sort();
     sources.set(s.id, mine);

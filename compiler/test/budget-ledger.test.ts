@@ -78,6 +78,25 @@ describe('budget verdicts on the ledger’s worst case (§9.1)', () => {
     expect(renderPreviewText(p, false)).toMatch(/budget ledger's worst case \S+ per for-each item/);
   });
 
+  it('a for each over an unbounded list, each step reserving its estimate: check and preview still say the verdict is per item', () => {
+    const plain = (budget: string) => `
+capability pricey { kind service  input { n: int }  output { ok: bool }  cost 0.02usd }
+capability cheap { kind service  input { n: int }  output { ok: bool }  cost 0.015usd }
+policy soft { ${budget} }
+plan p {
+  input { xs: list<int> }
+  policy soft
+  step z = cheap(n: 0)
+  for each x in input.xs { step a = pricey(n: x) }
+}
+`;
+    const over = project(plain('budget cost <= 0.03usd warn'));
+    expect(check({ entry: over, host: diskHost }).filter((d) => d.code === 'W0502').map((d) => d.message)).toEqual([expect.stringMatching(/^estimated cost 0\.035usd \(per item of each for each\) of plan "p" exceeds the budget 0\.03usd/)]);
+    const fits = preview(compile({ entry: project(plain('budget cost <= 0.05usd')), host: diskHost }).plans[0]!);
+    expect(fits.budgets.cost).toMatchObject({ per_item: true, ok: true, worst_case: 0.035, estimate: 0.035 });
+    expect(renderPreviewText(fits, false)).toMatch(/cost: 0\.035 per for-each item \/ budget 0\.05 ok/);
+  });
+
   it('a loop counts at its max: four iterations of a step within the budget exceed it', () => {
     // 0.000238 per iteration: one fits 0.0006, four (the loop's max) do not.
     const loop = 'repeat tries max 4 until t.output.text == "ok" {\n    step t = name(text: "x")\n  }';

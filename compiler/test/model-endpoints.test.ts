@@ -70,6 +70,49 @@ describe('a model step’s endpoint is decided by the compiler (§9.1)', () => {
     expect(renderPreviewText(preview(cloud), false)).toMatch(/\+ d = draft\n {6}model endpoint cloud \(cloud\)/);
   });
 
+  it('the preview prints a model compensation call’s endpoint and tier, as a fallback call’s', () => {
+    const src = `${draft('endpoint "gw"')}capability keep { kind tool  input { email: string @personal }  output { ok: bool }  requires llm }
+plan p {
+  input { email: string @personal }
+  step k = keep(email: input.email) {
+    compensate draft(email: input.email)
+  }
+}
+`;
+    const out = compile({ entry: project(src), host: diskHost });
+    expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const p = preview(out.plans[0]!);
+    expect(p.steps[0]!.compensate_call).toEqual({ capability: 'main.draft', endpoint: { name: 'gw', tier: 'edge' } });
+    expect(renderPreviewText(p, false)).toMatch(/\n {6}compensate call draft, model endpoint gw \(edge\)\n/);
+  });
+
+  it('the preview of a plan prints the endpoint and tier of its sub-plans’ model steps too, named as the run names them (s/d)', () => {
+    const src = `${draft('endpoint "gw"')}
+plan inner {
+  input { email: string @personal }
+  step d = draft(email: input.email)
+  output { t: d.output.text }
+}
+plan deeper {
+  input { email: string @personal }
+  step i = run inner(email: input.email)
+}
+plan p {
+  input { email: string @personal }
+  step s = run inner(email: input.email)
+  step n = run deeper(email: input.email)
+}
+`;
+    const out = compile({ entry: project(src), host: diskHost });
+    expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const p = preview(out.plans.find((x) => x.plan === 'p')!);
+    expect(p.subplan_model_steps).toEqual([
+      { step: 's/d', endpoint: { name: 'gw', tier: 'edge' } },
+      { step: 'n/i/d', endpoint: { name: 'gw', tier: 'edge' } },
+    ]);
+    expect(renderPreviewText(p, false)).toMatch(/Sub-plans: inner, deeper\n {2}s\/d: model endpoint gw \(edge\)\n {2}n\/i\/d: model endpoint gw \(edge\)\n/);
+  });
+
   it('the preview prints a model fallback call’s own endpoint and tier beside the step’s', () => {
     const src = `${draft('endpoint "ollama"')}capability spare { kind llm  input { email: string @personal }  output { text: string }  prompt "Hi \${input.email}"  model "m"  endpoint "gw"  requires llm }
 plan p {

@@ -17,6 +17,8 @@ export interface RestoredRun {
   readonly startedAt: number | null;
   readonly lastSeq: number;
   readonly context: { [key: string]: unknown };
+  /** §9.4: when each context value was set (its event's time). */
+  readonly contextAt?: { readonly [key: string]: number };
   /** v0.2: the last iteration each loop started, the winner of each decided race, whole-step cancels. */
   readonly iterations: { readonly [loop: string]: number };
   readonly winners: { readonly [race: string]: string };
@@ -40,6 +42,6 @@ export function replay(events: Iterable<RunEvent>): RestoredRun {
     if (!s) steps.set(e.stepId, (s = newRecord()));
     foldStep(s, e, facts);
   }
-  const { paused, terminal, startedAt, lastSeq, context, iterations, winners, cancelRequests, startedBy, origin, warned } = facts;
-  return { steps, paused, terminal, startedAt, lastSeq, context, iterations, winners, cancelRequests, startedBy, origin, warned };
+  const { paused, terminal, startedAt, lastSeq, context, contextAt, iterations, winners, cancelRequests, startedBy, origin, warned } = facts;
+  return { steps, paused, terminal, startedAt, lastSeq, context, contextAt, iterations, winners, cancelRequests, startedBy, origin, warned };
 }

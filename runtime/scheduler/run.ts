@@ -87,6 +87,7 @@ export class Run implements RunReader {
       {
         secret: deps.secret,
         signal: deps.signal ? (name) => this.readOwn(name, deps.signal!) : undefined,
+        ...(deps.contextAges ? { contextAges: true } : {}),
         configSecrets: deps.configSecrets,
         random: deps.random,
         preExecutionHook: deps.hooks?.preExecution !== undefined,
@@ -567,6 +568,7 @@ export class Run implements RunReader {
       runId: cmd.childId,
       input: cmd.input,
       context: this.core.ctx,
+      contextAt: this.core.facts.contextAt,
       parentRunId: this.runId,
       restored: restored && !restored.terminal ? restored : undefined,
       seqAfter: all.at(-1)?.seq ?? 0,

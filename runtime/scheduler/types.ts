@@ -245,6 +245,8 @@ export interface SchedulerDeps {
   readonly secret?: (name: string) => string;
   /** §9.4: the live state of each context signal; without it a run reads its own context. */
   readonly signal?: (name: string) => SignalRead;
+  /** §9.4, without `signal`: the run's own context values go stale as their `max_age` passes (`CoreConfig.contextAges`). */
+  readonly contextAges?: boolean;
   /** Secrets handed to every handler (from the configuration). */
   readonly configSecrets?: { readonly [name: string]: string };
   /** Replaces secret values in text bound for the journal/logs/results. */

@@ -87,6 +87,28 @@ describe('§9.3 at run time', () => {
     expect(called).toContain('main.pay');
   });
 
+  it('a sub-plan step’s labels name what its arguments read, as a call’s do (its sources were empty)', async () => {
+    const src = `
+capability read_mail { kind tool  input { box: string }  output { reply_to: string, body: string }  trust untrusted }
+capability note { kind tool  input { text: string }  output { ok: bool } }
+plan p {
+  input { box: string, who: string @personal }
+  step r = read_mail(box: input.box)
+  step s = run inner(t: "\${input.who} \${r.output.body}")
+}
+plan inner {
+  input { t: string @personal }
+  step k = note(text: input.t)
+}
+`;
+    const ir = compiled({}, src);
+    expect(ir.plan).toBe('p');
+    expect(ir.steps.find((x) => x.id === 's')!.labels).toEqual({ class: 'personal', trusted: false, sources: ['input.who', 'r'] });
+    const { events } = await run(ir);
+    expect(of(events, 'step_started', 's')[0]!.labels).toEqual({ class: 'personal', trusted: false, sources: ['input.who', 'r'] });
+    expect(preview(ir).flows.classes.find((x) => x.step === 's')).toMatchObject({ sources: ['input.who', 'r'] });
+  });
+
   it('orch preview lists where each class goes and every endorsement and declassification (JSON and text)', () => {
     const p = preview(compiled({ flows: 'warn' }));
     expect(p.flows.classes.map((x) => `${x.class}: ${x.sources.join(', ')} → ${x.step}`).sort()).toEqual(['internal: input.who → d', 'personal: input.who, r → n']);

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { PlanIR } from '../../compiler/index.js';
 import { memoryBackend } from '../backend/index.js';
 import { EMPTY_CONFIG } from '../config.js';
-import { downstreamClosure, forkRun, Runtime } from '../index.js';
+import { downstreamClosure, forkRun, Runtime, VirtualClock } from '../index.js';
 import type { AttemptRequest, Executor, ExecutionResult } from '../scheduler/types.js';
 import { approvalCapability, capability, get, lit, plan, step, stepRef } from './ir-builder.js';
 import { compileText } from '../../compiler/test/helpers.js';
@@ -152,6 +152,39 @@ plan rep {
       expect(exec.calls.sort()).toEqual(['after_loop', 'i#0', 'i#1', 'o']);
       const adopted = (await rt.store!.load(fork.runId)).filter((e) => e.type === 'step_adopted').map((e) => e.stepId);
       expect(adopted).toEqual(['apart']);
+    } finally {
+      await rt.close();
+    }
+  });
+
+  it('the fork runs with RUN’s context as old as it is (§9.4): a value past its max_age since reads stale at the fork point', async () => {
+    const out = compileText(`
+context { motion: bool max_age 2m }
+capability echo {
+  kind tool
+  input { v: string }
+  output { v: string }
+  handler "./h.js#echo"
+  data public
+}
+plan moving {
+  step a = echo(v: "a") when context.motion
+  step b = echo(v: "b") { after a }
+}`);
+    const p = out.plans[0]!;
+    expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const clock = new VirtualClock(1_000_000);
+    const rt = await Runtime.open({ backend: memoryBackend(), executor: new Counting(), clock });
+    try {
+      const first = await (await rt.start(p, { config: EMPTY_CONFIG, context: { motion: true } })).result;
+      expect(first.steps.find((x) => x.stepId === 'a')?.status).toBe('completed');
+      // Ten minutes later (virtual), the value RUN was given is past its 2m.
+      clock.setTimer(600_000, () => undefined);
+      clock.step();
+      const fork = await forkRun(rt, first.runId, { at: 'a', config: EMPTY_CONFIG });
+      expect((await fork.result).steps.find((x) => x.stepId === 'a')?.status).toBe('skipped');
+      const skipped = (await rt.store!.load(fork.runId)).find((e) => e.type === 'step_skipped' && e.stepId === 'a');
+      expect((skipped?.data as { reason?: string }).reason).toBe('context.motion is stale: 10m > 2m');
     } finally {
       await rt.close();
     }

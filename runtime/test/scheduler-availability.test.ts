@@ -190,3 +190,21 @@ plan p {
     expect(rebound[0]!.ts).toBe(t0 + 500);
   });
 });
+
+describe("resources that come and go on a run's own context (orch run: no context store)", () => {
+  it('a queued step is rebound the moment the signal its resource reads goes stale, with no message', async () => {
+    const ir = planIR(SOURCE(''));
+    const clock = new VirtualClock(1_000_000);
+    const events: RunEvent[] = [];
+    // a holds the one slot for 6 minutes; heater_online, set as the run starts, is stale after 5.
+    const executor = new SimExecutor(clock, () => ({ latency: 360_000, outcome: { ok: true, output: { ok: true } } }));
+    const run = new Run(ir, { clock, executor, contextAges: true, journal: { commit: (_s, evs) => void events.push(...evs) } }, { runId: 'own-avail', context: { heater_online: true } });
+    const done = run.start();
+    clock.runAll();
+    await done;
+    expect(startedOn(events, 'a')).toEqual(['heater']);
+    const [rebound] = of(events, 'step_rebound', 'b');
+    expect(rebound!.ts).toBe(1_000_000 + 300_001);
+    expect((rebound!.data as { reason: string }).reason).toBe('heater is not available: context.heater_online is stale: 5m1ms > 5m');
+  });
+});

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { compile, type PlanIR } from '../../compiler/index.js';
 import { ContextStore } from '../context/store.js';
-import { Run, VirtualClock, type RunEvent } from '../scheduler/index.js';
+import { replay, Run, VirtualClock, type RunEvent } from '../scheduler/index.js';
 import { SimExecutor } from './sim-executor.js';
 
 const SOURCE = `
@@ -205,5 +205,93 @@ plan p {
     // phone_home set: occupied is true, and the wait that reads it goes on then.
     expect(statusOf(result, 'w')).toBe('completed');
     expect(events.find((e) => e.type === 'step_completed' && e.stepId === 'w')!.ts).toBe(1_060_000);
+  });
+});
+
+const SUB = `
+context {
+  motion: bool max_age 2m
+}
+capability heat { kind tool  input { t: number }  output { ok: bool } }
+plan inner {
+  step b = heat(t: 2) when context.motion
+}
+plan outer {
+  step w = wait 3m
+  step s = run inner() {
+    after w
+  }
+}
+`;
+
+describe("a run's own context goes stale without a context store (orch run, the runtime's runs)", () => {
+  const ir = planIR(`
+context {
+  motion: bool max_age 2m
+  plain: bool
+}
+capability heat { kind tool  input { t: number }  output { ok: bool } }
+plan p {
+  step a = heat(t: 1) when context.motion and context.plain
+  step w = wait 3m
+  step b = heat(t: 2) when context.motion {
+    after w
+  }
+  step c = heat(t: 3) when context.plain {
+    after w
+  }
+  step d = heat(t: 4) when age(context.motion) > 2m {
+    after w
+  }
+  step gone = wait until not known(context.motion) timeout 1h
+}
+`);
+  const own = (clock: VirtualClock, events: RunEvent[], restored?: ReturnType<typeof replay>) =>
+    new Run(ir, { clock, executor: new SimExecutor(clock), contextAges: true, journal: { commit: (_s, evs) => void events.push(...evs) } }, { runId: 'own', context: restored ? {} : { motion: true, plain: true }, ...(restored ? { restored } : {}) });
+
+  it('a value older than its max_age is unknown: a when skips saying so, a signal without max_age stays, age() reads it, a wait sees it go stale', async () => {
+    const clock = new VirtualClock(1_000_000);
+    const events: RunEvent[] = [];
+    const done = own(clock, events).start();
+    clock.runAll();
+    const result = await done;
+    expect(statusOf(result, 'a')).toBe('completed');
+    expect(skipOf(events, 'b')).toBe('context.motion is stale: 3m > 2m');
+    expect(statusOf(result, 'c')).toBe('completed');
+    expect(statusOf(result, 'd')).toBe('completed');
+    // Stale one ms after its age reached 2m, with no message: the wait goes on at that instant.
+    expect(events.find((e) => e.type === 'step_completed' && e.stepId === 'gone')!.ts).toBe(1_120_001);
+  });
+
+  it("a sub-plan's copy of the context keeps the ages its parent's values had", async () => {
+    const host = { readFile: (p: string) => (p === '/v/main.orch' ? SUB : undefined) };
+    const out = compile({ entry: '/v/main.orch', host });
+    expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const parent = out.plans.find((p) => p.plan === 'outer')!;
+    const clock = new VirtualClock(1_000_000);
+    const events: RunEvent[] = [];
+    const journal = { commit: (_s: unknown, evs: readonly RunEvent[]) => void events.push(...evs), load: (id: string) => events.filter((e) => e.runId === id) };
+    const done = new Run(parent, { clock, executor: new SimExecutor(clock), contextAges: true, journal }, { runId: 'outer', context: { motion: true } }).start();
+    clock.runAll();
+    expect((await done).status).toBe('completed');
+    const skipped = events.find((e) => e.type === 'step_skipped' && e.stepId === 'b' && e.runId !== 'outer');
+    expect((skipped?.data as { reason?: string } | undefined)?.reason).toBe('context.motion is stale: 3m > 2m');
+  });
+
+  it('a resumed run counts the age from when the value was journaled, not from the resume', async () => {
+    const clock = new VirtualClock(1_000_000);
+    const events: RunEvent[] = [];
+    const first = own(clock, events);
+    void first.start();
+    first.detach();
+    // Interrupted as it began (nothing started yet), resumed ten minutes later.
+    const later = new VirtualClock(1_000_000 + 10 * 60_000);
+    const resumed: RunEvent[] = [];
+    const done = own(later, resumed, replay(events.filter((e) => e.type === 'plan_created' || e.type === 'execution_started'))).start();
+    later.runAll();
+    const result = await done;
+    expect(skipOf(resumed, 'a')).toBe('context.motion is stale: 10m > 2m');
+    expect(skipOf(resumed, 'b')).toMatch(/^context\.motion is stale: \d+m(\d+s)? > 2m$/);
+    expect(statusOf(result, 'c')).toBe('completed');
   });
 });

@@ -190,6 +190,23 @@ describe('§9.1 on a cluster: the person whose signal fired a `when`', () => {
   });
 });
 
+describe('§9.1: the person whose signal changed a derived signal that fired a `when`', () => {
+  it('is its cause too', async () => {
+    const clock = new VirtualClock(1_000_000);
+    const signals: { [name: string]: ContextSignalIR } = {
+      temperature: { max_age_ms: 60_000, derived: null, hold_ms: null },
+      hot: { max_age_ms: null, derived: { op: '>', left: sig('temperature'), right: { op: 'lit', value: 28 } }, hold_ms: null },
+    };
+    const HOT_DERIVED: TriggerIR = { ...HOT, name: 'hot_derived', source: { kind: 'when', condition: { op: '==', left: sig('hot'), right: { op: 'lit', value: true } } } };
+    const { engine, starter, store } = await engineOn(await memoryBackend().triggerState(), clock, [HOT_DERIVED], signals);
+    const alice = { subject: 'alice', issuer: 'local', method: 'token' as const };
+    expect((await engine.signal({ temperature: 20 }, alice)).length).toBe(0);
+    expect((await engine.signal({ temperature: 30 }, alice)).map((r) => r.outcome)).toEqual(['started']);
+    expect(starter.runs[0]).toMatchObject({ trigger: 'hot_derived', startedBy: { subject: 'system:trigger/hot_derived', method: 'trigger' }, causedBy: alice });
+    store.close();
+  });
+});
+
 describe('a batch of signal updates (one event-loop turn of a source)', () => {
   const sets = (temps: readonly number[]): SignalSet[] => temps.map((value) => ({ name: 'temperature', value, source: 'home' }));
 

@@ -89,7 +89,10 @@ const updated = (signal: string, n = 1) => waitUntil(() => changes.filter((c) =>
 describe('MQTT sources (§9.4)', () => {
   it('a publish reaches the context and fires a when trigger; + and # filters match', async () => {
     await publish('home/living/temperature', { value: 12 });
-    await waitFor(() => starter.byTrigger('too_cold')[0], 'the too_cold run');
+    const cold = await waitFor(() => starter.byTrigger('too_cold')[0], 'the too_cold run');
+    // §9.1: a message that fires a `when` starts the run as the trigger; no person caused it.
+    expect(cold.startedBy).toMatchObject({ subject: 'system:trigger/too_cold', method: 'trigger' });
+    expect(cold.causedBy).toBeUndefined();
     expect(server.engine.store.read('temperature')).toMatchObject({ value: 12, state: 'fresh', source: 'home' });
     await publish('home/kitchen/motion', { state: 'ON' });
     await waitFor(() => starter.byTrigger('moving')[0], 'the moving run');

@@ -37,6 +37,8 @@ export function beginRun(c: RunState): void {
     c.facts.lastSeq = r.lastSeq;
     c.facts.startedBy = r.startedBy ?? c.opts.startedBy ?? null;
     c.facts.origin = r.origin ?? c.opts.origin ?? {};
+    // A value of a journal without times (none folded) counts as set when the run started.
+    for (const k of Object.keys(r.context)) c.facts.contextAt[k] = r.contextAt?.[k] ?? c.startedAt;
     for (const s of r.steps.values())
       if (s.completionOrder !== null) c.facts.completions = Math.max(c.facts.completions, s.completionOrder + 1);
     c.emit('execution_started', null, { resumed: true });
@@ -66,6 +68,8 @@ export function beginRun(c: RunState): void {
       // Where else it came from (§9.1): its cause, its chain, whether people decide its approvals.
       ...originFacts(c.opts.origin ?? {}),
     });
+    // Values the run was handed keep the age they had (a sub-plan's copy of its parent's context).
+    for (const [k, t] of Object.entries(c.opts.contextAt ?? {})) if (Object.hasOwn(c.ctx, k) && t < (c.facts.contextAt[k] ?? Infinity)) c.facts.contextAt[k] = t;
     if (!consentHolds(c)) return;
     c.emit('execution_started', null, {});
     adopt(c);

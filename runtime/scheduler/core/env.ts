@@ -43,8 +43,23 @@ export function envAt(c: RunState, frame: Frame | null, inst: Inst | null): Eval
  */
 export function signalReader(c: RunState): ((name: string) => SignalRead) | undefined {
   if (c.cfg.signal) return c.cfg.signal;
-  if (!hasDerived(c.plan.context_signals)) return undefined;
-  return derivedReader(c.plan.context_signals ?? {}, (name) => readSignal({ vars: { context: c.ctx } }, name), () => c.now);
+  const aging = c.cfg.contextAges === true;
+  if (!aging && !hasDerived(c.plan.context_signals)) return undefined;
+  const own = aging ? (name: string) => agedSignal(c, name) : (name: string) => readSignal({ vars: { context: c.ctx } }, name);
+  return derivedReader(c.plan.context_signals ?? {}, own, () => c.now);
+}
+
+/**
+ * A value of the run's own context as §9.4 reads it: set when the event that carried it was
+ * journaled, so it goes stale once its age passes the signal's `max_age`, as in a context store.
+ */
+export function agedSignal(c: RunState, name: string): SignalRead {
+  const value = Object.hasOwn(c.ctx, name) ? c.ctx[name] : undefined;
+  const max = c.plan.context_signals?.[name]?.max_age_ms ?? null;
+  if (value === undefined || value === null) return { value: null, state: 'never_set', age_ms: null, max_age_ms: max };
+  const setAt = c.facts.contextAt[name] ?? c.startedAt;
+  const age = Math.max(0, c.now - setAt);
+  return { value, state: max === null || age <= max ? 'fresh' : 'stale', age_ms: age, max_age_ms: max, set_at: setAt };
 }
 
 function signalOption(c: RunState): { signal?: (name: string) => SignalRead } {

@@ -53,6 +53,11 @@ export interface RunFacts {
   startedAt: number | null;
   lastSeq: number;
   readonly context: { [key: string]: unknown };
+  /**
+   * §9.4: when each of the run's own context values was set (the time of the event that carried
+   * it), so a run without a live context sees a value go stale as its `max_age` passes.
+   */
+  readonly contextAt: { [key: string]: number };
   /** Steps completed so far: the next completion's place in the rollback order. */
   completions: number;
   /** v0.2: the last iteration each loop (by key) started (`loop_iteration`). */
@@ -106,7 +111,7 @@ export function newRecord(): StepRecord {
 }
 
 export function newFacts(context: { [key: string]: unknown } = {}): RunFacts {
-  return { paused: false, terminal: false, startedAt: null, lastSeq: 0, context, completions: 0, iterations: {}, winners: {}, cancelRequests: [], startedBy: null, origin: {}, warned: [] };
+  return { paused: false, terminal: false, startedAt: null, lastSeq: 0, context, contextAt: {}, completions: 0, iterations: {}, winners: {}, cancelRequests: [], startedBy: null, origin: {}, warned: [] };
 }
 
 /**
@@ -118,6 +123,7 @@ export function foldRun(f: RunFacts, e: RunEvent): void {
   switch (e.type) {
     case 'plan_created':
       Object.assign(f.context, e.data.context);
+      for (const k of Object.keys(e.data.context)) f.contextAt[k] = e.ts;
       // A run refused before it started (`consent_denied`) has no execution_started: it began here.
       if (f.startedAt === null) f.startedAt = e.ts;
       f.startedBy = e.data.started_by ?? null;
@@ -140,6 +146,7 @@ export function foldRun(f: RunFacts, e: RunEvent): void {
       return;
     case 'context_updated':
       Object.assign(f.context, e.data.patch);
+      for (const k of Object.keys(e.data.patch)) f.contextAt[k] = e.ts;
       return;
     case 'loop_iteration':
       if (e.stepId !== null) f.iterations[e.stepId] = Math.max(f.iterations[e.stepId] ?? -1, e.data.index);

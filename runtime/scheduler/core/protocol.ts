@@ -147,6 +147,12 @@ export interface CoreConfig {
   readonly configSecrets?: { readonly [name: string]: string };
   /** §9.4: the live state of each context signal (an effect read like `secret`); without it the run's own context. */
   readonly signal?: (name: string) => SignalRead;
+  /**
+   * §9.4, without `signal`: the run's own context values go stale as their `max_age` passes from
+   * when they were journaled (`orch run`, the runtime's runs). Off for `orch verify`, where a
+   * fresh signal reports at every instant.
+   */
+  readonly contextAges?: boolean;
   /** Uniform [0,1) for retry jitter (seeded in `orch verify`). */
   readonly random?: () => number;
   /** Whether a preExecution hook is configured (then every start asks it first). */

@@ -21,6 +21,8 @@ export interface CoreOptions {
   readonly runId: string;
   readonly input?: unknown;
   readonly context?: { readonly [key: string]: unknown };
+  /** §9.4: when each `context` value was set, where it was set before this run (a sub-plan's parent's); default the run's start. */
+  readonly contextAt?: { readonly [key: string]: number };
   readonly parentRunId?: string | null;
   /** The finished run this one retries (journaled in `plan_created`). */
   readonly retryOf?: string | null;

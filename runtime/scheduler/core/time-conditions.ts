@@ -8,7 +8,7 @@
 import type { ExprIR, PlanIR } from '../../../compiler/index.js';
 import { nextTimeChange, readsClock } from '../../time-change.js';
 import { contextChanged, hasAvailability } from './availability.js';
-import { env, envAt } from './env.js';
+import { agedSignal, env, envAt } from './env.js';
 import type { RunState } from './run-state.js';
 import { checkUntil } from './start.js';
 
@@ -35,7 +35,7 @@ function overClock(plan: PlanIR): boolean {
 
 /** After a turn: the timer for the next instant a condition something waits on can change, or none. */
 export function armTimeChange(c: RunState): void {
-  if (c.timeChangeAt === null && !overClock(c.plan)) return;
+  if (c.timeChangeAt === null && !overClock(c.plan) && !agesOwnContext(c)) return;
   const next = c.mode === 'normal' ? nextInstant(c) : null;
   if (next === c.timeChangeAt && (next === null || c.armed.has(TIME_CHANGE_TIMER))) return;
   if (c.armed.delete(TIME_CHANGE_TIMER)) c.cancelTimer(TIME_CHANGE_TIMER);
@@ -58,6 +58,31 @@ function nextInstant(c: RunState): number | null {
   if ((c.resourceWaiters.size > 0 || c.heap.size > 0) && hasAvailability(c)) {
     const e = envAt(c, null, null);
     for (const r of Object.values(c.plan.resources)) if (r.available && readsTime(r.available)) take(nextTimeChange(r.available, e, c.now));
+  }
+  // The run's own values going stale (no context store announces it): what waits looks again then.
+  if (agesOwnContext(c) && (c.untilWaiters.size > 0 || ((c.resourceWaiters.size > 0 || c.heap.size > 0) && hasAvailability(c)))) take(nextStaleness(c));
+  return next;
+}
+
+/** Whether the run ages its own context values (§9.4 without a context store) and any has a `max_age`. */
+function agesOwnContext(c: RunState): boolean {
+  if (c.cfg.contextAges !== true || c.cfg.signal) return false;
+  let v = plansWithMaxAge.get(c.plan);
+  if (v === undefined) plansWithMaxAge.set(c.plan, (v = Object.values(c.plan.context_signals ?? {}).some((s) => s.max_age_ms !== null)));
+  return v;
+}
+const plansWithMaxAge = new WeakMap<PlanIR, boolean>();
+
+/** The first instant, after now, at which a fresh value of the run's own context goes stale. */
+function nextStaleness(c: RunState): number | null {
+  let next: number | null = null;
+  for (const [name, def] of Object.entries(c.plan.context_signals ?? {})) {
+    if (def.max_age_ms === null || def.derived) continue;
+    const r = agedSignal(c, name);
+    if (r.state !== 'fresh' || typeof r.set_at !== 'number') continue;
+    // Stale one ms after its age reaches max_age, as the store's timer fires.
+    const at = r.set_at + def.max_age_ms + 1;
+    if (at > c.now && (next === null || at < next)) next = at;
   }
   return next;
 }
