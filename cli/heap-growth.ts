@@ -6,7 +6,9 @@
  * Growing by at most 30 % of what is live bounds the peak at about 1.3 × the live heap (~320 MB
  * live during a 100,000-step run). At 50 % the run peaked at 678–713 MiB, over #54's 700 in one
  * quiet bench run of five; at 30 % it read 633–643 MiB for ~10 % more CPU (25 %: no lower, 23 %
- * more CPU; three interleaved runs of each at load 4–8). bench/large.ts measures both. `orch check` of a large input sets it
+ * more CPU; three interleaved runs of each at load 4–8). bench/large.ts measures both. Since each
+ * IR step stopped having a hidden class of its own (~210 MB live; docs/performance.md, h-mem) 30 %
+ * reads 491–501 MiB and 50 % 518, 524 and 636 (the compile's own peak) for ~10 % less CPU. `orch check` of a large input sets it
  * too, less tightly (150 %): its tree is most of the heap (100,000 steps: ~640 → ~500 MB). The flag is read
  * at each collection, so setting it after start-up takes effect.
  */

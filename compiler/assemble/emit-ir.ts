@@ -13,7 +13,7 @@ import type { BindingIR, BlockIR, CapabilityIR, PlanIR, ResourceIR, SimulateIR, 
 import { IR_VERSION } from '../ir/types.js';
 import { round6 } from '../money.js';
 import { toJsonSchema } from '../types/json-schema.js';
-import { withFlowFields } from './flow-ir.js';
+import { stepFlowFields, type FlowStep, type StepFlowFields } from './flow-ir.js';
 import { inputFieldLabels, type FieldLabel } from './flow-labels.js';
 import type { PlanFacts } from './plan-facts.js';
 
@@ -54,7 +54,7 @@ export function emitIR(f: PlanFacts): void {
     on_failure: plan.onFailure ?? 'abort',
     capabilities,
     resources,
-    steps: f.flows ? withFlowFields(stepIRs(f), blocks, f.flows, inputLabels(f)) : stepIRs(f),
+    steps: stepIRs(f, blocks),
     stages: dag.stages.map((st) => [...st]),
     blocks,
     consent: consentOf(capabilities, f.subplans),
@@ -86,17 +86,28 @@ function capabilitiesOf(f: PlanFacts, baseDir: string): Record<string, Capabilit
   return capabilities;
 }
 
-/** The steps in DAG order. */
-function stepIRs(f: PlanFacts): StepIR[] {
+/** The steps in DAG order, each with its §9.3 fields when the flow analysis ran and labelled it. */
+function stepIRs(f: PlanFacts, blocks: BlockIR[]): StepIR[] {
   const { steps, dag } = f;
   const indexOf = new Map<string, number>();
   steps.forEach((s, i) => indexOf.set(s.id, i));
+  const flows = f.flows ? stepFlowFields(flowSteps(steps, indexOf, dag.order), blocks, f.flows, inputLabels(f)) : null;
   return dag.order.map((id) => {
     const i = indexOf.get(id)!;
     const b = f.bindings[i] ?? { resource: null, tier: null, rationale: 'unplaced', fallbacks: [] };
-    return stepIR(steps[i]!, b, f.callBindings.get(id) ?? {}, [...f.depsOf[i]!], { cost: f.costs[i]!, duration_ms: f.durations[i]! }, dag.stageOf.get(id)!);
+    return stepIR(steps[i]!, b, f.callBindings.get(id) ?? {}, [...f.depsOf[i]!], { cost: f.costs[i]!, duration_ms: f.durations[i]! }, dag.stageOf.get(id)!, flows?.get(id));
   });
 }
+
+/** What the flow analysis reads of each step, as its IR will hold it, in DAG order. */
+function* flowSteps(steps: readonly CheckedStep[], indexOf: ReadonlyMap<string, number>, order: readonly string[]): Generator<FlowStep> {
+  for (const id of order) {
+    const s = steps[indexOf.get(id)!]!;
+    yield { id: s.id, args: irArgs(s), for_each: s.forEach };
+  }
+}
+
+const irArgs = (s: CheckedStep): StepIR['args'] => (s.action.type === 'call' ? s.args : {});
 
 function literalDefaults(plan: PlanDecl): Map<string, unknown> {
   const out = new Map<string, unknown>();
@@ -139,13 +150,18 @@ function relativeModule(baseDir: string, abs: string): string {
   return rel.startsWith('.') || rel.startsWith('/') ? rel : `./${rel}`;
 }
 
-function stepIR(s: CheckedStep, binding: StepIR['binding'], calls: { fallback?: BindingIR; compensate?: BindingIR }, deps: string[], est: { cost: number; duration_ms: number }, stage: number): StepIR {
+function stepIR(
+  s: CheckedStep, binding: StepIR['binding'], calls: { fallback?: BindingIR; compensate?: BindingIR }, deps: string[], est: { cost: number; duration_ms: number }, stage: number,
+  flow: StepFlowFields | undefined,
+): StepIR {
+  // One literal, the flow fields spread last: a spread *of* a finished step (`{ ...ir, labels }`)
+  // would give each step a hidden class of its own on Node 20 (flow-ir.ts).
   return {
     id: s.id,
     capability: s.capability?.name ?? null,
     // (a call's action is one frozen object shared by the checked steps: the IR gets its own)
     action: s.action.type === 'call' ? { type: 'call' } : s.action,
-    args: s.action.type === 'call' ? s.args : {},
+    args: irArgs(s),
     deps,
     after: [...s.after].sort(),
     resource: binding.resource,
@@ -154,8 +170,8 @@ function stepIR(s: CheckedStep, binding: StepIR['binding'], calls: { fallback?: 
     retry: s.retry,
     when: s.when,
     join: s.join,
-    skip_if_skipped: [...s.skipIfSkipped].filter((x) => x !== s.id).sort(),
-    soft_reads: s.outputReads.filter((x) => x !== s.id && !s.hardReads.includes(x)).sort(),
+    skip_if_skipped: sortedIds(s.skipIfSkipped, (x) => x !== s.id),
+    soft_reads: sortedIds(s.outputReads, (x) => x !== s.id && !s.hardReads.includes(x)),
     blocks: [...s.blocks],
     waits_for: [...s.waitsFor].sort(),
     on_failure: s.on_failure,
@@ -167,7 +183,17 @@ function stepIR(s: CheckedStep, binding: StepIR['binding'], calls: { fallback?: 
     kind: s.kind,
     estimates: { cost: round6(est.cost), duration_ms: est.duration_ms },
     stage,
+    ...flow,
   };
+}
+
+/**
+ * The ids `keep` keeps, sorted, in an array as long as they are: `filter`'s array keeps room for
+ * 17, and an IR lives as long as its run (~130 bytes a step of a 100,000-step run).
+ */
+function sortedIds(ids: readonly string[], keep: (id: string) => boolean): string[] {
+  const out = ids.filter(keep);
+  return (out.length === 0 ? out : out.slice()).sort();
 }
 
 function blockIR(b: CheckedPlan['blocks'][number]): BlockIR {
