@@ -103,7 +103,7 @@ function stepIRs(f: PlanFacts, blocks: BlockIR[]): StepIR[] {
 function* flowSteps(steps: readonly CheckedStep[], indexOf: ReadonlyMap<string, number>, order: readonly string[]): Generator<FlowStep> {
   for (const id of order) {
     const s = steps[indexOf.get(id)!]!;
-    yield { id: s.id, args: irArgs(s), for_each: s.forEach };
+    yield { id: s.id, args: irArgs(s), for_each: s.forEach, action: s.action };
   }
 }
 

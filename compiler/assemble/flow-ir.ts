@@ -10,8 +10,8 @@ import { rank, type FieldLabel, type FlowFinding, type PlanFlows } from './flow-
 /** A step's §9.3 fields, the last of its IR (in this order). */
 export type StepFlowFields = Pick<StepIR, 'labels' | 'relabels' | 'flow_refusals'>;
 
-/** What the analysis reads of a step: its id, its IR's arguments and `for_each`. */
-export type FlowStep = Pick<StepIR, 'id' | 'args' | 'for_each'>;
+/** What the analysis reads of a step: its id, its IR's arguments, its action (a sub-plan's arguments) and `for_each`. */
+export type FlowStep = Pick<StepIR, 'id' | 'args' | 'for_each' | 'action'>;
 
 /**
  * The §9.3 fields of each step the analysis labelled (steps in DAG order: a step's sources
