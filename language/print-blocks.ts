@@ -217,12 +217,17 @@ export class BlockPrinter {
         parts.push(last ? [doc, ''] : [doc, ',', line]);
         return;
       }
+      // `a: int /* why */, b`: a one-line block comment right after an element stays before its
+      // comma, where it was written; a line comment (and what follows it) goes after it.
+      const after = [...late, ...a.trailing];
+      const inline = inlineBlockCount(after);
       parts.push([
         this.leading(a.leading),
         this.docLines(item.doc),
         doc,
+        this.trailing(after.slice(0, inline)),
         last ? '' : ',',
-        this.trailing([...late, ...a.trailing]),
+        this.trailing(inline === 0 ? after : after.slice(inline)),
         this.after(a.after),
         last ? '' : line,
       ]);
@@ -280,4 +285,11 @@ export class BlockPrinter {
   protected prop(keyword: string, value: Doc, range?: Range): Property {
     return { keyword, value: range ? { range } : undefined, print: (inner) => this.withTrailing([keyword, ' ', value], inner) };
   }
+}
+
+/** How many of `comments`, from the first, are block comments on one line. */
+function inlineBlockCount(comments: readonly Comment[]): number {
+  let n = 0;
+  while (n < comments.length && comments[n]!.style === 'block' && !comments[n]!.text.includes('\n')) n++;
+  return n;
 }

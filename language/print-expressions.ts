@@ -3,7 +3,8 @@ import type { Comment, Expr, FieldDecl, Ident, QualifiedName, Range, RecordLit, 
 import { commentsWithin } from './comments.js';
 import { group, indent, join, line, render, type Doc } from './layout.js';
 import { BlockPrinter, type Item } from './print-blocks.js';
-import { escapeStringText, formatMoneyAmount, formatNumber } from './print-literals.js';
+import { commentText, escapeStringText, formatMoneyAmount, formatNumber } from './print-literals.js';
+import { endOffset, startOffset } from './source.js';
 import { chainBase, isChainLink, leftPrec, operandPrecs, Prec, precOf, type ChainLink } from './print-precedence.js';
 
 export class ExprPrinter extends BlockPrinter {
@@ -90,9 +91,14 @@ export class ExprPrinter extends BlockPrinter {
   /** An expression and the comments inside it (placed in nested lists/records/calls, else trailing). */
   protected exprC(e: Expr, comments: readonly Comment[]): Doc {
     if (comments.length === 0) return this.expr(e);
+    // `name: /* why */ value`: a one-line block comment written before the value stays before it
+    // (deferred, it would follow the item's comma and read as the next item's).
+    const start = startOffset(e.range);
+    const before = comments.filter((c) => c.style === 'block' && !c.text.includes('\n') && endOffset(c.range) <= start);
+    const rest = before.length === 0 ? comments : comments.filter((c) => !before.includes(c));
     const placed = new Set<Comment>();
-    const doc = this.expr(e, Prec.Range, comments, placed);
-    return this.withTrailing(doc, comments.filter((c) => !placed.has(c)));
+    const doc = this.expr(e, Prec.Range, rest, placed);
+    return this.withTrailing(before.length === 0 ? doc : [before.map((c) => [commentText(c), ' ']), doc], rest.filter((c) => !placed.has(c)));
   }
 
   expr(e: Expr, min: Prec = Prec.Range, comments: readonly Comment[] = [], placed: Set<Comment> = new Set()): Doc {

@@ -112,6 +112,20 @@ describe('comment placement', () => {
     );
   });
 
+  it('keeps a one-line block comment where it was written in a list: before a value, and before the comma', () => {
+    const input = [
+      'plan p {',
+      '  input { a: int /* count */, b: string }',
+      '  step s = log(message: /* greeting */ "hi", level: "info" /* lvl */)',
+      '  step t = log(message: "x" /* why */, level: /* how */ "info")',
+      '}',
+      '',
+    ].join('\n');
+    // Unchanged: the comments stay beside the value they were written beside, not the next item.
+    expect(fmt(input)).toBe(input.replace('  step s', '\n  step s'));
+    expect(fmt(fmt(input))).toBe(fmt(input));
+  });
+
   it('moves the end-of-line comment of a one-line declaration into its block; one-line invariants keep it', () => {
     const input = 'trigger api_in { api "/x"  run p }   // HTTP POST\ninvariant i { always a.completed } // stays\n';
     expect(fmt(input)).toBe('trigger api_in {\n  // HTTP POST\n  api "/x"\n  run p\n}\n\ninvariant i { always a.completed } // stays\n');
