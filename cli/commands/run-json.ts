@@ -10,7 +10,7 @@ export async function runEntries(j: AsyncJournal, rows: readonly RunRow[]): Prom
   const starters = new Map<string, Starter>();
   for (const r of rows) {
     // §9.1: who started each run, as its first event records it.
-    const first = (await j.load(r.id))[0];
+    const first = await j.first(r.id);
     if (first?.type === 'plan_created' && first.data.started_by) starters.set(r.id, first.data.started_by);
   }
   return rows.map((r) => runListEntry(r, versions.get(r.id) ?? null, starters.get(r.id)));

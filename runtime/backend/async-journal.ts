@@ -57,6 +57,8 @@ export interface AsyncJournal {
   /** Stores what resuming needs (the IR and the input) before the first event. */
   registerRun(runId: string, planName: string, ir: unknown, input: unknown, startedAt: number, parentId?: string | null): Promise<void>;
   load(runId: string): Promise<RunEvent[]>;
+  /** The run's first event (its `plan_created`: who started it, §9.1), without reading the rest. */
+  first(runId: string): Promise<RunEvent | undefined>;
   getRun(runId: string): Promise<RunRow | undefined>;
   /** Runs newest first (top-level only unless `all`), with their event counts, without IR and input. */
   listRuns(all?: boolean): Promise<RunRow[]>;

@@ -90,6 +90,9 @@ describe.each(BACKENDS)('journal contract: $name', (backend) => {
     expect(JSON.parse(row!.ir!)).toEqual({ ...IR, steps: [{ id: 'a', args: { token: '***' } }] });
     expect(JSON.parse(row!.input!)).toEqual({ password: '***', n: 1 });
     expect(await j!.load('nope')).toEqual([]);
+    // The first event alone, as load reads it (who started a run, without its whole journal).
+    expect(await j!.first('r1')).toEqual(loaded[0]);
+    expect(await j!.first('nope')).toBeUndefined();
     // A seq written twice is refused and the whole commit with it.
     await expect(j!.commit(summary('r1', { status: 'completed', completedAt: 2000 }), [event('r1', 6, 'step_queued', 'b'), event('r1', 5, 'step_queued', 'c')])).rejects.toThrow();
     expect((await j!.load('r1')).length).toBe(5);

@@ -76,6 +76,11 @@ export class MemoryJournal implements JournalSink {
     return (this.data.runs.get(runId)?.events ?? []).map((text) => JSON.parse(text) as RunEvent);
   }
 
+  first(runId: string): RunEvent | undefined {
+    const text = this.data.runs.get(runId)?.events[0];
+    return text === undefined ? undefined : (JSON.parse(text) as RunEvent);
+  }
+
   registerRun(runId: string, planName: string, ir: unknown, input: unknown, startedAt: number, parentId: string | null = null): void {
     const irText = ir === null || ir === undefined ? null : this.redactText(JSON.stringify(ir));
     const inputText = this.redactText(JSON.stringify(input ?? {}));
@@ -218,6 +223,7 @@ export function memoryAsyncJournal(journal: MemoryJournal): AsyncJournal {
     commit: (summary, events) => call(() => journal.commit(summary, events)),
     registerRun: (runId, planName, ir, input, startedAt, parentId = null) => call(() => journal.registerRun(runId, planName, ir, input, startedAt, parentId)),
     load: (runId) => call(() => journal.load(runId)),
+    first: (runId) => call(() => journal.first(runId)),
     getRun: (runId) => call(() => journal.getRun(runId)),
     listRuns: (all = false) => call(() => journal.listRuns(all)),
     unfinishedRuns: () => call(() => journal.unfinishedRuns()),

@@ -200,6 +200,15 @@ export class PgJournal implements AsyncJournal {
     return rows.flatMap((r) => storedEvent(r.run_id, r.seq, r.ts, r.type, r.step_id, JSON.parse(r.data)) ?? []);
   }
 
+  async first(runId: string): Promise<RunEvent | undefined> {
+    const { rows } = await this.pool.query<{ run_id: string; seq: number; ts: number; type: string; step_id: string | null; data: string }>(
+      'SELECT run_id, seq, ts, type, step_id, data FROM orch.events WHERE run_id = $1 ORDER BY seq LIMIT 1',
+      [runId],
+    );
+    const r = rows[0];
+    return r === undefined ? undefined : (storedEvent(r.run_id, r.seq, r.ts, r.type, r.step_id, JSON.parse(r.data)) ?? undefined);
+  }
+
   async rateHitsSince(key: string, since: number): Promise<number> {
     const { rows } = await this.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM orch.rate_hits WHERE key = $1 AND at > $2', [key, since]);
     return rows[0]?.n ?? 0;

@@ -22,6 +22,7 @@ export function asyncJournal(journal: SqliteJournal): AsyncJournal {
     registerRun: async (runId, planName, ir, input, startedAt, parentId = null) =>
       journal.registerBlob(runId, planName, await irBlob(ir, journal.redactText), input, startedAt, parentId),
     load: (runId) => call(() => journal.load(runId)),
+    first: (runId) => call(() => journal.events(runId).next().value ?? undefined),
     getRun: (runId) => call(() => journal.getRun(runId)),
     listRuns: (all = false) => call(() => journal.listRuns(all)),
     unfinishedRuns: () => call(() => journal.unfinishedRuns()),
