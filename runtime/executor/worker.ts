@@ -152,7 +152,15 @@ async function runHandler(task: WorkerTask, running: RunningAttempt): Promise<Wo
   const t0 = performance.now();
   let usage: ReportedUsage | undefined;
   // Only a usage with something in it: calls with nothing valid report nothing.
-  const timed = (o: TaskOutcome): WorkerResult => ({ ...o, ms: performance.now() - t0, ...(usage && Object.keys(usage).length > 0 ? { usage } : {}) });
+  // Stores, not `{ ...o, ms }`: on Node 20 a spread followed by a new key gives every result a
+  // hidden class of its own (one per attempt); stores take the literal's transitions. The keys and
+  // their order are the same, so the executor receives the same object.
+  const timed = (o: TaskOutcome): WorkerResult => {
+    const r = o as TaskOutcome & { ms?: number; usage?: ReportedUsage };
+    r.ms = performance.now() - t0;
+    if (usage && Object.keys(usage).length > 0) r.usage = usage;
+    return r as WorkerResult;
+  };
   // Aborted before it started (it waited in the pool's queue): its handler is not called.
   if (running.reason !== null) return timed({ ok: false, error: `attempt aborted before it started: ${running.reason}`, logs });
   let output: unknown;
