@@ -9,7 +9,7 @@
  * written test, which must pass before it is returned.
  */
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
-import { canonicalJson, compile, diskHost, type CompiledTest, type PlanIR } from '../../compiler/index.js';
+import { boundaryOf, canonicalJson, compile, diskHost, type CompiledTest, type PlanIR } from '../../compiler/index.js';
 import type { AttemptRequest, ModelPrice, RunEvent } from '../../runtime/index.js';
 import type { VirtualAnswer } from './mock-executor.js';
 import { baseId, SecretView } from '../../runtime/index.js';
@@ -247,7 +247,12 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
   const outputSchema = (cap: string) => plan.capabilities[cap]?.output as Record<string, unknown> | undefined;
   // First run: every call answered from the journal (private values replaced as the mocks will be).
   const answers = new JournalAnswers(outcomesOf(events), compensationsOf(events), (o, req) => (o.ok ? { ...o, output: hide(o.output, outputSchema(req.capability.name)) } : { ...o, error: ph.copies(o.error) }));
-  const placeholderMocks = called.map((c) => `  mock ${written(c)} fails "captured"`);
+  // A model, channel or network the run never reached (it failed or skipped first) has no call to
+  // answer from, yet a test must mock it (E0906): it fails saying so, which shows if a change calls it.
+  const uncalled = Object.entries(plan.capabilities)
+    .filter(([cap, ir]) => !called.includes(cap) && boundaryOf(ir) !== null)
+    .map(([cap]) => `  mock ${written(cap)} fails ${JSON.stringify(`not called in run ${runId}`).replace(/\$\{/g, '\\${')}`);
+  const placeholderMocks = [...called.map((c) => `  mock ${written(c)} fails "captured"`), ...uncalled];
   const probe = compileTest(file, [...head, ...placeholderMocks, ...decisions, ...signals, '}', ''].join('\n'), name);
   let probeEnd: RunEvent | undefined;
   await runPlanTest({ ...probe, mocks: [] }, { real: null, answer: answers.answer, prices: opts.prices ?? {}, onJournal: (js) => (probeEnd = [...js].reverse().find((e) => e.type === 'execution_completed')) });
@@ -266,6 +271,7 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
       for (const { input, outcomes } of byInput.values())
         mocks.push(`  mock ${written(cap)} where input == ${orchValue(input, inputSchema, currency)} ${answersText(outcomes, schema, currency, cap)}${spendText(outcomes, currency)}`);
   }
+  mocks.push(...uncalled);
   const final = [...events].reverse().find((e) => e.type === 'execution_completed' || e.type === 'execution_failed' || e.type === 'execution_cancelled');
   if (!final) throw new CaptureError(`run ${runId} has not finished: capture a finished run`);
   const status = final.type === 'execution_completed' ? 'completed' : final.type === 'execution_failed' ? final.data.status : 'cancelled';
