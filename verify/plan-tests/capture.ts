@@ -9,7 +9,7 @@
  * written test, which must pass before it is returned.
  */
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
-import { boundaryOf, canonicalJson, compile, diskHost, type CompiledTest, type PlanIR } from '../../compiler/index.js';
+import { boundaryOf, canonicalJson, compile, diskHost, toolIdent, type CompiledTest, type PlanIR } from '../../compiler/index.js';
 import type { AttemptRequest, ModelPrice, RunEvent } from '../../runtime/index.js';
 import type { VirtualAnswer } from './mock-executor.js';
 import { baseId, SecretView } from '../../runtime/index.js';
@@ -146,9 +146,36 @@ class JournalAnswers {
   };
 }
 
-/** A capability's IR name as the test's file sees it (the plan's module is imported under its own name). */
-function written(name: string): string {
-  return name.startsWith('std.capabilities.') ? name.slice('std.capabilities.'.length) : name;
+/**
+ * A capability's IR name as the test's file sees it: the plan's module is imported under its own
+ * name, a std capability is bare, and an MCP tool is `alias.tool` under an `import mcp` of the
+ * test's own (the plan file's alias is not seen there), one per server, made as they are named.
+ */
+class CapabilityNames {
+  /** The `import mcp` lines the names given so far need. */
+  readonly imports: string[] = [];
+  private readonly aliases = new Map<string, string>();
+  constructor(private readonly plan: PlanIR) {}
+
+  of(name: string): string {
+    if (name.startsWith('std.capabilities.')) return name.slice('std.capabilities.'.length);
+    const h = this.plan.capabilities[name]?.handler;
+    if (!h || !('mcp' in h) || !name.startsWith(`mcp.${h.mcp}.`)) return name;
+    return `${this.alias(h.mcp)}.${name.slice(`mcp.${h.mcp}.`.length)}`;
+  }
+
+  private alias(server: string): string {
+    const known = this.aliases.get(server);
+    if (known !== undefined) return known;
+    // Never the plan module's alias, nor another server's.
+    const taken = new Set([this.plan.module, ...this.aliases.values()]);
+    const base = toolIdent(server);
+    let alias = base;
+    for (let n = 2; taken.has(alias); n++) alias = `${base}_${n}`;
+    this.aliases.set(server, alias);
+    this.imports.push(`import mcp ${JSON.stringify(server)} as ${alias}`);
+    return alias;
+  }
 }
 
 /** `returns … then …` / `fails "M" times N then returns …` for answers in call order (the last repeats). */
@@ -249,10 +276,13 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
   const answers = new JournalAnswers(outcomesOf(events), compensationsOf(events), (o, req) => (o.ok ? { ...o, output: hide(o.output, outputSchema(req.capability.name)) } : { ...o, error: ph.copies(o.error) }));
   // A model, channel or network the run never reached (it failed or skipped first) has no call to
   // answer from, yet a test must mock it (E0906): it fails saying so, which shows if a change calls it.
+  const names = new CapabilityNames(plan);
+  const written = (cap: string) => names.of(cap);
   const uncalled = Object.entries(plan.capabilities)
     .filter(([cap, ir]) => !called.includes(cap) && boundaryOf(ir) !== null)
     .map(([cap]) => `  mock ${written(cap)} fails ${JSON.stringify(`not called in run ${runId}`).replace(/\$\{/g, '\\${')}`);
   const placeholderMocks = [...called.map((c) => `  mock ${written(c)} fails "captured"`), ...uncalled];
+  head.splice(1, 0, ...names.imports);
   const probe = compileTest(file, [...head, ...placeholderMocks, ...decisions, ...signals, '}', ''].join('\n'), name);
   let probeEnd: RunEvent | undefined;
   await runPlanTest({ ...probe, mocks: [] }, { real: null, answer: answers.answer, prices: opts.prices ?? {}, onJournal: (js) => (probeEnd = [...js].reverse().find((e) => e.type === 'execution_completed')) });
