@@ -259,9 +259,15 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
   // Approvals are decided by `approve` / `reject` lines, never mocked.
   const human = new Set(plan.steps.filter((s) => s.kind === 'human').map((s) => s.id));
   const adoptedCap = (id: string) => plan.steps.find((s) => s.id === baseId(id))?.capability ?? null;
+  const compensations = compensationsOf(events);
   const called = [
     ...new Set(
       events.flatMap((e) => {
+        // A compensation that reached its handler is a call too (it has no step_started of its own).
+        if (e.type === 'step_compensated' && e.stepId !== null && compensations.has(e.stepId)) {
+          const cap = plan.steps.find((s) => s.id === baseId(e.stepId!))?.compensate?.capability;
+          return cap !== undefined ? [cap] : [];
+        }
         if (e.stepId === null || human.has(baseId(e.stepId))) return [];
         // A step started before an upgrade names its capability as the old version's IR did (an entry
         // module named after its old file: `plans.f`); the upgrade kept it, so the plan's own name for it is the one to mock.
@@ -273,7 +279,7 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
   ];
   const outputSchema = (cap: string) => plan.capabilities[cap]?.output as Record<string, unknown> | undefined;
   // First run: every call answered from the journal (private values replaced as the mocks will be).
-  const answers = new JournalAnswers(outcomesOf(events), compensationsOf(events), (o, req) => (o.ok ? { ...o, output: hide(o.output, outputSchema(req.capability.name)) } : { ...o, error: ph.copies(o.error) }));
+  const answers = new JournalAnswers(outcomesOf(events), compensations, (o, req) => (o.ok ? { ...o, output: hide(o.output, outputSchema(req.capability.name)) } : { ...o, error: ph.copies(o.error) }));
   // A model, channel or network the run never reached (it failed or skipped first) has no call to
   // answer from, yet a test must mock it (E0906): it fails saying so, which shows if a change calls it.
   const names = new CapabilityNames(plan);

@@ -4,7 +4,8 @@
  * could be written from — and a test whose plan can reach a model, a channel or the network with
  * no mock is E0906. The capture refused such runs ("the captured test does not check"), the runs
  * one most wants to pin. Each boundary the run never called is mocked to fail, saying so: the
- * captured test checks and passes, and a change that makes the plan call it shows.
+ * captured test checks and passes, and a change that makes the plan call it shows. A capability
+ * the run called only as a compensation is a call too: it is mocked to answer as it did.
  */
 import { describe, expect, it } from 'vitest';
 import { runAndCapture } from './capture-source.js';
@@ -46,5 +47,30 @@ describe('capturing a run that never reached some boundaries', () => {
     expect(text).toContain('  mock notify returns { delivered: true, channel: "ops" }');
     expect(text).toContain('  expect s.skipped');
     expect(result.passed).toBe(true);
+  });
+
+  it('a capability called only as a compensation is mocked as it answered, a channel among them; the compensations succeed again', async () => {
+    const saga = `
+capability book { kind tool  input { n: int }  output { ok: bool } }
+capability undo { kind tool  input { n: int }  output { ok: bool } }
+capability pay { kind tool  input { n: int }  output { ok: bool }  retry 0 }
+plan saga {
+  on_failure rollback
+  step a = book(n: 1) { compensate undo(n: 1) }
+  step b = book(n: 2) { after a  compensate notify(channel: "ops", text: "undone") }
+  step c = pay(n: 3) { after b }
+}
+`;
+    const body = '  plan plans.saga\n  mock plans.book returns { ok: true }\n  mock plans.undo returns { ok: true }\n  mock notify returns { delivered: true, channel: "ops" }\n  mock plans.pay fails "declined"\n';
+    const { ran, captured } = await runAndCapture(saga, body);
+    expect(ran.passed).toBe(true);
+    const compensated = (r: typeof ran) => r.timeline.filter((t) => t.type === 'step_compensated').map((t) => [t.step, t.detail]);
+    expect(compensated(ran)).toEqual([['b', null], ['a', null]]);
+    const { text, result } = captured;
+    expect(text).toMatch(/^ {2}mock plans\.undo returns /m);
+    expect(text).toMatch(/^ {2}mock notify returns /m);
+    expect(text).not.toContain('not called');
+    expect(result.passed).toBe(true);
+    expect(compensated(result)).toEqual(compensated(ran));
   });
 });
