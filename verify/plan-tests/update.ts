@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { compile, type CompiledTest } from '../../compiler/index.js';
-import type { Executor, ModelPrice, RunEvent } from '../../runtime/index.js';
+import { loadConfig, projectRoot, type Executor, type ModelPrice, type RunEvent } from '../../runtime/index.js';
 import { captureTest, CaptureError } from './capture.js';
 import { runPlanTest } from './run-test.js';
 
@@ -20,6 +20,7 @@ export interface UpdatedTest {
 
 export interface UpdateOptions {
   readonly real: Executor | null;
+  /** Prices of mock `usage` (default: the config's of each test's project, as `orch test` reads them). */
   readonly prices?: { readonly [model: string]: ModelPrice };
 }
 
@@ -34,7 +35,8 @@ export async function updateCapturedTests(path: string, opts: UpdateOptions): Pr
   let text = original;
   const updated: UpdatedTest[] = [];
   for (const t of captured) {
-    const block = await recapture(t, file, opts);
+    const prices = opts.prices ?? (await loadConfig(projectRoot(t.plan.base_dir))).models?.prices ?? {};
+    const block = await recapture(t, file, { ...opts, prices });
     const old = text.slice(t.range.start.offset, t.range.end.offset);
     text = text.slice(0, t.range.start.offset) + block + text.slice(t.range.end.offset);
     const before = lines(old);
