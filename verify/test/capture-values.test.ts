@@ -33,6 +33,20 @@ plan p {
 `;
 
 describe('capturing values', () => {
+  it('a map whose keys are no names (HTTP headers) is written with string keys, and the captured test passes', async () => {
+    const plan = `
+capability fetch { kind tool  input { u: string }  output { status: int, headers: map<string> } }
+plan h {
+  step f = fetch(u: "x")
+  output { h: f.output.headers }
+}
+`;
+    const { text, result } = await captureOf(plan, '  plan plans.h\n  mock plans.fetch returns { status: 200, headers: { "content-type": "text/plain", "x-\\${k}": "v" } }\n');
+    expect(text).toContain('  mock plans.fetch returns { status: 200, headers: { "content-type": "text/plain", "x-\\${k}": "v" } }');
+    expect(text).toContain('  expect run.output == { h: { "content-type": "text/plain", "x-\\${k}": "v" } }');
+    expect(result.passed).toBe(true);
+  });
+
   it('money of a program that writes no currency is written in usd, and the captured test passes', async () => {
     const { text, result } = await captureOf(charge(''), '  plan plans.p\n  input { amount: 5usd }\n  mock plans.charge returns { fee: 2usd }\n');
     expect(text).toContain('  input { amount: 5usd }');
