@@ -152,28 +152,45 @@ class JournalAnswers {
  * test's own (the plan file's alias is not seen there), one per server, made as they are named.
  */
 class CapabilityNames {
-  /** The `import mcp` lines the names given so far need. */
+  /** The `import` lines the names given so far need. */
   readonly imports: string[] = [];
+  /** `mcp:SERVER` or `file:MODULE` → its alias in the test's file. */
   private readonly aliases = new Map<string, string>();
-  constructor(private readonly plan: PlanIR) {}
+  constructor(
+    private readonly plan: PlanIR,
+    /** Module name → file, of the program the plan's file loads (not std). */
+    private readonly modules: ReadonlyMap<string, string>,
+    /** The test's file: a module's import is relative to it. */
+    private readonly file: string,
+  ) {}
 
   of(name: string): string {
     if (name.startsWith('std.capabilities.')) return name.slice('std.capabilities.'.length);
     const h = this.plan.capabilities[name]?.handler;
-    if (!h || !('mcp' in h) || !name.startsWith(`mcp.${h.mcp}.`)) return name;
-    return `${this.alias(h.mcp)}.${name.slice(`mcp.${h.mcp}.`.length)}`;
+    if (h && 'mcp' in h && name.startsWith(`mcp.${h.mcp}.`)) {
+      const alias = this.alias(`mcp:${h.mcp}`, toolIdent(h.mcp), (a) => `import mcp ${JSON.stringify(h.mcp)} as ${a}`);
+      return `${alias}.${name.slice(`mcp.${h.mcp}.`.length)}`;
+    }
+    // A capability of another module the plan's file imports: the test's file imports it too.
+    const dot = name.lastIndexOf('.');
+    const mod = dot > 0 ? name.slice(0, dot) : null;
+    const file = mod !== null && mod !== this.plan.module ? this.modules.get(mod) : undefined;
+    if (file === undefined) return name;
+    let rel = relative(dirname(this.file), file);
+    if (!rel.startsWith('.')) rel = `./${rel}`;
+    const alias = this.alias(`file:${mod}`, toolIdent(mod!.split('.').pop()!), (a) => `import ${JSON.stringify(rel)} as ${a}`);
+    return `${alias}.${name.slice(dot + 1)}`;
   }
 
-  private alias(server: string): string {
-    const known = this.aliases.get(server);
+  private alias(key: string, base: string, line: (alias: string) => string): string {
+    const known = this.aliases.get(key);
     if (known !== undefined) return known;
-    // Never the plan module's alias, nor another server's.
+    // Never the plan module's alias, nor another import's.
     const taken = new Set([this.plan.module, ...this.aliases.values()]);
-    const base = toolIdent(server);
     let alias = base;
     for (let n = 2; taken.has(alias); n++) alias = `${base}_${n}`;
-    this.aliases.set(server, alias);
-    this.imports.push(`import mcp ${JSON.stringify(server)} as ${alias}`);
+    this.aliases.set(key, alias);
+    this.imports.push(line(alias));
     return alias;
   }
 }
@@ -196,8 +213,9 @@ function answersText(all: readonly Outcome[], schema: Record<string, unknown> | 
  * The currency money is written in: a bare number is no `money` to the test's checker. The
  * program's own when it writes one, else usd (a `money` field has no currency of its own).
  */
-function programCurrency(source: string): string {
-  return compile({ entry: source, navigation: false }).model?.currency ?? 'usd';
+function programFacts(source: string): { readonly currency: string; readonly modules: ReadonlyMap<string, string> } {
+  const model = compile({ entry: source, navigation: false }).model;
+  return { currency: model?.currency ?? 'usd', modules: new Map((model?.modules ?? []).filter((m) => !m.std).map((m) => [m.name, m.file])) };
 }
 
 function compileTest(file: string, text: string, name: string): CompiledTest {
@@ -227,7 +245,8 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
   /** A value as written: private fields by the schema as placeholders, then copies of them elsewhere. */
   const hide = (v: unknown, schema: unknown) => ph.copies(scrub(v, schema as Record<string, unknown> | undefined, ph));
   const source = isAbsolute(plan.source_file) ? plan.source_file : resolve(plan.base_dir, plan.source_file);
-  const currency = plan.policy?.currency ?? programCurrency(source);
+  const program = programFacts(source);
+  const currency = plan.policy?.currency ?? program.currency;
   let rel = relative(dirname(file), source);
   if (!rel.startsWith('.')) rel = `./${rel}`;
   const name = opts.name ?? `captured from run ${runId}`;
@@ -282,7 +301,7 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
   const answers = new JournalAnswers(outcomesOf(events), compensations, (o, req) => (o.ok ? { ...o, output: hide(o.output, outputSchema(req.capability.name)) } : { ...o, error: ph.copies(o.error) }));
   // A model, channel or network the run never reached (it failed or skipped first) has no call to
   // answer from, yet a test must mock it (E0906): it fails saying so, which shows if a change calls it.
-  const names = new CapabilityNames(plan);
+  const names = new CapabilityNames(plan, program.modules, file);
   const written = (cap: string) => names.of(cap);
   const uncalled = Object.entries(plan.capabilities)
     .filter(([cap, ir]) => !called.includes(cap) && boundaryOf(ir) !== null)

@@ -33,6 +33,18 @@ plan p {
 `;
 
 describe('capturing values', () => {
+  it("a capability of another module the plan imports is mocked under an import of that module's file; the captured test passes", async () => {
+    const lib = 'capability fetch { kind tool  input { u: string }  output { v: string } }\ncapability again { kind tool  input { u: string }  output { v: string } }\n';
+    const plan = 'import "./lib/tools.orch" as t\nplan m {\n  step f = t.fetch(u: "x")\n  step g = t.again(u: f.output.v)\n  output { v: g.output.v }\n}\n';
+    const { ran, captured } = await runAndCapture(plan, '  plan plans.m\n  mock t.fetch returns { v: "a" }\n  mock t.again returns { v: "b" }\n', { 'lib/tools.orch': lib }, 'import "./lib/tools.orch" as t\n');
+    expect(ran.passed).toBe(true);
+    expect(captured.text).toContain('import "./lib/tools.orch" as tools\n');
+    expect(captured.text).toContain('  mock tools.fetch returns { v: "a" }');
+    expect(captured.text).toContain('  mock tools.again returns { v: "b" }');
+    expect(captured.text).toContain('  expect run.output == { v: "b" }');
+    expect(captured.result.passed).toBe(true);
+  });
+
   it('a map whose keys are no names (HTTP headers) is written with string keys, and the captured test passes', async () => {
     const plan = `
 capability fetch { kind tool  input { u: string }  output { status: int, headers: map<string> } }
