@@ -156,13 +156,17 @@ class CapabilityNames {
   readonly imports: string[] = [];
   /** `mcp:SERVER` or `file:MODULE` → its alias in the test's file. */
   private readonly aliases = new Map<string, string>();
+  /** The alias the test's file imports the plan's own file under: its module name, when that is a name. */
+  readonly planAlias: string;
   constructor(
     private readonly plan: PlanIR,
     /** Module name → file, of the program the plan's file loads (not std). */
     private readonly modules: ReadonlyMap<string, string>,
     /** The test's file: a module's import is relative to it. */
     private readonly file: string,
-  ) {}
+  ) {
+    this.planAlias = /^[A-Za-z_][A-Za-z0-9_]*$/.test(plan.module) ? plan.module : toolIdent(plan.module.split('.').pop()!);
+  }
 
   of(name: string): string {
     if (name.startsWith('std.capabilities.')) return name.slice('std.capabilities.'.length);
@@ -174,7 +178,8 @@ class CapabilityNames {
     // A capability of another module the plan's file imports: the test's file imports it too.
     const dot = name.lastIndexOf('.');
     const mod = dot > 0 ? name.slice(0, dot) : null;
-    const file = mod !== null && mod !== this.plan.module ? this.modules.get(mod) : undefined;
+    if (mod === this.plan.module) return `${this.planAlias}.${name.slice(dot + 1)}`;
+    const file = mod !== null ? this.modules.get(mod) : undefined;
     if (file === undefined) return name;
     let rel = relative(dirname(this.file), file);
     if (!rel.startsWith('.')) rel = `./${rel}`;
@@ -186,7 +191,7 @@ class CapabilityNames {
     const known = this.aliases.get(key);
     if (known !== undefined) return known;
     // Never the plan module's alias, nor another import's.
-    const taken = new Set([this.plan.module, ...this.aliases.values()]);
+    const taken = new Set([this.planAlias, ...this.aliases.values()]);
     let alias = base;
     for (let n = 2; taken.has(alias); n++) alias = `${base}_${n}`;
     this.aliases.set(key, alias);
@@ -247,6 +252,7 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
   const source = isAbsolute(plan.source_file) ? plan.source_file : resolve(plan.base_dir, plan.source_file);
   const program = programFacts(source);
   const currency = plan.policy?.currency ?? program.currency;
+  const names = new CapabilityNames(plan, program.modules, file);
   let rel = relative(dirname(file), source);
   if (!rel.startsWith('.')) rel = `./${rel}`;
   const name = opts.name ?? `captured from run ${runId}`;
@@ -259,11 +265,11 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
   const upgraded = [...events].reverse().find((e) => e.type === 'plan_upgraded');
   const version = upgraded?.type === 'plan_upgraded' ? upgraded.data.to_hash : (created.data.ir_hash ?? '');
   const head = [
-    `import ${JSON.stringify(rel)} as ${plan.module}`,
+    `import ${JSON.stringify(rel)} as ${names.planAlias}`,
     '',
     `test ${JSON.stringify(name)} {`,
     `  captured_from ${JSON.stringify(runId)} ir_hash ${JSON.stringify(version)}`,
-    `  plan ${plan.module}.${plan.plan}`,
+    `  plan ${names.planAlias}.${plan.plan}`,
     `  input ${orchValue(hide(created.data.input, plan.input), plan.input, currency)}`,
     ...(Object.keys(context).length > 0 ? [`  context ${orchValue(hide(context, plan.context), plan.context, currency)}`] : []),
   ];
@@ -301,7 +307,6 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
   const answers = new JournalAnswers(outcomesOf(events), compensations, (o, req) => (o.ok ? { ...o, output: hide(o.output, outputSchema(req.capability.name)) } : { ...o, error: ph.copies(o.error) }));
   // A model, channel or network the run never reached (it failed or skipped first) has no call to
   // answer from, yet a test must mock it (E0906): it fails saying so, which shows if a change calls it.
-  const names = new CapabilityNames(plan, program.modules, file);
   const written = (cap: string) => names.of(cap);
   const uncalled = Object.entries(plan.capabilities)
     .filter(([cap, ir]) => !called.includes(cap) && boundaryOf(ir) !== null)

@@ -33,6 +33,16 @@ plan p {
 `;
 
 describe('capturing values', () => {
+  it('a plan whose file names its module (module marketing.campaigns) is imported under an alias that is a name', async () => {
+    const plan = 'module marketing.campaigns\ncapability go { kind tool  input { n: int }  output { ok: bool } }\nplan launch {\n  step a = go(n: 1)\n}\n';
+    const { ran, captured } = await runAndCapture(plan, '  plan plans.launch\n  mock plans.go returns { ok: true }\n');
+    expect(ran.passed).toBe(true);
+    expect(captured.text).toContain('import "./plans.orch" as campaigns\n');
+    expect(captured.text).toContain('  plan campaigns.launch\n');
+    expect(captured.text).toContain('  mock campaigns.go returns { ok: true }');
+    expect(captured.result.passed).toBe(true);
+  });
+
   it("a capability of another module the plan imports is mocked under an import of that module's file; the captured test passes", async () => {
     const lib = 'capability fetch { kind tool  input { u: string }  output { v: string } }\ncapability again { kind tool  input { u: string }  output { v: string } }\n';
     const plan = 'import "./lib/tools.orch" as t\nplan m {\n  step f = t.fetch(u: "x")\n  step g = t.again(u: f.output.v)\n  output { v: g.output.v }\n}\n';
