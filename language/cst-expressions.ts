@@ -381,7 +381,7 @@ export class CstExpressionBuilder extends NodeBuilders {
     const fields: A.RecordField[] = [];
     for (const f of nodes(node, 'recordField')) {
       const field = this.attempt((): A.RecordField => {
-        const key = this.ident(token(f, 'key'));
+        const key = this.fieldKey(token(f, 'key'));
         const value = this.expression(child(f, 'expression'));
         return { kind: 'RecordField', key, value, range: this.nodeRange(f) };
       });

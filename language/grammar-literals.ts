@@ -7,7 +7,7 @@ import type { CstNode, ParserMethod } from 'chevrotain';
 import type * as A from './ast.js';
 import { LABEL, v } from './grammar-labels.js';
 import type { SharedRules } from './grammar-shared.js';
-import { Colon, Comma, FieldName, LBracket, LCurly, LParen, RBracket, RCurly, RParen } from './lexer.js';
+import { Colon, Comma, FieldName, LBracket, LCurly, LParen, RBracket, RCurly, RParen, StringTok } from './lexer.js';
 
 export function literalRules(Base: SharedRules) {
   return class LiteralRules extends Base {
@@ -86,10 +86,11 @@ export function literalRules(Base: SharedRules) {
     });
 
     recordField = this.RULE('recordField', () => {
-      const key = this.CONSUME(FieldName, LABEL.key);
+      // A key that is no name (`"content-type"`, a map's) is written as a string without `${…}`.
+      const key = this.OR([{ ALT: () => this.CONSUME(FieldName, LABEL.key) }, { ALT: () => this.CONSUME(StringTok, LABEL.key) }]);
       this.CONSUME(Colon);
       const value = this.SUBRULE(this.expression);
-      if (this.live) return { kind: 'RecordField', key: this.b.ident(key), value: v<A.Expr>(value), range: this.b.span(key.startOffset, this.end()) } satisfies A.RecordField;
+      if (this.live) return { kind: 'RecordField', key: this.b.fieldKey(key), value: v<A.Expr>(value), range: this.b.span(key.startOffset, this.end()) } satisfies A.RecordField;
     });
   };
 }

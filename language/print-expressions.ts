@@ -84,7 +84,7 @@ export class ExprPrinter extends BlockPrinter {
   }
 
   protected recordLit(r: RecordLit, comments: Comment[]): Doc {
-    const items: Item[] = r.fields.map((f) => ({ range: f.range, print: (inner) => [f.key.name, ': ', this.exprC(f.value, inner)] }));
+    const items: Item[] = r.fields.map((f) => ({ range: f.range, print: (inner) => [fieldKeyText(f.key.name), ': ', this.exprC(f.value, inner)] }));
     return this.commaList('{', '}', items, comments, true);
   }
 
@@ -186,4 +186,9 @@ export class ExprPrinter extends BlockPrinter {
         return ['(', sub(e.inner), ')'];
     }
   }
+}
+
+/** A record literal's key as written: a name bare, any other key as a string (`"content-type"`). */
+function fieldKeyText(key: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? key : JSON.stringify(key).replace(/\$\{/g, '\\${');
 }

@@ -8,7 +8,7 @@ import type * as A from './ast.js';
 import { diagnostic, type Diagnostic, type Range } from './diagnostic.js';
 import { isMissing, need, MISSING } from './cst-access.js';
 import type { DocComments } from './doc-comments.js';
-import { DurationTok, MoneyTok, NumberTok, PercentTok } from './lexer.js';
+import { DurationTok, MoneyTok, NumberTok, PercentTok, StringTok } from './lexer.js';
 import { endOffset, startOffset, type LineIndex } from './source.js';
 import type { PropertyBag } from './builder-support.js';
 
@@ -80,6 +80,13 @@ export abstract class TokenBuilders {
   ident(t: IToken | undefined): A.Ident {
     const tok = need(t);
     return this.index.named('Ident', tok.image, tok.startOffset, tok.endOffset! + 1);
+  }
+
+  /** A record literal's key: a name, or a string for a key that is none (`"content-type"`). */
+  fieldKey(t: IToken | undefined): A.Ident {
+    const tok = need(t);
+    if (tok.tokenType !== StringTok) return this.ident(tok);
+    return this.index.named('Ident', this.plainString(tok), tok.startOffset, tok.endOffset! + 1);
   }
 
   qualified(parts: readonly IToken[]): A.QualifiedName {

@@ -3,7 +3,7 @@
  * test from a journaled run (verify/plan-tests/capture.ts), after running it: exit 1 with the
  * reason when it does not pass, 2 for an unknown run.
  */
-import { writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { PlanIR } from '../../compiler/index.js';
 import { journalExists, journalOf, requireRun, withJournal } from '../db-option.js';
@@ -45,6 +45,7 @@ export async function captureCommand(opts: CaptureCli): Promise<void> {
 /** `orch test --update FILES…`: rewrites each file's captured tests from a run of the plan as it is now. */
 export async function updateCommand(paths: readonly string[]): Promise<void> {
   if (paths.length === 0) throw new CliError('--update needs the test files to rewrite (orch test --update FILE…)', 2);
+  for (const path of paths) if (statSync(path, { throwIfNoEntry: false })?.isFile() !== true) throw new CliError(`cannot read ${path}: no such file (--update rewrites the .orch files given)`, 2);
   const { updateCapturedTests, LazyWorkers, CaptureError } = await import('../../verify/index.js');
   const real = new LazyWorkers();
   try {

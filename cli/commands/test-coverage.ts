@@ -30,6 +30,7 @@ export function wantsCoverage(opts: CoverageCliOptions): boolean {
 
 /** Exit 1 (after the report is out) when the share seen is under `--coverage-min`. */
 export function coverageVerdict(report: CoverageReport, opts: CoverageCliOptions): string | null {
-  if (opts.coverageMin === undefined || report.percent >= opts.coverageMin) return null;
+  // The share itself, not the percent shown (floored to a tenth): 2/3 is at least 66.65%.
+  if (opts.coverageMin === undefined || report.seen * 100 >= opts.coverageMin * report.total) return null;
   return `coverage ${report.percent}% (${report.seen}/${report.total} outcomes) is under --coverage-min ${opts.coverageMin}%`;
 }

@@ -102,9 +102,10 @@ describe('orch test', () => {
     expect(none.stderr).toContain('no test found');
     expect((await runCli(['test', '--filter', 'nothing matches this', '--allow-none'], dir)).code).toBe(0);
     // Usage errors: an unknown reporter, a path that is not there, a --coverage-min that is no share.
-    for (const args of [['--reporter', 'tap'], ['no-such-dir'], ['--coverage', '--coverage-min', 'most']]) {
+    for (const args of [['--reporter', 'tap'], ['no-such-dir'], ['--coverage', '--coverage-min', 'most'], ['--update', 'no-such.test.orch']]) {
       const u = await runCli(['test', ...args], dir);
       expect([u.code, u.stdout], args.join(' ')).toEqual([2, '']);
+      expect(u.stderr, args.join(' ')).not.toContain('internal error');
     }
     const help = await runCli(['test', '--help'], dir);
     expect(help.stdout).toContain('--reporter');

@@ -56,6 +56,17 @@ describe('orch test --coverage', () => {
     expect(under.stdout).toContain('1 passed');
     expect(under.stderr).toContain('coverage 40% (2/5 outcomes) is under --coverage-min 41%');
     expect((await runCli(['test', '--coverage-min', '40'], dir)).code).toBe(0);
+    // The share itself is compared, not the percent shown (floored to 0.1): 2/3 is 66.67%, at least 66.65%.
+    const thirds = mkdtempSync(path.join(tmpdir(), 'orch-test-cov-'));
+    writeFileSync(
+      path.join(thirds, 'chain.orch'),
+      'plan chain {\n  step a = transform(value: 1)\n  step b = transform(value: 2) { after a }\n  step c = transform(value: 3) { after b }\n}\ntest "b fails" {\n  plan chain\n  mock transform where input.value == 2 fails "no"\n  expect not c.started\n}\n',
+    );
+    const above = await runCli(['test', '--coverage-min', '66.65%'], thirds);
+    expect([above.code, above.stderr]).toEqual([0, '']);
+    expect(above.stdout).toContain('2/3 outcomes');
+    const below = await runCli(['test', '--coverage-min', '66.7%'], thirds);
+    expect([below.code, below.stderr]).toEqual([1, expect.stringContaining('(2/3 outcomes) is under --coverage-min 66.7%')]);
     const bad = await runCli(['test', '--coverage-min', 'lots'], dir);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--coverage-min takes a share from 0 to 100');

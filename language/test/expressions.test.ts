@@ -1,7 +1,7 @@
 /** Expression parsing: precedence, associativity, literals, interpolation (LANGUAGE.md §2, ast.ts). */
 import { describe, expect, it } from 'vitest';
 import type { InvariantDecl, StringLit } from '../ast.js';
-import { parse, parseViaCst } from '../index.js';
+import { format, parse, parseViaCst } from '../index.js';
 import { diagnosticsOf, expr, firstDecl, show } from './helpers.js';
 
 describe('precedence and associativity', () => {
@@ -156,5 +156,39 @@ plan p {
       "expected an expression after 'in', found ':' (a field named 'in' after a value needs a comma before it)",
     ]);
     expect(diagnosticsOf('context { n: int = 1, in: string }')).toEqual([]);
+  });
+});
+
+describe('record keys that are no names (a map value: HTTP headers)', () => {
+  // `orch test --capture` writes a map's keys as they are, and a test mocks an answer's headers:
+  // a key that is no name is written as a string — without which `{ "content-type": … }` had no way to be written.
+  const text = `plan p {
+  step a = transform(value: { "content-type": "text/plain", "x y": 1, plain: 2, "": 3, "a\\"b": 4, "x-\\\${k}": 5 })
+}
+`;
+
+  it('parses on both paths, the key being the string it says', () => {
+    for (const run of [parse, parseViaCst]) {
+      const out = run({ file: 'k.orch', text });
+      expect(out.diagnostics).toEqual([]);
+      const plan = out.module.declarations[0]!;
+      if (plan.kind !== 'PlanDecl' || plan.body[0]!.kind !== 'StepDecl' || plan.body[0]!.action.kind !== 'CapabilityCall') throw new Error('no step');
+      const value = plan.body[0]!.action.args[0]!.value;
+      if (value.kind !== 'RecordLit') throw new Error('no record');
+      expect(value.fields.map((f) => f.key.name)).toEqual(['content-type', 'x y', 'plain', '', 'a"b', 'x-${k}']);
+    }
+  });
+
+  it('is printed quoted only where it is no name, and formats to itself', () => {
+    const once = format('k.orch', text);
+    expect(once.diagnostics).toEqual([]);
+    expect(once.text).toContain('"content-type": "text/plain"');
+    expect(once.text).toContain('plain: 2');
+    expect(once.text).toContain('"x-\\${k}": 5');
+    expect(format('k.orch', once.text).text).toBe(once.text);
+  });
+
+  it('a key with an interpolation is refused', () => {
+    expect(diagnosticsOf('plan p { step a = transform(value: { "${x}": 1 }) }').map((d) => d.code)).toEqual(['E0001']);
   });
 });

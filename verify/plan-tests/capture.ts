@@ -9,7 +9,7 @@
  * written test, which must pass before it is returned.
  */
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
-import { canonicalJson, compile, diskHost, type CompiledTest, type PlanIR } from '../../compiler/index.js';
+import { boundaryOf, canonicalJson, compile, diskHost, toolIdent, type CompiledTest, type PlanIR } from '../../compiler/index.js';
 import type { AttemptRequest, ModelPrice, RunEvent } from '../../runtime/index.js';
 import type { VirtualAnswer } from './mock-executor.js';
 import { baseId, SecretView } from '../../runtime/index.js';
@@ -146,9 +146,58 @@ class JournalAnswers {
   };
 }
 
-/** A capability's IR name as the test's file sees it (the plan's module is imported under its own name). */
-function written(name: string): string {
-  return name.startsWith('std.capabilities.') ? name.slice('std.capabilities.'.length) : name;
+/**
+ * A capability's IR name as the test's file sees it: the plan's module is imported under its own
+ * name, a std capability is bare, and an MCP tool is `alias.tool` under an `import mcp` of the
+ * test's own (the plan file's alias is not seen there), one per server, made as they are named.
+ */
+class CapabilityNames {
+  /** The `import` lines the names given so far need. */
+  readonly imports: string[] = [];
+  /** `mcp:SERVER` or `file:MODULE` → its alias in the test's file. */
+  private readonly aliases = new Map<string, string>();
+  /** The alias the test's file imports the plan's own file under: its module name, when that is a name. */
+  readonly planAlias: string;
+  constructor(
+    private readonly plan: PlanIR,
+    /** Module name → file, of the program the plan's file loads (not std). */
+    private readonly modules: ReadonlyMap<string, string>,
+    /** The test's file: a module's import is relative to it. */
+    private readonly file: string,
+  ) {
+    this.planAlias = /^[A-Za-z_][A-Za-z0-9_]*$/.test(plan.module) ? plan.module : toolIdent(plan.module.split('.').pop()!);
+  }
+
+  of(name: string): string {
+    if (name.startsWith('std.capabilities.')) return name.slice('std.capabilities.'.length);
+    const h = this.plan.capabilities[name]?.handler;
+    if (h && 'mcp' in h && name.startsWith(`mcp.${h.mcp}.`)) {
+      const alias = this.alias(`mcp:${h.mcp}`, toolIdent(h.mcp), (a) => `import mcp ${JSON.stringify(h.mcp)} as ${a}`);
+      return `${alias}.${name.slice(`mcp.${h.mcp}.`.length)}`;
+    }
+    // A capability of another module the plan's file imports: the test's file imports it too.
+    const dot = name.lastIndexOf('.');
+    const mod = dot > 0 ? name.slice(0, dot) : null;
+    if (mod === this.plan.module) return `${this.planAlias}.${name.slice(dot + 1)}`;
+    const file = mod !== null ? this.modules.get(mod) : undefined;
+    if (file === undefined) return name;
+    let rel = relative(dirname(this.file), file);
+    if (!rel.startsWith('.')) rel = `./${rel}`;
+    const alias = this.alias(`file:${mod}`, toolIdent(mod!.split('.').pop()!), (a) => `import ${JSON.stringify(rel)} as ${a}`);
+    return `${alias}.${name.slice(dot + 1)}`;
+  }
+
+  private alias(key: string, base: string, line: (alias: string) => string): string {
+    const known = this.aliases.get(key);
+    if (known !== undefined) return known;
+    // Never the plan module's alias, nor another import's.
+    const taken = new Set([this.planAlias, ...this.aliases.values()]);
+    let alias = base;
+    for (let n = 2; taken.has(alias); n++) alias = `${base}_${n}`;
+    this.aliases.set(key, alias);
+    this.imports.push(line(alias));
+    return alias;
+  }
 }
 
 /** `returns … then …` / `fails "M" times N then returns …` for answers in call order (the last repeats). */
@@ -169,8 +218,9 @@ function answersText(all: readonly Outcome[], schema: Record<string, unknown> | 
  * The currency money is written in: a bare number is no `money` to the test's checker. The
  * program's own when it writes one, else usd (a `money` field has no currency of its own).
  */
-function programCurrency(source: string): string {
-  return compile({ entry: source, navigation: false }).model?.currency ?? 'usd';
+function programFacts(source: string): { readonly currency: string; readonly modules: ReadonlyMap<string, string> } {
+  const model = compile({ entry: source, navigation: false }).model;
+  return { currency: model?.currency ?? 'usd', modules: new Map((model?.modules ?? []).filter((m) => !m.std).map((m) => [m.name, m.file])) };
 }
 
 function compileTest(file: string, text: string, name: string): CompiledTest {
@@ -200,7 +250,9 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
   /** A value as written: private fields by the schema as placeholders, then copies of them elsewhere. */
   const hide = (v: unknown, schema: unknown) => ph.copies(scrub(v, schema as Record<string, unknown> | undefined, ph));
   const source = isAbsolute(plan.source_file) ? plan.source_file : resolve(plan.base_dir, plan.source_file);
-  const currency = plan.policy?.currency ?? programCurrency(source);
+  const program = programFacts(source);
+  const currency = plan.policy?.currency ?? program.currency;
+  const names = new CapabilityNames(plan, program.modules, file);
   let rel = relative(dirname(file), source);
   if (!rel.startsWith('.')) rel = `./${rel}`;
   const name = opts.name ?? `captured from run ${runId}`;
@@ -213,11 +265,11 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
   const upgraded = [...events].reverse().find((e) => e.type === 'plan_upgraded');
   const version = upgraded?.type === 'plan_upgraded' ? upgraded.data.to_hash : (created.data.ir_hash ?? '');
   const head = [
-    `import ${JSON.stringify(rel)} as ${plan.module}`,
+    `import ${JSON.stringify(rel)} as ${names.planAlias}`,
     '',
     `test ${JSON.stringify(name)} {`,
     `  captured_from ${JSON.stringify(runId)} ir_hash ${JSON.stringify(version)}`,
-    `  plan ${plan.module}.${plan.plan}`,
+    `  plan ${names.planAlias}.${plan.plan}`,
     `  input ${orchValue(hide(created.data.input, plan.input), plan.input, currency)}`,
     ...(Object.keys(context).length > 0 ? [`  context ${orchValue(hide(context, plan.context), plan.context, currency)}`] : []),
   ];
@@ -232,9 +284,15 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
   // Approvals are decided by `approve` / `reject` lines, never mocked.
   const human = new Set(plan.steps.filter((s) => s.kind === 'human').map((s) => s.id));
   const adoptedCap = (id: string) => plan.steps.find((s) => s.id === baseId(id))?.capability ?? null;
+  const compensations = compensationsOf(events);
   const called = [
     ...new Set(
       events.flatMap((e) => {
+        // A compensation that reached its handler is a call too (it has no step_started of its own).
+        if (e.type === 'step_compensated' && e.stepId !== null && compensations.has(e.stepId)) {
+          const cap = plan.steps.find((s) => s.id === baseId(e.stepId!))?.compensate?.capability;
+          return cap !== undefined ? [cap] : [];
+        }
         if (e.stepId === null || human.has(baseId(e.stepId))) return [];
         // A step started before an upgrade names its capability as the old version's IR did (an entry
         // module named after its old file: `plans.f`); the upgrade kept it, so the plan's own name for it is the one to mock.
@@ -246,8 +304,15 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
   ];
   const outputSchema = (cap: string) => plan.capabilities[cap]?.output as Record<string, unknown> | undefined;
   // First run: every call answered from the journal (private values replaced as the mocks will be).
-  const answers = new JournalAnswers(outcomesOf(events), compensationsOf(events), (o, req) => (o.ok ? { ...o, output: hide(o.output, outputSchema(req.capability.name)) } : { ...o, error: ph.copies(o.error) }));
-  const placeholderMocks = called.map((c) => `  mock ${written(c)} fails "captured"`);
+  const answers = new JournalAnswers(outcomesOf(events), compensations, (o, req) => (o.ok ? { ...o, output: hide(o.output, outputSchema(req.capability.name)) } : { ...o, error: ph.copies(o.error) }));
+  // A model, channel or network the run never reached (it failed or skipped first) has no call to
+  // answer from, yet a test must mock it (E0906): it fails saying so, which shows if a change calls it.
+  const written = (cap: string) => names.of(cap);
+  const uncalled = Object.entries(plan.capabilities)
+    .filter(([cap, ir]) => !called.includes(cap) && boundaryOf(ir) !== null)
+    .map(([cap]) => `  mock ${written(cap)} fails ${JSON.stringify(`not called in run ${runId}`).replace(/\$\{/g, '\\${')}`);
+  const placeholderMocks = [...called.map((c) => `  mock ${written(c)} fails "captured"`), ...uncalled];
+  head.splice(1, 0, ...names.imports);
   const probe = compileTest(file, [...head, ...placeholderMocks, ...decisions, ...signals, '}', ''].join('\n'), name);
   let probeEnd: RunEvent | undefined;
   await runPlanTest({ ...probe, mocks: [] }, { real: null, answer: answers.answer, prices: opts.prices ?? {}, onJournal: (js) => (probeEnd = [...js].reverse().find((e) => e.type === 'execution_completed')) });
@@ -266,6 +331,7 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
       for (const { input, outcomes } of byInput.values())
         mocks.push(`  mock ${written(cap)} where input == ${orchValue(input, inputSchema, currency)} ${answersText(outcomes, schema, currency, cap)}${spendText(outcomes, currency)}`);
   }
+  mocks.push(...uncalled);
   const final = [...events].reverse().find((e) => e.type === 'execution_completed' || e.type === 'execution_failed' || e.type === 'execution_cancelled');
   if (!final) throw new CaptureError(`run ${runId} has not finished: capture a finished run`);
   const status = final.type === 'execution_completed' ? 'completed' : final.type === 'execution_failed' ? final.data.status : 'cancelled';

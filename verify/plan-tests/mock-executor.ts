@@ -87,7 +87,7 @@ export class MockExecutor implements Executor {
       handle.abort(`timed out after ${limit} ms`);
       finish({ ok: false, error: `the handler of ${cap} took longer than ${limit} ms (real time) in this test` });
     }, limit);
-    const handle = this.real.start(request, (outcome) => finish(outcome), logged);
+    const handle = this.real.start(request, (outcome) => finish(this.priced(outcome)), logged);
     return {
       abort: (reason) => {
         if (over) return;
@@ -142,6 +142,19 @@ export class MockExecutor implements Executor {
     const cost = price ? priceOf(price, mock.usage.input_tokens, mock.usage.output_tokens) : undefined;
     const usage = { input_tokens: mock.usage.input_tokens, output_tokens: mock.usage.output_tokens, ...(model !== null ? { model } : {}), ...(cost !== undefined ? { cost } : {}) };
     return cost !== undefined ? { cost, usage } : { usage };
+  }
+
+  /**
+   * A real handler's `ctx.usage()` with tokens of a model the config prices and no cost of its own:
+   * its price is what the attempt cost, as `orch run`'s model executor prices it (§8.1).
+   */
+  private priced(o: AttemptOutcome): AttemptOutcome {
+    const u = o.usage;
+    if (!u || u.cost !== undefined || u.model === undefined) return o;
+    const price = this.prices[u.model];
+    if (!price) return o;
+    const cost = priceOf(price, u.input_tokens ?? 0, u.output_tokens ?? 0);
+    return { ...o, cost, usage: { ...u, cost } };
   }
 
   private later(ms: number, outcome: AttemptOutcome, done: (outcome: AttemptOutcome) => void): AttemptHandle {

@@ -89,7 +89,7 @@ export function orchValue(value: unknown, schema: Schema | undefined, currency: 
     return String(value);
   }
   if (Array.isArray(value)) return `[${value.map((v) => orchValue(v, itemsOf(schema), currency)).join(', ')}]`;
-  const fields = Object.entries(value as Record<string, unknown>).map(([k, v]) => `${IDENT.test(k) ? k : JSON.stringify(k)}: ${orchValue(v, propertyOf(schema, k), currency)}`);
+  const fields = Object.entries(value as Record<string, unknown>).map(([k, v]) => `${IDENT.test(k) ? k : JSON.stringify(k).replace(/\$\{/g, '\\${')}: ${orchValue(v, propertyOf(schema, k), currency)}`);
   return fields.length === 0 ? '{}' : `{ ${fields.join(', ')} }`;
 }
 

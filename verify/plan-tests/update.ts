@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { compile, type CompiledTest } from '../../compiler/index.js';
-import type { Executor, ModelPrice, RunEvent } from '../../runtime/index.js';
+import { loadConfig, projectRoot, type Executor, type ModelPrice, type RunEvent } from '../../runtime/index.js';
 import { captureTest, CaptureError } from './capture.js';
 import { runPlanTest } from './run-test.js';
 
@@ -20,6 +20,7 @@ export interface UpdatedTest {
 
 export interface UpdateOptions {
   readonly real: Executor | null;
+  /** Prices of mock `usage` (default: the config's of each test's project, as `orch test` reads them). */
   readonly prices?: { readonly [model: string]: ModelPrice };
 }
 
@@ -33,18 +34,21 @@ export async function updateCapturedTests(path: string, opts: UpdateOptions): Pr
   const captured = out.tests.filter((t) => t.file === file && t.origin !== null).sort((a, b) => b.range.start.offset - a.range.start.offset);
   let text = original;
   const updated: UpdatedTest[] = [];
+  const needed: string[] = [];
   for (const t of captured) {
-    const block = await recapture(t, file, opts);
+    const prices = opts.prices ?? (await loadConfig(projectRoot(t.plan.base_dir))).models?.prices ?? {};
+    const { block, imports } = await recapture(t, file, { ...opts, prices });
+    needed.push(...imports);
     const old = text.slice(t.range.start.offset, t.range.end.offset);
     text = text.slice(0, t.range.start.offset) + block + text.slice(t.range.end.offset);
     const before = lines(old);
     const after = lines(block);
     updated.unshift({ name: t.name, removed: before.filter((l) => !after.includes(l)), added: after.filter((l) => !before.includes(l)) });
   }
-  return { text, updated };
+  return { text: withImports(text, needed), updated };
 }
 
-async function recapture(t: CompiledTest, file: string, opts: UpdateOptions): Promise<string> {
+async function recapture(t: CompiledTest, file: string, opts: UpdateOptions): Promise<{ readonly block: string; readonly imports: readonly string[] }> {
   let journal: readonly RunEvent[] = [];
   const fresh = await runPlanTest({ ...t, stale: [], staleSteps: [], expects: [] }, { real: opts.real, prices: opts.prices ?? {}, onJournal: (events) => (journal = events) });
   // Decisions of a step that is gone decide nothing: the new plan's run may wait on one for good.
@@ -55,9 +59,23 @@ async function recapture(t: CompiledTest, file: string, opts: UpdateOptions): Pr
         `${t.staleSteps.length > 0 ? `; the test names steps the plan no longer has (${t.staleSteps.join(', ')}): write its approve / reject lines for the new steps and update again` : ''}`,
     );
   const { text } = await captureTest({ runId: t.origin!.run, plan: t.plan, events: journal }, { file, name: t.name, keepPersonal: true, prices: opts.prices ?? {} });
-  // The block alone: the capture's import of the plan's file is the file's own already.
-  const start = text.indexOf('test ');
-  return text.slice(start).replace(/\n$/, '');
+  // The block alone: the capture's import of the plan's file is the file's own already; the
+  // imports its mocks need (another module, an MCP server) are added to the file where it lacks them.
+  const start = text.indexOf('\ntest "') + 1;
+  const imports = text.slice(0, start).split('\n').filter((l) => l.startsWith('import ')).slice(1);
+  return { block: text.slice(start).replace(/\n$/, ''), imports };
+}
+
+/** `text` with each of `imports` it does not have, after its last import line (else first). */
+function withImports(text: string, imports: readonly string[]): string {
+  const have = new Set(text.split('\n').map((l) => l.trim()));
+  const missing = [...new Set(imports)].filter((l) => !have.has(l));
+  if (missing.length === 0) return text;
+  const lines = text.split('\n');
+  let at = 0;
+  for (let i = 0; i < lines.length; i++) if (lines[i]!.startsWith('import ')) at = i + 1;
+  lines.splice(at, 0, ...missing);
+  return lines.join('\n');
 }
 
 function lines(block: string): string[] {

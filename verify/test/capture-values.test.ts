@@ -33,6 +33,42 @@ plan p {
 `;
 
 describe('capturing values', () => {
+  it('a plan whose file names its module (module marketing.campaigns) is imported under an alias that is a name', async () => {
+    const plan = 'module marketing.campaigns\ncapability go { kind tool  input { n: int }  output { ok: bool } }\nplan launch {\n  step a = go(n: 1)\n}\n';
+    const { ran, captured } = await runAndCapture(plan, '  plan plans.launch\n  mock plans.go returns { ok: true }\n');
+    expect(ran.passed).toBe(true);
+    expect(captured.text).toContain('import "./plans.orch" as campaigns\n');
+    expect(captured.text).toContain('  plan campaigns.launch\n');
+    expect(captured.text).toContain('  mock campaigns.go returns { ok: true }');
+    expect(captured.result.passed).toBe(true);
+  });
+
+  it("a capability of another module the plan imports is mocked under an import of that module's file; the captured test passes", async () => {
+    const lib = 'capability fetch { kind tool  input { u: string }  output { v: string } }\ncapability again { kind tool  input { u: string }  output { v: string } }\n';
+    const plan = 'import "./lib/tools.orch" as t\nplan m {\n  step f = t.fetch(u: "x")\n  step g = t.again(u: f.output.v)\n  output { v: g.output.v }\n}\n';
+    const { ran, captured } = await runAndCapture(plan, '  plan plans.m\n  mock t.fetch returns { v: "a" }\n  mock t.again returns { v: "b" }\n', { 'lib/tools.orch': lib }, 'import "./lib/tools.orch" as t\n');
+    expect(ran.passed).toBe(true);
+    expect(captured.text).toContain('import "./lib/tools.orch" as tools\n');
+    expect(captured.text).toContain('  mock tools.fetch returns { v: "a" }');
+    expect(captured.text).toContain('  mock tools.again returns { v: "b" }');
+    expect(captured.text).toContain('  expect run.output == { v: "b" }');
+    expect(captured.result.passed).toBe(true);
+  });
+
+  it('a map whose keys are no names (HTTP headers) is written with string keys, and the captured test passes', async () => {
+    const plan = `
+capability fetch { kind tool  input { u: string }  output { status: int, headers: map<string> } }
+plan h {
+  step f = fetch(u: "x")
+  output { h: f.output.headers }
+}
+`;
+    const { text, result } = await captureOf(plan, '  plan plans.h\n  mock plans.fetch returns { status: 200, headers: { "content-type": "text/plain", "x-\\${k}": "v" } }\n');
+    expect(text).toContain('  mock plans.fetch returns { status: 200, headers: { "content-type": "text/plain", "x-\\${k}": "v" } }');
+    expect(text).toContain('  expect run.output == { h: { "content-type": "text/plain", "x-\\${k}": "v" } }');
+    expect(result.passed).toBe(true);
+  });
+
   it('money of a program that writes no currency is written in usd, and the captured test passes', async () => {
     const { text, result } = await captureOf(charge(''), '  plan plans.p\n  input { amount: 5usd }\n  mock plans.charge returns { fee: 2usd }\n');
     expect(text).toContain('  input { amount: 5usd }');
