@@ -114,6 +114,13 @@ describe('block fields', () => {
 });
 
 describe('repeat', () => {
+  it('a step after a loop that holds a race is not skipped by the race\'s cancelled loser', async () => {
+    const { result, events } = await run('race_in_loop', { log: logFile() });
+    expect(result.status).toBe('completed');
+    expect(result.output).toEqual({ reads: 'lap 1 won by hare', waits: 'after' });
+    expect(events.filter((e) => e.type === 'step_skipped')).toEqual([]);
+  });
+
   it('iterates until the condition holds, journaling each iteration with its index', async () => {
     const { result, events } = await run('loop_until', { log: logFile(), approve_at: 2 });
     expect(result.status).toBe('completed');
