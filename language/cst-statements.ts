@@ -98,6 +98,10 @@ export class CstStatementBuilder extends CstExpressionBuilder {
       if (arg) out.push(arg);
       else lost = true;
     }
+    // No `)` of its own: recovery cut the list short (`f(a: 1 b: 2)`), so what follows the
+    // error may be more arguments.
+    const close = token(n, 'RParen');
+    if (n.recoveredNode || !close || close.isInsertedInRecovery) lost = true;
     return { args: out, lost };
   }
 

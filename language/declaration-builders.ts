@@ -252,7 +252,12 @@ export abstract class DeclarationBuilders extends ExpressionBuilders {
       case 'consent': t.rest.consent = (v as IToken[]).map((s) => this.stringLit(s, false)); break;
       default: {
         const s = v as A.TriggerSource | undefined;
-        if (!s) break;
+        // An ill-written source (`after p exploded`) was reported where it stands: the trigger
+        // is not also told it lacks one.
+        if (!s) {
+          t.sourceKey ||= key;
+          break;
+        }
         if (t.source) {
           this.error(`a trigger has one source; '${key}' conflicts with '${t.sourceKey}'`, s.range);
           break;
@@ -278,7 +283,7 @@ export abstract class DeclarationBuilders extends ExpressionBuilders {
     // A trigger whose block already has a syntax error is not told what it lacks as well.
     const broken = this.hasSyntaxErrorIn(startOffset(range), endOffset(range) + 1);
     if (!source) {
-      if (!broken) this.error(`trigger '${name.name}' needs a source: schedule, event, manual, api, when or after`, name.range);
+      if (!broken && !t.sourceKey) this.error(`trigger '${name.name}' needs a source: schedule, event, manual, api, when or after`, name.range);
       throw MISSING;
     }
     if (!t.plan) {

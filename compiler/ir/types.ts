@@ -139,6 +139,10 @@ export interface BlockView {
   readonly completed: boolean;
   readonly failed: boolean;
   readonly skipped: boolean;
+  /** From the first start of a step inside to the last end, in ms (0 until the block ended). */
+  readonly duration?: number;
+  /** What every step instance inside cost (losers, every iteration). */
+  readonly cost?: number;
   /** race: the id of the winning step (null until one completes). */
   readonly winner?: string | null;
   /** race: the winner's output. */

@@ -150,6 +150,14 @@ describe('E0201 type mismatch', () => {
     ].sort((a, b) => text.indexOf(a[1]!) - text.indexOf(b[1]!)));
     expect(errors[0]!.message).toContain('currencies are written in lower case: 12eur');
   });
+  it('a call cut short by a missing comma is one E0001: the arguments after it are not reported missing', () => {
+    const text = PLAN(`  step a = notify(channel: "#x" text: "hello")\n  step b = summarize()`);
+    const errors = checkText(text).filter((d) => d.severity === 'error');
+    expect(errors.map((d) => [d.code, covered(text, d)])).toEqual([
+      ['E0001', 'text'],
+      ['E0202', 'summarize'],
+    ]);
+  });
   it('an argument dropped for a bad unit still leaves the others checked: a second one missing is an E0202 of its own call only', () => {
     const text = PLAN(`  step a = summarize(text: 3EUR)\n  step b = summarize()`);
     const e0202 = only('E0202', text);

@@ -418,7 +418,8 @@ describe('trigger', () => {
     expect(diagnosticsMessages('trigger t { run p }')).toEqual([expect.stringMatching(/needs a source/)]);
     expect(diagnosticsMessages('trigger t { manual }')).toEqual([expect.stringMatching(/needs 'run PLAN'/)]);
     expect(diagnosticsMessages('trigger t { manual api "/x" run p }')).toEqual([expect.stringMatching(/one source/)]);
-    expect(diagnosticsMessages('trigger t { manual timezone "UTC" run p }')).toEqual([expect.stringMatching(/timezone' only applies/)]);
+    expect(diagnosticsMessages('trigger t { manual timezone "UTC" run p }')).toEqual([expect.stringMatching(/timezone' only applies/)]);    // A misspelt outcome is the one error: the trigger has its source, it is only ill-written.
+    expect(diagnosticsMessages('trigger t { after p exploded run q }')).toEqual(["unknown plan outcome 'exploded' (expected one of: completed, failed, finished)"]);
   });
 });
 

@@ -103,7 +103,24 @@ describe('race', () => {
   });
 });
 
+describe('block fields', () => {
+  it('a race and a loop have the .duration and .cost of their steps (every branch, every iteration)', async () => {
+    const { result } = await run('block_fields', { log: logFile() });
+    expect(result.status).toBe('completed');
+    // The race ends with its winner (150 ms), not its cancelled loser (3 s); both branches were charged.
+    // The loop spans its two 100 ms iterations and costs both.
+    expect(result.output).toEqual({ race_took: true, race_under: true, race_cost: 0.5, loop_took: true, loop_cost: 0.5 });
+  });
+});
+
 describe('repeat', () => {
+  it('a step after a loop that holds a race is not skipped by the race\'s cancelled loser', async () => {
+    const { result, events } = await run('race_in_loop', { log: logFile() });
+    expect(result.status).toBe('completed');
+    expect(result.output).toEqual({ reads: 'lap 1 won by hare', waits: 'after' });
+    expect(events.filter((e) => e.type === 'step_skipped')).toEqual([]);
+  });
+
   it('iterates until the condition holds, journaling each iteration with its index', async () => {
     const { result, events } = await run('loop_until', { log: logFile(), approve_at: 2 });
     expect(result.status).toBe('completed');

@@ -169,7 +169,7 @@ const NO_IDS: ReadonlySet<string> = new Set();
 /**
  * Join rule and skip propagation over the ended dependencies; null = may run. A read inside a
  * `??` chain only (a soft read) never skips the step; a branch of a race the step waits for
- * counts as the race (so a cancelled loser does not skip it).
+ * (itself, or a loop around it) counts as the race (so a cancelled loser does not skip it).
  */
 function skipReason(c: RunState, inst: Inst): string | null {
   const step = inst.logical.step;
@@ -184,7 +184,8 @@ function skipReason(c: RunState, inst: Inst): string | null {
     const dep = c.logical.get(d);
     if (!dep || soft.has(d)) continue;
     const race = dep.shape.race;
-    if (race && waitsFor.has(race.id)) {
+    // Waiting for a block around the race (a loop holding it) waits for the race too.
+    if (race && (waitsFor.has(race.id) || (waitsFor !== NO_IDS && dep.shape.chain.some((b) => waitsFor.has(b.id))))) {
       if (seen?.has(race.id)) continue;
       (seen ??= new Set()).add(race.id);
       const rv = blockViewFrom(c, inst, race.id);

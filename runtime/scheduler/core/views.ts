@@ -161,14 +161,45 @@ export function blockViewFrom(c: ViewState, reader: Reader, blockId: string): Bl
   if (block.type === 'race') {
     const winner = bi?.winner ?? null;
     const output = winner !== null && bi ? (c.instances.get(winner + bi.frame.suffix)?.rec.output ?? null) : null;
-    return { ...base, winner, output };
+    return spanFields(c, bi, blockId, { ...base, winner, output });
   }
   if (block.type === 'repeat') {
     const at = reader ? reader.dims.findIndex((d) => d.id === blockId) : -1;
     const iterations = bi ? bi.iteration + 1 : 0;
-    return { ...base, index: at >= 0 ? reader!.path[at]! : Math.max(0, iterations - 1), iterations };
+    return spanFields(c, bi, blockId, { ...base, index: at >= 0 ? reader!.path[at]! : Math.max(0, iterations - 1), iterations });
   }
-  return base;
+  return spanFields(c, bi, blockId, base);
+}
+
+/**
+ * `NAME.duration` and `NAME.cost` (§4's step attributes, which a block reads like a step): from
+ * the first start of a step inside to the last end once the block ended (0 before, like a step),
+ * and what every step instance inside cost — losers and earlier iterations included. Getters, so
+ * a join rule that reads only `status` does not scan a big block's instances.
+ */
+function spanFields<V extends object>(c: ViewState, bi: BlockInst | undefined, blockId: string, view: V): V {
+  let memo: { duration: number; cost: number } | undefined;
+  const span = () => (memo ??= bi ? blockSpan(c, bi, blockId) : { duration: 0, cost: 0 });
+  Object.defineProperty(view, 'duration', { enumerable: true, get: () => span().duration });
+  Object.defineProperty(view, 'cost', { enumerable: true, get: () => span().cost });
+  return view;
+}
+
+function blockSpan(c: ViewState, bi: BlockInst, blockId: string): { duration: number; cost: number } {
+  const prefix = bi.frame.path;
+  let first = Infinity;
+  let last = -Infinity;
+  let cost = 0;
+  for (const id of c.blocks.stepsIn.get(blockId) ?? []) {
+    for (const inst of c.logical.get(id)?.instances ?? []) {
+      if (!prefix.every((p, i) => inst.path[i] === p)) continue;
+      const r = inst.rec;
+      cost += r.cost;
+      if (r.startedAt !== null) first = Math.min(first, r.startedAt);
+      if (r.completedAt !== null) last = Math.max(last, r.completedAt);
+    }
+  }
+  return { duration: TERMINAL.has(bi.status) && first <= last ? last - first : 0, cost: round6(cost) };
 }
 
 /** `NAME.previous` inside loop `loopId`: the previous iteration's step views by id, or null. */
