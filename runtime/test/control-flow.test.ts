@@ -113,6 +113,18 @@ describe('block fields', () => {
   });
 });
 
+describe('the result of a for each step', () => {
+  it('spans its items: its duration is first start to last end, as its startedAt and completedAt', async () => {
+    const { result } = await run('items_in_turn', { log: logFile() });
+    expect(result.status).toBe('completed');
+    const each = result.steps.find((s) => s.stepId === 'each')!;
+    const span = Date.parse(each.completedAt!) - Date.parse(each.startedAt!);
+    // Three 40 ms items one after another: the step took all three, not the longest one.
+    expect(each.duration).toBe(span);
+    expect(each.duration).toBeGreaterThanOrEqual(120);
+  });
+});
+
 describe('repeat', () => {
   it('a step after a loop that holds a race is not skipped by the race\'s cancelled loser', async () => {
     const { result, events } = await run('race_in_loop', { log: logFile() });

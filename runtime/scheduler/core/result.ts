@@ -78,6 +78,10 @@ export function buildResult(c: ResultState, now: number, startedBy: Starter | nu
       wholeErrors.find((b) => l.shape.dims.includes(b.block as never))?.whole?.error ??
       null;
     const usage = usageOf(l.instances.map((i) => i.rec.usage));
+    // A step of a `for each` ran as its items: its duration is theirs together, the first start to
+    // the last end its startedAt and completedAt show (the view's is the longest item's). Inside a
+    // repeat the entry is the last iteration's, so it keeps the view's.
+    const duration = end !== null && start !== null && TERMINAL.has(v.status) && l.instances.length > 1 && !l.shape.dims.some((d) => d.type === 'repeat') ? end - start : v.duration;
     if (v.status === 'completed') completed++;
     else if (v.status === 'cancelled') cancelled++;
     else if (FAILED.has(v.status)) failed++;
@@ -89,7 +93,7 @@ export function buildResult(c: ResultState, now: number, startedBy: Starter | nu
       error,
       attempts: v.attempts,
       resource: v.resource,
-      duration: v.duration,
+      duration,
       startedAt: iso(start),
       completedAt: iso(TERMINAL.has(v.status) ? end : null),
       cost: round6(l.instances.reduce((a, i) => a + i.rec.cost, 0)),
