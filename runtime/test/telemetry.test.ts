@@ -4,13 +4,13 @@
  * the `traceparent` header `http_request` sends; GenAI attributes from an attempt's usage; one
  * trace id across a kill -9 and a resume; nothing loaded when tracing is off.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../../test/support/otlp-receiver.js';
-import { loadPlan, Runtime, type AttemptOutcome, type AttemptRequest, type Executor } from '../index.js';
+import { loadPlan, Runtime, upgradeRun, type AttemptOutcome, type AttemptRequest, type Executor } from '../index.js';
 import { openSqlite } from '../backend/sqlite/driver.js';
 import { genAiAttributes, usageOf } from '../telemetry/gen-ai.js';
 import { loadTracing } from '../telemetry/load-tracing.js';
@@ -122,6 +122,12 @@ plan main {
   step sub = run child(v: 7)
   step call = http_request(url: input.url)
   output { v: sub.output.v }
+}
+plan signed {
+  step before = work(value: 1)
+  step ask = approval(approver: "ops", summary: "ok?") { after before }
+  step later = work(value: 2) { after ask }
+  output { v: later.output.value }
 }
 plan crashy {
   input { gate: string }
@@ -320,6 +326,72 @@ describe('traces of a run', () => {
       'orch.endpoint': 'openai',
     });
   });
+
+  it('a run upgraded while it waits at an approval keeps its trace id, live or paused and resumed: the new version\'s steps are in the run\'s trace (§8.6, §8.7)', async () => {
+    const v1 = await plan('signed');
+    // v2: \`later\` (not started at the approval) sends another value, and a new step follows it.
+    const v2dir = join(dir, 'v2');
+    mkdirSync(v2dir, { recursive: true });
+    writeFileSync(join(v2dir, 'h.js'), HANDLERS);
+    writeFileSync(
+      join(v2dir, 'main.orch'),
+      SOURCE.replace('step later = work(value: 2) { after ask }', 'step later = work(value: 3) { after ask }\n  step extra = work(value: later.output.value)'),
+    );
+    const loaded = await loadPlan(join(v2dir, 'main.orch'), 'signed');
+    if (loaded.kind !== 'plan') throw new Error(JSON.stringify(loaded));
+    const v2 = loaded.plan;
+    const traceOf = async (db: string, runId: string) => {
+      const sqlite = openSqlite(db);
+      const created = JSON.parse((sqlite.prepare(`SELECT data FROM events WHERE run_id = ? AND type = 'plan_created'`).get(runId) as { data: string }).data);
+      const upgraded = sqlite.prepare(`SELECT 1 FROM events WHERE run_id = ? AND type = 'plan_upgraded'`).get(runId);
+      sqlite.close();
+      expect(upgraded, 'plan_upgraded').toBeDefined();
+      return created as { trace_id: string; span_id: string };
+    };
+
+    // Live: the process running it moves it at its approval.
+    const liveDb = join(dir, 'upgrade-live.db');
+    const rt = await Runtime.open({ db: liveDb, workers: 1, controlPollMs: 20 });
+    const active = await rt.start(v1, { runId: 'up-live', input: {} });
+    const deadline = Date.now() + 20_000;
+    while (!active.run.awaitingApproval()) {
+      if (Date.now() > deadline) throw new Error('never reached its approval');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(await rt.upgrade('up-live', v2)).toMatchObject({ compatible: true, requested: true });
+    while (!(await rt.store!.load('up-live')).some((e) => e.type === 'plan_upgraded')) {
+      if (Date.now() > deadline) throw new Error('never upgraded');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect((await rt.signal('up-live', { stepId: 'ask', decision: 'approve', by: 'ops' })).ok).toBe(true);
+    expect(await active.result).toMatchObject({ status: 'completed', output: { v: 3 } });
+    await rt.close();
+
+    // Paused: the run stops at its approval, \`orch upgrade\` moves it, another runtime resumes it.
+    const pausedDb = join(dir, 'upgrade-paused.db');
+    const first = await Runtime.open({ db: pausedDb, workers: 1, suspendOnApproval: true });
+    expect((await (await first.start(v1, { runId: 'up-paused', input: {} })).result).status).toBe('paused');
+    await first.close();
+    const second = await Runtime.open({ db: pausedDb, workers: 1 });
+    expect(await upgradeRun(second.store!, 'up-paused', v2)).toMatchObject({ compatible: true, applied: true });
+    expect((await second.signal('up-paused', { stepId: 'ask', decision: 'approve', by: 'ops' })).ok).toBe(true);
+    expect(await (await second.resume('up-paused')).result).toMatchObject({ status: 'completed', output: { v: 3 } });
+    await second.close();
+
+    for (const [db, runId] of [[liveDb, 'up-live'], [pausedDb, 'up-paused']] as const) {
+      const created = await traceOf(db, runId);
+      const spans = receiver.spans.filter((s) => s.attributes['orch.run_id'] === runId);
+      expect(new Set(spans.map((s) => s.traceId)), runId).toEqual(new Set([created.trace_id]));
+      // A step span per step of both versions; the approval's wait is cut where the run moved (as at a resume).
+      for (const name of ['orch.step before', 'orch.step later', 'orch.step extra']) one(spans, (s) => s.name === name, `${runId}: ${name}`);
+      expect(spans.filter((s) => s.name === 'orch.step ask').at(-1)?.attributes['orch.status'], runId).toBe('completed');
+      const last = spans.filter((s) => s.name === 'orch.run signed').at(-1)!;
+      expect(last.attributes, runId).toMatchObject({ 'orch.status': 'completed' });
+      expect(last.status.code, runId).toBe(1);
+      const all = byId(spans);
+      for (const s of spans) if (s.spanId !== created.span_id) expect(all.has(s.parentSpanId), `${runId}: ${s.name}`).toBe(true);
+    }
+  }, 40_000);
 
   it('a run killed with kill -9 and resumed by `orch resume` keeps its trace id; the resumed run span links the first; the process flushes before it exits', async () => {
     const db = join(dir, 'crash.db');
