@@ -14,7 +14,7 @@ import { loadPlan, Runtime, upgradeRun, type AttemptOutcome, type AttemptRequest
 import { openSqlite } from '../backend/sqlite/driver.js';
 import { genAiAttributes, usageOf } from '../telemetry/gen-ai.js';
 import { loadTracing } from '../telemetry/load-tracing.js';
-import { telemetrySettings, traceLink } from '../telemetry/settings.js';
+import { telemetrySettings, traceIdSampled, traceLink } from '../telemetry/settings.js';
 import { formatTraceparent, parseTraceparent } from '../telemetry/traceparent.js';
 import { orchAsync, projectDir } from './helpers.js';
 
@@ -430,11 +430,12 @@ describe('telemetry settings', () => {
     expect(telemetrySettings(undefined, {})).toBeNull();
     expect(telemetrySettings({ otlp: 'http://c:4318' }, { OTEL_TRACES_EXPORTER: 'none' })).toBeNull();
     expect(telemetrySettings({ otlp: 'http://c:4318' }, { OTEL_SDK_DISABLED: 'true' })).toBeNull();
-    expect(telemetrySettings({ otlp: 'http://c:4318/' }, {})).toEqual({ tracesUrl: 'http://c:4318/v1/traces', serviceName: 'orch', protocol: 'http/json' });
+    expect(telemetrySettings({ otlp: 'http://c:4318/' }, {})).toEqual({ tracesUrl: 'http://c:4318/v1/traces', serviceName: 'orch', protocol: 'http/json', sampler: { parentBased: true, ratio: 1 } });
     expect(telemetrySettings({ otlp: 'http://c:4318' }, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://e:4318', OTEL_SERVICE_NAME: 'svc' })).toEqual({
       tracesUrl: 'http://e:4318/v1/traces',
       serviceName: 'svc',
       protocol: 'http/json',
+      sampler: { parentBased: true, ratio: 1 },
     });
     // The protocol: protobuf when asked (the traces variable first), JSON otherwise.
     expect(telemetrySettings({ otlp: 'http://c' }, { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' })?.protocol).toBe('http/protobuf');
@@ -443,6 +444,43 @@ describe('telemetry settings', () => {
     expect(telemetrySettings(undefined, { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://t/x', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://e' })?.tracesUrl).toBe('http://t/x');
     expect(traceLink('https://j/trace/{trace_id}', 'abc')).toBe('https://j/trace/abc');
     expect(traceLink(undefined, 'abc')).toBeNull();
+  });
+
+  it('OTEL_TRACES_SAMPLER applies (§8.7: the standard variables): parentbased_always_off records a run only under a sampled caller, and the handler is told so', async () => {
+    const before = process.env.OTEL_TRACES_SAMPLER;
+    process.env.OTEL_TRACES_SAMPLER = 'parentbased_always_off';
+    try {
+      const caller = { traceId: 'c'.repeat(31) + '1', spanId: 'd'.repeat(15) + '2', sampled: true };
+      const rt = await Runtime.open({ db: null, workers: 1 });
+      const alone = await (await rt.start(await plan('child'), { runId: 'unsampled-1', input: { v: 1 } })).result;
+      const called = await (await rt.start(await plan('child'), { runId: 'sampled-1', input: { v: 2 }, traceparent: formatTraceparent(caller) })).result;
+      await rt.close();
+      expect([alone.status, called.status]).toEqual(['completed', 'completed']);
+      const tp = (r: typeof alone) => (r.steps.find((x) => x.stepId === 'inner')!.output as { traceparent: string }).traceparent;
+      expect(tp(alone)).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
+      expect(tp(called)).toMatch(new RegExp(`^00-${caller.traceId}-[0-9a-f]{16}-01$`));
+      await receiver.waitFor((spans) => spans.some((x) => x.attributes['orch.run_id'] === 'sampled-1' && x.name === 'orch.run child'), 10_000, 'the sampled run');
+      expect(receiver.spans.filter((x) => x.attributes['orch.run_id'] === 'unsampled-1')).toEqual([]);
+    } finally {
+      if (before === undefined) delete process.env.OTEL_TRACES_SAMPLER;
+      else process.env.OTEL_TRACES_SAMPLER = before;
+    }
+  });
+
+  it('reads OTEL_TRACES_SAMPLER and its ratio as the SDK does; a ratio decides by trace id alone (every process alike)', () => {
+    const env = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' };
+    const sampler = (s?: string, arg?: string) => telemetrySettings(undefined, { ...env, ...(s ? { OTEL_TRACES_SAMPLER: s } : {}), ...(arg ? { OTEL_TRACES_SAMPLER_ARG: arg } : {}) })?.sampler;
+    expect(sampler()).toEqual({ parentBased: true, ratio: 1 });
+    expect(sampler('always_off')).toEqual({ parentBased: false, ratio: 0 });
+    expect(sampler('always_on')).toEqual({ parentBased: false, ratio: 1 });
+    expect(sampler('parentbased_always_off')).toEqual({ parentBased: true, ratio: 0 });
+    expect(sampler('traceidratio', '0.25')).toEqual({ parentBased: false, ratio: 0.25 });
+    expect(sampler('parentbased_traceidratio', '2')).toEqual({ parentBased: true, ratio: 1 });
+    expect(sampler('jaeger_remote')).toEqual({ parentBased: true, ratio: 1 });
+    expect(traceIdSampled('00000000000000000000000000000001', 0.5)).toBe(true);
+    expect(traceIdSampled('ffffffff000000000000000000000000', 0.5)).toBe(false);
+    expect(traceIdSampled('ffffffff000000000000000000000000', 1)).toBe(true);
+    expect(traceIdSampled('00000000000000000000000000000000', 0)).toBe(false);
   });
 
   it('traceparent: valid ones round-trip, malformed ones are ignored', () => {
