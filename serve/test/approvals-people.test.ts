@@ -175,14 +175,32 @@ describe('approvals bound to people over the API', () => {
     expect(byStarter.status).toBe(403);
     expect(byStarter.json.error).toContain('started this run');
     expect((await call(`/runs/${id}/steps/ask/approve`, carol)).status).toBe(202);
-    await new Promise((r) => setTimeout(r, 1500));
-    console.log('DBG', JSON.stringify((await timeline(id)).map((e) => [e.type, (e as { stepId?: string }).stepId, e.type === 'plan_created' ? '' : JSON.stringify(e).slice(0, 300)])), JSON.stringify(await starter.get(id)).slice(0, 600));
     const view = await waitFor(async () => {
       const v = await starter.get(id);
       return v?.status === 'completed' ? v : undefined;
     }, 20_000, 'the run to complete');
     expect(view.output).toEqual({ approvers: ['bob', 'carol'], last: 'carol', version: 2 });
     expect((await timeline(id)).filter((e) => e.type === 'approval_decided').map((e) => (e.by as { subject: string }).subject)).toEqual(['bob', 'carol']);
+  });
+
+  it('a name typed in the request body is never who decided: the journal and the output name the signed-in identity (§8.8)', async () => {
+    const id = (await call('/runs', alice, { plan: 'pay', input: { amount: 11 } })).json.runId!;
+    await waitFor(async () => inbox(id), 20_000, 'the approval in the inbox');
+    const typed = await call(`/runs/${id}/steps/ask/approve`, bob, { by: 'mallory', approver: 'mallory', comment: 'fine' });
+    expect(typed.status).toBe(202);
+    await waitFor(async () => ((await inbox(id))?.approvedBy.length ? true : undefined), 20_000, "Bob's approval in the inbox");
+    expect((await call(`/runs/${id}/steps/ask/approve`, carol, { by: 'mallory' })).status).toBe(202);
+    const view = await waitFor(async () => {
+      const v = await starter.get(id);
+      return v?.status === 'completed' ? v : undefined;
+    }, 20_000, 'the run to complete');
+    expect(view.output).toEqual({ approvers: ['bob', 'carol'], last: 'carol' });
+    const events = await timeline(id);
+    expect(JSON.stringify(events)).not.toContain('mallory');
+    expect(events.filter((e) => e.type === 'approval_decided').map((e) => e.by)).toEqual([
+      { subject: 'bob', issuer: 'local', name: 'bob', method: 'token' },
+      { subject: 'carol', issuer: 'local', name: 'carol', method: 'token' },
+    ]);
   });
 
   it('the same person approving several times at once counts once: one 202, the rest 403, one approval journaled', async () => {
