@@ -69,7 +69,8 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
 
   beginRun(o: BeginRun): StoredTrace {
     // A resumed run's span continues the trace under the run's first span, and links it.
-    const first: SpanContextRef | null = o.stored ? { traceId: o.stored.trace_id, spanId: o.stored.span_id, sampled: true } : null;
+    // Whether the first span was recorded is not stored: the sampler decides it again as for a root (by trace id, as it did).
+    const first: SpanContextRef | null = o.stored ? { traceId: o.stored.trace_id, spanId: o.stored.span_id, sampled: this.sink.sampled(o.stored.trace_id, null) } : null;
     const parent = first ?? o.parent ?? null;
     const span = this.sink.start(
       `orch.run ${o.plan}`,

@@ -20,6 +20,14 @@ export interface TelemetrySettings {
   readonly tracesUrl: string;
   readonly serviceName: string;
   readonly protocol: OtlpProtocol;
+  /** \`OTEL_TRACES_SAMPLER\` / \`_ARG\`: which new traces are recorded (the SDK's default: parent-based, always on). */
+  readonly sampler?: TraceSampler;
+}
+
+/** A standard sampler: \`parentBased\` follows a parent's decision; a root (or any span, without it) is kept at \`ratio\` of trace ids. */
+export interface TraceSampler {
+  readonly parentBased: boolean;
+  readonly ratio: number;
 }
 
 /**
@@ -35,7 +43,35 @@ export function telemetrySettings(config: TelemetryConfig | undefined, env: Node
   const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || config?.otlp?.trim();
   const tracesUrl = signal || (base ? appendTracesPath(base) : '');
   if (!tracesUrl) return null;
-  return { tracesUrl, serviceName: env.OTEL_SERVICE_NAME?.trim() || 'orch', protocol: otlpProtocol(env) };
+  return { tracesUrl, serviceName: env.OTEL_SERVICE_NAME?.trim() || 'orch', protocol: otlpProtocol(env), sampler: traceSampler(env) };
+}
+
+/**
+ * \`OTEL_TRACES_SAMPLER\` as the OpenTelemetry SDK reads it: \`always_on\`, \`always_off\`,
+ * \`traceidratio\` and their \`parentbased_\` forms, the ratio from \`OTEL_TRACES_SAMPLER_ARG\`
+ * (0–1, else 1); anything else is the default, \`parentbased_always_on\`.
+ */
+function traceSampler(env: NodeJS.ProcessEnv): TraceSampler {
+  const name = (env.OTEL_TRACES_SAMPLER ?? '').trim().toLowerCase();
+  const parentBased = !['always_on', 'always_off', 'traceidratio'].includes(name);
+  const kind = name.replace(/^parentbased_/, '');
+  if (kind === 'always_off') return { parentBased, ratio: 0 };
+  if (kind !== 'traceidratio') return { parentBased, ratio: 1 };
+  const arg = Number((env.OTEL_TRACES_SAMPLER_ARG ?? '').trim() || 'NaN');
+  return { parentBased, ratio: Number.isFinite(arg) && arg >= 0 && arg <= 1 ? arg : 1 };
+}
+
+/**
+ * Whether a trace id falls within \`ratio\` (the SDK's TraceIdRatioBased rule: its 32-bit words
+ * XORed, against \`ratio\` of 2³²−1), so every process deciding on one trace decides alike — a
+ * resumed run, a worker.
+ */
+export function traceIdSampled(traceId: string, ratio: number): boolean {
+  if (ratio >= 1) return true;
+  if (ratio <= 0) return false;
+  let acc = 0;
+  for (let i = 0; i < traceId.length / 8; i++) acc = (acc ^ parseInt(traceId.slice(i * 8, i * 8 + 8), 16)) >>> 0;
+  return acc <= Math.floor(ratio * 0xffffffff);
 }
 
 /**

@@ -18,7 +18,7 @@ import { Worker } from 'node:worker_threads';
 import { packagePath } from '../../compiler/index.js';
 import { shownUrl } from '../transport-error.js';
 import type { HealthReport } from './export-health.js';
-import type { TelemetrySettings } from './settings.js';
+import { traceIdSampled, type TelemetrySettings } from './settings.js';
 import { AttemptFlag, EndFlag, idOf, POOL_IDS, Rec, StartFlag, type Attrs, type AttrValue, type Batch, type RunCells } from './span-records.js';
 
 export type { AttrValue, Attrs } from './span-records.js';
@@ -154,7 +154,7 @@ export class SpanSink {
    * thread cost more CPU than the spans (docs/telemetry.md).
    */
   static for(settings: TelemetrySettings, warn: (line: string) => void = defaultWarn): SpanSink {
-    const key = `${settings.tracesUrl}\n${settings.serviceName}\n${settings.protocol}`;
+    const key = `${settings.tracesUrl}\n${settings.serviceName}\n${settings.protocol}\n${settings.sampler?.parentBased ?? true}\n${settings.sampler?.ratio ?? 1}`;
     let sink = sinks.get(key);
     if (!sink || sink.exited) {
       sink = new SpanSink(settings, warn);
@@ -213,6 +213,12 @@ export class SpanSink {
     });
   }
 
+  /** The configured sampler's decision for a span of \`traceId\` under \`parent\` (none: a root). */
+  sampled(traceId: string, parent: SpanContextRef | null): boolean {
+    const { parentBased, ratio } = this.settings.sampler ?? { parentBased: true, ratio: 1 };
+    return parent && parentBased ? parent.sampled : traceIdSampled(traceId, ratio);
+  }
+
   /**
    * Opens a span under `parent` (a root of a new trace without one); `remote`: the parent is
    * another process's; `run`: a run span's run id and plan, which its step spans take.
@@ -225,7 +231,7 @@ export class SpanSink {
     o: { remote?: boolean; links?: readonly SpanContextRef[]; run?: RunCells } = {},
   ): SpanHandle {
     const traceId = parent?.traceId ?? this.traceId();
-    const sampled = parent?.sampled ?? true;
+    const sampled = this.sampled(traceId, parent);
     const h = this.handle(traceId, sampled);
     const links = o.links && o.links.length ? o.links.map((l) => [l.traceId, l.spanId] as const) : null;
     const flags = (sampled ? StartFlag.sampled : 0) | (o.remote ? StartFlag.remote : 0) | (links ? StartFlag.links : 0) | (o.run ? StartFlag.run : 0);

@@ -4,17 +4,17 @@
  * the `traceparent` header `http_request` sends; GenAI attributes from an attempt's usage; one
  * trace id across a kill -9 and a resume; nothing loaded when tracing is off.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../../test/support/otlp-receiver.js';
-import { loadPlan, Runtime, type AttemptOutcome, type AttemptRequest, type Executor } from '../index.js';
+import { loadPlan, Runtime, upgradeRun, type AttemptOutcome, type AttemptRequest, type Executor } from '../index.js';
 import { openSqlite } from '../backend/sqlite/driver.js';
 import { genAiAttributes, usageOf } from '../telemetry/gen-ai.js';
 import { loadTracing } from '../telemetry/load-tracing.js';
-import { telemetrySettings, traceLink } from '../telemetry/settings.js';
+import { telemetrySettings, traceIdSampled, traceLink } from '../telemetry/settings.js';
 import { formatTraceparent, parseTraceparent } from '../telemetry/traceparent.js';
 import { orchAsync, projectDir } from './helpers.js';
 
@@ -122,6 +122,12 @@ plan main {
   step sub = run child(v: 7)
   step call = http_request(url: input.url)
   output { v: sub.output.v }
+}
+plan signed {
+  step before = work(value: 1)
+  step ask = approval(approver: "ops", summary: "ok?") { after before }
+  step later = work(value: 2) { after ask }
+  output { v: later.output.value }
 }
 plan crashy {
   input { gate: string }
@@ -321,6 +327,72 @@ describe('traces of a run', () => {
     });
   });
 
+  it('a run upgraded while it waits at an approval keeps its trace id, live or paused and resumed: the new version\'s steps are in the run\'s trace (§8.6, §8.7)', async () => {
+    const v1 = await plan('signed');
+    // v2: \`later\` (not started at the approval) sends another value, and a new step follows it.
+    const v2dir = join(dir, 'v2');
+    mkdirSync(v2dir, { recursive: true });
+    writeFileSync(join(v2dir, 'h.js'), HANDLERS);
+    writeFileSync(
+      join(v2dir, 'main.orch'),
+      SOURCE.replace('step later = work(value: 2) { after ask }', 'step later = work(value: 3) { after ask }\n  step extra = work(value: later.output.value)'),
+    );
+    const loaded = await loadPlan(join(v2dir, 'main.orch'), 'signed');
+    if (loaded.kind !== 'plan') throw new Error(JSON.stringify(loaded));
+    const v2 = loaded.plan;
+    const traceOf = async (db: string, runId: string) => {
+      const sqlite = openSqlite(db);
+      const created = JSON.parse((sqlite.prepare(`SELECT data FROM events WHERE run_id = ? AND type = 'plan_created'`).get(runId) as { data: string }).data);
+      const upgraded = sqlite.prepare(`SELECT 1 FROM events WHERE run_id = ? AND type = 'plan_upgraded'`).get(runId);
+      sqlite.close();
+      expect(upgraded, 'plan_upgraded').toBeDefined();
+      return created as { trace_id: string; span_id: string };
+    };
+
+    // Live: the process running it moves it at its approval.
+    const liveDb = join(dir, 'upgrade-live.db');
+    const rt = await Runtime.open({ db: liveDb, workers: 1, controlPollMs: 20 });
+    const active = await rt.start(v1, { runId: 'up-live', input: {} });
+    const deadline = Date.now() + 20_000;
+    while (!active.run.awaitingApproval()) {
+      if (Date.now() > deadline) throw new Error('never reached its approval');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(await rt.upgrade('up-live', v2)).toMatchObject({ compatible: true, requested: true });
+    while (!(await rt.store!.load('up-live')).some((e) => e.type === 'plan_upgraded')) {
+      if (Date.now() > deadline) throw new Error('never upgraded');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect((await rt.signal('up-live', { stepId: 'ask', decision: 'approve', by: 'ops' })).ok).toBe(true);
+    expect(await active.result).toMatchObject({ status: 'completed', output: { v: 3 } });
+    await rt.close();
+
+    // Paused: the run stops at its approval, \`orch upgrade\` moves it, another runtime resumes it.
+    const pausedDb = join(dir, 'upgrade-paused.db');
+    const first = await Runtime.open({ db: pausedDb, workers: 1, suspendOnApproval: true });
+    expect((await (await first.start(v1, { runId: 'up-paused', input: {} })).result).status).toBe('paused');
+    await first.close();
+    const second = await Runtime.open({ db: pausedDb, workers: 1 });
+    expect(await upgradeRun(second.store!, 'up-paused', v2)).toMatchObject({ compatible: true, applied: true });
+    expect((await second.signal('up-paused', { stepId: 'ask', decision: 'approve', by: 'ops' })).ok).toBe(true);
+    expect(await (await second.resume('up-paused')).result).toMatchObject({ status: 'completed', output: { v: 3 } });
+    await second.close();
+
+    for (const [db, runId] of [[liveDb, 'up-live'], [pausedDb, 'up-paused']] as const) {
+      const created = await traceOf(db, runId);
+      const spans = receiver.spans.filter((s) => s.attributes['orch.run_id'] === runId);
+      expect(new Set(spans.map((s) => s.traceId)), runId).toEqual(new Set([created.trace_id]));
+      // A step span per step of both versions; the approval's wait is cut where the run moved (as at a resume).
+      for (const name of ['orch.step before', 'orch.step later', 'orch.step extra']) one(spans, (s) => s.name === name, `${runId}: ${name}`);
+      expect(spans.filter((s) => s.name === 'orch.step ask').at(-1)?.attributes['orch.status'], runId).toBe('completed');
+      const last = spans.filter((s) => s.name === 'orch.run signed').at(-1)!;
+      expect(last.attributes, runId).toMatchObject({ 'orch.status': 'completed' });
+      expect(last.status.code, runId).toBe(1);
+      const all = byId(spans);
+      for (const s of spans) if (s.spanId !== created.span_id) expect(all.has(s.parentSpanId), `${runId}: ${s.name}`).toBe(true);
+    }
+  }, 40_000);
+
   it('a run killed with kill -9 and resumed by `orch resume` keeps its trace id; the resumed run span links the first; the process flushes before it exits', async () => {
     const db = join(dir, 'crash.db');
     const gate = join(dir, 'gate');
@@ -358,11 +430,12 @@ describe('telemetry settings', () => {
     expect(telemetrySettings(undefined, {})).toBeNull();
     expect(telemetrySettings({ otlp: 'http://c:4318' }, { OTEL_TRACES_EXPORTER: 'none' })).toBeNull();
     expect(telemetrySettings({ otlp: 'http://c:4318' }, { OTEL_SDK_DISABLED: 'true' })).toBeNull();
-    expect(telemetrySettings({ otlp: 'http://c:4318/' }, {})).toEqual({ tracesUrl: 'http://c:4318/v1/traces', serviceName: 'orch', protocol: 'http/json' });
+    expect(telemetrySettings({ otlp: 'http://c:4318/' }, {})).toEqual({ tracesUrl: 'http://c:4318/v1/traces', serviceName: 'orch', protocol: 'http/json', sampler: { parentBased: true, ratio: 1 } });
     expect(telemetrySettings({ otlp: 'http://c:4318' }, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://e:4318', OTEL_SERVICE_NAME: 'svc' })).toEqual({
       tracesUrl: 'http://e:4318/v1/traces',
       serviceName: 'svc',
       protocol: 'http/json',
+      sampler: { parentBased: true, ratio: 1 },
     });
     // The protocol: protobuf when asked (the traces variable first), JSON otherwise.
     expect(telemetrySettings({ otlp: 'http://c' }, { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' })?.protocol).toBe('http/protobuf');
@@ -371,6 +444,43 @@ describe('telemetry settings', () => {
     expect(telemetrySettings(undefined, { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://t/x', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://e' })?.tracesUrl).toBe('http://t/x');
     expect(traceLink('https://j/trace/{trace_id}', 'abc')).toBe('https://j/trace/abc');
     expect(traceLink(undefined, 'abc')).toBeNull();
+  });
+
+  it('OTEL_TRACES_SAMPLER applies (§8.7: the standard variables): parentbased_always_off records a run only under a sampled caller, and the handler is told so', async () => {
+    const before = process.env.OTEL_TRACES_SAMPLER;
+    process.env.OTEL_TRACES_SAMPLER = 'parentbased_always_off';
+    try {
+      const caller = { traceId: 'c'.repeat(31) + '1', spanId: 'd'.repeat(15) + '2', sampled: true };
+      const rt = await Runtime.open({ db: null, workers: 1 });
+      const alone = await (await rt.start(await plan('child'), { runId: 'unsampled-1', input: { v: 1 } })).result;
+      const called = await (await rt.start(await plan('child'), { runId: 'sampled-1', input: { v: 2 }, traceparent: formatTraceparent(caller) })).result;
+      await rt.close();
+      expect([alone.status, called.status]).toEqual(['completed', 'completed']);
+      const tp = (r: typeof alone) => (r.steps.find((x) => x.stepId === 'inner')!.output as { traceparent: string }).traceparent;
+      expect(tp(alone)).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
+      expect(tp(called)).toMatch(new RegExp(`^00-${caller.traceId}-[0-9a-f]{16}-01$`));
+      await receiver.waitFor((spans) => spans.some((x) => x.attributes['orch.run_id'] === 'sampled-1' && x.name === 'orch.run child'), 10_000, 'the sampled run');
+      expect(receiver.spans.filter((x) => x.attributes['orch.run_id'] === 'unsampled-1')).toEqual([]);
+    } finally {
+      if (before === undefined) delete process.env.OTEL_TRACES_SAMPLER;
+      else process.env.OTEL_TRACES_SAMPLER = before;
+    }
+  });
+
+  it('reads OTEL_TRACES_SAMPLER and its ratio as the SDK does; a ratio decides by trace id alone (every process alike)', () => {
+    const env = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' };
+    const sampler = (s?: string, arg?: string) => telemetrySettings(undefined, { ...env, ...(s ? { OTEL_TRACES_SAMPLER: s } : {}), ...(arg ? { OTEL_TRACES_SAMPLER_ARG: arg } : {}) })?.sampler;
+    expect(sampler()).toEqual({ parentBased: true, ratio: 1 });
+    expect(sampler('always_off')).toEqual({ parentBased: false, ratio: 0 });
+    expect(sampler('always_on')).toEqual({ parentBased: false, ratio: 1 });
+    expect(sampler('parentbased_always_off')).toEqual({ parentBased: true, ratio: 0 });
+    expect(sampler('traceidratio', '0.25')).toEqual({ parentBased: false, ratio: 0.25 });
+    expect(sampler('parentbased_traceidratio', '2')).toEqual({ parentBased: true, ratio: 1 });
+    expect(sampler('jaeger_remote')).toEqual({ parentBased: true, ratio: 1 });
+    expect(traceIdSampled('00000000000000000000000000000001', 0.5)).toBe(true);
+    expect(traceIdSampled('ffffffff000000000000000000000000', 0.5)).toBe(false);
+    expect(traceIdSampled('ffffffff000000000000000000000000', 1)).toBe(true);
+    expect(traceIdSampled('00000000000000000000000000000000', 0)).toBe(false);
   });
 
   it('traceparent: valid ones round-trip, malformed ones are ignored', () => {

@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream';
 import cookie from '@fastify/cookie';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { Identity, StartedRun, StoredSession } from '../../runtime/index.js';
+import { SYSTEM_ISSUER, type Identity, type StartedRun, type StoredSession } from '../../runtime/index.js';
 import { bearerOf, CSRF_HEADER, People, SESSION_COOKIE } from './auth.js';
 import { addJsonParser, DEFAULT_BODY_LIMIT, notJson } from './body.js';
 import { allows, changesState, requirementOf, type Requirement } from './role-table.js';
@@ -52,6 +52,8 @@ declare module 'fastify' {
     auditSubject?: string;
     /** For the audit trail: the runs this request started, and their plans. */
     auditStarted?: StartedRun[];
+    /** For the audit trail: the webhook source whose own token this request proved (\`POST /sources/NAME\`). */
+    auditSource?: string;
   }
 }
 
@@ -229,7 +231,14 @@ function auditTrail(people: AppOptions['people'], log: AppOptions['log']) {
     if (!changesState(req.method) || req.routeOptions.url === undefined) return;
     const id = req.identity;
     const failed = (err: unknown) => log?.(`could not write the audit trail: ${(err as Error).message}`);
-    if (!id) {
+    // A webhook source proves no person, but its own token: its messages change the context
+    // (and may start runs), so each is a row as that source.
+    const who = id
+      ? { subject: id.subject, issuer: id.issuer, authMethod: id.method, name: id.name }
+      : req.auditSource !== undefined
+        ? { subject: `source:${req.auditSource}`, issuer: SYSTEM_ISSUER, authMethod: 'token' as const, name: `source ${req.auditSource}` }
+        : null;
+    if (!who) {
       if (reply.statusCode < 400) return;
       const refused = { httpMethod: req.method, route: req.routeOptions.url, status: reply.statusCode, subject: req.auditSubject ?? null, client: req.ip ?? null };
       await people.store.countRefused(refused, Date.now()).catch(failed);
@@ -240,10 +249,7 @@ function auditTrail(people: AppOptions['people'], log: AppOptions['log']) {
     await people.store
       .appendAudit({
         at: Date.now(),
-        subject: id.subject,
-        issuer: id.issuer,
-        authMethod: id.method,
-        name: id.name,
+        ...who,
         httpMethod: req.method,
         route: req.routeOptions.url,
         path: pathOf(req.url),

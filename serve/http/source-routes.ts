@@ -30,6 +30,7 @@ export function registerSourceRoutes(app: FastifyInstance, sources: ContextSourc
       brake.failed(req.ip);
       return reply.code(401).header('www-authenticate', 'Bearer').send({ error: `source "${req.params.name}" needs its own bearer token` });
     }
+    req.auditSource = req.params.name;
     const body = req.body;
     if (!isPlainObject(body) || typeof body.topic !== 'string' || !('payload' in body))
       return reply.code(400).send({ error: 'the body must be { "topic": string, "payload": any }' });

@@ -10,6 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compile, type PlanIR } from '../../compiler/index.js';
 import { memoryBackend, openBackend, evaluate, parseAuthConfig } from '../../runtime/index.js';
+import { orchAsync } from '../../examples/test/cli.js';
 import { pendingApprovals } from '../approvals.js';
 import { registerApi } from '../http/api-routes.js';
 import { createApp, DEFAULT_LIMITS, finishRoutes } from '../http/app.js';
@@ -62,6 +63,8 @@ plan old_pay {
 
 let app: FastifyInstance;
 let starter: RunStarter;
+let db: string;
+let v2File: string;
 
 beforeAll(async () => {
   const dir = tempDir('orch-approvals-');
@@ -78,7 +81,12 @@ beforeAll(async () => {
     expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
     plans.push(...out.plans);
   }
-  starter = await openRuntimeStarter({ backend: await openBackend(join(dir, 'runs.db')), plans, log: () => {} });
+  // The next version of \`pay\` (§8.6): what it returns changes, its approval does not.
+  mkdirSync(join(dir, 'people', 'v2'));
+  writeFileSync(join(dir, 'people', 'v2', 'pay.orch'), SOURCE.replace('output { approvers: ask.output.approvers, last: ask.output.approver }', 'output { approvers: ask.output.approvers, last: ask.output.approver, version: 2 }'));
+  v2File = join(dir, 'people', 'v2', 'pay.orch');
+  db = join(dir, 'runs.db');
+  starter = await openRuntimeStarter({ backend: await openBackend(db), plans, log: () => {} });
   const engine = new TriggerEngine({
     triggers: [],
     plans,
@@ -147,6 +155,51 @@ describe('approvals bound to people over the API', () => {
     expect(decided.map((e) => [e.by, e.approved, e.needed])).toEqual([
       [{ subject: 'bob', issuer: 'local', name: 'bob', method: 'token' }, 1, 2],
       [{ subject: 'carol', issuer: 'local', name: 'carol', method: 'token' }, 2, 2],
+    ]);
+  });
+
+  it('a run upgraded while its approval waits for a second person stays bound: the first approval still counts, the same person and the starter are still refused (§8.6 × §8.8)', async () => {
+    const id = (await call('/runs', alice, { plan: 'pay', input: { amount: 9 } })).json.runId!;
+    await waitFor(async () => inbox(id), 20_000, 'the approval in the inbox');
+    expect((await call(`/runs/${id}/steps/ask/approve`, bob)).status).toBe(202);
+    await waitFor(async () => ((await inbox(id))?.approvedBy.length ? true : undefined), 20_000, "Bob's approval in the inbox");
+    // \`orch upgrade RUN --to v2\` in a process of its own; this one moves the run at its approval.
+    const up = await orchAsync(['upgrade', id, '--to', v2File, '--plan', 'pay', '--db', db]);
+    expect(up.code, up.stderr).toBe(0);
+    await waitFor(async () => ((await timeline(id)).some((e) => e.type === 'plan_upgraded') ? true : undefined), 20_000, 'plan_upgraded');
+    expect(await inbox(id)).toMatchObject({ stepId: 'ask', needed: 2, approvedBy: ['bob'] });
+    const again = await call(`/runs/${id}/steps/ask/approve`, bob);
+    expect(again.status).toBe(403);
+    expect(again.json.error).toContain('already approved');
+    const byStarter = await call(`/runs/${id}/steps/ask/approve`, alice);
+    expect(byStarter.status).toBe(403);
+    expect(byStarter.json.error).toContain('started this run');
+    expect((await call(`/runs/${id}/steps/ask/approve`, carol)).status).toBe(202);
+    const view = await waitFor(async () => {
+      const v = await starter.get(id);
+      return v?.status === 'completed' ? v : undefined;
+    }, 20_000, 'the run to complete');
+    expect(view.output).toEqual({ approvers: ['bob', 'carol'], last: 'carol', version: 2 });
+    expect((await timeline(id)).filter((e) => e.type === 'approval_decided').map((e) => (e.by as { subject: string }).subject)).toEqual(['bob', 'carol']);
+  });
+
+  it('a name typed in the request body is never who decided: the journal and the output name the signed-in identity (§8.8)', async () => {
+    const id = (await call('/runs', alice, { plan: 'pay', input: { amount: 11 } })).json.runId!;
+    await waitFor(async () => inbox(id), 20_000, 'the approval in the inbox');
+    const typed = await call(`/runs/${id}/steps/ask/approve`, bob, { by: 'mallory', approver: 'mallory', comment: 'fine' });
+    expect(typed.status).toBe(202);
+    await waitFor(async () => ((await inbox(id))?.approvedBy.length ? true : undefined), 20_000, "Bob's approval in the inbox");
+    expect((await call(`/runs/${id}/steps/ask/approve`, carol, { by: 'mallory' })).status).toBe(202);
+    const view = await waitFor(async () => {
+      const v = await starter.get(id);
+      return v?.status === 'completed' ? v : undefined;
+    }, 20_000, 'the run to complete');
+    expect(view.output).toEqual({ approvers: ['bob', 'carol'], last: 'carol' });
+    const events = await timeline(id);
+    expect(JSON.stringify(events)).not.toContain('mallory');
+    expect(events.filter((e) => e.type === 'approval_decided').map((e) => e.by)).toEqual([
+      { subject: 'bob', issuer: 'local', name: 'bob', method: 'token' },
+      { subject: 'carol', issuer: 'local', name: 'carol', method: 'token' },
     ]);
   });
 

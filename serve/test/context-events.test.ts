@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../compiler/index.js';
-import { ContextStore, memoryBackend, VirtualClock } from '../../runtime/index.js';
+import { ContextStore, memoryBackend, parseAuthConfig, VirtualClock } from '../../runtime/index.js';
 import { buildServer, startServer } from '../server.js';
 import { FakeStarter } from './fake-starter.js';
 
@@ -138,6 +138,32 @@ describe('a webhook source (§9.4)', () => {
         ['context_rejected', 'hook'],
       ]);
       expect(rows[0]!.data.at).toEqual(expect.any(Number));
+    } finally {
+      await server.app.close();
+    }
+  });
+  it('every accepted message is in the audit trail as the source that sent it (§8.8: every state-changing request, who, what, when)', async () => {
+    const src = 'context {\n  temperature: number  max_age 15m\n}\nsource hook {\n  topic "home/+/temperature" sets temperature from payload.value\n}\nplan p {\n  step w = wait 1s\n}\n';
+    const out = compile({ entry: '/v/p.orch', host: { readFile: (f) => (f === '/v/p.orch' ? src : undefined) } });
+    const backend = memoryBackend();
+    const server = await buildServer({
+      plans: out.plans, triggers: [], starter: new FakeStarter(), evaluate: () => null, state: await backend.triggerState(), contextJournal: await backend.contextJournal(),
+      people: await backend.people(), auth: parseAuthConfig({ users: { vic: { roles: ['viewer'] } } })!, token: TOKEN,
+      sources: new Map([['hook', { kind: 'webhook', token: 'hook-token' }]]),
+    });
+    try {
+      const hook = (token: string) => server.app.inject({ method: 'POST', url: '/sources/hook', headers: { authorization: `Bearer ${token}` }, payload: { topic: 'home/living/temperature', payload: { value: 21 } } });
+      expect((await hook('hook-token')).statusCode).toBe(202);
+      expect((await hook('wrong')).statusCode).toBe(401);
+      const bad = await server.app.inject({ method: 'POST', url: '/sources/hook', headers: { authorization: 'Bearer hook-token' }, payload: { payload: 1 } });
+      expect(bad.statusCode).toBe(400);
+      const entries = await server.people.store.audit({ order: 'oldest' });
+      expect(entries).toEqual([expect.objectContaining({ subject: 'source:hook', issuer: 'orch', authMethod: 'token', httpMethod: 'POST', route: '/sources/:name', path: '/sources/hook', status: 202 }),
+        // A source that proved its token is no stranger: its bad request is a row too; a wrong token is only counted.
+        expect.objectContaining({ subject: 'source:hook', status: 400 }),
+      ]);
+      expect((await server.people.store.refused()).map((r) => [r.route, r.status, r.count])).toEqual([['/sources/:name', 401, 1]]);
+      expect(entries[0]!.at).toEqual(expect.any(Number));
     } finally {
       await server.app.close();
     }
