@@ -61,6 +61,7 @@ export async function bundleCheck(outfile = CHECK_BUNDLE) {
     define: { 'import.meta.url': '__orchBundleUrl' },
     alias: { chevrotain: CHEVROTAIN },
     plugins: [unusedPackagesDropped(['ajv', '@dagrejs/dagre']), chevrotainStatic()],
+    minifyWhitespace: true,
     logLevel: 'warning',
   });
   // Its digest on its first line: the identity its V8 code cache is kept under
