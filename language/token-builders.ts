@@ -195,7 +195,7 @@ export abstract class TokenBuilders {
     const tok = need(t);
     const digits = tok.image.startsWith('-') ? tok.image.slice(1) : tok.image;
     this.checkMagnitude(digits, tok);
-    return { kind: 'NumberLit', value: Number(tok.image), integer: !tok.image.includes('.'), range: this.tokRange(tok) };
+    return { kind: 'NumberLit', value: numberValue(tok.image), integer: !tok.image.includes('.'), range: this.tokRange(tok) };
   }
 
   /** `-` and a number as one number token spanning both (a signed property value: `temperature -0.1`). */
@@ -308,4 +308,16 @@ export abstract class TokenBuilders {
 /** An ASCII digit (what `\d` matches). */
 function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
+}
+
+/**
+ * A number token's value. One the lexer reported (`3A`: a unit it does not know, E0001) counts
+ * as its digits, as `plainNumber` counts a value of another unit: a file with errors still
+ * lowers to finite numbers (NaN would be a `null` in the IR, which its schema refuses).
+ */
+function numberValue(image: string): number {
+  const v = Number(image);
+  if (Number.isFinite(v)) return v;
+  const digits = Number(/^-?\d+(?:\.\d+)?/.exec(image)?.[0] ?? '0');
+  return Number.isFinite(digits) ? digits : 0;
 }

@@ -54,8 +54,11 @@ export function llmIR(c: CapabilityDecl, input: Ty, file: string, model: ModelBu
       e0801(`capability "${c.name.name}" is kind ${kind} but inherits ${kept.join(', ')} from ${base!.name}: those are properties of kind llm capabilities`);
     return { ir: undefined, props: {} };
   }
-  if (c.temperature && !(c.temperature.value >= 0 && c.temperature.value <= 2)) e0801(`temperature must be between 0 and 2, not ${c.temperature.value}`, c.temperature.range);
-  if (c.maxTokens && !(Number.isInteger(c.maxTokens.value) && c.maxTokens.value >= 1)) e0801(`max_tokens must be a whole number ≥ 1, not ${c.maxTokens.value}`, c.maxTokens.range);
+  // A value out of range is reported and left out of the IR (whose schema holds the same ranges).
+  const temperature = c.temperature && c.temperature.value >= 0 && c.temperature.value <= 2 ? c.temperature : undefined;
+  const maxTokens = c.maxTokens && Number.isInteger(c.maxTokens.value) && c.maxTokens.value >= 1 ? c.maxTokens : undefined;
+  if (c.temperature && !temperature) e0801(`temperature must be between 0 and 2, not ${c.temperature.value}`, c.temperature.range);
+  if (c.maxTokens && !maxTokens) e0801(`max_tokens must be a whole number ≥ 1, not ${c.maxTokens.value}`, c.maxTokens.range);
   if (c.model) warnUnpriced(plain(c.model), c.model, file, diags);
   if (c.endpoint) warnUndefinedEndpoint(plain(c.endpoint), c.endpoint, `capability "${c.name.name}"`, file, diags);
   const env: ExprEnv = { file, model, diags, roots: new Map([['input', { ty: input, ir: { op: 'var', name: 'input' } }]]) };
@@ -65,8 +68,8 @@ export function llmIR(c: CapabilityDecl, input: Ty, file: string, model: ModelBu
     ...(c.system ? { system: templateIR(c.system, 'system', env, e0801) } : {}),
     ...(c.model ? { model: plain(c.model) } : {}),
     ...(c.endpoint ? { endpoint: plain(c.endpoint) } : {}),
-    ...(c.temperature ? { temperature: c.temperature.value } : {}),
-    ...(c.maxTokens ? { max_tokens: c.maxTokens.value } : {}),
+    ...(temperature ? { temperature: temperature.value } : {}),
+    ...(maxTokens ? { max_tokens: maxTokens.value } : {}),
   };
   const hasPrompt = props.prompt !== undefined;
   const hasHandler = c.handler !== undefined || (base?.hasHandler ?? false);

@@ -9,11 +9,20 @@ export function ms(d: DurationLit | undefined): number | null {
   return d ? durationMs(d.value, d.unit) : null;
 }
 
+/**
+ * A retry count as the IR holds it: a whole number ≥ 0. A count the parser could not read (`retry
+ * 3A`, reported as E0001) is none, so that even a plan with errors lowers to IR the schema accepts.
+ */
+function retryCount(attempts: number): number {
+  return Number.isFinite(attempts) ? Math.max(0, Math.floor(attempts)) : 0;
+}
+
 export function retryIR(r: RetrySpec | undefined, fallback: RetryIR = NO_RETRY): RetryIR {
   if (!r) return fallback;
-  if (!r.backoff) return { max: Math.max(0, Math.floor(r.attempts)), backoff: r.attempts > 0 ? 'fixed' : 'none', delay_ms: 0, max_delay_ms: null, jitter: false };
+  const max = retryCount(r.attempts);
+  if (!r.backoff) return { max, backoff: max > 0 ? 'fixed' : 'none', delay_ms: 0, max_delay_ms: null, jitter: false };
   return {
-    max: Math.max(0, Math.floor(r.attempts)),
+    max,
     backoff: r.backoff.kind,
     delay_ms: ms(r.backoff.delay) ?? 0,
     max_delay_ms: ms(r.backoff.max),

@@ -39,6 +39,55 @@ describe('garbled campaign example', () => {
     expect(out.plans.map((p) => p.plan)).not.toContain('campaign_launch');
   });
 
+  // Regression (found by the property below, seed -1128265650): `A` inserted after `retry 3` makes
+  // `3A`, a number with an unknown unit (E0001); its count was NaN, which the IR wrote as a null
+  // `retry.max` in the capability and every step using it.
+  it('a retry count the parser could not read is an error and lowers to no retries, valid IR', () => {
+    const text = TEXT.replace('retry 3 backoff', 'retry 3A backoff');
+    expect(text).not.toBe(TEXT);
+    const out = compileText(text);
+    expect(out.diagnostics.filter((d) => d.code === 'E0001').map((d) => d.message)).toContain("unknown unit 'A' in '3A' (durations use ms, s, m, h, d; money a 3-letter currency such as usd; percentages %)");
+    expect(invalidIR(text)).toEqual([]);
+  });
+
+  // The same for every number of the repository's .orch files followed by a letter (938 places,
+  // 30 of them gave invalid IR: a policy's weights, max_fallbacks and rate limits, a loop's max and
+  // the estimates it bounds), and for a number too large to hold (max_tokens).
+  it('a number with an unknown unit, or too large, anywhere it is read, is an error and yields valid IR', () => {
+    const plan = (n: (v: string) => string) => `policy p {
+  strategy cost
+  weights { cost: ${n('0.4')}, latency: 0.6 }
+  max_fallbacks ${n('2')}
+  rate_limit log ${n('5')} per 1m
+}
+capability ask {
+  kind llm
+  input { q: string }
+  output { a: string }
+  prompt "Answer \${input.q}"
+  endpoint "gw"
+  max_tokens ${n('300')}
+  temperature ${n('0.5')}
+}
+plan r {
+  policy p
+  repeat again max ${n('3')} until again.index == 1 {
+    step s = ask(q: "x") { retry ${n('2')} }
+  }
+}
+`;
+    expect(compileText(plan((v) => v)).plans.map((p) => p.plan)).toEqual(['r']);
+    expect(invalidIR(plan((v) => v))).toEqual([]);
+    for (const garble of [(v: string) => `${v}A`, () => '9'.repeat(400)]) {
+      const text = plan(garble);
+      const out = compileText(text);
+      expect(out.diagnostics.some((d) => d.severity === 'error'), text).toBe(true);
+      // Its plan is still emitted (an editor's preview reads it): its IR is what must hold.
+      expect(out.plans.map((p) => p.plan)).toEqual(['r']);
+      expect(invalidIR(text), text).toEqual([]);
+    }
+  });
+
   it('an unknown function anywhere a plan embeds (guardrail rule, capability default, sub-plan) never yields invalid IR', () => {
     const edits: [string, string][] = [
       ['check generate where output.word_count <= 500', 'check generate where p(output.word_count) <= 500'],
