@@ -132,7 +132,8 @@ function subplanModelSteps(plan: PlanIR): PreviewJson['subplan_model_steps'] {
   const out: { step: string; endpoint: { name: string; tier: string } }[] = [];
   const walk = (p: PlanIR, prefix: string, seen: ReadonlySet<string>): void => {
     for (const s of p.steps) {
-      if (prefix && s.binding.endpoint !== undefined) out.push({ step: `${prefix}${s.id}`, endpoint: { name: s.binding.endpoint, tier: s.binding.endpoint_tier ?? 'cloud' } });
+      const endpoint = prefix ? endpointOf(s.binding) : undefined;
+      if (endpoint) out.push({ step: `${prefix}${s.id}`, endpoint });
       if (s.action.type !== 'run' || seen.has(s.action.plan)) continue;
       const sub = plan.subplans[s.action.plan] ?? p.subplans?.[s.action.plan];
       if (sub) walk(sub, `${prefix}${s.id}/`, new Set([...seen, s.action.plan]));
@@ -142,15 +143,18 @@ function subplanModelSteps(plan: PlanIR): PreviewJson['subplan_model_steps'] {
   return out;
 }
 
+/** Where a binding (or resource, or model capability) sends a prompt, as the preview names it; undefined for none. */
+function endpointOf(b: { readonly endpoint?: string | null; readonly endpoint_tier?: string } | null | undefined): { name: string; tier: string } | undefined {
+  return typeof b?.endpoint === 'string' ? { name: b.endpoint, tier: b.endpoint_tier ?? 'cloud' } : undefined;
+}
+
 /**
  * Where a model call rebound to `resource` sends its prompt: the resource's endpoint, else the
  * capability's own (the rule the runtime follows, §9.1), with the tier the IR recorded for it.
  */
 function reboundEndpoint(plan: PlanIR, capability: string | null, resource: string): { name: string; tier: string } | null {
-  const r = plan.resources[resource];
-  if (r?.endpoint !== undefined) return { name: r.endpoint, tier: r.endpoint_tier ?? 'cloud' };
   const llm = capability ? plan.capabilities[capability]?.llm : undefined;
-  return llm?.endpoint ? { name: llm.endpoint, tier: llm.endpoint_tier ?? 'cloud' } : null;
+  return endpointOf(plan.resources[resource]) ?? (llm?.endpoint ? endpointOf(llm) : undefined) ?? null;
 }
 
 export function preview(plan: PlanIR, model?: BoundModel, options: PreviewOptions = {}): PreviewJson {
@@ -181,7 +185,7 @@ export function preview(plan: PlanIR, model?: BoundModel, options: PreviewOption
       kind: s.kind,
       resource: s.resource,
       tier: s.binding.tier,
-      ...(s.binding.endpoint !== undefined ? { endpoint: { name: s.binding.endpoint, tier: s.binding.endpoint_tier ?? 'cloud' } } : {}),
+      ...(s.binding.endpoint !== undefined ? { endpoint: endpointOf(s.binding)! } : {}),
       rationale: s.binding.rationale,
       fallbacks: s.binding.fallbacks,
       ...(s.binding.endpoint !== undefined ? { fallback_endpoints: s.binding.fallbacks.map((r) => ({ resource: r, endpoint: reboundEndpoint(plan, s.capability, r) })) } : {}),
@@ -191,10 +195,10 @@ export function preview(plan: PlanIR, model?: BoundModel, options: PreviewOption
             capability: s.fallback.capability,
             resource: s.fallback.binding?.resource ?? null,
             dropped: s.fallback.binding?.dropped ?? [],
-            ...(s.fallback.binding?.endpoint !== undefined ? { endpoint: { name: s.fallback.binding.endpoint, tier: s.fallback.binding.endpoint_tier ?? 'cloud' } } : {}),
+            ...(s.fallback.binding?.endpoint !== undefined ? { endpoint: endpointOf(s.fallback.binding)! } : {}),
           }
         : null,
-      ...(s.compensate?.binding?.endpoint !== undefined ? { compensate_call: { capability: s.compensate.capability, endpoint: { name: s.compensate.binding.endpoint, tier: s.compensate.binding.endpoint_tier ?? 'cloud' } } } : {}),
+      ...(s.compensate?.binding?.endpoint !== undefined ? { compensate_call: { capability: s.compensate.capability, endpoint: endpointOf(s.compensate.binding)! } } : {}),
       deps: s.deps,
       conditional: s.when !== null,
       condition: s.when !== null && hasInput ? known(staticEval(s.when, vars)) : null,
