@@ -10,6 +10,7 @@ import { OpenAIModelClient } from './openai-client.js';
 export type { ModelAnswer, ModelApi, ModelClient, ModelMessage, ModelRequest } from './client.js';
 export { MODEL_APIS } from './client.js';
 export { EMPTY_MODELS, parseModelsConfig, priceOf, resolveKey, secretRef, type EndpointConfig, type ModelPrice, type ModelsConfig } from './config.js';
+export { pricedOutcome } from './priced-usage.js';
 export { AnthropicModelClient, ANTHROPIC_DEFAULT_MAX_TOKENS } from './anthropic-client.js';
 export { OpenAIModelClient } from './openai-client.js';
 export { ModelExecutor, type ModelSetup } from './model-executor.js';

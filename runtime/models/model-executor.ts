@@ -19,6 +19,7 @@ import type { AttemptHandle, AttemptOutcome, AttemptRequest, AttemptUsage, Commi
 import { isRefusal, refusalOwner, shownUrl, transportReason } from '../transport-error.js';
 import type { ModelClient } from './client.js';
 import { priceOf, type EndpointConfig, type ModelsConfig } from './config.js';
+import { pricedOutcome, pricedUsage } from './priced-usage.js';
 import { compiledTier, configuredTier, tierRefusal } from './endpoint-tier.js';
 import { ANSWER_REJECTED, modelOf, renderPrompt } from './prompt.js';
 
@@ -66,7 +67,8 @@ export class ModelExecutor implements Executor {
     // Without a price table every outcome stays as it is: a plain step's attempt gets no wrapper.
     if (!isModelCall(req.capability)) {
       if (!this.pricing) return this.inner.start(req, done, logged, reported);
-      return this.inner.start(req, (o) => done(this.priced(o)), logged, reported && ((u) => reported(this.pricedUsage(u).usage)));
+      const prices = this.setup.models.prices;
+      return this.inner.start(req, (o) => done(pricedOutcome(o, prices)), logged, reported && ((u) => reported(pricedUsage(u, prices).usage)));
     }
     const controller = new AbortController();
     let settled = false;
@@ -172,22 +174,6 @@ export class ModelExecutor implements Executor {
     for (const v of Object.values(req.secrets)) own.add(v);
     const redact = this.setup.redact;
     return texts.some((t) => own.text(t) !== t || (redact !== undefined && redact(t) !== t));
-  }
-
-  /** A handler's `ctx.usage()` with tokens and a priced model but no cost: the price table says what it cost. */
-  private priced(o: AttemptOutcome): AttemptOutcome {
-    if (!o.usage) return o;
-    const { usage, cost } = this.pricedUsage(o.usage);
-    return cost === undefined ? o : { ...o, cost, usage };
-  }
-
-  /** The usage with its cost: as reported, else its tokens at the price of its model (when it has one). */
-  private pricedUsage(u: AttemptUsage): { usage: AttemptUsage; cost?: number } {
-    if (u.cost !== undefined || u.model === undefined) return { usage: u };
-    const price = this.setup.models.prices[u.model];
-    if (!price) return { usage: u };
-    const cost = priceOf(price, u.input_tokens ?? 0, u.output_tokens ?? 0);
-    return { usage: { ...u, cost }, cost };
   }
 
   private clientFor(endpoint: EndpointConfig): ModelClient {

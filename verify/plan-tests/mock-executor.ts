@@ -5,7 +5,7 @@
  */
 import type { CompiledTest, MockIR, PlanIR } from '../../compiler/index.js';
 import { boundaryOf } from '../../compiler/index.js';
-import { evaluate, modelOf, priceOf, type AttemptHandle, type AttemptOutcome, type AttemptRequest, type Clock, type Executor, type ModelPrice } from '../../runtime/index.js';
+import { evaluate, modelOf, priceOf, pricedOutcome, type AttemptHandle, type AttemptOutcome, type AttemptRequest, type Clock, type Executor, type ModelPrice } from '../../runtime/index.js';
 
 /** How long a handler without a timeout of its own may run (real time) before its attempt fails. */
 export const REAL_HANDLER_LIMIT_MS = 60_000;
@@ -87,7 +87,8 @@ export class MockExecutor implements Executor {
       handle.abort(`timed out after ${limit} ms`);
       finish({ ok: false, error: `the handler of ${cap} took longer than ${limit} ms (real time) in this test` });
     }, limit);
-    const handle = this.real.start(request, (outcome) => finish(this.priced(outcome)), logged);
+    // A real handler's `ctx.usage()` costs what it costs under `orch run` (§8.1).
+    const handle = this.real.start(request, (outcome) => finish(pricedOutcome(outcome, this.prices)), logged);
     return {
       abort: (reason) => {
         if (over) return;
@@ -142,19 +143,6 @@ export class MockExecutor implements Executor {
     const cost = price ? priceOf(price, mock.usage.input_tokens, mock.usage.output_tokens) : undefined;
     const usage = { input_tokens: mock.usage.input_tokens, output_tokens: mock.usage.output_tokens, ...(model !== null ? { model } : {}), ...(cost !== undefined ? { cost } : {}) };
     return cost !== undefined ? { cost, usage } : { usage };
-  }
-
-  /**
-   * A real handler's `ctx.usage()` with tokens of a model the config prices and no cost of its own:
-   * its price is what the attempt cost, as `orch run`'s model executor prices it (§8.1).
-   */
-  private priced(o: AttemptOutcome): AttemptOutcome {
-    const u = o.usage;
-    if (!u || u.cost !== undefined || u.model === undefined) return o;
-    const price = this.prices[u.model];
-    if (!price) return o;
-    const cost = priceOf(price, u.input_tokens ?? 0, u.output_tokens ?? 0);
-    return { ...o, cost, usage: { ...u, cost } };
   }
 
   private later(ms: number, outcome: AttemptOutcome, done: (outcome: AttemptOutcome) => void): AttemptHandle {
