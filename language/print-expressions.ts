@@ -3,7 +3,7 @@ import type { Comment, Expr, FieldDecl, Ident, QualifiedName, Range, RecordLit, 
 import { commentsWithin } from './comments.js';
 import { group, indent, join, line, render, type Doc } from './layout.js';
 import { BlockPrinter, type Item } from './print-blocks.js';
-import { commentText, escapeStringText, formatMoneyAmount, formatNumber } from './print-literals.js';
+import { commentText, escapeStringText, formatMoneyAmount, formatNumber, recordKeyText } from './print-literals.js';
 import { endOffset, startOffset } from './source.js';
 import { chainBase, isChainLink, leftPrec, operandPrecs, Prec, precOf, type ChainLink } from './print-precedence.js';
 
@@ -84,7 +84,7 @@ export class ExprPrinter extends BlockPrinter {
   }
 
   protected recordLit(r: RecordLit, comments: Comment[]): Doc {
-    const items: Item[] = r.fields.map((f) => ({ range: f.range, print: (inner) => [fieldKeyText(f.key.name), ': ', this.exprC(f.value, inner)] }));
+    const items: Item[] = r.fields.map((f) => ({ range: f.range, print: (inner) => [recordKeyText(f.key.name), ': ', this.exprC(f.value, inner)] }));
     return this.commaList('{', '}', items, comments, true);
   }
 
@@ -186,9 +186,4 @@ export class ExprPrinter extends BlockPrinter {
         return ['(', sub(e.inner), ')'];
     }
   }
-}
-
-/** A record literal's key as written: a name bare, any other key as a string (`"content-type"`). */
-function fieldKeyText(key: string): string {
-  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? key : JSON.stringify(key).replace(/\$\{/g, '\\${');
 }

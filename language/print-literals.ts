@@ -27,6 +27,16 @@ export function formatMoneyAmount(amount: number): string {
   return decimals !== undefined && decimals.length < 2 ? `${text}0` : text;
 }
 
+/** `text` as an Orch string literal: quoted, with the escapes the lexer reads (`${` as `\${`, never interpolated). */
+export function stringLiteral(text: string): string {
+  return `"${escapeStringText(text)}"`;
+}
+
+/** A record literal's key as written: a name bare, any other key as a string (`"content-type"`). */
+export function recordKeyText(key: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? key : stringLiteral(key);
+}
+
 /** Escapes literal string text: quotes, backslashes, control characters and `${`. */
 export function escapeStringText(text: string): string {
   let out = '';

@@ -25,7 +25,7 @@ import { DeclarationPrinter } from './print-declarations.js';
 import { commentText } from './print-literals.js';
 import { endLine, startLine } from './source.js';
 
-export { commentText, escapeStringText, formatMoneyAmount, formatNumber } from './print-literals.js';
+export { commentText, escapeStringText, formatMoneyAmount, formatNumber, recordKeyText, stringLiteral } from './print-literals.js';
 export { parenthesize } from './print-precedence.js';
 
 const text = commentText;

@@ -11,6 +11,7 @@
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { boundaryOf, canonicalJson, compile, diskHost, toolIdent, type CompiledTest, type PlanIR } from '../../compiler/index.js';
 import type { AttemptRequest, ModelPrice, RunEvent } from '../../runtime/index.js';
+import { stringLiteral } from '../../language/index.js';
 import type { VirtualAnswer } from './mock-executor.js';
 import { baseId, SecretView } from '../../runtime/index.js';
 import { leastValue, orchValue, Placeholders, scrub } from './orch-value.js';
@@ -210,7 +211,7 @@ function answersText(all: readonly Outcome[], schema: Record<string, unknown> | 
   if (rest.some((o) => !o.ok)) throw new CaptureError(`capability ${cap} failed after it had succeeded, which a mock cannot say; capture a run without that`);
   const returns = rest.map((o) => orchValue((o as { output: unknown }).output, schema, currency)).join(' then ');
   if (lead === 0) return `returns ${returns}`;
-  const msg = JSON.stringify((os[0] as { error: string }).error).replace(/\$\{/g, '\\${');
+  const msg = stringLiteral((os[0] as { error: string }).error);
   return rest.length === 0 ? `fails ${msg}` : `fails ${msg} times ${lead} then returns ${returns}`;
 }
 
@@ -310,7 +311,7 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
   const written = (cap: string) => names.of(cap);
   const uncalled = Object.entries(plan.capabilities)
     .filter(([cap, ir]) => !called.includes(cap) && boundaryOf(ir) !== null)
-    .map(([cap]) => `  mock ${written(cap)} fails ${JSON.stringify(`not called in run ${runId}`).replace(/\$\{/g, '\\${')}`);
+    .map(([cap]) => `  mock ${written(cap)} fails ${stringLiteral(`not called in run ${runId}`)}`);
   const placeholderMocks = [...called.map((c) => `  mock ${written(c)} fails "captured"`), ...uncalled];
   head.splice(1, 0, ...names.imports);
   const probe = compileTest(file, [...head, ...placeholderMocks, ...decisions, ...signals, '}', ''].join('\n'), name);

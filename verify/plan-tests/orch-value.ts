@@ -5,6 +5,7 @@
  * a class that must not be written (`x-orch-data` personal, sensitive, secret) replaced as
  * `Placeholders` says.
  */
+import { recordKeyText, stringLiteral } from '../../language/index.js';
 import { mapClassed, SUBSTRING_MIN } from '../../runtime/index.js';
 
 type Schema = { readonly [key: string]: unknown };
@@ -74,12 +75,11 @@ function deepScrub(value: unknown, cls: string, ph: Placeholders): unknown {
   return ph.of(value, cls);
 }
 
-const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Orch text of `value` (one line), units as `schema` says. */
 export function orchValue(value: unknown, schema: Schema | undefined, currency: string | null): string {
   if (value === null || value === undefined) return 'null';
-  if (typeof value === 'string') return JSON.stringify(value).replace(/\$\{/g, '\\${');
+  if (typeof value === 'string') return stringLiteral(value);
   if (typeof value === 'boolean') return String(value);
   if (typeof value === 'number') {
     const unit = schema?.['x-orch-unit'];
@@ -89,7 +89,7 @@ export function orchValue(value: unknown, schema: Schema | undefined, currency: 
     return String(value);
   }
   if (Array.isArray(value)) return `[${value.map((v) => orchValue(v, itemsOf(schema), currency)).join(', ')}]`;
-  const fields = Object.entries(value as Record<string, unknown>).map(([k, v]) => `${IDENT.test(k) ? k : JSON.stringify(k).replace(/\$\{/g, '\\${')}: ${orchValue(v, propertyOf(schema, k), currency)}`);
+  const fields = Object.entries(value as Record<string, unknown>).map(([k, v]) => `${recordKeyText(k)}: ${orchValue(v, propertyOf(schema, k), currency)}`);
   return fields.length === 0 ? '{}' : `{ ${fields.join(', ')} }`;
 }
 
