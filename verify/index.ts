@@ -9,7 +9,7 @@ import { loadPlansForVerify } from './load.js';
 import { verify, type VerifyOptions, type VerifyResult } from './verify.js';
 
 export { verify, applicableBuiltins, VerifyUsageError } from './verify.js';
-export type { VerifyOptions, VerifyResult, Counterexample, InvariantReport, ScenarioChoice, UpgradeSummary } from './verify.js';
+export type { VerifyOptions, VerifyProgress, VerifyResult, Counterexample, InvariantReport, ScenarioChoice, UpgradeSummary } from './verify.js';
 export type { UpgradePoint } from './upgrade-case.js';
 export { loadPlansForVerify, invariantLocator, type LoadedPlans, type VerifiablePlan } from './load.js';
 export { formatResult, type TextStyle } from './report.js';

@@ -48,6 +48,21 @@ export interface VerifyOptions {
    * would accept it. One run at a time (`concurrentRuns` must be 1).
    */
   readonly against?: PlanIR;
+  /**
+   * Told after each explored scenario, for a caller's progress display (`orch verify` in a
+   * terminal): the search may take minutes with a large `runs`.
+   */
+  readonly onProgress?: (progress: VerifyProgress) => void;
+}
+
+/** How far one plan's search has come. */
+export interface VerifyProgress {
+  readonly plan: string;
+  /** Scenarios the current search has explored, of at most `runs`; a search follows each refuted invariant. */
+  readonly explored: number;
+  readonly runs: number;
+  /** Invariants found violated so far. */
+  readonly violations: number;
 }
 
 /** What `--against` explored besides the invariants: how often the upgrade happened. */
@@ -165,32 +180,106 @@ async function giveWay(): Promise<void> {
   sliceStart = Date.now();
 }
 
-export async function verify(plan: PlanIR, options: VerifyOptions = {}): Promise<VerifyResult> {
-  const runs = Math.max(1, Math.floor(options.runs ?? 200));
-  const seed = options.seed ?? Math.floor(Math.random() * 0x7fffffff);
-  const k = Math.max(1, Math.floor(options.concurrentRuns ?? 1));
+/** Counts what the `--against` search met: upgraded runs, refused points (by reason), runs that ended first. */
+class UpgradeTally {
+  upgraded = 0;
+  refused = 0;
+  ended = 0;
+  private readonly reasons = new Map<string, { step: string | null; reason: string; count: number }>();
+
+  count(u: Awaited<ReturnType<typeof runUpgradeCase>>): void {
+    if (u.kind === 'upgraded') this.upgraded++;
+    else if (u.kind === 'finished') this.ended++;
+    else {
+      this.refused++;
+      for (const r of u.reasons) {
+        const key = `${r.step ?? ''}\u0000${r.reason}`;
+        const seen = this.reasons.get(key) ?? { step: r.step, reason: r.reason, count: 0 };
+        seen.count++;
+        this.reasons.set(key, seen);
+      }
+    }
+  }
+
+  summary(old: PlanIR, plan: PlanIR): UpgradeSummary {
+    return {
+      against: old.source_file,
+      from_hash: irHash(old),
+      to_hash: irHash(plan),
+      upgraded: this.upgraded,
+      refused: this.refused,
+      ended: this.ended,
+      reasons: [...this.reasons.values()].sort((a, b) => b.count - a.count),
+    };
+  }
+}
+
+type Case = readonly Scenario[] | UpgradeCase;
+
+/** The cases the search draws: one scenario, K concurrent ones, or an OLD run upgraded at a point. */
+function casesOf(plan: PlanIR, options: VerifyOptions, k: number): fc.Arbitrary<Case> {
   const scenarioOptions = {
     failures: options.failures ?? true,
     defaultFailRate: options.defaultFailRate ?? DEFAULT_FAIL_RATE,
     maxListSize: options.maxListSize ?? DEFAULT_MAX_LIST_SIZE,
     cancels: options.cancels ?? false,
   };
-  const one = scenarioArbitrary(plan, scenarioOptions, (expr) => evaluate(expr, { vars: {} }));
+  const arbitrary = (p: PlanIR) => scenarioArbitrary(p, scenarioOptions, (expr) => evaluate(expr, { vars: {} }));
+  const one = arbitrary(plan);
+  const old = options.against;
+  if (old)
+    return fc.record({
+      scenario: one,
+      old: arbitrary(old).map((s) => s.outcomes),
+      at: fc.integer({ min: 0, max: UPGRADE_POINTS }),
+    });
+  return k === 1 ? one.map((s) => [s]) : fc.array(one, { minLength: k, maxLength: k });
+}
+
+/** The report of one refuted invariant, from the shrunk case that broke it. */
+function counterexampleOf(
+  plan: PlanIR,
+  judged: JudgedCase,
+  v: NonNullable<CaseResult['violation']>,
+  details: fc.RunDetails<[Case]>,
+  k: number,
+  locate: VerifyOptions['locate'],
+): Counterexample {
+  const { result, scenario } = judged;
+  const where = v.builtin ? undefined : locate?.(v.invariant);
+  const trace = result.trace().slice(0, v.eventIndex + 1);
+  return {
+    invariant: v.invariant,
+    ...(k > 1 ? { run: judged.brokenRun } : {}),
+    builtin: v.builtin,
+    message: v.message,
+    ...(where ? { file: where.file, range: where.range } : {}),
+    seed: details.seed,
+    path: details.counterexamplePath ?? '',
+    shrinks: details.numShrinks,
+    input: scenario.input,
+    context: scenario.context,
+    contextChanges: scenario.contextChanges,
+    choices: choicesOf(plan, scenario, trace),
+    cancels: cancelsOf(scenario, trace),
+    stale: (scenario.stale ?? []).filter((s) => s.at_ms <= v.state.at_ms),
+    trace,
+    state: v.state,
+    ...(judged.upgrade ? { upgrade: judged.upgrade } : {}),
+  };
+}
+
+export async function verify(plan: PlanIR, options: VerifyOptions = {}): Promise<VerifyResult> {
+  const runs = Math.max(1, Math.floor(options.runs ?? 200));
+  const seed = options.seed ?? Math.floor(Math.random() * 0x7fffffff);
+  const k = Math.max(1, Math.floor(options.concurrentRuns ?? 1));
   const old = options.against;
   if (old && k > 1) throw new VerifyUsageError('--against explores one run at a time: leave out --concurrent-runs');
+  const cases = casesOf(plan, options, k);
   let slotWaits = 0;
-  const upgrades = { upgraded: 0, refused: 0, ended: 0, reasons: new Map<string, { step: string | null; reason: string; count: number }>() };
+  const upgrades = new UpgradeTally();
+  // Only the search's cases are counted, not fast-check's shrinking nor the replay of the one found.
   let counting = true;
-  type Case = readonly Scenario[] | UpgradeCase;
-  const cases: fc.Arbitrary<Case> = old
-    ? fc.record({
-        scenario: one,
-        old: scenarioArbitrary(old, scenarioOptions, (expr) => evaluate(expr, { vars: {} })).map((s) => s.outcomes),
-        at: fc.integer({ min: 0, max: UPGRADE_POINTS }),
-      })
-    : k === 1
-      ? one.map((s) => [s])
-      : fc.array(one, { minLength: k, maxLength: k });
   const judge = async (c: Case, monitorOptions: MonitorOptions): Promise<JudgedCase | null> => {
     await giveWay();
     if (isScenarioList(c)) {
@@ -198,19 +287,7 @@ export async function verify(plan: PlanIR, options: VerifyOptions = {}): Promise
       return { result: r, slotWaits: r.slotWaits, brokenRun: r.brokenRun, scenario: c[r.brokenRun - 1]! };
     }
     const u = await runUpgradeCase(old!, plan, c, monitorOptions);
-    if (counting) {
-      if (u.kind === 'upgraded') upgrades.upgraded++;
-      else if (u.kind === 'finished') upgrades.ended++;
-      else {
-        upgrades.refused++;
-        for (const r of u.reasons) {
-          const key = `${r.step ?? ''}\u0000${r.reason}`;
-          const seen = upgrades.reasons.get(key) ?? { step: r.step, reason: r.reason, count: 0 };
-          seen.count++;
-          upgrades.reasons.set(key, seen);
-        }
-      }
-    }
+    if (counting) upgrades.count(u);
     return u.kind === 'upgraded' ? { result: u.result, slotWaits: 0, brokenRun: 1, scenario: c.scenario, upgrade: u.point } : null;
   };
 
@@ -236,9 +313,13 @@ export async function verify(plan: PlanIR, options: VerifyOptions = {}): Promise
     if (userLeft.length === 0 && builtinsLeft.size === 0) break;
     const monitorOptions = { invariants: userLeft, builtins: builtinsLeft };
     let exploring = true;
+    let searched = 0;
     const property = fc.asyncProperty(cases, async (c) => {
       const judged = await judge(c, monitorOptions);
-      if (exploring) explored++;
+      if (exploring) {
+        explored++;
+        options.onProgress?.({ plan: plan.plan, explored: ++searched, runs, violations: violations.length });
+      }
       if (!judged) return true;
       const { result } = judged;
       if (exploring) {
@@ -252,34 +333,10 @@ export async function verify(plan: PlanIR, options: VerifyOptions = {}): Promise
     const details = await fc.check(property, { seed, numRuns: runs, ...(options.path && pass === 0 ? { path: options.path } : {}) });
     counting = false;
     if (!details.failed || !details.counterexample) break;
-    const [found] = details.counterexample;
-    const judged = await judge(found, monitorOptions);
-    const result = judged?.result;
-    const v = result?.violation;
-    if (!judged || !result || !v) break; // cannot happen: runs are deterministic
-    const runNumber = judged.brokenRun;
-    const scenario = judged.scenario;
-    const where = v.builtin ? undefined : options.locate?.(v.invariant);
-    const trace = result.trace().slice(0, v.eventIndex + 1);
-    violations.push({
-      invariant: v.invariant,
-      ...(k > 1 ? { run: runNumber } : {}),
-      builtin: v.builtin,
-      message: v.message,
-      ...(where ? { file: where.file, range: where.range } : {}),
-      seed: details.seed,
-      path: details.counterexamplePath ?? '',
-      shrinks: details.numShrinks,
-      input: scenario.input,
-      context: scenario.context,
-      contextChanges: scenario.contextChanges,
-      choices: choicesOf(plan, scenario, trace),
-      cancels: cancelsOf(scenario, trace),
-      stale: (scenario.stale ?? []).filter((s) => s.at_ms <= v.state.at_ms),
-      trace,
-      state: v.state,
-      ...(judged.upgrade ? { upgrade: judged.upgrade } : {}),
-    });
+    const judged = await judge(details.counterexample[0], monitorOptions);
+    const v = judged?.result.violation;
+    if (!judged || !v) break; // cannot happen: runs are deterministic
+    violations.push(counterexampleOf(plan, judged, v, details, k, options.locate));
     if (v.builtin) builtinsLeft.delete(v.invariant);
     else userLeft = userLeft.filter((i) => i.name !== v.invariant);
     if (options.path) break;
@@ -300,19 +357,7 @@ export async function verify(plan: PlanIR, options: VerifyOptions = {}): Promise
     slotWaits,
     invariants,
     violations,
-    ...(old
-      ? {
-          upgrades: {
-            against: old.source_file,
-            from_hash: irHash(old),
-            to_hash: irHash(plan),
-            upgraded: upgrades.upgraded,
-            refused: upgrades.refused,
-            ended: upgrades.ended,
-            reasons: [...upgrades.reasons.values()].sort((a, b) => b.count - a.count),
-          },
-        }
-      : {}),
+    ...(old ? { upgrades: upgrades.summary(old, plan) } : {}),
   };
 }
 

@@ -13,6 +13,7 @@ import { readSource } from '../read-source.js';
 import { colorFor, writeRefusal } from '../render-diagnostics.js';
 import type { PlanIR } from '../../compiler/index.js';
 import { formatResult, verifyFile, VerifyUsageError } from '../../verify/index.js';
+import { searchProgress } from '../verify-progress.js';
 
 interface VerifyCliOptions {
   readonly plan?: string;
@@ -69,6 +70,9 @@ and goes on under FILE's version; FILE's invariants are judged from the upgrade 
 orch upgrade would refuse are counted and reported, not failures. A counterexample names its
 upgrade point (the event after which it happened, what had completed, what was in flight).
 
+In a terminal, a line on stderr shows the search's progress while it runs (nothing when stderr
+is not a terminal).
+
 Exit status: 0 every invariant holds, 1 one is violated (or a file has errors), 2 usage or I/O error.`,
     )
     .action(async (file: string, opts: VerifyCliOptions) => {
@@ -76,7 +80,9 @@ Exit status: 0 every invariant holds, 1 one is violated (or a file has errors), 
       const seed = opts.seed ?? Math.floor(Math.random() * 0x7fffffff);
       // A source that is not text (binary, not UTF-8) is refused in orch check's words, not lexed.
       if (!file.endsWith('.json')) await readSource(file);
+      const progress = searchProgress(process.stderr);
       const verified = await verifyFile(file, {
+        onProgress: progress.onProgress,
         ...(opts.plan !== undefined ? { plan: opts.plan } : {}),
         runs: opts.runs,
         seed,
@@ -88,10 +94,12 @@ Exit status: 0 every invariant holds, 1 one is violated (or a file has errors), 
         ...(opts.concurrentRuns !== undefined ? { concurrentRuns: opts.concurrentRuns } : {}),
         ...(opts.invariant !== undefined ? { invariant: opts.invariant } : {}),
         ...(opts.against !== undefined ? { againstOf: againstOf(opts.against, opts.plan) } : {}),
-      }).catch((err: unknown) => {
-        if (err instanceof VerifyUsageError) throw new CliError(err.message, 2);
-        throw err;
-      });
+      })
+        .catch((err: unknown) => {
+          if (err instanceof VerifyUsageError) throw new CliError(err.message, 2);
+          throw err;
+        })
+        .finally(() => progress.stop());
       if (!verified.ok) {
         const reason = verified.reason;
         if (reason.kind === 'io-error') throw new CliError(reason.message, 2);

@@ -1,0 +1,47 @@
+/**
+ * `orch verify`'s progress line: shown on a terminal (a real pseudo-terminal from util-linux's
+ * `script`), redrawn in place and erased before the result; absent when stderr is a pipe.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const BIN = fileURLToPath(new URL('../../bin/orch.js', import.meta.url));
+const PLAN = fileURLToPath(new URL('../../examples/copy_review/copy_review.orch', import.meta.url));
+const hasScript = spawnSync('script', ['--version']).status === 0;
+
+function run(command: string, args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env: { ...process.env, NO_COLOR: '1' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const verifyArgs = [BIN, 'verify', PLAN, '--runs', '600', '--seed', '1'];
+
+describe('orch verify progress', () => {
+  it.skipIf(!hasScript)('redraws one line on a terminal and erases it before the result', async () => {
+    const quoted = [process.execPath, ...verifyArgs].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+    const r = await run('script', ['-qfec', quoted, '/dev/null']);
+    expect(r.code).toBe(0);
+    const drawn = [...r.stdout.matchAll(/\r\x1b\[2Kverifying copy_review: ([\d,]+)\/600 scenarios/g)].map((m) => Number(m[1]!.replace(/,/g, '')));
+    expect(drawn.length).toBeGreaterThan(0);
+    expect(drawn).toEqual([...drawn].sort((a, b) => a - b));
+    expect(drawn.every((n) => n >= 1 && n <= 600)).toBe(true);
+    // The last redraw is erased, and the result follows on a clean line.
+    const afterLast = r.stdout.slice(r.stdout.lastIndexOf('verifying copy_review:'));
+    expect(afterLast).toMatch(/\r\x1b\[2K[^\r]*copy_review/);
+  });
+
+  it('prints nothing of it when stderr is not a terminal', async () => {
+    const r = await run(process.execPath, verifyArgs);
+    expect(r.code).toBe(0);
+    expect(r.stderr).not.toMatch(/verifying/);
+    expect(r.stdout).not.toMatch(/verifying|\x1b\[2K/);
+  });
+});
