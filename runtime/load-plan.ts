@@ -2,7 +2,7 @@
  * What `orch run` executes: an `.orch` file compiled in-process, or an emitted IR `.json`
  * validated against the published schema. Input/context arguments: inline JSON or `@file`.
  */
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import type { Diagnostic } from '../language/index.js';
 import type { PlanIR } from '../compiler/index.js';
@@ -106,7 +106,21 @@ export function readJsonArg(value: string, what: string): unknown {
       throw new Error(`cannot read ${what} file ${value.slice(1)}: ${why}`);
     }
   }
-  return parseJson(text, `${what} is not valid JSON`);
+  try {
+    return parseJson(text, `${what} is not valid JSON`);
+  } catch (err) {
+    // `--input input.json` reads as the JSON text "input.json": name the @ a file needs.
+    if (!value.startsWith('@') && !/^\s*[[{"]/.test(value) && isFile(value)) throw new Error(`${(err as Error).message} (to read the file ${value}, write ${what} @${value})`);
+    throw err;
+  }
+}
+
+function isFile(p: string): boolean {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /**

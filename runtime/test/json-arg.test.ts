@@ -16,6 +16,14 @@ describe('readJsonArg', () => {
   it('a directory is said to be one, not as a Node error code', () => {
     expect(() => readJsonArg(`@${dir}`, '--input')).toThrow(`cannot read --input file ${dir}: is a directory`);
   });
+
+  it('a file named without its @ is not read as JSON text, and the error says how to read it', () => {
+    const file = join(dir, 'input.json');
+    writeFileSync(file, '{"name":"Ada"}');
+    expect(() => readJsonArg(file, '--input')).toThrow(`(to read the file ${file}, write --input @${file})`);
+    // Text that is no file gets no such hint.
+    expect(() => readJsonArg('nope.json', '--context')).toThrow(/^--context is not valid JSON: (?![\s\S]*to read the file)/);
+  });
 });
 
 describe('loadPlan of a .json that is no JSON', () => {
