@@ -191,5 +191,13 @@ function toRow(c: ContextChange, time: number): ContextEventRow {
 
 /** The pending row of a window stands for the first-written one's successors: `count` of them. */
 function withCount(row: ContextEventRow, count: number): ContextEventRow {
-  return count > 1 ? { ...row, data: { ...row.data, count } } : row;
+  if (count <= 1) return row;
+  switch (row.type) {
+    case 'context_updated':
+      return { ...row, data: { ...row.data, count } };
+    case 'context_rejected':
+      return { ...row, data: { ...row.data, count } };
+    case 'context_stale':
+      return row; // never held in a window
+  }
 }

@@ -40,15 +40,15 @@ interface Field<T, Optional extends boolean> {
   readonly __type?: T;
 }
 
-const req = <T>(schema: JsonSchema): Field<T, false> => ({ schema, optional: false });
-const opt = <T>(schema: JsonSchema): Field<T, true> => ({ schema, optional: true });
+export const req = <T>(schema: JsonSchema): Field<T, false> => ({ schema, optional: false });
+export const opt = <T>(schema: JsonSchema): Field<T, true> => ({ schema, optional: true });
 
-const STRING = { type: 'string' } as const;
-const NUMBER = { type: 'number' } as const;
-const INTEGER = { type: 'integer', minimum: 0 } as const;
+export const STRING = { type: 'string' } as const;
+export const NUMBER = { type: 'number' } as const;
+export const INTEGER = { type: 'integer', minimum: 0 } as const;
 const BOOLEAN = { type: 'boolean' } as const;
 const TRUE = { const: true } as const;
-const ANY = {} as const;
+export const ANY = {} as const;
 const OBJECT = { type: 'object' } as const;
 const nullable = (s: JsonSchema): JsonSchema => ({ anyOf: [s, { type: 'null' }] });
 const list = (s: JsonSchema): JsonSchema => ({ type: 'array', items: s });
@@ -82,9 +82,9 @@ const usage = opt<AttemptUsage>({
   additionalProperties: false,
 });
 
-type Fields = { readonly [name: string]: Field<unknown, boolean> };
+export type Fields = { readonly [name: string]: Field<unknown, boolean> };
 /** The data type a set of fields describes: optional fields may be absent. */
-type DataOf<F extends Fields> = {
+export type DataOf<F extends Fields> = {
   readonly [K in keyof F as F[K] extends Field<unknown, false> ? K : never]: F[K] extends Field<infer T, boolean> ? T : never;
 } & {
   readonly [K in keyof F as F[K] extends Field<unknown, true> ? K : never]?: F[K] extends Field<infer T, boolean> ? T : never;
@@ -356,19 +356,21 @@ export function makeEvent<T extends EventType>(runId: string, seq: number, ts: n
 export const EVENTS_VERSION = 'orch.events/v2';
 export const EVENTS_SCHEMA_ID = 'https://orch.dev/schema/orch.events.v2.schema.json';
 
+/** The JSON Schema of an event's data: its fields, the required ones required, no others. */
+export function fieldsSchema(fields: Fields): JsonSchema {
+  const properties: { [name: string]: JsonSchema } = {};
+  const required: string[] = [];
+  for (const [name, f] of Object.entries(fields)) {
+    properties[name] = f.schema;
+    if (!f.optional) required.push(name);
+  }
+  return { type: 'object', properties, required, additionalProperties: false };
+}
+
 /** The published JSON Schema of one journal event, `orch.events/v2` (compiles under ajv's default options). */
 export function eventsJsonSchema(): JsonSchema {
   const defs: { [name: string]: JsonSchema } = {};
-  for (const type of EVENT_TYPES) {
-    const fields: Fields = EVENTS[type];
-    const properties: { [name: string]: JsonSchema } = {};
-    const required: string[] = [];
-    for (const [name, f] of Object.entries(fields)) {
-      properties[name] = f.schema;
-      if (!f.optional) required.push(name);
-    }
-    defs[type] = { type: 'object', properties, required, additionalProperties: false };
-  }
+  for (const type of EVENT_TYPES) defs[type] = fieldsSchema(EVENTS[type]);
   return {
     $id: EVENTS_SCHEMA_ID,
     title: EVENTS_VERSION,

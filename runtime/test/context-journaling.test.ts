@@ -4,7 +4,14 @@
  * many messages it stands for; staleness never held back and after its signal's pending update;
  * retention applied; rows of a failed append kept for the next. Virtual clock, memory journal.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
+import { contextEventsJsonSchema } from '../backend/context-journal.js';
+import { openSqliteContextJournal } from '../backend/sqlite/context-journal.js';
+import { openSqlite } from '../backend/index.js';
 import { ContextJournaling, ContextStore, memoryBackend, VirtualClock, type ContextJournal, type ContextEventRow } from '../index.js';
 
 async function setup(opts: { retentionMs?: number; journal?: ContextJournal } = {}) {
@@ -59,6 +66,30 @@ describe('the context journal', () => {
       { type: 'context_rejected', source: 'home', reason: 'bad 0' },
       { type: 'context_rejected', source: 'home', reason: 'bad 2', count: 2 },
     ]);
+  });
+
+  it('writes rows that match the context events schema, and reads back only the types it knows (SQLite)', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'orch-context-rows-')), 'journal.db');
+    const journal = openSqliteContextJournal(file);
+    const { clock, store, j, live } = await setup({ journal });
+    for (let i = 0; i < 3; i++) store.set('motion', i % 2 === 0, { source: 'home' });
+    for (let i = 0; i < 3; i++) j.change({ type: 'context_rejected', signal: 'motion', source: 'home', reason: `bad ${i}` });
+    advance(clock, 5_001);
+    await j.flush();
+    const validate = new Ajv2020({ allErrors: true }).compile(contextEventsJsonSchema());
+    expect(live.map((r) => r.type).sort()).toEqual(['context_rejected', 'context_rejected', 'context_stale', 'context_updated', 'context_updated']);
+    for (const row of live) expect([row, validate(row) ? [] : validate.errors]).toEqual([row, []]);
+    // The schema holds each type to its own fields.
+    expect(validate({ type: 'context_stale', signal: 'motion', time: 1, data: { value: 1, source: 'x', at: 1 } })).toBe(false);
+    // A row of a type a newer Orch wrote on the same database is skipped, not handed on untyped.
+    const db = openSqlite(file);
+    db.prepare("INSERT INTO context_events (type, signal, time, data) VALUES ('context_forecast', 'motion', 1, '{}')").run();
+    db.close();
+    const read = await journal.list({ limit: 100 });
+    expect(read.map((r) => r.type)).not.toContain('context_forecast');
+    expect(read).toHaveLength(live.length);
+    await j.close();
+    await journal.close();
   });
 
   it('prunes by retention and keeps the rows of a failed append for the next', async () => {

@@ -14,16 +14,10 @@ const MAX_LIMIT = 1000;
 
 /** One event as the API and the live stream show it (the value of a `secret` signal as `***`). */
 export function contextEventView(e: ContextEventRow | StoredContextEvent, secrets: ReadonlySet<string> = new Set()): { [key: string]: unknown } {
-  const { at, ...data } = e.data;
-  return {
-    ...('seq' in e ? { seq: e.seq } : {}),
-    type: e.type,
-    time: new Date(e.time).toISOString(),
-    signal: e.signal,
-    ...data,
-    ...('value' in data ? { value: shownSignal(secrets, e.signal, data.value) } : {}),
-    ...(typeof at === 'number' ? { at: new Date(at).toISOString() } : {}),
-  };
+  const head = { ...('seq' in e ? { seq: e.seq } : {}), type: e.type, time: new Date(e.time).toISOString(), signal: e.signal };
+  if (e.type !== 'context_updated') return { ...head, ...e.data };
+  const { value, at, ...rest } = e.data;
+  return { ...head, value: shownSignal(secrets, e.signal, value), ...rest, at: new Date(at).toISOString() };
 }
 
 export function registerContextEvents(app: FastifyInstance, journal: ContextJournal | null, secrets: ReadonlySet<string> = new Set()): void {

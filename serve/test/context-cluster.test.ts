@@ -141,7 +141,7 @@ describe('the context on a Postgres cluster (§9.4)', () => {
       await a.server.close();
       await b.server.close();
       const modes = await journal.list({ limit: 100, signal: 'mode' });
-      expect(modes.map((e) => [e.type, e.data.source])).toEqual([['context_updated', 'api']]);
+      expect(modes.map((e) => [e.type, 'source' in e.data ? e.data.source : null])).toEqual([['context_updated', 'api']]);
     } finally {
       await journal.close();
     }

@@ -133,11 +133,11 @@ describe('a webhook source (§9.4)', () => {
       expect(await get('/context')).toEqual({ context: { temperature: 21 } });
       await server.journaling!.flush();
       const rows = (await contextJournal.list({ limit: 10 })).reverse();
-      expect(rows.map((r) => [r.type, r.data.source])).toEqual([
+      expect(rows.map((r) => [r.type, 'source' in r.data ? r.data.source : null])).toEqual([
         ['context_updated', 'hook'],
         ['context_rejected', 'hook'],
       ]);
-      expect(rows[0]!.data.at).toEqual(expect.any(Number));
+      expect(rows[0]!.data).toMatchObject({ at: expect.any(Number) });
     } finally {
       await server.app.close();
     }

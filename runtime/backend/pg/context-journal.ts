@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { ContextJournal, ContextEventType, StoredContextEvent } from '../context-journal.js';
+import { storedContextEvent, type ContextJournal } from '../context-journal.js';
 
 /** The context's journal on Postgres (`orch db migrate` creates its table): one statement per call. */
 export function pgContextJournal(pool: pg.Pool): ContextJournal {
@@ -13,12 +13,12 @@ export function pgContextJournal(pool: pg.Pool): ContextJournal {
       );
     },
     list: async (q) => {
-      const r = await pool.query<{ seq: string; type: ContextEventType; signal: string; time: string; data: { [key: string]: unknown } }>(
+      const r = await pool.query<{ seq: string; type: string; signal: string; time: string; data: unknown }>(
         `SELECT seq, type, signal, time, data FROM orch.context_events
          WHERE seq < $1 AND ($2::text IS NULL OR signal = $2) ORDER BY seq DESC LIMIT $3`,
         [q.before ?? Number.MAX_SAFE_INTEGER, q.signal ?? null, q.limit],
       );
-      return r.rows.map((row): StoredContextEvent => ({ seq: Number(row.seq), type: row.type, signal: row.signal, time: Number(row.time), data: row.data }));
+      return r.rows.flatMap((row) => storedContextEvent(Number(row.seq), row.type, row.signal, Number(row.time), row.data) ?? []);
     },
     prune: async (before) => (await pool.query('DELETE FROM orch.context_events WHERE time < $1', [before])).rowCount ?? 0,
     close: () => pool.end(),

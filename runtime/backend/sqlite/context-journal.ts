@@ -1,10 +1,10 @@
 /** The context's journal in the SQLite journal file (a connection of its own). */
 import { openSharedSqlite } from './driver.js';
-import type { ContextJournal, ContextEventType, StoredContextEvent } from '../context-journal.js';
+import { storedContextEvent, type ContextJournal, type StoredContextEvent } from '../context-journal.js';
 
 interface Row {
   seq: number;
-  type: ContextEventType;
+  type: string;
   signal: string;
   time: number;
   data: string;
@@ -26,13 +26,13 @@ export function openSqliteContextJournal(path: string): ContextJournal {
   const page = db.prepare('SELECT seq, type, signal, time, data FROM context_events WHERE seq < ? ORDER BY seq DESC LIMIT ?');
   const pageOf = db.prepare('SELECT seq, type, signal, time, data FROM context_events WHERE seq < ? AND signal = ? ORDER BY seq DESC LIMIT ?');
   const prune = db.prepare('DELETE FROM context_events WHERE time < ?');
-  const decode = (r: Row): StoredContextEvent => ({ seq: Number(r.seq), type: r.type, signal: r.signal, time: Number(r.time), data: JSON.parse(r.data) });
+  const decode = (r: Row): StoredContextEvent | null => storedContextEvent(Number(r.seq), r.type, r.signal, Number(r.time), JSON.parse(r.data));
   return {
     append: async (rows) => void appendAll(rows),
     list: async (q) => {
       const before = q.before ?? Number.MAX_SAFE_INTEGER;
       const rows = (q.signal === undefined ? page.all(before, q.limit) : pageOf.all(before, q.signal, q.limit)) as Row[];
-      return rows.map(decode);
+      return rows.flatMap((r) => decode(r) ?? []);
     },
     prune: async (before) => Number(prune.run(before).changes),
     close: async () => db.close(),
