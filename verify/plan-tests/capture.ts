@@ -314,8 +314,6 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
   const file = resolve(opts.file);
   const created = events.find((e) => e.type === 'plan_created');
   if (created?.type !== 'plan_created') throw new CaptureError(`run ${runId} has no plan_created event`);
-  if (plan.steps.some((s) => s.kind === 'human' && (s.for_each !== null || (s.blocks ?? []).length > 0)))
-    throw new CaptureError(`run ${runId} has approval steps inside a for each or a block: capturing their decisions is not supported yet (write approve/reject lines by hand)`);
   const inner = subPlanApproval(plan);
   if (inner) throw new CaptureError(`run ${runId} runs a sub-plan with an approval (${inner}), which is decided in that sub-plan's own run, not by a test of this plan: capture the sub-plan's run instead`);
   const ph = new Placeholders(opts.keepPersonal === true);
@@ -354,7 +352,7 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
           .map(([k, v]) => `  signal context.${k} = ${orchValue(hide(v, propOf(plan.context, k)), propOf(plan.context, k), currency)} at ${Math.max(0, e.ts - start)}ms`)
       : [],
   );
-  const decisions = decisionLines(plan, events);
+  const decisions = decisionLines(plan, events, runId);
   // Each run's steps by their path (a sub-plan run's under the step that ran it), its compensations alike.
   const outcomes = new Map<string, Outcome[]>();
   const compensations = new Map<string, Outcome>();
@@ -466,32 +464,52 @@ function seePrivate(plan: PlanIR, events: readonly RunEvent[], ph: Placeholders)
  * The run's decisions as `approve` / `reject` lines, in the order they came: each decider (a
  * person's subject, or the name a decision without people carried) and how long after the step
  * began to wait (its first `step_started`: a resumed run starts it again) the decision came.
+ * A test's line decides every instance of its step (inside a `for each` or a block): the first
+ * instance decided speaks for them all, and instances decided otherwise cannot be written.
  */
-function decisionLines(plan: PlanIR, events: readonly RunEvent[]): string[] {
+function decisionLines(plan: PlanIR, events: readonly RunEvent[], runId: string): string[] {
   const human = new Set(plan.steps.filter((s) => s.kind === 'human').map((s) => s.id));
   const since = new Map<string, number>();
   const byPeople = new Set<string>();
-  const lines: string[] = [];
-  const line = (decision: 'approve' | 'reject', step: string, who: string, ts: number) =>
-    `  ${decision} ${step} by ${JSON.stringify(who)} at ${Math.max(0, ts - (since.get(step) ?? ts))}ms`;
+  /** Each instance's decisions in order, and the instance that speaks for its step. */
+  const made = new Map<string, { readonly decision: 'approve' | 'reject'; readonly who: string; readonly ms: number }[]>();
+  const first = new Map<string, string>();
+  const order: { readonly key: string; readonly n: number }[] = [];
+  const add = (decision: 'approve' | 'reject', key: string, who: string, ts: number) => {
+    const list = made.get(key) ?? made.set(key, []).get(key)!;
+    list.push({ decision, who, ms: Math.max(0, ts - (since.get(key) ?? ts)) });
+    if (!first.has(baseId(key))) first.set(baseId(key), key);
+    if (first.get(baseId(key)) === key) order.push({ key, n: list.length - 1 });
+  };
   for (const e of events) {
-    if (e.stepId === null || !human.has(e.stepId)) continue;
+    if (e.stepId === null || !human.has(baseId(e.stepId))) continue;
     if (e.type === 'step_started') {
       if (!since.has(e.stepId)) since.set(e.stepId, e.ts);
     } else if (e.type === 'approval_decided') {
       byPeople.add(e.stepId);
-      lines.push(line(e.data.decision, e.stepId, e.data.by.subject, e.ts));
+      add(e.data.decision, e.stepId, e.data.by.subject, e.ts);
     } else if (byPeople.has(e.stepId)) continue;
     // Decided without people: the name it carried is in the step's end.
     else if (e.type === 'step_completed' || e.type === 'step_adopted') {
       const approver = (e.data.output as { approver?: unknown } | null)?.approver;
-      lines.push(line('approve', e.stepId, typeof approver === 'string' ? approver : 'someone', e.ts));
+      add('approve', e.stepId, typeof approver === 'string' ? approver : 'someone', e.ts);
     } else if (e.type === 'step_failed') {
       const rejected = /^rejected(?: by (.+?))?(?:: |$)/.exec(e.data.error ?? '');
-      if (rejected) lines.push(line('reject', e.stepId, rejected[1] ?? 'someone', e.ts));
+      if (rejected) add('reject', e.stepId, rejected[1] ?? 'someone', e.ts);
     }
   }
-  return lines;
+  const said = (key: string) => (made.get(key) ?? []).map((d) => `${d.decision} by ${JSON.stringify(d.who)}`).join(', ');
+  for (const [key, list] of made) {
+    const speaker = first.get(baseId(key))!;
+    if (list.length > 0 && said(key) !== said(speaker))
+      throw new CaptureError(
+        `run ${runId} decided the instances of approval ${baseId(key)} differently (${speaker}: ${said(speaker)}; ${key}: ${said(key)}), and a test's approve / reject line decides every instance alike: capture a run whose instances were decided alike, or write the test by hand`,
+      );
+  }
+  return order.map(({ key, n }) => {
+    const d = made.get(key)![n]!;
+    return `  ${d.decision} ${baseId(key)} by ${JSON.stringify(d.who)} at ${d.ms}ms`;
+  });
 }
 
 function propOf(schema: unknown, key: string): Record<string, unknown> | undefined {
