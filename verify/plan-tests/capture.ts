@@ -198,13 +198,13 @@ function allCapabilities(plan: PlanIR): PlanIR['capabilities'] {
   return Object.assign({}, ...Object.values(plan.subplans).map(allCapabilities), plan.capabilities) as PlanIR['capabilities'];
 }
 
-/** Whether the plan or a sub-plan it runs has an approval step (a test decides only its own plan's). */
-function subPlanApproval(plan: PlanIR): string | null {
-  for (const [name, sub] of Object.entries(plan.subplans)) {
-    const own = sub.steps.find((s) => s.kind === 'human');
-    if (own) return `${name}'s ${own.id}`;
-    const deeper = subPlanApproval(sub);
-    if (deeper) return deeper;
+/** An approval a sub-plan run began to wait on (`s/ok`): a test decides only its own plan's. */
+function subPlanApproval(parts: readonly RunPart[]): string | null {
+  for (const p of parts) {
+    if (p.path === '') continue;
+    const human = new Set(p.plan.steps.filter((s) => s.kind === 'human').map((s) => s.id));
+    const started = p.events.find((e) => e.type === 'step_started' && e.stepId !== null && human.has(baseId(e.stepId)));
+    if (started) return `${p.path}/${started.stepId}`;
   }
   return null;
 }
@@ -314,7 +314,7 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
   const file = resolve(opts.file);
   const created = events.find((e) => e.type === 'plan_created');
   if (created?.type !== 'plan_created') throw new CaptureError(`run ${runId} has no plan_created event`);
-  const inner = subPlanApproval(plan);
+  const inner = subPlanApproval(parts);
   if (inner) throw new CaptureError(`run ${runId} runs a sub-plan with an approval (${inner}), which is decided in that sub-plan's own run, not by a test of this plan: capture the sub-plan's run instead`);
   const ph = new Placeholders(opts.keepPersonal === true);
   for (const p of parts) seePrivate(p.plan, p.events, ph);

@@ -72,6 +72,11 @@ plan top {
   step g = run gated()
 }
 `;
-    await expect(runAndCapture(plan, '  plan plans.top\n  mock plans.charge returns { ref: "r" }\n')).rejects.toThrow(/sub-plan with an approval \(gated's ok\)/);
+    await expect(runAndCapture(plan, '  plan plans.top\n  mock plans.charge returns { ref: "r" }\n')).rejects.toThrow(/sub-plan with an approval \(g\/ok\)/);
+    // A sub-plan the run never reached waited on nothing: the run is captured.
+    const skipped = plan.replace('step g = run gated()', 'input { go: bool }\n  step g = run gated() when input.go');
+    const { captured } = await runAndCapture(skipped, '  plan plans.top\n  input { go: false }\n  mock plans.charge returns { ref: "r" }\n');
+    expect(captured.text).toContain('  expect g.skipped');
+    expect(captured.result.passed).toBe(true);
   });
 });
