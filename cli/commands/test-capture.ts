@@ -21,7 +21,10 @@ export async function captureCommand(opts: CaptureCli): Promise<void> {
   const runId = opts.capture;
   const { row, events } = await withJournal(journalOf(opts.db), async (j) => {
     await requireRun(j, runId);
-    return { row: (await j.getRun(runId))!, events: await j.load(runId) };
+    const events = await j.load(runId);
+    // Its sub-plan runs (`RUN/KEY…`): the calls they made are the run's calls too.
+    for (const sub of await j.listRuns(true)) if (sub.id.startsWith(`${runId}/`)) events.push(...(await j.load(sub.id)));
+    return { row: (await j.getRun(runId))!, events };
   });
   if (!row.ir) throw new CliError(`run ${runId} is a sub-plan run; capture its parent ${row.parent_id ?? ''}`, 2);
   const plan = JSON.parse(row.ir) as PlanIR;

@@ -97,6 +97,12 @@ describe('orch test', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('bad.test.orch:5');
     expect(r.stderr).toContain('E0201');
+    // A test block that lost its name is a syntax error, named file or found in a folder: not "no test found".
+    writeFileSync(path.join(bad, 'bad.test.orch'), 'import "./hello.orch" as h\ntest {\n  plan h.hello\n}\n');
+    for (const where of [path.join(bad, 'bad.test.orch'), bad]) {
+      const unnamed = await runCli(['test', where], dir);
+      expect([unnamed.code, unnamed.stderr], where).toEqual([2, expect.stringContaining('bad.test.orch:2:1: error[E0001]')]);
+    }
     const none = await runCli(['test', '--filter', 'nothing matches this'], dir);
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('no test found');

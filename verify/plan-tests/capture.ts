@@ -131,20 +131,82 @@ class JournalAnswers {
   ) {}
 
   readonly answer = (req: AttemptRequest): VirtualAnswer => {
+    // A sub-plan's run is `ROOT/KEY…` in the test as in the journal: its steps are keyed by that path.
+    const key = runPathKey(req.runId.includes('/') ? req.runId.slice(req.runId.indexOf('/') + 1) : '', req.stepId);
     if (req.purpose === 'compensate') {
       // The journal records how a compensation ended, not its output (nothing reads it): the plainest value of its type.
-      const c = this.compensations.get(req.stepId);
-      const o: Outcome = c?.ok ? { ok: true, output: leastValue(req.capability.output as Record<string, unknown>) } : { ok: false, error: c ? (c as { error: string }).error : `the journal has no compensation of ${req.stepId}` };
+      const c = this.compensations.get(key);
+      const o: Outcome = c?.ok ? { ok: true, output: leastValue(req.capability.output as Record<string, unknown>) } : { ok: false, error: c ? (c as { error: string }).error : `the journal has no compensation of ${key}` };
       this.calls.push({ capability: req.capability.name, input: req.input, outcome: o });
       return { outcome: o.ok ? { ok: true, output: o.output } : { ok: false, error: o.error }, latency_ms: 0 };
     }
-    const n = this.seen.get(req.stepId) ?? 0;
-    this.seen.set(req.stepId, n + 1);
-    const recorded = this.outcomes.get(req.stepId)?.[n];
-    const o = recorded ? this.scrubbed(recorded, req) : { ok: false as const, error: `the journal has no answer for attempt ${n + 1} of ${req.stepId}` };
+    const n = this.seen.get(key) ?? 0;
+    this.seen.set(key, n + 1);
+    const recorded = this.outcomes.get(key)?.[n];
+    const o = recorded ? this.scrubbed(recorded, req) : { ok: false as const, error: `the journal has no answer for attempt ${n + 1} of ${key}` };
     this.calls.push({ capability: req.capability.name, input: req.input, outcome: o });
     return { outcome: o.ok ? { ok: true, output: o.output } : { ok: false, error: o.error }, latency_ms: o.ms ?? 0 };
   };
+}
+
+/** A step instance of the run (path '') or of a sub-plan run under it (path `s`, `s[1]/t`): `PATH/STEP`. */
+function runPathKey(path: string, stepId: string): string {
+  return path === '' ? stepId : `${path}/${stepId}`;
+}
+
+/** The run's events, and each sub-plan run's under it by its path from the run (`s`, `s[1]/t`), with the plan it ran. */
+interface RunPart {
+  readonly path: string;
+  readonly plan: PlanIR;
+  events: readonly RunEvent[];
+}
+
+/**
+ * The journal's runs split by run: the captured one (whose `plan_created` has no parent) and the
+ * sub-plan runs under it (`RUN/KEY…`), each with its sub-plan's IR, found by the step that ran it.
+ */
+function runParts(plan: PlanIR, runId: string, events: readonly RunEvent[]): RunPart[] {
+  const root = events.find((e) => e.type === 'plan_created' && e.data.parentRunId === null)?.runId ?? runId;
+  const parts = new Map<string, RunPart>();
+  for (const e of events) {
+    const path = e.runId === root ? '' : e.runId.startsWith(`${root}/`) ? e.runId.slice(root.length + 1) : null;
+    if (path === null) continue;
+    let part = parts.get(path);
+    if (!part) {
+      const ir = path === '' ? plan : subPlanAt(plan, path);
+      if (!ir) throw new CaptureError(`run ${runId}: the sub-plan run ${path} matches no run step of plan ${plan.plan}`);
+      parts.set(path, (part = { path, plan: ir, events: [] }));
+    }
+    (part.events as RunEvent[]).push(e);
+  }
+  return [...parts.values()];
+}
+
+/** The IR of the sub-plan run at `path` (`s`, `s[1]/t`): each key's step runs a plan of the one above. */
+function subPlanAt(plan: PlanIR, path: string): PlanIR | null {
+  let at: PlanIR | undefined = plan;
+  for (const key of path.split('/')) {
+    const action: PlanIR['steps'][number]['action'] | undefined = at?.steps.find((s) => s.id === baseId(key))?.action;
+    at = action?.type === 'run' ? at!.subplans[action.plan] : undefined;
+    if (!at) return null;
+  }
+  return at ?? null;
+}
+
+/** Every capability the plan can call, its sub-plans' included. */
+function allCapabilities(plan: PlanIR): PlanIR['capabilities'] {
+  return Object.assign({}, ...Object.values(plan.subplans).map(allCapabilities), plan.capabilities) as PlanIR['capabilities'];
+}
+
+/** An approval a sub-plan run began to wait on (`s/ok`): a test decides only its own plan's. */
+function subPlanApproval(parts: readonly RunPart[]): string | null {
+  for (const p of parts) {
+    if (p.path === '') continue;
+    const human = new Set(p.plan.steps.filter((s) => s.kind === 'human').map((s) => s.id));
+    const started = p.events.find((e) => e.type === 'step_started' && e.stepId !== null && human.has(baseId(e.stepId)));
+    if (started) return `${p.path}/${started.stepId}`;
+  }
+  return null;
 }
 
 /**
@@ -159,6 +221,7 @@ class CapabilityNames {
   private readonly aliases = new Map<string, string>();
   /** The alias the test's file imports the plan's own file under: its module name, when that is a name. */
   readonly planAlias: string;
+  private readonly capabilities: PlanIR['capabilities'];
   constructor(
     private readonly plan: PlanIR,
     /** Module name → file, of the program the plan's file loads (not std). */
@@ -167,11 +230,12 @@ class CapabilityNames {
     private readonly file: string,
   ) {
     this.planAlias = /^[A-Za-z_][A-Za-z0-9_]*$/.test(plan.module) ? plan.module : toolIdent(plan.module.split('.').pop()!);
+    this.capabilities = allCapabilities(plan);
   }
 
   of(name: string): string {
     if (name.startsWith('std.capabilities.')) return name.slice('std.capabilities.'.length);
-    const h = this.plan.capabilities[name]?.handler;
+    const h = this.capabilities[name]?.handler;
     if (h && 'mcp' in h && name.startsWith(`mcp.${h.mcp}.`)) {
       const alias = this.alias(`mcp:${h.mcp}`, toolIdent(h.mcp), (a) => `import mcp ${JSON.stringify(h.mcp)} as ${a}`);
       return `${alias}.${name.slice(`mcp.${h.mcp}.`.length)}`;
@@ -239,15 +303,22 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
   // The run as it is shown (runtime/redact-classes.ts): the journal holds values of class `secret`
   // as they were, and a test file is committed — neither they nor a copy of one (a step that echoes
   // a token, an error that quotes it) may be written into it.
-  const events = new SecretView(plan, src.events).events(src.events);
+  const parts = runParts(plan, runId, src.events);
+  const root = parts.find((p) => p.path === '');
+  if (!root) throw new CaptureError(`run ${runId} has no plan_created event`);
+  // One view for the run and its sub-plan runs: a secret of one is blanked where another copies it.
+  const view = new SecretView(plan, root.events);
+  const views = parts.map((p) => (p === root ? view : new SecretView(p.plan, p.events, undefined, view)));
+  parts.forEach((p, i) => (p.events = views[i]!.events(p.events)));
+  const events = root.events;
   const file = resolve(opts.file);
   const created = events.find((e) => e.type === 'plan_created');
   if (created?.type !== 'plan_created') throw new CaptureError(`run ${runId} has no plan_created event`);
-  if (plan.steps.some((s) => s.kind === 'human' && (s.for_each !== null || (s.blocks ?? []).length > 0)))
-    throw new CaptureError(`run ${runId} has approval steps inside a for each or a block: capturing their decisions is not supported yet (write approve/reject lines by hand)`);
-  if (plan.steps.some((s) => s.action.type === 'run')) throw new CaptureError(`run ${runId} runs sub-plans: capturing their calls is not supported yet`);
+  const inner = subPlanApproval(parts);
+  if (inner) throw new CaptureError(`run ${runId} runs a sub-plan with an approval (${inner}), which is decided in that sub-plan's own run, not by a test of this plan: capture the sub-plan's run instead`);
   const ph = new Placeholders(opts.keepPersonal === true);
-  seePrivate(plan, events, ph);
+  for (const p of parts) seePrivate(p.plan, p.events, ph);
+  const capabilities = allCapabilities(plan);
   /** A value as written: private fields by the schema as placeholders, then copies of them elsewhere. */
   const hide = (v: unknown, schema: unknown) => ph.copies(scrub(v, schema as Record<string, unknown> | undefined, ph));
   const source = isAbsolute(plan.source_file) ? plan.source_file : resolve(plan.base_dir, plan.source_file);
@@ -281,35 +352,24 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
           .map(([k, v]) => `  signal context.${k} = ${orchValue(hide(v, propOf(plan.context, k)), propOf(plan.context, k), currency)} at ${Math.max(0, e.ts - start)}ms`)
       : [],
   );
-  const decisions = decisionLines(plan, events);
-  // Approvals are decided by `approve` / `reject` lines, never mocked.
-  const human = new Set(plan.steps.filter((s) => s.kind === 'human').map((s) => s.id));
-  const adoptedCap = (id: string) => plan.steps.find((s) => s.id === baseId(id))?.capability ?? null;
-  const compensations = compensationsOf(events);
-  const called = [
-    ...new Set(
-      events.flatMap((e) => {
-        // A compensation that reached its handler is a call too (it has no step_started of its own).
-        if (e.type === 'step_compensated' && e.stepId !== null && compensations.has(e.stepId)) {
-          const cap = plan.steps.find((s) => s.id === baseId(e.stepId!))?.compensate?.capability;
-          return cap !== undefined ? [cap] : [];
-        }
-        if (e.stepId === null || human.has(baseId(e.stepId))) return [];
-        // A step started before an upgrade names its capability as the old version's IR did (an entry
-        // module named after its old file: `plans.f`); the upgrade kept it, so the plan's own name for it is the one to mock.
-        const started = e.type === 'step_started' ? e.data.capability : null;
-        const cap = started !== null ? (plan.capabilities[started] ? started : (adoptedCap(e.stepId) ?? started)) : e.type === 'step_adopted' ? adoptedCap(e.stepId) : null;
-        return cap !== null ? [cap] : [];
-      }),
-    ),
-  ];
-  const outputSchema = (cap: string) => plan.capabilities[cap]?.output as Record<string, unknown> | undefined;
+  const decisions = decisionLines(plan, events, runId);
+  // Each run's steps by their path (a sub-plan run's under the step that ran it), its compensations alike.
+  const outcomes = new Map<string, Outcome[]>();
+  const compensations = new Map<string, Outcome>();
+  const called: string[] = [];
+  for (const p of parts) {
+    const own = compensationsOf(p.events);
+    for (const [id, o] of outcomesOf(p.events)) outcomes.set(runPathKey(p.path, id), o);
+    for (const [id, o] of own) compensations.set(runPathKey(p.path, id), o);
+    for (const cap of calledIn(p.plan, p.events, own)) if (!called.includes(cap)) called.push(cap);
+  }
+  const outputSchema = (cap: string) => capabilities[cap]?.output as Record<string, unknown> | undefined;
   // First run: every call answered from the journal (private values replaced as the mocks will be).
-  const answers = new JournalAnswers(outcomesOf(events), compensations, (o, req) => (o.ok ? { ...o, output: hide(o.output, outputSchema(req.capability.name)) } : { ...o, error: ph.copies(o.error) }));
+  const answers = new JournalAnswers(outcomes, compensations, (o, req) => (o.ok ? { ...o, output: hide(o.output, outputSchema(req.capability.name)) } : { ...o, error: ph.copies(o.error) }));
   // A model, channel or network the run never reached (it failed or skipped first) has no call to
   // answer from, yet a test must mock it (E0906): it fails saying so, which shows if a change calls it.
   const written = (cap: string) => names.of(cap);
-  const uncalled = Object.entries(plan.capabilities)
+  const uncalled = Object.entries(capabilities)
     .filter(([cap, ir]) => !called.includes(cap) && boundaryOf(ir) !== null)
     .map(([cap]) => `  mock ${written(cap)} fails ${stringLiteral(`not called in run ${runId}`)}`);
   const placeholderMocks = [...called.map((c) => `  mock ${written(c)} fails "captured"`), ...uncalled];
@@ -326,7 +386,7 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
       (byInput.get(k) ?? byInput.set(k, { input: c.input, outcomes: [] }).get(k)!).outcomes.push(c.outcome);
     }
     const schema = outputSchema(cap);
-    const inputSchema = plan.capabilities[cap]?.input as Record<string, unknown> | undefined;
+    const inputSchema = capabilities[cap]?.input as Record<string, unknown> | undefined;
     if (byInput.size <= 1) mocks.push(`  mock ${written(cap)} ${answersText(calls.map((c) => c.outcome), schema, currency, cap)}${spendText(calls.map((c) => c.outcome), currency)}`);
     else
       for (const { input, outcomes } of byInput.values())
@@ -361,6 +421,29 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
   return { text, result };
 }
 
+/** The capabilities one run called, in the order it first called them (an approval is decided, never called). */
+function calledIn(plan: PlanIR, events: readonly RunEvent[], compensations: ReadonlyMap<string, Outcome>): string[] {
+  const human = new Set(plan.steps.filter((s) => s.kind === 'human').map((s) => s.id));
+  const adoptedCap = (id: string) => plan.steps.find((s) => s.id === baseId(id))?.capability ?? null;
+  return [
+    ...new Set(
+      events.flatMap((e) => {
+        // A compensation that reached its handler is a call too (it has no step_started of its own).
+        if (e.type === 'step_compensated' && e.stepId !== null && compensations.has(e.stepId)) {
+          const cap = plan.steps.find((s) => s.id === baseId(e.stepId!))?.compensate?.capability;
+          return cap !== undefined ? [cap] : [];
+        }
+        if (e.stepId === null || human.has(baseId(e.stepId))) return [];
+        // A step started before an upgrade names its capability as the old version's IR did (an entry
+        // module named after its old file: `plans.f`); the upgrade kept it, so the plan's own name for it is the one to mock.
+        const started = e.type === 'step_started' ? e.data.capability : null;
+        const cap = started !== null ? (plan.capabilities[started] ? started : (adoptedCap(e.stepId) ?? started)) : e.type === 'step_adopted' ? adoptedCap(e.stepId) : null;
+        return cap !== null ? [cap] : [];
+      }),
+    ),
+  ];
+}
+
 /**
  * Every private value of the run, given its placeholder before anything is written: a copy
  * (an error quoting an email) may come before the field of class `personal` that holds it.
@@ -381,32 +464,52 @@ function seePrivate(plan: PlanIR, events: readonly RunEvent[], ph: Placeholders)
  * The run's decisions as `approve` / `reject` lines, in the order they came: each decider (a
  * person's subject, or the name a decision without people carried) and how long after the step
  * began to wait (its first `step_started`: a resumed run starts it again) the decision came.
+ * A test's line decides every instance of its step (inside a `for each` or a block): the first
+ * instance decided speaks for them all, and instances decided otherwise cannot be written.
  */
-function decisionLines(plan: PlanIR, events: readonly RunEvent[]): string[] {
+function decisionLines(plan: PlanIR, events: readonly RunEvent[], runId: string): string[] {
   const human = new Set(plan.steps.filter((s) => s.kind === 'human').map((s) => s.id));
   const since = new Map<string, number>();
   const byPeople = new Set<string>();
-  const lines: string[] = [];
-  const line = (decision: 'approve' | 'reject', step: string, who: string, ts: number) =>
-    `  ${decision} ${step} by ${JSON.stringify(who)} at ${Math.max(0, ts - (since.get(step) ?? ts))}ms`;
+  /** Each instance's decisions in order, and the instance that speaks for its step. */
+  const made = new Map<string, { readonly decision: 'approve' | 'reject'; readonly who: string; readonly ms: number }[]>();
+  const first = new Map<string, string>();
+  const order: { readonly key: string; readonly n: number }[] = [];
+  const add = (decision: 'approve' | 'reject', key: string, who: string, ts: number) => {
+    const list = made.get(key) ?? made.set(key, []).get(key)!;
+    list.push({ decision, who, ms: Math.max(0, ts - (since.get(key) ?? ts)) });
+    if (!first.has(baseId(key))) first.set(baseId(key), key);
+    if (first.get(baseId(key)) === key) order.push({ key, n: list.length - 1 });
+  };
   for (const e of events) {
-    if (e.stepId === null || !human.has(e.stepId)) continue;
+    if (e.stepId === null || !human.has(baseId(e.stepId))) continue;
     if (e.type === 'step_started') {
       if (!since.has(e.stepId)) since.set(e.stepId, e.ts);
     } else if (e.type === 'approval_decided') {
       byPeople.add(e.stepId);
-      lines.push(line(e.data.decision, e.stepId, e.data.by.subject, e.ts));
+      add(e.data.decision, e.stepId, e.data.by.subject, e.ts);
     } else if (byPeople.has(e.stepId)) continue;
     // Decided without people: the name it carried is in the step's end.
     else if (e.type === 'step_completed' || e.type === 'step_adopted') {
       const approver = (e.data.output as { approver?: unknown } | null)?.approver;
-      lines.push(line('approve', e.stepId, typeof approver === 'string' ? approver : 'someone', e.ts));
+      add('approve', e.stepId, typeof approver === 'string' ? approver : 'someone', e.ts);
     } else if (e.type === 'step_failed') {
       const rejected = /^rejected(?: by (.+?))?(?:: |$)/.exec(e.data.error ?? '');
-      if (rejected) lines.push(line('reject', e.stepId, rejected[1] ?? 'someone', e.ts));
+      if (rejected) add('reject', e.stepId, rejected[1] ?? 'someone', e.ts);
     }
   }
-  return lines;
+  const said = (key: string) => (made.get(key) ?? []).map((d) => `${d.decision} by ${JSON.stringify(d.who)}`).join(', ');
+  for (const [key, list] of made) {
+    const speaker = first.get(baseId(key))!;
+    if (list.length > 0 && said(key) !== said(speaker))
+      throw new CaptureError(
+        `run ${runId} decided the instances of approval ${baseId(key)} differently (${speaker}: ${said(speaker)}; ${key}: ${said(key)}), and a test's approve / reject line decides every instance alike: capture a run whose instances were decided alike, or write the test by hand`,
+      );
+  }
+  return order.map(({ key, n }) => {
+    const d = made.get(key)![n]!;
+    return `  ${d.decision} ${baseId(key)} by ${JSON.stringify(d.who)} at ${d.ms}ms`;
+  });
 }
 
 function propOf(schema: unknown, key: string): Record<string, unknown> | undefined {

@@ -39,8 +39,11 @@ export interface TestFilesOptions {
 
 /** Folders never searched for tests. */
 const SKIP_DIRS = new Set(['node_modules', '.orch', '.git', 'dist']);
-/** A file worth compiling for its tests: a `test "…"` declaration at the start of a line. */
-const HAS_TEST = /^\s*test\s+"/m;
+/**
+ * A file worth compiling for its tests: a `test "…"` declaration at the start of a line, or one
+ * that lost its name (`test {`), whose syntax error is then reported, not "no test found".
+ */
+const HAS_TEST = /^\s*test\s*["{]/m;
 
 export async function runTestFiles(paths: readonly string[], opts: TestFilesOptions = {}): Promise<TestRun> {
   const files = opts.host ? paths.map((p) => resolve(p)) : testFiles(paths.length > 0 ? paths : ['.']);
@@ -87,7 +90,8 @@ export function testFiles(paths: readonly string[]): string[] {
     }
     if (given && !p.endsWith('.orch')) throw new TestUsageError(`${p} is not an .orch file`);
     const file = resolve(p);
-    if (!out.has(file) && HAS_TEST.test(readFileSync(p, 'utf8'))) out.add(file);
+    // A file named on the command line is compiled whatever it holds: its errors are reported.
+    if (!out.has(file) && (given || HAS_TEST.test(readFileSync(p, 'utf8')))) out.add(file);
   };
   for (const p of paths) visit(p, true);
   return [...out];
