@@ -10,7 +10,7 @@ import { formatDuration } from './duration-text.js';
 import { privacyScore } from './placement-metrics.js';
 import pc from 'picocolors';
 import type { TriggerDecl } from '../language/index.js';
-import type { BlockIR, PlanIR, StaticVerdict } from './ir/types.js';
+import type { BlockIR, ExprIR, PlanIR, StaticVerdict } from './ir/types.js';
 import type { BoundModel } from './model.js';
 import { UNKNOWN, staticEval, type StaticValue } from './static-eval.js';
 import { fallbackReservation, stepReservation, type StepReservation } from './reservation.js';
@@ -253,13 +253,24 @@ function costVerdict(plan: PlanIR, blocks: readonly BlockIR[], limit: number, wa
 function ledgerSteps(plan: PlanIR, blocks: readonly BlockIR[], seen: ReadonlySet<string> = new Set([plan.plan])): LedgerStep[] {
   return plan.steps.map((s) => {
     const around = blocks.filter((b) => (s.blocks ?? (s.for_each ? [s.for_each.group] : [])).includes(b.id));
-    const times = around.reduce((n, b) => (b.type === 'repeat' ? n * b.max : n), 1);
+    // As the check counts it (assemble/budgets.ts): a `for each` over a list the file gives runs its
+    // length; one over any other list makes the step's figure per item, every `for each` unmultiplied.
+    const lengths = around.flatMap((b) => (b.type === 'for_each' ? [listLength(b.list)] : []));
+    const perItem = lengths.some((n) => n === null);
+    const items = perItem ? 1 : lengths.reduce<number>((n, k) => n * k!, 1);
+    const times = around.reduce((n, b) => (b.type === 'repeat' ? n * b.max : n), items);
     const subPlan = s.action.type === 'run' && !seen.has(s.action.plan) ? plan.subplans?.[s.action.plan] : undefined;
     const sub = subPlan ? ledgerWorstCase(ledgerSteps({ ...subPlan, subplans: { ...plan.subplans, ...subPlan.subplans } }, subPlan.blocks ?? legacyBlocks(subPlan), new Set([...seen, subPlan.plan])), null) : undefined;
     const fb = fallbackReservation(plan, s);
     const calls = fb ? [{ what: `fallback ${s.fallback!.capability}`, reservation: fb.cost }] : undefined;
-    return { id: s.id, reservation: stepReservation(plan, s).cost, times, perItem: around.some((b) => b.type === 'for_each'), ...(sub ? { sub } : {}), ...(calls ? { calls } : {}) };
+    return { id: s.id, reservation: stepReservation(plan, s).cost, times, perItem, ...(sub ? { sub } : {}), ...(calls ? { calls } : {}) };
   });
+}
+
+/** How many items a `for each` list has when the file writes them out (`["a", "b"]`); else null. */
+function listLength(list: ExprIR): number | null {
+  if (list.op === 'list') return list.items.length;
+  return list.op === 'lit' && Array.isArray(list.value) ? list.value.length : null;
 }
 
 function known(v: StaticValue): boolean | null {
