@@ -358,6 +358,13 @@ describe('W0803: channels the config does not define', () => {
     ]);
     expect(codes(withChannels, 'plan f { step n = notify(channel: "#wins", text: "x") step o = notify(channel: "ops", text: "x") }')).toEqual([]);
   });
+  it('warns at a channel whose entry names no transport (or is no object): orch run fails the step, so check says so', () => {
+    const odd = project({ channels: { pigeon: { 'carrier-pigeon': 1 }, blank: null, ops: { slack: 'http://127.0.0.1:9/x' } } });
+    expect(codes(odd, 'plan g { step n = notify(channel: "pigeon", text: "x") step m = email(to: ["a@example.com"], subject: "s", text: "t", channel: "blank") step o = notify(channel: "ops", text: "x") }')).toEqual([
+      'W0803 channel "pigeon" of orch.config "channels" names no transport ("email", "slack" or "webhook"): the step will fail when it runs',
+      'W0803 channel "blank" of orch.config "channels" names no transport ("email", "slack" or "webhook"): the step will fail when it runs',
+    ]);
+  });
   it('stays silent for notify without any channels (v0.2), not for email', () => {
     expect(codes(without, 'plan c { step n = notify(channel: "ops", text: "x") }')).toEqual([]);
     expect(codes(without, 'plan d { step m = email(to: ["a@example.com"], subject: "s", text: "t") }')).toEqual([expect.stringMatching(/^W0803 channel "email"/)]);
