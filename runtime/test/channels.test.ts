@@ -102,6 +102,8 @@ beforeAll(async () => {
       if (req.url === '/moved' || req.url === '/kept') return void res.writeHead(req.url === '/moved' ? 302 : 308, { location: '/landing' }).end();
       // The same server under another host name: the channel's headers must not follow there.
       if (req.url === '/elsewhere') return void res.writeHead(308, { location: `http://localhost:${webPort}/landing` }).end();
+      // A web framework's 404 page quotes the path it was sent to: a Slack hook's path is its credential.
+      if (req.url?.startsWith('/services/')) return void res.writeHead(404).end(`Cannot POST ${req.url} (did you mean ${decodeURIComponent(req.url)}?)`);
       const status = req.url === '/flaky' ? (flaky.shift() ?? 200) : req.url === '/gone' ? 404 : 200;
       res.writeHead(status).end(status === 200 ? 'ok' : 'nope');
     });
@@ -224,6 +226,15 @@ plan tell {
     expect(posts.filter((p) => p.path === '/gone').length - before).toBe(1);
     expect(outputOf(result, 'n').error).toMatch(/^webhook channel "gone" \(HTTP 127\.0\.0\.1:\d+\) refused the message: HTTP 404/);
     expect(events.find((e) => e.type === 'step_failed')!.data).toMatchObject({ permanent: true });
+  });
+
+  it('a refusal that quotes the hook\'s path (a Slack URL\'s credential, here a secret) prints *** in its place, never the path', async () => {
+    const hook = `http://127.0.0.1:${webPort}/services/T0001/B0002/XyZsecretHookToken?x=1`;
+    const dir = project({ secrets: { SLACK_HOOK: hook }, channels: { team: { slack: 'secret:SLACK_HOOK' } } });
+    const { result, events } = await run(planIn(dir, 'plan quoted { step n = notify(channel: "team", text: "x") }'));
+    const error = String(outputOf(result, 'n').error);
+    expect(error).toMatch(/^slack channel "team" \(HTTP 127\.0\.0\.1:\d+\) refused the message: HTTP 404 Cannot POST \*\*\* \(did you mean \*\*\*\?\)$/);
+    expect(JSON.stringify(events)).not.toContain('XyZsecretHookToken');
   });
 
   it('transport errors name the channel and the transport; a peer that is not SMTP says so at once', async () => {
