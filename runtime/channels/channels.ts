@@ -224,7 +224,11 @@ async function sendEmail(c: Extract<Channel, { kind: 'email' }>, m: Message): Pr
  * sequence, the client's doing), as nodemailer itself classifies it (`permanent`).
  */
 function isSmtpRefusal(err: unknown): boolean {
-  return !!err && typeof err === 'object' && (err as { permanent?: unknown }).permanent === true;
+  if (!err || typeof err !== 'object') return false;
+  const e = err as { permanent?: unknown; code?: unknown; responseCode?: unknown };
+  // EENVELOPE with no server reply: nodemailer itself found no address to send to (`to: ["not an
+  // address"]`) — the same addresses are refused again at every attempt.
+  return e.permanent === true || (e.code === 'EENVELOPE' && e.responseCode === undefined);
 }
 
 /** nodemailer's failures in words: a peer that never greets or greets wrongly does not speak SMTP. */

@@ -295,6 +295,14 @@ plan tell {
     expect(mails.filter((m) => m.subject === 'later')).toHaveLength(1);
   });
 
+  it('addresses nodemailer refuses before any SMTP exchange (none is an address) fail for good: another attempt would refuse them again (§9.1)', async () => {
+    const { result, events } = await run(planIn(withChannels, 'plan malformed { step bad = email(to: ["not an address"], subject: "bad", text: "x") { retry 2 backoff fixed 10ms } }'));
+    expect(result.status).toBe('failed');
+    expect(outputOf(result, 'bad').attempts).toBe(1);
+    expect(outputOf(result, 'bad').error).toMatch(/^channel "email" \(SMTP 127\.0\.0\.1:\d+\): No recipients defined/);
+    expect(events.find((e) => e.type === 'step_failed')!.data).toMatchObject({ permanent: true });
+  });
+
   it('a message some recipients took is not sent again to them: the rest refused fails it for good', async () => {
     const { result, events } = await run(planIn(withChannels, 'plan partly { step some = email(to: ["ann@example.com", "nobody@example.com"], subject: "partly", text: "x") { retry 2 backoff fixed 10ms } }'));
     expect(result.status).toBe('failed');
