@@ -96,6 +96,18 @@ describe('budget verdicts on the ledger’s worst case (§9.1)', () => {
     expect(preview(compile({ entry: nested, host: diskHost }).plans[0]!).budgets.cost).toMatchObject({ worst_case: 0.002856, per_item: false });
   });
 
+  it('with --input, a for each over the input counts the items it gives: the verdict is on them, not per item (§9.1)', () => {
+    const entry = project(names('budget cost <= 0.0007usd', 'input { items: list<string> }\n  for each it in input.items { step n = name(text: it) }'));
+    const ir = compile({ entry, host: diskHost }).plans[0]!;
+    expect(preview(ir).budgets.cost).toMatchObject({ per_item: true, ok: true });
+    // 3 × 0.000238 = 0.000714 over 0.0007; 2 items fit.
+    expect(preview(ir, undefined, { input: { items: ['a', 'b', 'c'] } }).budgets.cost).toMatchObject({ worst_case: 0.000714, per_item: false, ok: false });
+    expect(preview(ir, undefined, { input: { items: ['a', 'b'] } }).budgets.cost).toMatchObject({ worst_case: 0.000476, per_item: false, ok: true });
+    // Nested over the input: 1 + 2 inner items in all.
+    const nested = compile({ entry: project(names('budget cost <= 1usd', 'input { groups: list<list<string>> }\n  for each g in input.groups { for each it in g { step n = name(text: it) } }')), host: diskHost }).plans[0]!;
+    expect(preview(nested, undefined, { input: { groups: [['a'], ['b', 'c']] } }).budgets.cost).toMatchObject({ worst_case: 0.000714, per_item: false });
+  });
+
   it('a for each over an unbounded list, each step reserving its estimate: check and preview still say the verdict is per item', () => {
     const plain = (budget: string) => `
 capability pricey { kind service  input { n: int }  output { ok: bool }  cost 0.02usd }
