@@ -225,7 +225,7 @@ export function preview(plan: PlanIR, model?: BoundModel, options: PreviewOption
       privacy_score: privacyScore(plan.steps.map((s) => ({ tier: s.binding.tier, data: s.data }))),
     },
     budgets: {
-      cost: b && b.cost !== null ? costVerdict(plan, irBlocks, b.cost, b.cost_warn === true) : null,
+      cost: b && b.cost !== null ? costVerdict(plan, irBlocks, b.cost, b.cost_warn === true, vars) : null,
       duration_ms:
         b && b.duration_ms !== null
           ? { limit: b.duration_ms, estimate: plan.estimates.duration_ms, ok: plan.estimates.duration_ms <= b.duration_ms, headroom: b.duration_ms - plan.estimates.duration_ms, warn: b.duration_warn === true }
@@ -240,8 +240,8 @@ export function preview(plan: PlanIR, model?: BoundModel, options: PreviewOption
 }
 
 /** The cost budget's verdict on the ledger's worst case and the estimate, whichever is more. */
-function costVerdict(plan: PlanIR, blocks: readonly BlockIR[], limit: number, warn: boolean): NonNullable<PreviewJson['budgets']['cost']> {
-  const ledger = ledgerWorstCase(ledgerSteps(plan, blocks), limit);
+function costVerdict(plan: PlanIR, blocks: readonly BlockIR[], limit: number, warn: boolean, vars: Record<string, StaticValue>): NonNullable<PreviewJson['budgets']['cost']> {
+  const ledger = ledgerWorstCase(ledgerSteps(plan, blocks, vars), limit);
   const worst = Math.max(ledger.cost, plan.estimates.cost);
   return { limit, estimate: plan.estimates.cost, worst_case: ledger.cost, per_item: ledger.per_item, over: ledger.over, ok: worst <= limit + 1e-12 && ledger.over.length === 0, headroom: round6(limit - worst), warn };
 }
@@ -250,15 +250,22 @@ function costVerdict(plan: PlanIR, blocks: readonly BlockIR[], limit: number, wa
  * What each step of the IR reserves, as the check's `budgets` stage counts it: loops at their
  * max, a `run` step's sub-plan's worst case (it reserves in this run's ledger), each fallback call.
  */
-function ledgerSteps(plan: PlanIR, blocks: readonly BlockIR[], seen: ReadonlySet<string> = new Set([plan.plan])): LedgerStep[] {
+function ledgerSteps(plan: PlanIR, blocks: readonly BlockIR[], vars: Record<string, StaticValue>, seen: ReadonlySet<string> = new Set([plan.plan])): LedgerStep[] {
   return plan.steps.map((s) => {
-    const around = blocks.filter((b) => (s.blocks ?? (s.for_each ? [s.for_each.group] : [])).includes(b.id));
-    const times = around.reduce((n, b) => (b.type === 'repeat' ? n * b.max : n), 1);
+    const ids = s.blocks ?? (s.for_each ? [s.for_each.group] : []);
+    const around = blocks.filter((b) => ids.includes(b.id));
+    // How many times its innermost `for each` runs in all — a list the file writes out, or with
+    // `--input` one the input gives (as check counts the first, assemble/budgets.ts); any other
+    // list makes the step's figure per item.
+    const inner = [...ids].reverse().map((id) => blocks.find((b) => b.id === id)).find((b) => b?.type === 'for_each');
+    const items = inner?.type === 'for_each' ? fanOut(inner, blocks, vars) : 1;
+    const times = around.reduce((n, b) => (b.type === 'repeat' ? n * b.max : n), items ?? 1);
     const subPlan = s.action.type === 'run' && !seen.has(s.action.plan) ? plan.subplans?.[s.action.plan] : undefined;
-    const sub = subPlan ? ledgerWorstCase(ledgerSteps({ ...subPlan, subplans: { ...plan.subplans, ...subPlan.subplans } }, subPlan.blocks ?? legacyBlocks(subPlan), new Set([...seen, subPlan.plan])), null) : undefined;
+    // A sub-plan's input is not the run's: only the lists its file writes out count there.
+    const sub = subPlan ? ledgerWorstCase(ledgerSteps({ ...subPlan, subplans: { ...plan.subplans, ...subPlan.subplans } }, subPlan.blocks ?? legacyBlocks(subPlan), {}, new Set([...seen, subPlan.plan])), null) : undefined;
     const fb = fallbackReservation(plan, s);
     const calls = fb ? [{ what: `fallback ${s.fallback!.capability}`, reservation: fb.cost }] : undefined;
-    return { id: s.id, reservation: stepReservation(plan, s).cost, times, perItem: around.some((b) => b.type === 'for_each'), ...(sub ? { sub } : {}), ...(calls ? { calls } : {}) };
+    return { id: s.id, reservation: stepReservation(plan, s).cost, times, perItem: items === null, ...(sub ? { sub } : {}), ...(calls ? { calls } : {}) };
   });
 }
 

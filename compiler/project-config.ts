@@ -88,6 +88,24 @@ export function configSection(view: ProjectConfigView, key: string): Readonly<Re
   return Object.assign(Object.create(null) as Record<string, unknown>, section && typeof section === 'object' && !Array.isArray(section) ? section : {});
 }
 
+export interface ConfigPrice {
+  readonly input_per_mtok: number;
+  readonly output_per_mtok: number;
+}
+
+/**
+ * A model's entry of `prices` as `orch run` reads it (runtime/models/config.ts): its price,
+ * `'malformed'` when it is there but not two numbers ≥ 0 (orch run refuses the config), or
+ * undefined when there is none.
+ */
+export function configPrice(view: ProjectConfigView, model: string): ConfigPrice | 'malformed' | undefined {
+  const prices = configSection(view, 'prices');
+  if (!Object.prototype.hasOwnProperty.call(prices, model)) return undefined;
+  const p = prices[model] as { input_per_mtok?: unknown; output_per_mtok?: unknown } | null;
+  const ok = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+  return p && typeof p === 'object' && !Array.isArray(p) && ok(p.input_per_mtok) && ok(p.output_per_mtok) ? { input_per_mtok: p.input_per_mtok, output_per_mtok: p.output_per_mtok } : 'malformed';
+}
+
 const CHANNEL_TRANSPORTS = ['email', 'slack', 'webhook'] as const;
 export type ChannelTransport = (typeof CHANNEL_TRANSPORTS)[number];
 

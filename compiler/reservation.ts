@@ -10,7 +10,7 @@
 import type { CapabilityIR, ExprIR, PlanIR, ResourceIR, StepIR } from './ir/types.js';
 import { round6 } from './money.js';
 import { isPlainText, JSON_ANSWER_INSTRUCTION, modelWorstCase, promptTokenBound } from './model-prompt.js';
-import { configSection, projectConfigFor } from './project-config.js';
+import { configPrice, projectConfigFor, type ConfigPrice } from './project-config.js';
 import { staticEval } from './static-eval.js';
 
 export interface StepReservation {
@@ -52,11 +52,9 @@ export function reservationFor(cap: CapabilityIR | undefined, resource: Resource
   return { cost: round6(Math.max(estimate, worst) + (resource?.cost ?? 0)), model, per_input_byte: interpolates ? price.input_per_mtok / 1e6 : 0 };
 }
 
-function priceOf(file: string, model: string): { input_per_mtok: number; output_per_mtok: number } | undefined {
-  const raw = configSection(projectConfigFor(file, false), 'prices')[model];
-  if (!raw || typeof raw !== 'object') return undefined;
-  const p = raw as { input_per_mtok?: unknown; output_per_mtok?: unknown };
-  return typeof p.input_per_mtok === 'number' && typeof p.output_per_mtok === 'number' ? { input_per_mtok: p.input_per_mtok, output_per_mtok: p.output_per_mtok } : undefined;
+function priceOf(file: string, model: string): ConfigPrice | undefined {
+  const price = configPrice(projectConfigFor(file, false), model);
+  return price === 'malformed' ? undefined : price;
 }
 
 /** A prompt's text as far as the file tells it: all of it when it reads nothing, else its literal parts. */

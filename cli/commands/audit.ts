@@ -1,7 +1,8 @@
 /**
  * `orch audit [--since D] [--format text|json] [--db]`: the audit trail of `orch serve` / `orch
  * ui` (LANGUAGE.md §8.8): every state-changing request with who, what, the answer, when and from
- * where, oldest first. Read-only: nothing in Orch edits or deletes an entry.
+ * where, oldest first, then the refused requests that proved no identity, counted per hour.
+ * Read-only: nothing in Orch edits or deletes an entry.
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
@@ -32,16 +33,24 @@ export function registerAudit(program: Command): void {
         if (s === undefined) throw new CliError(`--since must be a date (2026-01-31) or an age such as 7d, not "${opts.since}"`, 2);
         since = s;
       }
-      const entries = await withPeople(journalOf(opts.db), false, (store) => store.audit({ since, order: 'oldest' }));
+      // The requests refused before proving anyone (a wrong password, a bad token, a 429) are
+      // journaled as counts per hour, not rows (docs/language.md): listed after the entries, as GET /audit does.
+      const [entries, refused] = await withPeople(journalOf(opts.db), false, async (store) => [await store.audit({ since, order: 'oldest' }), await store.refused({ since })] as const);
+      const iso = (ms: number) => new Date(ms).toISOString();
       if (opts.format === 'json') {
-        process.stdout.write(`${JSON.stringify({ entries: entries.map((e) => ({ ...e, at: new Date(e.at).toISOString() })) }, null, 2)}\n`);
+        const json = { entries: entries.map((e) => ({ ...e, at: iso(e.at) })), refused: refused.map((r) => ({ ...r, hour: iso(r.hour), firstAt: iso(r.firstAt), lastAt: iso(r.lastAt) })) };
+        process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
         return;
       }
       if (entries.length === 0) process.stdout.write('no audit entries\n');
       for (const e of entries) {
         const who = e.subject === null ? '(anonymous)' : `${e.subject}${e.issuer && e.issuer !== 'local' ? `@${e.issuer}` : ''}${e.authMethod ? ` [${e.authMethod}]` : ''}`;
         const started = (e.started ?? []).map((r) => `  started ${r.runId} (${r.plan})`).join('');
-        process.stdout.write(`${new Date(e.at).toISOString()}  ${who}  ${e.httpMethod} ${e.path}  ${e.status}  from ${e.client ?? '?'}${started}\n`);
+        process.stdout.write(`${iso(e.at)}  ${who}  ${e.httpMethod} ${e.path}  ${e.status}  from ${e.client ?? '?'}${started}\n`);
+      }
+      if (refused.length > 0) process.stdout.write('\nrefused without an identity (counted per hour):\n');
+      for (const r of [...refused].sort((a, b) => a.hour - b.hour)) {
+        process.stdout.write(`${iso(r.hour)}  ${r.subject ?? '(anonymous)'}  ${r.httpMethod} ${r.route}  ${r.status}  ×${r.count}  from ${r.client ?? '?'}  (${iso(r.firstAt)} … ${iso(r.lastAt)})\n`);
       }
     });
 }

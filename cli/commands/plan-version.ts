@@ -4,6 +4,7 @@
  * problems (and a file that does not compile) are exit 2: exit 1 means "they differ" there.
  */
 import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { BoundModel, PlanIR } from '../../compiler/index.js';
 import { CliError } from '../errors.js';
 
@@ -56,10 +57,11 @@ export async function noteChangedSource(runId: string, recordedIr: string | null
     let parsed: PlanIR | undefined;
     const file = (irHead(recordedIr) ?? (parsed = JSON.parse(recordedIr) as PlanIR)).source_file;
     if (!file || !file.endsWith('.orch')) return;
-    const written = statSync(file, { throwIfNoEntry: false })?.mtimeMs;
+    const compiler = await import('../../compiler/index.js');
+    const written = lastWritten(file, compiler);
     if (written === undefined || (startedAt !== undefined && written < Number(startedAt))) return;
     const plan = parsed ?? (JSON.parse(recordedIr) as PlanIR);
-    const { compile, diskHost, diffPlans, irHash, preview } = await import('../../compiler/index.js');
+    const { compile, diskHost, diffPlans, irHash, preview } = compiler;
     const out = compile({ entry: file, plan: plan.plan, host: diskHost });
     const now = out.plans.find((p) => p.plan === plan.plan);
     if (!now || irHash(now) === irHash(plan)) return;
@@ -71,13 +73,31 @@ export async function noteChangedSource(runId: string, recordedIr: string | null
       ...(d.plan.length ? [`plan: ${d.plan.join(', ')}`] : []),
     ];
     process.stderr.write(
-      `note: ${file} has changed since run ${runId} started (${what.join('; ') || 'the plan differs'}); ` +
+      `note: ${file}${ownWrite(file) < Number(startedAt ?? 0) ? ' (a module, config or lock file of its project)' : ''} has changed since run ${runId} started (${what.join('; ') || 'the plan differs'}); ` +
         `orch diff ${runId} ${file} shows how, orch upgrade ${runId} --to ${file} moves the run if it is compatible\n`,
     );
   } catch {
     // A note only: nothing to report when the comparison itself fails.
   }
 }
+
+/**
+ * When the run's source was last written: its file, or a module, config or lock file of its
+ * project — a capability edited in a module the file imports changes the plan as much (undefined
+ * when the file is gone). Stat calls only: compiling is what the note must not cost for nothing.
+ */
+function lastWritten(file: string, c: Pick<typeof import('../../compiler/index.js'), 'orchFilesUnder' | 'projectRootOf'>): number | undefined {
+  const own = statSync(file, { throwIfNoEntry: false })?.mtimeMs;
+  if (own === undefined) return undefined;
+  const root = c.projectRootOf(dirname(file));
+  const others = [
+    ...c.orchFilesUnder(root, { skip: new Set(['node_modules']), skipHidden: true, order: 'as-listed', unreadable: 'skip', maxFiles: 10_000 }),
+    ...['orch.config.json', 'orch.config.js', 'orch.config.mjs', 'orch.lock.json'].map((n) => join(root, n)),
+  ];
+  return others.reduce((latest, f) => Math.max(latest, statSync(f, { throwIfNoEntry: false })?.mtimeMs ?? 0), own);
+}
+
+const ownWrite = (file: string): number => statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? 0;
 
 /**
  * The IR's leading fields (`version` … `source_file`, scalars as the compiler writes them) read

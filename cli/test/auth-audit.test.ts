@@ -105,4 +105,19 @@ describe('orch auth and orch audit', () => {
     expect(text.stdout).toMatch(/alice \[token\]\s+POST \/runs\s+202\s+from 127\.0\.0\.1/);
     expect(text.stdout).toMatch(/vic \[token\]\s+POST \/runs\s+403/);
   });
+
+  it('lists the refused requests that proved no identity too (a wrong password, a revoked token), counted per hour as GET /audit does', async () => {
+    server ??= await startServer();
+    for (let i = 0; i < 2; i++) expect((await server.app.inject({ method: 'POST', url: '/session', payload: { user: 'alice', password: 'wrong' } })).statusCode).toBe(401);
+    const audit = await cli(['audit', '--since', '1h', '--format', 'json', '--db', db]);
+    expect(audit.code).toBe(0);
+    const refused = (JSON.parse(audit.stdout) as { refused: { httpMethod: string; route: string; status: number; subject: string | null; count: number; hour: string }[] }).refused;
+    expect(refused).toEqual(expect.arrayContaining([
+      expect.objectContaining({ httpMethod: 'POST', route: '/session', status: 401, subject: 'alice', count: 2, hour: expect.stringMatching(/^20\d\d-\d\d-\d\dT\d\d:00:00\.000Z$/) }),
+      expect.objectContaining({ httpMethod: 'POST', route: '/runs', status: 401, count: 1 }),
+    ]));
+    const text = await cli(['audit', '--db', db]);
+    expect(text.stdout).toMatch(/refused without an identity/);
+    expect(text.stdout).toMatch(/alice\s+POST \/session\s+401\s+×2\s+from 127\.0\.0\.1/);
+  });
 });

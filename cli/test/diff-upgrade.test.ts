@@ -124,4 +124,19 @@ trigger by_hand { manual run gated with { item: "crate" } }
     expect(edited.code).toBe(0);
     expect(edited.stderr).toMatch(/note: .*edited\.orch has changed since run e started \(1 step differs\)/);
   });
+
+  it('a module the plan imports changed since the run started is a changed source too: the entry file, untouched, was all that was looked at', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'orch-note-import-'));
+    writeFileSync(join(dir, 'orch.config.json'), '{}');
+    writeFileSync(join(dir, 'h.mjs'), 'export default async () => ({ v: 1 });\n');
+    writeFileSync(join(dir, 'caps.orch'), 'capability c { input { x: int } output { v: int } handler "./h.mjs" }\n');
+    writeFileSync(join(dir, 'main.orch'), 'import "./caps.orch" as caps\nplan p {\n  step a = caps.c(x: 1)\n  step ask = approval(approver: "x", summary: "go?")\n  step b = caps.c(x: 2) { after ask }\n}\n');
+    const cwd = { cwd: dir };
+    const run = await orchAsync(['run', 'main.orch', '--run-id', 'i', '--quiet'], cwd);
+    expect(run.stdout).toMatch(/paused/);
+    writeFileSync(join(dir, 'caps.orch'), 'capability c { input { x: int } output { v: int } handler "./h.mjs"  timeout 5s }\n');
+    const signal = await orchAsync(['signal', 'i', 'ask', 'approve'], cwd);
+    expect(signal.code).toBe(0);
+    expect(signal.stderr).toMatch(/note: .*main\.orch \(a module, config or lock file of its project\) has changed since run i started \(2 steps differ/);
+  });
 });

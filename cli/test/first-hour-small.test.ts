@@ -34,6 +34,14 @@ plan hello {
 plan other {
   step b = work()
 }
+plan inner {
+  step a = work()
+  step c = work() { after a }
+}
+plan outer {
+  policy tight
+  step r = run inner()
+}
 `,
 );
 
@@ -46,7 +54,7 @@ describe('the smaller things', () => {
   it('--plan helo: did you mean "hello"? (orch run, and orch compile/preview/graph)', async () => {
     const loaded = await loadPlan(file, 'helo');
     expect(loaded.kind).toBe('usage');
-    if (loaded.kind === 'usage') expect(loaded.message).toMatch(/no plan named "helo" .*; did you mean "hello"\? \(plans: hello, other\)/);
+    if (loaded.kind === 'usage') expect(loaded.message).toMatch(/no plan named "helo" .*; did you mean "hello"\? \(plans: hello, other, inner, outer\)/);
     await expect(compileSelectedPlan(file, 'helo')).rejects.toThrow(/did you mean "hello"\?/);
   });
 
@@ -59,6 +67,10 @@ describe('the smaller things', () => {
     expect(result.status).toBe('failed');
     // Each step alone fits (one over on its own is E0908 since issue 47 item 9): the second is refused.
     expect(result.error).toBe('budget exceeded: budget cost <= 0.5usd of policy tight (spent 0.3usd, step c would add 0.3usd)');
+    // A sub-plan without a policy of its own spends under its caller's budget, in that budget's units.
+    const outer = compile({ entry: file, plan: 'outer' }).plans.find((p) => p.plan === 'outer')!;
+    const nested = await (await rt.start(outer, {})).result;
+    expect(nested.error).toBe('step r failed: sub-plan inner failed: budget exceeded: budget cost <= 0.5usd of policy tight (spent 0.3usd, step c would add 0.3usd)');
   });
 
   it('orch serve --help lists the step-cancel and retry routes', () => {

@@ -34,6 +34,9 @@ export function channelWarnings(builtin: string | null, call: CapabilityCall, fi
   if (name in channels) {
     // email sends only through an email transport; a Slack or webhook channel would fail each attempt.
     const transport = channelTransport(channels[name]);
+    // An entry orch run cannot send through (runtime/channels): it fails the step at every attempt.
+    if (transport === undefined)
+      diags.push(diagnostic('W0803', `channel "${name}" of orch.config "channels" names no transport ("email", "slack" or "webhook"): the step will fail when it runs`, file, arg?.value.range ?? call.capability.range));
     if (builtin === 'email' && transport !== undefined && transport !== 'email')
       diags.push(diagnostic('W0803', `channel "${name}" is a ${transport} channel: email sends through an email channel, so the step will fail when it runs`, file, arg?.value.range ?? call.capability.range));
     return;

@@ -8,7 +8,7 @@ import type { CapabilityCall, CapabilityDecl, Expr, ResourceDecl, StringLit } fr
 import { diagnostic, type Diagnostic } from '../../language/index.js';
 import type { CapabilityIR, ExprIR, LlmIR } from '../ir/types.js';
 import type { ModelBuilder } from '../model.js';
-import { configKnown, configSection, configUnreadable, projectConfigFor } from '../project-config.js';
+import { configKnown, configPrice, configSection, configUnreadable, projectConfigFor } from '../project-config.js';
 import { endpointTierFor, TIERS } from '../endpoint-tiers.js';
 import type { Ty } from '../types/ty.js';
 import { checkExpr, type ExprEnv } from './expr.js';
@@ -129,7 +129,15 @@ function warnUndefinedEndpoint(name: string, at: StringLit, owner: string, file:
   if (!configKnown(view)) return;
   const endpoints = configSection(view, 'endpoints');
   if (Object.prototype.hasOwnProperty.call(endpoints, name)) {
-    const tier = (endpoints[name] as { tier?: unknown } | null)?.tier;
+    const entry = endpoints[name];
+    // What orch run refuses (runtime/models/config.ts) defines no endpoint: said here, not at the run.
+    if (!entry || typeof entry !== 'object' || Array.isArray(entry)) {
+      diags.push(diagnostic('W0803', `endpoint "${name}" is not an object in orch.config "endpoints": orch run refuses the config`, file, at.range));
+      return;
+    }
+    const { api, tier } = entry as { api?: unknown; tier?: unknown };
+    if (api !== undefined && api !== 'openai' && api !== 'anthropic')
+      diags.push(diagnostic('W0803', `endpoint "${name}" has "api": ${JSON.stringify(api)}, which is neither openai nor anthropic: orch run refuses the config`, file, at.range));
     if (tier !== undefined && !(typeof tier === 'string' && TIERS.has(tier)))
       diags.push(diagnostic('W0803', `endpoint "${name}" has "tier": ${JSON.stringify(tier)}, which is not local, edge or cloud: it counts as cloud here (orch run refuses the config)`, file, at.range));
     return;
@@ -142,7 +150,10 @@ function warnUnpriced(name: string, at: StringLit, file: string, diags: Diagnost
   const view = projectConfigFor(file);
   configUnreadable(view, diags);
   if (!configKnown(view)) return;
-  if (Object.prototype.hasOwnProperty.call(configSection(view, 'prices'), name)) return;
+  const price = configPrice(view, name);
+  if (price === 'malformed')
+    diags.push(diagnostic('W0803', `model "${name}" has a price in orch.config "prices" that is not input_per_mtok and output_per_mtok as numbers ≥ 0: orch run refuses the config`, file, at.range));
+  if (price !== undefined) return;
   diags.push(diagnostic('W0803', `model "${name}" has no price in orch.config "prices": its calls cost the capability's cost estimate, and budgets cannot reserve its worst case`, file, at.range));
 }
 

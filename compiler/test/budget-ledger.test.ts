@@ -78,6 +78,36 @@ describe('budget verdicts on the ledger’s worst case (§9.1)', () => {
     expect(renderPreviewText(p, false)).toMatch(/budget ledger's worst case \S+ per for-each item/);
   });
 
+  it('a for each over a list the file gives counts every item: check, preview and diff agree (not "per item")', () => {
+    // 3 × 0.000238 = 0.000714 over 0.0007; by the estimate (3 × 0.00002) it fits.
+    const each = (n: number) => `for each it in [${Array.from({ length: n }, (_, i) => `"${i}"`).join(', ')}] { step n = name(text: it) }`;
+    const entry = project(names('budget cost <= 0.0007usd', each(3)));
+    expect(check({ entry, host: diskHost }).filter((d) => d.code === 'W0502').map((d) => d.message)).toEqual([expect.stringMatching(/budget ledger's worst case 0\.000714usd of plan "p"/)]);
+    const three = compile({ entry, host: diskHost }).plans[0]!;
+    const p3 = preview(three);
+    expect(p3.budgets.cost).toMatchObject({ worst_case: 0.000714, per_item: false, ok: false });
+    expect(renderPreviewText(p3, false)).not.toMatch(/per for-each item/);
+    const two = compile({ entry: project(names('budget cost <= 0.0007usd', each(2))), host: diskHost }).plans[0]!;
+    const p2 = preview(two);
+    expect(p2.budgets.cost).toMatchObject({ worst_case: 0.000476, ok: true });
+    expect(diffPlans(two, three, p2, p3).consequences.budgets).toEqual([{ budget: 'cost', before: 'ok', after: 'over' }]);
+    // Nested: 2 × 3 items, and inside a loop of max 2, 12 attempts.
+    const nested = project(names('budget cost <= 1usd', `for each a in ["x", "y"] { for each b in [1, 2, 3] { repeat r max 2 until t.output.text == "ok" { step t = name(text: a) } } }`));
+    expect(preview(compile({ entry: nested, host: diskHost }).plans[0]!).budgets.cost).toMatchObject({ worst_case: 0.002856, per_item: false });
+  });
+
+  it('with --input, a for each over the input counts the items it gives: the verdict is on them, not per item (§9.1)', () => {
+    const entry = project(names('budget cost <= 0.0007usd', 'input { items: list<string> }\n  for each it in input.items { step n = name(text: it) }'));
+    const ir = compile({ entry, host: diskHost }).plans[0]!;
+    expect(preview(ir).budgets.cost).toMatchObject({ per_item: true, ok: true });
+    // 3 × 0.000238 = 0.000714 over 0.0007; 2 items fit.
+    expect(preview(ir, undefined, { input: { items: ['a', 'b', 'c'] } }).budgets.cost).toMatchObject({ worst_case: 0.000714, per_item: false, ok: false });
+    expect(preview(ir, undefined, { input: { items: ['a', 'b'] } }).budgets.cost).toMatchObject({ worst_case: 0.000476, per_item: false, ok: true });
+    // Nested over the input: 1 + 2 inner items in all.
+    const nested = compile({ entry: project(names('budget cost <= 1usd', 'input { groups: list<list<string>> }\n  for each g in input.groups { for each it in g { step n = name(text: it) } }')), host: diskHost }).plans[0]!;
+    expect(preview(nested, undefined, { input: { groups: [['a'], ['b', 'c']] } }).budgets.cost).toMatchObject({ worst_case: 0.000714, per_item: false });
+  });
+
   it('a for each over an unbounded list, each step reserving its estimate: check and preview still say the verdict is per item', () => {
     const plain = (budget: string) => `
 capability pricey { kind service  input { n: int }  output { ok: bool }  cost 0.02usd }

@@ -221,6 +221,25 @@ describe('W0803 against the project config (files only)', () => {
     expect(check({ entry: join(sub, 'plain.orch'), host: diskHost }).filter((d) => d.code === 'W0803')).toEqual([]);
   });
 
+  it('an entry orch run refuses defines nothing: a price that is not two numbers ≥ 0, an endpoint that is no object or names another api (§8.9)', () => {
+    const msgs = run({
+      endpoints: { openai: { api: 'grpc' }, ollama: null },
+      prices: { 'gpt-4o-mini': { input_per_mtok: '0.15', output_per_mtok: 0.6 }, 'llama3.2': { input_per_mtok: -1, output_per_mtok: 0 } },
+    });
+    expect(msgs).toEqual(expect.arrayContaining([
+      'endpoint "openai" has "api": "grpc", which is neither openai nor anthropic: orch run refuses the config',
+      'endpoint "ollama" is not an object in orch.config "endpoints": orch run refuses the config',
+      'model "gpt-4o-mini" has a price in orch.config "prices" that is not input_per_mtok and output_per_mtok as numbers ≥ 0: orch run refuses the config',
+      'model "llama3.2" has a price in orch.config "prices" that is not input_per_mtok and output_per_mtok as numbers ≥ 0: orch run refuses the config',
+    ]));
+    // The ledger reserves no worst case from such a price (a negative one made it smaller than the estimate).
+    const sub = mkdtempSync(join(dir, 'neg-'));
+    writeFileSync(join(sub, 'orch.config.json'), JSON.stringify({ endpoints: { openai: {}, ollama: {} }, prices: { 'gpt-4o-mini': { input_per_mtok: -1000, output_per_mtok: 0.6 } } }));
+    writeFileSync(join(sub, 'main.orch'), SUMMARIZE);
+    const step = preview(compile({ entry: join(sub, 'main.orch'), host: diskHost }).plans[0]!).steps[0]!;
+    expect(step.reservation).toMatchObject({ model: null, cost: step.estimate.cost });
+  });
+
   it('is silent when everything is defined, and with a JS config it cannot read', () => {
     expect(run({ endpoints: { openai: {}, ollama: {} }, prices: { 'gpt-4o-mini': { input_per_mtok: 1, output_per_mtok: 1 }, 'llama3.2': { input_per_mtok: 0, output_per_mtok: 0 } } })).toEqual([]);
     const sub = mkdtempSync(join(dir, 'js-'));

@@ -4,6 +4,7 @@
  * counts as delivered only when that transport accepted it.
  */
 import { AttemptError } from '../executor/edge.js';
+import { REDACTION_MARK } from '../redact.js';
 import { resolveSecretRefs, type SecretLookup } from '../secret-refs.js';
 import { replyMs, silentFor, silentPeerMs } from '../silent-peer.js';
 import { hostPort, isRefusal, transportError } from '../transport-error.js';
@@ -91,6 +92,26 @@ export async function deliver(channel: Channel, m: Message, signal: AbortSignal)
   }
 }
 
+/**
+ * A hook's answer without its own URL or path, which an error page may quote (`Cannot POST
+ * /services/T0/B0/XXXX`): a Slack hook's path is its credential, and the error names the hook by
+ * host and port only. Decoded too: a page may show the path as it was read.
+ */
+function withoutPath(answer: string, url: string): string {
+  const u = new URL(url);
+  const quoted = [url, u.pathname + u.search, u.pathname].flatMap((p) => [p, decoded(p)]).filter((p) => p.length >= 4);
+  // Longest first: the whole URL, then its path with the query, then the path alone.
+  return quoted.sort((a, b) => b.length - a.length).reduce((out, p) => out.split(p).join(REDACTION_MARK), answer);
+}
+
+function decoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text; // not percent-encoded text: as sent
+  }
+}
+
 function levelPrefix(level: string | undefined): string {
   return level && level !== 'info' ? `${level.toUpperCase()}: ` : '';
 }
@@ -115,7 +136,7 @@ async function post(url: string, headers: { readonly [k: string]: string }, body
     }
     timer.refresh();
     // The body is read so the connection is reused, and a short answer helps say why it was refused.
-    answer = (await res.text().catch(() => '')).slice(0, 200);
+    answer = withoutPath((await res.text().catch(() => '')).slice(0, 200), url);
   } finally {
     clearTimeout(timer);
   }
@@ -203,7 +224,11 @@ async function sendEmail(c: Extract<Channel, { kind: 'email' }>, m: Message): Pr
  * sequence, the client's doing), as nodemailer itself classifies it (`permanent`).
  */
 function isSmtpRefusal(err: unknown): boolean {
-  return !!err && typeof err === 'object' && (err as { permanent?: unknown }).permanent === true;
+  if (!err || typeof err !== 'object') return false;
+  const e = err as { permanent?: unknown; code?: unknown; responseCode?: unknown };
+  // EENVELOPE with no server reply: nodemailer itself found no address to send to (`to: ["not an
+  // address"]`) — the same addresses are refused again at every attempt.
+  return e.permanent === true || (e.code === 'EENVELOPE' && e.responseCode === undefined);
 }
 
 /** nodemailer's failures in words: a peer that never greets or greets wrongly does not speak SMTP. */

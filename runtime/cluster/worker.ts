@@ -28,6 +28,7 @@
 import { resolve } from 'node:path';
 import type pg from 'pg';
 import { projectRoot } from '../executor/handler-path.js';
+import { modelOf } from '../models/prompt.js';
 import type { ClusterDatabase } from '../backend/index.js';
 import type { AttemptOutcome } from '../scheduler/types.js';
 import { telemetrySettings } from '../telemetry/settings.js';
@@ -312,6 +313,7 @@ class WorkerShell {
       resource: job.resource,
       capability: job.capability.name,
       worker,
+      requestModel: job.capability.llm && job.capability.handler === null ? modelOf(job.capability, job.resourceModel) : null,
     });
     // Untraced here, a traced owner's step span is still the handler's parent.
     const outcome = await this.p.attempts.run(job, span?.traceparent ?? job.traceparent, signal);

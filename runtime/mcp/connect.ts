@@ -219,6 +219,9 @@ function startFailure(what: string, err: unknown, stderr: readonly string[], tim
   else if (code === REQUEST_TIMEOUT) reason = `no MCP answer within ${silentFor(timeoutMs)} (is it an MCP server?)`;
   else if (status !== null) reason = `HTTP ${status} ${httpSaid(err)}`;
   else if (answered) reason = `the peer does not speak MCP over HTTP (it answered ${answered[1]!.slice(0, 80)})`;
+  // JSON that is no JSON-RPC message fails the SDK's schema (a ZodError of some 150 lines), a body
+  // that is not JSON its parser: either way the peer speaks something else.
+  else if (err instanceof Error && (err.name === 'ZodError' || err.name === 'SyntaxError')) reason = 'the peer does not speak MCP over HTTP (its answer is not a JSON-RPC message)';
   const message = `cannot start ${what}: ${reason}${said}`;
   const sys = errorCode(err);
   if (sys === 'ENOENT' || sys === 'EACCES') return new AttemptError(message, { final: 'config', cost: 0 });

@@ -23,8 +23,8 @@ export interface RenderedPrompt {
 /** How the model handler's errors about an answer begin: only those are told to the model on retry. */
 export const ANSWER_REJECTED = 'model answer ';
 
-/** The model a call uses: the bound resource's, else the capability's own. */
-export function modelOf(cap: CapabilityIR, resource: ResourceIR | null): string | null {
+/** The model a call uses: the bound resource's, else the capability's own (a worker knows only the resource's `model`). */
+export function modelOf(cap: CapabilityIR, resource: Pick<ResourceIR, 'model'> | null | undefined): string | null {
   return resource?.model ?? cap.llm?.model ?? null;
 }
 

@@ -18,12 +18,19 @@ export function usageOf(raw: unknown): AttemptUsage | null {
   return Object.keys(out).length > 0 ? out : null;
 }
 
-/** `gen_ai.*` attributes of a model call (only `orch.cost` / `orch.endpoint` without a model or tokens). */
-export function genAiAttributes(u: AttemptUsage): Record<string, string | number> {
+/**
+ * `gen_ai.*` attributes of a model call (only `orch.cost` / `orch.endpoint` without a model or
+ * tokens). `requested`: the model the built-in model handler asked for — the usage names the one
+ * that answered (`gpt-4o-mini-2024-07-18` for `gpt-4o-mini`), which the conventions call the
+ * response model; a handler's reported `model` is both.
+ */
+export function genAiAttributes(u: AttemptUsage, requested: string | null = null): Record<string, string | number> {
   const out: Record<string, string | number> = {};
-  const modelCall = u.model !== undefined || u.input_tokens !== undefined || u.output_tokens !== undefined;
+  const modelCall = requested !== null || u.model !== undefined || u.input_tokens !== undefined || u.output_tokens !== undefined;
   if (modelCall) out['gen_ai.operation.name'] = u.operation ?? 'chat';
-  if (u.model !== undefined) out['gen_ai.request.model'] = u.model;
+  const request = requested ?? u.model;
+  if (request !== undefined) out['gen_ai.request.model'] = request;
+  if (requested !== null && u.model !== undefined && u.model !== requested) out['gen_ai.response.model'] = u.model;
   if (u.input_tokens !== undefined) out['gen_ai.usage.input_tokens'] = u.input_tokens;
   if (u.output_tokens !== undefined) out['gen_ai.usage.output_tokens'] = u.output_tokens;
   if (u.endpoint !== undefined) out['orch.endpoint'] = u.endpoint;

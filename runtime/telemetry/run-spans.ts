@@ -9,6 +9,7 @@ import { runView, TRACE_HIDDEN, type SecretView } from '../redact-classes.js';
 import { isApproval } from '../scheduler/core/resolve.js';
 import { baseId } from '../scheduler/core/state.js';
 import type { AttemptOutcome, Executor, RunEvent, RunReader } from '../scheduler/types.js';
+import { modelOf } from '../models/prompt.js';
 import { genAiAttributes, usageOf } from './gen-ai.js';
 import { tidyCost } from './span-records.js';
 import type { TelemetrySettings } from './settings.js';
@@ -35,6 +36,8 @@ interface StepSpans {
   cost: number;
   /** When it was last queued: the attempt records how long it waited for a slot. */
   queuedAt: number | null;
+  /** The model the attempt asks for, when the built-in model handler answers it (`gen_ai.request.model`). */
+  requestModel: string | null;
 }
 
 interface RunSpans {
@@ -181,7 +184,7 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
     if (s) return s;
     // Named and given its run's attributes by the tracing thread (`span-records.ts`).
     const base = baseId(key);
-    s = { span: this.sink.step(r.span, at, base, key !== base ? key : null), base, kind: null, attempt: null, attemptNo: 0, attemptCost: 0, cost: 0, queuedAt: null };
+    s = { span: this.sink.step(r.span, at, base, key !== base ? key : null), base, kind: null, attempt: null, attemptNo: 0, attemptCost: 0, cost: 0, queuedAt: null, requestModel: null };
     r.steps.set(key, s);
     return s;
   }
@@ -209,6 +212,9 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
       return;
     }
     s.kind = 'call';
+    // What the call asks for; the endpoint may answer under another name (a dated version), which
+    // the usage records and `gen_ai.response.model` carries.
+    s.requestModel = cap.llm && cap.handler === null ? modelOf(cap, resource !== null ? (run.plan.resources[resource] ?? null) : null) : null;
     if (r.remoteAttempts) return; // the worker that runs it makes its span
     s.attempt = this.sink.attempt(s.span, e.ts, attempt, cap.name, resource, queuedMs, d.phase === 'fallback');
   }
@@ -222,7 +228,7 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
     if (!a) return;
     s.attempt = null;
     const usage = usageOf(d.usage);
-    if (usage) a.setAll(genAiAttributes(usage));
+    if (usage) a.setAll(genAiAttributes(usage, s.requestModel));
     if (error !== null) a.error(this.text(error));
     else a.ok();
     a.endAttempt(e.ts, cost);
@@ -324,8 +330,8 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
           traced(req),
           (o: AttemptOutcome) => {
             const usage = usageOf((o as { usage?: unknown }).usage);
-            const a = usage ? this.runs.get(req.runId)?.steps.get(req.stepId)?.attempt : null;
-            if (a && usage) a.setAll(genAiAttributes(usage));
+            const s = usage ? this.runs.get(req.runId)?.steps.get(req.stepId) : undefined;
+            if (s?.attempt && usage) s.attempt.setAll(genAiAttributes(usage, s.requestModel));
             done(o);
           },
           logged,
@@ -360,7 +366,7 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
       end: (outcome) => {
         if (outcome.cost !== undefined) span.set('orch.cost', tidyCost(outcome.cost));
         const usage = usageOf(outcome.usage);
-        if (usage) span.setAll(genAiAttributes(usage));
+        if (usage) span.setAll(genAiAttributes(usage, o.requestModel ?? null));
         if (outcome.ok) span.ok();
         else span.error(this.text(outcome.error ?? 'failed'));
         span.end(Date.now());

@@ -72,6 +72,8 @@ export interface AttemptInfo {
   readonly resource: string | null;
   readonly capability: string;
   readonly worker: string;
+  /** The model a built-in model call asks for (`gen_ai.request.model`); null for any other call. */
+  readonly requestModel?: string | null;
 }
 
 export interface WorkerAttempt {

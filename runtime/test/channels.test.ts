@@ -102,6 +102,8 @@ beforeAll(async () => {
       if (req.url === '/moved' || req.url === '/kept') return void res.writeHead(req.url === '/moved' ? 302 : 308, { location: '/landing' }).end();
       // The same server under another host name: the channel's headers must not follow there.
       if (req.url === '/elsewhere') return void res.writeHead(308, { location: `http://localhost:${webPort}/landing` }).end();
+      // A web framework's 404 page quotes the path it was sent to: a Slack hook's path is its credential.
+      if (req.url?.startsWith('/services/')) return void res.writeHead(404).end(`Cannot POST ${req.url} (did you mean ${decodeURIComponent(req.url)}?)`);
       const status = req.url === '/flaky' ? (flaky.shift() ?? 200) : req.url === '/gone' ? 404 : 200;
       res.writeHead(status).end(status === 200 ? 'ok' : 'nope');
     });
@@ -226,6 +228,15 @@ plan tell {
     expect(events.find((e) => e.type === 'step_failed')!.data).toMatchObject({ permanent: true });
   });
 
+  it('a refusal that quotes the hook\'s path (a Slack URL\'s credential, here a secret) prints *** in its place, never the path', async () => {
+    const hook = `http://127.0.0.1:${webPort}/services/T0001/B0002/XyZsecretHookToken?x=1`;
+    const dir = project({ secrets: { SLACK_HOOK: hook }, channels: { team: { slack: 'secret:SLACK_HOOK' } } });
+    const { result, events } = await run(planIn(dir, 'plan quoted { step n = notify(channel: "team", text: "x") }'));
+    const error = String(outputOf(result, 'n').error);
+    expect(error).toMatch(/^slack channel "team" \(HTTP 127\.0\.0\.1:\d+\) refused the message: HTTP 404 Cannot POST \*\*\* \(did you mean \*\*\*\?\)$/);
+    expect(JSON.stringify(events)).not.toContain('XyZsecretHookToken');
+  });
+
   it('transport errors name the channel and the transport; a peer that is not SMTP says so at once', async () => {
     const { result } = await run(planIn(withChannels, `plan broken {
   step refused = notify(channel: "down", text: "x") { retry 0  on_failure continue }
@@ -282,6 +293,14 @@ plan tell {
     expect(again.result.status).toBe('completed');
     expect(outputOf(again.result, 'later').attempts).toBe(2);
     expect(mails.filter((m) => m.subject === 'later')).toHaveLength(1);
+  });
+
+  it('addresses nodemailer refuses before any SMTP exchange (none is an address) fail for good: another attempt would refuse them again (§9.1)', async () => {
+    const { result, events } = await run(planIn(withChannels, 'plan malformed { step bad = email(to: ["not an address"], subject: "bad", text: "x") { retry 2 backoff fixed 10ms } }'));
+    expect(result.status).toBe('failed');
+    expect(outputOf(result, 'bad').attempts).toBe(1);
+    expect(outputOf(result, 'bad').error).toMatch(/^channel "email" \(SMTP 127\.0\.0\.1:\d+\): No recipients defined/);
+    expect(events.find((e) => e.type === 'step_failed')!.data).toMatchObject({ permanent: true });
   });
 
   it('a message some recipients took is not sent again to them: the rest refused fails it for good', async () => {
@@ -357,6 +376,13 @@ describe('W0803: channels the config does not define', () => {
       'W0803 channel "audit" is a webhook channel: email sends through an email channel, so the step will fail when it runs',
     ]);
     expect(codes(withChannels, 'plan f { step n = notify(channel: "#wins", text: "x") step o = notify(channel: "ops", text: "x") }')).toEqual([]);
+  });
+  it('warns at a channel whose entry names no transport (or is no object): orch run fails the step, so check says so', () => {
+    const odd = project({ channels: { pigeon: { 'carrier-pigeon': 1 }, blank: null, ops: { slack: 'http://127.0.0.1:9/x' } } });
+    expect(codes(odd, 'plan g { step n = notify(channel: "pigeon", text: "x") step m = email(to: ["a@example.com"], subject: "s", text: "t", channel: "blank") step o = notify(channel: "ops", text: "x") }')).toEqual([
+      'W0803 channel "pigeon" of orch.config "channels" names no transport ("email", "slack" or "webhook"): the step will fail when it runs',
+      'W0803 channel "blank" of orch.config "channels" names no transport ("email", "slack" or "webhook"): the step will fail when it runs',
+    ]);
   });
   it('stays silent for notify without any channels (v0.2), not for email', () => {
     expect(codes(without, 'plan c { step n = notify(channel: "ops", text: "x") }')).toEqual([]);

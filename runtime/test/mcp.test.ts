@@ -333,9 +333,12 @@ plan missing { step r = files.read_text_file(path: "${join(dir, 'notes', 'missin
     }
   });
 
-  it("over HTTP, a start refused with a status names it, and a web page is no MCP — the start said 'Error POSTing to endpoint: not here' and 'Unexpected content type: text/html' (§9.1)", async () => {
+  it("over HTTP, a start refused with a status names it, and a web page or JSON that is no JSON-RPC is no MCP — the start said 'Error POSTing to endpoint: not here', 'Unexpected content type: text/html' and dumped the schema validator's 150 lines (§9.1)", async () => {
     const web = createHttpServer((req, res) => {
       if (req.url === '/gone') return void res.writeHead(404, { 'content-type': 'text/plain' }).end('not here');
+      // JSON that is no JSON-RPC message (a model gateway's answer), and a body that is not JSON at all.
+      if (req.url === '/json') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'chat.completion', choices: [] }));
+      if (req.url === '/broken') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"jsonrpc": "2.0", ');
       res.writeHead(200, { 'content-type': 'text/html' }).end('<html>It works!</html>');
     });
     await new Promise<void>((r) => web.listen(0, '127.0.0.1', r));
@@ -346,6 +349,8 @@ plan missing { step r = files.read_text_file(path: "${join(dir, 'notes', 'missin
       for (const [path, why, final] of [
         ['/gone', 'HTTP 404 not here', 'refused'],
         ['/mcp', 'the peer does not speak MCP over HTTP (it answered text/html)', undefined],
+        ['/json', 'the peer does not speak MCP over HTTP (its answer is not a JSON-RPC message)', undefined],
+        ['/broken', 'the peer does not speak MCP over HTTP (its answer is not a JSON-RPC message)', undefined],
       ] as const) {
         const url = `${base}${path}`;
         const tools = new McpTools(async () => ({ file: null, hooks: {}, secrets: {}, mcp: { web: { url } } }) as OrchConfig);

@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startModelServer } from '../../test/support/model-server.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../../test/support/otlp-receiver.js';
 import { loadPlan, Runtime, upgradeRun, type AttemptOutcome, type AttemptRequest, type Executor } from '../index.js';
 import { openSqlite } from '../backend/sqlite/driver.js';
@@ -325,6 +326,33 @@ describe('traces of a run', () => {
       'gen_ai.usage.output_tokens': 7,
       'orch.endpoint': 'openai',
     });
+  });
+
+  it('a built-in model call: gen_ai.request.model is the model asked for, gen_ai.response.model the one that answered (a dated version)', async () => {
+    const server = await startModelServer();
+    try {
+      const project = projectDir(JSON.stringify({
+        telemetry: { otlp: receiver.url },
+        endpoints: { m: { api: 'openai', base_url: server.openaiUrl } },
+        prices: { 'gpt-test': { input_per_mtok: 1, output_per_mtok: 1 } },
+      }));
+      writeFileSync(join(project, 'm.orch'), 'capability name { kind llm  input { text: string }  output { text: string }  prompt "Name ${input.text}"  model "gpt-test"  endpoint "m" }\nplan named { step n = name(text: "a fox") output { t: n.output.text } }\n');
+      const loaded = await loadPlan(join(project, 'm.orch'), 'named');
+      if (loaded.kind !== 'plan') throw new Error(JSON.stringify(loaded));
+      const answer = (model: string) => ({ id: 'c', object: 'chat.completion', created: 0, model, choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: 'Rex', refusal: null } }], usage: { prompt_tokens: 12, completion_tokens: 3 } });
+      server.script({ body: answer('gpt-test-2026-01-01') }, { body: answer('gpt-test') });
+      const rt = await Runtime.open({ db: null, executor: { start: (_r, done) => (queueMicrotask(() => done({ ok: false, error: 'not a model call' })), { abort: () => undefined }) } });
+      for (const runId of ['genai-dated', 'genai-same']) expect((await (await rt.start(loaded.plan, { runId, input: {} })).result).status).toBe('completed');
+      await rt.close();
+      expect(server.requests.map((r) => r.body.model)).toEqual(['gpt-test', 'gpt-test']);
+      const dated = one(receiver.spans, (s) => s.name === 'orch.attempt n' && s.attributes['orch.run_id'] === 'genai-dated', 'dated attempt');
+      expect(dated.attributes).toMatchObject({ 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'gpt-test', 'gen_ai.response.model': 'gpt-test-2026-01-01', 'gen_ai.usage.input_tokens': 12, 'gen_ai.usage.output_tokens': 3, 'orch.endpoint': 'm' });
+      const same = one(receiver.spans, (s) => s.name === 'orch.attempt n' && s.attributes['orch.run_id'] === 'genai-same', 'same attempt');
+      expect(same.attributes).toMatchObject({ 'gen_ai.request.model': 'gpt-test' });
+      expect(same.attributes).not.toHaveProperty('gen_ai.response.model');
+    } finally {
+      await server.close();
+    }
   });
 
   it('a run upgraded while it waits at an approval keeps its trace id, live or paused and resumed: the new version\'s steps are in the run\'s trace (§8.6, §8.7)', async () => {

@@ -38,7 +38,7 @@ export function withinBudget(c: RunState, inst: Inst): boolean {
   const estimate = reservationOf(c, inst).total;
   const over = blockingCeiling(c, inst, estimate);
   if (over === null) return true;
-  abortRun(c, 'failed', `budget exceeded: ${over.label} (spent ${money(c, over.total)}, step ${inst.key} would add ${money(c, estimate)})`);
+  abortRun(c, 'failed', `budget exceeded: ${over.label} (spent ${money(c, over.total, over)}, step ${inst.key} would add ${money(c, estimate, over)})`);
   return false;
 }
 
@@ -62,7 +62,7 @@ export function sharedBudgetExceeded(c: RunState, inst: Inst, key: string, spent
   // Named only when others' spend is what stands in the way: alone, the message is the run's own.
   const sharers = spentAcross > own ? ' by the runs sharing it' : '';
   c.emit('budget_exceeded', inst.key, { budget: 'cost', label, limit, cost: round6(total), estimate: round6(estimate), warn: false });
-  abortRun(c, 'failed', `budget exceeded: ${label} (spent ${money(c, total)}${sharers}, step ${inst.key} would add ${money(c, estimate)})`);
+  abortRun(c, 'failed', `budget exceeded: ${label} (spent ${money(c, total, b)}${sharers}, step ${inst.key} would add ${money(c, estimate, b)})`);
 }
 
 /** `3s`, `1m30s`, `250ms`: a duration as a budget is written. */

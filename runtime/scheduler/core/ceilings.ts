@@ -9,9 +9,12 @@ import { round6 } from './result.js';
 import type { CostCeiling, RunState } from './run-state.js';
 import type { Inst } from './state.js';
 
-/** An amount with the plan's currency, as the budget was written (`0.5usd`); bare for an IR without one. */
-export function money(c: RunState, n: number): string {
-  return `${round6(n)}${c.plan.policy?.currency ?? ''}`;
+/**
+ * An amount with the currency its budget was written in (`0.5usd`): `ceiling`'s (a caller's budget
+ * a sub-plan spends under), else the plan's; bare for an IR without one.
+ */
+export function money(c: RunState, n: number, ceiling?: Pick<CostCeiling, 'currency'> | null): string {
+  return `${round6(n)}${ceiling?.currency ?? c.plan.policy?.currency ?? ''}`;
 }
 
 export function costCeilings(c: RunState): readonly CostCeiling[] {
@@ -28,6 +31,7 @@ function ceilingsOf(c: RunState): readonly CostCeiling[] {
       limit: p.budgets.cost,
       label: `budget cost <= ${money(c, p.budgets.cost)} of policy ${p.name}`,
       warn,
+      ...(p.currency ? { currency: p.currency } : {}),
       ...(warn ? {} : { shared: { key: budgetLedger(p.name), owner: c.runId } }),
     });
   }
@@ -46,7 +50,7 @@ export function spent(c: RunState, except: string | null = null): number {
 export function childCeilings(c: RunState, key: string): readonly CostCeiling[] {
   return costCeilings(c)
     .filter((b) => !b.warn)
-    .map((b) => ({ limit: b.limit, label: b.label, warn: false, outside: () => (b.outside?.() ?? 0) + spent(c, key), ...(b.shared ? { shared: b.shared } : {}) }));
+    .map((b) => ({ limit: b.limit, label: b.label, warn: false, outside: () => (b.outside?.() ?? 0) + spent(c, key), ...(b.shared ? { shared: b.shared } : {}), ...(b.currency ? { currency: b.currency } : {}) }));
 }
 
 /**
@@ -66,7 +70,7 @@ export function ledgerClaims(c: RunState, amount: () => number): readonly Budget
  * `inst` would take past its limit, `budget_exceeded` journaled on `inst`; a `warn` budget on the
  * way journals once and is passed. Null when it may start.
  */
-export function blockingCeiling(c: RunState, inst: Inst, estimate: number): { readonly label: string; readonly total: number } | null {
+export function blockingCeiling(c: RunState, inst: Inst, estimate: number): { readonly label: string; readonly total: number; readonly currency?: string } | null {
   const here = spent(c);
   for (const b of costCeilings(c)) {
     const total = here + (b.outside?.() ?? 0);
@@ -82,7 +86,7 @@ export function blockingCeiling(c: RunState, inst: Inst, estimate: number): { re
       continue;
     }
     c.emit('budget_exceeded', inst.key, data);
-    return { label: b.label, total };
+    return { label: b.label, total, ...(b.currency ? { currency: b.currency } : {}) };
   }
   return null;
 }

@@ -192,7 +192,7 @@ export function abortRun(c: RunState, status: 'failed' | 'timeout' | 'cancelled'
  */
 function compensationOverBudget(c: RunState, inst: Inst, cost: number): string | null {
   const over = blockingCeiling(c, inst, cost);
-  return over && `budget exceeded: ${over.label} (spent ${money(c, over.total)}, its compensation would add ${money(c, cost)})`;
+  return over && `budget exceeded: ${over.label} (spent ${money(c, over.total, over)}, its compensation would add ${money(c, cost, over)})`;
 }
 
 /** Gives back the slot a running compensation holds (it ended, or the run stopped under it). */
@@ -304,7 +304,7 @@ function next(c: RunState): void {
       const b = costCeilings(c).find((x) => x.shared?.key === grant.key);
       const label = b?.label ?? grant.key;
       c.emit('budget_exceeded', inst.key, { budget: 'cost', label, limit: b?.limit ?? 0, cost: round6(grant.spent), estimate: round6(cost), warn: false });
-      c.emit('step_compensated', inst.key, { ok: false, error: `not run: budget exceeded: ${label} (spent ${money(c, grant.spent)} by the runs sharing it, its compensation would add ${money(c, cost)})` });
+      c.emit('step_compensated', inst.key, { ok: false, error: `not run: budget exceeded: ${label} (spent ${money(c, grant.spent, b)} by the runs sharing it, its compensation would add ${money(c, cost, b)})` });
       continue;
     }
     if (grant.kind !== 'granted') {

@@ -75,6 +75,8 @@ export interface CostCeiling {
   /** How the budget is named in events and errors: `budget cost <= 0.5 of policy lean`. */
   readonly label: string;
   readonly warn: boolean;
+  /** The unit its amounts are written in (`usd`): the policy's, which a sub-plan without one does not know. */
+  readonly currency?: string;
   /**
    * A parent's budget: what is spent against it outside this run — by the parent and its other
    * running sub-plans — read each time a step of this run may start, so that parallel spending
