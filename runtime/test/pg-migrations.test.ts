@@ -28,7 +28,7 @@ describe('orch schema migrations', () => {
     await expect(requireSchema(pool, 'db')).rejects.toThrow(/version 0.*orch db migrate/);
     expect(await migrate(db.url)).toEqual({ from: 0, to: LATEST_VERSION, applied: MIGRATIONS.map((m) => m.version) });
     const tables = await pool.query<{ t: string }>("SELECT tablename AS t FROM pg_tables WHERE schemaname = 'orch' ORDER BY 1");
-    expect(tables.rows.map((r) => r.t)).toEqual(['attempts', 'audit_log', 'audit_refused', 'auth_sessions', 'auth_tokens', 'budget_leases', 'context_events', 'controls', 'events', 'limit_leases', 'login_failures', 'rate_hits', 'run_handlers', 'run_plans', 'runs', 'schema_version', 'serve_context', 'serve_fired', 'serve_trigger_state', 'workers']);
+    expect(tables.rows.map((r) => r.t)).toEqual(['attempts', 'audit_log', 'audit_refused', 'auth_sessions', 'auth_tokens', 'budget_leases', 'context_events', 'controls', 'event_batches', 'limit_leases', 'login_failures', 'rate_hits', 'run_handlers', 'run_plans', 'runs', 'schema_version', 'serve_context', 'serve_fired', 'serve_trigger_state', 'workers']);
     // What `orch worker` registers, and nothing left of graphile-worker (migration 11).
     const columns = await pool.query<{ c: string }>("SELECT column_name AS c FROM information_schema.columns WHERE table_schema = 'orch' AND table_name = 'workers' ORDER BY ordinal_position");
     expect(columns.rows.map((r) => r.c)).toEqual(['id', 'host', 'pid', 'resources', 'slots', 'started_at', 'heartbeat_at', 'state']);

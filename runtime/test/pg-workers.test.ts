@@ -168,17 +168,19 @@ describe('steps on orch worker processes', () => {
     const { rows } = await client.query<{ status: string; folded: boolean }>(`SELECT status, folded FROM orch.attempts WHERE run_id = 'remote-1'`);
     expect(rows).toHaveLength(5);
     expect(rows.every((x) => x.status === 'succeeded' && x.folded)).toBe(true);
-    // Each attempt's row (and job) was added by the transaction that committed its step_started.
+    // Each attempt's row (and job) was added by the transaction that committed its step_started
+    // (the batch holding that event: one row per commit).
+    const BATCH = 'JOIN orch.event_batches b ON b.run_id = e.run_id AND e.seq BETWEEN b.first_seq AND b.last_seq';
     const same = await client.query<{ step: string; same: boolean }>(
-      `SELECT a.step_key AS step, bool_or(a.dispatched_xact % 4294967296 = e.xmin::text::bigint) AS same
-         FROM orch.attempts a JOIN orch.events e ON e.run_id = a.run_id AND e.step_id = a.step_key AND e.type = 'step_started'
+      `SELECT a.step_key AS step, bool_or(a.dispatched_xact % 4294967296 = b.xmin::text::bigint) AS same
+         FROM orch.attempts a JOIN orch.events e ON e.run_id = a.run_id AND e.step_id = a.step_key AND e.type = 'step_started' ${BATCH}
         WHERE a.run_id = 'remote-1' GROUP BY a.step_key ORDER BY 1`,
     );
     expect(same.rows).toEqual(['a', 'b', 'c', 'd', 'e'].map((step) => ({ step, same: true })));
     // … and marked folded by the one that committed its step_completed.
     const folded = await client.query<{ step: string; same: boolean }>(
-      `SELECT a.step_key AS step, a.xmin = e.xmin AS same
-         FROM orch.attempts a JOIN orch.events e ON e.run_id = a.run_id AND e.step_id = a.step_key AND e.type = 'step_completed'
+      `SELECT a.step_key AS step, a.xmin = b.xmin AS same
+         FROM orch.attempts a JOIN orch.events e ON e.run_id = a.run_id AND e.step_id = a.step_key AND e.type = 'step_completed' ${BATCH}
         WHERE a.run_id = 'remote-1' ORDER BY 1`,
     );
     expect(folded.rows).toEqual(['a', 'b', 'c', 'd', 'e'].map((step) => ({ step, same: true })));

@@ -5,9 +5,13 @@
  * with `redactText` before it is stored and a run's IR is kept deflated in `orch.run_plans`,
  * exactly as in SQLite, so the two hold the same bytes.
  *
+ * Events are stored as SQLite stores them, one row per commit and run (`orch.event_batches`,
+ * ../event-batch-text.ts, types by name); the view `orch.events` shows one row per event.
+ *
  * Where several processes may now act on one run at once, rows are locked: `takeControls` takes
  * each control once (`FOR UPDATE SKIP LOCKED`), `appendOffline` locks the run row before it picks
- * the next event number.
+ * the next event number. Two writers of one run that go on from the same committed events both
+ * write a batch starting at the next seq: the primary key `(run_id, first_seq)` lets one succeed.
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -15,7 +19,8 @@ import { inflateRawSync } from 'node:zlib';
 import { irBlob, keepText } from '../ir-blob.js';
 import type pg from 'pg';
 import { runCommitHooks, settled } from '../../scheduler/commit-hooks.js';
-import { storedEvent } from '../../scheduler/journal-events.js';
+import { makeEvent } from '../../scheduler/journal-events.js';
+import { decodeBatch, encodeBatches } from '../event-batch-text.js';
 import type { CommitHook, EventData, EventType, RunEvent, RunSummary } from '../../scheduler/types.js';
 import { LeaseLost, type AsyncJournal } from '../async-journal.js';
 import type { PruneResult } from '../retention.js';
@@ -54,6 +59,23 @@ const topOf = (runId: string) => {
 };
 
 type Row = Omit<RunRow, 'ir'> & { ir?: Buffer | null };
+
+interface BatchColumns {
+  readonly run_id: string;
+  readonly first_seq: number;
+  readonly ts: number;
+  readonly events: string;
+}
+
+/** A batch's types are stored by name. */
+const typeName = (t: number | string): string => String(t);
+const decode = (r: BatchColumns) => decodeBatch(r.run_id, r.first_seq, r.ts, r.events, typeName);
+
+/** The last event number of a run (0: none yet). */
+async function lastSeq(db: pg.ClientBase, runId: string): Promise<number> {
+  const { rows } = await db.query<{ s: number }>('SELECT last_seq AS s FROM orch.event_batches WHERE run_id = $1 ORDER BY first_seq DESC LIMIT 1', [runId]);
+  return rows[0]?.s ?? 0;
+}
 
 function withIrText(row: Row | undefined): RunRow | undefined {
   if (!row) return undefined;
@@ -132,20 +154,8 @@ export class PgJournal implements AsyncJournal {
               process.pid,
             ],
           }));
-        // One statement for the whole batch (the runtime commits ~75 events at a time), its rows
-        // one JSON document: as text arrays, every event's data was escaped character by
-        // character by the driver (as the dispatch's job payloads were, queue.ts).
-        if (events.length)
-          sent.push(db.query({
-            name: 'orch_commit_events',
-            text: `INSERT INTO orch.events (run_id, seq, ts, type, step_id, data)
-             SELECT run_id, seq, ts, type, step_id, data FROM json_to_recordset($1::json) AS e(run_id text, seq integer, ts bigint, type text, step_id text, data text)`,
-            values: [
-              JSON.stringify(
-                events.map((e) => ({ run_id: e.runId, seq: e.seq, ts: e.ts, type: e.type, step_id: e.stepId, data: this.redactText(JSON.stringify(e.data)) })),
-              ),
-            ],
-          }));
+        // One row per run the commit has events of (the runtime commits ~75 of one run at a time).
+        sent.push(...this.insertBatches(db, events));
         // What the executor adds with these events (`Executor.prepare`: the jobs of started steps).
         // One statement per batch group (every attempt a turn dispatches, every outcome it folds).
         sent.push(runCommitHooks(db, hooks));
@@ -161,6 +171,26 @@ export class PgJournal implements AsyncJournal {
     }
     // Remembered only once committed: a failed commit must rewrite the row next time.
     if (rowChanged) this.lastSummary.set(summary.runId, key);
+  }
+
+  /**
+   * The statements writing `events` as batch rows, one per run (sent at once by the caller). Each
+   * a single row of plain parameters: a text array or JSON document would have the driver escape
+   * the batch character by character and the server unescape it. A batch is written only after
+   * the run's last one (as SQLite checks): a seq the run already has fails the statement, and the
+   * commit with it, as the key of one row per event did.
+   */
+  private insertBatches(db: pg.ClientBase, events: readonly RunEvent[]): Promise<unknown>[] {
+    return encodeBatches(events, (t) => t, (e) => this.redactText(JSON.stringify(e.data))).map(async (b) => {
+      const r = await db.query({
+        name: 'orch_commit_events',
+        text: `INSERT INTO orch.event_batches (run_id, first_seq, last_seq, ts, events)
+               SELECT $1, $2, $3, $4, $5
+               WHERE NOT EXISTS (SELECT FROM (SELECT last_seq FROM orch.event_batches WHERE run_id = $1 ORDER BY first_seq DESC LIMIT 1) l WHERE l.last_seq >= $2)`,
+        values: [b.runId, b.first, b.last, b.ts, b.events],
+      });
+      if (r.rowCount === 0) throw new Error(`journal: run ${b.runId} already has event ${b.first}; the commit is refused`);
+    });
   }
 
   /** Whether this process still holds `top`'s lease at `epoch` (assumed so when that cannot be read). */
@@ -193,20 +223,16 @@ export class PgJournal implements AsyncJournal {
   }
 
   async load(runId: string): Promise<RunEvent[]> {
-    const { rows } = await this.pool.query<{ run_id: string; seq: number; ts: number; type: string; step_id: string | null; data: string }>(
-      'SELECT run_id, seq, ts, type, step_id, data FROM orch.events WHERE run_id = $1 ORDER BY seq',
-      [runId],
-    );
-    return rows.flatMap((r) => storedEvent(r.run_id, r.seq, r.ts, r.type, r.step_id, JSON.parse(r.data)) ?? []);
+    const { rows } = await this.pool.query<BatchColumns>('SELECT run_id, first_seq, ts, events FROM orch.event_batches WHERE run_id = $1 ORDER BY first_seq', [runId]);
+    return rows.flatMap(decode);
   }
 
   async first(runId: string): Promise<RunEvent | undefined> {
-    const { rows } = await this.pool.query<{ run_id: string; seq: number; ts: number; type: string; step_id: string | null; data: string }>(
-      'SELECT run_id, seq, ts, type, step_id, data FROM orch.events WHERE run_id = $1 ORDER BY seq LIMIT 1',
-      [runId],
-    );
+    const { rows } = await this.pool.query<BatchColumns>('SELECT run_id, first_seq, ts, events FROM orch.event_batches WHERE run_id = $1 ORDER BY first_seq LIMIT 1', [runId]);
     const r = rows[0];
-    return r === undefined ? undefined : (storedEvent(r.run_id, r.seq, r.ts, r.type, r.step_id, JSON.parse(r.data)) ?? undefined);
+    // The run's first event only: one of a type this version does not know reads as none.
+    const e = r === undefined ? undefined : decode(r)[0];
+    return e?.seq === r?.first_seq ? e : undefined;
   }
 
   async rateHitsSince(key: string, since: number): Promise<number> {
@@ -223,7 +249,7 @@ export class PgJournal implements AsyncJournal {
     // Ids in byte order, as SQLite sorts them, whatever the database's collation.
     const { rows } = await this.pool.query<RunRow>(
       `SELECT ${RUN_COLUMNS}, r.owner_pid, r.heartbeat_at,
-              (SELECT count(*) FROM orch.events e WHERE e.run_id = r.id) AS event_count
+              (SELECT COALESCE(sum(b.last_seq - b.first_seq + 1), 0) FROM orch.event_batches b WHERE b.run_id = r.id) AS event_count
        FROM orch.runs r ${all ? '' : 'WHERE r.parent_id IS NULL'} ORDER BY r.started_at DESC, r.id COLLATE "C"`,
     );
     return rows;
@@ -320,15 +346,8 @@ export class PgJournal implements AsyncJournal {
     await transaction(this.pool, async (db) => {
       // Two processes appending at once would pick the same seq: the run row serializes them.
       await db.query('SELECT 1 FROM orch.runs WHERE id = $1 FOR UPDATE', [runId]);
-      const last = await db.query<{ s: number }>('SELECT COALESCE(max(seq), 0) AS s FROM orch.events WHERE run_id = $1', [runId]);
       const now = Date.now();
-      await db.query('INSERT INTO orch.events (run_id, seq, ts, type, step_id, data) VALUES ($1, $2, $3, $4, NULL, $5)', [
-        runId,
-        last.rows[0]!.s + 1,
-        now,
-        type,
-        this.redactText(JSON.stringify(data)),
-      ]);
+      await Promise.all(this.insertBatches(db, [makeEvent(runId, (await lastSeq(db, runId)) + 1, now, type, null, data)]));
       const terminal = status === 'cancelled' || status === 'failed' || status === 'completed';
       await db.query('UPDATE orch.runs SET status = $1, completed_at = COALESCE($2, completed_at), owner_pid = NULL WHERE id = $3', [
         status,
@@ -348,13 +367,7 @@ export class PgJournal implements AsyncJournal {
         [runId, OWNER_STALE_MS],
       );
       if (held.rows[0]?.live === true) return false;
-      const last = await db.query<{ s: number }>('SELECT COALESCE(max(seq), 0) AS s FROM orch.events WHERE run_id = $1', [runId]);
-      await db.query("INSERT INTO orch.events (run_id, seq, ts, type, step_id, data) VALUES ($1, $2, $3, 'plan_upgraded', NULL, $4)", [
-        runId,
-        last.rows[0]!.s + 1,
-        Date.now(),
-        this.redactText(JSON.stringify(data)),
-      ]);
+      await Promise.all(this.insertBatches(db, [makeEvent(runId, (await lastSeq(db, runId)) + 1, Date.now(), 'plan_upgraded', null, data)]));
       await db.query('INSERT INTO orch.run_plans (run_id, ir) VALUES ($1, $2) ON CONFLICT (run_id) DO UPDATE SET ir = excluded.ir', [runId, plan]);
       return true;
     });
@@ -377,14 +390,18 @@ export class PgJournal implements AsyncJournal {
         SELECT r.id FROM orch.runs r JOIN orch.runs top ON ${FAMILY('r.id', 'top.id')}
         WHERE top.parent_id IS NULL AND top.status IN ('completed', 'failed', 'cancelled', 'timeout')
           AND top.completed_at IS NOT NULL AND top.completed_at < $1`;
-      const events = await db.query(`DELETE FROM orch.events WHERE run_id IN (${doomed})`, [before]);
+      const events = await db.query<{ n: number }>(
+        `WITH gone AS (DELETE FROM orch.event_batches WHERE run_id IN (${doomed}) RETURNING last_seq - first_seq + 1 AS n)
+         SELECT COALESCE(sum(n), 0)::int AS n FROM gone`,
+        [before],
+      );
       await db.query(`DELETE FROM orch.controls WHERE run_id IN (${doomed})`, [before]);
       await db.query(`DELETE FROM orch.run_plans WHERE run_id IN (${doomed})`, [before]);
       // What workers ran for them, and the handler versions they were run with.
       await db.query(`DELETE FROM orch.attempts WHERE run_id IN (${doomed})`, [before]);
       await db.query(`DELETE FROM orch.run_handlers WHERE run_id IN (${doomed})`, [before]);
       const runs = await db.query(`DELETE FROM orch.runs WHERE id IN (${doomed})`, [before]);
-      return { runs: runs.rowCount ?? 0, events: events.rowCount ?? 0 };
+      return { runs: runs.rowCount ?? 0, events: events.rows[0]!.n };
     });
   }
 

@@ -8,13 +8,12 @@
  * ever-growing key range, so a commit appends at the end of the b-tree (SQLite's quick balance)
  * and writes about one page.
  *
- * A batch's `events` column is JSON: `[[ts − batch ts, type code, step id, data], …]` for the
- * seqs `first … last_seq` in order. Type codes come from the `event_types` table (the table is the
- * truth: a type this version has not seen gets the next code). The `events` view turns batches
- * back into one row per event with the columns the journal always had, for SQL readers.
+ * A batch's `events` column is the text both journals share (../event-batch-text.ts), its types as
+ * codes from the `event_types` table (the table is the truth: a type this version has not seen
+ * gets the next code). The `events` view turns batches back into one row per event with the
+ * columns the journal always had, for SQL readers.
  */
-import { EVENT_TYPES, storedEvent } from '../../scheduler/journal-events.js';
-import type { RunEvent } from '../../scheduler/types.js';
+import { EVENT_TYPES } from '../../scheduler/journal-events.js';
 import type { SqlDatabase } from './driver.js';
 
 /** Bits of a batch key that hold the first seq: a run may have up to 2^26 − 1 events. */
@@ -126,54 +125,4 @@ export class EventTypeCodes {
     }
     return n;
   }
-}
-
-/** One batch row: the events of one run with consecutive seqs. */
-export interface BatchRow {
-  readonly runId: string;
-  readonly first: number;
-  readonly last: number;
-  readonly ts: number;
-  readonly events: string;
-}
-
-/**
- * The rows a commit writes: consecutive events of one run share a row (a commit normally holds
- * one run's next events, so one row).
- */
-export function encodeBatches(events: readonly RunEvent[], code: (type: string) => number): BatchRow[] {
-  const rows: BatchRow[] = [];
-  let start = 0;
-  for (let i = 1; i <= events.length; i++) {
-    const prev = events[i - 1]!;
-    const next = events[i];
-    if (next && next.runId === prev.runId && next.seq === prev.seq + 1) continue;
-    const first = events[start]!;
-    if (first.seq < 1 || prev.seq > MAX_SEQ)
-      throw new Error(`journal: run ${first.runId} has more events than a run may hold (${MAX_SEQ.toLocaleString('en-US')})`);
-    const ts0 = first.ts;
-    let text = '[';
-    for (let j = start; j < i; j++) {
-      const e = events[j]!;
-      if (j > start) text += ',';
-      text += `[${e.ts - ts0},${code(e.type)},${e.stepId === null ? 'null' : JSON.stringify(e.stepId)},${JSON.stringify(e.data) ?? '{}'}]`;
-    }
-    rows.push({ runId: first.runId, first: first.seq, last: prev.seq, ts: ts0, events: `${text}]` });
-    start = i;
-  }
-  return rows;
-}
-
-type Tuple = [number, number, string | null, Record<string, unknown>];
-
-/** The events of one stored batch. */
-export function decodeBatch(runId: string, first: number, ts: number, events: string, name: (code: number) => string): RunEvent[] {
-  const tuples = JSON.parse(events) as Tuple[];
-  const out: RunEvent[] = [];
-  for (let i = 0; i < tuples.length; i++) {
-    const t = tuples[i]!;
-    const e = storedEvent(runId, first + i, ts + t[0], name(t[1]), t[2], t[3]);
-    if (e) out.push(e);
-  }
-  return out;
 }

@@ -6,7 +6,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import { inflateRawSync } from 'node:zlib';
-import { BATCH_SCHEMA, decodeBatch, encodeBatches, eventCountSql, EventTypeCodes, MAX_RUN_KEY, MAX_SEQ, migrateEvents, SEQ_SPAN } from './event-batches.js';
+import { decodeBatch, encodeBatches } from '../event-batch-text.js';
+import { BATCH_SCHEMA, eventCountSql, EventTypeCodes, MAX_RUN_KEY, MAX_SEQ, migrateEvents, SEQ_SPAN } from './event-batches.js';
 import { irBlobSync, keepText } from '../ir-blob.js';
 import { dirname } from 'node:path';
 import { makeEvent } from '../../scheduler/journal-events.js';
@@ -156,6 +157,7 @@ export class SqliteJournal implements JournalSink {
    */
   private appendEvents(events: readonly RunEvent[]): void {
     for (const b of encodeBatches(events, (t) => this.types.code(t))) {
+      if (b.first < 1 || b.last > MAX_SEQ) throw new Error(`journal: run ${b.runId} has more events than a run may hold (${MAX_SEQ.toLocaleString('en-US')})`);
       const base = this.runKey(b.runId) * SEQ_SPAN;
       const stored = this.selectLastSeq.get(base, base + MAX_SEQ) as { last_seq: number } | undefined;
       if (stored && stored.last_seq >= b.first)
@@ -269,7 +271,7 @@ export class SqliteJournal implements JournalSink {
     const key = this.findKey(runId);
     if (key === undefined) return;
     const base = key * SEQ_SPAN;
-    const name = (code: number) => this.types.name(code);
+    const name = (code: number | string) => this.types.name(code as number);
     for (let from = base; ; ) {
       const rows = this.selectBatches.all(from, base + MAX_SEQ, BATCH_PAGE) as { id: number; ts: number; events: string }[];
       for (const r of rows) yield* decodeBatch(runId, r.id - base, r.ts, r.events, name);
