@@ -32,8 +32,9 @@ export const PLAN_CHECK_STAGES: readonly Stage<PlanFacts>[] = [
   { name: 'dag', run: orderSteps },
   { name: 'data-classes', run: propagateDataClasses },
   { name: 'estimates', run: estimatePlan },
-  { name: 'budgets', run: checkBudgets },
   { name: 'proofs', run: proveGuardrails },
+  // After proofs: the estimates of a step moved off a forbidden resource are its new one's.
+  { name: 'budgets', run: checkBudgets },
   // After proofs: a guardrail may have moved a step off a forbidden resource.
   { name: 'flows', run: analyzeFlows },
   { name: 'bound-resources', run: collectBoundResources },

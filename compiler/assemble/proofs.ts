@@ -3,7 +3,8 @@
  * be rebound to, and its fallback and compensate calls' resources, are proved against the
  * blocking `forbid` rules (../fallback-proof.ts: a forbidden candidate leaves the binding, E0401
  * when none is left); then each guardrail gets its verdict over the plan's facts
- * (../guardrails.ts: E0401 / W0402 / I0403, or left to the runtime).
+ * (../guardrails.ts: E0401 / W0402 / I0403, or left to the runtime). A step moved off a
+ * forbidden resource is estimated again on its new one, before the verdicts and the budgets.
  */
 import { diagnostic } from '../../language/index.js';
 import type { CheckedPlan, CheckedStep } from '../check/checked-plan.js';
@@ -13,6 +14,8 @@ import { someNode } from '../ir/nodes.js';
 import { proveBinding } from '../fallback-proof.js';
 import { evaluateGuardrail, forbiddenBy, type CheckedGuardrail, type CallFacts, type PlanFacts as GuardedPlan, type StepFacts } from '../guardrails.js';
 import { modelNeed, modelView, withEndpoint } from './model-endpoints.js';
+import { orderSteps } from './dag.js';
+import { estimatePlan, estimateSteps } from './estimates.js';
 import type { CallBindings, PlanFacts } from './plan-facts.js';
 
 export function proveGuardrails(f: PlanFacts): void {
@@ -36,9 +39,11 @@ export function proveGuardrails(f: PlanFacts): void {
   };
   const facts: StepFacts[] = steps.map((_, i) => factsAt(i));
   const races = cp.blocks.filter((b) => b.kind === 'race').map((b) => b.steps);
-  const planFacts: GuardedPlan = { name: plan.name.name, file, nameRange: plan.name.range, steps: facts, graph: f.dag, cost: f.costMax, duration: f.durationMax, localRatio: f.localRatio, races, flow: stepFlows(cp), runs: f.subGuards };
-  f.guardFacts = planFacts;
+  const flow = stepFlows(cp);
+  const planFactsNow = (): GuardedPlan => ({ name: plan.name.name, file, nameRange: plan.name.range, steps: facts, graph: f.dag, cost: f.costMax, duration: f.durationMax, localRatio: f.localRatio, races, flow, runs: f.subGuards });
+  let planFacts = planFactsNow();
   const guards = cp.guardrails.map((g) => cx.guardrails.get(g)!);
+  let moved = false;
   for (let i = 0; i < n; i++) {
     const b = bindings[i];
     if (!b) continue;
@@ -47,9 +52,19 @@ export function proveGuardrails(f: PlanFacts): void {
     const proved = proveBinding(b, facts[i]!, byName, guards, planFacts);
     if (proved.binding !== b) {
       bindings[i] = need ? (withEndpoint(proved.binding, need, byName) ?? proved.binding) : proved.binding;
-      facts[i] = factsAt(i);
+      moved = true;
     }
   }
+  if (moved) {
+    // The estimates were made on the first choice: a step moved off a forbidden resource costs
+    // and takes what its new one does, in its own estimate, the plan's and the local ratio.
+    estimateSteps(f);
+    orderSteps(f);
+    estimatePlan(f);
+    for (let i = 0; i < n; i++) facts[i] = factsAt(i);
+    planFacts = planFactsNow();
+  }
+  f.guardFacts = planFacts;
   for (let i = 0; i < n; i++) {
     const s = steps[i]!;
     if (!s.fallback && !s.compensate) continue;
