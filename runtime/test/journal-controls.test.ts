@@ -113,6 +113,35 @@ describe('a decision through the journal (issue #47 item 7)', () => {
 });
 
 describe('cancelling a run no process holds', () => {
+  it('an approval whose timeout ran out while its run was paused has timed out: an answer sent later does not complete it (§4 timeout)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'orch-controls-'));
+    dirs.push(dir);
+    const entry = join(dir, 'late.orch');
+    writeFileSync(
+      entry,
+      `plan late {
+  step ok = approval(approver: "ops", summary: "go?") { timeout 300ms }
+  step after_ok = log(message: "approved") { after ok }
+}
+`,
+    );
+    const out = compile({ entry });
+    expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const rt = await Runtime.open({ db: join(dir, 'runs.db'), workers: 1, suspendOnApproval: true });
+    try {
+      const began = Date.now();
+      expect((await (await rt.start(out.plans[0]!, { runId: 'l' })).result).status).toBe('paused');
+      // The approval's 300 ms run out while no process waits on it.
+      await expect.poll(() => Date.now() - began, { interval: 50 }).toBeGreaterThan(400);
+      expect(await rt.signal('l', { stepId: 'ok', decision: 'approve', by: 'ops' })).toMatchObject({ ok: true });
+      const result = await (await rt.resume('l')).result;
+      expect(result.steps.map((s) => [s.stepId, s.status])).toEqual([['ok', 'timeout'], ['after_ok', 'cancelled']]);
+      expect(result).toMatchObject({ status: 'failed', error: 'step ok timed out: approval timed out after 300ms' });
+    } finally {
+      await rt.close();
+    }
+  });
+
   it('ends what it had in progress and the sub-plan runs it waited on: no approval left running, no child left paused', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'orch-controls-'));
     dirs.push(dir);
