@@ -33,10 +33,10 @@ export const PLAN_CHECK_STAGES: readonly Stage<PlanFacts>[] = [
   { name: 'data-classes', run: propagateDataClasses },
   { name: 'estimates', run: estimatePlan },
   { name: 'proofs', run: proveGuardrails },
-  // After proofs: the estimates of a step moved off a forbidden resource are its new one's.
-  { name: 'budgets', run: checkBudgets },
   // After proofs: a guardrail may have moved a step off a forbidden resource.
   { name: 'flows', run: analyzeFlows },
+  // After both: the estimates of a step they moved are its new resource's.
+  { name: 'budgets', run: checkBudgets },
   { name: 'bound-resources', run: collectBoundResources },
 ];
 

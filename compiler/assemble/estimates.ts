@@ -9,6 +9,7 @@ import { timeline, type TimelineStep } from '../block-estimates.js';
 import { stepsById } from '../check/checked-plan.js';
 import { localRatio as localRatioOf } from '../placement-metrics.js';
 import type { PlanFacts } from './plan-facts.js';
+import { orderSteps } from './dag.js';
 
 export function estimateSteps(f: PlanFacts): void {
   const { steps, n, bindings } = f;
@@ -41,6 +42,16 @@ export function estimateSteps(f: PlanFacts): void {
   }
   f.costs = costs;
   f.durations = durations;
+}
+
+/**
+ * The estimates again, after a later stage moved a step to another resource (a guardrail's proof,
+ * §9.3's flows): the step's own, the DAG's critical path over them, and the plan's.
+ */
+export function estimateAgain(f: PlanFacts): void {
+  estimateSteps(f);
+  orderSteps(f);
+  estimatePlan(f);
 }
 
 export function estimatePlan(f: PlanFacts): void {

@@ -14,8 +14,7 @@ import { someNode } from '../ir/nodes.js';
 import { proveBinding } from '../fallback-proof.js';
 import { evaluateGuardrail, forbiddenBy, type CheckedGuardrail, type CallFacts, type PlanFacts as GuardedPlan, type StepFacts } from '../guardrails.js';
 import { modelNeed, modelView, withEndpoint } from './model-endpoints.js';
-import { orderSteps } from './dag.js';
-import { estimatePlan, estimateSteps } from './estimates.js';
+import { estimateAgain } from './estimates.js';
 import type { CallBindings, PlanFacts } from './plan-facts.js';
 
 export function proveGuardrails(f: PlanFacts): void {
@@ -58,9 +57,7 @@ export function proveGuardrails(f: PlanFacts): void {
   if (moved) {
     // The estimates were made on the first choice: a step moved off a forbidden resource costs
     // and takes what its new one does, in its own estimate, the plan's and the local ratio.
-    estimateSteps(f);
-    orderSteps(f);
-    estimatePlan(f);
+    estimateAgain(f);
     for (let i = 0; i < n; i++) facts[i] = factsAt(i);
     planFacts = planFactsNow();
   }

@@ -389,6 +389,24 @@ plan p {
     expect(steps.get('w')!.estimates.cost).toBe(0.5);
   });
 
+  it("a step moved where its class may go is estimated there: the plan's duration and the budget verdict too (§4 estimates)", () => {
+    const src = `
+capability send { kind tool  input { to: string }  output { ok: bool }  requires mail }
+resource local_mail { kind local_device  provides mail  cost 0.01usd  latency 1s }
+resource cloud_mail { kind cloud_region  provides mail  cost 0.001usd  latency 10ms }
+policy cheap { strategy cost  budget duration <= 500ms }
+plan p {
+  policy cheap
+  input { email: string @personal }
+  step s = send(to: input.email)
+}`;
+    const ir = compileText(src).plans[0]!;
+    expect(ir.steps[0]!.binding.resource).toBe('local_mail');
+    // local_mail's 1 s, not cloud_mail's 10 ms, which the plan was first estimated on.
+    expect(ir.estimates).toMatchObject({ cost: 0.01, duration_ms: 1000, duration_ms_max: 1000 });
+    expect(checkText(src).filter((d) => d.code === 'W0502').map((d) => d.message)).toEqual(['estimated duration 1s of plan "p" exceeds the budget 500ms of policy cheap']);
+  });
+
   it('where no resource that can host the step takes its class it is E0903 (not E0501) with the witness path; a pinned step is not moved', () => {
     const ds = checkText(CAPS + PLACED('', true));
     expect(ds.filter((d) => d.code === 'E0501')).toEqual([]);
