@@ -32,10 +32,8 @@ export function estimateSteps(f: PlanFacts): void {
       duration = sub?.duration_ms ?? 0;
     }
     if (s.forEach && s.itemCount !== null) {
-      const count = s.itemCount;
-      const waves = s.forEach.parallel ? Math.ceil(count / s.forEach.parallel) : count > 0 ? 1 : 0;
-      cost *= count;
-      duration *= waves;
+      cost *= s.itemCount;
+      duration *= s.itemWaves!;
     }
     costs[i] = cost;
     durations[i] = duration;
