@@ -22,7 +22,7 @@ import { emitIR } from './emit-ir.js';
 import { estimatePlan, estimateSteps } from './estimates.js';
 import { placeSteps } from './placement.js';
 import { PlanFacts, type AssembleContext, type AssembledFacts, type CompiledPlan, type Estimate } from './plan-facts.js';
-import { proveGuardrails } from './proofs.js';
+import { judgeGuardrails, proveGuardrails } from './proofs.js';
 
 /** A plan's stages in `orch check`: everything that can report a diagnostic. */
 export const PLAN_CHECK_STAGES: readonly Stage<PlanFacts>[] = [
@@ -32,10 +32,12 @@ export const PLAN_CHECK_STAGES: readonly Stage<PlanFacts>[] = [
   { name: 'dag', run: orderSteps },
   { name: 'data-classes', run: propagateDataClasses },
   { name: 'estimates', run: estimatePlan },
-  { name: 'budgets', run: checkBudgets },
   { name: 'proofs', run: proveGuardrails },
   // After proofs: a guardrail may have moved a step off a forbidden resource.
   { name: 'flows', run: analyzeFlows },
+  // After both: the estimates, tiers and costs of a step they moved are its new resource's.
+  { name: 'verdicts', run: judgeGuardrails },
+  { name: 'budgets', run: checkBudgets },
   { name: 'bound-resources', run: collectBoundResources },
 ];
 

@@ -9,6 +9,7 @@ import { timeline, type TimelineStep } from '../block-estimates.js';
 import { stepsById } from '../check/checked-plan.js';
 import { localRatio as localRatioOf } from '../placement-metrics.js';
 import type { PlanFacts } from './plan-facts.js';
+import { orderSteps } from './dag.js';
 
 export function estimateSteps(f: PlanFacts): void {
   const { steps, n, bindings } = f;
@@ -31,16 +32,24 @@ export function estimateSteps(f: PlanFacts): void {
       duration = sub?.duration_ms ?? 0;
     }
     if (s.forEach && s.itemCount !== null) {
-      const count = s.itemCount;
-      const waves = s.forEach.parallel ? Math.ceil(count / s.forEach.parallel) : count > 0 ? 1 : 0;
-      cost *= count;
-      duration *= waves;
+      cost *= s.itemCount;
+      duration *= s.itemWaves!;
     }
     costs[i] = cost;
     durations[i] = duration;
   }
   f.costs = costs;
   f.durations = durations;
+}
+
+/**
+ * The estimates again, after a later stage moved a step to another resource (a guardrail's proof,
+ * §9.3's flows): the step's own, the DAG's critical path over them, and the plan's.
+ */
+export function estimateAgain(f: PlanFacts): void {
+  estimateSteps(f);
+  orderSteps(f);
+  estimatePlan(f);
 }
 
 export function estimatePlan(f: PlanFacts): void {

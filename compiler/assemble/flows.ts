@@ -17,7 +17,7 @@ import {
   BOTTOM, exprLabel, inputFieldLabels, join, pathHops, pathText, rank, unwitnessed,
   type FieldLabel, type FlowFinding, type Label, type LabelEnv, type Path, type PlanFlows, type Relabel, type StepLabel,
 } from './flow-labels.js';
-import { estimatePlan, estimateSteps } from './estimates.js';
+import { estimateAgain } from './estimates.js';
 import { fallbacksFor, placeForClass } from './flow-placement.js';
 import { channelExternal, declaredFlow, endorses, mcpAccepts, needsTrust, placeAccepts, stdSink, untrustedSource } from './flow-sinks.js';
 import { builtinOf } from '../ir/builtin.js';
@@ -58,10 +58,9 @@ export function analyzeFlows(f: PlanFacts): void {
   }
   // Only the IR reads the labels again (a check's would be kept to the end of the plan's stages for nothing).
   if (!f.cx.checkOnly) f.flows = flows;
-  // A step moved where its class may go costs what its new resource costs (the preview's estimates, the IR's).
+  // A step moved where its class may go costs and takes what its new resource does (the preview's estimates, the IR's, the budgets').
   if (f.bindings.some((b, i) => b !== before[i])) {
-    estimateSteps(f);
-    estimatePlan(f);
+    estimateAgain(f);
   }
   report(f, [...flows.findings, ...started]);
 }

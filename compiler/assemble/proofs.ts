@@ -3,7 +3,8 @@
  * be rebound to, and its fallback and compensate calls' resources, are proved against the
  * blocking `forbid` rules (../fallback-proof.ts: a forbidden candidate leaves the binding, E0401
  * when none is left); then each guardrail gets its verdict over the plan's facts
- * (../guardrails.ts: E0401 / W0402 / I0403, or left to the runtime).
+ * (../guardrails.ts: E0401 / W0402 / I0403, or left to the runtime), once `flows` has moved
+ * what it moves. A step moved off a forbidden resource is estimated again on its new one.
  */
 import { diagnostic } from '../../language/index.js';
 import type { CheckedPlan, CheckedStep } from '../check/checked-plan.js';
@@ -13,18 +14,23 @@ import { someNode } from '../ir/nodes.js';
 import { proveBinding } from '../fallback-proof.js';
 import { evaluateGuardrail, forbiddenBy, type CheckedGuardrail, type CallFacts, type PlanFacts as GuardedPlan, type StepFacts } from '../guardrails.js';
 import { modelNeed, modelView, withEndpoint } from './model-endpoints.js';
+import { estimateAgain } from './estimates.js';
 import type { CallBindings, PlanFacts } from './plan-facts.js';
 
-export function proveGuardrails(f: PlanFacts): void {
-  const { cp, cx, steps, n, bindings, plan, file } = f;
+/** Whether the plan's guardrail facts are needed: it has guardrails, or a plan that runs it may. */
+function judged(f: PlanFacts): boolean {
   // A plan another runs keeps its facts too: the guardrails of the plans that run it judge its steps.
-  if (!cp.guardrails.length && !cx.runTargets.has(cp.entry)) return;
+  return f.cp.guardrails.length > 0 || f.cx.runTargets.has(f.cp.entry);
+}
+
+/** The plan's steps as the guardrails read them, on their bindings and estimates as they stand. */
+function guardFactsOf(f: PlanFacts): GuardedPlan {
+  const { cp, cx, steps, bindings, plan, file } = f;
   const callFacts = (name: string | undefined): CallFacts | null => {
     const info = name ? cx.capabilityByName(name) : undefined;
     return info ? { kind: info.ir.kind, capability: info.name, destructive: info.ir.destructive ?? false } : null;
   };
-  const factsAt = (i: number): StepFacts => {
-    const s = steps[i]!;
+  const facts = steps.map((s, i): StepFacts => {
     const b = bindings[i];
     const r = b?.resource ? cx.resourceByName.get(b.resource) : undefined;
     return {
@@ -33,29 +39,52 @@ export function proveGuardrails(f: PlanFacts): void {
       destructive: s.capability?.ir.destructive ?? false,
       fallback: callFacts(s.fallback?.capability), compensate: callFacts(s.compensate?.capability),
     };
-  };
-  const facts: StepFacts[] = steps.map((_, i) => factsAt(i));
+  });
   const races = cp.blocks.filter((b) => b.kind === 'race').map((b) => b.steps);
-  const planFacts: GuardedPlan = { name: plan.name.name, file, nameRange: plan.name.range, steps: facts, graph: f.dag, cost: f.costMax, duration: f.durationMax, localRatio: f.localRatio, races, flow: stepFlows(cp), runs: f.subGuards };
-  f.guardFacts = planFacts;
+  return { name: plan.name.name, file, nameRange: plan.name.range, steps: facts, graph: f.dag, cost: f.costMax, duration: f.durationMax, localRatio: f.localRatio, races, flow: stepFlows(cp), runs: f.subGuards };
+}
+
+/** The `proofs` stage: each binding, and its fallback and compensate calls', against the blocking `forbid` rules. */
+export function proveGuardrails(f: PlanFacts): void {
+  if (!judged(f)) return;
+  const { cp, cx, steps, n, bindings, file } = f;
+  let planFacts = guardFactsOf(f);
   const guards = cp.guardrails.map((g) => cx.guardrails.get(g)!);
+  let moved = false;
   for (let i = 0; i < n; i++) {
     const b = bindings[i];
     if (!b) continue;
     const need = modelNeed(steps[i]!.capability, file);
     const byName = need ? modelView(cx.resources, need).byName : cx.resourceByName;
-    const proved = proveBinding(b, facts[i]!, byName, guards, planFacts);
+    const proved = proveBinding(b, planFacts.steps[i]!, byName, guards, planFacts);
     if (proved.binding !== b) {
       bindings[i] = need ? (withEndpoint(proved.binding, need, byName) ?? proved.binding) : proved.binding;
-      facts[i] = factsAt(i);
+      moved = true;
     }
+  }
+  if (moved) {
+    // The estimates were made on the first choice: a step moved off a forbidden resource costs
+    // and takes what its new one does, in its own estimate, the plan's and the local ratio.
+    estimateAgain(f);
+    planFacts = guardFactsOf(f);
   }
   for (let i = 0; i < n; i++) {
     const s = steps[i]!;
     if (!s.fallback && !s.compensate) continue;
-    const next = proveCalls(f, s, facts[i]!, guards, planFacts);
+    const next = proveCalls(f, s, planFacts.steps[i]!, guards, planFacts);
     if (f.callBindings.has(s.id)) f.callBindings.set(s.id, next);
   }
+}
+
+/**
+ * The `verdicts` stage: each guardrail's static verdict over the plan's facts — after `proofs`
+ * and `flows`, which may move steps (and so change their costs, tiers and the plan's estimates).
+ */
+export function judgeGuardrails(f: PlanFacts): void {
+  if (!judged(f)) return;
+  const { cp, cx } = f;
+  const planFacts = guardFactsOf(f);
+  f.guardFacts = planFacts;
   f.guardrails = cp.guardrails.map((g) => evaluateGuardrail(cx.guardrails.get(g)!, planFacts, cx.diags, cx.money));
 }
 

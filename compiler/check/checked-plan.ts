@@ -63,6 +63,11 @@ export interface CheckedStep {
   readonly waitMs: number | null;
   /** Literal item count of the `for each` lists around the step (their product), when all are list literals. */
   readonly itemCount: number | null;
+  /**
+   * How many rounds its items run in when every block runs `parallel N` at a time (the product over
+   * the blocks of ⌈items / N⌉), with `itemCount`; null with it.
+   */
+  readonly itemWaves: number | null;
 }
 
 /** A `for each`, `race` or `repeat` block of a plan body, outer blocks first. */

@@ -50,6 +50,9 @@ export class StepSlot implements StepRefInfo {
   get itemCount(): number | null {
     return this.at.itemCount;
   }
+  get itemWaves(): number | null {
+    return this.at.itemWaves;
+  }
   /** Enclosing blocks (outermost first), `for each` groups among them, enclosing loop names. */
   get blocks(): readonly string[] {
     return this.at.blocks;
@@ -68,6 +71,7 @@ interface Around {
   readonly forEach: ForEachIR | null;
   readonly items: Map<string, ItemInfo>;
   readonly itemCount: number | null;
+  readonly itemWaves: number | null;
   readonly blocks: readonly string[];
   readonly eachPath: readonly string[];
   readonly inside: ReadonlySet<string>;
@@ -169,10 +173,14 @@ export function declarePlanBody(entry: DeclEntry<'plan'>, model: ModelBuilder, d
         const eachPath = [...at.eachPath, g];
         groupLists.push({ each: node, group: g, items: inner, outer: at.items, eachPath: at.eachPath, inside: at.inside });
         const count = node.list.kind === 'ListLit' ? node.list.items.length : null;
+        const known = count !== null && !(at.forEach && at.itemCount === null);
+        // Each block runs its own items `parallel N` at a time, in every item of the blocks around it.
+        const waves = count === null ? 0 : fe.parallel ? Math.ceil(count / fe.parallel) : count > 0 ? 1 : 0;
         const block: PlanBlock = { id: g, kind: 'for_each', parent: at.blocks[at.blocks.length - 1] ?? null, decl: node, steps: [], forEach: fe };
         blocks.push(block);
         declareSteps(node.body, {
-          group: g, forEach: fe, items: inner, itemCount: count === null || (at.forEach && at.itemCount === null) ? null : count * (at.forEach ? at.itemCount! : 1),
+          group: g, forEach: fe, items: inner, itemCount: known ? count * (at.forEach ? at.itemCount! : 1) : null,
+          itemWaves: known ? waves * (at.forEach ? at.itemWaves! : 1) : null,
           blocks: [...at.blocks, g], eachPath, inside: at.inside, open: [...at.open, block],
         });
         continue;
@@ -213,7 +221,7 @@ export function declarePlanBody(entry: DeclEntry<'plan'>, model: ModelBuilder, d
       slots.push(slot);
     }
   };
-  declareSteps(plan.body, { group: undefined, forEach: null, items: NO_ITEMS, itemCount: null, blocks: NO_IDS, eachPath: NO_IDS, inside: NO_NAMES, open: NO_OPEN });
+  declareSteps(plan.body, { group: undefined, forEach: null, items: NO_ITEMS, itemCount: null, itemWaves: null, blocks: NO_IDS, eachPath: NO_IDS, inside: NO_NAMES, open: NO_OPEN });
   // The plan keeps its list of blocks to the end of the compile: one without (most) shares NO_BLOCKS.
   return { slots, stepInfos, blockNames, blocks: blocks.length ? blocks : NO_BLOCKS, groupLists, untilScopes };
 }

@@ -147,7 +147,7 @@ export function checkStep(s: StepSlot, env: ExprEnv, groupList: ExprIR | undefin
     join: d.join ?? 'none_failed',
     on_failure: d.onFailure ?? 'abort',
     priority: PRIORITY_INDEX[d.priority ?? plan.priority ?? 'normal'],
-    kind, outputTy: s.outputTy, waitMs, itemCount: s.itemCount,
+    kind, outputTy: s.outputTy, waitMs, itemCount: s.itemCount, itemWaves: s.itemWaves,
   };
   if (model.recordTypes) model.typeAt(file, d.name.range, () => `step ${id}: ${cap ? cap.entry.node.name.name : action.type} → ${formatTy(s.outputTy)}`);
   return checked;

@@ -28,6 +28,28 @@ plan p {
     expect(facts.durations[1]).toBe(3000);
     expect(facts.dag).toBeUndefined();
   });
+
+  it('in nested for each blocks, each runs its own items parallel N at a time in every item around it (§7.1)', () => {
+    const text = `${CAPS}
+plan p {
+  for each team in [1, 2, 3] parallel 3 {
+    for each member in [1, 2] parallel 1 {
+      step greet = work(n: team + member)
+    }
+  }
+  for each a in [1, 2, 3] parallel 2 {
+    for each b in [1, 2, 3, 4] {
+      step each_pair = work(n: a + b)
+    }
+  }
+}
+`;
+    const { facts } = planFactsThrough(text, 'p', 'step-estimates');
+    expect(facts.costs.map((c) => Math.round(c * 10) / 10)).toEqual([0.6, 1.2]);
+    // Three teams at once, each greeting its two members one after the other: two rounds of 1 s,
+    // not six. Two of the three at once, each with its four at once: two rounds.
+    expect(facts.durations).toEqual([2000, 2000]);
+  });
 });
 
 describe('the dag stage', () => {

@@ -53,8 +53,10 @@ describe('the proofs stage', () => {
     expect(reported).toEqual([]);
   });
 
-  it('gives each guardrail its static verdict', () => {
-    expect(facts.guardrails.map((g) => [g.name, g.static_verdict])).toEqual([['local_personal', 'holds']]);
+  it('leaves the verdicts to the verdicts stage, which gives each guardrail its static verdict', () => {
+    expect(facts.guardrails).toEqual([]);
+    const after = planFactsThrough(TEXT, 'notes', 'verdicts').facts;
+    expect(after.guardrails.map((g) => [g.name, g.static_verdict])).toEqual([['local_personal', 'holds']]);
   });
 
   it('leaves the bound resources to bound-resources: only those still bound', () => {

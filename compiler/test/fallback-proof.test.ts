@@ -47,6 +47,29 @@ ${body}
 `;
 
 describe('fallbacks proved', () => {
+  it("a step moved off a forbidden resource is estimated on the one it runs on: its cost, the plan's, the local ratio and the budget verdict (§4 estimates)", () => {
+    const text = `${COMMON}
+policy tight { strategy cost  budget cost <= 0.008usd }
+plan notes {
+  input { text: string @personal }
+  policy tight
+  guardrails no_personal_data_in_cloud
+  step s = summarize(text: input.text)
+  step t = summarize(text: input.text)
+}
+`;
+    const out = compileText(text);
+    const ir = out.plans[0]!;
+    const s = ir.steps.find((x) => x.id === 's')!;
+    expect(s.binding.resource).toBe('gateway');
+    // gateway's 0.005usd, not big_cloud's 0.001usd, which the step was first estimated on.
+    expect(s.estimates.cost).toBe(0.005);
+    expect(ir.estimates).toMatchObject({ cost: 0.01, cost_max: 0.01, local_ratio: 1 });
+    expect(checkText(text).filter((d) => d.code === 'W0502').map((d) => d.message)).toEqual([
+      'estimated cost 0.01usd of plan "notes" exceeds the budget 0.008usd of policy tight',
+    ]);
+  });
+
   it('drops a forbidden rebinding candidate, promotes the next allowed one, and the guardrail holds', () => {
     const out = compileText(plan('  step s = summarize(text: input.text)'));
     expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);

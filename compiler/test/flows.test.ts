@@ -389,6 +389,43 @@ plan p {
     expect(steps.get('w')!.estimates.cost).toBe(0.5);
   });
 
+  it("a step moved where its class may go is estimated there: the plan's duration and the budget verdict too (§4 estimates)", () => {
+    const src = `
+capability send { kind tool  input { to: string }  output { ok: bool }  requires mail }
+resource local_mail { kind local_device  provides mail  cost 0.01usd  latency 1s }
+resource cloud_mail { kind cloud_region  provides mail  cost 0.001usd  latency 10ms }
+policy cheap { strategy cost  budget duration <= 500ms }
+plan p {
+  policy cheap
+  input { email: string @personal }
+  step s = send(to: input.email)
+}`;
+    const ir = compileText(src).plans[0]!;
+    expect(ir.steps[0]!.binding.resource).toBe('local_mail');
+    // local_mail's 1 s, not cloud_mail's 10 ms, which the plan was first estimated on.
+    expect(ir.estimates).toMatchObject({ cost: 0.01, duration_ms: 1000, duration_ms_max: 1000 });
+    expect(checkText(src).filter((d) => d.code === 'W0502').map((d) => d.message)).toEqual(['estimated duration 1s of plan "p" exceeds the budget 500ms of policy cheap']);
+  });
+
+  it("the guardrails judge a step moved where its class may go on its new resource: plan.cost and plan.local_ratio (§4 guardrails)", () => {
+    const src = `
+capability send { kind tool  input { to: string }  output { ok: bool }  requires mail }
+resource local_mail { kind local_device  provides mail  cost 0.01usd }
+resource cloud_mail { kind cloud_region  provides mail  cost 0.001usd }
+policy cheap { strategy cost }
+guardrail spend { severity warning  assert plan.cost <= 0.005usd }
+guardrail mostly_cloud { severity warning  assert plan.local_ratio <= 50% }
+plan p {
+  policy cheap
+  guardrails spend, mostly_cloud
+  input { email: string @personal }
+  step s = send(to: input.email)
+}`;
+    const ir = compileText(src).plans[0]!;
+    expect(ir.guardrails.map((g) => [g.name, g.static_verdict])).toEqual([['spend', 'violated'], ['mostly_cloud', 'violated']]);
+    expect(checkText(src).filter((d) => d.code === 'W0402').map((d) => d.message.split(' (')[0])).toEqual(['guardrail "spend"', 'guardrail "mostly_cloud"']);
+  });
+
   it('where no resource that can host the step takes its class it is E0903 (not E0501) with the witness path; a pinned step is not moved', () => {
     const ds = checkText(CAPS + PLACED('', true));
     expect(ds.filter((d) => d.code === 'E0501')).toEqual([]);

@@ -112,13 +112,47 @@ describe('a decision through the journal (issue #47 item 7)', () => {
   });
 });
 
+/** `source` written to a fresh folder and compiled without errors: its plans, and the folder. */
+function compiledPlans(file: string, source: string) {
+  const dir = mkdtempSync(join(tmpdir(), 'orch-controls-'));
+  dirs.push(dir);
+  const entry = join(dir, file);
+  writeFileSync(entry, source);
+  const out = compile({ entry });
+  expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+  return { dir, plans: out.plans };
+}
+
+describe('an approval of a run no process holds', () => {
+  it('whose timeout ran out while its run was paused has timed out: an answer sent later does not complete it (§4 timeout)', async () => {
+    const { dir, plans } = compiledPlans(
+      'late.orch',
+      `plan late {
+  step ok = approval(approver: "ops", summary: "go?") { timeout 300ms }
+  step after_ok = log(message: "approved") { after ok }
+}
+`,
+    );
+    const rt = await Runtime.open({ db: join(dir, 'runs.db'), workers: 1, suspendOnApproval: true });
+    try {
+      const began = Date.now();
+      expect((await (await rt.start(plans[0]!, { runId: 'l' })).result).status).toBe('paused');
+      // The approval's 300 ms run out while no process waits on it.
+      await expect.poll(() => Date.now() - began, { interval: 50 }).toBeGreaterThan(400);
+      expect(await rt.signal('l', { stepId: 'ok', decision: 'approve', by: 'ops' })).toMatchObject({ ok: true });
+      const result = await (await rt.resume('l')).result;
+      expect(result.steps.map((s) => [s.stepId, s.status])).toEqual([['ok', 'timeout'], ['after_ok', 'cancelled']]);
+      expect(result).toMatchObject({ status: 'failed', error: 'step ok timed out: approval timed out after 300ms' });
+    } finally {
+      await rt.close();
+    }
+  });
+});
+
 describe('cancelling a run no process holds', () => {
   it('ends what it had in progress and the sub-plan runs it waited on: no approval left running, no child left paused', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'orch-controls-'));
-    dirs.push(dir);
-    const entry = join(dir, 'nested.orch');
-    writeFileSync(
-      entry,
+    const { dir, plans } = compiledPlans(
+      'nested.orch',
       `plan parent {
   step here = approval(approver: "ops", summary: "here?")
   step there = run child()
@@ -128,12 +162,10 @@ plan child {
 }
 `,
     );
-    const out = compile({ entry });
-    expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
     const db = join(dir, 'runs.db');
     const rt = await Runtime.open({ db, workers: 1, suspendOnApproval: true });
     try {
-      const parent = out.plans.find((p) => p.plan === 'parent')!;
+      const parent = plans.find((p) => p.plan === 'parent')!;
       expect((await (await rt.start(parent, { runId: 'p' })).result).status).toBe('paused');
       expect(await controlViaJournal(rt.store!, 'p', 'cancel')).toEqual({ ok: true, message: 'cancelled p' });
       expect((await rt.store!.getRun('p/there'))!.status).toBe('cancelled');

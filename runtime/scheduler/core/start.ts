@@ -185,6 +185,10 @@ export function launch(c: RunState, inst: Inst, admitted = false): void {
       const bad = badApprovalArgs(args);
       if (bad !== null) return attemptFailed(c, inst, `arguments: ${bad}`, false, false, false, PERMANENT);
       inst.activity = { kind: 'approval', token, args };
+      // Its time ran out while no process waited on it (the run was paused or stopped): it timed
+      // out then, and an answer that came since is too late, as it would have been live.
+      if (timeoutMs !== null && restoredWaitStart !== null && restoredWaitStart + timeoutMs <= c.now)
+        return attemptFailed(c, inst, `approval timed out after ${timeoutMs}ms`, true, false);
       if (timeoutMs !== null) armTimeout(c, inst, token, timeoutMs, 'approval', restoredWaitStart);
       const pending = c.pendingSignals.get(inst.key) ?? [];
       c.pendingSignals.delete(inst.key);
