@@ -101,7 +101,7 @@ describe('orch test', () => {
     writeFileSync(path.join(bad, 'bad.test.orch'), 'import "./hello.orch" as h\ntest {\n  plan h.hello\n}\n');
     for (const where of [path.join(bad, 'bad.test.orch'), bad]) {
       const unnamed = await runCli(['test', where], dir);
-      expect([unnamed.code, unnamed.stderr], where).toEqual([2, expect.stringContaining('bad.test.orch:2:1: error[E0001]')]);
+      expect([unnamed.code, unnamed.stderr], where).toEqual([2, expect.stringContaining('bad.test.orch:2:6: error[E0001]: a test needs a name')]);
     }
     const none = await runCli(['test', '--filter', 'nothing matches this'], dir);
     expect(none.code).toBe(2);
