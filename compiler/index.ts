@@ -26,6 +26,7 @@ export { round6, roundUnit, type ExactUnit } from './money.js';
 export { countsForLocality, countsForPrivacy, localRatio, privacyScore, type PlacedStep } from './placement-metrics.js';
 export { renderGraph, type GraphFormat } from './graph.js';
 export { closest, didYouMean } from './suggest.js';
+export { invariantLocator, type InvariantLocator } from './invariant-locator.js';
 export { orchFilesUnder, type OrchWalk } from './orch-files.js';
 export { exportLine, handlerFile, handlerProblem, moduleExports, splitHandler, type HandlerProblem, type HandlerRef } from './handler-module.js';
 

@@ -24,6 +24,6 @@ async function load(): Promise<Chevrotain> {
 
 const chevrotain = await load();
 
-export const { CstParser, EmbeddedActionsParser, EOF, Lexer, LLkLookaheadStrategy, createToken, getLookaheadPaths, tokenLabel, tokenMatcher } = chevrotain;
+export const { CstParser, EmbeddedActionsParser, EOF, Lexer, LLkLookaheadStrategy, MismatchedTokenException, createToken, getLookaheadPaths, tokenLabel, tokenMatcher } = chevrotain;
 /** The grammar tree's production classes (grammar-cache.ts makes productions of them). */
 export const { Alternation, Alternative, NonTerminal, Option, Repetition, RepetitionMandatory, RepetitionMandatoryWithSeparator, RepetitionWithSeparator, Rule, Terminal } = chevrotain;

@@ -4,6 +4,7 @@
  * cannot start one are junk, so one bad line at the top level does not end the parse.
  */
 import type { IOrAlt } from 'chevrotain';
+import { tokenMatcher } from './chevrotain.js';
 import type * as A from './ast.js';
 import { LABEL, v } from './grammar-labels.js';
 import type { TestRules } from './grammar-tests.js';
@@ -16,8 +17,12 @@ export function moduleRules(Base: TestRules) {
     moduleFile = this.RULE('moduleFile', () => {
       const items: unknown[] | undefined = this.live ? [] : undefined;
       this.MANY(() => {
-        this.OR([
+        // One token of lookahead and a gate rather than two tokens of the grammar's: a block
+        // declaration that lost its name (`plan {`) is still a declaration, so that its parse says
+        // what is missing and reads its block; a declaration word used otherwise is junk.
+        this.OR({ MAX_LOOKAHEAD: 1, IGNORE_AMBIGUITIES: true, DEF: [
           {
+            GATE: () => this.startsTopItem(),
             ALT: () => {
               const d = this.SUBRULE(this.topItem);
               items?.push(d);
@@ -30,10 +35,16 @@ export function moduleRules(Base: TestRules) {
               this.ACTION(() => this.sawJunk());
             },
           },
-        ]);
+        ] });
       });
       if (this.live) return this.b.moduleOf(v(items));
     });
+
+    /** Whether a declaration keyword starts a declaration: its name (or `{`) follows it. */
+    private startsTopItem(): boolean {
+      const next = this.LA(2);
+      return tokenMatcher(next, Name) || next.tokenType === StringTok || next.tokenType === LCurly;
+    }
 
     topItem = this.RULE('topItem', () => {
       const start = this.live ? this.at() : 0;

@@ -19,6 +19,8 @@ export function testRules(Base: TriggerRules) {
       const name = this.OR([
         { ALT: () => this.CONSUME(StringTok, LABEL.name) },
         { ALT: () => this.CONSUME(Name, LABEL.name) },
+        // `test { … }`: the name is missing, the block is still a test's (its errors reported).
+        { GATE: () => this.LA(1).tokenType === LCurly, ALT: () => this.missingToken(StringTok) },
       ]);
       this.CONSUME(LCurly);
       const items = this.itemsOrJunk('testDecl', () => this.SUBRULE(this.testItem));

@@ -15,6 +15,8 @@ export function verificationRules(Base: ContextRules) {
       const name = this.OR([
         { ALT: () => this.CONSUME(Name, LABEL.name) },
         { ALT: () => this.CONSUME(StringTok, LABEL.name) },
+        // `invariant { … }`: the name is missing, the block is still read as an invariant's.
+        { GATE: () => this.LA(1).tokenType === LCurly, ALT: () => this.missingToken(Name) },
       ]);
       this.CONSUME(LCurly);
       const modality = this.OR2([

@@ -83,6 +83,19 @@ const ALTERNATIVES: Record<string, string> = {
   importDecl: 'a module path (std.name) or a file path string',
 };
 
+/** What a block declaration that lost its name (`plan {`) is told, by its rule. */
+const NAMELESS: Record<string, string> = {
+  capabilityDecl: 'a capability needs a name: `capability NAME {`',
+  resourceDecl: 'a resource needs a name: `resource NAME {`',
+  policyDecl: 'a policy needs a name: `policy NAME {`',
+  guardrailDecl: 'a guardrail needs a name: `guardrail NAME {`',
+  planDecl: 'a plan needs a name: `plan NAME {`',
+  triggerDecl: 'a trigger needs a name: `trigger NAME {`',
+  invariantDecl: 'an invariant needs a name: `invariant NAME {`',
+  sourceDecl: 'a source needs a name: `source NAME {`',
+  testDecl: 'a test needs a name: `test "NAME" {`',
+};
+
 /** How a token is shown in a message. */
 export function describeToken(token: IToken | undefined): string {
   if (!token || token.tokenType === EOF) return 'end of file';
@@ -140,6 +153,9 @@ function listOf(labels: string[]): string {
 export const orchErrorMessages: IParserErrorMessageProvider = {
   buildMismatchTokenMessage({ expected, actual, previous, ruleName }) {
     const found = describeToken(actual);
+    // The keyword is a declaration's: what is missing is its name, not a declaration.
+    const nameless = NAMELESS[ruleName];
+    if (nameless && actual?.image === '{' && previous?.image === ruleName.slice(0, -'Decl'.length)) return nameless;
     const block = BLOCKS[ruleName];
     if (expected.name === 'RCurly' && block) {
       const items = block.items ? `${block.items} or ` : '';

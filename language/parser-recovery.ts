@@ -3,8 +3,9 @@
  * and where the parser resumes after an error. What recovery leaves over inside a block is junk
  * (grammar-blocks.ts).
  */
-import type { IRecognitionException, TokenType } from 'chevrotain';
-import { EOF, tokenMatcher } from './chevrotain.js';
+import type { IRecognitionException, IToken, TokenType } from 'chevrotain';
+import { EOF, MismatchedTokenException, tokenMatcher } from './chevrotain.js';
+import { orchErrorMessages } from './parse-messages.js';
 import type { TokenInput } from './parser-input.js';
 
 /** Syntax errors reported before the parser gives up on the rest of the file. */
@@ -25,6 +26,28 @@ export function parserRecovery(Base: TokenInput) {
         self.currIdx = Math.max(self.currIdx, self.tokVectorLength - 1);
       }
       return saved;
+    }
+
+    /**
+     * A token `expected` that is missing before the next one, reported and recovered as Chevrotain
+     * does for a `CONSUME` (the error at the next token; with recovery, a token inserted in its
+     * place, which the AST build counts as absent). For an alternative of an `OR`, which Chevrotain
+     * never recovers by insertion: `test { … }` must read its block as a test's, not as junk.
+     */
+    protected missingToken(expected: TokenType): IToken {
+      const self = this as unknown as {
+        RECORDING_PHASE: boolean;
+        recoveryEnabled: boolean;
+        getTokenToInsert(t: TokenType): IToken;
+        getHumanReadableRuleStack(): string[];
+      };
+      const inserted = self.getTokenToInsert(expected);
+      if (self.RECORDING_PHASE) return inserted;
+      const stack = self.getHumanReadableRuleStack();
+      const message = orchErrorMessages.buildMismatchTokenMessage({ expected, actual: this.LA(1), previous: this.LA(0), ruleName: stack[stack.length - 1] ?? '' });
+      const error = this.SAVE_ERROR(new MismatchedTokenException(message, this.LA(1), this.LA(0)));
+      if (!self.recoveryEnabled) throw error;
+      return inserted;
     }
 
     /**

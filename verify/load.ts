@@ -3,16 +3,17 @@
  * `.json`), and tells where each invariant is declared so results can point at the source.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import type { InvariantDecl, Module, PlanDecl } from '../language/index.js';
-import { hasErrors, type Diagnostic, type Range } from '../language/index.js';
-import { compile, didYouMean, type SourceHost } from '../compiler/index.js';
+import { hasErrors, type Diagnostic } from '../language/index.js';
+import { compile, didYouMean, invariantLocator, type InvariantLocator, type SourceHost } from '../compiler/index.js';
 import type { PlanIR } from '../compiler/index.js';
 import { formatPathErrors, planVersionOf, validatePlanIR } from '../compiler/index.js';
 
 export interface VerifiablePlan {
   readonly plan: PlanIR;
-  readonly locate: (invariantName: string) => { file: string; range: Range } | undefined;
+  readonly locate: InvariantLocator;
 }
+
+export { invariantLocator };
 
 export type LoadedPlans =
   | { readonly kind: 'plans'; readonly plans: readonly VerifiablePlan[] }
@@ -59,25 +60,4 @@ function compileSource(file: string, host: SourceHost | undefined): LoadedPlans 
     kind: 'plans',
     plans: out.plans.map((plan) => ({ plan, locate: entry ? invariantLocator(entry, plan.plan) : nowhere })),
   };
-}
-
-/**
- * Finds where an invariant is declared: inside the plan first (plan-scoped ones shadow), then at
- * top level. The range is the invariant's name, where an editor puts the diagnostic.
- */
-export function invariantLocator(module: Module, planName: string): VerifiablePlan['locate'] {
-  const plan = module.declarations.find((d): d is PlanDecl => d.kind === 'PlanDecl' && d.name.name === planName);
-  const candidates: InvariantDecl[] = [
-    ...(plan?.body.filter((b): b is InvariantDecl => b.kind === 'InvariantDecl') ?? []),
-    ...module.declarations.filter((d): d is InvariantDecl => d.kind === 'InvariantDecl'),
-  ];
-  return (name) => {
-    const decl = candidates.find((d) => invariantName(d) === name);
-    return decl ? { file: module.file, range: decl.name.range } : undefined;
-  };
-}
-
-function invariantName(decl: InvariantDecl): string {
-  const n = decl.name;
-  return n.kind === 'Ident' ? n.name : n.parts.filter((p): p is string => typeof p === 'string').join('');
 }

@@ -2,7 +2,8 @@
  * Watches one simulated run as it happens (the scheduler's observer hook) and judges every
  * invariant on every state: the built-in ones every plan must satisfy and the plan's own
  * `always` / `never` ones after each event, `eventually` ones and termination at the end.
- * The first violation is kept with a snapshot of the state that broke it.
+ * The first violation is kept with a snapshot of the state that broke it (with `every`, each
+ * user invariant's first violation).
  */
 import { exprChildren, type ExprIR, type InvariantIR, type PlanIR, type StepIR, type StepStatus } from '../compiler/index.js';
 import { evaluate, truthy, type EvalEnv } from '../runtime/index.js';
@@ -49,6 +50,11 @@ export interface MonitorOptions {
   readonly invariants: readonly InvariantIR[];
   /** Built-in invariants still under scrutiny. */
   readonly builtins: ReadonlySet<string>;
+  /**
+   * Judge the user invariants on to the end of the run, each until it breaks: `orch test` reports
+   * every one a run breaks, where a search (`orch verify`) stops at the first counterexample.
+   */
+  readonly every?: boolean;
 }
 
 /**
@@ -83,6 +89,10 @@ export interface SharedRuns {
 export class CaseMonitor {
   private readonly raw: RunEvent[] = [];
   violation: Violation | null = null;
+  /** Every violation found, in order (one unless `every`). */
+  readonly violations: Violation[] = [];
+  /** User invariants that broke (with `every`, no longer judged). */
+  private readonly broken = new Set<string>();
   private start = 0;
   private started = false;
   private pathHash = 0x811c9dc5;
@@ -139,14 +149,34 @@ export class CaseMonitor {
     }
     this.raw.push(event);
     this.pathHash = fnv(fnv(this.pathHash, event.type), event.stepId ?? '');
-    if (this.violation) return;
+    if (this.violation) {
+      if (this.options.every) this.judgeRest(run);
+      return;
+    }
     if (!this.judging) {
       this.checkEvent(event, run);
       return;
     }
     const found = this.checkEvent(event, run) ?? this.budgetStop(event) ?? this.checkState(run);
-    if (found) this.violation = { ...found, eventIndex: this.raw.length - 1, state: this.snapshotFor(found, run) };
+    if (found) this.record(found, run);
+    if (this.violation && this.options.every) this.judgeRest(run);
   };
+
+  private record(found: Omit<Violation, 'eventIndex' | 'state'>, run: RunReader): void {
+    const v = { ...found, eventIndex: this.raw.length - 1, state: this.snapshotFor(found, run) };
+    this.violation ??= v;
+    this.violations.push(v);
+    if (!found.builtin) this.broken.add(found.invariant);
+  }
+
+  /** After the first violation (`every`): the `always` / `never` invariants that break in this state. */
+  private judgeRest(run: RunReader): void {
+    for (const entry of this.always) {
+      if (this.broken.has(entry.inv.name)) continue;
+      const found = this.brokenNow(entry, run);
+      if (found) this.record(found, run);
+    }
+  }
 
   /** From now on events are judged (see `judging`). */
   muteUntilUpgrade(): void {
@@ -190,23 +220,20 @@ export class CaseMonitor {
   /** Judges what can only be judged once the run is over (or stuck). */
   finish(run: RunReader, terminated: boolean, stuckReason: string | null): CaseResult {
     const final = snapshot(run, this.plan);
-    if (!this.violation) {
-      let found: Omit<Violation, 'eventIndex' | 'state'> | null = null;
-      if (!terminated && this.options.builtins.has(BUILTIN.terminates)) {
-        found = { invariant: BUILTIN.terminates, builtin: true, message: stuckReason ?? 'the run did not finish' };
-      }
-      for (const inv of this.eventually) {
-        if (found) break;
-        const r = this.holds(inv.condition, run);
-        if (r !== true) found = userViolation(inv, r === false ? 'does not hold in the final state' : r);
-      }
-      if (found) this.violation = { ...found, eventIndex: this.raw.length - 1, state: this.snapshotFor(found, run) };
+    if (!this.violation && !terminated && this.options.builtins.has(BUILTIN.terminates)) {
+      this.record({ invariant: BUILTIN.terminates, builtin: true, message: stuckReason ?? 'the run did not finish' }, run);
+    }
+    for (const inv of this.eventually) {
+      if (this.violation && !this.options.every) break;
+      const r = this.holds(inv.condition, run);
+      if (r !== true) this.record(userViolation(inv, r === false ? 'does not hold in the final state' : r), run);
     }
     const raw = this.raw;
     const start = this.start;
     const instance = (key: string) => this.instance(key);
     return {
       violation: this.violation,
+      violations: this.violations,
       final,
       path: `${raw.length}:${(this.pathHash >>> 0).toString(16)}`,
       trace: () => raw.map((e) => toTraceEvent(e, start, instance)),
@@ -235,13 +262,18 @@ export class CaseMonitor {
         return builtin(BUILTIN.budget, `run cost ${money(cost)} exceeds the cost budget ${money(budget)} of policy ${this.plan.policy!.name}`);
       }
     }
-    for (const { inv, expr, negate } of this.always) {
-      const r = this.holds(expr, run);
-      if (r === true && !negate) continue;
-      if (r === false && negate) continue;
-      return userViolation(inv, typeof r === 'string' ? r : negate ? 'became true' : 'became false');
+    for (const entry of this.always) {
+      const found = this.brokenNow(entry, run);
+      if (found) return found;
     }
     return null;
+  }
+
+  private brokenNow({ inv, expr, negate }: { inv: InvariantIR; expr: ExprIR; negate: boolean }, run: RunReader): Omit<Violation, 'eventIndex' | 'state'> | null {
+    const r = this.holds(expr, run);
+    if (r === true && !negate) return null;
+    if (r === false && negate) return null;
+    return userViolation(inv, typeof r === 'string' ? r : negate ? 'became true' : 'became false');
   }
 
   /** The expression environment on the current state. */

@@ -44,6 +44,8 @@ export interface Violation {
 
 export interface CaseResult {
   readonly violation: Violation | null;
+  /** Every violation found, in order (the monitor's `every`: one per broken user invariant). */
+  readonly violations: readonly Violation[];
   readonly final: StateSnapshot;
   /** Identifies the sequence of events (types and steps), to count distinct paths. */
   readonly path: string;

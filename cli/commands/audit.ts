@@ -25,7 +25,7 @@ export function registerAudit(program: Command): void {
       'text',
     )
     .option('--db <path>', DB_HELP)
-    .addHelpText('after', ['', 'Example:', '  orch audit --since 7d', '  orch audit --since 2026-01-01 --format json | jq \'.entries[].subject\''].join('\n'))
+    .addHelpText('after', ['', 'Example:', '  orch audit --since 7d', '  orch audit --since 2026-01-01 --format json | jq \'.entries[].subject\'', '', 'Exit codes: 0 listed (none: "no audit entries"), 2 no journal at --db or usage error.'].join('\n'))
     .action(async (opts: { since?: string; format: 'text' | 'json'; db?: string }) => {
       let since = 0;
       if (opts.since !== undefined) {

@@ -68,7 +68,7 @@ export function registerAuth(program: Command): void {
   auth
     .command('hash')
     .description('print an argon2id hash of a password (read from stdin, or typed without echo) for "auth.users.NAME.password"')
-    .addHelpText('after', ['', 'Example:', '  orch auth hash > alice.hash            (type the password)', '  printf %s "$PW" | orch auth hash'].join('\n'))
+    .addHelpText('after', ['', 'Example:', '  orch auth hash > alice.hash            (type the password)', '  printf %s "$PW" | orch auth hash', '', 'Exit codes: 0 printed, 2 an empty password.'].join('\n'))
     .action(async () => {
       const password = await readPassword();
       if (password === '') throw new CliError('an empty password cannot be hashed', 2);
@@ -84,7 +84,7 @@ export function registerAuth(program: Command): void {
     .option('--json', 'print {"id", "user", "token", "expiresAt"} as JSON')
     .addHelpText(
       'after',
-      ['', 'The user must be in the project\'s orch.config "auth.users" (the current directory\'s project).', 'Scripts send it as "Authorization: Bearer TOKEN" and act as that user.', '', 'Example:', '  orch auth token alice --expires 30d'].join('\n'),
+      ['', 'The user must be in the project\'s orch.config "auth.users" (the current directory\'s project).', 'Scripts send it as "Authorization: Bearer TOKEN" and act as that user.', '', 'Example:', '  orch auth token alice --expires 30d', '', 'Exit codes: 0 created, 2 a user the config does not have (or no "auth" block), a bad --expires, or I/O error.'].join('\n'),
     )
     .action(async (user: string, opts: { expires?: string; db?: string; json?: boolean }) => {
       const expiresAt = expiryOf(opts.expires);

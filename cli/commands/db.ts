@@ -26,6 +26,9 @@ export function registerDb(program: Command): void {
         'Example:',
         '  orch db migrate --db postgres://orch@db.internal:5432/orch',
         '  ORCH_DB=postgres://orch@db.internal/orch orch db migrate',
+        '',
+        'Exit codes: 0 the schema is current, 2 no URL, not a Postgres URL, the database cannot be reached,',
+        'or its schema is newer than this Orch knows.',
       ].join('\n'),
     )
     .action(async (opts: MigrateFlags) => {

@@ -10,7 +10,9 @@ const HELP = `
 Examples:
   $ orch graph plans/campaign.orch | dot -Tpng > campaign.png
   $ orch graph plans/campaign.orch --format mermaid
-  $ orch graph plans/campaign.orch --format svg -o campaign.svg`;
+  $ orch graph plans/campaign.orch --format svg -o campaign.svg
+
+Exit codes: 0 drawn, 1 the file has errors, 2 usage or I/O error.`;
 
 export function registerGraph(program: Command): void {
   program

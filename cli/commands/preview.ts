@@ -15,7 +15,9 @@ Shows stages and parallel groups, loops (repeat ×1..N) and races (first of …)
 resource with the placement rationale and its estimate, totals against the policy budgets (best
 and worst case when the plan loops), guardrails with their static verdicts, consent scopes and
 triggers. With --input, \`when\` conditions and \`for each\` sizes that depend only on the plan
-input are resolved for that input.`;
+input are resolved for that input.
+
+Exit codes: 0 shown, 1 the file has errors, 2 usage or I/O error (including --input that is not JSON).`;
 
 export function registerPreview(program: Command): void {
   program

@@ -53,6 +53,9 @@ export function registerServe(program: Command): void {
         '  ORCH_TOKEN=secret orch serve home.orch --port 8080',
         '  curl -H "Authorization: Bearer secret" -d \'{"type":"sensor.leak","severity":4}\' \\',
         '       -H "content-type: application/json" http://127.0.0.1:8080/events',
+        '',
+        'Exit codes: 0 stopped by SIGINT/SIGTERM, 1 the modules have errors, 2 usage or I/O error (a missing file,',
+        'a journal that cannot be opened).',
       ].join('\n'),
     )
     .action(async (files: string[], opts: ServeFlags) => {

@@ -35,6 +35,8 @@ export function registerUi(program: Command): void {
         '',
         'Example:',
         '  ORCH_TOKEN=secret orch ui --db .orch/runs.db --port 8080',
+        '',
+        'Exit codes: 0 stopped by SIGINT/SIGTERM, 2 usage or I/O error (no journal at --db, or one that cannot be opened).',
       ].join('\n'),
     )
     .action(async (opts: UiFlags) => {

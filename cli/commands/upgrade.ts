@@ -26,7 +26,10 @@ to 15 s to say so).
 Examples:
   $ orch upgrade launch-7f3a --to plans/campaign.orch --dry-run
   $ orch upgrade launch-7f3a --to plans/campaign.orch && orch signal launch-7f3a ask approve
-  $ orch upgrade --all --plan launch --to plans/campaign.orch`;
+  $ orch upgrade --all --plan launch --to plans/campaign.orch
+
+Exit codes: 0 upgraded (with --dry-run: compatible), 1 refused (incompatible, or a finished run; with
+--all: any), 2 usage or I/O error (an unknown run, a --to that does not compile).`;
 
 /** The statuses of a run `orch upgrade` may move (§8.6): running elsewhere, paused or waiting, interrupted. */
 const UNFINISHED: ReadonlySet<string> = new Set(['running', 'paused', 'interrupted']);

@@ -54,6 +54,9 @@ export function registerWorker(program: Command): void {
         '',
         'Example:',
         '  orch worker --db postgres://orch@db.internal/orch --resources gpu --slots 2 --project ~/checkout',
+        '',
+        'Exit codes: 0 stopped by a signal, 2 no URL, not a Postgres URL, the database cannot be reached or is not',
+        'migrated, the worker was declared dead and could not register again, or usage error.',
       ].join('\n'),
     )
     .action((opts: WorkerFlags) => withClusterDb(opts.db, async (backend) => {

@@ -89,6 +89,50 @@ describe('orch test', () => {
     expect([blocked.code, blocked.stderr]).toEqual([2, expect.stringContaining(`cannot write ${path.join(dir, 'hello.orch', 'x.txt')}`)]);
   });
 
+  it('reports every plan invariant a run breaks, each at its declaration (the plan file) with a code frame, in text, JSON and JUnit', async () => {
+    const inv = mkdtempSync(path.join(tmpdir(), 'orch-test-inv-'));
+    writeFileSync(path.join(inv, 'package.json'), '{"type":"module"}\n');
+    writeFileSync(
+      path.join(inv, 'guarded.orch'),
+      `plan guarded {
+  step tell = notify(channel: "#ops", text: "hi")
+  invariant told { never tell.completed }
+  invariant quick { always run.elapsed < 0s }
+  invariant kept { always true }
+  invariant done { eventually tell.failed }
+}
+`,
+    );
+    writeFileSync(
+      path.join(inv, 'guarded.test.orch'),
+      `import "./guarded.orch" as g
+
+test "breaks three invariants" {
+  plan g.guarded
+  mock notify returns { delivered: true, channel: "#ops" }
+  expect run.status == "completed"
+}
+`,
+    );
+    const text = await runCli(['test'], inv);
+    expect(text.code).toBe(1);
+    expect(text.stdout).toContain('guarded.orch:3: never invariant "told" became true');
+    expect(text.stdout).toMatch(/guarded\.orch:4: always invariant "quick" became false at \d+ ms/);
+    expect(text.stdout).toContain('guarded.orch:6: eventually invariant "done" does not hold in the final state');
+    expect(text.stdout).not.toContain('"kept"');
+    // The code frame is the plan file's line, under the invariant's name.
+    expect(text.stdout).toContain('3 |   invariant told { never tell.completed }');
+    const json = JSON.parse((await runCli(['test', '--reporter', 'json'], inv)).stdout) as { tests: { failures: { kind: string; file?: string; line?: number }[] }[] };
+    expect(json.tests[0]!.failures.map((f) => [f.kind, f.file, f.line])).toEqual([
+      // In the order they broke: `quick` on the run's first event, `told` when tell completed.
+      ['invariant', 'guarded.orch', 4],
+      ['invariant', 'guarded.orch', 3],
+      ['invariant', 'guarded.orch', 6],
+    ]);
+    const junit = (await runCli(['test', '--reporter', 'junit'], inv)).stdout;
+    for (const line of [3, 4, 6]) expect(junit).toContain(`guarded.orch:${line}: `);
+  });
+
   it('exit 2 on a test with errors, on no test found (0 with --allow-none), and --help says so', async () => {
     const bad = mkdtempSync(path.join(tmpdir(), 'orch-test-bad-'));
     writeFileSync(path.join(bad, 'hello.orch'), readFileSync(path.join(dir, 'hello.orch'), 'utf8'));
@@ -101,7 +145,7 @@ describe('orch test', () => {
     writeFileSync(path.join(bad, 'bad.test.orch'), 'import "./hello.orch" as h\ntest {\n  plan h.hello\n}\n');
     for (const where of [path.join(bad, 'bad.test.orch'), bad]) {
       const unnamed = await runCli(['test', where], dir);
-      expect([unnamed.code, unnamed.stderr], where).toEqual([2, expect.stringContaining('bad.test.orch:2:1: error[E0001]')]);
+      expect([unnamed.code, unnamed.stderr], where).toEqual([2, expect.stringContaining('bad.test.orch:2:6: error[E0001]: a test needs a name')]);
     }
     const none = await runCli(['test', '--filter', 'nothing matches this'], dir);
     expect(none.code).toBe(2);

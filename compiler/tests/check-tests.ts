@@ -13,6 +13,7 @@ import { durationMs, type ExprEnv, type RootInfo } from '../check/expr.js';
 import type { CheckedPlan } from '../check/checked-plan.js';
 import { derivedSetDiagnostic } from '../check/context-signals.js';
 import type { ContextSignalIR, PlanIR } from '../ir/types.js';
+import { invariantLocator } from '../invariant-locator.js';
 import type { LoadedModule } from '../load.js';
 import type { ModelBuilder } from '../model.js';
 import { unresolvedDiagnostic, type DeclEntry, type Scopes } from '../scope.js';
@@ -137,6 +138,11 @@ export class TestChecker implements TestUnderCheck {
     if (this.errorsSince() > 0) return undefined;
     const ir = this.cx.irOf(planEntry);
     if (!ir) return undefined;
+    const locate = invariantLocator(planEntry.module.ast, planEntry.node.name.name);
+    const invariants = Object.fromEntries(ir.invariants.flatMap((i) => {
+      const at = locate(i.name);
+      return at ? [[i.name, at]] : [];
+    }));
     return {
       name: textOf(t.name),
       file: this.file,
@@ -153,6 +159,7 @@ export class TestChecker implements TestUnderCheck {
       decisions: decisions.filter((d): d is DecisionIR => d !== null),
       signals,
       expects,
+      invariants,
     };
   }
 

@@ -35,6 +35,8 @@ export interface CompiledTest {
   readonly decisions: readonly DecisionIR[];
   readonly signals: readonly SignalIR[];
   readonly expects: readonly ExpectIR[];
+  /** Where each invariant of the plan is declared (by name), for a failure to point at it. */
+  readonly invariants: { readonly [name: string]: { readonly file: string; readonly range: Range } };
 }
 
 /**

@@ -72,6 +72,36 @@ plan ok { goal "still parsed" }`;
     expect(at('plan p {')).toEqual([expect.stringMatching(/^1:9 E0001 expected .* or '}' to close the plan block, found end of file$/)]);
   });
 
+  it('says a block declaration that lost its name needs one, at its brace, and reads its block and the rest', () => {
+    const text = `test {
+  plan ok
+  expect run.status ==
+}
+capability {
+  kind tool
+}
+trigger { manual }
+plan ok { step a = f() }
+`;
+    for (const run of [parse, parseViaCst]) {
+      const { module, diagnostics } = run({ file: 'f.orch', text });
+      expect(diagnostics.map((d) => `${d.range.start.line}:${d.range.start.column} ${d.code} ${d.message}`)).toEqual([
+        '1:6 E0001 a test needs a name: `test "NAME" {`',
+        // The block is read as a test's: its own error is reported, its `plan ok` is no declaration.
+        "3:23 E0001 expected an expression after '==', found '}'",
+        '5:12 E0001 a capability needs a name: `capability NAME {`',
+        '8:9 E0001 a trigger needs a name: `trigger NAME {`',
+      ]);
+      expect(module.declarations.map((d) => d.kind)).toEqual(['PlanDecl']);
+    }
+    for (const word of ['resource', 'policy', 'guardrail', 'plan', 'source']) {
+      expect(at(`${word} {\n}`)).toEqual([`1:${word.length + 2} E0001 a ${word} needs a name: \`${word} NAME {\``]);
+    }
+    expect(at('invariant { always true }')).toEqual(['1:11 E0001 an invariant needs a name: `invariant NAME {`']);
+    // A declaration word used otherwise is still junk.
+    expect(at('plan.cost\nplan p { }')).toEqual([expect.stringMatching(/^1:1 E0001 expected a declaration .*, found 'plan'$/)]);
+  });
+
   it('treats a keyword out of place as one unknown item and keeps parsing the block', () => {
     const { module, diagnostics } = parse({ file: 'f.orch', text: 'plan p {\n  kind tool\n  step a = f()\n}' });
     expect(diagnostics.map((d) => [d.range.start.line, d.message])).toEqual([

@@ -187,6 +187,20 @@ describe('diagnostics', () => {
     expect(codes(diags)).toContain('E0103');
   });
 
+  it('says a declaration that lost its name needs one, at its brace, as orch check does, and checks the rest', async () => {
+    const text = 'plan {\n  step a = nowhere()\n}\nplan q {\n  step b = elsewhere()\n}\n';
+    const file = join(dir, 'nameless.orch');
+    writeFileSync(file, text);
+    const uri = await client.open(file, text);
+    const diags = await client.diagnosticsFor(uri, (d) => d.length > 1);
+    expect(diags.map((d) => [d.code, d.message, d.range.start])).toEqual([
+      ['E0001', 'a plan needs a name: `plan NAME {`', { line: 0, character: 5 }],
+      ['E0101', expect.stringContaining('elsewhere'), positionOf(text, 'elsewhere(')],
+    ]);
+    const checked = check({ entry: file });
+    expect(diags.map((d) => d.message)).toEqual(checked.map((d) => d.message));
+  });
+
   it('hovers a step with its type, binding and estimate', async () => {
     const uri = await client.open(join(dir, 'hover.orch'), mainText);
     const h = await client.request<Hover>('textDocument/hover', { textDocument: { uri }, position: positionOf(mainText, 'summary = ', 2) });

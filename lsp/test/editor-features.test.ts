@@ -5,7 +5,7 @@
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -100,6 +100,30 @@ test "greets" {
     expect(failed.tests[0]!.failures).toEqual([{ message: expect.stringContaining('expect run.output.text == "hello bob" does not hold'), line: 11 }]);
     const none = await client.request<RunTestsSummary>('workspace/executeCommand', { command: 'orch.runTest', arguments: [uriOf(failing), 'nope'] });
     expect(none).toEqual({ ok: false, error: 'no test named "nope" in this file', tests: [] });
+    // A broken invariant is at its declaration when this file declares it; one of the imported
+    // plan's file has no line here (it is no line of this file).
+    const plans = join(dirname(failing), 'guarded.orch');
+    writeFileSync(plans, 'capability greet { kind tool  input { to: string }  output { text: string } }\nplan g {\n  step hi = greet(to: "x")\n  invariant far { never hi.completed }\n}\n');
+    const guarded = join(dirname(failing), 'guarded.test.orch');
+    writeFileSync(guarded, `import "./guarded.orch" as gd
+plan near {
+  step hi = gd.greet(to: "x")
+  invariant close { never hi.completed }
+}
+test "near" {
+  plan near
+  mock gd.greet returns { text: "hi" }
+}
+test "far" {
+  plan gd.g
+  mock gd.greet returns { text: "hi" }
+}
+`);
+    const both = await client.request<RunTestsSummary>('workspace/executeCommand', { command: 'orch.runTest', arguments: [uriOf(guarded)] });
+    expect(both.tests.map((t) => t.failures)).toEqual([
+      [{ message: expect.stringContaining('never invariant "close" became true'), line: 4 }],
+      [{ message: expect.stringContaining('never invariant "far" became true') }],
+    ]);
   });
 
   it('shows the bound resource and estimate after each step, as compiled', async () => {

@@ -52,10 +52,11 @@ export function textReport(results: readonly TestResult[], cwd: string, style: T
 
 function failureLines(f: TestFailure, r: TestResult, cwd: string, indexOf: (file: string) => LineIndex | null, style: TextStyle): string[] {
   const out: string[] = [];
-  const at = f.line !== undefined ? `${relative(cwd, r.file) || r.file}:${f.line}: ` : '';
+  const file = f.file ?? r.file;
+  const at = f.line !== undefined ? `${relative(cwd, file) || file}:${f.line}: ` : '';
   // A message of several lines (a stale test's changes) keeps its own indentation under the first.
   out.push(...`${at}${f.message}`.split('\n').map((l) => `    ${style.red(l)}`));
-  const index = f.range ? indexOf(r.file) : null;
+  const index = f.range ? indexOf(file) : null;
   if (index && f.range) for (const l of codeFrame(index, f.range, { highlight: style.red, dim: style.dim }).split('\n')) out.push(`      ${l}`);
   for (const [read, value] of Object.entries(f.values ?? {})) out.push(`      ${read} = ${shownValue(read, value)}`);
   return out;
@@ -85,7 +86,12 @@ export function jsonReport(results: readonly TestResult[], cwd: string, coverage
   const failed = results.filter((r) => !r.passed).length;
   // Files as the text and JUnit reports (and `orch check --format json`) name them: from cwd.
   const shown = (file: string) => relative(cwd, file) || file;
-  const tests = results.map(({ covered, ...r }) => ({ ...r, file: shown(r.file), ...(coverage ? { covered } : {}) }));
+  const tests = results.map(({ covered, ...r }) => ({
+    ...r,
+    file: shown(r.file),
+    failures: r.failures.map((f) => (f.file === undefined ? f : { ...f, file: shown(f.file) })),
+    ...(coverage ? { covered } : {}),
+  }));
   const plans = coverage?.plans.map((p) => ({ ...p, file: shown(p.file) }));
   return JSON.stringify({ ok: failed === 0, passed: results.length - failed, failed, tests, ...(coverage ? { coverage: { ...coverage, plans } } : {}) }, null, 2);
 }
@@ -105,7 +111,7 @@ export function junitReport(results: readonly TestResult[], cwd: string): string
         out.push(`${head}/>`);
         continue;
       }
-      const body = r.failures.map((f) => `${f.line !== undefined ? `${name}:${f.line}: ` : ''}${f.message}`).join('\n');
+      const body = r.failures.map((f) => `${f.line !== undefined ? `${f.file === undefined ? name : relative(cwd, f.file) || f.file}:${f.line}: ` : ''}${f.message}`).join('\n');
       out.push(`${head}>`, `      <failure message="${xml(r.failures[0]?.message ?? 'failed')}">${xml(body)}</failure>`, '    </testcase>');
     }
     out.push('  </testsuite>');

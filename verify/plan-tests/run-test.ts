@@ -24,7 +24,9 @@ export interface TestFailure {
    */
   readonly kind: 'expect' | 'invariant' | 'stuck' | 'stale' | 'error' | 'refused';
   readonly message: string;
-  /** The failing `expect` line (1-based) and its text. */
+  /** The file of `line` and `range` when it is not the test's (an invariant declared in the plan's file). */
+  readonly file?: string;
+  /** The failing `expect` line (1-based) and its text; an invariant's declaration. */
   readonly line?: number;
   readonly range?: Range;
   readonly text?: string;
@@ -68,7 +70,7 @@ export async function runPlanTest(test: CompiledTest, opts: RunTestOptions): Pro
   const clock = new VirtualClock(0);
   const prices = opts.prices ?? {};
   const exec = new MockExecutor(test, clock, TEST_RUN, opts.real, prices, opts.answer);
-  const monitor = new CaseMonitor(plan, { invariants: plan.invariants, builtins: new Set() });
+  const monitor = new CaseMonitor(plan, { invariants: plan.invariants, builtins: new Set(), every: true });
   const journal: RunEvent[] = [];
   const always = new AlwaysWatch(test.expects.filter((e) => e.always));
   const outcomes = new OutcomeRecorder(plan);
@@ -141,7 +143,7 @@ export async function runPlanTest(test: CompiledTest, opts: RunTestOptions): Pro
   const trace = monitor.finish(run, over, stuck);
   refused.push(...decide.unheard());
   if (stuck !== null) failures.push({ kind: 'stuck', message: [stuck, ...refused].join('\n') });
-  if (trace.violation) failures.push(invariantFailure(plan, trace.violation));
+  for (const v of trace.violations) failures.push(invariantFailure(test, v));
   failures.push(...always.failures);
   for (const e of test.expects.filter((x) => !x.always)) {
     const f = judge(e, env(run));
@@ -154,11 +156,16 @@ export async function runPlanTest(test: CompiledTest, opts: RunTestOptions): Pro
   return { ...base, passed: failures.length === 0, run_status: over ? run.status() : 'stuck', elapsed_ms: run.actuals().elapsed, failures, timeline: trace.trace(), covered: outcomes.keys() };
 }
 
-/** A plan invariant that broke: an `always` / `never` one with the virtual time it broke at, as `expect always` says it. */
-function invariantFailure(plan: PlanIR, v: Violation): TestFailure {
-  const modality = plan.invariants.find((i) => i.name === v.invariant)?.modality;
+/**
+ * A plan invariant that broke: an `always` / `never` one with the virtual time it broke at, as
+ * `expect always` says it; at its declaration (the plan's file, which may not be the test's).
+ */
+function invariantFailure(test: CompiledTest, v: Violation): TestFailure {
+  const modality = test.plan.invariants.find((i) => i.name === v.invariant)?.modality;
   const when = modality === 'always' || modality === 'never' ? ` at ${v.state.at_ms} ms (virtual)` : '';
-  return { kind: 'invariant', message: `${v.message}${when}`, ...(v.state.values ? { values: v.state.values } : {}) };
+  const at = test.invariants[v.invariant];
+  const where = at ? { file: at.file, line: at.range.start.line, range: at.range } : {};
+  return { kind: 'invariant', message: `${v.message}${when}`, ...where, ...(v.state.values ? { values: v.state.values } : {}) };
 }
 
 /** The source a test's `context` and `signal` lines set signals as. */

@@ -63,7 +63,7 @@ function asTest(p: PlanIR, s: Scenario): CompiledTest {
   const at = { line: 1, column: 1, offset: 0 };
   return {
     name: 'scenario', file: 'scenario.test.orch', range: { start: at, end: at }, planName: p.plan, plan: p, origin: null, stale: [], staleSteps: [], startedBy: person,
-    input: json(s.input), context: null, mocks, decisions, signals: [], expects: [],
+    input: json(s.input), context: null, mocks, decisions, signals: [], expects: [], invariants: {},
   };
 }
 
