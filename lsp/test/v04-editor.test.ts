@@ -122,6 +122,22 @@ describe('labels and freshness in hovers', () => {
   });
 });
 
+describe('hover on the v0.4 words and blocks', () => {
+  it('a test’s and a source’s name say what the block is; the v0.4 keywords and annotations their meaning', async () => {
+    expect(await hoverText(ub, B, '"triage wipes"', 2)).toContain('test "triage wipes"');
+    expect(await hoverText(ub, B, '"triage wipes"', 2)).toContain('plan under test: `a.triage`');
+    expect(await hoverText(uh, HOME, 'source home', 8)).toContain('topic "home/+/motion" sets motion');
+    for (const [needle, meaning] of [['mock', 'answers CAP’s calls'], ['expect', 'final state'], ['test "', 'virtual clock']] as const) {
+      expect(await hoverText(ub, B, needle), needle).toContain(meaning);
+    }
+    for (const [needle, meaning] of [['max_age', 'stale'], ['hold', 'after its expression turns'], ['source', 'orch.config "sources"'], ['sets', 'signal each message sets']] as const) {
+      expect(await hoverText(uh, HOME, needle), needle).toContain(meaning);
+    }
+    expect(await hoverText(ua, A, '@untrusted', 1)).toContain('**@untrusted** — integrity untrusted');
+    expect(await hoverText(uh, HOME, '@personal', 1)).toContain('data class personal');
+  });
+});
+
 describe('context signals (§9.4) in the editor', () => {
   it('a source’s `sets` and `simulate context` name the signal: renaming it renames them', async () => {
     const edit = await client.request<WorkspaceEdit>('textDocument/rename', { ...at(uh, HOME, 'motion: bool'), newName: 'moving' });
