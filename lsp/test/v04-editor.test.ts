@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CodeAction, Diagnostic, Hover, Location, WorkspaceEdit } from 'vscode-languageserver-protocol';
+import type { CodeAction, Diagnostic, DocumentSymbol, Hover, Location, WorkspaceEdit } from 'vscode-languageserver-protocol';
 import type { RunTestsSummary } from '../features/plan-tests.js';
 import { TestClient, positionOf } from './client.js';
 import { TextDocument } from 'vscode-languageserver-textdocument';
@@ -139,6 +139,17 @@ describe('hover on the v0.4 words and blocks', () => {
 });
 
 describe('context signals (§9.4) in the editor', () => {
+  it('the outline lists a source with its topics, and a test with its mocks, among the signals and plans', async () => {
+    const outline = (syms: DocumentSymbol[]) => syms.map((s) => [s.name, s.detail, s.children?.map((c) => c.name)]);
+    const home = await client.request<DocumentSymbol[]>('textDocument/documentSymbol', { textDocument: { uri: uh } });
+    expect(outline(home).slice(0, 2)).toEqual([
+      ['context', 'context context', ['motion', 'occupied']],
+      ['home', 'source home', ['home/+/motion']],
+    ]);
+    const tests = await client.request<DocumentSymbol[]>('textDocument/documentSymbol', { textDocument: { uri: ub } });
+    expect(outline(tests)).toEqual([['a', expect.any(String), []], ['triage wipes', 'test of plan a.triage', ['mock a.classify']]]);
+  });
+
   it('a source’s `sets` and `simulate context` name the signal: renaming it renames them', async () => {
     const edit = await client.request<WorkspaceEdit>('textDocument/rename', { ...at(uh, HOME, 'motion: bool'), newName: 'moving' });
     expect(edit.changes?.[uh]?.map((e) => `${e.range.start.line}:${e.range.start.character}`)).toEqual(['1:2', '2:27', '4:41', '5:19']);
