@@ -4,12 +4,12 @@
  * wait for a re-parse of a large file).
  */
 import { CompletionItemKind, InsertTextFormat, type CompletionItem } from 'vscode-languageserver';
-import type { CapabilityDecl, PlanDecl, RecordType, StepDecl, TypeExpr } from '../../language/index.js';
+import type { CapabilityDecl, FieldDecl, PlanDecl, RecordType, StepDecl, TypeExpr } from '../../language/index.js';
 import { fieldsKey, contextFieldsKey } from '../symbol-index/declarations.js';
 import type { DeclarationTable, FileIndex, OrchSymbol, OrchSymbolKind } from '../symbol-index/model.js';
 import { signatureOf, typeText } from '../describe.js';
 import {
-  BLOCK_KEYWORDS, BUILTIN_FUNCTIONS, CAPABILITY_KIND_WORDS, CLAUSE_KEYWORDS, EXPRESSION_ROOTS, LITERAL_WORDS, PRIMITIVE_TYPES, RESOURCE_KIND_WORDS,
+  ANNOTATION_DOCS, BLOCK_KEYWORDS, BUILTIN_FUNCTIONS, CAPABILITY_KIND_WORDS, CLAUSE_KEYWORDS, EXPRESSION_ROOTS, LITERAL_WORDS, PRIMITIVE_TYPES, RESOURCE_KIND_WORDS,
   RACE_ATTRIBUTES, REPEAT_ATTRIBUTES, RUN_ATTRIBUTES, STEP_ATTRIBUTES, TOP_LEVEL_KEYWORDS, VALUE_WORDS,
 } from '../vocabulary.js';
 import { scanContext, type Frame } from './context-scan.js';
@@ -80,6 +80,15 @@ export function complete(text: string, offset: number, env: CompletionEnv): Comp
   }
   // Type position inside a record type: `name: |`, `list<|`, `T |`.
   if (inTypeRecord(frames) && /(:|<|\|)\s*$/.test(before)) return typeItems(index);
+  // A field's labels (§3, §9.3): `body: string @|`.
+  if (inTypeRecord(frames) && before.endsWith('@')) {
+    return Object.entries(ANNOTATION_DOCS).map(([a, doc]) => ({ label: a, kind: CompletionItemKind.EnumMember, detail: doc }));
+  }
+  // After a signal's type (§9.4): `motion: bool @personal |` takes `max_age`, a derived one `hold`.
+  const field = /^\s*[A-Za-z_][A-Za-z0-9_]*\s*:\s*[^\s@=][^=]*?(=.*)?\s$/.exec(before);
+  if (field && block?.header === 'context' && inTypeRecord(frames) && !/\b(max_age|hold)\s*$/.test(before)) {
+    return [keyword('max_age'), ...(field[1] ? [keyword('hold')] : [])];
+  }
 
   const word = listKeyword ?? keywordBefore;
   if (word) {
@@ -173,6 +182,11 @@ function valueItems(
       return header === 'test' ? symbolItems(index, ['plan']) : undefined;
     case 'mock':
       return header === 'test' ? symbolItems(index, ['capability']) : undefined;
+    case 'sets': {
+      // A source sets the signals a message can carry: not a derived one, which is computed.
+      const signals = index?.fields.get(contextFieldsKey(index.file))?.values() ?? [];
+      return header === 'source' ? [...signals].filter((f) => !(f.node as FieldDecl).default).map((f) => symbolItem(f)) : undefined;
+    }
     case 'approve':
     case 'reject':
       return header === 'test' ? stepItems(index, offset, tested) : undefined;

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CodeAction, Diagnostic, DocumentSymbol, Hover, Location, WorkspaceEdit } from 'vscode-languageserver-protocol';
+import type { CodeAction, CompletionItem, Diagnostic, DocumentSymbol, Hover, Location, WorkspaceEdit } from 'vscode-languageserver-protocol';
 import type { RunTestsSummary } from '../features/plan-tests.js';
 import { TestClient, positionOf } from './client.js';
 import { TextDocument } from 'vscode-languageserver-textdocument';
@@ -148,6 +148,11 @@ describe('context signals (§9.4) in the editor', () => {
     ]);
     const tests = await client.request<DocumentSymbol[]>('textDocument/documentSymbol', { textDocument: { uri: ub } });
     expect(outline(tests)).toEqual([['a', expect.any(String), []], ['triage wipes', 'test of plan a.triage', ['mock a.classify']]]);
+  });
+
+  it('after a source’s `sets` completion offers the signals a message can set, not a derived one', async () => {
+    const r = await client.request<CompletionItem[] | { items: CompletionItem[] }>('textDocument/completion', at(uh, HOME, 'sets motion', 5));
+    expect((Array.isArray(r) ? r : r.items).map((i) => i.label)).toEqual(['motion']);
   });
 
   it('a source’s `sets` and `simulate context` name the signal: renaming it renames them', async () => {
