@@ -90,6 +90,14 @@ export function complete(text: string, offset: number, env: CompletionEnv): Comp
     return [keyword('max_age'), ...(field[1] ? [keyword('hold')] : [])];
   }
 
+  // `simulate context { SIGNAL stale N% }` (§9.4): the signals, then `stale`.
+  if (header === 'simulate' && block?.wordBefore === 'context') {
+    // The item being typed: from the block's `{` or the line's start, whichever is later.
+    const item = text.slice(block.offset + 1, offset - typed.length).split('\n').pop()!;
+    if (item.trim() === '') return settableSignals(index);
+    return /^\s*[A-Za-z_][A-Za-z0-9_]*\s+$/.test(item) ? [keyword('stale')] : [];
+  }
+
   const word = listKeyword ?? keywordBefore;
   if (word) {
     const items = valueItems(word, header, index, offset, env, tested);
@@ -110,6 +118,12 @@ export function complete(text: string, offset: number, env: CompletionEnv): Comp
   const clauses = CLAUSE_KEYWORDS[/^\s*([A-Za-z_][A-Za-z0-9_]*)/.exec(ctx.linePrefix)?.[1] ?? ''];
   if (clauses && (header === 'test' || header === 'source' || header === 'resource')) return [...clauses.map((k) => keyword(k)), ...expressionItems(index, offset, tested)];
   return expressionItems(index, offset, tested);
+}
+
+/** The file's context signals a message or a simulation sets: not a derived one, which is computed. */
+function settableSignals(index: FileIndex | undefined): CompletionItem[] {
+  const signals = index?.fields.get(contextFieldsKey(index.file))?.values() ?? [];
+  return [...signals].filter((f) => !(f.node as FieldDecl).default).map((f) => symbolItem(f));
 }
 
 function innermostBlock(frames: readonly Frame[]): Frame | undefined {
@@ -182,11 +196,8 @@ function valueItems(
       return header === 'test' ? symbolItems(index, ['plan']) : undefined;
     case 'mock':
       return header === 'test' ? symbolItems(index, ['capability']) : undefined;
-    case 'sets': {
-      // A source sets the signals a message can carry: not a derived one, which is computed.
-      const signals = index?.fields.get(contextFieldsKey(index.file))?.values() ?? [];
-      return header === 'source' ? [...signals].filter((f) => !(f.node as FieldDecl).default).map((f) => symbolItem(f)) : undefined;
-    }
+    case 'sets':
+      return header === 'source' ? settableSignals(index) : undefined;
     case 'approve':
     case 'reject':
       return header === 'test' ? stepItems(index, offset, tested) : undefined;

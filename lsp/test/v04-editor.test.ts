@@ -155,6 +155,15 @@ describe('context signals (§9.4) in the editor', () => {
     expect((Array.isArray(r) ? r : r.items).map((i) => i.label)).toEqual(['motion']);
   });
 
+  it('in `simulate context { … }` completion offers the signals a simulation can make stale, then `stale`', async () => {
+    const labels = async (needle: string, delta: number) => {
+      const r = await client.request<CompletionItem[] | { items: CompletionItem[] }>('textDocument/completion', at(uh, HOME, needle, delta));
+      return (Array.isArray(r) ? r : r.items).map((i) => i.label);
+    };
+    expect(await labels('{ motion stale', 2)).toEqual(['motion']);
+    expect(await labels('motion stale 20%', 7)).toEqual(['stale']);
+  });
+
   it('a source’s `sets` and `simulate context` name the signal: renaming it renames them', async () => {
     const edit = await client.request<WorkspaceEdit>('textDocument/rename', { ...at(uh, HOME, 'motion: bool'), newName: 'moving' });
     expect(edit.changes?.[uh]?.map((e) => `${e.range.start.line}:${e.range.start.character}`)).toEqual(['1:2', '2:27', '4:41', '5:19']);
