@@ -64,6 +64,15 @@ export function complete(text: string, offset: number, env: CompletionEnv): Comp
   const keys = index && /[{,]\s*$/.test(before) ? testValueKeys(index, frames, text, offset, tested) : undefined;
   if (keys) return keys;
 
+  // §9.3's built-ins: `endorse(V, reason: …)`, `declassify(V, to: CLASS, reason: …)`.
+  if (top?.bracket === '(' && (top.wordBefore === 'endorse' || top.wordBefore === 'declassify')) {
+    if (top.wordBefore === 'declassify' && /\bto\s*:\s*$/.test(before)) return VALUE_WORDS.accepts!.map((v) => valueItem(v, 'data class'));
+    if (/,\s*$/.test(text.slice(top.offset, offset - typed.length))) {
+      const named = top.wordBefore === 'declassify' ? ['to', 'reason'] : ['reason'];
+      return named.map((n) => ({ label: n, kind: CompletionItemKind.Field, detail: `${top.wordBefore} argument`, insertText: `${n}: ` }));
+    }
+  }
+
   // Argument names inside `capability(` or `run plan(`.
   if (top?.bracket === '(' && /[(,]$/.test(text.slice(top.offset, offset - typed.length).trimEnd())) {
     const target = index && resolveVisible(index, top.wordBefore, text, top.offset);
