@@ -295,6 +295,8 @@ test "greets" {
     await client.change(uri, [{ text: edited }]);
     const run = await client.request<RunTestsSummary>('workspace/executeCommand', { command: 'orch.runTest', arguments: [uri, 'greets'] });
     expect(run.tests.map((t) => [t.passed, t.failures.map((f) => f.line)])).toEqual([[false, [positionOf(edited, 'expect h.failed').line + 1]]]);
+    // The message says what the expect read, as `orch test`'s text reporter does.
+    expect(run.tests[0]!.failures[0]!.message).toBe('expect h.failed does not hold in the final state\nh.failed = false');
   });
 });
 
