@@ -103,6 +103,12 @@ export function workspaceSymbols(tables: readonly DeclarationTable[], query: str
       });
       if (out.length >= limit) return out;
     }
+    // Tests and sources, found by their names as the outline lists them.
+    for (const block of v04Blocks(table.module)) {
+      if (!fuzzyMatch(query, block.name)) continue;
+      out.push({ name: block.name, kind: block.kind, location: { uri: pathToUri(table.file), range: block.selectionRange } });
+      if (out.length >= limit) return out;
+    }
   }
   return out;
 }

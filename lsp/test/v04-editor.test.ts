@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CodeAction, CompletionItem, Diagnostic, DocumentSymbol, Hover, Location, WorkspaceEdit } from 'vscode-languageserver-protocol';
+import type { CodeAction, CompletionItem, Diagnostic, DocumentSymbol, Hover, Location, SymbolInformation, WorkspaceEdit } from 'vscode-languageserver-protocol';
 import type { RunTestsSummary } from '../features/plan-tests.js';
 import { TestClient, positionOf } from './client.js';
 import { TextDocument } from 'vscode-languageserver-textdocument';
@@ -148,6 +148,12 @@ describe('context signals (§9.4) in the editor', () => {
     ]);
     const tests = await client.request<DocumentSymbol[]>('textDocument/documentSymbol', { textDocument: { uri: ub } });
     expect(outline(tests)).toEqual([['a', expect.any(String), []], ['triage wipes', 'test of plan a.triage', ['mock a.classify']]]);
+  });
+
+  it('workspace symbol search finds a test and a source by name', async () => {
+    const found = async (query: string) => (await client.request<SymbolInformation[]>('workspace/symbol', { query })).map((s) => `${s.name} ${s.location.uri.slice(s.location.uri.lastIndexOf('/') + 1)}:${s.location.range.start.line}`);
+    expect(await found('wipes')).toEqual(['triage wipes b.orch:2']);
+    expect(await found('home')).toEqual(['home home.orch:4']);
   });
 
   it('after a source’s `sets` completion offers the signals a message can set, not a derived one', async () => {
