@@ -134,4 +134,38 @@ export const EXPRESSION_ROOTS: Readonly<Record<string, string>> = {
   topic: 'in a source’s topic mapping: the topic the message came on',
 };
 
+/** What a v0.4 keyword means, for hover on the word itself (LANGUAGE.md §9.2–§9.4). */
+export const KEYWORD_DOCS: Readonly<Record<string, string>> = {
+  test: 'test "NAME" { … }: runs a plan under mocks and a virtual clock and checks its expects (`orch test`; ignored by compile and run)',
+  started_by: 'started_by "NAME", in a test: who started the run (default `test`), for `not_starter`',
+  captured_from: 'captured_from "RUN" ir_hash "HASH": the run and plan version `orch test --capture` wrote this test from',
+  mock: 'mock CAP [where COND] returns V [then V]… [latency D] [cost M | usage {…}] | fails "MESSAGE" [times N then returns V]: answers CAP’s calls in the test instead of its handler',
+  returns: 'in a mock: the answers, in call order (the last repeats)',
+  fails: 'in a mock: its calls fail with this message (all, or the first `times N`)',
+  usage: 'in a mock: the tokens each answer used, priced as a model call',
+  approve: 'approve STEP by PEOPLE [at D], in a test: approves the approval step as those people (at a virtual time after it begins to wait)',
+  reject: 'reject STEP by PEOPLE [at D], in a test: rejects the approval step as those people',
+  signal: 'signal context.X = V at D, in a test: sets a signal at a virtual time since the run started',
+  expect: 'expect P | expect always P, in a test: P holds in the run’s final state (always: in every state)',
+  source: 'source NAME { topic "T" sets SIGNAL [from EXPR] [at EXPR] … }: maps messages of the connection NAME in orch.config "sources" to context signals',
+  sets: 'in a topic mapping: the context signal each message sets',
+  max_age: 'max_age D: the signal is unknown (stale) once set longer ago than D',
+  hold: 'hold D, on a derived signal: keeps a `true` for D after its expression turns `false`',
+  available: 'available when COND: the resource is chosen only while COND is true (re-evaluated as its signals change or go stale)',
+  trust: 'trust trusted | untrusted: the integrity of the capability’s output',
+  endorses: 'endorses true: a deterministic validator — its output is trusted whatever it read',
+  accepts: 'accepts CLASS: the highest data class this resource may receive, whatever its tier',
+};
+
+/** What an annotation `@WORD` on a field means (LANGUAGE.md §3, §9.3). */
+export const ANNOTATION_DOCS: Readonly<Record<string, string>> = {
+  public: 'data class public (lowest)',
+  internal: 'data class internal: may go to a cloud tier and external channels',
+  personal: 'data class personal: not to a cloud tier, a capability declaring a lower `data`, or an external channel',
+  sensitive: 'data class sensitive: only to a local tier (or where `accepts` allows it)',
+  secret: 'data class secret: only to a local tier; never written by `orch test --capture`',
+  trusted: 'integrity trusted: a sink that needs trust accepts it (a parameter so marked needs a trusted value)',
+  untrusted: 'integrity untrusted: the value may not reach a sink that needs trust (E0902) unless endorsed',
+};
+
 export const LITERAL_WORDS = ['true', 'false', 'null', 'and', 'or', 'not', 'in', 'implies'] as const;

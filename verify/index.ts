@@ -42,7 +42,7 @@ export async function verifyFile(
 }
 export { runTestFiles, testFiles, TestUsageError, type TestRun, type TestFilesOptions } from './plan-tests/run-files.js';
 export { runPlanTest, type TestResult, type TestFailure } from './plan-tests/run-test.js';
-export { jsonReport, junitReport, textReport } from './plan-tests/report.js';
+export { failureValues, jsonReport, junitReport, textReport } from './plan-tests/report.js';
 export { captureTest, CaptureError, type CaptureOptions, type CaptureSource } from './plan-tests/capture.js';
 export { updateCapturedTests, type UpdatedTest } from './plan-tests/update.js';
 export { LazyWorkers } from './plan-tests/lazy-workers.js';

@@ -4,12 +4,12 @@
  * wait for a re-parse of a large file).
  */
 import { CompletionItemKind, InsertTextFormat, type CompletionItem } from 'vscode-languageserver';
-import type { CapabilityDecl, PlanDecl, RecordType, StepDecl, TypeExpr } from '../../language/index.js';
+import type { CapabilityDecl, FieldDecl, PlanDecl, RecordType, StepDecl, TypeExpr } from '../../language/index.js';
 import { fieldsKey, contextFieldsKey } from '../symbol-index/declarations.js';
 import type { DeclarationTable, FileIndex, OrchSymbol, OrchSymbolKind } from '../symbol-index/model.js';
 import { signatureOf, typeText } from '../describe.js';
 import {
-  BLOCK_KEYWORDS, BUILTIN_FUNCTIONS, CAPABILITY_KIND_WORDS, CLAUSE_KEYWORDS, EXPRESSION_ROOTS, LITERAL_WORDS, PRIMITIVE_TYPES, RESOURCE_KIND_WORDS,
+  ANNOTATION_DOCS, BLOCK_KEYWORDS, BUILTIN_FUNCTIONS, CAPABILITY_KIND_WORDS, CLAUSE_KEYWORDS, EXPRESSION_ROOTS, LITERAL_WORDS, PRIMITIVE_TYPES, RESOURCE_KIND_WORDS,
   RACE_ATTRIBUTES, REPEAT_ATTRIBUTES, RUN_ATTRIBUTES, STEP_ATTRIBUTES, TOP_LEVEL_KEYWORDS, VALUE_WORDS,
 } from '../vocabulary.js';
 import { scanContext, type Frame } from './context-scan.js';
@@ -64,6 +64,15 @@ export function complete(text: string, offset: number, env: CompletionEnv): Comp
   const keys = index && /[{,]\s*$/.test(before) ? testValueKeys(index, frames, text, offset, tested) : undefined;
   if (keys) return keys;
 
+  // §9.3's built-ins: `endorse(V, reason: …)`, `declassify(V, to: CLASS, reason: …)`.
+  if (top?.bracket === '(' && (top.wordBefore === 'endorse' || top.wordBefore === 'declassify')) {
+    if (top.wordBefore === 'declassify' && /\bto\s*:\s*$/.test(before)) return VALUE_WORDS.accepts!.map((v) => valueItem(v, 'data class'));
+    if (/,\s*$/.test(text.slice(top.offset, offset - typed.length))) {
+      const named = top.wordBefore === 'declassify' ? ['to', 'reason'] : ['reason'];
+      return named.map((n) => ({ label: n, kind: CompletionItemKind.Field, detail: `${top.wordBefore} argument`, insertText: `${n}: ` }));
+    }
+  }
+
   // Argument names inside `capability(` or `run plan(`.
   if (top?.bracket === '(' && /[(,]$/.test(text.slice(top.offset, offset - typed.length).trimEnd())) {
     const target = index && resolveVisible(index, top.wordBefore, text, top.offset);
@@ -80,6 +89,23 @@ export function complete(text: string, offset: number, env: CompletionEnv): Comp
   }
   // Type position inside a record type: `name: |`, `list<|`, `T |`.
   if (inTypeRecord(frames) && /(:|<|\|)\s*$/.test(before)) return typeItems(index);
+  // A field's labels (§3, §9.3): `body: string @|`.
+  if (inTypeRecord(frames) && before.endsWith('@')) {
+    return Object.entries(ANNOTATION_DOCS).map(([a, doc]) => ({ label: a, kind: CompletionItemKind.EnumMember, detail: doc }));
+  }
+  // After a signal's type (§9.4): `motion: bool @personal |` takes `max_age`, a derived one `hold`.
+  const field = /^\s*[A-Za-z_][A-Za-z0-9_]*\s*:\s*[^\s@=][^=]*?(=.*)?\s$/.exec(before);
+  if (field && block?.header === 'context' && inTypeRecord(frames) && !/\b(max_age|hold)\s*$/.test(before)) {
+    return [keyword('max_age'), ...(field[1] ? [keyword('hold')] : [])];
+  }
+
+  // `simulate context { SIGNAL stale N% }` (§9.4): the signals, then `stale`.
+  if (header === 'simulate' && block?.wordBefore === 'context') {
+    // The item being typed: from the block's `{` or the line's start, whichever is later.
+    const item = text.slice(block.offset + 1, offset - typed.length).split('\n').pop()!;
+    if (item.trim() === '') return settableSignals(index);
+    return /^\s*[A-Za-z_][A-Za-z0-9_]*\s+$/.test(item) ? [keyword('stale')] : [];
+  }
 
   const word = listKeyword ?? keywordBefore;
   if (word) {
@@ -101,6 +127,12 @@ export function complete(text: string, offset: number, env: CompletionEnv): Comp
   const clauses = CLAUSE_KEYWORDS[/^\s*([A-Za-z_][A-Za-z0-9_]*)/.exec(ctx.linePrefix)?.[1] ?? ''];
   if (clauses && (header === 'test' || header === 'source' || header === 'resource')) return [...clauses.map((k) => keyword(k)), ...expressionItems(index, offset, tested)];
   return expressionItems(index, offset, tested);
+}
+
+/** The file's context signals a message or a simulation sets: not a derived one, which is computed. */
+function settableSignals(index: FileIndex | undefined): CompletionItem[] {
+  const signals = index?.fields.get(contextFieldsKey(index.file))?.values() ?? [];
+  return [...signals].filter((f) => !(f.node as FieldDecl).default).map((f) => symbolItem(f));
 }
 
 function innermostBlock(frames: readonly Frame[]): Frame | undefined {
@@ -173,6 +205,8 @@ function valueItems(
       return header === 'test' ? symbolItems(index, ['plan']) : undefined;
     case 'mock':
       return header === 'test' ? symbolItems(index, ['capability']) : undefined;
+    case 'sets':
+      return header === 'source' ? settableSignals(index) : undefined;
     case 'approve':
     case 'reject':
       return header === 'test' ? stepItems(index, offset, tested) : undefined;

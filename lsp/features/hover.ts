@@ -11,7 +11,8 @@ import { toLspRange } from '../convert.js';
 import { factsOf, signatureOf } from '../describe.js';
 import type { OrchSymbol } from '../symbol-index/model.js';
 import type { NameSource } from '../names.js';
-import { BUILTIN_FUNCTIONS, EXPRESSION_ROOTS, RACE_ATTRIBUTES, REPEAT_ATTRIBUTES, STEP_ATTRIBUTES } from '../vocabulary.js';
+import type { Module } from '../../language/index.js';
+import { ANNOTATION_DOCS, BUILTIN_FUNCTIONS, EXPRESSION_ROOTS, KEYWORD_DOCS, RACE_ATTRIBUTES, REPEAT_ATTRIBUTES, STEP_ATTRIBUTES } from '../vocabulary.js';
 
 export interface HoverContext {
   readonly names: NameSource;
@@ -19,6 +20,8 @@ export interface HoverContext {
   readonly indexed: (key: string, file: string) => OrchSymbol | undefined;
   readonly model: BoundModel | undefined;
   readonly plans: readonly PlanIR[];
+  /** The file's last parse, for the blocks that declare no referable name (tests, sources). */
+  readonly module?: Module;
 }
 
 const SHOW_TYPE = new Set(['step', 'item', 'field', 'input_field', 'context_field', 'param', 'output_field']);
@@ -39,13 +42,34 @@ export function hover(ctx: HoverContext, file: string, text: string, offset: num
     if (facts.length) lines.push('', ...facts.map((f) => `- ${f}`));
     return { contents: markdown(lines), range: toLspRange(t.range) };
   }
+  const block = ctx.module ? blockNameHover(ctx.module, offset) : null;
+  if (block) return block;
   if (type) return { contents: markdown(['```orch', type, '```']) };
-  // Built-in words: step attributes, expression roots, functions.
+  // Built-in words: step attributes, expression roots, functions, v0.4 keywords and annotations.
   const word = wordAt(text, offset);
   if (!word) return null;
-  const afterDot = text.slice(Math.max(0, word.start - 1), word.start) === '.';
-  const doc = (afterDot ? (STEP_ATTRIBUTES[word.text] ?? RACE_ATTRIBUTES[word.text] ?? REPEAT_ATTRIBUTES[word.text]) : EXPRESSION_ROOTS[word.text]) ?? BUILTIN_FUNCTIONS[word.text];
-  return doc ? { contents: markdown([`**${word.text}** — ${doc}`]) } : null;
+  const before = text.slice(Math.max(0, word.start - 1), word.start);
+  const doc = before === '.'
+    ? (STEP_ATTRIBUTES[word.text] ?? RACE_ATTRIBUTES[word.text] ?? REPEAT_ATTRIBUTES[word.text])
+    : before === '@' ? ANNOTATION_DOCS[word.text] : (EXPRESSION_ROOTS[word.text] ?? BUILTIN_FUNCTIONS[word.text] ?? KEYWORD_DOCS[word.text]);
+  return doc ? { contents: markdown([`**${before === '@' ? '@' : ''}${word.text}** — ${doc}`]) } : null;
+}
+
+/** A test's or a source's name: what the block is (they declare nothing the name index holds). */
+function blockNameHover(module: Module, offset: number): Hover | null {
+  const within = (r: { start: { offset: number }; end: { offset: number } }) => r.start.offset <= offset && offset <= r.end.offset;
+  for (const d of module.declarations) {
+    if (d.kind === 'TestDecl' && within(d.name.range)) {
+      const name = d.name.parts.filter((p): p is string => typeof p === 'string').join('');
+      const facts = [`plan under test: \`${d.plan.parts.map((p) => p.name).join('.')}\``, `${d.mocks.length} mock(s), ${d.expects.length} expect(s)`];
+      return { contents: markdown(['```orch', `test "${name}"`, '```', ...(d.doc ? ['', d.doc] : []), '', ...facts.map((f) => `- ${f}`)]), range: toLspRange(d.name.range) };
+    }
+    if (d.kind === 'SourceDecl' && typeof d.name?.name === 'string' && within(d.name.range)) {
+      const topics = d.topics.map((t) => `topic "${t.topic.parts.filter((p): p is string => typeof p === 'string').join('')}" sets ${t.signal.name}`);
+      return { contents: markdown(['```orch', `source ${d.name.name}`, '```', ...(d.doc ? ['', d.doc] : []), '', `- connection: orch.config "sources".${d.name.name}`, ...topics.map((t) => `- ${t}`)]), range: toLspRange(d.name.range) };
+    }
+  }
+  return null;
 }
 
 /** The compiled step: where it runs and what it is estimated to cost. */

@@ -9,7 +9,7 @@
 import type { CodeLens } from 'vscode-languageserver';
 import type { SourceHost } from '../../compiler/index.js';
 import type { Module } from '../../language/index.js';
-import { runTestFiles } from '../../verify/index.js';
+import { failureValues, runTestFiles } from '../../verify/index.js';
 import { toLspRange } from '../convert.js';
 
 export const RUN_TEST_COMMAND = 'orch.runTest';
@@ -50,8 +50,12 @@ export async function runTests(path: string, name: string | undefined, host?: So
       name: r.name,
       line: r.line,
       passed: r.passed,
-      // A line in another file (an invariant the imported plan declares) is no line of this one.
-      failures: r.failures.map((f) => ({ message: f.message, ...(f.line !== undefined && (f.file ?? r.file) === r.file ? { line: f.line } : {}) })),
+      // With the values the condition read, as `orch test` prints them: why it did not hold. A line
+      // in another file (an invariant the imported plan declares) is no line of this one.
+      failures: r.failures.map((f) => ({
+        message: [f.message, ...failureValues(f)].join('\n'),
+        ...(f.line !== undefined && (f.file ?? r.file) === r.file ? { line: f.line } : {}),
+      })),
     })),
   };
 }

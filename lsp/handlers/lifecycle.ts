@@ -16,7 +16,7 @@ import type { ServerState } from './state.js';
 const CAPABILITIES: ServerCapabilities = {
   textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: { includeText: false } },
   hoverProvider: true,
-  completionProvider: { triggerCharacters: ['.', ':', ' ', '(', ','], resolveProvider: false },
+  completionProvider: { triggerCharacters: ['.', ':', ' ', '(', ',', '@'], resolveProvider: false },
   signatureHelpProvider: { triggerCharacters: ['(', ','], retriggerCharacters: [':'] },
   definitionProvider: true,
   referencesProvider: true,

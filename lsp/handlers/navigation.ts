@@ -31,6 +31,7 @@ export function registerNavigation(state: ServerState): void {
       indexed: (key, file) => workspace.index(file)?.byKey.get(key),
       model: result.model,
       plans: result.plans,
+      module: workspace.declarations(path)?.module,
     }, path, doc.getText(), offset);
   }));
   connection.onDefinition(guard('definition', [], (p) => {

@@ -82,6 +82,20 @@ describe('completion without an index', () => {
     expect(labelsAt('simulate |')).toContain('context');
   });
 
+  it('offers a field’s labels after @, and after a signal’s type its max_age (a derived one’s hold)', () => {
+    expect(labelsAt('plan p {\n  input { body: string @|')).toEqual(['public', 'internal', 'personal', 'sensitive', 'secret', 'trusted', 'untrusted']);
+    expect(labelsAt('context {\n  motion: bool @personal |')).toEqual(['max_age']);
+    expect(labelsAt('context {\n  occupied: bool = context.motion |')).toEqual(['max_age', 'hold']);
+    expect(labelsAt('context {\n  motion: bool max_age |')).not.toContain('max_age');
+  });
+
+  it('offers endorse’s and declassify’s named arguments, and the classes after declassify’s to:', () => {
+    expect(labelsAt('plan p {\n  step s = c(a: declassify(input.x, |')).toEqual(['to', 'reason']);
+    expect(labelsAt('plan p {\n  step s = c(a: endorse(input.x, |')).toEqual(['reason']);
+    expect(labelsAt('plan p {\n  step s = c(a: declassify(input.x, to: |')).toEqual(['public', 'internal', 'personal', 'sensitive', 'secret']);
+    expect(labelsAt('plan p {\n  step s = c(a: declassify(|')).toContain('input');
+  });
+
   it('offers std modules after import', () => {
     expect(labelsAt('import |')).toEqual(['std.policies']);
   });

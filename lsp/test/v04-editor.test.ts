@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CodeAction, Diagnostic, Hover, Location, WorkspaceEdit } from 'vscode-languageserver-protocol';
+import type { CodeAction, CompletionItem, Diagnostic, DocumentSymbol, Hover, Location, SymbolInformation, WorkspaceEdit } from 'vscode-languageserver-protocol';
 import type { RunTestsSummary } from '../features/plan-tests.js';
 import { TestClient, positionOf } from './client.js';
 import { TextDocument } from 'vscode-languageserver-textdocument';
@@ -122,7 +122,54 @@ describe('labels and freshness in hovers', () => {
   });
 });
 
+describe('hover on the v0.4 words and blocks', () => {
+  it('a test’s and a source’s name say what the block is; the v0.4 keywords and annotations their meaning', async () => {
+    expect(await hoverText(ub, B, '"triage wipes"', 2)).toContain('test "triage wipes"');
+    expect(await hoverText(ub, B, '"triage wipes"', 2)).toContain('plan under test: `a.triage`');
+    expect(await hoverText(uh, HOME, 'source home', 8)).toContain('topic "home/+/motion" sets motion');
+    for (const [needle, meaning] of [['mock', 'answers CAP’s calls'], ['expect', 'final state'], ['test "', 'virtual clock']] as const) {
+      expect(await hoverText(ub, B, needle), needle).toContain(meaning);
+    }
+    for (const [needle, meaning] of [['max_age', 'stale'], ['hold', 'after its expression turns'], ['source', 'orch.config "sources"'], ['sets', 'signal each message sets']] as const) {
+      expect(await hoverText(uh, HOME, needle), needle).toContain(meaning);
+    }
+    expect(await hoverText(ua, A, '@untrusted', 1)).toContain('**@untrusted** — integrity untrusted');
+    expect(await hoverText(uh, HOME, '@personal', 1)).toContain('data class personal');
+  });
+});
+
 describe('context signals (§9.4) in the editor', () => {
+  it('the outline lists a source with its topics, and a test with its mocks, among the signals and plans', async () => {
+    const outline = (syms: DocumentSymbol[]) => syms.map((s) => [s.name, s.detail, s.children?.map((c) => c.name)]);
+    const home = await client.request<DocumentSymbol[]>('textDocument/documentSymbol', { textDocument: { uri: uh } });
+    expect(outline(home).slice(0, 2)).toEqual([
+      ['context', 'context context', ['motion', 'occupied']],
+      ['home', 'source home', ['home/+/motion']],
+    ]);
+    const tests = await client.request<DocumentSymbol[]>('textDocument/documentSymbol', { textDocument: { uri: ub } });
+    expect(outline(tests)).toEqual([['a', expect.any(String), []], ['triage wipes', 'test of plan a.triage', ['mock a.classify']]]);
+  });
+
+  it('workspace symbol search finds a test and a source by name', async () => {
+    const found = async (query: string) => (await client.request<SymbolInformation[]>('workspace/symbol', { query })).map((s) => `${s.name} ${s.location.uri.slice(s.location.uri.lastIndexOf('/') + 1)}:${s.location.range.start.line}`);
+    expect(await found('wipes')).toEqual(['triage wipes b.orch:2']);
+    expect(await found('home')).toEqual(['home home.orch:4']);
+  });
+
+  it('after a source’s `sets` completion offers the signals a message can set, not a derived one', async () => {
+    const r = await client.request<CompletionItem[] | { items: CompletionItem[] }>('textDocument/completion', at(uh, HOME, 'sets motion', 5));
+    expect((Array.isArray(r) ? r : r.items).map((i) => i.label)).toEqual(['motion']);
+  });
+
+  it('in `simulate context { … }` completion offers the signals a simulation can make stale, then `stale`', async () => {
+    const labels = async (needle: string, delta: number) => {
+      const r = await client.request<CompletionItem[] | { items: CompletionItem[] }>('textDocument/completion', at(uh, HOME, needle, delta));
+      return (Array.isArray(r) ? r : r.items).map((i) => i.label);
+    };
+    expect(await labels('{ motion stale', 2)).toEqual(['motion']);
+    expect(await labels('motion stale 20%', 7)).toEqual(['stale']);
+  });
+
   it('a source’s `sets` and `simulate context` name the signal: renaming it renames them', async () => {
     const edit = await client.request<WorkspaceEdit>('textDocument/rename', { ...at(uh, HOME, 'motion: bool'), newName: 'moving' });
     expect(edit.changes?.[uh]?.map((e) => `${e.range.start.line}:${e.range.start.character}`)).toEqual(['1:2', '2:27', '4:41', '5:19']);
@@ -254,6 +301,8 @@ test "greets" {
     await client.change(uri, [{ text: edited }]);
     const run = await client.request<RunTestsSummary>('workspace/executeCommand', { command: 'orch.runTest', arguments: [uri, 'greets'] });
     expect(run.tests.map((t) => [t.passed, t.failures.map((f) => f.line)])).toEqual([[false, [positionOf(edited, 'expect h.failed').line + 1]]]);
+    // The message says what the expect read, as `orch test`'s text reporter does.
+    expect(run.tests[0]!.failures[0]!.message).toBe('expect h.failed does not hold in the final state\nh.failed = false');
   });
 });
 

@@ -58,8 +58,13 @@ function failureLines(f: TestFailure, r: TestResult, cwd: string, indexOf: (file
   out.push(...`${at}${f.message}`.split('\n').map((l) => `    ${style.red(l)}`));
   const index = f.range ? indexOf(file) : null;
   if (index && f.range) for (const l of codeFrame(index, f.range, { highlight: style.red, dim: style.dim }).split('\n')) out.push(`      ${l}`);
-  for (const [read, value] of Object.entries(f.values ?? {})) out.push(`      ${read} = ${shownValue(read, value)}`);
+  for (const l of failureValues(f)) out.push(`      ${l}`);
   return out;
+}
+
+/** What a failed condition read, one `READ = VALUE` line each (the text reporter's and the editor's). */
+export function failureValues(f: TestFailure): string[] {
+  return Object.entries(f.values ?? {}).map(([read, value]) => `${read} = ${shownValue(read, value)}`);
 }
 
 /** A value an expect read; `run.elapsed` (ms) also as the duration an expect compares it with. */
