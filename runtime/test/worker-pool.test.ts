@@ -67,24 +67,6 @@ describe('worker pool', () => {
     }
   });
 
-  it('without --workers, an attempt aborted while it waits for room never calls its handler', async () => {
-    const exec = new WorkerExecutor({ cores: 1 });
-    const slow = capability('slow', { handler: { module: join(FIXTURES, 'flow-handlers.js'), export: 'slow' } });
-    const log = join(tempDir('orch-pool-gate-'), 'log.txt');
-    const lines = () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean) : []);
-    try {
-      const running = attempt(exec, request(slow, 'h', { text: 'h', ms: 1500, log }));
-      // Handed over in the same turn: the first holds the one core, this one waits for room.
-      const held = attempt(exec, request(slow, 'q', { text: 'q', ms: 1, log }));
-      held.abort('cancelled by the test');
-      expect(await held.outcome).toMatchObject({ ok: false, error: 'attempt aborted' });
-      expect(await running.outcome).toMatchObject({ ok: true, output: { text: 'h' } });
-      expect(lines()).toEqual(['start h', 'end h']);
-    } finally {
-      await exec.close();
-    }
-  });
-
   it('an error a handler leaves behind fails its own attempt, never the attempt that runs next in its thread', async () => {
     const exec = new WorkerExecutor({ workers: 1 });
     try {
