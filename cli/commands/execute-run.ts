@@ -170,7 +170,7 @@ export function executingCommand(program: Command, name: string, description: st
     .option('--db <path>', DB_HELP)
     .option('--json', 'print the execution result as JSON')
     .option('--quiet', QUIET_HELP)
-    .option('--workers <n>', 'worker threads, at most (default: the cores, and up to 32 while handlers wait)', positiveInt('--workers'))
+    .option('--workers <n>', 'worker threads (default: number of cores)', positiveInt('--workers'))
     .option('--max-output <bytes>', MAX_OUTPUT_HELP, positiveInt('--max-output'))
     .option('--remote', REMOTE_HELP)
     .option('--local', LOCAL_HELP);

@@ -31,7 +31,7 @@ export function registerRun(program: Command): void {
     .option('--json', 'print the execution result as JSON')
     .option('--quiet', QUIET_HELP)
     .option('--db <path>', DB_HELP)
-    .option('--workers <n>', 'worker threads, at most (default: the cores, and up to 32 while handlers wait)', positiveInt('--workers'))
+    .option('--workers <n>', 'worker threads (default: number of cores)', positiveInt('--workers'))
     .option('--memory-limit <mb>', 'heap limit of each worker in MB', positiveInt('--memory-limit'))
     .option('--max-output <bytes>', MAX_OUTPUT_HELP, positiveInt('--max-output'))
     .option('--wait-for-signals', 'keep waiting in this process at approval steps instead of stopping (paused)')

@@ -20,17 +20,14 @@ import { chunkSizes, HandlerPace, newClaims, SLOW_TICK_MS, startedCount, stillRu
 import { locateHandler, projectRoot, type HandlerLocation } from './handler-path.js';
 import { DEFAULT_MAX_OUTPUT_BYTES, describeThrown } from './json-output.js';
 import { LiveLogs } from './live-logs.js';
-import { PoolGate, WAITING_THREADS } from './pool-gate.js';
 import type { WorkerResult, WorkerTask } from './worker.js';
 import type { EdgeHandler } from './edge.js';
 import { McpTools } from '../mcp/tools.js';
 import { ChannelSender } from '../channels/sender.js';
 
 export interface WorkerExecutorOptions {
-  /** Worker threads, at most (`--workers`). Default: as many as the cores, and more for handlers that wait (pool-gate.ts). */
+  /** Worker threads (default: available cores). */
   readonly workers?: number;
-  /** Without `workers`: the cores the pool keeps to for handlers that compute (default: available cores). */
-  readonly cores?: number;
   /** Per-worker limits; exceeding them fails the attempt (the worker is replaced). */
   readonly resourceLimits?: { readonly maxOldGenerationSizeMb?: number; readonly maxYoungGenerationSizeMb?: number };
   /**
@@ -109,8 +106,6 @@ export class WorkerExecutor implements Executor {
   private readonly projectLimits = new Map<string, number>();
   private readonly live = new LiveLogs();
   private readonly threads: number;
-  /** Without `--workers`, when a task may go to the pool (pool-gate.ts); with it, at once. */
-  private readonly gate: PoolGate | null;
   private readonly pace = new HandlerPace();
   /** Attempts that may share a message, waiting for the end of the turn (`handOver`). */
   private ready: Attempt[] = [];
@@ -137,10 +132,8 @@ export class WorkerExecutor implements Executor {
   constructor(opts: WorkerExecutorOptions = {}) {
     this.edges = opts.edges ?? [new McpTools(), new ChannelSender()];
     this.locateIn = opts.locate ?? locateHandler;
-    const threads = Math.max(1, opts.workers ?? opts.cores ?? defaultWorkers());
+    const threads = Math.max(1, opts.workers ?? defaultWorkers());
     this.threads = threads;
-    const maxThreads = opts.workers !== undefined ? threads : Math.max(threads, WAITING_THREADS);
-    this.gate = maxThreads > threads ? new PoolGate(threads, maxThreads) : null;
     this.chunking = opts.chunking ?? true;
     this.maxOutputBytes = opts.maxOutputBytes ?? null;
     this.pool = new Piscina({
@@ -148,7 +141,7 @@ export class WorkerExecutor implements Executor {
       // Threads start on demand: starting one per core up front delayed a short `orch run` by
       // seconds on many-core machines, and `destroy()` waits for threads still starting.
       minThreads: 1,
-      maxThreads,
+      maxThreads: threads,
       idleTimeout: 60_000,
       workerData: { abortClaims: this.aloneClaims.claims.buffer },
       resourceLimits: {
@@ -216,7 +209,7 @@ export class WorkerExecutor implements Executor {
     this.tasks++;
     this.handOffs.tasks++;
     this.handOffs.attempts++;
-    const answered = this.toPool(() => this.pool.run(a.task, { signal }) as Promise<WorkerResult>).then(
+    const answered = (this.pool.run(a.task, { signal }) as Promise<WorkerResult>).then(
       (r) => (this.tasks--, this.aloneClaims.release(claim), this.settle(a, r)),
       // No result (the worker exited, ran out of memory, or the attempt was aborted): what it
       // wrote before is all there is.
@@ -236,13 +229,10 @@ export class WorkerExecutor implements Executor {
     this.handOffs.tasks++;
     this.handOffs.attempts += members.length;
     this.watch(chunk);
-    chunk.answered = this.toPool(
-      () =>
-        this.pool.run(
-          { tasks: members.map((a) => a.task), claims: chunk.claims.buffer },
-          { signal: chunk.signal, name: 'runChunk' },
-        ) as Promise<(WorkerResult | null)[]>,
-    ).then(
+    chunk.answered = (this.pool.run(
+      { tasks: members.map((a) => a.task), claims: chunk.claims.buffer },
+      { signal: chunk.signal, name: 'runChunk' },
+    ) as Promise<(WorkerResult | null)[]>).then(
       (results) => {
         this.unwatch(chunk);
         this.tasks--;
@@ -275,10 +265,6 @@ export class WorkerExecutor implements Executor {
         }
       },
     );
-  }
-
-  private toPool<T>(task: () => Promise<T>): Promise<T> {
-    return this.gate ? this.gate.run(task) : task();
   }
 
   /** Where `a` is in `chunk`; null when it is not there any more (taken back, aborted, settled). */
@@ -430,8 +416,6 @@ export class WorkerExecutor implements Executor {
     this.watchdog = null;
     // Aborted handlers get their grace (each ends in time): cleanup is what the signal is for.
     await Promise.all(this.stopping);
-    // As the pool refuses the tasks in its queue when it is destroyed.
-    this.gate?.close(new Error('the worker pool is closing'));
     this.live.dispose();
     await Promise.all([this.pool.destroy(), ...this.edges.map((e) => e.close())]);
   }

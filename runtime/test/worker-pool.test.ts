@@ -47,26 +47,6 @@ describe('worker pool', () => {
     }
   });
 
-  it('without --workers, handlers that wait do not hold back the others past the cores: parallel steps run within their timeouts (§4)', async () => {
-    // One core's width: before, the pool was capped there, so the seventh 1.5 s call started
-    // after six others had run one by one (on two cores, after 3 s) and its 4 s timeout ran out.
-    const exec = new WorkerExecutor({ cores: 1 });
-    const rt = await Runtime.open({ db: null, executor: exec });
-    try {
-      const p = plan({
-        capabilities: [fx('work', 'work')],
-        steps: Array.from({ length: 7 }, (_, i) => step({ id: `s${i}`, capability: 'work', timeout_ms: 4000, args: { ms: lit(1500), value: lit(i) } })),
-      });
-      const result = await (await rt.start(p, { config: { file: null, hooks: {}, secrets: {} } })).result;
-      expect(result.steps.filter((s) => s.status !== 'completed').map((s) => `${s.stepId}: ${s.error}`)).toEqual([]);
-      expect(result.status).toBe('completed');
-      expect(exec.pool.threads.length).toBeGreaterThan(1);
-    } finally {
-      await rt.close();
-      await exec.close();
-    }
-  });
-
   it('an error a handler leaves behind fails its own attempt, never the attempt that runs next in its thread', async () => {
     const exec = new WorkerExecutor({ workers: 1 });
     try {
