@@ -5,10 +5,9 @@
  * the run registry `orch runs` reads.
  */
 import { mkdirSync } from 'node:fs';
-import { inflateRawSync } from 'node:zlib';
 import { decodeBatch, encodeBatches } from '../event-batch-text.js';
 import { BATCH_SCHEMA, eventCountSql, EventTypeCodes, MAX_RUN_KEY, MAX_SEQ, migrateEvents, SEQ_SPAN } from './event-batches.js';
-import { irBlobSync, keepText } from '../ir-blob.js';
+import { inflatedIr, irBlobSync, keepText } from '../ir-blob.js';
 import { dirname } from 'node:path';
 import { makeEvent } from '../../scheduler/journal-events.js';
 import type { EventData, EventType, JournalSink, RunEvent, RunSummary } from '../../scheduler/types.js';
@@ -65,7 +64,7 @@ const SELECT_RUN = `SELECT r.id, r.plan, r.parent_id, r.status, r.started_at, r.
 
 function withIrText(row: (Omit<RunRow, 'ir'> & { ir: string | Uint8Array | null }) | undefined): RunRow | undefined {
   if (!row || row.ir === null || typeof row.ir === 'string') return row as RunRow | undefined;
-  return { ...row, ir: inflateRawSync(row.ir).toString('utf8') };
+  return { ...row, ir: inflatedIr(row.id, row.ir) };
 }
 
 /**
