@@ -13,7 +13,7 @@
 import { storedEvent } from '../scheduler/journal-events.js';
 import type { RunEvent } from '../scheduler/types.js';
 import { jsonSyntaxError } from '../../compiler/index.js';
-import { JournalCorrupt, reason } from './journal-corrupt.js';
+import { isEpochMs, JournalCorrupt, reason } from './journal-corrupt.js';
 
 /** One batch row: the events of one run with consecutive seqs. */
 export interface BatchRow {
@@ -80,8 +80,14 @@ export function decodeBatch(runId: string, first: number, ts: number, events: st
   const out: RunEvent[] = [];
   for (let i = 0; i < tuples.length; i++) {
     const t: unknown = tuples[i];
-    if (!isTuple(t)) throw new JournalCorrupt(runId, `event ${first + i}`, 'is not [time, type, step, data]');
-    const e = storedEvent(runId, first + i, ts + t[0], name(t[1]), t[2], t[3]);
+    if (!isTuple(t) || !isEpochMs(ts + t[0])) throw new JournalCorrupt(runId, `event ${first + i}`, 'is not [time, type, step, data]');
+    let type: string;
+    try {
+      type = name(t[1]);
+    } catch (err) {
+      throw new JournalCorrupt(runId, `event ${first + i}`, `has no known type (${reason(err)})`);
+    }
+    const e = storedEvent(runId, first + i, ts + t[0], type, t[2], t[3]);
     if (e) out.push(e);
   }
   return out;

@@ -42,7 +42,7 @@ describe('a damaged event batch', () => {
 });
 
 describe('commands reading a damaged journal', () => {
-  it('orch timeline, resume and retry: exit 2 naming the run, for bad batch JSON and for an IR blob that does not inflate', async () => {
+  it('orch timeline, runs, resume and retry: exit 2 naming the run, for bad batch JSON, unknown type codes, times that are not times and an IR blob that does not inflate', async () => {
     const dir = projectDir();
     const file = writePlan(dir, plan({ base_dir: '.', capabilities: [local('echo', 'echo')], steps: [step({ id: 'e', capability: 'echo', args: { v: lit(1) } })] }));
     expect((await cli(['run', file, '--run-id', 'r1', '--quiet'], dir)).code).toBe(0);
@@ -59,7 +59,20 @@ describe('commands reading a damaged journal', () => {
       await expectDamaged(['timeline', 'r1'], /the events from seq \d+ are not valid JSON/);
       damage('UPDATE event_batches SET events = ? WHERE id = ?', '[[0,1,null,null]]', last.id);
       await expectDamaged(['timeline', 'r1', '--json'], /event \d+ is not \[time, type, step, data\]/);
-      damage('UPDATE event_batches SET events = ? WHERE id = ?', last.events, last.id);
+      damage('UPDATE event_batches SET events = ? WHERE id = ?', '[[0,"a",null,{}]]', last.id);
+      await expectDamaged(['timeline', 'r1'], /event \d+ has no known type/);
+      damage('UPDATE event_batches SET events = ?, ts = ? WHERE id = ?', last.events, 'x', last.id);
+      await expectDamaged(['timeline', 'r1'], /event \d+ is not \[time, type, step, data\]/);
+      damage('UPDATE event_batches SET ts = ? WHERE id = ?', 1e17, last.id);
+      await expectDamaged(['timeline', 'r1'], /event \d+ is not \[time, type, step, data\]/);
+      const { ts } = db.prepare('SELECT ts FROM event_batches WHERE id < ? ORDER BY id DESC LIMIT 1').get(last.id) as { ts: number };
+      damage('UPDATE event_batches SET ts = ? WHERE id = ?', ts, last.id);
+      damage('UPDATE runs SET started_at = ?', 'x');
+      await expectDamaged(['runs'], /its start time is not a time/);
+      damage('UPDATE runs SET started_at = ?, completed_at = ?', ts, 1e17);
+      await expectDamaged(['runs', '--json'], /its end time is not a time/);
+      damage('UPDATE runs SET completed_at = ?', ts);
+      expect((await cli(['timeline', 'r1'], dir)).code).toBe(0);
       damage('UPDATE run_plans SET ir = ?', Buffer.from('not deflate'));
       await expectDamaged(['retry', 'r1', '--quiet'], /its plan IR does not inflate/);
       await expectDamaged(['resume', 'r1', '--quiet'], /its plan IR does not inflate/);
