@@ -13,7 +13,7 @@
 import { storedEvent } from '../scheduler/journal-events.js';
 import type { RunEvent } from '../scheduler/types.js';
 import { jsonSyntaxError } from '../../compiler/index.js';
-import { isEpochMs, JournalCorrupt, reason } from './journal-corrupt.js';
+import { isEpochMs, JournalCorrupt, reason } from '../journal-corrupt.js';
 
 /** One batch row: the events of one run with consecutive seqs. */
 export interface BatchRow {

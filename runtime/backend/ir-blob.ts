@@ -10,7 +10,7 @@
 import { once } from 'node:events';
 import { createDeflateRaw, deflateRawSync, inflateRawSync } from 'node:zlib';
 import { jsonPieces } from '../../compiler/index.js';
-import { JournalCorrupt, reason } from './journal-corrupt.js';
+import { JournalCorrupt, reason } from '../journal-corrupt.js';
 
 export { jsonPieces };
 

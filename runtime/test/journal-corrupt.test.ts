@@ -8,11 +8,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openSqlite, type SqlValue } from '../backend/sqlite/driver.js';
 import { decodeBatch, encodeBatches } from '../backend/event-batch-text.js';
-import { JournalCorrupt } from '../backend/journal-corrupt.js';
+import { JournalCorrupt } from '../journal-corrupt.js';
 import { runCli as cli } from '../../test/support/cli-in-process.js';
 import { lit, plan, step } from './ir-builder.js';
 import { local, projectDir, writePlan } from './helpers.js';
 import type { RunEvent } from '../scheduler/types.js';
+import { replay } from '../scheduler/replay.js';
 
 const events = [
   { runId: 'r', seq: 1, ts: 10, type: 'plan_created', stepId: null, data: { plan: 'p', input: { token: 'tok-91c2' } } },
@@ -38,6 +39,14 @@ describe('a damaged event batch', () => {
       }),
       { seed: 20261129, numRuns: 400 },
     );
+  });
+});
+
+describe('an event whose data lacks its type\'s fields', () => {
+  it('is JournalCorrupt out of replay (what resume, signal and upgrade fold), naming the event', () => {
+    const hollow = [{ runId: 'r', seq: 4, ts: 10, type: 'plan_created', stepId: null, data: {} }] as unknown as RunEvent[];
+    expect(() => replay(hollow)).toThrow(JournalCorrupt);
+    expect(() => replay(hollow)).toThrow(/^the journal of run r is damaged: event 4 \(plan_created\) lacks the fields its type has/);
   });
 });
 

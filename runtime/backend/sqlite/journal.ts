@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { decodeBatch, encodeBatches } from '../event-batch-text.js';
 import { BATCH_SCHEMA, eventCountSql, EventTypeCodes, MAX_RUN_KEY, MAX_SEQ, migrateEvents, SEQ_SPAN } from './event-batches.js';
 import { inflatedIr, irBlobSync, keepText } from '../ir-blob.js';
-import { checkedRunTimes } from '../journal-corrupt.js';
+import { checkedRunTimes } from '../../journal-corrupt.js';
 import { dirname } from 'node:path';
 import { makeEvent } from '../../scheduler/journal-events.js';
 import type { EventData, EventType, JournalSink, RunEvent, RunSummary } from '../../scheduler/types.js';
