@@ -41,6 +41,12 @@ export async function runCli(argv: readonly string[], load: (argv: readonly stri
       process.stderr.write(`orch: ${err.message}\n`);
       return err.exitCode;
     }
+    // The runtime's JournalCorrupt, from whichever command read the damaged row: known by name,
+    // since this core is also the `orch check` bundle's, which must not load the runtime.
+    if (err instanceof Error && err.name === 'JournalCorrupt') {
+      process.stderr.write(`orch: ${err.message}\n`);
+      return 2;
+    }
     const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(`orch: internal error: ${message}\n`);
     if (process.env.ORCH_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? ''}\n`);

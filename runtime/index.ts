@@ -43,6 +43,7 @@ export { placedSteps } from './placed-steps.js';
 export {
   databaseOf,
   DEFAULT_DB,
+  JournalCorrupt,
   LeaseLost,
   memoryBackend,
   openBackend,

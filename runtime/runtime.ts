@@ -18,6 +18,7 @@ import { databaseOf, LeaseLost, openBackend, type AsyncJournal, type Backend, ty
 import { loadConfig, type OrchConfig } from './config.js';
 import { projectRoot } from './executor/handler-path.js';
 import { fillDefaults } from './executor/value-defaults.js';
+import { MAX_OUTPUT_DEPTH, nestsDeeperThan } from './executor/json-output.js';
 import { SharedLimits } from './limits/shared-limits.js';
 import { applyControl } from './apply-control.js';
 import { cliStarter, starterOf } from './people/identity.js';
@@ -101,6 +102,8 @@ export class Runtime {
 
   /** Validates the input against the plan's input schema and starts a journaled run. */
   async start(plan: PlanIR, opts: StartOptions = {}): Promise<ActiveRun> {
+    refuseTooDeep(opts.input, 'the input');
+    refuseTooDeep(opts.context, 'the context');
     const input = fillDefaults(plan.input, opts.input ?? {});
     const check = validateValue(plan.input, input);
     if (!check.ok) throw new RuntimeUsageError(`input does not match plan ${plan.plan}: ${describeValueErrors(check.errors)}`);
@@ -302,6 +305,7 @@ export class Runtime {
 
   /** Delivers an approval decision (or context values) to a run here or in another process. */
   async signal(runId: string, payload: SignalPayload): Promise<ControlOutcome> {
+    if ('context' in payload) refuseTooDeep(payload.context, 'the context');
     const local = this.active.get(runId);
     if (local) {
       if ('context' in payload) {
@@ -578,4 +582,13 @@ export async function resumeRun(runId: string, opts: ResumeOptions & RuntimeOpti
 /** `telemetry.trace_url` of the plan's project config (the dashboard's link to a run's trace). */
 export async function traceUrlTemplate(plan: PlanIR): Promise<string | undefined> {
   return (await loadConfig(projectRoot(plan.base_dir))).telemetry?.trace_url;
+}
+
+/**
+ * An input or context value nested deeper than a handler's output may be is refused before it is
+ * journaled: V8 parses any depth, but storing the value overflows the stack, which would fail the
+ * run's journal instead of saying what is wrong with what was given.
+ */
+function refuseTooDeep(value: unknown, what: string): void {
+  if (nestsDeeperThan(value, MAX_OUTPUT_DEPTH)) throw new RuntimeUsageError(`${what} nests more than ${MAX_OUTPUT_DEPTH} levels deep`);
 }

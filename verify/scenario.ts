@@ -185,6 +185,9 @@ function contextChangeArbitrary(plan: PlanIR, signals: readonly string[], schema
   );
 }
 
+/** The most attempts of one step instance a scenario draws outcomes for. */
+const MAX_DRAWN_ATTEMPTS = 64;
+
 /**
  * Attempts are drawn as numbers in 0‥999 (thousandths, so `fail 0.5%` still means something):
  * the top `failRate` band fails — its upper half hangs when a timeout can catch it — and
@@ -196,7 +199,9 @@ function stepItemArbitrary(step: StepIR, plan: PlanIR, options: ScenarioOptions,
   const sim = step.capability ? plan.simulations[step.capability] : undefined;
   // Every attempt the scheduler may make: retries on the binding and on each rebinding
   // alternative, then the fallback call.
-  const attempts = (1 + Math.max(0, step.retry.max)) * (1 + step.binding.fallbacks.length) + (step.fallback ? 1 : 0);
+  // Capped: `retry 9999999999` is a valid plan, and a table that long exhausts the heap. Attempts
+  // past the table take the caller's default (`outcomeOf`: undefined).
+  const attempts = Math.min(MAX_DRAWN_ATTEMPTS, (1 + Math.max(0, step.retry.max)) * (1 + step.binding.fallbacks.length) + (step.fallback ? 1 : 0));
   const failRate = options.failures ? Math.min(1, Math.max(0, sim?.fail ?? options.defaultFailRate)) : 0;
   const failBand = failRate > 0 ? Math.max(1, Math.round(failRate * 1000)) : 0;
   const hangs = failBand > 0 && effectiveTimeout(step, plan) !== null;

@@ -133,7 +133,8 @@ function objectArbitrary(schema: Schema, root: Schema, options: SchemaArbitraryO
   const shape: Record<string, fc.Arbitrary<unknown>> = {};
   const requiredKeys: string[] = [];
   for (const [key, prop] of Object.entries(properties)) {
-    const withDefault = 'default' in prop;
+    // A boolean schema (`true`: anything) has no default; `build` gives it null.
+    const withDefault = typeof prop === 'object' && prop !== null && 'default' in prop;
     shape[key] = withDefault
       ? fc.oneof(CROSS, fc.constant(prop['default']), build(prop, root, options, depth + 1))
       : build(prop, root, options, depth + 1);

@@ -47,6 +47,18 @@ describe('bad input to the CLI', () => {
     expect(r.stderr).toContain('secrets');
   });
 
+  it('orch test of a project whose config does not load is a usage error (exit 2) naming the file, never the secret', async () => {
+    const dir = tempDir('orch-badinput-');
+    writeFileSync(join(dir, 'p.orch'), `${PLAN}\ntest "t" {\n  plan p\n  expect run.status == "completed"\n}\n`);
+    for (const config of ['{"secrets": {"TOK": "tok-2f9c81d7"}, "maxOutputBytes": -1}', '{"secrets": {"TOK": "tok-2f9c81d7", "N": [1]}}', '{"secrets": {"TOK": "tok-2f9c81d7"']) {
+      writeFileSync(join(dir, 'orch.config.json'), config);
+      const r = await runCli(['test', 'p.orch'], dir);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/^orch: (?!internal error)[^\n]*orch\.config\.json[^\n]*\n$/);
+      expect(r.stderr + r.stdout).not.toContain('tok-2f9c81d7');
+    }
+  });
+
   it('orch mcp lock refuses a file or a missing folder, and a --timeout that is not a number', async () => {
     const dir = tempDir('orch-badinput-');
     writeFileSync(join(dir, 'p.orch'), PLAN);

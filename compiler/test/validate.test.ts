@@ -87,6 +87,19 @@ describe('validatePlanIR', () => {
     expect(validatePlanIR(q)).toEqual({ ok: false, errors: [{ path: '/steps/0/retry/delay_ms', message: 'must be a finite number' }] });
   });
 
+  it('rejects a nested schema that is not a schema (what the verifier and the runtime walk), accepts boolean ones', () => {
+    const p = clone(samplePlan()) as any;
+    const cap = Object.keys(p.capabilities)[0]!;
+    p.capabilities[cap].output = { type: 'object', properties: { ok: true, list: { type: 'array', items: false } }, additionalProperties: false };
+    expect(validatePlanIR(clone(p))).toMatchObject({ ok: true });
+    for (const bad of [{ properties: { content: '[object Object]' } }, { items: 5 }, { additionalProperties: 'no' }, { properties: { a: { anyOf: [1] } } }, { required: [1] }]) {
+      p.capabilities[cap].output = { type: 'object', ...bad };
+      const r = validatePlanIR(clone(p));
+      expect(r.ok, JSON.stringify(bad)).toBe(false);
+      if (!r.ok) expect(r.errors[0]!.path).toMatch(new RegExp(`^/capabilities/${cap.replace('.', '\\.')}/output/`));
+    }
+  });
+
   it('never throws on junk', () => {
     for (const junk of [null, 1, 'x', [], {}, { version: 'orch.plan/v1' }]) expect(validatePlanIR(junk).ok).toBe(false);
   });

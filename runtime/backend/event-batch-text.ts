@@ -12,6 +12,8 @@
  */
 import { storedEvent } from '../scheduler/journal-events.js';
 import type { RunEvent } from '../scheduler/types.js';
+import { jsonSyntaxError } from '../../compiler/index.js';
+import { isEpochMs, JournalCorrupt, reason } from '../journal-corrupt.js';
 
 /** One batch row: the events of one run with consecutive seqs. */
 export interface BatchRow {
@@ -53,13 +55,39 @@ export function encodeBatches(events: readonly RunEvent[], code: (type: string) 
 
 type Tuple = [number, number | string, string | null, Record<string, unknown>];
 
-/** The events of one stored batch; a type this version does not know is skipped (`storedEvent`). */
+/** Whether a stored tuple has the shape encodeBatches writes (its data is an event's object). */
+function isTuple(t: unknown): t is Tuple {
+  if (!Array.isArray(t) || t.length !== 4) return false;
+  const [dt, type, stepId, data] = t as unknown[];
+  return typeof dt === 'number' && (typeof type === 'number' || typeof type === 'string') && (stepId === null || typeof stepId === 'string') && typeof data === 'object' && data !== null && !Array.isArray(data);
+}
+
+/**
+ * The events of one stored batch; a type this version does not know is skipped (`storedEvent`).
+ * A batch that is not the JSON encodeBatches wrote is `JournalCorrupt`, naming the run and seq.
+ */
 export function decodeBatch(runId: string, first: number, ts: number, events: string, name: (code: number | string) => string): RunEvent[] {
-  const tuples = JSON.parse(events) as Tuple[];
+  let tuples: unknown;
+  try {
+    tuples = JSON.parse(events);
+  } catch (err) {
+    // Never V8's quote of the text: an event's data may hold a value that was not to be printed.
+    const { message, offset } = jsonSyntaxError(events, err);
+    const where = offset !== null && !/position \d+/.test(message) ? ` at position ${offset}` : '';
+    throw new JournalCorrupt(runId, `the events from seq ${first}`, `are not valid JSON (${reason(message)}${where})`);
+  }
+  if (!Array.isArray(tuples)) throw new JournalCorrupt(runId, `the events from seq ${first}`, 'are not a list');
   const out: RunEvent[] = [];
   for (let i = 0; i < tuples.length; i++) {
-    const t = tuples[i]!;
-    const e = storedEvent(runId, first + i, ts + t[0], name(t[1]), t[2], t[3]);
+    const t: unknown = tuples[i];
+    if (!isTuple(t) || !isEpochMs(ts + t[0])) throw new JournalCorrupt(runId, `event ${first + i}`, 'is not [time, type, step, data]');
+    let type: string;
+    try {
+      type = name(t[1]);
+    } catch (err) {
+      throw new JournalCorrupt(runId, `event ${first + i}`, `has no known type (${reason(err)})`);
+    }
+    const e = storedEvent(runId, first + i, ts + t[0], type, t[2], t[3]);
     if (e) out.push(e);
   }
   return out;

@@ -8,8 +8,9 @@
  * apart from this (`irHash` at `plan_created`, over the IR without its file's name): its text differs.
  */
 import { once } from 'node:events';
-import { createDeflateRaw, deflateRawSync } from 'node:zlib';
+import { createDeflateRaw, deflateRawSync, inflateRawSync } from 'node:zlib';
 import { jsonPieces } from '../../compiler/index.js';
+import { JournalCorrupt, reason } from '../journal-corrupt.js';
 
 export { jsonPieces };
 
@@ -85,4 +86,13 @@ function* resumed<T>(taken: readonly T[], rest: Iterator<T>): Generator<T> {
 export function irBlobSync(ir: unknown, redact: (text: string) => string): Buffer | null {
   if (ir === null || ir === undefined) return null;
   return deflateRawSync(redact(JSON.stringify(ir)), { level: 1 });
+}
+
+/** The IR text of a stored blob; bytes that do not inflate are `JournalCorrupt`, naming the run. */
+export function inflatedIr(runId: string, blob: Uint8Array): string {
+  try {
+    return inflateRawSync(blob).toString('utf8');
+  } catch (err) {
+    throw new JournalCorrupt(runId, 'its plan IR', `does not inflate (${reason(err)})`);
+  }
 }

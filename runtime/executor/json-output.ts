@@ -21,6 +21,23 @@ export const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
 /** How deep a handler output may nest (arrays and objects). */
 export const MAX_OUTPUT_DEPTH = 1000;
 
+/**
+ * Whether a JSON value nests deeper than `limit` (walked without recursion): V8 parses any depth,
+ * but journaling the value (`JSON.stringify`) and comparing it overflow the stack far sooner —
+ * so what comes in from outside (an input, context signals, an event payload) gets the same bound
+ * as a handler's output.
+ */
+export function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth + 1 > limit) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 /** The deepest bracket nesting of JSON text (brackets inside strings do not count). */
 function nestingDepth(json: string): number {
   let depth = 0;

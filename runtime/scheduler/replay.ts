@@ -4,6 +4,7 @@
  * fold (`core/fold.ts`) the live scheduler applies to every event it emits. Pure.
  */
 import { cancelUnstarted, endsUnstarted, foldRun, foldStep, newFacts, newRecord, type StepRecord } from './core/fold.js';
+import { JournalCorrupt, reason } from '../journal-corrupt.js';
 import type { Starter } from '../people/identity.js';
 import type { RunOrigin } from './core/run-origin.js';
 import type { RunEvent } from './types.js';
@@ -35,7 +36,14 @@ export function replay(events: Iterable<RunEvent>): RestoredRun {
   const steps = new Map<string, RestoredStep>();
   const facts = newFacts();
   for (const e of events) {
-    foldRun(facts, e);
+    try {
+      foldRun(facts, e);
+    } catch (err) {
+      // The fold takes each event's data as its type says (journal-events.ts): one that is not
+      // (a row edited by hand) throws here, and is said to be the journal's fault.
+      if (err instanceof TypeError) throw new JournalCorrupt(e.runId, `event ${e.seq} (${e.type})`, `lacks the fields its type has (${reason(err)})`);
+      throw err;
+    }
     if (endsUnstarted(e)) for (const s of steps.values()) cancelUnstarted(s, e);
     if (e.stepId === null || !(e.type.startsWith('step_') || e.type === 'attempt_lost' || e.type === 'approval_decided' || e.type === 'compensation_started')) continue;
     let s = steps.get(e.stepId);

@@ -227,6 +227,32 @@ describe('plan inputs are finite numbers; ints are safe integers', () => {
   });
 });
 
+describe('inputs and context signals nested deeper than an output may be', () => {
+  it('are refused (exit 2) before anything is journaled, not a failed journal write', async () => {
+    const dir = project();
+    const p = plan({
+      base_dir: '.',
+      capabilities: [local('echo', 'echo')],
+      steps: [step({ id: 'e', capability: 'echo' })],
+      over: { input: { type: 'object', properties: { any: {} }, additionalProperties: false } },
+    });
+    const file = writePlan(dir, p);
+    const deep = (n: number) => '['.repeat(n) + ']'.repeat(n);
+    writeFileSync(join(dir, 'deep.json'), `{"x": ${deep(50_000)}}`);
+    writeFileSync(join(dir, 'deep-input.json'), `{"any": ${deep(50_000)}}`);
+    const ctx = await cli(['run', file, '--context', '@deep.json', '--run-id', 'ctx'], dir);
+    expect(ctx.stderr).toBe('orch: the context nests more than 1000 levels deep\n');
+    expect(ctx.code).toBe(2);
+    expect(journal(dir, 'ctx').run).toBeUndefined();
+    const inp = await cli(['run', file, '--input', '@deep-input.json', '--run-id', 'inp'], dir);
+    expect(inp.stderr).toMatch(/^orch: the input nests more than 1000 levels deep\n$/);
+    expect(inp.code).toBe(2);
+    expect(journal(dir, 'inp').run).toBeUndefined();
+    writeFileSync(join(dir, 'ok.json'), `{"x": ${deep(900)}}`);
+    expect((await cli(['run', file, '--context', '@ok.json'], dir)).code).toBe(0);
+  });
+});
+
 describe('secrets are redacted as values', () => {
   it('secrets `1`, `true`, `run` do not break the run or touch keys; long ones vanish from output, journal, progress', async () => {
     const dir = project(JSON.stringify({ secrets: { ONE: '1', T: 'true', R: 'run', TOK: 'tok-abcdef' } }));

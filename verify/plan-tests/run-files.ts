@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Diagnostic } from '../../language/index.js';
 import { compile, type CompiledTest, type SourceHost } from '../../compiler/index.js';
-import { loadConfig, projectRoot, type ModelPrice } from '../../runtime/index.js';
+import { loadConfig, projectRoot, type ModelPrice, type OrchConfig } from '../../runtime/index.js';
 import type { TestResult } from './run-test.js';
 import { runTests } from './parallel-tests.js';
 import { coverageReport, type CoverageReport } from './coverage-report.js';
@@ -61,13 +61,22 @@ export async function runTestFiles(paths: readonly string[], opts: TestFilesOpti
   const prices = [];
   for (const t of chosen) {
     const root = projectRoot(t.plan.base_dir);
-    if (!byRoot.has(root)) byRoot.set(root, (await loadConfig(root)).models?.prices ?? {});
+    if (!byRoot.has(root)) byRoot.set(root, (await projectConfig(root)).models?.prices ?? {});
     prices.push(byRoot.get(root)!);
   }
   const { results: ran, threads } = await runTests(chosen, prices, opts);
   const results = opts.pastPlan ? await Promise.all(ran.map((r, i) => withPastPlan(r, chosen[i]!, opts.pastPlan!))) : ran;
   const coverage = coverageReport(chosen.map((t, i) => ({ plan: t.plan, covered: results[i]?.covered ?? [] })));
   return { kind: 'results', files: files.length, results, coverage, threads };
+}
+
+/** The project's orch.config.*: one that does not load is the user's to fix (exit 2), as for orch run. */
+async function projectConfig(root: string): Promise<OrchConfig> {
+  try {
+    return await loadConfig(root);
+  } catch (err) {
+    throw new TestUsageError((err as Error).message);
+  }
 }
 
 /** A stale captured test's message, with the changes since the plan its run executed. */

@@ -56,6 +56,14 @@ describe('orch verify (CLI)', () => {
     expect(r.stdout).toMatch(/ok: 60 runs explored, \d+ distinct paths?, \d+ step outcomes covered; 0 of 6 invariants violated/);
   });
 
+  it('a step retried 10^13 times is explored with a bounded table of attempts, not until the heap runs out', async () => {
+    const storm = retryStorm();
+    const plan: PlanIR = { ...storm, steps: storm.steps.map((s) => ({ ...s, retry: { ...s.retry, max: 9_999_999_999_999 } })) };
+    const r = await run(['verify', irFile('endless-retries', plan), '--runs', '20', '--seed', '5', '--format', 'json']);
+    expect(r.code, r.stderr).toBeLessThanOrEqual(1);
+    expect(JSON.parse(r.stdout)).toBeTypeOf('object');
+  });
+
   // End to end: the real CLI, spawned.
   it('exits 1 with a readable minimal trace and the replay command on a violation', () => {
     const file = irFile('outreach', sendBeforeApprove());

@@ -15,8 +15,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { inflateRawSync } from 'node:zlib';
-import { irBlob, keepText } from '../ir-blob.js';
+import { inflatedIr, irBlob, keepText } from '../ir-blob.js';
 import type pg from 'pg';
 import { runCommitHooks, settled } from '../../scheduler/commit-hooks.js';
 import { makeEvent } from '../../scheduler/journal-events.js';
@@ -80,7 +79,7 @@ async function lastSeq(db: pg.ClientBase, runId: string): Promise<number> {
 function withIrText(row: Row | undefined): RunRow | undefined {
   if (!row) return undefined;
   if (!('ir' in row)) return row as RunRow;
-  return { ...row, ir: row.ir ? inflateRawSync(row.ir).toString('utf8') : null };
+  return { ...row, ir: row.ir ? inflatedIr(row.id, row.ir) : null };
 }
 
 /**

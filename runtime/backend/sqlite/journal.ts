@@ -5,10 +5,10 @@
  * the run registry `orch runs` reads.
  */
 import { mkdirSync } from 'node:fs';
-import { inflateRawSync } from 'node:zlib';
 import { decodeBatch, encodeBatches } from '../event-batch-text.js';
 import { BATCH_SCHEMA, eventCountSql, EventTypeCodes, MAX_RUN_KEY, MAX_SEQ, migrateEvents, SEQ_SPAN } from './event-batches.js';
-import { irBlobSync, keepText } from '../ir-blob.js';
+import { inflatedIr, irBlobSync, keepText } from '../ir-blob.js';
+import { checkedRunTimes } from '../../journal-corrupt.js';
 import { dirname } from 'node:path';
 import { makeEvent } from '../../scheduler/journal-events.js';
 import type { EventData, EventType, JournalSink, RunEvent, RunSummary } from '../../scheduler/types.js';
@@ -64,8 +64,9 @@ const SELECT_RUN = `SELECT r.id, r.plan, r.parent_id, r.status, r.started_at, r.
   COALESCE(p.ir, r.ir) AS ir, r.input, r.owner_pid, r.heartbeat_at FROM runs r LEFT JOIN run_plans p ON p.run_id = r.id`;
 
 function withIrText(row: (Omit<RunRow, 'ir'> & { ir: string | Uint8Array | null }) | undefined): RunRow | undefined {
+  if (row) checkedRunTimes(row);
   if (!row || row.ir === null || typeof row.ir === 'string') return row as RunRow | undefined;
-  return { ...row, ir: inflateRawSync(row.ir).toString('utf8') };
+  return { ...row, ir: inflatedIr(row.id, row.ir) };
 }
 
 /**
@@ -292,7 +293,8 @@ export class SqliteJournal implements JournalSink {
                 ${eventCountSql('k.key')} AS event_count
          FROM runs r LEFT JOIN run_keys k ON k.run_id = r.id ${all ? '' : 'WHERE r.parent_id IS NULL'} ORDER BY r.started_at DESC, r.id`,
       )
-      .all() as RunRow[];
+      .all()
+      .map((r) => checkedRunTimes(r as RunRow));
   }
 
   /** Runs whose last status is not terminal (candidates for resuming). */

@@ -10,7 +10,7 @@ import { describeValueErrors, validateValue, type JsonSchema, type SourceIR } fr
 import { EvalError, evaluate } from '../../evaluate.js';
 import secureJson from 'secure-json-parse';
 import { UNKNOWN_AGE } from '../store.js';
-import { MAX_OUTPUT_DEPTH } from '../../executor/json-output.js';
+import { MAX_OUTPUT_DEPTH, nestsDeeperThan } from '../../executor/json-output.js';
 
 /**
  * The largest message a source takes, as `POST /signals`' default body limit: a device or broker
@@ -59,22 +59,6 @@ function isJson(text: string): boolean {
 /** Whether a string may name a topic: a filter's wildcards (`+`, `#`) and NUL never appear in one. */
 export function isTopicName(topic: string): boolean {
   return !topic.includes('+') && !topic.includes('#') && !topic.includes('\0');
-}
-
-/**
- * Whether a JSON value nests deeper than `limit` (walked without recursion): V8 parses any depth,
- * but journaling the value (`JSON.stringify`) and comparing it overflow the stack far sooner —
- * the same bound as a handler's output.
- */
-function deeperThan(value: unknown, limit: number): boolean {
-  const stack: [unknown, number][] = [[value, 0]];
-  while (stack.length > 0) {
-    const [v, depth] = stack.pop()!;
-    if (v === null || typeof v !== 'object') continue;
-    if (depth + 1 > limit) return true;
-    for (const child of Array.isArray(v) ? v : Object.values(v)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
-  }
-  return false;
 }
 
 /** Whether an MQTT topic filter (`+` one level, `#` the rest) matches a topic name. */
@@ -134,7 +118,7 @@ export class SourceIngest {
       if (m.payload instanceof Uint8Array && m.payload.byteLength > SOURCE_PAYLOAD_LIMIT)
         throw new Error(`the payload is larger than ${SOURCE_PAYLOAD_LIMIT} bytes (${m.payload.byteLength})`);
       payload = m.payload instanceof Uint8Array ? parsePayload(m.payload) : m.payload;
-      if (deeperThan(payload, MAX_OUTPUT_DEPTH)) throw new Error(`the payload nests more than ${MAX_OUTPUT_DEPTH} levels deep`);
+      if (nestsDeeperThan(payload, MAX_OUTPUT_DEPTH)) throw new Error(`the payload nests more than ${MAX_OUTPUT_DEPTH} levels deep`);
     } catch (e) {
       for (const t of mappings) this.store.reject(t.signal, { source: this.name }, (e as Error).message);
       return 0;
