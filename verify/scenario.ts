@@ -199,8 +199,9 @@ function stepItemArbitrary(step: StepIR, plan: PlanIR, options: ScenarioOptions,
   const sim = step.capability ? plan.simulations[step.capability] : undefined;
   // Every attempt the scheduler may make: retries on the binding and on each rebinding
   // alternative, then the fallback call.
-  // Capped: `retry 9999999999` is a valid plan, and a table that long exhausts the heap. Attempts
-  // past the table take the caller's default (`outcomeOf`: undefined).
+  // Capped: `retry 9999999999` is a valid plan, and a table that long exhausts the heap. An attempt
+  // past the table succeeds with the row's output (`outcomeOf`): 64 failures in a row is as far
+  // as the search looks.
   const attempts = Math.min(MAX_DRAWN_ATTEMPTS, (1 + Math.max(0, step.retry.max)) * (1 + step.binding.fallbacks.length) + (step.fallback ? 1 : 0));
   const failRate = options.failures ? Math.min(1, Math.max(0, sim?.fail ?? options.defaultFailRate)) : 0;
   const failBand = failRate > 0 ? Math.max(1, Math.round(failRate * 1000)) : 0;
@@ -268,11 +269,15 @@ function simulatedValueArbitrary(expr: ExprIR, fieldSchema: Record<string, unkno
   return fc.integer({ min: Math.round(lo * 100), max: Math.round(hi * 100) }).map((n) => n / 100);
 }
 
-/** The outcome of one attempt (0-based); undefined past the table (the caller's default). */
+/**
+ * The outcome of one attempt (0-based): undefined for a step the scenario has no row for (the
+ * caller's default); past the row's drawn attempts (`MAX_DRAWN_ATTEMPTS`), a success with the
+ * row's typed output — never the untyped `{}` the default answers.
+ */
 export function outcomeOf(scenario: Scenario, stepId: string, item: number, attempt: number): AttemptOutcome | undefined {
   const row = scenario.outcomes[stepId]?.[item];
-  const kind = row?.attempts[attempt];
-  if (!row || !kind) return undefined;
+  if (!row) return undefined;
+  const kind = row.attempts[attempt] ?? 'ok';
   if (kind === 'ok') return { kind, latency_ms: row.latency_ms, output: row.output, cost: row.cost };
   return kind === 'fail' ? { kind, latency_ms: row.latency_ms, cost: row.cost } : { kind };
 }
