@@ -6,7 +6,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { countsForLocality, localRatio, privacyScore, type PlacedStep, type PlanIR } from '../compiler/index.js';
 import type { TriggerIR } from '../compiler/index.js';
 import type { FinishedRun, RunStarter } from './run-starter.js';
-import { spendOfFinishedRuns } from './metrics-spend.js';
+import { spendOfFinishedRuns, type SpendTotal } from './metrics-spend.js';
 import type { FireResult, TriggerEngine } from './trigger-engine.js';
 
 export interface ServeMetrics {
@@ -19,6 +19,8 @@ export interface ServeMetrics {
   /** Counts one trigger decision. */
   outcome(trigger: TriggerIR, result: FireResult): void;
   render(): Promise<string>;
+  /** Actual spend of the journal's finished runs by plan, capability and model: `/metrics` and the dashboard read the same totals. */
+  spend(): Promise<readonly SpendTotal[]>;
 }
 
 export function createMetrics(starter: RunStarter, engine: () => TriggerEngine, plans: () => readonly PlanIR[]): ServeMetrics {
@@ -92,7 +94,7 @@ export function createMetrics(starter: RunStarter, engine: () => TriggerEngine, 
     registers: [registry],
   });
 
-  spendMetrics(registry, starter);
+  const spend = spendMetrics(registry, starter);
 
   const planOf = (planId: string): PlanIR | undefined => plans().find((p) => p.plan === planId || `${p.module}.${p.plan}` === planId);
 
@@ -130,12 +132,13 @@ export function createMetrics(starter: RunStarter, engine: () => TriggerEngine, 
     catchUp: (t) => catchUps.inc({ trigger: t.name }),
     outcome: (t, r) => outcomes.inc({ trigger: t.name, kind: t.source.kind, outcome: r.outcome }),
     render: () => registry.metrics(),
+    spend,
   };
 }
 
 // v0.3 (§8.2): actual spend of every attempt of the journal's finished runs — those this server
 // executed and those it only reads (`orch ui` over another process's journal), as `orch runs --stats`.
-function spendMetrics(registry: Registry, starter: RunStarter): void {
+function spendMetrics(registry: Registry, starter: RunStarter): () => Promise<readonly SpendTotal[]> {
   const spend = spendOfFinishedRuns(starter);
   new Counter({
     name: 'orch_cost_total',
@@ -162,6 +165,7 @@ function spendMetrics(registry: Registry, starter: RunStarter): void {
       }
     },
   });
+  return spend;
 }
 
 /** The share of recent finished steps that ran locally, and of those touching personal data that stayed local or at the edge. */
