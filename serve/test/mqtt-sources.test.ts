@@ -148,6 +148,28 @@ describe('MQTT sources (§9.4)', () => {
     await right.close();
   });
 
+  it('connects with the credentials of a broker URL kept as a secret, and never logs them', async () => {
+    const hostPort = broker.securedUrl.slice('mqtt://'.length);
+    const secrets: Record<string, string> = { GOOD_URL: `mqtt://${broker.user}:${broker.password}@${hostPort}`, BAD_URL: `mqtt://${broker.user}:wrong-pw-7f3a@${hostPort}` };
+    const connection = (name: string) => {
+      const c = parseSourcesConfig({ s: { mqtt: `secret:${name}` } }, (n) => secrets[n], '/').get('s')!;
+      if (c.kind !== 'mqtt') throw new Error('not an mqtt connection');
+      return c;
+    };
+    const lines: string[] = [];
+    const wrong = startMqttSource({ name: 'bad', connection: connection('BAD_URL'), filters: ['x'], onMessage: () => {}, log: (l) => lines.push(l) });
+    await expect(wrong.ready).rejects.toThrow(/authori[sz]ed|bad user/i);
+    await wrong.close();
+    const got: string[] = [];
+    const right = startMqttSource({ name: 'good', connection: connection('GOOD_URL'), filters: ['creds/#'], onMessage: (m) => got.push(m.topic), log: (l) => lines.push(l) });
+    await right.ready;
+    await publisher.publishAsync('creds/x', '1', { qos: 1 });
+    await waitUntil(() => got.includes('creds/x'), 'the message through the secret URL');
+    await right.close();
+    expect(lines.join('\n')).toMatch(/source bad: mqtt:\/\/127\.0\.0\.1:\d+: .*authori[sz]ed/i);
+    for (const l of lines) expect(l).not.toMatch(new RegExp(`wrong-pw-7f3a|${broker.password}`));
+  });
+
   it('connects over mqtts:// with the CA of the config, and refuses a server another CA did not sign', async () => {
     const tls = broker.tls!;
     const connection = (ca: string) => {
