@@ -205,6 +205,44 @@ describe('MQTT sources (§9.4)', () => {
   });
 });
 
+describe('a broker that refuses the reconnection for a while (§9.4)', () => {
+  it('is tried again with backoff, and the source is back once it lets it in', async () => {
+    const lines: string[] = [];
+    const got: string[] = [];
+    const c = startMqttSource({
+      name: 'later',
+      connection: { kind: 'mqtt', url: broker.securedUrl, username: broker.user, password: broker.password, protocolVersion: 4 },
+      filters: ['later/#'],
+      onMessage: (m) => got.push(String(m.payload)),
+      log: (l) => lines.push(l),
+    });
+    await c.ready;
+    try {
+      // Back with a password file that refuses it (a broker restarted mid-change): one refused CONNACK …
+      broker.setPassword('not-the-source-password');
+      await publisher.endAsync();
+      await broker.restart();
+      await waitUntil(() => lines.some((l) => /not authori[sz]ed/i.test(l)), 'the refused reconnection', 10_000);
+      // … then as it was: the source must be let in again on its own.
+      broker.setPassword(broker.password);
+      await broker.restart();
+      publisher = await mqtt.connectAsync(broker.url);
+      await waitUntil(
+        async () => {
+          await publisher.publishAsync('later/x', 'back', { qos: 1 });
+          return got.includes('back');
+        },
+        'a message after the broker let the source in again',
+        30_000,
+        200,
+      );
+    } finally {
+      broker.setPassword(broker.password);
+      await c.close();
+    }
+  });
+});
+
 describe('a stale signal through the broker (§9.4)', () => {
   it('never fires a trigger: a sample older than the value it has is refused (out of order) and decides nothing; a fresh one rises', async () => {
     const store = server.engine.store;

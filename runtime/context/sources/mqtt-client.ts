@@ -57,6 +57,10 @@ function connectMqtt(mqtt: typeof MqttLibrary, o: MqttSourceOptions): SourceClie
     // Subscriptions are renewed on every `connect` below, not replayed by the library as well.
     resubscribe: false,
     clean: true,
+    // A broker that refuses the connection (a restart still loading its password file, "server
+    // unavailable", credentials fixed later) is tried again with the same backoff: the library
+    // would otherwise stop reconnecting for good after one refused CONNACK.
+    reconnectOnConnackError: true,
     ...(c.username !== undefined ? { username: c.username } : {}),
     ...(c.password !== undefined ? { password: c.password } : {}),
     ...(c.ca !== undefined ? { ca: c.ca } : {}),
