@@ -95,7 +95,7 @@ function connectMqtt(mqtt: typeof MqttLibrary, o: MqttSourceOptions): SourceClie
   });
   client.on('error', (err) => {
     log(`source ${o.name}: ${shownUrl(c.url)}: ${transportReason(err)}`);
-    // A refused login is not a passing outage: the first start fails with it.
+    // The first start reports why it could not connect (a refused login, a refused connection); the client keeps trying.
     settle?.fail(err);
   });
   client.on('message', (topic, payload, packet) => {
