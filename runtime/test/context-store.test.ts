@@ -1,10 +1,10 @@
 /** LANGUAGE.md §9.4: the context store on the scheduler's virtual clock — staleness at its deadline, derived signals, hold. */
 import { describe, expect, it } from 'vitest';
 import type { ContextSignalIR, ExprIR } from '../../compiler/index.js';
-import { ContextStore, type ContextChange } from '../context/store.js';
+import { ContextStore, UNKNOWN_AGE, type ContextChange } from '../context/store.js';
 import { VirtualClock } from '../scheduler/clock.js';
 import { SOURCE_PAYLOAD_LIMIT, SourceIngest } from '../context/sources/ingest.js';
-import { unknownReason } from '../evaluate.js';
+import { evaluateOrUnknown, UNKNOWN, unknownReason } from '../evaluate.js';
 
 const sig = (name: string): ExprIR => ({ op: 'get', object: { op: 'var', name: 'context' }, key: name });
 const plain = (max: number | null): ContextSignalIR => ({ max_age_ms: max, derived: null, hold_ms: null });
@@ -79,7 +79,15 @@ describe('the context store', () => {
     clock.step();
     expect(store.read('motion')).toMatchObject({ state: 'fresh', value: true, set_at: 1_000_000 });
     ingest.accept({ topic: 'home/motion', payload: new TextEncoder().encode('false'), retained: true });
-    expect(store.read('motion')).toMatchObject({ state: 'stale', value: false, set_at: 0 });
+    // Of unknown age: no time, no age.
+    expect(store.read('motion')).toMatchObject({ state: 'stale', value: false, set_at: null, age_ms: null });
+    const env = { vars: {}, signal: (n: string) => store.read(n), now: () => clock.now() };
+    const age: ExprIR = { op: 'call', fn: 'age', args: [{ op: 'get', object: { op: 'var', name: 'context' }, key: 'motion' }] };
+    expect(evaluateOrUnknown(age, env)).toBe(UNKNOWN);
+    expect(evaluateOrUnknown({ op: '>', left: age, right: { op: 'lit', value: 60_000 } }, env)).toBe(UNKNOWN);
+    expect(unknownReason({ op: 'get', object: { op: 'var', name: 'context' }, key: 'motion' }, env)).toBe('context.motion is stale: its age is unknown (a retained message)');
+    // Kept durably as it came, so a restart still finds it of unknown age.
+    expect(store.record('motion')).toMatchObject({ value: false, set_at: UNKNOWN_AGE, source: 'home' });
   });
 
   it('a sample dated before the kept one, of another value, is refused as out of order and journaled; a duplicate is taken again', () => {

@@ -4,7 +4,7 @@
  * checked against the signal's declared type when the message arrives. A value of the wrong type,
  * an expression that cannot be evaluated or an unreadable sample time is refused through the
  * store (`context_rejected` with the reason), never stored. A retained message without a sample
- * time is of unknown age: it is set as of the epoch, so it is stale until a fresh message comes.
+ * time is of unknown age (`UNKNOWN_AGE`): stale until a fresh message comes, with no age to read.
  */
 import { describeValueErrors, validateValue, type JsonSchema, type SourceIR } from '../../../compiler/index.js';
 import { EvalError, evaluate } from '../../evaluate.js';
