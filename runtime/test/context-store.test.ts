@@ -113,12 +113,12 @@ describe('the context store', () => {
     const { store, events } = storeAt();
     const ingest = new SourceIngest('home', { topics: [{ topic: 'home/+/motion', signal: 'motion', from: { op: 'var', name: 'payload' }, at: null }] }, store, { properties: { motion: { type: 'boolean' } } });
     expect(ingest.accept({ topic: 'home/hall/motion', payload: new Uint8Array(SOURCE_PAYLOAD_LIMIT + 1).fill(32) })).toBe(0);
-    expect(events).toEqual([expect.objectContaining({ type: 'context_rejected', signal: 'motion', reason: expect.stringMatching(/larger than/) })]);
+    expect(events).toEqual([expect.objectContaining({ type: 'context_rejected', signal: 'motion', reason: expect.stringMatching(/^topic "home\/hall\/motion": the payload is larger than/) })]);
     // Nested past what the journal can write (a signal of an open type would take it): refused, journaled.
     const any = new SourceIngest('home', { topics: [{ topic: 'raw', signal: 'raw', from: { op: 'var', name: 'payload' }, at: null }] }, store, { properties: { raw: {} } });
     expect(any.accept({ topic: 'raw', payload: new TextEncoder().encode('['.repeat(200_000) + ']'.repeat(200_000)) })).toBe(0);
     expect(any.accept({ topic: 'raw', payload: JSON.parse('['.repeat(1001) + ']'.repeat(1001)) as unknown })).toBe(0);
-    expect(events.slice(1).map((e) => e.type === 'context_rejected' && e.reason)).toEqual(['the payload nests more than 1000 levels deep', 'the payload nests more than 1000 levels deep']);
+    expect(events.slice(1).map((e) => e.type === 'context_rejected' && e.reason)).toEqual(['topic "raw": the payload nests more than 1000 levels deep', 'topic "raw": the payload nests more than 1000 levels deep']);
     expect(any.accept({ topic: 'raw', payload: JSON.parse('['.repeat(1000) + ']'.repeat(1000)) as unknown })).toBe(1);
     // A key the payload does not have is null, also one every object inherits: no function or prototype reaches the store.
     for (const key of ['constructor', '__proto__', 'toString']) {

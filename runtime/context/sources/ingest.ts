@@ -120,7 +120,8 @@ export class SourceIngest {
       payload = m.payload instanceof Uint8Array ? parsePayload(m.payload) : m.payload;
       if (nestsDeeperThan(payload, MAX_OUTPUT_DEPTH)) throw new Error(`the payload nests more than ${MAX_OUTPUT_DEPTH} levels deep`);
     } catch (e) {
-      for (const t of mappings) this.store.reject(t.signal, { source: this.name }, (e as Error).message);
+      // Named by its topic as every refusal of a message is: which device sent the unusable one.
+      for (const t of mappings) this.store.reject(t.signal, { source: this.name }, `topic "${m.topic}": ${(e as Error).message}`);
       return 0;
     }
     let set = 0;
