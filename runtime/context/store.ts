@@ -150,7 +150,8 @@ export class ContextStore {
     const known = rec.value !== UNKNOWN_VALUE && (max === null || age <= max);
     // A value of unknown age (§9.4: a retained message) has no time to show and no age to compare:
     // `age()` of it is unknown, not the millennia since the instant it is kept as of.
-    const dated = !(rec.set_at === UNKNOWN_AGE && rec.source !== 'derived');
+    // A derived signal over one is of unknown age too (its time is the oldest it read).
+    const dated = rec.set_at !== UNKNOWN_AGE;
     // A stale signal keeps showing its last value (the dashboard); only `fresh` makes it known.
     return {
       value: rec.value === UNKNOWN_VALUE ? null : rec.value,
@@ -281,7 +282,8 @@ export class ContextStore {
     }
     if (d.clocked) this.armClock(d, env);
     const before = this.records.get(name);
-    const oldest = Math.min(...reads.map((r) => this.read(r).set_at ?? Infinity));
+    // As kept, not as read: a read of unknown age has no time to show, but is older than any.
+    const oldest = Math.min(...reads.map((r) => this.records.get(r)?.set_at ?? Infinity));
     const at = Number.isFinite(oldest) ? oldest : this.now();
     const value = this.hold(d, before?.value, v === UNKNOWN ? UNKNOWN_VALUE : v);
     // A held true keeps the time it was last computed true.

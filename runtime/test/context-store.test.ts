@@ -90,6 +90,21 @@ describe('the context store', () => {
     expect(store.record('motion')).toMatchObject({ value: false, set_at: UNKNOWN_AGE, source: 'home' });
   });
 
+  it('a derived signal over a value of unknown age is of unknown age too: its own max_age finds it stale, with no age', () => {
+    const clock = new VirtualClock(1_000_000);
+    const store = new ContextStore({
+      clock,
+      signals: { mode: plain(null), away: { max_age_ms: 300_000, derived: { op: '==', left: sig('mode'), right: { op: 'lit', value: 'away' } }, hold_ms: null } },
+    });
+    store.set('mode', 'away', { source: 'home', at: UNKNOWN_AGE });
+    // No max_age: never stale, but of unknown age all the same.
+    expect(store.read('mode')).toMatchObject({ value: 'away', state: 'fresh', set_at: null, age_ms: null });
+    expect(store.read('away')).toMatchObject({ value: true, state: 'stale', set_at: null, age_ms: null, source: 'derived' });
+    store.set('mode', 'away', { source: 'home' });
+    expect(store.read('away')).toMatchObject({ value: true, state: 'fresh', set_at: 1_000_000, age_ms: 0 });
+    store.close();
+  });
+
   it('a sample dated before the kept one, of another value, is refused as out of order and journaled; a duplicate is taken again', () => {
     const { store, events } = storeAt();
     const at: ExprIR = { op: 'get', object: { op: 'var', name: 'payload' }, key: 'ts' };

@@ -17,7 +17,7 @@ export function contextEventView(e: ContextEventRow | StoredContextEvent, secret
   const head = { ...('seq' in e ? { seq: e.seq } : {}), type: e.type, time: new Date(e.time).toISOString(), signal: e.signal };
   if (e.type !== 'context_updated') return { ...head, ...e.data };
   const { value, at, ...rest } = e.data;
-  return { ...head, value: shownSignal(secrets, e.signal, value), ...rest, at: at === UNKNOWN_AGE && e.data.source !== 'derived' ? null : new Date(at).toISOString() };
+  return { ...head, value: shownSignal(secrets, e.signal, value), ...rest, at: at === UNKNOWN_AGE ? null : new Date(at).toISOString() };
 }
 
 export function registerContextEvents(app: FastifyInstance, journal: ContextJournal | null, secrets: ReadonlySet<string> = new Set()): void {
