@@ -169,6 +169,8 @@ describe('MQTT sources (§9.4)', () => {
     await right.close();
     expect(lines.join('\n')).toMatch(/source bad: mqtt:\/\/127\.0\.0\.1:\d+: .*authori[sz]ed/i);
     for (const l of lines) expect(l).not.toMatch(new RegExp(`wrong-pw-7f3a|${broker.password}`));
+    // Never connected, so no connection was lost: the refusal is the whole story.
+    expect(lines.filter((l) => l.startsWith('source bad:') && /lost/.test(l))).toEqual([]);
   });
 
   it('connects over mqtts:// with the CA of the config, and refuses a server another CA did not sign', async () => {

@@ -69,10 +69,13 @@ function connectMqtt(mqtt: typeof MqttLibrary, o: MqttSourceOptions): SourceClie
   const ready = new Promise<void>((ok, fail) => (settle = { ok, fail }));
   ready.catch(() => undefined);
   let down = false;
+  // Whether it was ever connected: before that, a closed attempt lost nothing (its error is logged).
+  let connected = false;
   client.on('connect', () => {
     client.options.reconnectPeriod = FIRST_RETRY_MS;
-    if (down) log(`source ${o.name}: reconnected to ${shownUrl(c.url)}`);
+    if (down) log(`source ${o.name}: ${connected ? 'reconnected' : 'connected'} to ${shownUrl(c.url)}`);
     down = false;
+    connected = true;
     client.subscribe([...o.filters], { qos: 1 }, (err, granted) => {
       const refused = (granted ?? []).filter((g) => g.qos === 128).map((g) => g.topic);
       if (err || refused.length > 0) {
@@ -90,7 +93,7 @@ function connectMqtt(mqtt: typeof MqttLibrary, o: MqttSourceOptions): SourceClie
     client.options.reconnectPeriod = Math.min(MAX_RETRY_MS, (client.options.reconnectPeriod ?? FIRST_RETRY_MS) * 2);
   });
   client.on('close', () => {
-    if (!down && !client.disconnecting) log(`source ${o.name}: connection to ${shownUrl(c.url)} lost; reconnecting`);
+    if (connected && !down && !client.disconnecting) log(`source ${o.name}: connection to ${shownUrl(c.url)} lost; reconnecting`);
     down = true;
   });
   client.on('error', (err) => {
