@@ -275,10 +275,10 @@ function attemptWhat(cap: CapabilityIR | null, resource: ReturnType<typeof resou
   return endpoint !== undefined ? `attempt waiting for model endpoint "${endpoint}"` : 'attempt';
 }
 
-function armTimeout(c: RunState, inst: Inst, token: number, ms: number, what: string, since: number | null = null): void {
-  const left = since === null ? ms : since + ms - c.now;
-  inst.timer = { kind: 'timeout', token, what, ms };
-  c.armTimer(stepTimerId(inst), left);
+export function armTimeout(c: RunState, inst: Inst, token: number, ms: number, what: string, since: number | null = null): void {
+  const waited = since === null ? 0 : c.now - since;
+  inst.timer = { kind: 'timeout', token, what, ms, waited };
+  c.armTimer(stepTimerId(inst), ms - waited);
 }
 
 export function checkUntil(c: RunState, inst: Inst): void {
