@@ -42,6 +42,36 @@ describe('a damaged event batch', () => {
   });
 });
 
+describe('an event whose fields have the wrong types', () => {
+  const batch = (data: unknown) => encodeBatches([{ ...events[1]!, data }] as unknown as RunEvent[], () => 'step_started', (e) => JSON.stringify(e.data))[0]!.events;
+  const decode = (t: string) => decodeBatch('r', 2, 10, t, (c) => String(c));
+  const written = { attempt: 1, phaseAttempt: 1, phase: 'main', resourceIndex: 0, resource: 'r1', capability: 'c', cost: 0 };
+
+  it('is JournalCorrupt where it is read, naming the run, the seq and the field, never the value', () => {
+    const wrong = () => decode(batch({ ...written, attempt: 'secret-77' }));
+    expect(wrong).toThrow(/^the journal of run r is damaged: event 2 \(step_started\) has data of the wrong type \(\/attempt must be integer\)/);
+    expect(wrong).not.toThrow(/secret-77/);
+    // A field a newer v2 writer added is not this version's to refuse.
+    expect(decode(batch({ ...written, later: 'a newer field' }))[0]!.data).toMatchObject(written);
+  });
+
+  it('any field of a written event given a value of another JSON type either still fits its schema or is JournalCorrupt', () => {
+    const other = fc.oneof(fc.string(), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(fc.integer(), { maxLength: 2 }), fc.dictionary(fc.string({ maxLength: 3 }), fc.integer(), { maxKeys: 2 }));
+    fc.assert(
+      fc.property(fc.constantFrom(...Object.keys(written)), other, (field, value) => {
+        try {
+          const [e] = decode(batch({ ...written, [field]: value }));
+          expect(e!.data).toMatchObject({ [field]: value });
+        } catch (err) {
+          expect(err).toBeInstanceOf(JournalCorrupt);
+          expect((err as Error).message).toContain(`(/${field} `);
+        }
+      }),
+      { seed: 20261129, numRuns: 300 },
+    );
+  });
+});
+
 describe('an event whose data lacks its type\'s fields', () => {
   it('is JournalCorrupt out of replay (what resume, signal and upgrade fold), naming the event', () => {
     const hollow = [{ runId: 'r', seq: 4, ts: 10, type: 'plan_created', stepId: null, data: {} }] as unknown as RunEvent[];
@@ -76,6 +106,11 @@ describe('commands reading a damaged journal', () => {
       await expectDamaged(['timeline', 'r1'], /event \d+ is not \[time, type, step, data\]/);
       const { ts } = db.prepare('SELECT ts FROM event_batches WHERE id < ? ORDER BY id DESC LIMIT 1').get(last.id) as { ts: number };
       damage('UPDATE event_batches SET ts = ? WHERE id = ?', ts, last.id);
+      expect(last.events).toMatch(/"attempt":1\b/);
+      damage('UPDATE event_batches SET events = ? WHERE id = ?', last.events.replace(/"attempt":1\b/, '"attempt":"one"'), last.id);
+      await expectDamaged(['timeline', 'r1'], /event \d+ \(step_\w+\) has data of the wrong type \(\/attempt must be integer\)/);
+      await expectDamaged(['runs', 'export', 'r1'], /event \d+ \(step_\w+\) has data of the wrong type/);
+      damage('UPDATE event_batches SET events = ? WHERE id = ?', last.events, last.id);
       damage('UPDATE runs SET started_at = ?', 'x');
       await expectDamaged(['timeline', 'r1'], /its start time is not a time/);
       damage('UPDATE runs SET started_at = ?, completed_at = ?', ts, 1e17);
