@@ -15,7 +15,7 @@ import type { RunState } from './run-state.js';
 import { approvalRefusal, armTimeout, askPolicy, blockStep, checkUntil, decideApproval, launch, mcpToolKey } from './start.js';
 import { IDLE, type Inst, baseId } from './state.js';
 import { TIME_CHANGE_TIMER, timeChanged } from './time-conditions.js';
-import { clearStepTimer, clearTimers, stepTimerId } from './timers.js';
+import { clearStepTimer, clearTimers, stepTimerId, timedOutMessage } from './timers.js';
 
 type Live = Exclude<CoreEvent, { type: 'started' | 'pump' }>;
 
@@ -240,7 +240,7 @@ function timerFired(c: RunState, timer: string): void {
   if (kind === 'subplan') c.command({ type: 'control_subplan', key: inst.key, op: 'cancel', reason: 'timed out' });
   c.untilWaiters.delete(inst);
   const final = kind === 'approval' || kind === 'until';
-  attemptFailed(c, inst, `${t.what} timed out after ${t.ms}ms`, true, !final);
+  attemptFailed(c, inst, timedOutMessage(t.what, t.ms), true, !final);
 }
 
 /**
