@@ -11,7 +11,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { Comment, Module } from './ast.js';
-import { hasErrors, type Diagnostic } from './diagnostic.js';
+import { type Diagnostic } from './diagnostic.js';
 import { parse, type ParseOutput } from './parse.js';
 import { DocComment, lex, type LexOutput } from './lexer.js';
 import { parsePiece, pieceBounds, PIECE_CHARS, printPiece } from './format-pieces.js';
@@ -19,10 +19,28 @@ import { commentText, printChunks, printModuleChunks, type PrintedChunk } from '
 import { sameTokensOfClean } from './same-tokens.js';
 import { sameIgnoringRanges } from './tree-equality.js';
 
+/**
+ * Errors the parser reports on a tree that still holds every word of the text — a `repeat`
+ * without a valid bound or step (E0302), a race of fewer than two branches (E0303): the printer
+ * prints that tree, so such a file is formatted like any other. Any other error leaves the file
+ * as it is: a syntax error, and a repeated property (E0102) or a value of another unit (E0203),
+ * which the tree drops — printing it would delete them.
+ */
+const FORMATS_DESPITE: ReadonlySet<string> = new Set(['E0302', 'E0303']);
+
+/** The diagnostics that keep `format` from printing a file: none when it formats. */
+export function formattingBlockers(diagnostics: readonly Diagnostic[]): Diagnostic[] {
+  return diagnostics.filter((d) => d.severity === 'error' && !FORMATS_DESPITE.has(d.code));
+}
+
+function blocksFormatting(diagnostics: readonly Diagnostic[]): boolean {
+  return formattingBlockers(diagnostics).length > 0;
+}
+
 export interface FormatResult {
   /** The formatted text; the input text unchanged when there are errors. */
   readonly text: string;
-  /** The parser's diagnostics; formatting is refused when any is an error. */
+  /** The parser's diagnostics; formatting is refused when any is one of `formattingBlockers`. */
   readonly diagnostics: readonly Diagnostic[];
   readonly changed: boolean;
   /**
@@ -116,7 +134,7 @@ export interface PrintedWhole {
 export function printWithChunks(file: string, text: string, parsed?: ParseOutput): PrintedWhole {
   // Compact ranges: the printer reads the positions of few nodes next to the ranges it makes.
   const { module, diagnostics } = parsed ?? parse({ file, text, compact: true });
-  if (hasErrors(diagnostics)) return { diagnostics, checked: () => ({ text, diagnostics, changed: false }) };
+  if (blocksFormatting(diagnostics)) return { diagnostics, checked: () => ({ text, diagnostics, changed: false }) };
   const chunks = [...printModuleChunks(module, { source: text })];
   const checked = (): FormatResult => {
     const body = chunks.map((c) => c.text).join('');
@@ -152,7 +170,7 @@ function sameMeaningByPieces(file: string, module: Module, chunks: readonly Prin
     }
     const piece = chunks.slice(from, to);
     const { module: printed, diagnostics } = parse({ file, text: piece.map((c) => c.text).join(''), compact: true });
-    if (hasErrors(diagnostics)) return false;
+    if (blocksFormatting(diagnostics)) return false;
     const expected = piece.flatMap((c) => (c.item === undefined ? [] : [c.item]));
     const found = [...(printed.module ? [printed.module] : []), ...printed.imports, ...printed.declarations];
     if (!sameIgnoringRanges(expected, found, { transparentParens: true })) return false;
@@ -191,7 +209,7 @@ function endsWithDocLine(chunk: string): boolean {
 const commentTexts = (cs: readonly Comment[]): string[] => cs.map((c) => commentText(c).trimEnd()).sort();
 
 export interface FormatCheck {
-  /** The parser's diagnostics; the answer is `false` when any is an error. */
+  /** The parser's diagnostics; the answer is `false` when any is one of `formattingBlockers`. */
   readonly diagnostics: readonly Diagnostic[];
   /** Whether formatting would change the text. */
   readonly changed: boolean;
@@ -242,7 +260,7 @@ function checkByPieces(file: string, text: string, bounds: readonly number[]): F
 
 function checkWhole(file: string, text: string): FormatCheck {
   const { module, diagnostics } = parse({ file, text, compact: true });
-  if (hasErrors(diagnostics)) return { diagnostics, changed: false };
+  if (blocksFormatting(diagnostics)) return { diagnostics, changed: false };
   let at = 0;
   for (const piece of printChunks(module, { source: text })) {
     if (!text.startsWith(piece, at)) return { diagnostics, changed: true };

@@ -94,6 +94,27 @@ describe('orch fmt', () => {
     expect(readFileSync(messy, 'utf8')).toBe(TIDY);
   });
 
+  it('formats a file whose only errors leave its tree whole (E0302, E0303): they are check\'s to report', async () => {
+    const dir = tempDir();
+    const loops = 'plan p {\n    repeat r until true { step s = f(x: 1) }\n  race q {   step a = f(x: 1) }\n}\n';
+    const file = write(dir, 'loops.orch', loops);
+    const r = await cli(['fmt', file]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(readFileSync(file, 'utf8')).toBe('plan p {\n  repeat r until true {\n    step s = f(x: 1)\n  }\n  race q {\n    step a = f(x: 1)\n  }\n}\n');
+    expect((await cli(['fmt', '--check', file])).code).toBe(0);
+  });
+
+  it('keeps refusing a property given twice (E0102): the tree holds one, and printing it would delete the other', async () => {
+    const dir = tempDir();
+    const twice = 'plan p {\n  goal "a"\n  goal "b"\n  step s = f(x: 1)\n}\n';
+    const file = write(dir, 'twice.orch', twice);
+    const r = await cli(['fmt', file]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/twice\.orch:3:3: error\[E0102\]/);
+    expect(readFileSync(file, 'utf8')).toBe(twice);
+  });
+
   it('reports an unreadable input as one line and exits 2', async () => {
     const dir = tempDir();
     const missing = path.join(dir, 'missing.orch');
