@@ -60,7 +60,7 @@ function tokenClass(t: IToken): SourceTokenType {
 // What the layers above use of this one. The AST and the Diagnostic type are contracts: all of them.
 export * from './ast.js';
 export * from './diagnostic.js';
-export { checkFormatted, format, formattingBlockers, printWithChunks } from './format.js';
+export { checkFormatted, format, printWithChunks } from './format.js';
 export { parsePiece, pieceBounds, PIECE_CHARS } from './format-pieces.js';
 export type { FormatCheck, FormatResult, PrintedWhole } from './format.js';
 export { reparse } from './incremental.js';

@@ -105,14 +105,19 @@ describe('orch fmt', () => {
     expect((await cli(['fmt', '--check', file])).code).toBe(0);
   });
 
-  it('keeps refusing a property given twice (E0102): the tree holds one, and printing it would delete the other', async () => {
+  it('formats a file with a property given twice (E0102), keeping that declaration as written: its tree holds one of the two', async () => {
     const dir = tempDir();
-    const twice = 'plan p {\n  goal "a"\n  goal "b"\n  step s = f(x: 1)\n}\n';
+    const twice = 'plan p {\n  goal "a"  // first\n    goal "b"\n  step s = f(x: 1)\n}\nplan   q { step s = f(x: 2) }\n';
     const file = write(dir, 'twice.orch', twice);
     const r = await cli(['fmt', file]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/twice\.orch:3:3: error\[E0102\]/);
-    expect(readFileSync(file, 'utf8')).toBe(twice);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(file, 'utf8')).toBe('plan p {\n  goal "a"  // first\n    goal "b"\n  step s = f(x: 1)\n}\n\nplan q {\n  step s = f(x: 2)\n}\n');
+    expect((await cli(['fmt', '--check', file])).code).toBe(0);
+    // Outside every declaration (a second module line) nothing can be kept as written: refused.
+    const modules = write(dir, 'modules.orch', 'module a\nmodule b\nplan   p { step s = f(x: 1) }\n');
+    const refused = await cli(['fmt', modules]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/modules\.orch:2:1: error\[E0102\]/);
   });
 
   it('reports an unreadable input as one line and exits 2', async () => {
