@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import type { PlanDecl } from '../ast.js';
 import { parse, parseViaCst } from '../index.js';
 import { diagnosticsOf } from './helpers.js';
+import fc from 'fast-check';
+import { arbIdentName, EXPRESSION_HEADS } from './arbitraries.js';
 
 const at = (text: string) =>
   parse({ file: 'f.orch', text }).diagnostics.map((d) => `${d.range.start.line}:${d.range.start.column} ${d.code} ${d.message}`);
@@ -300,6 +302,24 @@ describe('an expression where a literal is required: one mistake, one diagnostic
     const loop = p.body[0]!;
     expect(loop.kind === 'ForEachDecl' && loop.parallel).toBeUndefined();
     expect(loop.kind === 'ForEachDecl' && loop.body.map((s) => s.kind === 'StepDecl' && s.name.name)).toEqual(['s']);
+  });
+
+  it('any member chain or arithmetic on one, wherever a plan takes a literal, is one syntax error', () => {
+    const chain = fc.tuple(fc.constantFrom(...EXPRESSION_HEADS), fc.array(arbIdentName, { minLength: 1, maxLength: 3 })).map(([h, fs]) => [h, ...fs].join('.'));
+    const expr = fc.oneof(chain, fc.tuple(chain, fc.constantFrom('+', '*', '-', '??'), fc.oneof(chain, fc.constant('2'))).map((p) => p.join(' ')), chain.map((c) => `len(${c})`));
+    const sites = [
+      (e: string) => plan(`  for each x in input.items parallel ${e} {`, '    step s = f(x: x)\n  }'),
+      (e: string) => plan(`  repeat r max ${e} until true {`, '    step s = f(x: 1)\n  }'),
+      (e: string) => plan(`  deadline ${e}`),
+      (e: string) => plan(`  concurrency ${e}`),
+      (e: string) => plan(`  goal ${e}`),
+    ];
+    fc.assert(
+      fc.property(expr, fc.constantFrom(...sites), (e, site) => {
+        for (const found of both(site(e))) expect(found.map((d) => d.split(' ')[1]), `${e}: ${found.join(' | ')}`).toEqual(['E0001']);
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it('a missing value before the next item on its own line is still recovered as missing', () => {
