@@ -3,6 +3,7 @@
  * when not given, a value that does not parse a usage error (exit 2). The runtime is loaded only
  * when the option is there, so a plain preview starts without it.
  */
+import type { PlanIR } from '../compiler/index.js';
 import { CliError } from './errors.js';
 
 export async function inputOption(raw: string | undefined): Promise<unknown> {
@@ -10,6 +11,20 @@ export async function inputOption(raw: string | undefined): Promise<unknown> {
   const { readJsonArg } = await import('../runtime/index.js');
   try {
     return readJsonArg(raw, '--input');
+  } catch (err) {
+    throw new CliError((err as Error).message, 2);
+  }
+}
+
+/**
+ * A parsed `--input` as the run of `plan` would start with it (unit literals read, defaults filled,
+ * checked against the plan's input type): what does not match is a usage error (exit 2), as `orch
+ * run` says it.
+ */
+export async function typedInput(plan: PlanIR, input: unknown): Promise<unknown> {
+  const { planInput } = await import('../runtime/index.js');
+  try {
+    return planInput(plan, input);
   } catch (err) {
     throw new CliError((err as Error).message, 2);
   }

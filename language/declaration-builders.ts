@@ -222,7 +222,9 @@ export abstract class DeclarationBuilders extends ExpressionBuilders {
     const id = this.ident(name);
     const d: Mutable<A.RepeatDecl> = { kind: 'RepeatDecl', name: id, until, body, range };
     if (!max) {
-      this.diagnostics.push(diagnostic('E0302', `repeat ${id.name} has no bound: write "repeat ${id.name} max N until …" with N from 1 to ${MAX_REPEAT} (Orch has no unbounded loop)`, this.file, id.range));
+      // `max input.n`: the syntax error already says a number is needed there.
+      if (!this.hasSyntaxErrorIn(startOffset(range), endOffset(range)))
+        this.diagnostics.push(diagnostic('E0302', `repeat ${id.name} has no bound: write "repeat ${id.name} max N until …" with N from 1 to ${MAX_REPEAT} (Orch has no unbounded loop)`, this.file, id.range));
     } else {
       const n = this.integer(max, 'max', 'max');
       if (n.integer && (n.value < 1 || n.value > MAX_REPEAT))

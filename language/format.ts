@@ -10,21 +10,53 @@
  * (format-pieces.ts). Never throws.
  */
 import { isDeepStrictEqual } from 'node:util';
-import type { Comment, Module } from './ast.js';
-import { hasErrors, type Diagnostic } from './diagnostic.js';
+import type { Comment, Declaration, Module } from './ast.js';
+import { type Diagnostic } from './diagnostic.js';
 import { parse, type ParseOutput } from './parse.js';
 import { DocComment, lex, type LexOutput } from './lexer.js';
 import { parsePiece, pieceBounds, PIECE_CHARS, printPiece } from './format-pieces.js';
 import { commentText, printChunks, printModuleChunks, type PrintedChunk } from './printer.js';
 import { sameTokensOfClean } from './same-tokens.js';
+import { endOffset, startOffset } from './source.js';
 import { sameIgnoringRanges } from './tree-equality.js';
+
+/**
+ * Errors the parser reports on a tree that still holds every word of the text — a `repeat`
+ * without a valid bound or step (E0302), a race of fewer than two branches (E0303): the printer
+ * prints that tree, so such a file is formatted like any other.
+ */
+const FORMATS_DESPITE: ReadonlySet<string> = new Set(['E0302', 'E0303']);
+/**
+ * Errors on a tree that dropped what was written — a property given twice (E0102), a value of
+ * another unit (E0203): printing the tree would delete it, so the declaration holding one is
+ * printed as written and the rest of the file is formatted. Any other error (a syntax error, or
+ * one of these outside every declaration) leaves the whole file as it is.
+ */
+const KEPT_AS_WRITTEN: ReadonlySet<string> = new Set(['E0102', 'E0203']);
+
+/** The declarations to print as written, or undefined when `diagnostics` keep the file from being formatted. */
+function asWrittenFor(module: Module, diagnostics: readonly Diagnostic[]): Set<Declaration> | undefined {
+  const out = new Set<Declaration>();
+  for (const d of diagnostics) {
+    if (d.severity !== 'error' || FORMATS_DESPITE.has(d.code)) continue;
+    const at = d.range.start.offset;
+    const decl = KEPT_AS_WRITTEN.has(d.code) ? module.declarations.find((x) => startOffset(x.range) <= at && at < endOffset(x.range)) : undefined;
+    if (!decl) return undefined;
+    out.add(decl);
+  }
+  return out;
+}
+
+const blockersOf = (diagnostics: readonly Diagnostic[]): Diagnostic[] => diagnostics.filter((d) => d.severity === 'error' && !FORMATS_DESPITE.has(d.code));
 
 export interface FormatResult {
   /** The formatted text; the input text unchanged when there are errors. */
   readonly text: string;
-  /** The parser's diagnostics; formatting is refused when any is an error. */
+  /** The parser's diagnostics. */
   readonly diagnostics: readonly Diagnostic[];
   readonly changed: boolean;
+  /** Set when errors kept the file from being formatted: those errors (the text is unchanged). */
+  readonly blockers?: readonly Diagnostic[];
   /**
    * Set when the printed text would not mean the same as the input (a formatter bug): the
    * text is then returned unchanged and this says why.
@@ -116,8 +148,9 @@ export interface PrintedWhole {
 export function printWithChunks(file: string, text: string, parsed?: ParseOutput): PrintedWhole {
   // Compact ranges: the printer reads the positions of few nodes next to the ranges it makes.
   const { module, diagnostics } = parsed ?? parse({ file, text, compact: true });
-  if (hasErrors(diagnostics)) return { diagnostics, checked: () => ({ text, diagnostics, changed: false }) };
-  const chunks = [...printModuleChunks(module, { source: text })];
+  const asWritten = asWrittenFor(module, diagnostics);
+  if (!asWritten) return { diagnostics, checked: () => ({ text, diagnostics, changed: false, blockers: blockersOf(diagnostics) }) };
+  const chunks = [...printModuleChunks(module, { source: text, asWritten })];
   const checked = (): FormatResult => {
     const body = chunks.map((c) => c.text).join('');
     // As `print`: a non-empty text ends with one line break.
@@ -152,7 +185,7 @@ function sameMeaningByPieces(file: string, module: Module, chunks: readonly Prin
     }
     const piece = chunks.slice(from, to);
     const { module: printed, diagnostics } = parse({ file, text: piece.map((c) => c.text).join(''), compact: true });
-    if (hasErrors(diagnostics)) return false;
+    if (!asWrittenFor(printed, diagnostics)) return false;
     const expected = piece.flatMap((c) => (c.item === undefined ? [] : [c.item]));
     const found = [...(printed.module ? [printed.module] : []), ...printed.imports, ...printed.declarations];
     if (!sameIgnoringRanges(expected, found, { transparentParens: true })) return false;
@@ -191,10 +224,12 @@ function endsWithDocLine(chunk: string): boolean {
 const commentTexts = (cs: readonly Comment[]): string[] => cs.map((c) => commentText(c).trimEnd()).sort();
 
 export interface FormatCheck {
-  /** The parser's diagnostics; the answer is `false` when any is an error. */
+  /** The parser's diagnostics. */
   readonly diagnostics: readonly Diagnostic[];
   /** Whether formatting would change the text. */
   readonly changed: boolean;
+  /** Set when errors keep the file from being formatted: those errors (`changed` is then false). */
+  readonly blockers?: readonly Diagnostic[];
   /** Set when the formatter failed (an internal error); `changed` is then false. */
   readonly refused?: string;
   /** No formatted text: the check stops at the first difference. */
@@ -242,9 +277,10 @@ function checkByPieces(file: string, text: string, bounds: readonly number[]): F
 
 function checkWhole(file: string, text: string): FormatCheck {
   const { module, diagnostics } = parse({ file, text, compact: true });
-  if (hasErrors(diagnostics)) return { diagnostics, changed: false };
+  const asWritten = asWrittenFor(module, diagnostics);
+  if (!asWritten) return { diagnostics, changed: false, blockers: blockersOf(diagnostics) };
   let at = 0;
-  for (const piece of printChunks(module, { source: text })) {
+  for (const piece of printChunks(module, { source: text, asWritten })) {
     if (!text.startsWith(piece, at)) return { diagnostics, changed: true };
     at += piece.length;
   }

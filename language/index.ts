@@ -10,6 +10,7 @@ import { LineIndex } from './source.js';
 
 export { parse, parseViaCst, RELEASE_TOKENS_FROM, type ParseInput, type ParseOutput } from './parse.js';
 export { LineIndex, codeFrame } from './source.js';
+export { classifyNumberSuffix } from './lexer.js';
 
 // ───────────── tokens for editors ─────────────
 

@@ -23,7 +23,7 @@ import { hardline, render, type Doc } from './layout.js';
 import type { Item } from './print-blocks.js';
 import { DeclarationPrinter } from './print-declarations.js';
 import { commentText } from './print-literals.js';
-import { endLine, startLine } from './source.js';
+import { endLine, endOffset, startLine, startOffset } from './source.js';
 
 export { commentText, escapeStringText, formatMoneyAmount, formatNumber, recordKeyText, stringLiteral } from './print-literals.js';
 export { parenthesize } from './print-precedence.js';
@@ -35,6 +35,11 @@ export interface PrintOptions {
   readonly source?: string;
   /** Target line width for wrapping; default 100. */
   readonly width?: number;
+  /**
+   * Declarations printed as they are written in `source` (format.ts: one whose tree dropped a
+   * repeated property, which printing the tree would delete).
+   */
+  readonly asWritten?: ReadonlySet<Declaration>;
 }
 
 export function print(module: Module, options: PrintOptions = {}): string {
@@ -67,7 +72,7 @@ export function* printModuleChunks(module: Module, options: PrintOptions = {}): 
   // Top-level chunks are separated by hard line breaks at indent 0, so each lays out alone exactly
   // as within the whole; built and rendered one at a time, only one chunk's document is alive —
   // the whole module's at once took gigabytes for a 10 MB file of small plans.
-  for (const chunk of printer.moduleChunks(module)) yield { text: chunk.before + render(chunk.doc(), width), item: chunk.item };
+  for (const chunk of printer.moduleChunks(module, options.asWritten)) yield { text: chunk.before + render(chunk.doc(), width), item: chunk.item };
 }
 
 /** One expression on one line, exactly as `orch fmt` writes it (hovers, messages). */
@@ -77,14 +82,14 @@ export function printExpr(e: Expr): string {
 
 class Printer extends DeclarationPrinter {
   /** The module as chunks that each start a line at indent 0, after `before` (line breaks). */
-  moduleChunks(m: Module): { readonly before: string; readonly doc: () => Doc; readonly item?: TopLevelItem }[] {
+  moduleChunks(m: Module, asWritten?: ReadonlySet<Declaration>): { readonly before: string; readonly doc: () => Doc; readonly item?: TopLevelItem }[] {
     const header: Item[] = [];
     if (m.module) {
       const md = m.module;
       header.push({ range: md.range, print: (inner) => this.withTrailing(this.moduleDecl(md), inner) });
     }
     const imports: Item[] = m.imports.map((imp) => ({ range: imp.range, print: (inner) => this.withTrailing(this.importDecl(imp), inner) }));
-    const decls: Item[] = m.declarations.map((d) => ({ range: d.range, doc: d.doc, print: (inner) => this.declaration(d, inner) }));
+    const decls: Item[] = m.declarations.map((d) => ({ range: d.range, doc: d.doc, print: (inner) => (asWritten?.has(d) ? this.written(d) : this.declaration(d, inner)) }));
     const absorbs = new Set(m.declarations.filter((d) => d.kind !== 'InvariantDecl' && d.kind !== 'TypeAliasDecl').map((d) => d.range));
     const all = [...header, ...imports, ...decls];
     const nodes: TopLevelItem[] = [...(m.module ? [m.module] : []), ...m.imports, ...m.declarations];
@@ -116,6 +121,12 @@ class Printer extends DeclarationPrinter {
     }
     if (tail.length) chunks.push({ before: '', doc: () => tail });
     return chunks;
+  }
+
+  /** A declaration's own text, line by line (the comments inside it with it). */
+  private written(d: Declaration): Doc {
+    const lines = this.source!.text.slice(startOffset(d.range), endOffset(d.range)).split(/\r?\n/);
+    return lines.map((l, i) => (i === 0 ? l : [hardline, l]));
   }
 
   protected moduleDecl(md: ModuleDecl): Doc {

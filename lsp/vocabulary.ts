@@ -71,6 +71,8 @@ export const BUILTIN_FUNCTIONS: Readonly<Record<string, string>> = {
   round: 'round(x, digits?): rounded number',
   now: 'now(): current time',
   format: 'format(template, …): string formatting',
+  split: 'split(s, separator): list<string> — the parts of s between the separators',
+  lines: 'lines(s): list<string> — the lines of s',
   secret: 'secret("NAME"): a secret resolved only at run time; redacted everywhere it is shown',
   known: 'known(context.X): bool — the signal is set and not older than its max_age',
   age: 'age(context.X): duration since the signal was set (unknown when never set)',

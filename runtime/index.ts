@@ -106,6 +106,7 @@ export {
 // ── executors, the cluster, telemetry, models, MCP, channels ──
 export { workerScript, WorkerExecutor } from './executor/worker-executor.js';
 export { fillDefaults } from './executor/value-defaults.js';
+export { planInput } from './plan-input.js';
 export { projectRoot } from './executor/handler-path.js';
 export { toJsonOutput, DEFAULT_MAX_OUTPUT_BYTES } from './executor/json-output.js';
 export { CLUSTER_TIME_SCALE_ENV, CLUSTER_TIMING_ENV, clusterTiming, DEFAULT_CLUSTER_TIMING, type ClusterTiming } from './cluster/timing.js';

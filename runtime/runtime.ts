@@ -13,12 +13,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { PlanIR } from '../compiler/index.js';
-import { describeValueErrors, validateValue } from '../compiler/index.js';
 import { databaseOf, LeaseLost, openBackend, type AsyncJournal, type Backend, type RunRow, type RuntimeJournal } from './backend/index.js';
 import { loadConfig, type OrchConfig } from './config.js';
 import { projectRoot } from './executor/handler-path.js';
-import { fillDefaults } from './executor/value-defaults.js';
-import { MAX_OUTPUT_DEPTH, nestsDeeperThan } from './executor/json-output.js';
+import { planInput, refuseTooDeep } from './plan-input.js';
 import { SharedLimits } from './limits/shared-limits.js';
 import { applyControl } from './apply-control.js';
 import { cliStarter, starterOf } from './people/identity.js';
@@ -102,11 +100,8 @@ export class Runtime {
 
   /** Validates the input against the plan's input schema and starts a journaled run. */
   async start(plan: PlanIR, opts: StartOptions = {}): Promise<ActiveRun> {
-    refuseTooDeep(opts.input, 'the input');
+    const input = planInput(plan, opts.input);
     refuseTooDeep(opts.context, 'the context');
-    const input = fillDefaults(plan.input, opts.input ?? {});
-    const check = validateValue(plan.input, input);
-    if (!check.ok) throw new RuntimeUsageError(`input does not match plan ${plan.plan}: ${describeValueErrors(check.errors)}`);
     const config = opts.config ?? (await this.projectConfig(plan));
     const runId = opts.runId ?? newRunId(plan.plan);
     if (await this.store?.getRun(runId)) throw new RuntimeUsageError(`run ${runId} already exists`);
@@ -589,6 +584,3 @@ export async function traceUrlTemplate(plan: PlanIR): Promise<string | undefined
  * journaled: V8 parses any depth, but storing the value overflows the stack, which would fail the
  * run's journal instead of saying what is wrong with what was given.
  */
-function refuseTooDeep(value: unknown, what: string): void {
-  if (nestsDeeperThan(value, MAX_OUTPUT_DEPTH)) throw new RuntimeUsageError(`${what} nests more than ${MAX_OUTPUT_DEPTH} levels deep`);
-}

@@ -8,6 +8,7 @@ import { projectRootOf } from '../../compiler/index.js';
 import { hashPassword, loadConfig, newApiToken, parseAge, revokeTokensOfRemovedUsers, type ApiTokenRow } from '../../runtime/index.js';
 import { CliError } from '../errors.js';
 import { DB_HELP, journalOf, withPeople } from '../db-option.js';
+import { commandGroup } from '../command-group.js';
 
 /** The password to hash: piped on stdin, or typed at a prompt that does not echo it. */
 async function readPassword(): Promise<string> {
@@ -63,7 +64,7 @@ function tokenState(t: ApiTokenRow, now = Date.now()): string {
 }
 
 export function registerAuth(program: Command): void {
-  const auth = program.command('auth').description('people of orch serve: password hashes and API tokens (config "auth" block)');
+  const auth = commandGroup(program, 'auth', 'people of orch serve: password hashes and API tokens (config "auth" block)');
 
   auth
     .command('hash')

@@ -7,6 +7,7 @@
 import type { Command } from 'commander';
 import { journalOf, withBackend } from '../db-option.js';
 import { CliError } from '../errors.js';
+import { commandGroup } from '../command-group.js';
 
 interface MigrateFlags {
   readonly db?: string;
@@ -14,7 +15,7 @@ interface MigrateFlags {
 }
 
 export function registerDb(program: Command): void {
-  const db = program.command('db').description('manage the Postgres database of an Orch cluster');
+  const db = commandGroup(program, 'db', 'manage the Postgres database of an Orch cluster');
   db.command('migrate')
     .description('create or upgrade the orch schema of a Postgres database (idempotent)')
     .option('--db <url>', 'postgres://… URL (default: $ORCH_DB)')

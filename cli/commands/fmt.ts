@@ -21,7 +21,9 @@ Examples:
   $ cat plan.orch | orch fmt -            # standard input to standard output
 
 Files are only written when their formatted text differs. Files with syntax errors are left
-untouched and their errors are printed.
+untouched and their errors are printed. A declaration with a property given twice or a value of
+another unit (which its tree drops) is kept as written, the rest formatted; other errors (orch
+check reports them) do not stop formatting.
 
 Exit codes: 0 all formatted (or already formatted), 1 --check found files to format or a file
 has syntax errors, 2 usage or I/O error.`;
@@ -80,7 +82,7 @@ async function runFmt(inputs: readonly string[], opts: FmtOptions): Promise<numb
       fail(result.refused);
       continue;
     }
-    const errors = result.diagnostics.filter((d) => d.severity === 'error');
+    const errors = result.blockers ?? [];
     if (errors.length > 0) {
       sources.set(file, text);
       diagnostics.push(...errors);
@@ -115,7 +117,7 @@ async function fmtStdin(opts: FmtOptions): Promise<number> {
   const text = await readStdinSource();
   const result = opts.check ? checkFormatted(file, text) : format(file, text);
   if (result.refused !== undefined) throw new CliError(result.refused, 2);
-  const errors = result.diagnostics.filter((d) => d.severity === 'error');
+  const errors = result.blockers ?? [];
   if (errors.length > 0) {
     const color = colorFor(process.stderr);
     process.stderr.write(renderText(errors, { sources: new Map([[file, text]]), color, fileCount: 1 }));

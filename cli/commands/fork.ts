@@ -57,7 +57,7 @@ export function registerFork(program: Command): void {
           throw new CliError((err as Error).message, 2);
         }
       }
-      const plan = cli.to !== undefined ? (await readPlanVersion(cli.to, cli.plan, opts.db)).plan : undefined;
+      const plan = cli.to !== undefined ? (await readPlanVersion(cli.to, cli.plan, opts.db, 1)).plan : undefined;
       const runtime = await openRuntime(opts);
       await execute(runtime, opts.json === true, () =>
         forkRun(runtime, runId, { at: cli.at, ...(output ? { output } : {}), ...(plan ? { plan } : {}), onEvent: progressFor(opts).onEvent }),

@@ -11,6 +11,7 @@ import { positiveInt } from '../positive-int.js';
 import { projectRootOf } from '../../compiler/index.js';
 import { lockProject } from '../../runtime/index.js';
 import { registerMcpServe } from './mcp-serve.js';
+import { commandGroup } from '../command-group.js';
 
 const HELP_EXAMPLES = `
 Examples:
@@ -34,9 +35,7 @@ interface LockCliOptions {
 }
 
 export function registerMcp(program: Command): void {
-  const mcp = program
-    .command('mcp')
-    .description('Orch and the Model Context Protocol: lock the tools of the servers plans import; serve the compiler to assistants');
+  const mcp = commandGroup(program, 'mcp', 'Orch and the Model Context Protocol: lock the tools of the servers plans import; serve the compiler to assistants');
   registerMcpServe(mcp);
   mcp
     .command('lock')

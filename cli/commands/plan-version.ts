@@ -1,7 +1,9 @@
 /**
  * One version of a plan, as `orch diff` and `orch upgrade` take it: a `.orch` file (compiled, with
  * its model for triggers), an IR file, or a run id (the IR its journal records now). Usage and I/O
- * problems (and a file that does not compile) are exit 2: exit 1 means "they differ" there.
+ * problems are exit 2. A plan with errors is exit `errorsExit`: 1 as for every command that takes a
+ * plan (LANGUAGE.md §6: `orch upgrade --to`, `orch fork --to`), except `orch diff`'s 2 — exit 1
+ * means "they differ" there.
  */
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -16,14 +18,14 @@ export interface PlanVersion {
   readonly label: string;
 }
 
-export async function readPlanVersion(operand: string, planName: string | undefined, db: string | undefined): Promise<PlanVersion> {
+export async function readPlanVersion(operand: string, planName: string | undefined, db: string | undefined, errorsExit: 1 | 2 = 2): Promise<PlanVersion> {
   if (existsSync(operand) && !operand.endsWith('.json')) {
-    const { compileSelectedPlan } = await import('./compiled-plan.js');
+    const { compileSelectedPlan, PlanHasErrors } = await import('./compiled-plan.js');
     try {
       const { plan, model } = await compileSelectedPlan(operand, planName);
       return { plan, model, from: 'file', label: operand };
     } catch (err) {
-      if (err instanceof CliError) throw new CliError(err.message, 2);
+      if (err instanceof CliError) throw new CliError(err.message, err instanceof PlanHasErrors ? errorsExit : 2);
       throw err;
     }
   }
@@ -31,7 +33,7 @@ export async function readPlanVersion(operand: string, planName: string | undefi
     const { loadPlan } = await import('../../runtime/index.js');
     const loaded = await loadPlan(operand, planName);
     if (loaded.kind === 'usage') throw new CliError(loaded.message, 2);
-    if (loaded.kind === 'errors') throw new CliError(`${operand}: the plan has errors`, 2);
+    if (loaded.kind === 'errors') throw new CliError(`${operand}: the plan has errors`, errorsExit);
     return { plan: loaded.plan, model: undefined, from: 'ir', label: operand };
   }
   if (/[/\\]|\.orch$|\.json$/.test(operand)) throw new CliError(`cannot read ${operand}: no such file`, 2);

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import { colorFor } from '../render-diagnostics.js';
-import { inputOption } from '../input-option.js';
+import { inputOption, typedInput } from '../input-option.js';
 
 const HELP = `
 Examples:
@@ -15,9 +15,10 @@ Shows stages and parallel groups, loops (repeat ×1..N) and races (first of …)
 resource with the placement rationale and its estimate, totals against the policy budgets (best
 and worst case when the plan loops), guardrails with their static verdicts, consent scopes and
 triggers. With --input, \`when\` conditions and \`for each\` sizes that depend only on the plan
-input are resolved for that input.
+input are resolved for that input; it is checked and read as orch run reads it (durations, money
+and percentages may be written "5m", "12.50usd", "80%").
 
-Exit codes: 0 shown, 1 the file has errors, 2 usage or I/O error (including --input that is not JSON).`;
+Exit codes: 0 shown, 1 the file has errors, 2 usage or I/O error (including an --input that is not JSON or not the plan input).`;
 
 export function registerPreview(program: Command): void {
   program
@@ -34,7 +35,7 @@ export function registerPreview(program: Command): void {
       const { compileSelectedPlan } = await import('./compiled-plan.js');
       const { preview, renderPreviewText } = await import('../../compiler/index.js');
       const { plan, model } = await compileSelectedPlan(file, opts.plan);
-      const p = preview(plan, model, input === undefined ? {} : { input });
+      const p = preview(plan, model, input === undefined ? {} : { input: await typedInput(plan, input) });
       process.stdout.write(opts.format === 'json' ? `${JSON.stringify(p, null, 2)}\n` : renderPreviewText(p, colorFor(process.stdout)));
     });
 }

@@ -28,8 +28,8 @@ Examples:
   $ orch upgrade launch-7f3a --to plans/campaign.orch && orch signal launch-7f3a ask approve
   $ orch upgrade --all --plan launch --to plans/campaign.orch
 
-Exit codes: 0 upgraded (with --dry-run: compatible), 1 refused (incompatible, or a finished run; with
---all: any), 2 usage or I/O error (an unknown run, a --to that does not compile).`;
+Exit codes: 0 upgraded (with --dry-run: compatible), 1 refused (incompatible, a finished run or a
+--to plan with errors; with --all: any), 2 usage or I/O error (an unknown run, a --to not found).`;
 
 /** The statuses of a run `orch upgrade` may move (§8.6): running elsewhere, paused or waiting, interrupted. */
 const UNFINISHED: ReadonlySet<string> = new Set(['running', 'paused', 'interrupted']);
@@ -58,7 +58,7 @@ export function registerUpgrade(program: Command): void {
     .action(async (runId: string | undefined, opts: Opts) => {
       if (opts.all ? runId !== undefined || !opts.plan : runId === undefined)
         throw new CliError('give one RUN, or --all with --plan P', 2);
-      const target = await readPlanVersion(opts.to, opts.plan, opts.db);
+      const target = await readPlanVersion(opts.to, opts.plan, opts.db, 1);
       const { upgradeRun, RuntimeUsageError } = await import('../../runtime/index.js');
       const reports = await withJournal(journalOf(opts.db), async (j) => {
         const ids = opts.all

@@ -92,3 +92,38 @@ describe('bad input to the CLI', () => {
     }
   });
 });
+
+describe('orch preview --input reads the input as orch run does', () => {
+  const TYPED = `plan p {
+  input { n: int, price: money, wait_for: duration, share: percent, items: list<string> }
+  step t = transform(value: input.price)
+  output { v: t.output.value }
+}
+`;
+
+  it('refuses an input that does not match the plan input, with the message orch run gives (exit 2)', async () => {
+    const dir = tempDir('orch-badinput-');
+    writeFileSync(join(dir, 'p.orch'), TYPED);
+    const input = JSON.stringify({ n: 'x', price: 1, wait_for: 1, share: 0.5, items: [] });
+    const preview = await runCli(['preview', 'p.orch', '--input', input], dir);
+    const run = await runCli(['run', 'p.orch', '--db', join(dir, 'runs.db'), '--input', input, '--quiet'], dir);
+    expect([preview.code, run.code]).toEqual([2, 2]);
+    expect(preview.stderr).toContain('input does not match plan p: /n: must be integer');
+    expect(run.stderr).toContain('input does not match plan p: /n: must be integer');
+  });
+
+  it('takes durations, money and percentages written as Orch literals, in preview and run alike', async () => {
+    const dir = tempDir('orch-badinput-');
+    writeFileSync(join(dir, 'p.orch'), TYPED);
+    const input = JSON.stringify({ n: 1, price: '12.50usd', wait_for: '5m', share: '80%', items: ['a'] });
+    const preview = await runCli(['preview', 'p.orch', '--input', input], dir);
+    expect(preview.code, preview.stderr).toBe(0);
+    const run = await runCli(['run', 'p.orch', '--db', join(dir, 'runs.db'), '--input', input, '--json', '--quiet'], dir);
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ output: { v: 12.5 } });
+    // A unit that is not the type's stays refused.
+    const wrong = await runCli(['preview', 'p.orch', '--input', JSON.stringify({ n: 1, price: '5m', wait_for: '12usd', share: 1, items: [] })], dir);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('/price: must be number; /wait_for: must be number');
+  });
+});

@@ -140,3 +140,19 @@ trigger by_hand { manual run gated with { item: "crate" } }
     expect(signal.stderr).toMatch(/note: .*main\.orch \(a module, config or lock file of its project\) has changed since run i started \(2 steps differ/);
   });
 });
+
+describe('a --to plan with errors (LANGUAGE.md §6: a plan with errors is exit 1)', () => {
+  it('orch upgrade refuses it with exit 1, as check, compile and run do; orch diff keeps 2, its 1 meaning "they differ"', async () => {
+    const { runCli } = await import('../../test/support/cli-in-process.js');
+    const dir = mkdtempSync(join(tmpdir(), 'orch-diff-'));
+    writeFileSync(join(dir, 'errors.orch'), 'plan p {\n  step a = nothing_here(x: 1)\n}\n');
+    writeFileSync(join(dir, 'ok.orch'), 'plan p {\n  step a = transform(value: 1)\n}\n');
+    const db = ['--db', join(dir, 'runs.db')];
+    const check = await runCli(['check', 'errors.orch'], dir);
+    const upgrade = await runCli(['upgrade', 'some-run', '--to', 'errors.orch', ...db], dir);
+    expect([check.code, upgrade.code]).toEqual([1, 1]);
+    expect(upgrade.stderr).toMatch(/errors\.orch:2:12: error\[E0101\]/);
+    expect((await runCli(['upgrade', 'some-run', '--to', 'missing.orch', ...db], dir)).code).toBe(2);
+    expect((await runCli(['diff', 'ok.orch', 'errors.orch'], dir)).code).toBe(2);
+  });
+});

@@ -78,6 +78,10 @@ describe('orch fork', () => {
     const refused = await runCli(['fork', first, '--at', 'b', '--to', 'v3.orch', '--plan', 'p'], dir);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/cannot be forked onto the new plan:\n {2}a: has started \(completed\); its arguments changed/);
+    // A --to plan with errors is exit 1, as orch run of it (LANGUAGE.md §6).
+    writeFileSync(join(dir, 'errors.orch'), 'plan p {\n  step a = nothing_here(x: 1)\n}\n');
+    const errors = await runCli(['fork', first, '--at', 'b', '--to', 'errors.orch'], dir);
+    expect([errors.code, errors.stderr]).toEqual([1, expect.stringMatching(/errors\.orch:2:12: error\[E0101\]/)]);
   });
 
   it('is exit 2 for a step the run does not have, an unknown run, and --output for an approval', async () => {

@@ -19,6 +19,14 @@ function leaves(cmd: Command, prefix: string[] = []): { name: string; cmd: Comma
   });
 }
 
+/** Every command group (`orch db`, `orch auth`, …): it lists subcommands, and its `--help` says its exit codes too. */
+function groups(cmd: Command, prefix: string[] = []): { name: string; cmd: Command }[] {
+  return cmd.commands.flatMap((c) => {
+    const name = [...prefix, c.name()];
+    return c.commands.length > 0 ? [{ name: name.join(' '), cmd: c }, ...groups(c, name)] : [];
+  });
+}
+
 /** The help text as `orch … --help` prints it (options, then the text added after). */
 function helpOf(cmd: Command): string {
   let after = '';
@@ -35,6 +43,12 @@ describe('--help and docs/cli.md', async () => {
   it('every command says its exit codes in --help', () => {
     const without = commands.filter(({ cmd }) => !/Exit (codes|status):/.test(helpOf(cmd))).map((c) => c.name);
     expect(without).toEqual([]);
+  });
+
+  it('every command group says its exit codes in --help, as the commands in it do', () => {
+    const all = groups(program);
+    expect(all.map((g) => g.name)).toEqual(expect.arrayContaining(['auth', 'db', 'mcp']));
+    expect(all.filter(({ cmd }) => !/Exit (codes|status):/.test(helpOf(cmd))).map((g) => g.name)).toEqual([]);
   });
 
   it('every option of every --help is in docs/cli.md', () => {

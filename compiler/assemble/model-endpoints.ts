@@ -14,6 +14,8 @@ import type { PlacementResource } from '../placement.js';
 /** The endpoint a model capability names itself (`null`: none), or undefined when it is not one. */
 export interface ModelNeed {
   readonly own: { readonly name: string; readonly tier: EndpointTier } | null;
+  /** Whether the capability names its own `model` (the bound resource's wins, §8.1). */
+  readonly ownModel: boolean;
 }
 
 export interface ModelView {
@@ -28,12 +30,12 @@ export function modelNeed(cap: CapabilityInfo | undefined, file: string): ModelN
   const llm = cap?.ir.llm;
   if (!llm || cap.ir.handler !== null) return undefined;
   const name = llm.endpoint ?? null;
-  return { own: name === null ? null : { name, tier: endpointTierFor(name, file) } };
+  return { own: name === null ? null : { name, tier: endpointTierFor(name, file) }, ownModel: llm.model !== null };
 }
 
 /** A key part for placements shared between steps: model steps with the same own endpoint agree. */
 export function modelKey(need: ModelNeed | undefined): string {
-  return need === undefined ? '' : `llm:${need.own?.name ?? ''}`;
+  return need === undefined ? '' : `llm:${need.own?.name ?? ''}:${need.ownModel ? 'model' : ''}`;
 }
 
 /** The resources as a step with `need` would use them (cached per resource list and own endpoint). */

@@ -6,9 +6,9 @@
  */
 import { diagnostic } from '../../language/index.js';
 import type { CapabilityInfo } from '../check/capability.js';
-import type { StepIR } from '../ir/types.js';
+import type { BindingIR, StepIR } from '../ir/types.js';
 import { place, type PlacementStep } from '../placement.js';
-import { modelKey, modelNeed, modelView, withEndpoint, type ModelNeed } from './model-endpoints.js';
+import { modelKey, modelNeed, modelView, withEndpoint, type ModelNeed, type ModelView } from './model-endpoints.js';
 import type { CallBindings, Placed, PlanFacts } from './plan-facts.js';
 
 export function placeSteps(f: PlanFacts): void {
@@ -64,11 +64,27 @@ function placeModel(at: PlacementStep, need: ModelNeed, f: PlanFacts): Placed {
   const view = modelView(cx.resources, need);
   const r = place(at, view.resources, f.effective, cx.money);
   const b = r.ok ? withEndpoint(r.binding, need, view.byName) : undefined;
-  if (b) return { ok: true, binding: b };
+  if (b) return modelDecided(b, need, view) ? { ok: true, binding: b } : noModel(b.resource);
   if (!r.ok && !place(at, cx.resources, f.effective, cx.money).ok) return r;
   const hosts = cx.resources.filter((x) => x.kind !== 'human' && at.requires.every((t) => x.provides.includes(t))).map((x) => x.name);
   const on = at.pinned !== undefined ? `its resource ${at.pinned} names no endpoint` : hosts.length ? `no resource that can host it (${hosts.join(', ')}) names an endpoint` : 'it runs on no resource';
   return { ok: false, code: 'E0801', reason: `the model endpoint its prompt is sent to is not decided: ${on}, and the capability has no endpoint "NAME" — give the capability or its resource an endpoint of orch.config.json "endpoints"` };
+}
+
+/**
+ * A model step whose resource names no model, of a capability that names none, would fail at its
+ * first attempt ("no model for …", runtime/models/model-executor.ts): the model, like the
+ * endpoint, is decided where it is placed (§8.1), so it is E0801 at check.
+ */
+function noModel(resource: string | null): Placed {
+  const on = resource === null ? 'it runs on no resource' : `its resource ${resource} names no model`;
+  return { ok: false, code: 'E0801', reason: `the model its prompt is sent to is not decided: ${on}, and the capability has no model "NAME" — give the capability or its resource a model` };
+}
+
+function modelDecided(b: BindingIR, need: ModelNeed, view: ModelView): boolean {
+  if (need.ownModel) return true;
+  const r = b.resource === null ? undefined : view.byName.get(b.resource);
+  return r !== undefined && (r.kind === 'human' || r.model !== undefined);
 }
 
 function placeCalls(f: PlanFacts, placements: Map<string, Placed>): void {

@@ -124,7 +124,7 @@ function reportCycles(derived: ReadonlyMap<string, Derived>, diags: Diagnostic[]
       if (onStack.has(next)) {
         const cycle = [...stack.slice(stack.indexOf(next)), next];
         const at = derived.get(next)!;
-        diags.push(diagnostic('E0905', `derived signals form a cycle: ${cycle.join(' -> ')}`, at.file, at.field.name.range));
+        diags.push(diagnostic('E0905', `derived signals form a cycle: ${cycle.join(' → ')}`, at.file, at.field.name.range));
       } else visit(next);
     }
     stack.pop();

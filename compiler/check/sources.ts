@@ -96,6 +96,10 @@ function mapping(
     diags.push(derived);
     return null;
   }
+  // `from payload.value`: `any` here, but the value is the signal's type once it is accepted (each
+  // message is checked against it) — what an editor shows over the expression.
+  if (t.from && value.ty.k === 'any' && model.recordTypes)
+    model.typeAt(file, t.from.range, () => `${formatTy(want)} (the type of context.${name}; payload is any, checked as each message arrives)`);
   if (!assignable(value.ty, want)) {
     diags.push(diagnostic('E0905', `source topic "${topicText(t)}" sets "${name}" (${formatTy(want)}) from a value of type ${formatTy(value.ty)}`, file, (t.from ?? t.signal).range));
     return null;

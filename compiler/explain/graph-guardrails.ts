@@ -109,6 +109,7 @@ resource big_cloud {
   kind cloud_region
   provides llm
   endpoint "openai"
+  model "gpt-4o-mini"
 }
 
 guardrail no_personal_data_in_cloud {
@@ -136,12 +137,14 @@ resource big_cloud {
   kind cloud_region
   provides llm
   endpoint "openai"
+  model "gpt-4o-mini"
 }
 
 resource home_box {
   kind local_device
   provides llm
   endpoint "ollama"
+  model "llama3.2"
 }
 
 guardrail no_personal_data_in_cloud {

@@ -80,6 +80,7 @@ that optimises for the budgeted metric.`,
   cost 0.05usd
   latency 2s
   prompt "Translate into German: \${input.text}"
+  model "gpt-4o-mini"
   endpoint "openai"
 }
 
@@ -102,6 +103,7 @@ plan localise {
   cost 0.05usd
   latency 2s
   prompt "Translate into German: \${input.text}"
+  model "gpt-4o-mini"
   endpoint "openai"
 }
 
@@ -222,7 +224,8 @@ handler may not pass a \`secret(…)\` in any argument: its input is rendered in
 secret is ever sent to a model. The endpoint a step's prompt goes to is decided here (v0.4 §9.1):
 its resource's \`endpoint\`, else the capability's \`endpoint "NAME"\`; a step with neither is
 E0801 (there is no "first endpoint of the config" default), and its tier is the higher of the
-resource's and the endpoint's.`,
+resource's and the endpoint's. So is its model: the resource's \`model\`, else the capability's; a
+step with neither is E0801 too (every attempt would fail for want of one).`,
     trigger: `capability summarize {
   kind llm
   input { text: string }
@@ -282,6 +285,7 @@ budget, lower the step's \`max_tokens\` or cost, use a cheaper model, or mark th
   output { text: string }
   cost 0.05usd
   prompt "Translate into German: \${input.text}"
+  model "gpt-4o-mini"
   endpoint "openai"
 }
 
@@ -301,6 +305,7 @@ plan localise {
   output { text: string }
   cost 0.05usd
   prompt "Translate into German: \${input.text}"
+  model "gpt-4o-mini"
   endpoint "openai"
 }
 

@@ -107,7 +107,7 @@ function crossReferenceErrors(plan: PlanIR, base: string): PathError[] {
   if (errors.length === 0) {
     const dag = buildDag(plan.steps.map((s) => ({ id: s.id, deps: s.deps, duration: 0 })));
     for (const cycle of dag.cycles)
-      at(`/steps/${ids.get(cycle[0]!)!}/deps`, `dependency cycle: ${[...cycle, cycle[0]].join(' -> ')}`);
+      at(`/steps/${ids.get(cycle[0]!)!}/deps`, `dependency cycle: ${[...cycle, cycle[0]].join(' → ')}`);
   }
   const staged = new Set<string>();
   plan.stages.forEach((stage, k) =>

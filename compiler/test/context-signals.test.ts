@@ -26,7 +26,7 @@ describe('context signals (§9.4)', () => {
     const src = `context {\n  m: bool max_age 1m\n  x: bool = context.y\n  y: bool = context.z and context.m\n  z: bool = context.x\n}\n`;
     const d = checkText(src);
     expect(codes(d)).toEqual(['E0905']);
-    expect(d[0]!.message).toBe('derived signals form a cycle: x -> y -> z -> x');
+    expect(d[0]!.message).toBe('derived signals form a cycle: x → y → z → x');
     expect(d[0]!.severity).toBe('error');
     expect(covered(src, d[0]!)).toBe('x');
     expect(codes(checkText(`context {\n  a: bool = context.a\n}\n`))).toEqual(['E0905']);

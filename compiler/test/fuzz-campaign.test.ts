@@ -66,6 +66,7 @@ capability ask {
   output { a: string }
   prompt "Answer \${input.q}"
   endpoint "gw"
+  model "m"
   max_tokens ${n('300')}
   temperature ${n('0.5')}
 }

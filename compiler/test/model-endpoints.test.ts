@@ -213,3 +213,29 @@ plan p {
     expect(flows('ollama')).toEqual([]);
   });
 });
+
+describe('a model step’s model is decided by the compiler too (§8.1; docs/language.md, "No model")', () => {
+  const cap = (props: string) => `
+capability ask { kind llm  input { q: string }  output { text: string }  prompt "\${input.q}"  endpoint "ollama"  requires llm ${props} }
+plan p {
+  input { q: string }
+  step a = ask(q: input.q)
+  output { t: a.output.text }
+}
+`;
+  const e0801 = (source: string) => check({ entry: project(source), host: diskHost }).filter((d) => d.code === 'E0801').map((d) => d.message);
+
+  it('is E0801 when neither its resource nor its capability names a model — it would fail at its first attempt', () => {
+    expect(e0801(`${cap('')}resource box { kind local_device  provides llm }\n`)).toEqual([
+      'step "a": the model its prompt is sent to is not decided: its resource box names no model, and the capability has no model "NAME" — give the capability or its resource a model',
+    ]);
+    expect(e0801(cap(''))).toEqual([
+      'step "a": the model its prompt is sent to is not decided: it runs on no resource, and the capability has no model "NAME" — give the capability or its resource a model',
+    ]);
+  });
+
+  it('is no error when the capability or the bound resource names one', () => {
+    expect(e0801(`${cap('model "m"')}resource box { kind local_device  provides llm }\n`)).toEqual([]);
+    expect(e0801(`${cap('')}resource box { kind local_device  provides llm  model "llama3.2" }\n`)).toEqual([]);
+  });
+});

@@ -276,6 +276,7 @@ capability ask {
   output { a: string }
   prompt "q \${input.q}"
   endpoint "local"
+  model "m"
 }
 plan child {
   input { q: string }

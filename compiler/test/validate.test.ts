@@ -63,7 +63,7 @@ describe('validatePlanIR', () => {
     p.steps[0].deps = [ids[ids.length - 1]];
     const r = validatePlanIR(p);
     expect(r.ok).toBe(false);
-    if (!r.ok) expect(r.errors.map((e) => e.message).join('\n')).toMatch(/dependency cycle: .* -> /);
+    if (!r.ok) expect(r.errors.map((e) => e.message).join('\n')).toMatch(/dependency cycle: .* → /);
   });
 
   it('rejects after entries outside deps, unknown fallback capabilities and sub-plans, non-finite numbers', () => {

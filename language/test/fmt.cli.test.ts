@@ -94,6 +94,32 @@ describe('orch fmt', () => {
     expect(readFileSync(messy, 'utf8')).toBe(TIDY);
   });
 
+  it('formats a file whose only errors leave its tree whole (E0302, E0303): they are check\'s to report', async () => {
+    const dir = tempDir();
+    const loops = 'plan p {\n    repeat r until true { step s = f(x: 1) }\n  race q {   step a = f(x: 1) }\n}\n';
+    const file = write(dir, 'loops.orch', loops);
+    const r = await cli(['fmt', file]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(readFileSync(file, 'utf8')).toBe('plan p {\n  repeat r until true {\n    step s = f(x: 1)\n  }\n  race q {\n    step a = f(x: 1)\n  }\n}\n');
+    expect((await cli(['fmt', '--check', file])).code).toBe(0);
+  });
+
+  it('formats a file with a property given twice (E0102), keeping that declaration as written: its tree holds one of the two', async () => {
+    const dir = tempDir();
+    const twice = 'plan p {\n  goal "a"  // first\n    goal "b"\n  step s = f(x: 1)\n}\nplan   q { step s = f(x: 2) }\n';
+    const file = write(dir, 'twice.orch', twice);
+    const r = await cli(['fmt', file]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(file, 'utf8')).toBe('plan p {\n  goal "a"  // first\n    goal "b"\n  step s = f(x: 1)\n}\n\nplan q {\n  step s = f(x: 2)\n}\n');
+    expect((await cli(['fmt', '--check', file])).code).toBe(0);
+    // Outside every declaration (a second module line) nothing can be kept as written: refused.
+    const modules = write(dir, 'modules.orch', 'module a\nmodule b\nplan   p { step s = f(x: 1) }\n');
+    const refused = await cli(['fmt', modules]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/modules\.orch:2:1: error\[E0102\]/);
+  });
+
   it('reports an unreadable input as one line and exits 2', async () => {
     const dir = tempDir();
     const missing = path.join(dir, 'missing.orch');

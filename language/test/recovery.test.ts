@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import type { PlanDecl } from '../ast.js';
 import { parse, parseViaCst } from '../index.js';
 import { diagnosticsOf } from './helpers.js';
+import fc from 'fast-check';
+import { arbIdentName, EXPRESSION_HEADS } from './arbitraries.js';
 
 const at = (text: string) =>
   parse({ file: 'f.orch', text }).diagnostics.map((d) => `${d.range.start.line}:${d.range.start.column} ${d.code} ${d.message}`);
@@ -269,5 +271,58 @@ describe('parse never throws', () => {
       const r = parse({ file: 'odd.orch', text });
       expect(r.module.kind).toBe('Module');
     }
+  });
+});
+
+describe('an expression where a literal is required: one mistake, one diagnostic', () => {
+  const both = (text: string) =>
+    [parse({ file: 'f.orch', text }), parseViaCst({ file: 'f.orch', text })].map((o) =>
+      o.diagnostics.map((d) => `${d.range.start.line}:${d.range.start.column} ${d.code} ${d.message}`),
+    );
+  const plan = (line: string, body = '  step s = f(x: 1)') => `plan p {\n  input { n: int, d: duration, items: list<string> }\n${line}\n${body}\n}\n`;
+
+  it('reports only the syntax error: no E0102 for the plan input it names, no stray "expected \'{\'"', () => {
+    const cases: [string, string | undefined, string][] = [
+      ['  for each x in input.items parallel input.n {', '    step s = f(x: x)\n  }', "3:38 E0001 expected a number after 'parallel', found 'input'"],
+      ['  for each x in input.items parallel len(input.items) {', '    step s = f(x: x)\n  }', "3:38 E0001 expected a number after 'parallel', found 'len'"],
+      ['  repeat r max input.n until true {', '    step s = f(x: 1)\n  }', "3:16 E0001 expected a number after 'max', found 'input'"],
+      ['  deadline input.d', undefined, "3:12 E0001 expected a duration (e.g. 30s) after 'deadline', found 'input'"],
+      ['  concurrency input.n * 2', undefined, "3:15 E0001 expected a number after 'concurrency', found 'input'"],
+      ['  goal input.goal', undefined, "3:8 E0001 expected a string after 'goal', found 'input'"],
+      ['  step w = wait until context.x > 1 timeout input.d', undefined, "3:45 E0001 expected a duration (e.g. 30s) after 'timeout', found 'input'"],
+    ];
+    for (const [line, body, error] of cases) expect(both(plan(line, body)), line).toEqual([[error], [error]]);
+  });
+
+  it('keeps the block the literal belonged to, and what follows it', () => {
+    const { module, diagnostics } = parse({ file: 'f.orch', text: plan('  for each x in input.items parallel input.n {', '    step s = f(x: x)\n  }\n  step after_it = f(x: 2)') });
+    expect(diagnostics).toHaveLength(1);
+    const p = module.declarations[0] as PlanDecl;
+    expect(p.body.map((s) => s.kind)).toEqual(['ForEachDecl', 'StepDecl']);
+    const loop = p.body[0]!;
+    expect(loop.kind === 'ForEachDecl' && loop.parallel).toBeUndefined();
+    expect(loop.kind === 'ForEachDecl' && loop.body.map((s) => s.kind === 'StepDecl' && s.name.name)).toEqual(['s']);
+  });
+
+  it('any member chain or arithmetic on one, wherever a plan takes a literal, is one syntax error', () => {
+    const chain = fc.tuple(fc.constantFrom(...EXPRESSION_HEADS), fc.array(arbIdentName, { minLength: 1, maxLength: 3 })).map(([h, fs]) => [h, ...fs].join('.'));
+    const expr = fc.oneof(chain, fc.tuple(chain, fc.constantFrom('+', '*', '-', '??'), fc.oneof(chain, fc.constant('2'))).map((p) => p.join(' ')), chain.map((c) => `len(${c})`));
+    const sites = [
+      (e: string) => plan(`  for each x in input.items parallel ${e} {`, '    step s = f(x: x)\n  }'),
+      (e: string) => plan(`  repeat r max ${e} until true {`, '    step s = f(x: 1)\n  }'),
+      (e: string) => plan(`  deadline ${e}`),
+      (e: string) => plan(`  concurrency ${e}`),
+      (e: string) => plan(`  goal ${e}`),
+    ];
+    fc.assert(
+      fc.property(expr, fc.constantFrom(...sites), (e, site) => {
+        for (const found of both(site(e))) expect(found.map((d) => d.split(' ')[1]), `${e}: ${found.join(' | ')}`).toEqual(['E0001']);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('a missing value before the next item on its own line is still recovered as missing', () => {
+    expect(both(plan('  deadline', '  step s = f(x: 1)'))[0]).toEqual(["3:11 E0001 expected a duration (e.g. 30s) after 'deadline', found 'step'"]);
   });
 });

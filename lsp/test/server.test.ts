@@ -261,6 +261,26 @@ describe('orch lsp --stdio', () => {
     expect(help.activeParameter).toBe(0); // `style` is given; `count` is still missing
   });
 
+  it('shows the signature of a built-in function being called, with the argument being written', async () => {
+    const help = async (call: string) => {
+      const text = mainText.replace('  step done = wait 1s', `  step more = transform(value: ${call}`);
+      const uri = await client.open(join(FIXTURES, 'builtin-signature.orch'), text);
+      return client.request<{ signatures: { label: string; documentation: string; parameters: { label: [number, number] }[] }[]; activeSignature: number; activeParameter: number } | null>(
+        'textDocument/signatureHelp', { textDocument: { uri }, position: positionOf(text, call, call.length) },
+      );
+    };
+    const round = (await help('round(len([1, 2]), '))!;
+    expect(round.signatures.map((s) => s.label)).toEqual(['round(x, digits?)']);
+    expect(round.signatures[0]!.parameters.map((p) => round.signatures[0]!.label.slice(...p.label))).toEqual(['x', 'digits?']);
+    expect(round.signatures[0]!.documentation).toBe('rounded number');
+    expect(round.activeParameter).toBe(1); // the comma inside len(…)'s list is not an argument's
+    // Two forms: min(a, b, …) and min(list); a third argument is still the first form's `…`.
+    const min = (await help('min(1, 2, '))!;
+    expect(min.signatures.map((s) => s.label)).toEqual(['min(a, b, …)', 'min(list)']);
+    expect([min.activeSignature, min.activeParameter]).toEqual([0, 2]);
+    expect((await help('now('))!.signatures[0]!.parameters).toEqual([]);
+  });
+
   it('formats with the canonical printer', async () => {
     const messy = 'resource   r {\nkind    local_device\n     concurrency 2 }\n';
     const uri = await client.open(join(FIXTURES, 'messy.orch'), messy);

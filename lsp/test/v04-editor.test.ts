@@ -122,6 +122,17 @@ describe('labels and freshness in hovers', () => {
   });
 });
 
+describe('hover on a source mapping', () => {
+  it('shows the signal\'s declared type over `payload.value`, not only `any`', async () => {
+    const text = 'context {\n  temperature: number  max_age 15m\n}\nsource thermo { topic "home/t" sets temperature from payload.value }\n';
+    const uri = await client.open(join(dir, 'thermo.orch'), text);
+    const over = await hoverText(uri, text, 'payload.value', 'payload.'.length + 2);
+    expect(over).toContain('number (the type of context.temperature; payload is any, checked as each message arrives)');
+    // `payload` itself is what the message is: any.
+    expect(await hoverText(uri, text, 'payload.value', 2)).toMatch(/```orch\nany\n```/);
+  });
+});
+
 describe('hover on the v0.4 words and blocks', () => {
   it('a test’s and a source’s name say what the block is; the v0.4 keywords and annotations their meaning', async () => {
     expect(await hoverText(ub, B, '"triage wipes"', 2)).toContain('test "triage wipes"');

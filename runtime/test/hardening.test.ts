@@ -73,7 +73,7 @@ describe('broken IR files are refused before anything is journaled', () => {
       const file = writePlan(dir, withDeps(chain(), deps), `${name}.json`);
       const r = await cli(['run', file, '--run-id', name], dir);
       expect(r.code, r.stderr).toBe(2);
-      expect(r.stderr).toMatch(/dependency cycle: a -> /);
+      expect(r.stderr).toMatch(/dependency cycle: a → /);
       expect(journal(dir, name).run).toBeUndefined();
     }
   });

@@ -11,7 +11,7 @@ import { runAndCapture } from './capture-source.js';
 const PLAN = `
 capability lookup { kind tool  input { id: string }  output { name: string @personal, score: int }  retry 0 }
 capability charge { kind tool  input { n: int }  output { ref: string }  retry 1 backoff fixed 1s }
-capability summarize { kind llm  input { text: string }  output { text: string }  prompt "Sum \${input.text}"  endpoint "local" }
+capability summarize { kind llm  input { text: string }  output { text: string }  prompt "Sum \${input.text}"  endpoint "local"  model "m" }
 plan leaf {
   input { n: int }
   step c = charge(n: input.n)

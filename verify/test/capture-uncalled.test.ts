@@ -12,7 +12,7 @@ import { runAndCapture } from './capture-source.js';
 
 const PLAN = `
 capability lookup { kind tool  input { id: string }  output { name: string }  retry 0 }
-capability summarize { kind llm  input { text: string }  output { text: string }  prompt "Sum \${input.text}"  endpoint "local" }
+capability summarize { kind llm  input { text: string }  output { text: string }  prompt "Sum \${input.text}"  endpoint "local"  model "m" }
 plan p {
   input { id: string, brief: bool }
   step l = lookup(id: input.id)
