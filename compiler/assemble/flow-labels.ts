@@ -102,8 +102,11 @@ export interface LabelEnv {
   readonly context: ReadonlyMap<string, FieldLabel>;
   /** A step's output label by step id. */
   readonly step: (id: string) => StepLabel | undefined;
-  /** A `for each` item, or a race/repeat name, in scope at the expression: its label. */
-  readonly local: (name: string) => Label | undefined;
+  /**
+   * A `for each` item, or a race/repeat name, in scope at the expression: its label. `then`: the
+   * first two properties read after it (`previous`, `review` of `loop.previous.review.output`).
+   */
+  readonly local: (name: string, then?: readonly [string | undefined, string | undefined]) => Label | undefined;
   /** Whether labels carry their witness paths (false: `UNREAD`, see there). */
   readonly witness: boolean;
   /** Each `endorse` / `declassify` the analysis met (the preview lists them). */
@@ -214,15 +217,19 @@ function readLabel(e: Expr, env: LabelEnv): Label {
   // Walk to the chain's root, remembering the first property after it.
   let root: Expr = e;
   let first: string | undefined;
+  let second: string | undefined;
   let indexes = BOTTOM;
   while (root.kind === 'MemberExpr' || root.kind === 'IndexExpr') {
-    if (root.kind === 'MemberExpr') first = root.property.name;
-    else indexes = join(indexes, exprLabel(root.index, env));
+    if (root.kind === 'MemberExpr') [first, second] = [root.property.name, first];
+    else {
+      indexes = join(indexes, exprLabel(root.index, env));
+      [first, second] = [undefined, undefined];
+    }
     root = root.object;
   }
   if (root.kind !== 'NameExpr') return join(exprLabel(root, env), indexes);
   const name = root.name;
-  const local = env.local(name);
+  const local = env.local(name, [first, second]);
   if (local) return join(withHop(local, e, env, ''), indexes);
   if (name === 'input' || name === 'context') {
     const fields = name === 'input' ? env.input : env.context;

@@ -170,8 +170,14 @@ export function planFlows(f: PlanFacts, input: ReadonlyMap<string, FieldLabel>, 
   const { cp, file, dag } = f;
   // By step index, found through the DAG's table: two maps of every step's name cost a tenth of
   // a labelled 100,000-step plan's walk.
-  const steps = new Array<StepLabel | undefined>(cp.steps.length);
+  let steps = new Array<StepLabel | undefined>(cp.steps.length);
   const reads = new Array<Label | undefined>(cp.steps.length);
+  // A `repeat` name read before all of its steps are walked (`loop.previous.review.output` in a
+  // step before `review`) reads the previous iteration's: the walk is done again with the last
+  // walk's labels standing in for those not yet walked, until they no longer change (a back edge
+  // of the loop; the labels only rise, so this ends).
+  let before: (StepLabel | undefined)[] | undefined;
+  let ahead = false;
   // A read names one of the step's own dependencies (found among them), else any step.
   let at = -1;
   const stepLabel = (id: string): StepLabel | undefined => {
@@ -195,7 +201,7 @@ export function planFlows(f: PlanFacts, input: ReadonlyMap<string, FieldLabel>, 
     context: f.cx.flowContext,
     witness,
     step: stepLabel,
-    local: (name) => {
+    local: (name, then) => {
       if (current) {
         // A `for each` list is read in the scope around its block: an inner item of the same name
         // (`for each x in x`) is not yet in scope there.
@@ -209,8 +215,15 @@ export function planFlows(f: PlanFacts, input: ReadonlyMap<string, FieldLabel>, 
       if (!named) return undefined;
       let l = BOTTOM;
       byDecl ??= new Map(cp.steps.map((s) => [s.id, s.decl.name]));
-      for (const id of named.steps) {
-        const s = stepLabel(id);
+      // `loop.previous.STEP` reads that one step of the previous iteration.
+      const one = named.kind === 'repeat' && then?.[0] === 'previous' ? named.steps.find((id) => byDecl!.get(id)?.name === then[1]) : undefined;
+      for (const id of one ? [one] : named.steps) {
+        let s = stepLabel(id);
+        if (!s) {
+          ahead = true;
+          const j = dag.indexOf(id);
+          s = j === undefined ? undefined : before?.[j];
+        }
         const decl = byDecl.get(id);
         if (s && decl) l = join(l, stepAsLabel(s, `${id}.output`, file, decl.range, witness));
       }
@@ -243,18 +256,27 @@ export function planFlows(f: PlanFacts, input: ReadonlyMap<string, FieldLabel>, 
   // The DAG's steps are the plan's, index for index (./dag.ts). Any order with each step after what
   // it reads gives the same labels; this one reads the tree front to back.
   const order = f.dag.walkIndexes;
-  for (let k = 0; k < order.length; k++) {
-    const i = order[k]!;
-    const s = cp.steps[i]!;
-    current = s;
-    at = i;
-    const nf = findings.length;
-    const nr = relabels.length;
-    const r = stepFlows(f, s, i, env, findings, own);
-    for (let k = nf; k < findings.length; k++) findings[k] = { ...findings[k]!, step: s.id };
-    for (let k = nr; k < relabels.length; k++) relabels[k] = { ...relabels[k]!, step: s.id };
-    steps[i] = r.out;
-    reads[i] = r.read;
+  for (;;) {
+    for (let k = 0; k < order.length; k++) {
+      const i = order[k]!;
+      const s = cp.steps[i]!;
+      current = s;
+      at = i;
+      const nf = findings.length;
+      const nr = relabels.length;
+      const r = stepFlows(f, s, i, env, findings, own);
+      for (let k = nf; k < findings.length; k++) findings[k] = { ...findings[k]!, step: s.id };
+      for (let k = nr; k < relabels.length; k++) relabels[k] = { ...relabels[k]!, step: s.id };
+      steps[i] = r.out;
+      reads[i] = r.read;
+    }
+    if (!ahead || (before !== undefined && sameLabels(before, steps))) break;
+    before = steps;
+    steps = new Array<StepLabel | undefined>(cp.steps.length);
+    ahead = false;
+    findings.length = 0;
+    relabels.length = 0;
+    itemLabels.clear();
   }
   current = undefined;
   at = -1;
@@ -268,6 +290,12 @@ export function planFlows(f: PlanFacts, input: ReadonlyMap<string, FieldLabel>, 
     },
     output, findings, relabels,
   };
+}
+
+/** Whether two walks gave every step the same class and integrity (their witnesses may differ). */
+function sameLabels(a: readonly (StepLabel | undefined)[], b: readonly (StepLabel | undefined)[]): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i]?.cls !== b[i]?.cls || a[i]?.untrusted !== b[i]?.untrusted) return false;
+  return true;
 }
 
 /** A step's output as a value read at `range` (a race's or loop's name stands for its steps). */

@@ -155,6 +155,21 @@ describe('hops: the labels follow every way a value can go', () => {
     expect(flows(`plan p {\n  step a = clean(text: "x") {\n    fallback read_mail(box: "b")\n  }\n  step w = wipe(path: a.output.text, note: "")\n}`).map((d) => d.code)).toEqual(['E0902']);
   });
 
+  it('a repeat’s `previous` reads a step of the last iteration, even one written after the reader: its labels come round the loop', () => {
+    // Before, a step read through `loop.previous` before it was walked read as trusted and public.
+    const loop = (first: string, second: string) => `plan p {\n  repeat loop max 3 until b.output.ok {\n${first}${second}  }\n}`;
+    const reader = '    step w = wipe(path: loop.previous.r.output.reply_to ?? "", note: "")\n';
+    const d = one(loop(reader, '    step r = classify(text: "x")\n    step b = pay(to: "me", memo: "m")\n'), 'E0902');
+    expect(d.message).toBe('untrusted value reaches wipe.path, which needs a trusted one: wipe.path ← loop.previous.r.output.reply_to ← r.output (llm, untrusted)');
+    expect(d.related!.map((r) => r.range.start.line)).toEqual([d.range.start.line, d.range.start.line + 1]);
+    // Round the loop through a step that passes it on, and the class as well as the trust.
+    const pass = '    step w = keep(text: loop.previous.k.output.text ?? "")\n    step k = clean(text: "${loop.previous.m.output.body ?? ""}")\n    step m = read_mail(box: "in")\n';
+    expect(flows(loop(pass, '    step b = pay(to: "me", memo: "m")\n'))).toEqual([]);
+    const twice = '    step w = wipe(path: loop.previous.k.output.text ?? "", note: "")\n    step k = clean(text: loop.previous.m.output.body ?? "")\n    step m = read_mail(box: "in")\n';
+    expect(one(loop(twice, '    step b = pay(to: "me", memo: "m")\n'), 'E0902').message).toContain('wipe.path ← loop.previous.k.output.text ← k.output (reads untrusted, untrusted) ← loop.previous.m.output.body ← m.output (trust untrusted, untrusted)');
+    expect(one(`plan p {\n  input { who: string @personal }\n  repeat loop max 3 until b.output.ok {\n    step w = keep(text: loop.previous.c.output.text ?? "")\n    step c = clean(text: input.who)\n    step b = pay(to: "me", memo: "m")\n  }\n}`, 'E0903').message).toContain('keep.text ← loop.previous.c.output.text ← c.output (personal) ← input.who @personal');
+  });
+
   it('a sub-plan input marked @trusted is a parameter that needs trust: E0902 at the run step’s argument', () => {
     const src = `plan inner {\n  input { path: string @trusted, note: string }\n  step k = keep(text: input.path)\n}\nplan outer {\n  step m = read_mail(box: "a")\n  step r = run inner(path: m.output.body, note: m.output.body)\n}`;
     const d = one(src, 'E0902');
