@@ -42,11 +42,18 @@ export function stepFlowFields(
     list.push({ kind: r.kind, reason: r.reason, ...(r.to ? { to: r.to } : {}) });
     relabels.set(r.step, list);
   }
-  const out = new Map<string, StepFlowFields>();
+  const found = new Map<string, Set<string>>();
+  // Steps read through a loop's `previous` (the last iteration's), by reader: they may come later
+  // in DAG order, so their own sources are added once every step's are known.
+  const previous = new Map<string, Set<string>>();
+  const order: string[] = [];
   for (const s of steps) {
     const read = flows.read(s.id);
     if (!read) continue;
-    const found = new Set<string>();
+    order.push(s.id);
+    const mine = new Set<string>();
+    found.set(s.id, mine);
+    const back = new Set<string>();
     const seen = new Set<ExprIR>();
     const visit = (e: unknown): void => {
       if (e === null || typeof e !== 'object') return;
@@ -60,12 +67,19 @@ export function stepFlowFields(
       switch (x.op) {
         case 'get':
           if (x.object.op === 'var' && x.object.name === 'input') {
-            if (isLabelled(input.get(x.key))) found.add(`input.${x.key}`);
+            if (isLabelled(input.get(x.key))) mine.add(`input.${x.key}`);
+            return;
+          }
+          if (x.object.op === 'previous' && blockSteps.get(x.object.loop)?.includes(x.key)) {
+            back.add(x.key);
             return;
           }
           return visit(x.object);
+        case 'previous':
+          for (const id of blockSteps.get(x.loop) ?? []) back.add(id);
+          return;
         case 'var':
-          if (x.name === 'input') for (const [k, f] of input) if (isLabelled(f)) found.add(`input.${k}`);
+          if (x.name === 'input') for (const [k, f] of input) if (isLabelled(f)) mine.add(`input.${k}`);
           return;
         case 'step':
           return addStep(x.id);
@@ -80,19 +94,39 @@ export function stepFlowFields(
     };
     const addStep = (id: string): void => {
       if (!labelled(id)) return;
-      found.add(id);
-      for (const t of sources.get(id) ?? []) found.add(t);
+      mine.add(id);
+      for (const t of sources.get(id) ?? []) mine.add(t);
     };
     visit(Object.values(s.args));
     // A sub-plan step's arguments are its action's: what it reads comes from there (§9.3).
     if (s.action.type === 'run') visit(Object.values(s.action.args));
     if (s.for_each) visit(s.for_each.list);
-    const mine = [...found].sort();
-    sources.set(s.id, mine);
-    const labels: StepLabelsIR = { class: read.cls, trusted: read.untrusted === null, sources: mine };
-    const rl = relabels.get(s.id);
-    const rf = refusals.get(s.id);
-    out.set(s.id, { labels, ...(rl ? { relabels: rl } : {}), ...(rf ? { flow_refusals: rf } : {}) });
+    if (back.size > 0) previous.set(s.id, back);
+    sources.set(s.id, [...mine]);
+  }
+  // Round the loop until nothing is added (a step read through `previous` may itself read one).
+  for (let grew = previous.size > 0; grew; ) {
+    grew = false;
+    for (const [id, back] of previous) {
+      const mine = found.get(id)!;
+      const n = mine.size;
+      for (const b of back) {
+        if (!labelled(b)) continue;
+        mine.add(b);
+        for (const t of found.get(b) ?? []) mine.add(t);
+      }
+      if (mine.size !== n) grew = true;
+    }
+    // What a reader gained reaches the steps that read it within the iteration in a later round too.
+    if (grew) for (const id of order) for (const b of sources.get(id) ?? []) for (const t of found.get(b) ?? []) found.get(id)!.add(t);
+  }
+  const out = new Map<string, StepFlowFields>();
+  for (const id of order) {
+    const read = flows.read(id)!;
+    const labels: StepLabelsIR = { class: read.cls, trusted: read.untrusted === null, sources: [...found.get(id)!].sort() };
+    const rl = relabels.get(id);
+    const rf = refusals.get(id);
+    out.set(id, { labels, ...(rl ? { relabels: rl } : {}), ...(rf ? { flow_refusals: rf } : {}) });
   }
   return out;
 }

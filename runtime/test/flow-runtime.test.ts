@@ -109,6 +109,26 @@ plan inner {
     expect(preview(ir).flows.classes.find((x) => x.step === 's')).toMatchObject({ sources: ['input.who', 'r'] });
   });
 
+  it('a step reading a repeat’s previous iteration names that step and its sources, though the step comes after it (its sources were empty)', () => {
+    const src = `
+capability read_mail { kind tool  input { box: string }  output { reply_to: string, body: string }  trust untrusted }
+capability note { kind tool  input { text: string }  output { ok: bool, text: string } }
+plan p {
+  input { box: string, who: string @personal }
+  repeat loop max 3 until k.output.ok {
+    step j = note(text: loop.previous.k.output.text ?? "")
+    step k = note(text: "\${input.who} \${m.output.body}")
+    step m = read_mail(box: input.box)
+  }
+  step after = note(text: j.output.text)
+}
+`;
+    const ir = compiled({}, src);
+    const labels = (id: string) => ir.steps.find((x) => x.id === id)!.labels;
+    expect(labels('j')).toEqual({ class: 'personal', trusted: false, sources: ['input.who', 'k', 'm'] });
+    expect(labels('after')).toEqual({ class: 'personal', trusted: false, sources: ['input.who', 'j', 'k', 'm'] });
+  });
+
   it('orch preview lists where each class goes and every endorsement and declassification (JSON and text)', () => {
     const p = preview(compiled({ flows: 'warn' }));
     expect(p.flows.classes.map((x) => `${x.class}: ${x.sources.join(', ')} → ${x.step}`).sort()).toEqual(['internal: input.who → d', 'personal: input.who, r → n']);
