@@ -108,7 +108,11 @@ function analyse(plan: PlanIR, projectFile: string, inputs: ReadonlyMap<string, 
           const arg = inputs.get(e.key);
           return arg ? join(own, { cls: arg.cls, clsPath: arg.clsPath.length ? [`input.${e.key}`, ...arg.clsPath] : [], untrusted: arg.untrusted ? [`input.${e.key}`, ...arg.untrusted] : null }) : own;
         }
+        // `loop.previous.STEP`: that step's output in the last iteration (as the compile-time analysis reads it).
+        if (e.object.op === 'previous' && blockSteps.get(e.object.loop)?.includes(e.key)) return stepOut(e.key);
         return exprFlow(e.object);
+      case 'previous':
+        return (blockSteps.get(e.loop) ?? []).map(stepOut).reduce(join, NONE);
       case 'step':
         return stepOut(e.id);
       case 'block':

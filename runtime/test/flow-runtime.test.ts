@@ -190,6 +190,16 @@ plan p {
       expect((loaded as { message?: string }).message).toContain('E0903 in step s: personal data reaches resource cloud (cloud) in step s: share.text ← input.who @personal');
     });
 
+    it('follows a repeat’s previous iteration, as the compiler does', async () => {
+      const loop = OLD.replace('  step w = wipe(path: PATH)\n', '  repeat l max 2 until c2.output.reply_to == "" {\n    step w = wipe(path: l.previous.c2.output.reply_to ?? "")\n    step c2 = classify(text: "x")\n  }\n');
+      const ir = compiled({ flows: 'warn' }, loop.replace('SHARED', 'input.body'));
+      const sub = mkdtempSync(join(dir, 'ir-'));
+      writeFileSync(join(sub, 'orch.config.json'), '{}');
+      writeFileSync(join(sub, 'plan.json'), JSON.stringify(portablePlan(unlabelled(ir))));
+      const loaded = await loadPlan(join(sub, 'plan.json'));
+      expect((loaded as { message?: string }).message).toContain('E0902 in step w: untrusted value reaches wipe.path, which needs a trusted one: wipe.path ← c2.output (llm, untrusted)');
+    });
+
     it('runs one whose flows keep the rules, and an IR with labels as it is', async () => {
       const clean = await loadPlan(irFile({}, 'input.body', 'input.body'));
       expect(clean.kind).toBe('plan');
