@@ -65,6 +65,23 @@ export function analyzeFlows(f: PlanFacts): void {
   report(f, [...flows.findings, ...started]);
 }
 
+/**
+ * Each step's class as §9.3 defines it (the `step.data` guardrails read), by step index: the
+ * highest of its capability's `data`, what its arguments read and its output fields' classes — a
+ * read of a step's output carrying that step's, lowered by `declassify` — as the flows stage
+ * labels it. Undefined where no value of the plan can carry a class or distrust.
+ */
+export function stepDataClasses(f: PlanFacts): (DataClass | undefined)[] | undefined {
+  if (!mayCarryLabels(f)) return undefined;
+  const flows = planFlows(f, inputFieldLabels(f.plan.input?.fields ?? [], f.cp.inputTy), false, false);
+  return f.cp.steps.map((s) => {
+    const out = flows.step(s.id)?.cls;
+    const read = flows.read(s.id)?.cls;
+    // A `run` step's output is its sub-plan's; what it handles includes what it passes in.
+    return out === undefined || read === undefined || rank(out) >= rank(read) ? out : read;
+  });
+}
+
 function report(f: PlanFacts, findings: readonly FlowFinding[]): void {
   if (findings.length === 0) return;
   const warn = flowsWarn(projectConfigFor(f.file), f.cx.diags);

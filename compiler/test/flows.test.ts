@@ -353,6 +353,20 @@ plan p {
     expect(bad.map((d) => d.message)).toEqual(['declassify() takes a class word after to: (public, internal, personal, sensitive or secret), not an expression']);
   });
 
+  it('the step.data guardrails read is the step’s output class: its output fields’ classes, the steps it reads, round a loop, lowered by declassify', () => {
+    const violators = (body: string, caps = '') =>
+      checkText(`${CAPS}${caps}guardrail g { severity warning  forbid step where step.data >= personal }\nplan p {\n  guardrails g\n${body}}`)
+        .filter((d) => d.code === 'W0402')
+        .map((d) => /step "(\w+)"/.exec(d.message)![1]);
+    const pers = 'capability pers { kind tool  input { text: string }  output { text: string @personal } }\n';
+    // Before, a step whose capability declares a personal output field, and the steps reading it, read as public.
+    expect(violators('  step c = pers(text: "x")\n  step d = clean(text: c.output.text)\n  step e = clean(text: "x")\n', pers)).toEqual(['c', 'd']);
+    expect(violators('  repeat l max 2 until b.output.ok {\n    step j = clean(text: l.previous.c.output.text ?? "")\n    step c = pers(text: "x")\n    step b = pay(to: "me", memo: "m")\n  }\n', pers)).toEqual(['j', 'c']);
+    // Before, declassify lowered an input's class but not a read of a step's output.
+    const personal = 'capability fetch { kind tool  input { id: string }  output { text: string }  data personal }\n';
+    expect(violators('  step c = fetch(id: "x")\n  step e = clean(text: declassify(c.output.text, reason: "initials only"))\n', personal)).toEqual(['c']);
+  });
+
   it('a step’s output class is its capability’s data: it reaches a cloud resource only up to internal; accepts says otherwise', () => {
     const src = (accepts: string) => `
 capability fetch { kind tool  input { id: string }  output { text: string }  data personal  requires disk }
