@@ -13,7 +13,7 @@ import type { BindingIR, BlockIR, CapabilityIR, PlanIR, ResourceIR, SimulateIR, 
 import { IR_VERSION } from '../ir/types.js';
 import { round6 } from '../money.js';
 import { toJsonSchema } from '../types/json-schema.js';
-import { stepFlowFields, type FlowStep, type StepFlowFields } from './flow-ir.js';
+import { outputRelabels, stepFlowFields, type FlowStep, type StepFlowFields } from './flow-ir.js';
 import { inputFieldLabels, type FieldLabel } from './flow-labels.js';
 import type { PlanFacts } from './plan-facts.js';
 
@@ -65,6 +65,7 @@ export function emitIR(f: PlanFacts): void {
     guardrails: f.guardrails,
     success: cp.success,
     output: cp.output,
+    ...outputRelabels(f),
     invariants: [...cp.invariants, ...(cx.topInvariants.get(cp) ?? [])],
     simulations,
     subplans: f.subplans,

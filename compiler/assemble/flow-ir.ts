@@ -131,6 +131,13 @@ export function stepFlowFields(
   return out;
 }
 
+/** The `endorse`/`declassify` calls of the plan's `output` (no step holds them), for the IR. */
+export function outputRelabels(f: { readonly flows?: PlanFlows }): Pick<PlanIR, 'output_relabels'> {
+  const out: RelabelIR[] = [];
+  for (const r of f.flows?.relabels ?? []) if (r.step === undefined) out.push({ kind: r.kind, reason: r.reason, ...(r.to ? { to: r.to } : {}) });
+  return out.length > 0 ? { output_relabels: out } : {};
+}
+
 function isLabelled(f: FieldLabel | undefined): boolean {
   return f !== undefined && (f.untrusted || rank(f.cls) > 0);
 }

@@ -514,6 +514,8 @@ export interface PlanIR {
   readonly guardrails: readonly GuardrailIR[];
   readonly success: readonly { readonly label: string | null; readonly condition: ExprIR }[];
   readonly output: ExprIR | null;
+  /** v3, §9.3: the `endorse`/`declassify` calls in the plan's `output` (journaled when the run completes). */
+  readonly output_relabels?: readonly RelabelIR[];
   readonly invariants: readonly InvariantIR[];
   readonly simulations: { readonly [capability: string]: SimulateIR };
   /** Plans reachable through `run` steps, compiled too, by name. */

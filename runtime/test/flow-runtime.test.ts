@@ -129,10 +129,31 @@ plan p {
     expect(labels('after')).toEqual({ class: 'personal', trusted: false, sources: ['input.who', 'j', 'k', 'm'] });
   });
 
+  it('an endorse or declassify in the plan’s output is journaled when the run completes and listed by orch preview (it was neither)', async () => {
+    const src = SRC.replace('  step p2 = pay(to: r.output.reply_to, memo: "x")\n', '  output { to: endorse(r.output.reply_to, reason: "a known payee"), who: declassify(input.who, reason: "initials only") }\n');
+    const ir = compiled({}, src);
+    expect(ir.output_relabels).toEqual([{ kind: 'endorse', reason: 'a known payee' }, { kind: 'declassify', reason: 'initials only', to: 'internal' }]);
+    const { result, events } = await run(ir);
+    expect(result.status).toBe('completed');
+    const types = events.map((e) => e.type);
+    const runLevel = events.filter((e) => (e.type === 'endorsed' || e.type === 'declassified') && e.stepId == null);
+    expect(runLevel.map((e) => [e.type, e.data])).toEqual([
+      ['endorsed', { reason: 'a known payee', attempt: 0 }],
+      ['declassified', { reason: 'initials only', to: 'internal', attempt: 0 }],
+    ]);
+    expect(types.indexOf('execution_completed')).toBeGreaterThan(events.indexOf(runLevel[1]!));
+    const p = preview(ir);
+    expect(p.flows.relabels.filter((r) => r.step === null)).toEqual([
+      { step: null, kind: 'endorse', reason: 'a known payee' },
+      { step: null, kind: 'declassify', reason: 'initials only', to: 'internal' },
+    ]);
+    expect(renderPreviewText(p, false)).toContain("  endorsed in the plan's output: a known payee\n  declassified to internal in the plan's output: initials only\n");
+  });
+
   it('orch preview lists where each class goes and every endorsement and declassification (JSON and text)', () => {
     const p = preview(compiled({ flows: 'warn' }));
     expect(p.flows.classes.map((x) => `${x.class}: ${x.sources.join(', ')} → ${x.step}`).sort()).toEqual(['internal: input.who → d', 'personal: input.who, r → n']);
-    expect([...p.flows.relabels].sort((a, b) => a.step.localeCompare(b.step))).toEqual([
+    expect([...p.flows.relabels].sort((a, b) => (a.step ?? '').localeCompare(b.step ?? ''))).toEqual([
       { step: 'd', kind: 'declassify', reason: 'only initials', to: 'internal' },
       { step: 'ok', kind: 'endorse', reason: 'checked by hand' },
     ]);

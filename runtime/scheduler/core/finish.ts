@@ -59,6 +59,11 @@ export function checkDone(c: RunState): void {
     } catch (err) {
       return finish(c, 'failed', `plan output: ${(err as Error).message}`);
     }
+    // §9.3: the output's endorse/declassify calls ran; each is journaled, of the run (attempt 0: no step's).
+    for (const r of c.plan.output_relabels ?? []) {
+      if (r.kind === 'endorse') c.emit('endorsed', null, { reason: r.reason, attempt: 0 });
+      else c.emit('declassified', null, { reason: r.reason, to: r.to ?? 'internal', attempt: 0 });
+    }
   }
   finish(c, 'completed', null);
 }
