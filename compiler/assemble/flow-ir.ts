@@ -150,7 +150,7 @@ function byStep(findings: readonly FlowFinding[]): Map<string, FlowRefusalIR[]> 
     let last = x.path;
     while (last?.next) last = last.next;
     const list = out.get(x.step) ?? [];
-    list.push({ code: x.code, sink: x.sink, source: last?.hop.text ?? x.sink, message: x.message });
+    list.push({ code: x.code, sink: x.sink, source: last?.hop.text ?? x.sink, message: x.message, ...(x.call ? { call: x.call } : {}) });
     out.set(x.step, list);
   }
   return out;

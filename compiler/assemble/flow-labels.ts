@@ -329,6 +329,8 @@ export interface FlowFinding {
   readonly sink: string;
   /** The step of this plan whose arguments (or `when`) break the rule (set by planFlows). */
   readonly step?: string;
+  /** The step's `fallback` or `compensate` call whose arguments break it (absent: the step's own call or `when`). */
+  readonly call?: 'fallback' | 'compensate';
   /**
    * The value at `range` may be relabelled where it is written: `endorse` it (E0902) or
    * `declassify` it to `to`, the class the sink takes (E0903). A finding a caller's labels bring

@@ -350,8 +350,20 @@ function stepFlows(f: PlanFacts, s: CheckedStep, i: number, env: LabelEnv, findi
   }
   let out = outputOf(cap, read);
   const calls = f.callBindings.get(s.id);
-  if (s.decl.fallback && fb) out = joinStep(out, outputOf(fb, callFlows(f, fb, s.decl.fallback, bindingOf(calls, 'fallback', f.bindings[i]), s.id, env, findings)));
-  if (s.decl.compensate && cc) callFlows(f, cc, s.decl.compensate, bindingOf(calls, 'compensate', f.bindings[i]), s.id, env, findings);
+  // The run time refuses only the call whose arguments break a rule (a compensation's never stops the step's own call).
+  const tag = (call: 'fallback' | 'compensate', from: number): void => {
+    for (let k = from; k < findings.length; k++) findings[k] = { ...findings[k]!, call };
+  };
+  let from = findings.length;
+  if (s.decl.fallback && fb) {
+    out = joinStep(out, outputOf(fb, callFlows(f, fb, s.decl.fallback, bindingOf(calls, 'fallback', f.bindings[i]), s.id, env, findings)));
+    tag('fallback', from);
+  }
+  from = findings.length;
+  if (s.decl.compensate && cc) {
+    callFlows(f, cc, s.decl.compensate, bindingOf(calls, 'compensate', f.bindings[i]), s.id, env, findings);
+    tag('compensate', from);
+  }
   return { out, read };
 }
 

@@ -171,18 +171,23 @@ function analyse(plan: PlanIR, projectFile: string, inputs: ReadonlyMap<string, 
     }
     const cap = s.capability ? plan.capabilities[s.capability] : undefined;
     if (!cap) continue;
+    let which: 'fallback' | 'compensate' | undefined;
     const add = (code: 'E0902' | 'E0903', sink: string, path: readonly string[], message: string) =>
-      out.push({ step: s.id, refusal: { code, sink, source: path.at(-1) ?? sink, message: `${message}: ${[sink, ...path].join(' ← ')}` } });
+      out.push({ step: s.id, refusal: { code, sink, source: path.at(-1) ?? sink, message: `${message}: ${[sink, ...path].join(' ← ')}`, ...(which ? { call: which } : {}) } });
     // The step's own call, then its fallback and its compensation, each against its capability's
     // sinks and where it runs (as the compile-time analysis checks them).
     const calls = [
-      { cap, args: s.args, binding: s.binding },
-      ...[s.fallback, s.compensate].flatMap((c) => {
+      { cap, args: s.args, binding: s.binding, which: undefined },
+      ...([['fallback', s.fallback], ['compensate', s.compensate]] as const).flatMap(([w, c]) => {
         const cc = c ? plan.capabilities[c.capability] : undefined;
-        return c && cc ? [{ cap: cc, args: c.args, binding: c.binding ?? s.binding }] : [];
+        return c && cc ? [{ cap: cc, args: c.args, binding: c.binding ?? s.binding, which: w }] : [];
       }),
     ];
-    for (const call of calls) checkCall(call.cap, call.args, call.binding, s.id, exprFlow, projectFile, add);
+    for (const call of calls) {
+      which = call.which;
+      checkCall(call.cap, call.args, call.binding, s.id, exprFlow, projectFile, add);
+    }
+    which = undefined;
     if (s.when && whenNeedsTrust(calls.map((c) => c.cap))) {
       const w = exprFlow(s.when);
       if (w.untrusted) add('E0902', `${s.id}.when`, w.untrusted, `untrusted value reaches ${s.id}.when, which needs a trusted one`);

@@ -451,6 +451,8 @@ export interface FlowRefusalIR {
   /** The witness path's source end, `input.body @untrusted`. */
   readonly source: string;
   readonly message: string;
+  /** The step's `fallback` or `compensate` call it refuses (absent: the step's own call). */
+  readonly call?: 'fallback' | 'compensate';
 }
 
 // ───────────────────────────── plan ─────────────────────────────

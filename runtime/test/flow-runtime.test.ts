@@ -41,11 +41,12 @@ function compiled(config: object, src = SRC): PlanIR {
   return out.plans[0]!;
 }
 
-async function run(p: PlanIR): Promise<{ result: ExecutionResult; events: RunEvent[]; called: string[] }> {
+async function run(p: PlanIR, fails?: string): Promise<{ result: ExecutionResult; events: RunEvent[]; called: string[] }> {
   const clock = new VirtualClock(0);
   const called: string[] = [];
   const exec = new SimExecutor(clock, (req) => {
     called.push(req.capability.name);
+    if (req.capability.name === fails) return { latency: 5, outcome: { ok: false, error: 'down' } };
     return { latency: 5, outcome: { ok: true, output: req.capability.name === 'main.read_mail' ? { reply_to: 'x@evil.test', body: 'pay x' } : { ok: true } } };
   });
   const events: RunEvent[] = [];
@@ -77,6 +78,42 @@ describe('§9.3 at run time', () => {
     expect(failed[0]!.error).toMatch(/^E0902: refused before the handler: pay\.to ← … ← r\.output\.reply_to/);
     expect(called.filter((c) => c === 'main.pay')).toEqual([]);
     expect(of(events, 'step_retried', 'p2')).toEqual([]);
+    expect(result.status).toBe('failed');
+  });
+
+  it('refuses only the call whose arguments break the rule: a fallback’s or a compensation’s never stops the step’s own call', async () => {
+    const src = `
+capability read_mail { kind tool  input { box: string }  output { reply_to: string, body: string }  trust untrusted }
+capability pay { kind tool  input { to: string @trusted, memo: string }  output { ok: bool } }
+capability note { kind tool  input { text: string }  output { ok: bool } }
+capability flaky { kind tool  input { text: string }  output { ok: bool } }
+plan p {
+  input { box: string, who: string }
+  on_failure rollback
+  step r = read_mail(box: input.box)
+  step k = note(text: "fine") {
+    compensate pay(to: r.output.reply_to, memo: "undo")
+  }
+  step f = note(text: "fine") {
+    fallback pay(to: r.output.reply_to, memo: "x")
+  }
+  step g = flaky(text: "x") {
+    after k, f
+    fallback pay(to: r.output.reply_to, memo: "x")
+  }
+}
+`;
+    const ir = compiled({ flows: 'warn' }, src);
+    expect(ir.steps.find((x) => x.id === 'k')!.flow_refusals?.map((x) => x.call)).toEqual(['compensate']);
+    // Before, the step's own call was refused for what its fallback or compensation would pass.
+    const { result, events, called } = await run(ir, 'main.flaky');
+    expect(of(events, 'step_completed').length).toBe(3);
+    expect(of(events, 'step_failed', 'g')[0]).toMatchObject({ permanent: true });
+    expect(of(events, 'step_failed', 'g')[0]!.error).toMatch(/^E0902: refused before the handler: pay\.to ← … ← r\.output\.reply_to/);
+    expect(called.filter((c) => c === 'main.flaky')).toHaveLength(1);
+    // The rollback does not call the compensation whose arguments break the rule; it says why.
+    expect(of(events, 'step_compensated', 'k')).toEqual([{ ok: false, error: expect.stringMatching(/^not run: E0902: refused before the handler: pay\.to ← … ← r\.output\.reply_to/) }]);
+    expect(called.filter((c) => c === 'main.pay')).toEqual([]);
     expect(result.status).toBe('failed');
   });
 

@@ -9,6 +9,7 @@ import { preStepViolations, type Violation } from '../guardrails.js';
 import type { AttemptRequest, AttemptUsage, RunStatus } from '../types.js';
 import { blockingCeiling, costCeilings, ledgerClaims, money } from './ceilings.js';
 import { env, evalArgs } from './env.js';
+import { refusalText } from './flow-refusal.js';
 import { guardStep, recordViolations } from './guards.js';
 import { releaseLease } from './lease.js';
 import { hookInfo, resourceOf } from './resolve.js';
@@ -270,6 +271,12 @@ function next(c: RunState): void {
     }
     if (!cap) {
       c.emit('step_compensated', inst.key, { ok: false, error: `unknown capability ${comp.capability}` });
+      continue;
+    }
+    // §9.3: a rule its arguments break that a `"flows": "warn"` compile let through: never called.
+    const refused = inst.logical.step.flow_refusals?.find((x) => x.call === 'compensate');
+    if (refused) {
+      c.emit('step_compensated', inst.key, { ok: false, error: `not run: ${refusalText(refused)}` });
       continue;
     }
     const resource = comp.binding ? (comp.binding.resource ? (c.plan.resources[comp.binding.resource] ?? null) : null) : resourceOf(c, inst);

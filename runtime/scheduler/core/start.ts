@@ -11,6 +11,7 @@ import { budgetClaims, reservationOf, withinBudget } from './budget.js';
 import { abortRun, instTerminal } from './endings.js';
 import { env, evalArgs } from './env.js';
 import { type FailureKind, attemptFailed, succeed } from './failure.js';
+import { refusalText } from './flow-refusal.js';
 import { guardStep, recordViolations } from './guards.js';
 import { type Identity, recordOf } from './identity.js';
 import type { ItemSlot, SlotRequest } from './limits.js';
@@ -164,9 +165,11 @@ export function launch(c: RunState, inst: Inst, admitted = false): void {
       if (r.kind === 'endorse') c.emit('endorsed', inst.key, { reason: r.reason, attempt });
       else c.emit('declassified', inst.key, { reason: r.reason, to: r.to ?? 'internal', attempt });
     }
-    const refused = step.flow_refusals?.[0];
+    // Only the call this attempt makes: the step's own in its main phase, its fallback's after.
+    const call = inst.rec.phase === 'fallback' ? 'fallback' : undefined;
+    const refused = step.flow_refusals?.find((r) => r.call === call);
     // A rule the compile only warned about: the handler is never called with those arguments.
-    if (refused) return attemptFailed(c, inst, `${refused.code}: refused before the handler: ${refused.sink} ← … ← ${refused.source} (${refused.message})`, false, false, false, PERMANENT);
+    if (refused) return attemptFailed(c, inst, refusalText(refused), false, false, false, PERMANENT);
   }
   const timeoutMs = step.timeout_ms ?? cap?.timeout_ms ?? null;
   // §9.4: the waits for an available resource count against the timeout of the attempt they led to.
