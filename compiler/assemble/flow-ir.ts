@@ -5,10 +5,10 @@
  * break that a `"flows": "warn"` compile let through (refused at run time before the handler).
  */
 import type { ExprIR, FlowRefusalIR, PlanIR, RelabelIR, StepIR, StepLabelsIR } from '../ir/types.js';
-import { rank, type FieldLabel, type FlowFinding, type PlanFlows } from './flow-labels.js';
+import { rank, type FieldLabel, type FlowFinding, type GivenFlows, type PlanFlows } from './flow-labels.js';
 
 /** A step's §9.3 fields, the last of its IR (in this order). */
-export type StepFlowFields = Pick<StepIR, 'labels' | 'relabels' | 'flow_refusals'>;
+export type StepFlowFields = Pick<StepIR, 'labels' | 'relabels' | 'flow_refusals' | 'subplan_labels'>;
 
 /** What the analysis reads of a step: its id, its IR's arguments, its action (a sub-plan's arguments) and `for_each`. */
 export type FlowStep = Pick<StepIR, 'id' | 'args' | 'for_each' | 'action'>;
@@ -139,7 +139,28 @@ export function outputRelabels(f: { readonly flows?: PlanFlows }): Pick<PlanIR, 
 }
 
 function isLabelled(f: FieldLabel | undefined): boolean {
+  if (f?.given) return f.given.untrusted !== null || rank(f.given.cls) > 0;
   return f !== undefined && (f.untrusted || rank(f.cls) > 0);
+}
+
+/**
+ * A `run` step's sub-plan steps' labels under the call's arguments, where they differ from the
+ * sub-plan's own IR (labelled with its inputs as declared): the run time journals these for the
+ * steps of the sub-plan run this step starts.
+ */
+export function subplanLabels(sub: PlanIR, given: GivenFlows): Pick<StepIR, 'subplan_labels'> {
+  const fields = stepFlowFields(sub.steps, sub.blocks, given.flows, given.input);
+  const changed: Record<string, StepLabelsIR> = {};
+  let any = false;
+  for (const st of sub.steps) {
+    const l = fields.get(st.id)?.labels;
+    const own = st.labels;
+    if (l && (!own || own.class !== l.class || own.trusted !== l.trusted || own.sources.join('\u0000') !== l.sources.join('\u0000'))) {
+      changed[st.id] = l;
+      any = true;
+    }
+  }
+  return any ? { subplan_labels: changed } : {};
 }
 
 /** The findings (only a warn-mode compile has any and still emits) by the step whose arguments break them. */

@@ -357,4 +357,12 @@ export interface PlanFlows {
   readonly output: Label;
   readonly findings: FlowFinding[];
   readonly relabels: Relabel[];
+  /** A `run` step's sub-plan analysed again under its arguments' labels (the run time's labels of its steps), by step id. */
+  readonly given?: ReadonlyMap<string, GivenFlows>;
+}
+
+/** A plan analysed with its inputs labelled by a caller: its flows and those input labels. */
+export interface GivenFlows {
+  readonly flows: PlanFlows;
+  readonly input: ReadonlyMap<string, FieldLabel>;
 }

@@ -15,7 +15,7 @@ import { flowsWarn, projectConfigFor } from '../project-config.js';
 import { classOfType, untrustedInType } from '../types/ty.js';
 import {
   BOTTOM, exprLabel, inputFieldLabels, join, pathHops, pathText, rank, unwitnessed,
-  type FieldLabel, type FlowFinding, type Label, type LabelEnv, type Path, type PlanFlows, type Relabel, type StepLabel,
+  type FieldLabel, type FlowFinding, type GivenFlows, type Label, type LabelEnv, type Path, type PlanFlows, type Relabel, type StepLabel,
 } from './flow-labels.js';
 import { estimateAgain } from './estimates.js';
 import { fallbacksFor, placeForClass } from './flow-placement.js';
@@ -204,6 +204,7 @@ export function planFlows(f: PlanFacts, input: ReadonlyMap<string, FieldLabel>, 
   };
   const findings: FlowFinding[] = [];
   const relabels: Relabel[] = [];
+  const given = new Map<string, GivenFlows>();
   const blocks = new Map(cp.blocks.map((b) => [b.id, b]));
   const blockByName = new Map<string, (typeof cp.blocks)[number]>();
   for (const b of cp.blocks) if (b.kind !== 'for_each') blockByName.set((b.decl as { name: { name: string } }).name.name, b);
@@ -286,6 +287,7 @@ export function planFlows(f: PlanFacts, input: ReadonlyMap<string, FieldLabel>, 
       for (let k = nr; k < relabels.length; k++) relabels[k] = { ...relabels[k]!, step: s.id };
       steps[i] = r.out;
       reads[i] = r.read;
+      if (r.given) given.set(s.id, r.given);
     }
     if (!ahead || (before !== undefined && sameLabels(before, steps))) break;
     before = steps;
@@ -306,6 +308,7 @@ export function planFlows(f: PlanFacts, input: ReadonlyMap<string, FieldLabel>, 
       return i === undefined ? undefined : reads[i];
     },
     output, findings, relabels,
+    ...(given.size > 0 ? { given } : {}),
   };
 }
 
@@ -327,7 +330,7 @@ function stepAsLabel(s: StepLabel, text: string, file: string, range: Range, wit
 }
 
 /** One step: its sinks checked, its output's labels. */
-function stepFlows(f: PlanFacts, s: CheckedStep, i: number, env: LabelEnv, findings: FlowFinding[], own: boolean): { out: StepLabel; read: Label } {
+function stepFlows(f: PlanFacts, s: CheckedStep, i: number, env: LabelEnv, findings: FlowFinding[], own: boolean): { out: StepLabel; read: Label; given?: GivenFlows } {
   const action = s.decl.action;
   if (action.kind === 'RunAction') return runFlows(f, s, env, findings);
   // A `wait until` ends when its condition holds: whether and when it completes (a race it wins)
@@ -453,7 +456,7 @@ function joinStep(a: StepLabel, b: StepLabel): StepLabel {
 }
 
 /** A `run` step: the sub-plan analysed again with its inputs labelled by this call's arguments. */
-function runFlows(f: PlanFacts, s: CheckedStep, env: LabelEnv, findings: FlowFinding[]): { out: StepLabel; read: Label } {
+function runFlows(f: PlanFacts, s: CheckedStep, env: LabelEnv, findings: FlowFinding[]): { out: StepLabel; read: Label; given?: GivenFlows } {
   const action = s.decl.action as Extract<typeof s.decl.action, { kind: 'RunAction' }>;
   const sub = s.runPlan ? f.cx.subplan(s.runPlan, action.plan.range, f.file)?.checked : undefined;
   const info = sub ? infos.get(sub) : undefined;
@@ -472,7 +475,7 @@ function runFlows(f: PlanFacts, s: CheckedStep, env: LabelEnv, findings: FlowFin
   findings.push(...trustedInputs(info.f, action.args.map((a) => ({ name: a.name.name, range: a.value.range })), given, env.file));
   const inner = givenFlows(info.f, given, env.witness);
   for (const x of inner.findings) findings.push({ ...x, file: f.file, message: `in sub-plan ${info.f.plan.name.name} (run by step ${s.id}): ${x.message}` });
-  return { out: outputOf0(inner.flows.output), read };
+  return { out: outputOf0(inner.flows.output), read, given: { flows: inner.flows, input: inner.input } };
 }
 
 /**
@@ -524,7 +527,7 @@ function trustedInputs(pf: PlanFacts, values: readonly { readonly name: string; 
  * its own check's), each at the caller's hop on its path. Without witnesses every path is
  * `UNREAD`, so every finding counts: the walk is then done again with them.
  */
-function givenFlows(f: PlanFacts, given: ReadonlyMap<string, Label>, witness: boolean): { flows: PlanFlows; findings: FlowFinding[] } {
+function givenFlows(f: PlanFacts, given: ReadonlyMap<string, Label>, witness: boolean): { flows: PlanFlows; input: ReadonlyMap<string, FieldLabel>; findings: FlowFinding[] } {
   const input = new Map<string, FieldLabel>();
   const own0 = inputFieldLabels(f.plan.input?.fields ?? [], f.cp.inputTy);
   for (const fd of f.plan.input?.fields ?? []) {
@@ -546,7 +549,7 @@ function givenFlows(f: PlanFacts, given: ReadonlyMap<string, Label>, witness: bo
     // Reported at the caller's hop: the sink itself, elsewhere, becomes the path's first hop.
     if (at) findings.push({ ...x, range: at.hop.range, path: { hop: { text: x.sink, file: x.file, range: x.range }, next: x.path } });
   }
-  return { flows, findings };
+  return { flows, input, findings };
 }
 
 /**

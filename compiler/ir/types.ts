@@ -428,6 +428,11 @@ export interface StepIR {
    * run time refuses each attempt before its handler, as a permanent error.
    */
   readonly flow_refusals?: readonly FlowRefusalIR[];
+  /**
+   * v3, §9.3: a `run` step's — the labels of the sub-plan's steps where this call's arguments
+   * change them (the sub-plan's own IR has the labels of its inputs as declared), by step id.
+   */
+  readonly subplan_labels?: { readonly [step: string]: StepLabelsIR };
 }
 
 /** §9.3: a step's reads' class, integrity and where they came from (input fields `input.X`, step ids). */

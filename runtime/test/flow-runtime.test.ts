@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compile, diskHost, preview, renderPreviewText, type PlanIR } from '../../compiler/index.js';
 import { loadPlan, portablePlan } from '../load-plan.js';
+import { Runtime } from '../index.js';
 import { Run, VirtualClock } from '../scheduler/index.js';
 import type { ExecutionResult, RunEvent } from '../scheduler/types.js';
 import { SimExecutor } from './sim-executor.js';
@@ -187,6 +188,38 @@ plan p {
     expect(renderPreviewText(p, false)).toContain("  endorsed in the plan's output: a known payee\n  declassified to internal in the plan's output: initials only\n");
   });
 
+  it('a sub-plan run journals its steps’ labels as the call’s arguments give them, not as its inputs are declared (they read public and trusted)', async () => {
+    const src = `
+capability note { kind tool  input { text: string }  output { text: string }  handler "./h.js#h" }
+plan p {
+  input { body: string @untrusted @personal }
+  step r = run inner(t: input.body, u: "plain")
+}
+plan inner {
+  input { t: string, u: string }
+  step k = note(text: input.t)
+  step m = note(text: input.u)
+}
+`;
+    const sub = mkdtempSync(join(dir, 'p-'));
+    writeFileSync(join(sub, 'orch.config.json'), '{}');
+    writeFileSync(join(sub, 'main.orch'), src);
+    writeFileSync(join(sub, 'h.js'), 'export const h = (i) => ({ text: i.text });\n');
+    const ir = compile({ entry: join(sub, 'main.orch'), host: diskHost }).plans.find((x) => x.plan === 'p')!;
+    expect(ir.steps[0]!.subplan_labels).toEqual({ k: { class: 'personal', trusted: false, sources: ['input.t'] } });
+    expect(ir.subplans.inner!.steps.find((x) => x.id === 'k')!.labels).toEqual({ class: 'public', trusted: true, sources: [] });
+    const rt = await Runtime.open({ db: join(sub, 'runs.db'), workers: 1 });
+    try {
+      const active = await rt.start(ir, { input: { body: 'x' }, config: { file: null, hooks: {}, secrets: {} } });
+      expect((await active.result).status).toBe('completed');
+      const child = rt.journal!.load(`${active.runId}/r`);
+      expect(of(child, 'step_started', 'k')[0]!.labels).toEqual({ class: 'personal', trusted: false, sources: ['input.t'] });
+      expect(of(child, 'step_started', 'm')[0]!.labels).toEqual({ class: 'public', trusted: true, sources: [] });
+    } finally {
+      await rt.close();
+    }
+  });
+
   it('orch preview lists where each class goes and every endorsement and declassification (JSON and text)', () => {
     const p = preview(compiled({ flows: 'warn' }));
     expect(p.flows.classes.map((x) => `${x.class}: ${x.sources.join(', ')} → ${x.step}`).sort()).toEqual(['internal: input.who → d', 'personal: input.who, r → n']);
@@ -216,7 +249,7 @@ plan p {
 }
 `;
     const unlabelled = (ir: PlanIR): PlanIR => ({
-      ...(JSON.parse(JSON.stringify(ir), (k, v: unknown) => (k === 'labels' || k === 'relabels' || k === 'flow_refusals' ? undefined : v)) as PlanIR),
+      ...(JSON.parse(JSON.stringify(ir), (k, v: unknown) => (['labels', 'relabels', 'flow_refusals', 'subplan_labels', 'output_relabels'].includes(k) ? undefined : v)) as PlanIR),
       version: 'orch.plan/v2',
     });
     const irFile = (config: object, path: string, shared: string, edit?: (ir: PlanIR) => PlanIR): string => {

@@ -262,7 +262,10 @@ export function launch(c: RunState, inst: Inst, admitted = false): void {
       if (timeoutMs !== null) armTimeout(c, inst, token, timeoutMs, 'sub-plan', restoredWaitStart ?? waitedSince);
       // The parent's guardrails hold inside the sub-plan too (LANGUAGE.md §4): its run enforces them.
       const guardrails = c.plan.guardrails.length > 0 ? subplanGuardrails(sub.guardrails, c.plan.guardrails, c.completedLog.map((x) => guardStep(c, x.inst))) : sub.guardrails;
-      const plan = guardrails === sub.guardrails ? sub : { ...sub, guardrails };
+      // §9.3: its steps' labels are what this call's arguments give them (the sub-plan's own IR has its inputs' as declared).
+      const labels = inst.logical.step.subplan_labels;
+      const steps = labels ? sub.steps.map((x) => (labels[x.id] ? { ...x, labels: labels[x.id] } : x)) : sub.steps;
+      const plan = guardrails === sub.guardrails && steps === sub.steps ? sub : { ...sub, guardrails, steps };
       c.command({ type: 'start_subplan', key: inst.key, token, name: action.plan, plan, childId: `${c.runId}/${inst.key}`, input: args, resumeSince: restoredWaitStart });
       return;
     }
