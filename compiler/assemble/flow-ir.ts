@@ -39,7 +39,7 @@ export function stepFlowFields(
   for (const r of flows.relabels) {
     if (r.step === undefined) continue;
     const list = relabels.get(r.step) ?? [];
-    list.push({ kind: r.kind, reason: r.reason, ...(r.to ? { to: r.to } : {}) });
+    list.push({ kind: r.kind, reason: r.reason, ...(r.to ? { to: r.to } : {}), ...(r.call ? { call: r.call } : {}) });
     relabels.set(r.step, list);
   }
   const found = new Map<string, Set<string>>();

@@ -348,6 +348,8 @@ export interface Relabel {
   readonly to?: DataClass;
   /** The step whose arguments hold it (set by planFlows). */
   readonly step?: string;
+  /** In the step's `fallback` or `compensate` call (absent: its own call or `when`). */
+  readonly call?: 'fallback' | 'compensate';
 }
 
 export interface PlanFlows {

@@ -282,7 +282,7 @@ export function planFlows(f: PlanFacts, input: ReadonlyMap<string, FieldLabel>, 
       at = i;
       const nf = findings.length;
       const nr = relabels.length;
-      const r = stepFlows(f, s, i, env, findings, own);
+      const r = stepFlows(f, s, i, env, findings, relabels, own);
       for (let k = nf; k < findings.length; k++) findings[k] = { ...findings[k]!, step: s.id };
       for (let k = nr; k < relabels.length; k++) relabels[k] = { ...relabels[k]!, step: s.id };
       steps[i] = r.out;
@@ -330,7 +330,9 @@ function stepAsLabel(s: StepLabel, text: string, file: string, range: Range, wit
 }
 
 /** One step: its sinks checked, its output's labels. */
-function stepFlows(f: PlanFacts, s: CheckedStep, i: number, env: LabelEnv, findings: FlowFinding[], own: boolean): { out: StepLabel; read: Label; given?: GivenFlows } {
+function stepFlows(
+  f: PlanFacts, s: CheckedStep, i: number, env: LabelEnv, findings: FlowFinding[], relabels: Relabel[], own: boolean,
+): { out: StepLabel; read: Label; given?: GivenFlows } {
   const action = s.decl.action;
   if (action.kind === 'RunAction') return runFlows(f, s, env, findings);
   // A `wait until` ends when its condition holds: whether and when it completes (a race it wins)
@@ -354,18 +356,20 @@ function stepFlows(f: PlanFacts, s: CheckedStep, i: number, env: LabelEnv, findi
   let out = outputOf(cap, read);
   const calls = f.callBindings.get(s.id);
   // The run time refuses only the call whose arguments break a rule (a compensation's never stops the step's own call).
-  const tag = (call: 'fallback' | 'compensate', from: number): void => {
+  // So are its endorse/declassify calls journaled when that call runs.
+  const tag = (call: 'fallback' | 'compensate', from: number, fromRelabel: number): void => {
     for (let k = from; k < findings.length; k++) findings[k] = { ...findings[k]!, call };
+    for (let k = fromRelabel; k < relabels.length; k++) relabels[k] = { ...relabels[k]!, call };
   };
-  let from = findings.length;
+  let [from, fromRelabel] = [findings.length, relabels.length];
   if (s.decl.fallback && fb) {
     out = joinStep(out, outputOf(fb, callFlows(f, fb, s.decl.fallback, bindingOf(calls, 'fallback', f.bindings[i]), s.id, env, findings)));
-    tag('fallback', from);
+    tag('fallback', from, fromRelabel);
   }
-  from = findings.length;
+  [from, fromRelabel] = [findings.length, relabels.length];
   if (s.decl.compensate && cc) {
     callFlows(f, cc, s.decl.compensate, bindingOf(calls, 'compensate', f.bindings[i]), s.id, env, findings);
-    tag('compensate', from);
+    tag('compensate', from, fromRelabel);
   }
   return { out, read };
 }

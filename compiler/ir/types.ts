@@ -447,6 +447,8 @@ export interface RelabelIR {
   readonly reason: string;
   /** A declassification's class. */
   readonly to?: DataClassIR;
+  /** In the step's `fallback` or `compensate` call, journaled when that call runs (absent: the step's own). */
+  readonly call?: 'fallback' | 'compensate';
 }
 
 export interface FlowRefusalIR {

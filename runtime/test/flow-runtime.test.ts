@@ -98,8 +98,12 @@ plan p {
   step f = note(text: "fine") {
     fallback pay(to: r.output.reply_to, memo: "x")
   }
+  step e = note(text: "fine") {
+    fallback note(text: endorse(r.output.body, reason: "fallback text"))
+    compensate note(text: endorse(r.output.body, reason: "undo text"))
+  }
   step g = flaky(text: "x") {
-    after k, f
+    after k, f, e
     fallback pay(to: r.output.reply_to, memo: "x")
   }
 }
@@ -108,7 +112,10 @@ plan p {
     expect(ir.steps.find((x) => x.id === 'k')!.flow_refusals?.map((x) => x.call)).toEqual(['compensate']);
     // Before, the step's own call was refused for what its fallback or compensation would pass.
     const { result, events, called } = await run(ir, 'main.flaky');
-    expect(of(events, 'step_completed').length).toBe(3);
+    expect(of(events, 'step_completed').length).toBe(4);
+    // A fallback's endorse is journaled only when the fallback runs (it did not), a compensation's when it runs.
+    expect(of(events, 'endorsed', 'e')).toEqual([{ reason: 'undo text', attempt: 1 }]);
+    expect(events.findIndex((x) => x.type === 'endorsed' && x.stepId === 'e')).toBeGreaterThan(events.findIndex((x) => x.type === 'step_failed' && x.stepId === 'g'));
     expect(of(events, 'step_failed', 'g')[0]).toMatchObject({ permanent: true });
     expect(of(events, 'step_failed', 'g')[0]!.error).toMatch(/^E0902: refused before the handler: pay\.to ← … ← r\.output\.reply_to/);
     expect(called.filter((c) => c === 'main.flaky')).toHaveLength(1);

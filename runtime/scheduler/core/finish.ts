@@ -6,6 +6,7 @@ import { evaluate, truthy } from '../../evaluate.js';
 import { afterRuleViolations, assertViolations } from '../guardrails.js';
 import { abortRun, finish } from './endings.js';
 import { env } from './env.js';
+import { journalRelabels } from './flow-at-run.js';
 import { guardStep, recordViolations } from './guards.js';
 import type { RunState } from './run-state.js';
 import { slotRequest } from './start.js';
@@ -60,10 +61,7 @@ export function checkDone(c: RunState): void {
       return finish(c, 'failed', `plan output: ${(err as Error).message}`);
     }
     // §9.3: the output's endorse/declassify calls ran; each is journaled, of the run (attempt 0: no step's).
-    for (const r of c.plan.output_relabels ?? []) {
-      if (r.kind === 'endorse') c.emit('endorsed', null, { reason: r.reason, attempt: 0 });
-      else c.emit('declassified', null, { reason: r.reason, to: r.to ?? 'internal', attempt: 0 });
-    }
+    journalRelabels(c, null, c.plan.output_relabels, undefined, 0);
   }
   finish(c, 'completed', null);
 }

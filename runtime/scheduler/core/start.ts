@@ -11,7 +11,7 @@ import { budgetClaims, reservationOf, withinBudget } from './budget.js';
 import { abortRun, instTerminal } from './endings.js';
 import { env, evalArgs } from './env.js';
 import { type FailureKind, attemptFailed, succeed } from './failure.js';
-import { refusalText } from './flow-refusal.js';
+import { journalRelabels, refusalOf, refusalText } from './flow-at-run.js';
 import { guardStep, recordViolations } from './guards.js';
 import { type Identity, recordOf } from './identity.js';
 import type { ItemSlot, SlotRequest } from './limits.js';
@@ -160,15 +160,12 @@ export function launch(c: RunState, inst: Inst, admitted = false): void {
     ...(step.labels ? { labels: step.labels } : {}),
   });
   if (step.relabels || step.flow_refusals) {
-    // §9.3: the attempt evaluates its arguments' endorse/declassify calls: each journaled.
-    for (const r of step.relabels ?? []) {
-      if (r.kind === 'endorse') c.emit('endorsed', inst.key, { reason: r.reason, attempt });
-      else c.emit('declassified', inst.key, { reason: r.reason, to: r.to ?? 'internal', attempt });
-    }
-    // Only the call this attempt makes: the step's own in its main phase, its fallback's after.
+    // §9.3: the attempt's call — the step's own in its main phase, its fallback's after —
+    // evaluates its arguments' endorse/declassify calls (each journaled); a rule its arguments
+    // break that the compile only warned about: the handler is never called with them.
     const call = inst.rec.phase === 'fallback' ? 'fallback' : undefined;
-    const refused = step.flow_refusals?.find((r) => r.call === call);
-    // A rule the compile only warned about: the handler is never called with those arguments.
+    journalRelabels(c, inst.key, step.relabels, call, attempt);
+    const refused = refusalOf(step, call);
     if (refused) return attemptFailed(c, inst, refusalText(refused), false, false, false, PERMANENT);
   }
   const timeoutMs = step.timeout_ms ?? cap?.timeout_ms ?? null;
