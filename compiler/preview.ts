@@ -352,6 +352,9 @@ function formatMoney(n: number): string {
   return `${+n.toFixed(6)}`;
 }
 
+type Colors = ReturnType<typeof pc.createColors>;
+type PreviewStep = PreviewJson['steps'][number];
+
 /** Text like `terraform plan`; colours only when `color` (the CLI passes `isTTY`). */
 export function renderPreviewText(p: PreviewJson, color: boolean): string {
   const c = pc.createColors(color);
@@ -359,6 +362,17 @@ export function renderPreviewText(p: PreviewJson, color: boolean): string {
   lines.push(c.bold(`Plan ${p.plan}`) + (p.goal ? ` — ${p.goal}` : ''));
   lines.push(`  module ${p.module}, policy ${p.policy ? `${p.policy.name} (${p.policy.strategy})` : '(default: privacy_first)'}`);
   lines.push('');
+  lines.push(...stagesText(p, c));
+  lines.push('');
+  lines.push(...controlFlowText(p, c));
+  lines.push(...estimatesText(p, c));
+  lines.push(...closingText(p, c));
+  return `${lines.join('\n')}\n`;
+}
+
+/** Each stage with its steps: what each calls, where and why, its fallbacks, approval, estimate and reservation. */
+function stagesText(p: PreviewJson, c: Colors): string[] {
+  const lines: string[] = [];
   const byId = new Map(p.steps.map((s) => [s.id, s]));
   const blockById = new Map(p.blocks.map((b) => [b.id, b]));
   const blockTag = (id: string): string => {
@@ -366,46 +380,71 @@ export function renderPreviewText(p: PreviewJson, color: boolean): string {
     if (!b) return id;
     return b.items === null ? b.label : `${b.label} (${b.items} item${b.items === 1 ? '' : 's'})`;
   };
-  const conditionTag = (s: PreviewJson['steps'][number]): string => {
-    if (!s.conditional) return '';
-    if (s.condition === true) return c.green(' [when: holds for this input]');
-    if (s.condition === false) return c.yellow(' [skipped for this input: when is false]');
-    return c.yellow(' [conditional]');
-  };
   for (const st of p.stages) {
     lines.push(c.cyan(`Stage ${st.index}`) + c.dim(st.steps.length > 1 ? `  (${st.steps.length} steps in parallel)` : ''));
     for (const id of st.steps) {
       const s = byId.get(id)!;
-      const what = s.capability ? s.capability.split('.').pop()! : s.action.replace('_', ' ');
-      const model = s.endpoint ? `model endpoint ${s.endpoint.name} (${s.endpoint.tier})` : '';
-      const where = s.resource ? `on ${s.resource} (${s.tier})${model ? `, ${model}` : ''}` : s.tier === 'human' ? 'by a person' : model || 'no resource';
       const tags = s.blocks.length ? c.magenta(` [${s.blocks.map(blockTag).join(' › ')}]`) : '';
-      lines.push(`  ${c.green('+')} ${c.bold(id)} = ${what}${conditionTag(s)}${tags}`);
-      lines.push(`      ${where} — ${c.dim(s.rationale)}`);
-      if (s.fallbacks.length) {
-        const at = new Map((s.fallback_endpoints ?? []).map((f) => [f.resource, f.endpoint]));
-        const shown = s.fallbacks.map((r) => {
-          const e = at.get(r);
-          return e ? `${r} (model endpoint ${e.name}, ${e.tier})` : r;
-        });
-        lines.push(`      fallbacks: ${shown.join(', ')}`);
-      }
-      for (const d of s.dropped) lines.push(c.yellow(`      dropped ${d.resource}: ${d.reason}`));
-      if (s.fallback_call) {
-        const fc = s.fallback_call;
-        const fcModel = fc.endpoint ? `, model endpoint ${fc.endpoint.name} (${fc.endpoint.tier})` : '';
-        lines.push(`      fallback call ${fc.capability.split('.').pop()!}${fc.resource ? ` on ${fc.resource}` : ''}${fcModel}`);
-        for (const d of fc.dropped) lines.push(c.yellow(`        dropped ${d.resource}: ${d.reason}`));
-      }
-      if (s.compensate_call) lines.push(`      compensate call ${s.compensate_call.capability.split('.').pop()!}, model endpoint ${s.compensate_call.endpoint.name} (${s.compensate_call.endpoint.tier})`);
-      if (s.approval) lines.push(`      ${approvalText(s.approval)}`);
-      lines.push(`      estimate: ${formatMoney(s.estimate.cost)} cost, ${formatDuration(s.estimate.duration_ms)}${s.data !== 'public' ? `, data ${s.data}` : ''}`);
-      const r = s.reservation;
-      if (r.model !== null || (p.budgets.cost !== null && r.cost !== s.estimate.cost))
-        lines.push(`      reserves: ${formatMoney(r.cost)} per attempt${r.model ? ` (${r.model}, max_tokens)` : ''}${r.per_input_byte ? ` + ${formatMoney(r.per_input_byte * 1000)} per KB of input in the prompt` : ''}`);
+      lines.push(...stepText(p, s, tags, c));
     }
   }
+  return lines;
+}
+
+function conditionTag(s: PreviewStep, c: Colors): string {
+  if (!s.conditional) return '';
+  if (s.condition === true) return c.green(' [when: holds for this input]');
+  if (s.condition === false) return c.yellow(' [skipped for this input: when is false]');
+  return c.yellow(' [conditional]');
+}
+
+function stepText(p: PreviewJson, s: PreviewStep, tags: string, c: Colors): string[] {
+  const lines: string[] = [];
+  const what = s.capability ? s.capability.split('.').pop()! : s.action.replace('_', ' ');
+  const model = s.endpoint ? `model endpoint ${s.endpoint.name} (${s.endpoint.tier})` : '';
+  const where = s.resource ? `on ${s.resource} (${s.tier})${model ? `, ${model}` : ''}` : s.tier === 'human' ? 'by a person' : model || 'no resource';
+  lines.push(`  ${c.green('+')} ${c.bold(s.id)} = ${what}${conditionTag(s, c)}${tags}`);
+  lines.push(`      ${where} — ${c.dim(s.rationale)}`);
+  if (s.fallbacks.length) {
+    const at = new Map((s.fallback_endpoints ?? []).map((f) => [f.resource, f.endpoint]));
+    const shown = s.fallbacks.map((r) => {
+      const e = at.get(r);
+      return e ? `${r} (model endpoint ${e.name}, ${e.tier})` : r;
+    });
+    lines.push(`      fallbacks: ${shown.join(', ')}`);
+  }
+  for (const d of s.dropped) lines.push(c.yellow(`      dropped ${d.resource}: ${d.reason}`));
+  if (s.fallback_call) {
+    const fc = s.fallback_call;
+    const fcModel = fc.endpoint ? `, model endpoint ${fc.endpoint.name} (${fc.endpoint.tier})` : '';
+    lines.push(`      fallback call ${fc.capability.split('.').pop()!}${fc.resource ? ` on ${fc.resource}` : ''}${fcModel}`);
+    for (const d of fc.dropped) lines.push(c.yellow(`        dropped ${d.resource}: ${d.reason}`));
+  }
+  if (s.compensate_call) lines.push(`      compensate call ${s.compensate_call.capability.split('.').pop()!}, model endpoint ${s.compensate_call.endpoint.name} (${s.compensate_call.endpoint.tier})`);
+  if (s.approval) lines.push(`      ${approvalText(s.approval)}`);
+  lines.push(`      estimate: ${formatMoney(s.estimate.cost)} cost, ${formatDuration(s.estimate.duration_ms)}${s.data !== 'public' ? `, data ${s.data}` : ''}`);
+  const r = s.reservation;
+  if (r.model !== null || (p.budgets.cost !== null && r.cost !== s.estimate.cost))
+    lines.push(`      reserves: ${formatMoney(r.cost)} per attempt${r.model ? ` (${r.model}, max_tokens)` : ''}${r.per_input_byte ? ` + ${formatMoney(r.per_input_byte * 1000)} per KB of input in the prompt` : ''}`);
+  return lines;
+}
+
+/** The races and repeats, each with what it does. */
+function controlFlowText(p: PreviewJson, c: Colors): string[] {
+  const flow = p.blocks.filter((b) => b.type !== 'for_each');
+  if (!flow.length) return [];
+  const lines = [c.bold('Control flow')];
+  for (const b of flow) {
+    const what = b.type === 'race' ? 'the first to complete wins, the others are cancelled' : `runs ${b.steps.join(', ')} until its condition holds`;
+    lines.push(`  ${b.label} — ${what}`);
+  }
   lines.push('');
+  return lines;
+}
+
+/** Cost and duration against their budgets, the critical path, the local ratio and the privacy score. */
+function estimatesText(p: PreviewJson, c: Colors): string[] {
+  const lines: string[] = [];
   const e = p.estimates;
   const budget = (label: string, value: string, b: { limit: number; ok: boolean; headroom: number; warn: boolean } | null, fmt: (n: number) => string): string =>
     `  ${label}: ${value}${
@@ -413,15 +452,6 @@ export function renderPreviewText(p: PreviewJson, color: boolean): string {
         ? ` / budget ${fmt(b.limit)}${b.warn ? ' (warn)' : ''} ${b.ok ? `${c.green('ok')}, ${fmt(b.headroom)} headroom` : `${c.red('OVER BUDGET')} by ${fmt(-b.headroom)}`}`
         : ''
     }`;
-  const flow = p.blocks.filter((b) => b.type !== 'for_each');
-  if (flow.length) {
-    lines.push(c.bold('Control flow'));
-    for (const b of flow) {
-      const what = b.type === 'race' ? 'the first to complete wins, the others are cancelled' : `runs ${b.steps.join(', ')} until its condition holds`;
-      lines.push(`  ${b.label} — ${what}`);
-    }
-    lines.push('');
-  }
   const loops = p.blocks.some((b) => b.type === 'repeat');
   const worst = (best: string, max: string): string => (loops && best !== max ? `${best} .. ${max} (loops run once .. max times)` : best);
   lines.push(c.bold('Estimates'));
@@ -439,6 +469,12 @@ export function renderPreviewText(p: PreviewJson, color: boolean): string {
       ? `  privacy score: ${Math.round(e.privacy_score * 100)}% of steps on personal or more sensitive data run on local/edge`
       : `  privacy score: ${Math.round(e.privacy_score * 100)}% (no step touches personal or more sensitive data)`,
   );
+  return lines;
+}
+
+/** Guardrail verdicts, triggers, flows, sub-plans, consent and the step count. */
+function closingText(p: PreviewJson, c: Colors): string[] {
+  const lines: string[] = [];
   if (p.guardrails.length) {
     lines.push('');
     lines.push(c.bold('Guardrails'));
@@ -466,5 +502,5 @@ export function renderPreviewText(p: PreviewJson, color: boolean): string {
   const steps = p.steps.length;
   lines.push('');
   lines.push(`Plan: ${steps} step${steps === 1 ? '' : 's'} in ${p.stages.length} stage${p.stages.length === 1 ? '' : 's'}.`);
-  return `${lines.join('\n')}\n`;
+  return lines;
 }

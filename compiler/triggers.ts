@@ -17,7 +17,7 @@ import { closest } from './suggest.js';
 import { T, assignable, formatTy, type Ty } from './types/ty.js';
 
 /** Paths the built-in API and the dashboard own (`orch serve`); an `api` trigger may not shadow them. */
-const RESERVED_API = /^\/($|(health|metrics|events|signals|context|triggers|runs|stream|session|sessions|login|ui|approvals|resources|audit|auth|sources)(\/|$))/;
+const RESERVED_API = /^\/($|(health|metrics|events|signals|context|triggers|runs|stream|session|sessions|login|ui|approvals|resources|workers|spend|audit|auth|sources)(\/|$))/;
 
 /** Why `path` cannot be an `api` trigger's route, or null: `orch check` and `orch serve` ask the same. */
 export function apiPathProblem(path: string): string | null {

@@ -130,6 +130,8 @@ export function unknownReason(expr: ExprIR, env: EvalEnv): string {
   for (const name of cause !== null ? [cause] : contextReads(expr)) {
     const r = readSignal(env, name);
     if (r.state === 'never_set') return `context.${name} was never set`;
+    // Set, but with no time (a retained message): stale for want of an age, not for its length.
+    if (r.state === 'stale' && r.age_ms === null && r.set_at === null) return `context.${name} is stale: its age is unknown (a retained message)`;
     // Only a derived signal is unknown while younger than its max_age (or without one): what it reads is not known.
     if (r.state === 'stale' && (r.max_age_ms === null || (r.age_ms ?? 0) <= r.max_age_ms)) return `context.${name} is unknown: a signal it is derived from is not known`;
     if (r.state === 'stale') return `context.${name} is stale: ${staleAge(r.age_ms ?? 0, r.max_age_ms ?? 0)} > ${formatAge(r.max_age_ms ?? 0)}`;

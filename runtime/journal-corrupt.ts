@@ -5,7 +5,11 @@
  * internal error out of JSON.parse, zlib or a fold of half an event.
  */
 export class JournalCorrupt extends Error {
-  constructor(runId: string, what: string, why: string) {
+  constructor(
+    readonly runId: string,
+    what: string,
+    why: string,
+  ) {
     super(`the journal of run ${runId} is damaged: ${what} ${why}; it cannot be read (restore the database from a backup, or delete the run)`);
     this.name = 'JournalCorrupt';
   }

@@ -102,97 +102,45 @@ interface ServeProcessOptions extends Omit<ServeCliOptions, 'files'> {
 }
 
 async function serveUntilSignal(o: ServeProcessOptions): Promise<number> {
-  const backend = o.backend;
-  const shown = backend.displayName;
   const envToken = process.env.ORCH_TOKEN;
   const token = envToken && envToken.length > 0 ? envToken : generateToken();
   const log = (line: string) => o.err(`orch ${o.mode}: ${line}\n`);
-
-  let starter;
-  let state;
-  let people;
   // §9.4: one context for the triggers and the runs, which read its signals live.
   const context = new ContextStore({ signals: signalsOf(o.plans), clock: realClock });
-  try {
-    starter = await openRuntimeStarter({ backend, plans: o.plans, log, signal: (n) => context.read(n), ...(o.local ? { local: true } : {}), ...(o.takeOverAfterMs !== undefined ? { takeOverAfterMs: o.takeOverAfterMs } : {}) });
-  } catch (e) {
-    // An unreachable or unmigrated database: one line, never the password.
-    throw new ServeError(`cannot open the journal ${shown}: ${(e as Error).message}`, 2);
-  }
-  try {
-    state = await backend.triggerState();
-  } catch (e) {
-    await starter.close().catch(() => {});
-    throw new ServeError(`cannot open the trigger state in ${shown}: ${(e as Error).message}`, 2);
-  }
-  try {
-    people = await backend.people();
-  } catch (e) {
-    await starter.close().catch(() => {});
-    await state.close().catch(() => {});
-    throw new ServeError(`cannot open the sessions and audit trail in ${shown}: ${(e as Error).message}`, 2);
-  }
-  let contextJournal;
-  try {
-    contextJournal = o.mode === 'serve' ? await backend.contextJournal() : undefined;
-  } catch (e) {
-    await starter.close().catch(() => {});
-    await state.close().catch(() => {});
-    await people.close().catch(() => {});
-    throw new ServeError(`cannot open the context journal in ${shown}: ${(e as Error).message}`, 2);
-  }
-  let oidc;
-  let sources;
-  try {
-    // A clear password or an unset secret is a start error naming the field, never a value.
-    sources = o.mode === 'serve' ? parseSourcesConfig(o.config.sources, envThenConfig(o.config.secrets), o.config.file ? dirname(o.config.file) : process.cwd()) : undefined;
-    // An unset client secret is a start error naming it (never a value), as other config errors are.
-    const c = o.config.auth?.oidc;
-    oidc = c ? { config: c, clientSecret: oidcClientSecret(c, envThenConfig(o.config.secrets)) } : undefined;
-  } catch (e) {
-    await starter.close().catch(() => {});
-    await state.close().catch(() => {});
-    await people.close().catch(() => {});
-    await contextJournal?.close().catch(() => {});
-    throw new ServeError((e as Error).message, 2);
-  }
-  let server;
-  try {
-    server = await startServer({
-      plans: o.plans,
-      triggers: o.triggers,
-      mode: o.mode,
-      limits: o.limits,
-      starter,
-      context,
-      // Kleene's third value stays: a condition over an unknown signal is neither true nor false (§9.4).
-      evaluate: (expr, scope) => evaluateOrUnknown(expr, { vars: { event: scope.event ?? null, context: scope.context }, ...(scope.signal ? { signal: scope.signal } : {}) }),
-      state,
-      token,
-      people,
-      ...(contextJournal ? { contextJournal, retentionMs: o.config.retentionMs ?? null } : {}),
-      ...(o.config.auth ? { auth: o.config.auth } : {}),
-      ...(oidc ? { oidc } : {}),
-      ...(sources ? { sources } : {}),
-      contextLock: backend.lock('context'),
-      secret: (name) => process.env[name] ?? o.config.secrets[name],
-      host: o.host,
-      port: o.port,
-      catchUp: o.catchUp,
-      log,
-    });
-  } catch (e) {
-    await starter.close().catch(() => {});
-    await state.close().catch(() => {});
-    await people.close().catch(() => {});
-    await contextJournal?.close().catch(() => {});
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') throw new ServeError(`${o.host}:${o.port} is already in use`, 2);
-    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new ServeError(`cannot bind to ${o.host}`, 2);
-    throw new ServeError((e as Error).message, 2);
-  }
-
-  const next = new Map(server.engine.nextRuns().map((n) => [n.trigger, n.next] as const));
+  const opened = new Opened();
+  const parts = await openParts(o, context, log, opened);
+  const server = await opened.or(
+    () =>
+      startServer({
+        plans: o.plans,
+        triggers: o.triggers,
+        mode: o.mode,
+        limits: o.limits,
+        starter: parts.starter,
+        context,
+        // Kleene's third value stays: a condition over an unknown signal is neither true nor false (§9.4).
+        evaluate: (expr, scope) => evaluateOrUnknown(expr, { vars: { event: scope.event ?? null, context: scope.context }, ...(scope.signal ? { signal: scope.signal } : {}) }),
+        state: parts.state,
+        token,
+        people: parts.people,
+        ...(parts.contextJournal ? { contextJournal: parts.contextJournal, retentionMs: o.config.retentionMs ?? null } : {}),
+        ...(o.config.auth ? { auth: o.config.auth } : {}),
+        ...(parts.oidc ? { oidc: parts.oidc } : {}),
+        ...(parts.sources ? { sources: parts.sources } : {}),
+        contextLock: o.backend.lock('context'),
+        secret: (name) => process.env[name] ?? o.config.secrets[name],
+        host: o.host,
+        port: o.port,
+        catchUp: o.catchUp,
+        log,
+      }),
+    (e) => {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE') return `${o.host}:${o.port} is already in use`;
+      if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') return `cannot bind to ${o.host}`;
+      return e.message;
+    },
+  );
   o.out(
     banner({
       url: server.url,
@@ -201,9 +149,9 @@ async function serveUntilSignal(o: ServeProcessOptions): Promise<number> {
       triggers: o.triggers,
       plans: server.engine.planNames(),
       mode: o.mode,
-      next,
+      next: new Map(server.engine.nextRuns().map((n) => [n.trigger, n.next] as const)),
       resumed: server.resumed,
-      db: shown,
+      db: o.backend.displayName,
       ...(o.config.auth
         ? { people: { users: o.config.auth.users.size, oidc: o.config.auth.oidc !== undefined, bootstrapToken: o.config.auth.bootstrapToken } }
         : {}),
@@ -212,7 +160,69 @@ async function serveUntilSignal(o: ServeProcessOptions): Promise<number> {
   for (const w of o.warnings) log(w);
   if (!isLoopback(o.host)) log(`bound to ${o.host}, reachable from other machines: keep the token secret and prefer a TLS proxy`);
 
-  const left = await new Promise<number>((done) => {
+  const left = await stopOnSignal(server, log);
+  // Runs still in flight were left unfinished in the journal (Runtime.close({ cancel: false }));
+  // the next `orch serve` resumes them.
+  if (left > 0) log(`${left} run(s) left unfinished; they resume at the next start`);
+  // Stopping itself failed (logged above): what it could not close must not keep the process up.
+  if (left < 0) process.exit(0);
+  return 0;
+}
+
+/**
+ * What the server has opened so far: when a later part cannot start, every earlier one is closed
+ * (the last opened first) before the start error, which names the part and never a password.
+ */
+class Opened {
+  private readonly parts: { close(): Promise<unknown> }[] = [];
+
+  /** `open()`'s result, kept to be closed on a later failure; its own failure closes the rest and becomes a ServeError (exit 2). */
+  async or<T>(open: () => Promise<T>, message: (e: Error) => string): Promise<T> {
+    try {
+      const part = await open();
+      if (part && typeof (part as { close?: unknown }).close === 'function') this.parts.push(part as unknown as { close(): Promise<unknown> });
+      return part;
+    } catch (e) {
+      for (const p of this.parts.reverse()) await p.close().catch(() => {});
+      throw new ServeError(message(e as Error), 2);
+    }
+  }
+}
+
+/** The journal, the trigger state, people, the context journal, then the config's sources and OpenID client. */
+async function openParts(o: ServeProcessOptions, context: ContextStore, log: (line: string) => void, opened: Opened) {
+  const { backend } = o;
+  const shown = backend.displayName;
+  // An unreachable or unmigrated database: one line, never the password.
+  const starter = await opened.or(
+    () => openRuntimeStarter({ backend, plans: o.plans, log, signal: (n) => context.read(n), ...(o.local ? { local: true } : {}), ...(o.takeOverAfterMs !== undefined ? { takeOverAfterMs: o.takeOverAfterMs } : {}) }),
+    (e) => `cannot open the journal ${shown}: ${e.message}`,
+  );
+  const state = await opened.or(() => backend.triggerState(), (e) => `cannot open the trigger state in ${shown}: ${e.message}`);
+  const people = await opened.or(() => backend.people(), (e) => `cannot open the sessions and audit trail in ${shown}: ${e.message}`);
+  const contextJournal = await opened.or(async () => (o.mode === 'serve' ? backend.contextJournal() : undefined), (e) => `cannot open the context journal in ${shown}: ${e.message}`);
+  // A clear password or an unset secret is a start error naming the field, never a value.
+  const { sources, oidc } = await opened.or(
+    async () => {
+      const secrets = envThenConfig(o.config.secrets);
+      const c = o.config.auth?.oidc;
+      return {
+        sources: o.mode === 'serve' ? parseSourcesConfig(o.config.sources, secrets, o.config.file ? dirname(o.config.file) : process.cwd()) : undefined,
+        oidc: c ? { config: c, clientSecret: oidcClientSecret(c, secrets) } : undefined,
+      };
+    },
+    (e) => e.message,
+  );
+  return { starter, state, people, contextJournal, sources, oidc };
+}
+
+/**
+ * Waits for SIGINT or SIGTERM, then closes the server with a grace period for runs in flight;
+ * resolves to how many runs were left unfinished (-1 when closing failed). A second signal, or a
+ * close that hangs past its limit, exits the process at once.
+ */
+function stopOnSignal(server: { close(graceMs: number): Promise<number>; closing(): string | null | undefined }, log: (line: string) => void): Promise<number> {
+  return new Promise<number>((done) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals) => {
       if (stopping) {
@@ -235,12 +245,6 @@ async function serveUntilSignal(o: ServeProcessOptions): Promise<number> {
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
-  // Runs still in flight were left unfinished in the journal (Runtime.close({ cancel: false }));
-  // the next `orch serve` resumes them.
-  if (left > 0) log(`${left} run(s) left unfinished; they resume at the next start`);
-  // Stopping itself failed (logged above): what it could not close must not keep the process up.
-  if (left < 0) process.exit(0);
-  return 0;
 }
 
 /** How long a stopping server lets runs in flight finish before leaving them to the next start. */

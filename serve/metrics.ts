@@ -6,7 +6,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { countsForLocality, localRatio, privacyScore, type PlacedStep, type PlanIR } from '../compiler/index.js';
 import type { TriggerIR } from '../compiler/index.js';
 import type { FinishedRun, RunStarter } from './run-starter.js';
-import { spendOfFinishedRuns } from './metrics-spend.js';
+import { spendOfFinishedRuns, type SpendTotal } from './metrics-spend.js';
 import type { FireResult, TriggerEngine } from './trigger-engine.js';
 
 export interface ServeMetrics {
@@ -19,10 +19,29 @@ export interface ServeMetrics {
   /** Counts one trigger decision. */
   outcome(trigger: TriggerIR, result: FireResult): void;
   render(): Promise<string>;
+  /** Actual spend of the journal's finished runs by plan, capability and model: `/metrics` and the dashboard read the same totals. */
+  spend(): Promise<readonly SpendTotal[]>;
 }
 
 export function createMetrics(starter: RunStarter, engine: () => TriggerEngine, plans: () => readonly PlanIR[]): ServeMetrics {
   const registry = new Registry();
+  const triggers = triggerCounters(registry);
+  runGauges(registry, starter, engine);
+  observeFinishedRuns(registry, starter, plans);
+  const spend = spendMetrics(registry, starter);
+  return {
+    registry,
+    contentType: registry.contentType,
+    event: (matched) => triggers.events.inc({ matched: matched ? 'true' : 'false' }),
+    catchUp: (t) => triggers.catchUps.inc({ trigger: t.name }),
+    outcome: (t, r) => triggers.outcomes.inc({ trigger: t.name, kind: t.source.kind, outcome: r.outcome }),
+    render: () => registry.metrics(),
+    spend,
+  };
+}
+
+/** What the trigger engine counts as it decides: events accepted, its decisions, catch-up runs. */
+function triggerCounters(registry: Registry) {
   const events = new Counter({
     name: 'orch_events_total',
     help: 'Events accepted by POST /events, by whether any trigger listens for their type',
@@ -35,6 +54,17 @@ export function createMetrics(starter: RunStarter, engine: () => TriggerEngine, 
     labelNames: ['trigger', 'kind', 'outcome'] as const,
     registers: [registry],
   });
+  const catchUps = new Counter({
+    name: 'orch_schedule_catch_up_runs_total',
+    help: 'Catch-up runs started at start-up (--catch-up) for schedule ticks missed while down',
+    labelNames: ['trigger'] as const,
+    registers: [registry],
+  });
+  return { events, outcomes, catchUps };
+}
+
+/** The journal's runs by status and the runs in flight, read at scrape time. */
+function runGauges(registry: Registry, starter: RunStarter, engine: () => TriggerEngine): void {
   new Gauge({
     name: 'orch_runs',
     help: 'Runs in the journal by status',
@@ -55,6 +85,10 @@ export function createMetrics(starter: RunStarter, engine: () => TriggerEngine, 
       this.set(engine().queueDepth());
     },
   });
+}
+
+/** What each run that finishes while the server watches adds: its steps' durations and tiers, its guardrail violations. */
+function observeFinishedRuns(registry: Registry, starter: RunStarter, plans: () => readonly PlanIR[]): void {
   const stepDuration = new Histogram({
     name: 'orch_step_duration_seconds',
     help: 'Duration of finished steps',
@@ -79,20 +113,12 @@ export function createMetrics(starter: RunStarter, engine: () => TriggerEngine, 
     labelNames: ['guardrail'] as const,
     registers: [registry],
   });
-  const catchUps = new Counter({
-    name: 'orch_schedule_catch_up_runs_total',
-    help: 'Catch-up runs started at start-up (--catch-up) for schedule ticks missed while down',
-    labelNames: ['trigger'] as const,
-    registers: [registry],
-  });
   const finished = new Counter({
     name: 'orch_runs_finished_total',
     help: 'Runs that reached a terminal status while this server watched',
     labelNames: ['plan', 'status'] as const,
     registers: [registry],
   });
-
-  spendMetrics(registry, starter);
 
   const planOf = (planId: string): PlanIR | undefined => plans().find((p) => p.plan === planId || `${p.module}.${p.plan}` === planId);
 
@@ -122,20 +148,11 @@ export function createMetrics(starter: RunStarter, engine: () => TriggerEngine, 
     }
   };
   starter.onFinished((run) => void observe(run));
-
-  return {
-    registry,
-    contentType: registry.contentType,
-    event: (matched) => events.inc({ matched: matched ? 'true' : 'false' }),
-    catchUp: (t) => catchUps.inc({ trigger: t.name }),
-    outcome: (t, r) => outcomes.inc({ trigger: t.name, kind: t.source.kind, outcome: r.outcome }),
-    render: () => registry.metrics(),
-  };
 }
 
 // v0.3 (§8.2): actual spend of every attempt of the journal's finished runs — those this server
 // executed and those it only reads (`orch ui` over another process's journal), as `orch runs --stats`.
-function spendMetrics(registry: Registry, starter: RunStarter): void {
+function spendMetrics(registry: Registry, starter: RunStarter): () => Promise<readonly SpendTotal[]> {
   const spend = spendOfFinishedRuns(starter);
   new Counter({
     name: 'orch_cost_total',
@@ -162,6 +179,7 @@ function spendMetrics(registry: Registry, starter: RunStarter): void {
       }
     },
   });
+  return spend;
 }
 
 /** The share of recent finished steps that ran locally, and of those touching personal data that stayed local or at the edge. */

@@ -173,7 +173,7 @@ export async function buildServer(opts: Omit<ServeOptions, 'host' | 'port' | 'ca
   registerSessionRoutes(app, people, log);
   registerAuditRoutes(app, people.store);
   if (opts.auth?.auditRetentionMs != null) await keepAuditFor(app, people.store, opts.auth.auditRetentionMs, log);
-  registerDashboard(app, { people, starter, mode, stepCancel: true, ...(opts.oidc ? { oidcName: opts.oidc.config.name } : {}) });
+  registerDashboard(app, { people, starter, spend: metrics.spend, mode, stepCancel: true, ...(opts.oidc ? { oidcName: opts.oidc.config.name } : {}) });
   // OpenID Connect sign-in opens a session in the journal's database like any other sign-in.
   if (opts.oidc) registerOidc(app, { ...opts.oidc, log, signIn: (req, reply, identity) => startSession(people, req, reply, identity) });
   finishRoutes(app);

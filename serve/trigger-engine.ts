@@ -328,10 +328,7 @@ export class TriggerEngine {
   async ingest(sets: readonly SignalSet[], sender?: Starter): Promise<readonly FireResult[]> {
     await this.contextLoaded;
     const { touched, accepted, sides } = this.apply(sets);
-    const kept = (k: string) => {
-      const r = this.store.read(k);
-      return encodeRecord({ value: r.value, set_at: r.set_at!, source: r.source! }, sender);
-    };
+    const kept = (k: string) => encodeRecord(this.store.record(k)!, sender);
     const merged = this.opts.state.mergeContext(Object.fromEntries(accepted.map((k) => [k, kept(k)])));
     // Queued now, behind what is queued already: the conditions are decided in the order the batches came.
     const decided = this.evaluateConditions(sides, sender, merged);

@@ -116,18 +116,18 @@ export function startRun(
   setup: RunSetup = {},
 ): StartedRun {
   const monitor = setup.monitor ?? new CaseMonitor(plan, options, shared);
-  let first = true;
-  const approvalSteps = new Set(plan.steps.filter((s) => isApprovalStep(s, plan)).map((s) => s.id));
   // §8.8: who starts the run and answers its approvals, when the plan's approvals are bound to people.
   const people = simulatedPeople(plan);
   let run: Run | null = null;
+  const approver = simulatedApprover(plan, scenario, clock, rootRun, people, () => run);
 
+  let first = true;
   let observerError: unknown = null;
   const observe = (event: RunEvent, reader: RunReader): void => {
     // Sub-plan runs share the deps (and so this observer); only the plan under test is judged,
     // but their approvals still need an answer.
     if (event.runId !== rootRun) {
-      if (event.type === 'step_started' && event.stepId !== null) approveInSubplan(event, reader);
+      if (event.type === 'step_started' && event.stepId !== null) approver.inSubplan(event, reader);
       return;
     }
     try {
@@ -137,56 +137,14 @@ export function startRun(
         setup.beforeFirst?.();
       }
       monitor.observe(event, setup.reader ?? reader);
-      if (event.type === 'step_started' && event.stepId !== null) answerApproval(event);
+      if (event.type === 'step_started' && event.stepId !== null) approver.answer(event);
     } catch (err) {
       // Thrown inside the scheduler it would read as a failed run; report it as what it is.
       observerError ??= err;
     }
   };
 
-  /** A human answers an approval after the scenario's latency (never, for a `hang`). */
-  const answerApproval = (event: RunEvent): void => {
-    const { step, item } = parseInstance(event.stepId!);
-    if (!approvalSteps.has(step)) return;
-    const attempt = eventAttempt(event) ?? 1;
-    const outcome = outcomeOf(scenario, step, item ?? 0, attempt - 1);
-    if (outcome?.kind === 'hang') return;
-    const approve = outcome === undefined || outcome.kind === 'ok';
-    const key = event.stepId!;
-    clock.setTimer(outcome ? outcome.latency_ms : 1, () => {
-      if (!people) return void run?.signal(key, approve ? 'approve' : 'reject', 'simulated approver');
-      // Each person who may decide does, the starter first, until the step is decided.
-      const stepIr = plan.steps.find((s) => s.id === step)!;
-      const decision = approve ? 'approve' : 'reject';
-      for (const who of people.deciders(stepIr)) {
-        if (!run || run.decisionRefusal(key, decision, who) !== null) continue;
-        run.signal(key, decision, null, null, who);
-        // The core decides at once: a step still waiting refuses the same person again, a decided one no longer asks.
-        if (!approve || run.decisionRefusal(key, decision, who) === null) break;
-      }
-    });
-  };
-
-  /** Approvals inside sub-plans are granted (the scenario models the plan under test only). */
-  const approveInSubplan = (event: RunEvent, reader: RunReader): void => {
-    const step = reader.plan.steps.find((s) => s.id === parseInstance(event.stepId!).step);
-    if (!step || !isApprovalStep(step, reader.plan)) return;
-    // Signals reach a child through its parent: `verify/summary` + `approve` → `summary/approve`.
-    const key = `${event.runId.slice(rootRun.length + 1)}/${event.stepId}`;
-    clock.setTimer(1, () => run?.signal(key, 'approve', 'simulated approver'));
-  };
-
-  // Signals gone stale (`simulate context`), with when; a change to one after that is not a message that came.
-  const stale = new Map<string, number>();
-  const staleAt = new Map((scenario.stale ?? []).map((s) => [s.signal, s.at_ms]));
-  const startContext: Record<string, unknown> = { ...scenario.context };
-  // Stale from the start: the run never sees its value.
-  for (const [signal, at] of staleAt)
-    if (at <= clock.now()) {
-      stale.set(signal, at);
-      staleAt.delete(signal);
-      delete startContext[signal];
-    }
+  const staleness = scenarioStaleness(scenario, clock);
   run = new Run(
     plan,
     {
@@ -199,7 +157,9 @@ export function startRun(
       secret: () => REDACTED,
       // §9.4: a signal the scenario lets go stale reads as stale from then on (the run's own context otherwise).
       // A derived one is computed from what it reads.
-      ...(staleAt.size > 0 || stale.size > 0 || hasDerived(plan.context_signals) ? { signal: (name: string) => readScenarioSignal(plan, run, stale, name, clock.now()) } : {}),
+      ...(staleness.staleAt.size > 0 || staleness.stale.size > 0 || hasDerived(plan.context_signals)
+        ? { signal: (name: string) => readScenarioSignal(plan, run, staleness.stale, name, clock.now()) }
+        : {}),
       ...(limits ? { limits } : {}),
     },
     // Every consent scope the plan may need is granted: verify explores what the plan does when
@@ -207,40 +167,108 @@ export function startRun(
     {
       runId: rootRun,
       input: scenario.input,
-      context: startContext,
+      context: staleness.startContext,
       consent: neededScopes(plan),
       ...(people ? { startedBy: recordOf(people.starter) } : {}),
       ...(setup.restored ? { restored: setup.restored } : {}),
       ...(setup.recovered ? { recovered: setup.recovered } : {}),
     },
   );
+  scheduleScenario(run, scenario, clock, staleness, setup.fired);
+  setup.onRun?.(run);
+  run.begin();
+  return { run, monitor, observerError: () => observerError };
+}
+
+/**
+ * The simulated humans: an approval of the plan under test is answered after the scenario's
+ * latency as its outcome says (never, for a `hang`), by each person who may decide when the plan
+ * is bound to people; approvals inside sub-plans are granted (the scenario models the plan under
+ * test only).
+ */
+function simulatedApprover(plan: PlanIR, scenario: Scenario, clock: VirtualClock, rootRun: string, people: ReturnType<typeof simulatedPeople>, runOf: () => Run | null) {
+  const approvalSteps = new Set(plan.steps.filter((s) => isApprovalStep(s, plan)).map((s) => s.id));
+  return {
+    answer(event: RunEvent): void {
+      const { step, item } = parseInstance(event.stepId!);
+      if (!approvalSteps.has(step)) return;
+      const attempt = eventAttempt(event) ?? 1;
+      const outcome = outcomeOf(scenario, step, item ?? 0, attempt - 1);
+      if (outcome?.kind === 'hang') return;
+      const decision = outcome === undefined || outcome.kind === 'ok' ? 'approve' : 'reject';
+      const key = event.stepId!;
+      clock.setTimer(outcome ? outcome.latency_ms : 1, () => {
+        const run = runOf();
+        if (!people) return void run?.signal(key, decision, 'simulated approver');
+        // Each person who may decide does, the starter first, until the step is decided.
+        const stepIr = plan.steps.find((s) => s.id === step)!;
+        for (const who of people.deciders(stepIr)) {
+          if (!run || run.decisionRefusal(key, decision, who) !== null) continue;
+          run.signal(key, decision, null, null, who);
+          // The core decides at once: a step still waiting refuses the same person again, a decided one no longer asks.
+          if (decision === 'reject' || run.decisionRefusal(key, decision, who) === null) break;
+        }
+      });
+    },
+    inSubplan(event: RunEvent, reader: RunReader): void {
+      const step = reader.plan.steps.find((s) => s.id === parseInstance(event.stepId!).step);
+      if (!step || !isApprovalStep(step, reader.plan)) return;
+      // Signals reach a child through its parent: `verify/summary` + `approve` → `summary/approve`.
+      const key = `${event.runId.slice(rootRun.length + 1)}/${event.stepId}`;
+      clock.setTimer(1, () => runOf()?.signal(key, 'approve', 'simulated approver'));
+    },
+  };
+}
+
+/** Signals gone stale (`simulate context`), with when; a change to one after that is not a message that came. */
+interface Staleness {
+  readonly stale: Map<string, number>;
+  /** Signals that go stale later, with when. */
+  readonly staleAt: Map<string, number>;
+  /** The run's context at its start: the scenario's, without the signals stale from the start. */
+  readonly startContext: Record<string, unknown>;
+}
+
+function scenarioStaleness(scenario: Scenario, clock: VirtualClock): Staleness {
+  const stale = new Map<string, number>();
+  const staleAt = new Map((scenario.stale ?? []).map((s) => [s.signal, s.at_ms]));
+  const startContext: Record<string, unknown> = { ...scenario.context };
+  // Stale from the start: the run never sees its value.
+  for (const [signal, at] of staleAt)
+    if (at <= clock.now()) {
+      stale.set(signal, at);
+      staleAt.delete(signal);
+      delete startContext[signal];
+    }
+  return { stale, staleAt, startContext };
+}
+
+/** The scenario's context changes, signals going stale and the user's step cancels, as timers on the virtual clock. */
+function scheduleScenario(run: Run, scenario: Scenario, clock: VirtualClock, { stale, staleAt }: Staleness, fired: RunSetup['fired']): void {
   // Scenario times are from the run's start (time 0); a resumed run's clock starts later.
   const after = (at: number) => Math.max(0, at - clock.now());
   scenario.contextChanges.forEach((change, i) => {
-    if (setup.fired?.changes.has(i)) return;
+    if (fired?.changes.has(i)) return;
     clock.setTimer(after(change.at_ms), () => {
-      setup.fired?.changes.add(i);
-      if (!stale.has(change.signal)) run?.updateContext({ [change.signal]: change.value });
+      fired?.changes.add(i);
+      if (!stale.has(change.signal)) run.updateContext({ [change.signal]: change.value });
     });
   });
   // As `orch serve` tells its runs: the signal is null to the run's own context from then on.
   for (const [signal, at] of staleAt)
     clock.setTimer(after(at), () => {
       stale.set(signal, clock.now());
-      run?.updateContext({ [signal]: null });
+      run.updateContext({ [signal]: null });
     });
   // A user's `orch cancel RUN --step STEP`; refused once the step (or the run) has finished,
   // which is then simply a cancellation that came too late.
   scenario.cancels.forEach((cancel, i) => {
-    if (setup.fired?.cancels.has(i)) return;
+    if (fired?.cancels.has(i)) return;
     clock.setTimer(after(cancel.at_ms), () => {
-      setup.fired?.cancels.add(i);
-      run?.cancelStep(cancel.step, 'cancelled by the simulated user');
+      fired?.cancels.add(i);
+      run.cancelStep(cancel.step, 'cancelled by the simulated user');
     });
   });
-  setup.onRun?.(run);
-  run.begin();
-  return { run, monitor, observerError: () => observerError };
 }
 
 export function isOver(run: Run): boolean {

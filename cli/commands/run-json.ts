@@ -1,24 +1,36 @@
 /** Runs and events as `--json` prints them (`orch runs`, `orch timeline`, `orch runs export`, the MCP server's tools). */
 import { irTextHash } from '../../compiler/index.js';
-import { SecretView, type AsyncJournal, type RunEvent, type RunRow, type Starter } from '../../runtime/index.js';
+import { JournalCorrupt, SecretView, type AsyncJournal, type RunEvent, type RunRow, type Starter } from '../../runtime/index.js';
 import { planOfRun } from '../../serve/index.js';
 import { requireRun } from '../db-option.js';
 
-/** The runs as `orch runs --json` (and the MCP server's `runs` tool) list them: each with its version. */
-export async function runEntries(j: AsyncJournal, rows: readonly RunRow[]): Promise<RunListEntry[]> {
-  const versions = await runVersions(j, rows);
-  const starters = new Map<string, Starter>();
+/**
+ * The runs as `orch runs --json` (and the MCP server's `runs` tool) list them: each with its
+ * version. A run whose journal cannot be read (`JournalCorrupt`) throws, or with `damaged` is
+ * given to it and left out: one damaged run hides no other.
+ */
+export async function runEntries(j: AsyncJournal, rows: readonly RunRow[], damaged?: (err: JournalCorrupt) => void): Promise<RunListEntry[]> {
+  const out: RunListEntry[] = [];
   for (const r of rows) {
-    // §9.1: who started each run, as its first event records it.
-    const first = await j.first(r.id);
-    if (first?.type === 'plan_created' && first.data.started_by) starters.set(r.id, first.data.started_by);
+    try {
+      out.push(runListEntry(r, await runVersion(j, r), await starterOf(j, r)));
+    } catch (err) {
+      if (!damaged || !(err instanceof JournalCorrupt)) throw err;
+      damaged(err);
+    }
   }
-  return rows.map((r) => runListEntry(r, versions.get(r.id) ?? null, starters.get(r.id)));
+  return out;
+}
+
+/** §9.1: who started the run, as its first event records it. */
+async function starterOf(j: AsyncJournal, r: RunRow): Promise<Starter | undefined> {
+  const first = await j.first(r.id);
+  return first?.type === 'plan_created' ? first.data.started_by : undefined;
 }
 
 export type RunListEntry = ReturnType<typeof runListEntry>;
 
-/** One run as `orch runs --json` lists it; `irHash` is its version (`runVersions`). */
+/** One run as `orch runs --json` lists it; `irHash` is its version (`runVersion`). */
 function runListEntry(r: RunRow, irHash: string | null, startedBy: Starter | undefined) {
   return {
     runId: r.id,
@@ -36,17 +48,13 @@ function runListEntry(r: RunRow, irHash: string | null, startedBy: Starter | und
 }
 
 /**
- * Each listed run's version: the SHA-256 of the IR its journal records now (the one `plan_created`
+ * A listed run's version: the SHA-256 of the IR its journal records now (the one `plan_created`
  * named, or the last `orch upgrade` put in its place). Sub-plan runs record none of their own.
  */
-async function runVersions(j: AsyncJournal, rows: readonly RunRow[]): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  for (const r of rows) {
-    if (r.parent_id !== null) continue;
-    const row = await j.getRun(r.id);
-    if (row?.ir) out.set(r.id, irTextHash(row.ir));
-  }
-  return out;
+async function runVersion(j: AsyncJournal, r: RunRow): Promise<string | null> {
+  if (r.parent_id !== null) return null;
+  const row = await j.getRun(r.id);
+  return row?.ir ? irTextHash(row.ir) : null;
 }
 
 /**

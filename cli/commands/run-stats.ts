@@ -1,7 +1,7 @@
 /** `orch runs --stats`: totals over the listed runs — by status, success rate, cost, locality, privacy and spend. */
 import type { PlanIR } from '../../compiler/index.js';
 import { countsForLocality, localRatio, privacyScore, type PlacedStep } from '../../compiler/index.js';
-import { attemptSpend, placedSteps, spendBy, type AsyncJournal, type AttemptSpend, type SpendTotals } from '../../runtime/index.js';
+import { attemptSpend, JournalCorrupt, placedSteps, spendBy, type AsyncJournal, type AttemptSpend, type RunEvent, type SpendTotals } from '../../runtime/index.js';
 
 export interface RunStats {
   readonly runs: number;
@@ -24,17 +24,28 @@ export interface RunStats {
 
 const FINISHED = new Set(['completed', 'failed', 'cancelled', 'timeout']);
 
-export async function runStats(j: AsyncJournal, rows: readonly { id: string; plan: string; status: string; cost: number }[]): Promise<RunStats> {
+/** A run whose journal cannot be read (`JournalCorrupt`) throws, or with `damaged` is given to it and left out of the totals. */
+export async function runStats(j: AsyncJournal, all: readonly { id: string; plan: string; status: string; cost: number }[], damaged?: (err: JournalCorrupt) => void): Promise<RunStats> {
   const byStatus: Record<string, number> = {};
   const steps: PlacedStep[] = [];
   const attempts: AttemptSpend[] = [];
   const planOf = new Map<AttemptSpend, string>();
   let cost = 0;
-  for (const r of rows) {
+  const rows: typeof all[number][] = [];
+  for (const r of all) {
+    let ir: string | null | undefined;
+    let events: RunEvent[];
+    try {
+      ir = (await j.getRun(r.id))?.ir;
+      events = await j.load(r.id);
+    } catch (err) {
+      if (!damaged || !(err instanceof JournalCorrupt)) throw err;
+      damaged(err);
+      continue;
+    }
+    rows.push(r);
     byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
     cost += r.cost;
-    const ir = (await j.getRun(r.id))?.ir;
-    const events = await j.load(r.id);
     for (const a of attemptSpend(events)) {
       attempts.push(a);
       planOf.set(a, r.plan);

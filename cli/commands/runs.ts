@@ -5,7 +5,7 @@
  */
 import { Option, type Command } from 'commander';
 import { shortHash } from '../../compiler/index.js';
-import { parseAge, replay, RUN_STATUSES, type Backend, type BackendPruneResult } from '../../runtime/index.js';
+import { parseAge, replay, RUN_STATUSES, type Backend, type BackendPruneResult, type JournalCorrupt } from '../../runtime/index.js';
 import { CliError } from '../errors.js';
 import { ms } from '../progress.js';
 import { DB_HELP, journalExists, journalOf, requireRun, withBackend, withJournal } from '../db-option.js';
@@ -22,19 +22,29 @@ export function registerRuns(program: Command): void {
     .option('--stats', 'add totals: runs by status, success rate, cost, and over their finished steps the local ratio and privacy score')
     .option('--plan <name>', 'only runs of this plan (its name, or MODULE.NAME), as GET /runs?plan= does; --stats then totals those')
     .addOption(new Option('--status <status>', 'only runs with this status, as GET /runs?status= does; --stats then totals those').choices(RUN_STATUSES))
-    .addHelpText('after', ['', 'Examples:', '  $ orch runs --stats', '  $ orch runs --plan weekly_sales_report --json', '  $ orch runs --status failed', '', 'Exit codes: 0 listed (no journal yet: "no runs"), 2 usage or I/O error.'].join('\n'))
+    .addHelpText('after', ['', 'Examples:', '  $ orch runs --stats', '  $ orch runs --plan weekly_sales_report --json', '  $ orch runs --status failed', '', 'Exit codes: 0 listed (no journal yet: "no runs"), 2 usage or I/O error, or a damaged run (named on stderr; the others are listed).'].join('\n'))
     .action(async (cli: { db?: string; json?: boolean; all?: boolean; stats?: boolean; plan?: string; status?: string }) => {
       const opts = { ...cli, db: journalOf(cli.db) };
+      // A run whose journal rows are damaged is left out, named on stderr, and the exit is 2: the
+      // others are still listed (docs/language.md, `orch runs` and a damaged run).
+      const damaged = new Map<string, string>();
+      const note = (err: JournalCorrupt) => void (damaged.has(err.runId) || damaged.set(err.runId, err.message));
       // No journal yet simply means no runs (not an error).
       const { list, stats } = (await journalExists(opts.db))
         ? await withJournal(opts.db, async (j) => {
-            const all = await j.listRuns(opts.all === true);
+            const all = await j.listRuns(opts.all === true, note);
             const rows = all.filter((r) => (cli.plan === undefined || r.plan === cli.plan || r.plan.endsWith(`.${cli.plan}`)) && (cli.status === undefined || r.status === cli.status));
-            return { list: await runEntries(j, rows), stats: opts.stats ? await runStats(j, rows) : undefined };
+            const list = await runEntries(j, rows, note);
+            const listed = rows.filter((r) => !damaged.has(r.id));
+            const stats = opts.stats ? await runStats(j, listed, note) : undefined;
+            return { list: list.filter((r) => !damaged.has(r.runId)), stats };
           })
         : { list: [], stats: undefined };
+      for (const message of damaged.values()) process.stderr.write(`orch: warning: ${message}; left out of the list\n`);
+      if (damaged.size > 0) process.exitCode = 2;
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify({ runs: list, ...(stats ? { stats } : {}) }, null, 2)}\n`);
+        const left = [...damaged].map(([runId, error]) => ({ runId, error }));
+        process.stdout.write(`${JSON.stringify({ runs: list, ...(stats ? { stats } : {}), ...(left.length ? { damaged: left } : {}) }, null, 2)}\n`);
         return;
       }
       if (list.length === 0) {

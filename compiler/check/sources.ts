@@ -4,7 +4,8 @@
  * declared, non-derived context signal; its value expression (default `payload`) reads `payload`
  * (`any`) and `topic` (string) and must have the signal's type; `at`, the sample's time, is a
  * number (epoch ms) or a string (ISO time). A topic filter's `+` and `#` stand alone in their
- * level, `#` last. Every error here is E0905 at the mapping's part that is wrong.
+ * level, `#` last. Every error of a mapping is E0905 at its part that is wrong; a source name
+ * declared twice is E0102.
  */
 import type { SourceDecl, TopicMapping } from '../../language/index.js';
 import { diagnostic, type Diagnostic } from '../../language/index.js';
@@ -40,19 +41,29 @@ export function sourcesOf(
   diags: Diagnostic[],
 ): { readonly [name: string]: SourceIR } {
   const out: Record<string, SourceIR> = {};
+  const first = new Map<string, { readonly file: string; readonly decl: SourceDecl }>();
   const fields = root.ty.k === 'record' ? root.ty.fields : new Map<string, { readonly ty: Ty }>();
   for (const m of modules) {
     for (const d of m.ast.declarations) {
       if (d.kind !== 'SourceDecl') continue;
       const s = d as SourceDecl;
-      if (out[s.name.name]) {
-        diags.push(diagnostic('E0905', `source "${s.name.name}" is declared twice`, m.file, s.name.range));
-        continue;
-      }
       const topics = s.topics.map((t) => {
         referSignal(root, model, m.file, t.signal);
         return mapping(t, m.file, fields, signals, model, diags);
       }).filter((t) => t !== null);
+      // One connection per name in orch.config "sources", whichever module declares it: a second
+      // block of that name is a duplicate declaration (§5's E0102), its mappings still checked.
+      const prior = first.get(s.name.name);
+      if (prior) {
+        const at = prior.decl.name.range.start.line;
+        diags.push(
+          diagnostic('E0102', `duplicate source "${s.name.name}" (first declared ${prior.file === m.file ? `on line ${at}` : `in ${prior.file}:${at}`})`, m.file, s.name.range, {
+            related: [{ message: 'first declared here', file: prior.file, range: prior.decl.name.range }],
+          }),
+        );
+        continue;
+      }
+      first.set(s.name.name, { file: m.file, decl: s });
       out[s.name.name] = { topics };
     }
   }

@@ -59,4 +59,17 @@ source home {
     expect(topicFilterProblem('+/+/#')).toBeNull();
     expect(topicFilterProblem('#')).toBeNull();
   });
+
+  it('a source name declared twice is E0102 (§5: a duplicate declaration), in one file or across modules, and the second block is still checked', () => {
+    const twice = `${CONTEXT}\nsource s {\n  topic "a" sets motion\n}\nsource s {\n  topic "b" sets humidity\n}`;
+    const d = checkText(twice);
+    expect(codes(d).sort()).toEqual(['E0102', 'E0905']);
+    const dup = d.find((x) => x.code === 'E0102')!;
+    expect(dup.message).toMatch(/^duplicate source "s" \(first declared on line \d+\)$/);
+    expect(dup.range.start.line).toBe(twice.split('\n').findIndex((l, i, all) => l.startsWith('source s') && all.slice(0, i).some((x) => x.startsWith('source s'))) + 1);
+    expect(dup.related?.[0]?.message).toBe('first declared here');
+    const across = checkText(`import "./other.orch" as other\n${CONTEXT}\nsource s {\n  topic "a" sets motion\n}`, { 'other.orch': 'source s {\n  topic "x" sets motion\n}\n' });
+    expect(codes(across)).toContain('E0102');
+  });
 });
+

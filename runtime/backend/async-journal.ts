@@ -7,6 +7,7 @@
  */
 import type { CommitHook, EventData, EventType, RunEvent, RunSummary } from '../scheduler/types.js';
 import type { PruneResult } from './retention.js';
+import type { JournalCorrupt } from '../journal-corrupt.js';
 
 /** A run's row: its summary, what resuming needs (IR, input) and who executes it. */
 export interface RunRow {
@@ -60,8 +61,11 @@ export interface AsyncJournal {
   /** The run's first event (its `plan_created`: who started it, §9.1), without reading the rest. */
   first(runId: string): Promise<RunEvent | undefined>;
   getRun(runId: string): Promise<RunRow | undefined>;
-  /** Runs newest first (top-level only unless `all`), with their event counts, without IR and input. */
-  listRuns(all?: boolean): Promise<RunRow[]>;
+  /**
+   * Runs newest first (top-level only unless `all`), with their event counts, without IR and
+   * input. A damaged row (`JournalCorrupt`) throws, or with `damaged` is given to it and left out.
+   */
+  listRuns(all?: boolean, damaged?: (err: JournalCorrupt) => void): Promise<RunRow[]>;
   /** Top-level runs whose status is not terminal (running or paused), oldest first. */
   unfinishedRuns(): Promise<RunRow[]>;
   addControl(runId: string, kind: ControlRow['kind'], stepId?: string | null, payload?: unknown): Promise<void>;

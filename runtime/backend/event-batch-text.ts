@@ -11,6 +11,7 @@
  * text, written verbatim, so a backend may redact it as it always has.
  */
 import { storedEvent } from '../scheduler/journal-events.js';
+import { eventDataError } from '../scheduler/event-data-check.js';
 import type { RunEvent } from '../scheduler/types.js';
 import { jsonSyntaxError } from '../../compiler/index.js';
 import { isEpochMs, JournalCorrupt, reason } from '../journal-corrupt.js';
@@ -64,7 +65,8 @@ function isTuple(t: unknown): t is Tuple {
 
 /**
  * The events of one stored batch; a type this version does not know is skipped (`storedEvent`).
- * A batch that is not the JSON encodeBatches wrote is `JournalCorrupt`, naming the run and seq.
+ * A batch that is not the JSON encodeBatches wrote, or an event whose data is not of its type
+ * (event-data-check.ts), is `JournalCorrupt`, naming the run and seq.
  */
 export function decodeBatch(runId: string, first: number, ts: number, events: string, name: (code: number | string) => string): RunEvent[] {
   let tuples: unknown;
@@ -88,7 +90,10 @@ export function decodeBatch(runId: string, first: number, ts: number, events: st
       throw new JournalCorrupt(runId, `event ${first + i}`, `has no known type (${reason(err)})`);
     }
     const e = storedEvent(runId, first + i, ts + t[0], type, t[2], t[3]);
-    if (e) out.push(e);
+    if (!e) continue;
+    const wrong = eventDataError(e.type, e.data);
+    if (wrong !== null) throw new JournalCorrupt(runId, `event ${first + i} (${e.type})`, `has data of the wrong type (${wrong})`);
+    out.push(e);
   }
   return out;
 }

@@ -15,8 +15,12 @@ import { evaluateOrUnknown, UNKNOWN, type EvalEnv, type SignalRead } from '../ev
 import type { Clock, TimerId } from '../scheduler/types.js';
 import { nextTimeChange, readsClock } from '../time-change.js';
 
-/** A sample time meaning "of unknown age" (a retained MQTT message): set as of the epoch, so stale. */
-export const UNKNOWN_AGE = 0;
+/**
+ * A sample time meaning "of unknown age" (a retained MQTT message): the earliest instant a Date
+ * holds, older than any real sample (a virtual clock may well start at 0), so stale once the
+ * signal has a `max_age`; read with no time and no age (`age()` is unknown).
+ */
+export const UNKNOWN_AGE = -8_640_000_000_000_000;
 
 export interface SignalRecord {
   readonly value: unknown;
@@ -144,8 +148,24 @@ export class ContextStore {
     const age = Math.max(0, this.now() - rec.set_at);
     // A derived signal's own `max_age` counts from its time (the oldest signal it read), as any signal's.
     const known = rec.value !== UNKNOWN_VALUE && (max === null || age <= max);
+    // A value of unknown age (§9.4: a retained message) has no time to show and no age to compare:
+    // `age()` of it is unknown, not the millennia since the instant it is kept as of.
+    // A derived signal over one is of unknown age too (its time is the oldest it read).
+    const dated = rec.set_at !== UNKNOWN_AGE;
     // A stale signal keeps showing its last value (the dashboard); only `fresh` makes it known.
-    return { value: rec.value === UNKNOWN_VALUE ? null : rec.value, state: known ? 'fresh' : 'stale', age_ms: age, max_age_ms: max, set_at: rec.set_at, source: rec.source };
+    return {
+      value: rec.value === UNKNOWN_VALUE ? null : rec.value,
+      state: known ? 'fresh' : 'stale',
+      age_ms: dated ? age : null,
+      max_age_ms: max,
+      set_at: dated ? rec.set_at : null,
+      source: rec.source,
+    };
+  }
+
+  /** What is kept of a signal as it was set (its time as kept, also of unknown age), for keeping durably. */
+  record(name: string): SignalRecord | undefined {
+    return this.derived.has(name) ? undefined : this.records.get(name);
   }
 
   /** Every signal declared or ever set, by name. */
@@ -262,7 +282,8 @@ export class ContextStore {
     }
     if (d.clocked) this.armClock(d, env);
     const before = this.records.get(name);
-    const oldest = Math.min(...reads.map((r) => this.read(r).set_at ?? Infinity));
+    // As kept, not as read: a read of unknown age has no time to show, but is older than any.
+    const oldest = Math.min(...reads.map((r) => this.records.get(r)?.set_at ?? Infinity));
     const at = Number.isFinite(oldest) ? oldest : this.now();
     const value = this.hold(d, before?.value, v === UNKNOWN ? UNKNOWN_VALUE : v);
     // A held true keeps the time it was last computed true.

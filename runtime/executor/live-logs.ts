@@ -10,7 +10,11 @@ import type { AttemptUsage } from '../scheduler/types.js';
 
 const CHANNEL = 'orch-step-logs';
 
-type LogMessage = { readonly key: string; readonly line: string } | { readonly key: string; readonly usage: AttemptUsage };
+type LogMessage =
+  | { readonly key: string; readonly line: string }
+  | { readonly key: string; readonly usage: AttemptUsage }
+  /** The attempt's handler starts (its task left the pool's queue): sent for attempts with a timeout. */
+  | { readonly key: string; readonly started: true };
 
 let out: BroadcastChannel | null = null;
 
@@ -22,6 +26,11 @@ export function sendLine(key: string, line: string): void {
 /** In the worker: what the attempt `key` has reported so far with `ctx.usage()` (its running total). */
 export function sendUsage(key: string, usage: AttemptUsage): void {
   send({ key, usage: { ...usage } });
+}
+
+/** In the worker: the attempt `key` starts now (`WorkerTask.tellStart`). */
+export function sendStarted(key: string): void {
+  send({ key, started: true });
 }
 
 function send(m: LogMessage): void {
@@ -40,6 +49,7 @@ interface Attempt {
   given: number;
   readonly logged: ((lines: readonly string[]) => void) | undefined;
   readonly reported: ((usage: AttemptUsage) => void) | undefined;
+  readonly started: (() => void) | undefined;
 }
 
 let nextKey = 0;
@@ -49,8 +59,11 @@ export class LiveLogs {
   private readonly attempts = new Map<string, Attempt>();
   private channel: BroadcastChannel | null = null;
 
-  /** A key for a new attempt, whose lines go to `logged` (or are kept) and usage to `reported` until `close`. */
-  open(logged?: (lines: readonly string[]) => void, reported?: (usage: AttemptUsage) => void): string {
+  /**
+   * A key for a new attempt, whose lines go to `logged` (or are kept), usage to `reported` and
+   * the start of its handler to `started` until `close`.
+   */
+  open(logged?: (lines: readonly string[]) => void, reported?: (usage: AttemptUsage) => void, started?: () => void): string {
     if (!this.channel) {
       this.channel = new BroadcastChannel(CHANNEL);
       this.channel.unref();
@@ -58,7 +71,7 @@ export class LiveLogs {
       this.channel.onmessage = (ev) => this.arrived((ev as { data: LogMessage }).data);
     }
     const key = String(++nextKey);
-    this.attempts.set(key, { pending: null, given: 0, logged, reported });
+    this.attempts.set(key, { pending: null, given: 0, logged, reported, started });
     return key;
   }
 
@@ -66,6 +79,7 @@ export class LiveLogs {
     const a = this.attempts.get(m.key);
     if (!a) return; // its result came first, with every line
     if ('usage' in m) return a.reported?.(m.usage);
+    if ('started' in m) return a.started?.();
     if (!a.logged) return void (a.pending ??= []).push(m.line);
     a.given++;
     a.logged([m.line]);

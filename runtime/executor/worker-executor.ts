@@ -94,6 +94,16 @@ interface Attempt {
     | { readonly at: 'done' };
   /** Log lines of a first run in a chunk that lost its worker (the attempt then ran again). */
   carried: readonly string[];
+  /** Told when its handler starts (`AttemptHandle.onStart`), and whether it has. */
+  onStart: (() => void) | null;
+  started: boolean;
+}
+
+/** The worker says the attempt's handler starts: whoever waits on it is told, once. */
+function began(a: Attempt): void {
+  if (a.started || a.state.at === 'done') return;
+  a.started = true;
+  a.onStart?.();
 }
 
 export class WorkerExecutor implements Executor {
@@ -160,6 +170,8 @@ export class WorkerExecutor implements Executor {
       queueMicrotask(() => done({ ok: false, error: where.error, final: 'unloadable' }));
       return { abort: () => undefined };
     }
+    // An attempt with a timeout is told when its handler starts (it may wait for a thread first).
+    const timed = req.timeoutMs !== null;
     const task: WorkerTask = {
       module: where.module,
       export: where.export,
@@ -170,19 +182,27 @@ export class WorkerExecutor implements Executor {
       resource: req.resource?.name ?? null,
       secrets: req.secrets,
       maxOutputBytes: this.outputLimit(req.plan.base_dir),
-      logKey: this.live.open(logged, reported),
+      logKey: this.live.open(logged, reported, timed ? () => began(a) : undefined),
       // Always present (undefined untraced): one shape of task whether or not the run is traced.
       traceparent: req.traceparent,
       claim: -1,
+      tellStart: timed,
     };
-    const a: Attempt = { req, task, handler: `${where.module}#${where.export}`, done, logged, reported, state: { at: 'ready' }, carried: [] };
+    const a: Attempt = { req, task, handler: `${where.module}#${where.export}`, done, logged, reported, state: { at: 'ready' }, carried: [], onStart: null, started: false };
     if (!this.chunking || !mayShare(req) || !this.pace.fast(a.handler)) this.sendAlone(a);
     else {
       // Held to the end of this turn: the attempts that become ready together are handed over together.
       this.ready.push(a);
       if (this.ready.length === 1) queueMicrotask(() => this.handOver());
     }
-    return { abort: (reason) => this.abort(a, reason) };
+    if (!timed) return { abort: (reason) => this.abort(a, reason) };
+    return {
+      abort: (reason) => this.abort(a, reason),
+      onStart: (cb) => {
+        if (a.started) queueMicrotask(cb);
+        else a.onStart = cb;
+      },
+    };
   }
 
   async checkTool(check: ToolCheck): Promise<string | null> {

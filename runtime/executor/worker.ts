@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { workerData } from 'node:worker_threads';
 import { format } from 'node:util';
 import { describeThrown, formatBytes, logBudget, toJsonOutput } from './json-output.js';
-import { sendLine, sendUsage } from './live-logs.js';
+import { sendLine, sendStarted, sendUsage } from './live-logs.js';
 import { claimToStart, markFinished } from './chunking.js';
 import { RunningAttempt, RunningAttempts } from './abort-channel.js';
 import { capturing } from './output-capture.js';
@@ -38,6 +38,8 @@ export interface WorkerTask {
   claim: number;
   /** W3C traceparent of the attempt's span (`ctx.traceparent`), when the run is traced. */
   readonly traceparent?: string;
+  /** Tell the executor when the handler starts (live-logs.ts `sendStarted`): its timeout counts from then. */
+  readonly tellStart: boolean;
 }
 
 type TaskOutcome =
@@ -115,6 +117,7 @@ export default async function runTask(task: WorkerTask): Promise<WorkerResult> {
   if (task.claim >= 0 && aloneClaims !== null && !claimToStart(aloneClaims, task.claim))
     return { ok: false, error: 'attempt aborted before it started', logs: [], ms: 0 };
   const key = task.logKey;
+  if (task.tellStart && key !== undefined) sendStarted(key);
   // Registered before anything is awaited: an abort that arrives while the module loads counts.
   const running = key !== undefined ? attempts.begin(key) : new RunningAttempt();
   try {

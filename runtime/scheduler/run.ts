@@ -498,6 +498,11 @@ export class Run implements RunReader {
       (usage) => this.act({ type: 'attempt_usage', attempt, token, usage }),
     );
     this.handles.set(attempt, handle);
+    // Its timeout counts from its handler's start, not from a wait for a free thread (docs/language.md).
+    if (handle.onStart && cmd.request.timeoutMs !== null && !attempt.startsWith('compensate:')) {
+      this.act({ type: 'attempt_queued', attempt, token });
+      handle.onStart(() => this.act({ type: 'attempt_began', attempt, token }));
+    }
   }
 
   /** An executor that cannot compare tools (a simulation, remote workers) lets the step start: its attempt checks. */

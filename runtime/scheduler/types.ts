@@ -117,6 +117,13 @@ export type AttemptOutcome = (
 export interface AttemptHandle {
   /** Stop the attempt (timeout, cancel, abort). Its outcome, if it still arrives, is ignored. */
   abort(reason: string): void;
+  /**
+   * Optional, for an attempt with a timeout: `began` is called once, asynchronously, when its
+   * handler actually starts — the attempt may first wait in the executor's queue for a free
+   * thread, and its timeout counts from then (docs/language.md). Without it the handler starts
+   * as the attempt is dispatched.
+   */
+  onStart?(began: () => void): void;
 }
 
 export interface Executor {

@@ -1,10 +1,10 @@
 /** LANGUAGE.md §9.4: the context store on the scheduler's virtual clock — staleness at its deadline, derived signals, hold. */
 import { describe, expect, it } from 'vitest';
 import type { ContextSignalIR, ExprIR } from '../../compiler/index.js';
-import { ContextStore, type ContextChange } from '../context/store.js';
+import { ContextStore, UNKNOWN_AGE, type ContextChange } from '../context/store.js';
 import { VirtualClock } from '../scheduler/clock.js';
 import { SOURCE_PAYLOAD_LIMIT, SourceIngest } from '../context/sources/ingest.js';
-import { unknownReason } from '../evaluate.js';
+import { evaluateOrUnknown, UNKNOWN, unknownReason } from '../evaluate.js';
 
 const sig = (name: string): ExprIR => ({ op: 'get', object: { op: 'var', name: 'context' }, key: name });
 const plain = (max: number | null): ContextSignalIR => ({ max_age_ms: max, derived: null, hold_ms: null });
@@ -79,7 +79,30 @@ describe('the context store', () => {
     clock.step();
     expect(store.read('motion')).toMatchObject({ state: 'fresh', value: true, set_at: 1_000_000 });
     ingest.accept({ topic: 'home/motion', payload: new TextEncoder().encode('false'), retained: true });
-    expect(store.read('motion')).toMatchObject({ state: 'stale', value: false, set_at: 0 });
+    // Of unknown age: no time, no age.
+    expect(store.read('motion')).toMatchObject({ state: 'stale', value: false, set_at: null, age_ms: null });
+    const env = { vars: {}, signal: (n: string) => store.read(n), now: () => clock.now() };
+    const age: ExprIR = { op: 'call', fn: 'age', args: [{ op: 'get', object: { op: 'var', name: 'context' }, key: 'motion' }] };
+    expect(evaluateOrUnknown(age, env)).toBe(UNKNOWN);
+    expect(evaluateOrUnknown({ op: '>', left: age, right: { op: 'lit', value: 60_000 } }, env)).toBe(UNKNOWN);
+    expect(unknownReason({ op: 'get', object: { op: 'var', name: 'context' }, key: 'motion' }, env)).toBe('context.motion is stale: its age is unknown (a retained message)');
+    // Kept durably as it came, so a restart still finds it of unknown age.
+    expect(store.record('motion')).toMatchObject({ value: false, set_at: UNKNOWN_AGE, source: 'home' });
+  });
+
+  it('a derived signal over a value of unknown age is of unknown age too: its own max_age finds it stale, with no age', () => {
+    const clock = new VirtualClock(1_000_000);
+    const store = new ContextStore({
+      clock,
+      signals: { mode: plain(null), away: { max_age_ms: 300_000, derived: { op: '==', left: sig('mode'), right: { op: 'lit', value: 'away' } }, hold_ms: null } },
+    });
+    store.set('mode', 'away', { source: 'home', at: UNKNOWN_AGE });
+    // No max_age: never stale, but of unknown age all the same.
+    expect(store.read('mode')).toMatchObject({ value: 'away', state: 'fresh', set_at: null, age_ms: null });
+    expect(store.read('away')).toMatchObject({ value: true, state: 'stale', set_at: null, age_ms: null, source: 'derived' });
+    store.set('mode', 'away', { source: 'home' });
+    expect(store.read('away')).toMatchObject({ value: true, state: 'fresh', set_at: 1_000_000, age_ms: 0 });
+    store.close();
   });
 
   it('a sample dated before the kept one, of another value, is refused as out of order and journaled; a duplicate is taken again', () => {
@@ -105,12 +128,12 @@ describe('the context store', () => {
     const { store, events } = storeAt();
     const ingest = new SourceIngest('home', { topics: [{ topic: 'home/+/motion', signal: 'motion', from: { op: 'var', name: 'payload' }, at: null }] }, store, { properties: { motion: { type: 'boolean' } } });
     expect(ingest.accept({ topic: 'home/hall/motion', payload: new Uint8Array(SOURCE_PAYLOAD_LIMIT + 1).fill(32) })).toBe(0);
-    expect(events).toEqual([expect.objectContaining({ type: 'context_rejected', signal: 'motion', reason: expect.stringMatching(/larger than/) })]);
+    expect(events).toEqual([expect.objectContaining({ type: 'context_rejected', signal: 'motion', reason: expect.stringMatching(/^topic "home\/hall\/motion": the payload is larger than/) })]);
     // Nested past what the journal can write (a signal of an open type would take it): refused, journaled.
     const any = new SourceIngest('home', { topics: [{ topic: 'raw', signal: 'raw', from: { op: 'var', name: 'payload' }, at: null }] }, store, { properties: { raw: {} } });
     expect(any.accept({ topic: 'raw', payload: new TextEncoder().encode('['.repeat(200_000) + ']'.repeat(200_000)) })).toBe(0);
     expect(any.accept({ topic: 'raw', payload: JSON.parse('['.repeat(1001) + ']'.repeat(1001)) as unknown })).toBe(0);
-    expect(events.slice(1).map((e) => e.type === 'context_rejected' && e.reason)).toEqual(['the payload nests more than 1000 levels deep', 'the payload nests more than 1000 levels deep']);
+    expect(events.slice(1).map((e) => e.type === 'context_rejected' && e.reason)).toEqual(['topic "raw": the payload nests more than 1000 levels deep', 'topic "raw": the payload nests more than 1000 levels deep']);
     expect(any.accept({ topic: 'raw', payload: JSON.parse('['.repeat(1000) + ']'.repeat(1000)) as unknown })).toBe(1);
     // A key the payload does not have is null, also one every object inherits: no function or prototype reaches the store.
     for (const key of ['constructor', '__proto__', 'toString']) {

@@ -135,10 +135,11 @@ describe('an approval of a run no process holds', () => {
     );
     const rt = await Runtime.open({ db: join(dir, 'runs.db'), workers: 1, suspendOnApproval: true });
     try {
-      const began = Date.now();
       expect((await (await rt.start(plans[0]!, { runId: 'l' })).result).status).toBe('paused');
-      // The approval's 300 ms run out while no process waits on it.
-      await expect.poll(() => Date.now() - began, { interval: 50 }).toBeGreaterThan(400);
+      // The approval's 300 ms run out while no process waits on it. Counted from the pause, which
+      // comes after the approval began to wait: a loaded box may start the step late, never early.
+      const paused = Date.now();
+      await expect.poll(() => Date.now() - paused, { interval: 50 }).toBeGreaterThan(400);
       expect(await rt.signal('l', { stepId: 'ok', decision: 'approve', by: 'ops' })).toMatchObject({ ok: true });
       const result = await (await rt.resume('l')).result;
       expect(result.steps.map((s) => [s.stepId, s.status])).toEqual([['ok', 'timeout'], ['after_ok', 'cancelled']]);

@@ -114,6 +114,55 @@ describe('Postgres events as one row per commit', () => {
       await old.stop();
     }
   }, 60_000);
+
+  it('two commits racing for the same seq range of a run cannot both land: the second waits for the first, then is refused', async () => {
+    const first = await PgJournal.open(db.url);
+    const second = await PgJournal.open(db.url);
+    let release = () => undefined as void;
+    try {
+      await first.registerRun('race', 'p', {}, {}, 1000);
+      await first.commit(summary('race'), [1, 2, 3, 4, 5].map((seq) => event('race', seq)));
+      // The second has written this run's row as it stands: its next commit leaves the row alone
+      // (as most commits do), so nothing but the batch check stands between the two.
+      await second.commit(summary('race'), []);
+      // The first process's next commit is held open (its hook waits) once its statements ran.
+      const gate = new Promise<void>((r) => (release = r));
+      let ran!: () => void;
+      const statementsRan = new Promise<void>((r) => (ran = r));
+      const hook = async (tx: unknown) => {
+        await (tx as pg.ClientBase).query('SELECT 1');
+        ran();
+        await gate;
+      };
+      const held = first.commit(summary('race'), [6, 7, 8, 9, 10].map((seq) => event('race', seq)), [hook]);
+      await statementsRan;
+      // Another process commits an overlapping range meanwhile (it never saw 6..10 committed).
+      const racing = second.commit(summary('race'), [8, 9, 10, 11, 12].map((seq) => event('race', seq)));
+      const outcome = racing.then(() => 'landed' as const, () => 'refused' as const);
+      // It either ends on its own (landed) or waits for the first commit's lock.
+      const waiting = (async () => {
+        for (;;) {
+          const { rows } = await sql.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'");
+          if (rows[0].n > 0) return 'waiting' as const;
+          await new Promise((r) => setImmediate(r));
+        }
+      })();
+      expect(await Promise.race([outcome, waiting])).toBe('waiting');
+      release();
+      await held;
+      expect(await outcome).toBe('refused');
+      await expect(racing).rejects.toThrow(/run race already has event 8; the commit is refused/);
+      const rows = await sql.query("SELECT first_seq, last_seq FROM orch.event_batches WHERE run_id = 'race' ORDER BY first_seq");
+      expect(rows.rows).toEqual([
+        { first_seq: 1, last_seq: 5 },
+        { first_seq: 6, last_seq: 10 },
+      ]);
+    } finally {
+      release();
+      await first.close();
+      await second.close();
+    }
+  });
 });
 
 /** An offline append is stamped with the clock, read by each journal at its own instant. */

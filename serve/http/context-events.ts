@@ -3,11 +3,11 @@
  * `context_stale`, `context_rejected` — newest first, in pages: `?limit=` (default 100, at most
  * 1000), `?before=SEQ` (the previous page's `next`), `?signal=NAME`. Each event is
  * `{ seq, type, time, signal, …its fields }` with `time` (when it was journaled) and a
- * `context_updated`'s `at` as ISO times; a coalesced `context_updated` has `count` (how many
+ * `context_updated`'s `at` as ISO times (`at` null for a value of unknown age, a retained message); a coalesced `context_updated` has `count` (how many
  * messages it stands for, runtime/context/journaling.ts).
  */
 import type { FastifyInstance } from 'fastify';
-import { shownSignal, type ContextEventRow, type ContextJournal, type StoredContextEvent } from '../../runtime/index.js';
+import { shownSignal, UNKNOWN_AGE, type ContextEventRow, type ContextJournal, type StoredContextEvent } from '../../runtime/index.js';
 
 const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 1000;
@@ -17,7 +17,7 @@ export function contextEventView(e: ContextEventRow | StoredContextEvent, secret
   const head = { ...('seq' in e ? { seq: e.seq } : {}), type: e.type, time: new Date(e.time).toISOString(), signal: e.signal };
   if (e.type !== 'context_updated') return { ...head, ...e.data };
   const { value, at, ...rest } = e.data;
-  return { ...head, value: shownSignal(secrets, e.signal, value), ...rest, at: new Date(at).toISOString() };
+  return { ...head, value: shownSignal(secrets, e.signal, value), ...rest, at: at === UNKNOWN_AGE ? null : new Date(at).toISOString() };
 }
 
 export function registerContextEvents(app: FastifyInstance, journal: ContextJournal | null, secrets: ReadonlySet<string> = new Set()): void {

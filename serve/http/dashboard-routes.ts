@@ -1,6 +1,6 @@
 /**
  * The dashboard: the login page, the single-page app and its bundle, the browser session, and
- * the JSON views only the dashboard needs (approvals inbox, resources, workers). The app itself is built
+ * the JSON views only the dashboard needs (approvals inbox, resources, workers, spend). The app itself is built
  * from `serve/ui/` by esbuild at `npm run build` into `dist/ui/`.
  */
 import { readFileSync } from 'node:fs';
@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { packagePath } from '../../compiler/index.js';
 import { pendingApprovals } from '../approvals.js';
 import { resourceUsage } from '../resources.js';
+import type { SpendTotal } from '../metrics-spend.js';
 import type { RunStarter } from '../run-starter.js';
 import type { People } from './auth.js';
 import { publicIdentity } from './session-routes.js';
@@ -15,6 +16,8 @@ import { publicIdentity } from './session-routes.js';
 export interface DashboardDeps {
   readonly people: People;
   readonly starter: RunStarter;
+  /** Actual spend of the finished runs (LANGUAGE.md §8.2), the totals `/metrics` reports. */
+  readonly spend: () => Promise<readonly SpendTotal[]>;
   /** `orch serve` or `orch ui`: shown in the header. */
   readonly mode: 'serve' | 'ui';
   /** Whether `POST /runs/ID/steps/STEP/cancel` exists (the button shows only then). */
@@ -89,6 +92,10 @@ export function registerDashboard(app: FastifyInstance, deps: DashboardDeps): vo
 
   app.get('/approvals', async () => ({ approvals: await pendingApprovals(deps.starter) }));
   app.get('/resources', async () => resourceUsage(deps.starter));
+  // The runs page's spend by plan, capability and model; `model: null` where no model reported one.
+  app.get('/spend', async () => ({
+    totals: (await deps.spend()).map((t) => ({ ...t.labels, model: t.labels.model || null, cost: t.cost, input_tokens: t.input_tokens, output_tokens: t.output_tokens })),
+  }));
   // A cluster's workers (`orch workers`): the dashboard marks an unreachable one and the steps it
   // holds until its lease lapses. `cluster: false` where the backend has no workers.
   app.get('/workers', async () => {

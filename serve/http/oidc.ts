@@ -26,7 +26,7 @@ import {
   type Identity,
   type OidcConfig,
 } from '../../runtime/index.js';
-import { LOGIN_COOKIE, LOGIN_TTL_MS, loginCookieKey, openLogin, sealLogin } from './oidc-login-cookie.js';
+import { LOGIN_COOKIE, LOGIN_TTL_MS, loginCookieKey, openLogin, sealLogin, type PendingLogin } from './oidc-login-cookie.js';
 
 export interface OidcDeps {
   readonly config: OidcConfig;
@@ -106,17 +106,11 @@ function innermost(err: unknown): string {
   return message;
 }
 
-export function registerOidc(app: FastifyInstance, deps: OidcDeps): void {
-  const { config, clientSecret, log } = deps;
-  const now = deps.now ?? Date.now;
-  const key = loginCookieKey(clientSecret);
-  const issuerUrl = new URL(config.issuer);
-  const insecure = issuerUrl.protocol === 'http:' && isLoopbackHost(issuerUrl.hostname);
-  // Last line of defence: no message leaves this module with the secret in it.
-  const redactor = new Redactor();
-  if (clientSecret) redactor.add(clientSecret);
-  const clean = (s: string) => redactor.text(s);
-
+/**
+ * The provider's configuration, discovered at the first sign-in and kept; a failed discovery is
+ * tried again at the next one. The client authenticates as the provider announces it can.
+ */
+function discovery(config: OidcConfig, clientSecret: string | null, insecure: boolean, clean: (s: string) => string): () => Promise<oidc.Configuration> {
   // The spec's default client authentication is client_secret_basic; a provider that announces
   // only client_secret_post gets that.
   const clientAuth: oidc.ClientAuth =
@@ -127,11 +121,10 @@ export function registerOidc(app: FastifyInstance, deps: OidcDeps): void {
           const basic = !Array.isArray(methods) || methods.includes('client_secret_basic') || !methods.includes('client_secret_post');
           return (basic ? oidc.ClientSecretBasic(clientSecret) : oidc.ClientSecretPost(clientSecret))(as, client, body, headers);
         };
-
   let discovered: Promise<oidc.Configuration> | undefined;
-  const provider = (): Promise<oidc.Configuration> => {
+  return () => {
     discovered ??= oidc
-      .discovery(issuerUrl, config.clientId, { [oidc.clockTolerance]: ID_TOKEN_CLOCK_TOLERANCE_S }, clientAuth, {
+      .discovery(new URL(config.issuer), config.clientId, { [oidc.clockTolerance]: ID_TOKEN_CLOCK_TOLERANCE_S }, clientAuth, {
         timeout: 10,
         // The ID token's signature is checked against the provider's keys (jwks_uri), not taken on trust.
         execute: [...(insecure ? [oidc.allowInsecureRequests] : []), oidc.enableNonRepudiationChecks],
@@ -144,6 +137,56 @@ export function registerOidc(app: FastifyInstance, deps: OidcDeps): void {
       });
     return discovered;
   };
+}
+
+/**
+ * Who the provider's answer at the callback says signed in: the code exchanged (PKCE, state and
+ * nonce checked by openid-client), the ID token's times checked, userinfo's claims added, and the
+ * claims mapped to an identity with at least one role — else a SignInFailure saying why.
+ */
+async function identityOfAnswer(provided: oidc.Configuration, login: PendingLogin, url: string, config: OidcConfig, now: () => number, log: (line: string) => void): Promise<Identity> {
+  const query = url.indexOf('?');
+  const current = new URL(login.redirectUri);
+  current.search = query >= 0 ? url.slice(query) : '';
+  const tokens = await oidc.authorizationCodeGrant(provided, current, {
+    pkceCodeVerifier: login.verifier,
+    expectedState: login.state,
+    expectedNonce: login.nonce,
+    idTokenExpected: true,
+  });
+  const idClaims = tokens.claims();
+  if (!idClaims) throw new SignInFailure(502, `${config.name} sent no ID token`);
+  const early = idTokenTimeProblem(idClaims, now());
+  if (early !== null) throw new SignInFailure(400, `${config.name}'s ID token was refused: ${early}`);
+  let claims: Record<string, unknown> = { ...idClaims };
+  if (provided.serverMetadata().userinfo_endpoint) {
+    const info = await oidc.fetchUserInfo(provided, tokens.access_token, idClaims.sub);
+    // Userinfo may add claims (often the groups); who and by whom stay the ID token's.
+    claims = { ...idClaims, ...info, sub: idClaims.sub, iss: idClaims.iss };
+  }
+  const mapped = identityFromClaims(claims, config);
+  if (!mapped.ok) throw new SignInFailure(502, mapped.error);
+  for (const p of mapped.problems) log(`oidc: ${mapped.identity.subject}: ${p}`);
+  const id = mapped.identity;
+  if (id.roles.length === 0) {
+    const groups = id.groups.length > 0 ? `your groups (${id.groups.join(', ')}) grant` : `you are in no group (claim "${config.groupsClaim}") that grants`;
+    throw new SignInFailure(403, `${id.name} is known to ${config.name}, but ${groups} no role in Orch (auth.oidc.roles)`);
+  }
+  return id;
+}
+
+export function registerOidc(app: FastifyInstance, deps: OidcDeps): void {
+  const { config, clientSecret, log } = deps;
+  const now = deps.now ?? Date.now;
+  const key = loginCookieKey(clientSecret);
+  const issuerUrl = new URL(config.issuer);
+  const insecure = issuerUrl.protocol === 'http:' && isLoopbackHost(issuerUrl.hostname);
+  // Last line of defence: no message leaves this module with the secret in it.
+  const redactor = new Redactor();
+  if (clientSecret) redactor.add(clientSecret);
+  const clean = (s: string) => redactor.text(s);
+
+  const provider = discovery(config, clientSecret, insecure, clean);
 
   const fail = (reply: FastifyReply, err: unknown, where: string) => {
     const f = err instanceof SignInFailure ? err : (providerRefusal(err, config.name) ?? new SignInFailure(400, `the answer that came back is not the one this sign-in expects (${innermost(err)}); start again`));
@@ -192,34 +235,7 @@ export function registerOidc(app: FastifyInstance, deps: OidcDeps): void {
     try {
       if (!login)
         throw new SignInFailure(400, 'this browser has no sign-in waiting for this answer (it was already used, took longer than 10 minutes, or the cookie was blocked); start again');
-      const provided = await provider();
-      const query = req.url.indexOf('?');
-      const current = new URL(login.redirectUri);
-      current.search = query >= 0 ? req.url.slice(query) : '';
-      const tokens = await oidc.authorizationCodeGrant(provided, current, {
-        pkceCodeVerifier: login.verifier,
-        expectedState: login.state,
-        expectedNonce: login.nonce,
-        idTokenExpected: true,
-      });
-      const idClaims = tokens.claims();
-      if (!idClaims) throw new SignInFailure(502, `${config.name} sent no ID token`);
-      const early = idTokenTimeProblem(idClaims, now());
-      if (early !== null) throw new SignInFailure(400, `${config.name}'s ID token was refused: ${early}`);
-      let claims: Record<string, unknown> = { ...idClaims };
-      if (provided.serverMetadata().userinfo_endpoint) {
-        const info = await oidc.fetchUserInfo(provided, tokens.access_token, idClaims.sub);
-        // Userinfo may add claims (often the groups); who and by whom stay the ID token's.
-        claims = { ...idClaims, ...info, sub: idClaims.sub, iss: idClaims.iss };
-      }
-      const mapped = identityFromClaims(claims, config);
-      if (!mapped.ok) throw new SignInFailure(502, mapped.error);
-      for (const p of mapped.problems) log(`oidc: ${mapped.identity.subject}: ${p}`);
-      const id = mapped.identity;
-      if (id.roles.length === 0) {
-        const groups = id.groups.length > 0 ? `your groups (${id.groups.join(', ')}) grant` : `you are in no group (claim "${config.groupsClaim}") that grants`;
-        throw new SignInFailure(403, `${id.name} is known to ${config.name}, but ${groups} no role in Orch (auth.oidc.roles)`);
-      }
+      const id = await identityOfAnswer(await provider(), login, req.url, config, now, log);
       await deps.signIn(req, reply, id);
       log(`oidc: signed in ${id.subject} (${id.name}) of ${id.issuer} as ${id.roles.join(', ')}`);
       // A page, not a redirect: the session cookie is SameSite=Strict, and a redirect chain that

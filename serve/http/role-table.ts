@@ -54,6 +54,7 @@ export const ROLE_TABLE: { readonly [route: string]: Requirement } = {
   'GET /stream': 'viewer',
   'GET /approvals': 'viewer',
   'GET /resources': 'viewer',
+  'GET /spend': 'viewer',
   'GET /workers': 'viewer',
 
   'POST /events': 'operator',

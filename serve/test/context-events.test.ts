@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../compiler/index.js';
-import { ContextStore, memoryBackend, parseAuthConfig, VirtualClock } from '../../runtime/index.js';
+import { ContextStore, memoryBackend, parseAuthConfig, UNKNOWN_AGE, VirtualClock } from '../../runtime/index.js';
+import { contextEventView } from '../http/context-events.js';
 import { buildServer, startServer } from '../server.js';
 import { FakeStarter } from './fake-starter.js';
 
@@ -63,8 +64,11 @@ describe('the context over HTTP (§9.4)', () => {
       motion: { max_age_ms: 2 * min, derived: null, hold_ms: null },
       phone_home: { max_age_ms: 10 * min, derived: null, hold_ms: null },
       mode: { max_age_ms: null, derived: null, hold_ms: null },
+      door: { max_age_ms: 60 * min, derived: null, hold_ms: null },
     };
     const context = new ContextStore({ signals, clock });
+    // A retained MQTT message: the value, of unknown age.
+    context.set('door', 'open', { source: 'home', at: UNKNOWN_AGE });
     context.set('temperature', 21.5, { source: 'home' });
     context.set('motion', true, { source: 'home', at: clock.now() - 3 * min - 12_000 });
     context.set('mode', 'away', { source: 'api', at: clock.now() - 400 * 24 * 60 * min });
@@ -78,11 +82,21 @@ describe('the context over HTTP (§9.4)', () => {
         phone_home: { value: null, set_at: null, age_ms: null, source: null, state: 'never_set' },
         // No max_age: it never goes stale.
         mode: { value: 'away', set_at: '2024-11-27T00:00:00.000Z', age_ms: 400 * 24 * 60 * min, source: 'api', state: 'fresh' },
+        // Of unknown age: stale, with its value, and no time or age to show (not 1970 and 56 years).
+        door: { value: 'open', set_at: null, age_ms: null, source: 'home', state: 'stale' },
       });
     } finally {
       await server.close(0);
       context.close();
     }
+  });
+});
+
+describe('a context_updated of unknown age (§9.4: a retained message)', () => {
+  it('shows its at as null, not the epoch it is kept as of', () => {
+    const row = { type: 'context_updated' as const, signal: 'door', time: Date.UTC(2026, 0, 1), data: { value: 'open', source: 'home', at: UNKNOWN_AGE } };
+    expect(contextEventView(row)).toEqual({ type: 'context_updated', time: '2026-01-01T00:00:00.000Z', signal: 'door', value: 'open', source: 'home', at: null });
+    expect(contextEventView({ ...row, data: { ...row.data, at: Date.UTC(2026, 0, 1) } }).at).toBe('2026-01-01T00:00:00.000Z');
   });
 });
 

@@ -1,7 +1,7 @@
 /**
  * The dashboard in real headless Chromium against a real `orch serve` process: sign in, watch a
  * run appear and its steps change colour live, approve from the inbox, cancel a run and one step,
- * open the Gantt.
+ * open the Gantt, read the spend by plan, capability and model.
  * Every test saves a screenshot under test-output/dashboard/.
  */
 import { join } from 'node:path';
@@ -228,6 +228,31 @@ describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
     await page.click('.dag .node[data-step="draft"]');
     await page.locator('.events li[data-step="draft#1"]').first().waitFor({ timeout: 10_000 });
     expect(await page.locator('.events li[data-step^="greet"]').count()).toBe(0);
+  });
+
+  it('the runs page shows the actual spend of finished runs by plan, capability and model (§8.2)', async () => {
+    const id = await start('priced', { item: 'lamp' });
+    await waitFor(async () => ((await api('GET', `/runs/${id}`)).json.status === 'completed' ? true : undefined), 20_000, 'the priced run to complete');
+    // Each of its two attempts reported 0.25 against an estimate of 0.5: spend is what was reported.
+    const { totals } = (await api('GET', '/spend')).json as { totals: { plan: string; capability: string; model: string | null; cost: number; input_tokens: number }[] };
+    const priced = totals.filter((t) => t.model === 'gpt-test');
+    expect(priced).toHaveLength(1);
+    expect(priced[0]).toMatchObject({ cost: 0.5, input_tokens: 240, output_tokens: 60 });
+    const { plan, capability } = priced[0]!;
+    expect(plan).toMatch(/priced$/);
+    expect(capability).toMatch(/metered$/);
+    // The same totals /metrics counts.
+    expect((await api('GET', '/metrics')).text).toContain(`orch_cost_total{plan="${plan}",capability="${capability}",model="gpt-test"} 0.5`);
+    await page.goto(`${serve.url}/#/`);
+    await page.reload();
+    const row = (by: string, key: string) => page.locator(`table.spend[data-by="${by}"] tr[data-key="${key}"] td`);
+    await row('plan', plan).first().waitFor({ timeout: 10_000 });
+    expect(await row('plan', plan).allTextContents()).toEqual([plan, '0.500', '240', '60']);
+    expect(await row('capability', capability).allTextContents()).toEqual([capability, '0.500', '240', '60']);
+    expect(await row('model', 'gpt-test').allTextContents()).toEqual(['gpt-test', '0.500', '240', '60']);
+    // The most spent first.
+    expect(await page.locator('table.spend[data-by="model"] tbody tr').first().getAttribute('data-key')).toBe('gpt-test');
+    await page.locator('table.spend').first().screenshot({ path: join(shots, 'spend.png') });
   });
 
   it('dark theme, and the other pages render', async () => {

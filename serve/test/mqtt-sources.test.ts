@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SourceIR } from '../../compiler/index.js';
 import { ContextStore, evaluateOrUnknown, memoryBackend, parseSourcesConfig, realClock, SourceIngest, startMqttSource, type ContextChange } from '../../runtime/index.js';
 import { startMosquitto, type TestBroker } from '../../test/support/mosquitto.js';
+import { freePort } from '../../test/support/pg-cluster.js';
 import { waitFor, waitUntil } from '../../test/support/wait.js';
 import { loadServeProgram } from '../load.js';
 import { startServer, type RunningServer } from '../server.js';
@@ -118,8 +119,9 @@ describe('MQTT sources (§9.4)', () => {
     const ingest = new SourceIngest('late', ir, store, { type: 'object', properties: { motion: {} } });
     const client = startMqttSource({ name: 'late', connection: { kind: 'mqtt', url: broker.url, protocolVersion: 5 }, filters: ingest.filters(), onMessage: (m) => ingest.accept(m), log: () => {} });
     await client.ready;
-    await waitUntil(() => store.read('motion').set_at !== null, 'the retained message');
-    expect(store.read('motion').state).toBe('stale');
+    await waitUntil(() => store.read('motion').state !== 'never_set', 'the retained message');
+    // The value, but no time and no age: §9.4's "unknown age".
+    expect(store.read('motion')).toMatchObject({ value: { state: 'OFF' }, state: 'stale', set_at: null, age_ms: null, source: 'late' });
     await client.close();
     store.close();
   });
@@ -146,6 +148,37 @@ describe('MQTT sources (§9.4)', () => {
     const right = start(broker.password);
     await right.ready;
     await right.close();
+  });
+
+  it('connects with the credentials of a broker URL kept as a secret, and never logs them', async () => {
+    const hostPort = broker.securedUrl.slice('mqtt://'.length);
+    const secrets: Record<string, string> = { GOOD_URL: `mqtt://${broker.user}:${broker.password}@${hostPort}`, BAD_URL: `mqtt://${broker.user}:wrong-pw-7f3a@${hostPort}` };
+    const connection = (name: string) => {
+      const c = parseSourcesConfig({ s: { mqtt: `secret:${name}` } }, (n) => secrets[n], '/').get('s')!;
+      if (c.kind !== 'mqtt') throw new Error('not an mqtt connection');
+      return c;
+    };
+    const lines: string[] = [];
+    const wrong = startMqttSource({ name: 'bad', connection: connection('BAD_URL'), filters: ['x'], onMessage: () => {}, log: (l) => lines.push(l) });
+    await expect(wrong.ready).rejects.toThrow(/authori[sz]ed|bad user/i);
+    await wrong.close();
+    const got: string[] = [];
+    const right = startMqttSource({ name: 'good', connection: connection('GOOD_URL'), filters: ['creds/#'], onMessage: (m) => got.push(m.topic), log: (l) => lines.push(l) });
+    await right.ready;
+    await publisher.publishAsync('creds/x', '1', { qos: 1 });
+    await waitUntil(() => got.includes('creds/x'), 'the message through the secret URL');
+    await right.close();
+    expect(lines.join('\n')).toMatch(/source bad: mqtt:\/\/127\.0\.0\.1:\d+: .*authori[sz]ed/i);
+    for (const l of lines) expect(l).not.toMatch(new RegExp(`wrong-pw-7f3a|${broker.password}`));
+  });
+
+  it('a broker nobody answers for is logged as refused at each try, never as a connection lost', async () => {
+    const lines: string[] = [];
+    const none = startMqttSource({ name: 'none', connection: { kind: 'mqtt', url: `mqtt://127.0.0.1:${await freePort()}`, protocolVersion: 4 }, filters: ['x'], onMessage: () => {}, log: (l) => lines.push(l) });
+    await expect(none.ready).rejects.toThrow();
+    await waitUntil(() => lines.filter((l) => /connection refused/.test(l)).length >= 2, 'a second try refused', 10_000);
+    await none.close();
+    expect(lines.filter((l) => /lost/.test(l))).toEqual([]);
   });
 
   it('connects over mqtts:// with the CA of the config, and refuses a server another CA did not sign', async () => {
@@ -180,6 +213,44 @@ describe('MQTT sources (§9.4)', () => {
     expect(wild.status).toBe(400);
     await waitUntil(() => server.engine.store.read('temperature').source === 'hook', 'the webhook value');
     expect((await fetch(`${server.url}/sources/nope`, { method: 'POST' })).status).toBe(404);
+  });
+});
+
+describe('a broker that refuses the reconnection for a while (§9.4)', () => {
+  it('is tried again with backoff, and the source is back once it lets it in', async () => {
+    const lines: string[] = [];
+    const got: string[] = [];
+    const c = startMqttSource({
+      name: 'later',
+      connection: { kind: 'mqtt', url: broker.securedUrl, username: broker.user, password: broker.password, protocolVersion: 4 },
+      filters: ['later/#'],
+      onMessage: (m) => got.push(String(m.payload)),
+      log: (l) => lines.push(l),
+    });
+    await c.ready;
+    try {
+      // Back with a password file that refuses it (a broker restarted mid-change): one refused CONNACK …
+      broker.setPassword('not-the-source-password');
+      await publisher.endAsync();
+      await broker.restart();
+      await waitUntil(() => lines.some((l) => /not authori[sz]ed/i.test(l)), 'the refused reconnection', 10_000);
+      // … then as it was: the source must be let in again on its own.
+      broker.setPassword(broker.password);
+      await broker.restart();
+      publisher = await mqtt.connectAsync(broker.url);
+      await waitUntil(
+        async () => {
+          await publisher.publishAsync('later/x', 'back', { qos: 1 });
+          return got.includes('back');
+        },
+        'a message after the broker let the source in again',
+        30_000,
+        200,
+      );
+    } finally {
+      broker.setPassword(broker.password);
+      await c.close();
+    }
   });
 });
 

@@ -22,7 +22,7 @@ describe('orch serve: command line', () => {
   it('--help describes the options', () => {
     const r = orch(['serve', '--help']);
     expect(r.code).toBe(0);
-    for (const opt of ['--port', '--host', '--db', '--catch-up', 'ORCH_TOKEN']) expect(r.stdout).toContain(opt);
+    for (const opt of ['--port', '--host', '--db', '--catch-up', 'ORCH_TOKEN', 'GET /context/signals', 'GET /context/events', 'POST /sources/NAME']) expect(r.stdout).toContain(opt);
   });
 
   it('a module with an invalid trigger is refused with its diagnostics and exit 1', () => {

@@ -1,6 +1,7 @@
-/** The runs page: counts by status, a filterable list, success rate and cost over time. */
+/** The runs page: counts by status, a filterable list, success rate and cost over time, spend by plan, capability and model. */
 import { get, type RunSummary } from './api.js';
 import { h, statusBadge, when } from './dom.js';
+import { spendCard, type SpendTotal } from './spend-view.js';
 
 const STATUSES = ['queued', 'running', 'paused', 'interrupted', 'completed', 'failed', 'cancelled', 'timeout'];
 
@@ -14,7 +15,7 @@ export interface Filters {
 export const filters: Filters = { plan: '', status: '', trigger: '', since: '' };
 
 export async function runsView(root: HTMLElement): Promise<void> {
-  const { runs } = await get<{ runs: RunSummary[] }>('/runs');
+  const [{ runs }, { totals }] = await Promise.all([get<{ runs: RunSummary[] }>('/runs'), get<{ totals: SpendTotal[] }>('/spend')]);
   const sorted = [...runs].sort((a, b) => (b.startedAt ?? '').localeCompare(a.startedAt ?? ''));
   const counts = new Map<string, number>();
   for (const r of runs) counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
@@ -64,6 +65,7 @@ export async function runsView(root: HTMLElement): Promise<void> {
       ...STATUSES.map((s) => h('div', { class: `count s-${s}`, 'data-count': s }, h('strong', {}, counts.get(s) ?? 0), h('span', {}, s))),
     ),
     h('section', { class: 'card' }, h('h3', {}, 'Success rate and cost per hour'), trendChart(runs)),
+    spendCard(totals),
     h(
       'div',
       { class: 'filters' },

@@ -5,7 +5,8 @@
  * listener whose certificate a CA made here by openssl signed (for 127.0.0.1), with a second CA
  * that signed nothing, for the refused case. `restart()` stops the broker and starts
  * it again on the same ports, for the reconnect case; retained messages are kept across it only
- * in memory (persistence off), as a fresh broker would.
+ * in memory (persistence off), as a fresh broker would. `setPassword()` changes the password the
+ * secured listener wants from the next (re)start on, for the refused-reconnection case.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
@@ -27,6 +28,8 @@ export interface TestBroker {
   /** With `{ tls: true }`: `mqtts://127.0.0.1:PORT`, the CA that signed its certificate, and one that did not (PEM files). */
   readonly tls?: { readonly url: string; readonly caFile: string; readonly wrongCaFile: string };
   restart(): Promise<void>;
+  /** The password `user` needs from the next `restart()` on. */
+  setPassword(password: string): void;
   stop(): Promise<void>;
 }
 
@@ -38,9 +41,12 @@ export async function startMosquitto(opts: { readonly tls?: boolean } = {}): Pro
   const user = 'orch';
   const password = 'pw-' + Math.random().toString(36).slice(2);
   const passwd = join(dir, 'passwd');
-  writeFileSync(passwd, '');
-  execFileSync('mosquitto_passwd', ['-b', passwd, user, password]);
-  chmodSync(passwd, 0o644);
+  const setPassword = (pw: string) => {
+    writeFileSync(passwd, '');
+    execFileSync('mosquitto_passwd', ['-b', passwd, user, pw]);
+    chmodSync(passwd, 0o644);
+  };
+  setPassword(password);
   const conf = join(dir, 'mosquitto.conf');
   writeFileSync(
     conf,
@@ -94,6 +100,7 @@ export async function startMosquitto(opts: { readonly tls?: boolean } = {}): Pro
       await stopNow();
       await start();
     },
+    setPassword,
     stop: async () => {
       await stopNow();
       rmSync(dir, { recursive: true, force: true });

@@ -70,8 +70,19 @@ interface BatchColumns {
 const typeName = (t: number | string): string => String(t);
 const decode = (r: BatchColumns) => decodeBatch(r.run_id, r.first_seq, r.ts, r.events, typeName);
 
-/** The last event number of a run (0: none yet). */
+/**
+ * Holds, until the transaction ends, the right to write batches of these runs (`insertBatches`
+ * says why): an advisory lock per run, taken in one order so that two commits never wait on
+ * each other's.
+ */
+function lockEvents(db: pg.ClientBase, runIds: Iterable<string>): Promise<unknown> {
+  const keys = [...new Set(runIds)].map((id) => `events:${id}`).sort();
+  return db.query({ name: 'orch_commit_events_lock', text: 'SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k', values: [keys] });
+}
+
+/** The last event number of a run (0: none yet), read once no commit of another process can add one. */
 async function lastSeq(db: pg.ClientBase, runId: string): Promise<number> {
+  await lockEvents(db, [runId]);
   const { rows } = await db.query<{ s: number }>('SELECT last_seq AS s FROM orch.event_batches WHERE run_id = $1 ORDER BY first_seq DESC LIMIT 1', [runId]);
   return rows[0]?.s ?? 0;
 }
@@ -178,9 +189,18 @@ export class PgJournal implements AsyncJournal {
    * the batch character by character and the server unescape it. A batch is written only after
    * the run's last one (as SQLite checks): a seq the run already has fails the statement, and the
    * commit with it, as the key of one row per event did.
+   *
+   * That check reads the run's last batch, which a concurrent commit's batch is not yet part of:
+   * each run's batches are written under a transaction-long advisory lock on it (taken first, in
+   * one order), so a second commit waits for the first and its check — a statement of its own,
+   * reading after the wait — sees that batch. The lock writes nothing: a `FOR UPDATE` of the run
+   * row would write the row's lock and a WAL record with every commit, and a constraint against
+   * overlapping seq ranges needs `btree_gist` and a GiST index entry with every batch.
    */
   private insertBatches(db: pg.ClientBase, events: readonly RunEvent[]): Promise<unknown>[] {
-    return encodeBatches(events, (t) => t, (e) => this.redactText(JSON.stringify(e.data))).map(async (b) => {
+    const batches = encodeBatches(events, (t) => t, (e) => this.redactText(JSON.stringify(e.data)));
+    if (batches.length === 0) return [];
+    return [lockEvents(db, batches.map((b) => b.runId)), ...batches.map(async (b) => {
       const r = await db.query({
         name: 'orch_commit_events',
         text: `INSERT INTO orch.event_batches (run_id, first_seq, last_seq, ts, events)
@@ -189,7 +209,7 @@ export class PgJournal implements AsyncJournal {
         values: [b.runId, b.first, b.last, b.ts, b.events],
       });
       if (r.rowCount === 0) throw new Error(`journal: run ${b.runId} already has event ${b.first}; the commit is refused`);
-    });
+    })];
   }
 
   /** Whether this process still holds `top`'s lease at `epoch` (assumed so when that cannot be read). */

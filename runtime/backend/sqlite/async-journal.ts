@@ -24,7 +24,7 @@ export function asyncJournal(journal: SqliteJournal): AsyncJournal {
     load: (runId) => call(() => journal.load(runId)),
     first: (runId) => call(() => journal.events(runId).next().value ?? undefined),
     getRun: (runId) => call(() => journal.getRun(runId)),
-    listRuns: (all = false) => call(() => journal.listRuns(all)),
+    listRuns: (all = false, damaged) => call(() => journal.listRuns(all, damaged)),
     unfinishedRuns: () => call(() => journal.unfinishedRuns()),
     addControl: (runId, kind: ControlRow['kind'], stepId = null, payload = null) => call(() => journal.addControl(runId, kind, stepId, payload)),
     takeControls: (runId) => call(() => journal.takeControls(runId)),

@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { decodeBatch, encodeBatches } from '../event-batch-text.js';
 import { BATCH_SCHEMA, eventCountSql, EventTypeCodes, MAX_RUN_KEY, MAX_SEQ, migrateEvents, SEQ_SPAN } from './event-batches.js';
 import { inflatedIr, irBlobSync, keepText } from '../ir-blob.js';
-import { checkedRunTimes } from '../../journal-corrupt.js';
+import { checkedRunTimes, JournalCorrupt } from '../../journal-corrupt.js';
 import { dirname } from 'node:path';
 import { makeEvent } from '../../scheduler/journal-events.js';
 import type { EventData, EventType, JournalSink, RunEvent, RunSummary } from '../../scheduler/types.js';
@@ -285,16 +285,29 @@ export class SqliteJournal implements JournalSink {
     return withIrText(this.db.prepare(`${SELECT_RUN} WHERE r.id = ?`).get(runId) as Parameters<typeof withIrText>[0]);
   }
 
-  /** Runs newest first (top-level only unless `all`). */
-  listRuns(all = false): RunRow[] {
-    return this.db
+  /**
+   * Runs newest first (top-level only unless `all`). A row whose times are not times is a
+   * `JournalCorrupt`: thrown, or given to `damaged` and left out, so one row hides no other.
+   */
+  listRuns(all = false, damaged?: (err: JournalCorrupt) => void): RunRow[] {
+    const rows = this.db
       .prepare(
         `SELECT r.id, r.plan, r.parent_id, r.status, r.started_at, r.completed_at, r.cost, r.error, r.owner_pid, r.heartbeat_at,
                 ${eventCountSql('k.key')} AS event_count
          FROM runs r LEFT JOIN run_keys k ON k.run_id = r.id ${all ? '' : 'WHERE r.parent_id IS NULL'} ORDER BY r.started_at DESC, r.id`,
       )
-      .all()
-      .map((r) => checkedRunTimes(r as RunRow));
+      .all() as RunRow[];
+    if (!damaged) return rows.map((r) => checkedRunTimes(r));
+    return rows.filter((r) => {
+      try {
+        checkedRunTimes(r);
+        return true;
+      } catch (err) {
+        if (!(err instanceof JournalCorrupt)) throw err;
+        damaged(err);
+        return false;
+      }
+    });
   }
 
   /** Runs whose last status is not terminal (candidates for resuming). */

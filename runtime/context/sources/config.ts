@@ -1,8 +1,10 @@
 /**
- * orch.config's `"sources"` (LANGUAGE.md §9.4): how each `source` block connects. Credentials are
- * `"secret:NAME"` references only — a password or token written in clear is refused, so the
- * config file never holds one — and are resolved here, once, when `orch serve` starts them.
- * Errors name the source and the field, never a value.
+ * orch.config's `"sources"` (LANGUAGE.md §9.4): how each `source` block connects. Any string may
+ * be a `"secret:NAME"` reference (§8) — the broker's URL too, which may then carry the
+ * credentials (`mqtt://orch:PASSWORD@host`) — resolved here, once, when `orch serve` starts them.
+ * A credential written as a literal (a password, a token, the password of a URL) is taken as
+ * channels take one: the config's redaction blanks it (runtime/secret-refs.ts). Errors name the
+ * source and the field, never a value.
  */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
@@ -21,8 +23,6 @@ export type SourceConnection =
     }
   | { readonly kind: 'webhook'; readonly token: string };
 
-const SECRET = /^secret:[A-Za-z_][A-Za-z0-9_]*$/;
-
 /** Every connection of `raw` (the config's `sources`), by name; throws with the reason. */
 export function parseSourcesConfig(raw: unknown, lookup: SecretLookup, baseDir: string): Map<string, SourceConnection> {
   const out = new Map<string, SourceConnection>();
@@ -31,17 +31,27 @@ export function parseSourcesConfig(raw: unknown, lookup: SecretLookup, baseDir: 
   for (const [name, c] of Object.entries(raw)) {
     const at = `orch.config sources.${name}`;
     if (!isObject(c)) throw new Error(`${at} must be an object with "mqtt" or "webhook"`);
-    const secret = (field: string, v: unknown): string => {
-      if (typeof v !== 'string' || !SECRET.test(v)) throw new Error(`${at}.${field} must be a "secret:NAME" reference (never the value itself)`);
-      return resolveSecretRefs(v, lookup);
+    // The field's value, its `"secret:NAME"` resolved; an unset secret names the field it stands in.
+    const text = (field: string, v: unknown, what: string): string => {
+      if (typeof v !== 'string') throw new Error(`${at}.${field} must be ${what}`);
+      try {
+        return resolveSecretRefs(v, lookup);
+      } catch (e) {
+        throw new Error(`${at}.${field}: ${(e as Error).message}`);
+      }
     };
+    if (c.webhook !== undefined && c.mqtt !== undefined) throw new Error(`${at} must have either "mqtt" or "webhook", not both`);
     if (c.webhook !== undefined) {
       if (!isObject(c.webhook)) throw new Error(`${at}.webhook must be { "token": "secret:NAME" }`);
-      out.set(name, { kind: 'webhook', token: secret('webhook.token', c.webhook.token) });
+      const token = text('webhook.token', c.webhook.token, 'a string (best a "secret:NAME" reference)');
+      if (token === '') throw new Error(`${at}.webhook.token must not be empty`);
+      out.set(name, { kind: 'webhook', token });
       continue;
     }
-    if (typeof c.mqtt !== 'string' || !/^mqtts?:\/\//.test(c.mqtt)) throw new Error(`${at}.mqtt must be an mqtt:// or mqtts:// URL`);
-    if (new URL(c.mqtt).password) throw new Error(`${at}.mqtt must not hold a password: give "password": "secret:NAME"`);
+    const what = 'an mqtt:// or mqtts:// URL (or a "secret:NAME" reference to one)';
+    // The URL may be a secret holding credentials: the checks below never quote it.
+    const url = text('mqtt', c.mqtt, what);
+    if (!/^mqtts?:\/\//i.test(url) || !URL.canParse(url)) throw new Error(`${at}.mqtt must be ${what}`);
     if (c.username !== undefined && typeof c.username !== 'string') throw new Error(`${at}.username must be a string`);
     if (c.ca !== undefined && typeof c.ca !== 'string') throw new Error(`${at}.ca must be the path of a CA certificate (PEM)`);
     if (c.protocol !== undefined && c.protocol !== 4 && c.protocol !== 5 && c.protocol !== '3.1.1' && c.protocol !== '5')
@@ -57,10 +67,10 @@ export function parseSourcesConfig(raw: unknown, lookup: SecretLookup, baseDir: 
     }
     out.set(name, {
       kind: 'mqtt',
-      url: c.mqtt,
       protocolVersion: c.protocol === 5 || c.protocol === '5' ? 5 : 4,
-      ...(typeof c.username === 'string' ? { username: c.username.startsWith('secret:') ? secret('username', c.username) : c.username } : {}),
-      ...(c.password !== undefined ? { password: secret('password', c.password) } : {}),
+      url,
+      ...(c.username !== undefined ? { username: text('username', c.username, 'a string') } : {}),
+      ...(c.password !== undefined ? { password: text('password', c.password, 'a string (best a "secret:NAME" reference)') } : {}),
       ...(ca !== undefined ? { ca } : {}),
     });
   }

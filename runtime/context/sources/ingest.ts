@@ -4,7 +4,7 @@
  * checked against the signal's declared type when the message arrives. A value of the wrong type,
  * an expression that cannot be evaluated or an unreadable sample time is refused through the
  * store (`context_rejected` with the reason), never stored. A retained message without a sample
- * time is of unknown age: it is set as of the epoch, so it is stale until a fresh message comes.
+ * time is of unknown age (`UNKNOWN_AGE`): stale until a fresh message comes, with no age to read.
  */
 import { describeValueErrors, validateValue, type JsonSchema, type SourceIR } from '../../../compiler/index.js';
 import { EvalError, evaluate } from '../../evaluate.js';
@@ -120,7 +120,8 @@ export class SourceIngest {
       payload = m.payload instanceof Uint8Array ? parsePayload(m.payload) : m.payload;
       if (nestsDeeperThan(payload, MAX_OUTPUT_DEPTH)) throw new Error(`the payload nests more than ${MAX_OUTPUT_DEPTH} levels deep`);
     } catch (e) {
-      for (const t of mappings) this.store.reject(t.signal, { source: this.name }, (e as Error).message);
+      // Named by its topic as every refusal of a message is: which device sent the unusable one.
+      for (const t of mappings) this.store.reject(t.signal, { source: this.name }, `topic "${m.topic}": ${(e as Error).message}`);
       return 0;
     }
     let set = 0;

@@ -3,10 +3,13 @@
  * MQTT 3.1.1 or 5, `mqtt://` or `mqtts://` (a CA from the config), QoS 1 subscriptions to every
  * filter of the source, renewed at each (re)connection so a broker restart loses none. The
  * library reconnects; the period between tries doubles from 250 ms up to 30 s and starts over
- * once connected. The password is handed to the client only: it is never logged.
+ * once connected. The password (a field's or the URL's) is handed to the client only: every log
+ * line is blanked of it, whatever the client's error quotes.
  */
 import type MqttLibrary from 'mqtt';
-import { shownUrl } from '../../transport-error.js';
+import { Redactor } from '../../redact.js';
+import { secretRefValues } from '../../secret-refs.js';
+import { shownUrl, transportReason } from '../../transport-error.js';
 import type { SourceConnection } from './config.js';
 import type { SourceMessage } from './ingest.js';
 
@@ -44,6 +47,9 @@ export function startMqttSource(o: MqttSourceOptions): SourceClient {
 
 function connectMqtt(mqtt: typeof MqttLibrary, o: MqttSourceOptions): SourceClient {
   const c = o.connection;
+  const credentials = new Redactor();
+  for (const v of secretRefValues({ url: c.url, password: c.password }, () => undefined)) credentials.add(v);
+  const log = (line: string) => o.log(credentials.text(line));
   const client = mqtt.connect(c.url, {
     protocolVersion: c.protocolVersion,
     reconnectPeriod: FIRST_RETRY_MS,
@@ -51,6 +57,10 @@ function connectMqtt(mqtt: typeof MqttLibrary, o: MqttSourceOptions): SourceClie
     // Subscriptions are renewed on every `connect` below, not replayed by the library as well.
     resubscribe: false,
     clean: true,
+    // A broker that refuses the connection (a restart still loading its password file, "server
+    // unavailable", credentials fixed later) is tried again with the same backoff: the library
+    // would otherwise stop reconnecting for good after one refused CONNACK.
+    reconnectOnConnackError: true,
     ...(c.username !== undefined ? { username: c.username } : {}),
     ...(c.password !== undefined ? { password: c.password } : {}),
     ...(c.ca !== undefined ? { ca: c.ca } : {}),
@@ -59,15 +69,18 @@ function connectMqtt(mqtt: typeof MqttLibrary, o: MqttSourceOptions): SourceClie
   const ready = new Promise<void>((ok, fail) => (settle = { ok, fail }));
   ready.catch(() => undefined);
   let down = false;
+  // Whether it was ever connected: before that, a closed attempt lost nothing (its error is logged).
+  let connected = false;
   client.on('connect', () => {
     client.options.reconnectPeriod = FIRST_RETRY_MS;
-    if (down) o.log(`source ${o.name}: reconnected to ${shownUrl(c.url)}`);
+    if (down) log(`source ${o.name}: ${connected ? 'reconnected' : 'connected'} to ${shownUrl(c.url)}`);
     down = false;
+    connected = true;
     client.subscribe([...o.filters], { qos: 1 }, (err, granted) => {
       const refused = (granted ?? []).filter((g) => g.qos === 128).map((g) => g.topic);
       if (err || refused.length > 0) {
         const why = err ? err.message : `the broker refused ${refused.join(', ')}`;
-        o.log(`source ${o.name}: cannot subscribe: ${why}`);
+        log(`source ${o.name}: cannot subscribe: ${why}`);
         settle?.fail(new Error(why));
         return;
       }
@@ -80,12 +93,12 @@ function connectMqtt(mqtt: typeof MqttLibrary, o: MqttSourceOptions): SourceClie
     client.options.reconnectPeriod = Math.min(MAX_RETRY_MS, (client.options.reconnectPeriod ?? FIRST_RETRY_MS) * 2);
   });
   client.on('close', () => {
-    if (!down && !client.disconnecting) o.log(`source ${o.name}: connection to ${shownUrl(c.url)} lost; reconnecting`);
+    if (connected && !down && !client.disconnecting) log(`source ${o.name}: connection to ${shownUrl(c.url)} lost; reconnecting`);
     down = true;
   });
   client.on('error', (err) => {
-    o.log(`source ${o.name}: ${err.message}`);
-    // A refused login is not a passing outage: the first start fails with it.
+    log(`source ${o.name}: ${shownUrl(c.url)}: ${transportReason(err)}`);
+    // The first start reports why it could not connect (a refused login, a refused connection); the client keeps trying.
     settle?.fail(err);
   });
   client.on('message', (topic, payload, packet) => {
@@ -93,7 +106,7 @@ function connectMqtt(mqtt: typeof MqttLibrary, o: MqttSourceOptions): SourceClie
     try {
       o.onMessage({ topic, payload, retained: packet.retain });
     } catch (e) {
-      o.log(`source ${o.name}: a message on "${topic}" could not be taken: ${(e as Error).message}`);
+      log(`source ${o.name}: a message on "${topic}" could not be taken: ${(e as Error).message}`);
     }
   });
   return {

@@ -70,7 +70,7 @@ export function waitForResource(c: RunState, inst: Inst): void {
   const cap = inst.logical.step.capability ? c.plan.capabilities[inst.logical.step.capability] : undefined;
   const ms = inst.logical.step.timeout_ms ?? cap?.timeout_ms ?? null;
   if (ms === null) return;
-  inst.timer = { kind: 'timeout', token: ++inst.token, what: 'waiting for an available resource', ms };
+  inst.timer = { kind: 'timeout', token: ++inst.token, what: 'waiting for an available resource', ms, waited: inst.waitedMs };
   c.armTimer(stepTimerId(inst), ms - inst.waitedMs);
 }
 

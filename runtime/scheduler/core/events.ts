@@ -12,10 +12,10 @@ import { releaseLease } from './lease.js';
 import type { CoreEvent } from './protocol.js';
 import { capabilityOf } from './resolve.js';
 import type { RunState } from './run-state.js';
-import { approvalRefusal, askPolicy, blockStep, checkUntil, decideApproval, launch, mcpToolKey } from './start.js';
+import { approvalRefusal, armTimeout, askPolicy, blockStep, checkUntil, decideApproval, launch, mcpToolKey } from './start.js';
 import { IDLE, type Inst, baseId } from './state.js';
 import { TIME_CHANGE_TIMER, timeChanged } from './time-conditions.js';
-import { clearStepTimer, clearTimers } from './timers.js';
+import { clearStepTimer, clearTimers, stepTimerId, timedOutMessage } from './timers.js';
 
 type Live = Exclude<CoreEvent, { type: 'started' | 'pump' }>;
 
@@ -34,6 +34,10 @@ export function onEvent(c: RunState, e: Live): void {
       // A compensation's worker died: the compensation failed (it is not retried).
       if (e.attempt.startsWith('compensate:')) return compensationSettled(c, e.attempt, e.token, false, e.error);
       return attemptLost(c, e.attempt, e.token, e.worker, e.error, e.reason);
+    case 'attempt_queued':
+      return holdTimeout(c, e.attempt, e.token);
+    case 'attempt_began':
+      return releaseTimeout(c, e.attempt, e.token);
     case 'attempt_usage': {
       const inst = live(c, e.attempt, e.token, 'call');
       if (inst && inst.rec.status === 'running') inst.reportedSoFar = e.usage;
@@ -157,6 +161,26 @@ function forEachSubplan(c: RunState, fn: (key: string) => void): void {
 }
 
 /** The instance `key` when it still waits, as `kind`, for what `token` names. */
+/**
+ * A call attempt waits in the executor's queue for a thread: its timeout stops until its handler
+ * starts. The time already counted (§9.4 resource waits) stays counted.
+ */
+function holdTimeout(c: RunState, key: string, token: number): void {
+  const inst = live(c, key, token, 'call');
+  const t = inst?.timer;
+  if (!inst || t?.kind !== 'timeout' || t.token !== token) return;
+  c.cancelTimer(stepTimerId(inst));
+  inst.timer = { kind: 'held', token, what: t.what, ms: t.ms, waited: t.waited };
+}
+
+/** Its handler started: the held timeout counts from now, less what it had counted before. */
+function releaseTimeout(c: RunState, key: string, token: number): void {
+  const inst = live(c, key, token, 'call');
+  const t = inst?.timer;
+  if (!inst || t?.kind !== 'held' || t.token !== token || inst.rec.status !== 'running') return;
+  armTimeout(c, inst, token, t.ms, t.what, c.now - t.waited);
+}
+
 function live(c: RunState, key: string, token: number, kind: Inst['activity']['kind']): Inst | null {
   const inst = c.instances.get(key);
   return inst && inst.token === token && inst.activity.kind === kind ? inst : null;
@@ -216,7 +240,7 @@ function timerFired(c: RunState, timer: string): void {
   if (kind === 'subplan') c.command({ type: 'control_subplan', key: inst.key, op: 'cancel', reason: 'timed out' });
   c.untilWaiters.delete(inst);
   const final = kind === 'approval' || kind === 'until';
-  attemptFailed(c, inst, `${t.what} timed out after ${t.ms}ms`, true, !final);
+  attemptFailed(c, inst, timedOutMessage(t.what, t.ms), true, !final);
 }
 
 /**

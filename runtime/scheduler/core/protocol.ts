@@ -39,6 +39,12 @@ export type CoreEvent =
   /** The worker running the attempt died (a cluster worker): the step runs again as a new attempt. */
   /** `reason`: the worker gave the attempt back itself (cut off from the database), rather than died. */
   | { readonly type: 'attempt_lost'; readonly attempt: string; readonly token: number; readonly worker: string; readonly error: string; readonly reason?: string }
+  /**
+   * The executor queued the attempt until a thread is free (`AttemptHandle.onStart`): its timeout
+   * waits for `attempt_began`, when its handler starts.
+   */
+  | { readonly type: 'attempt_queued'; readonly attempt: string; readonly token: number }
+  | { readonly type: 'attempt_began'; readonly attempt: string; readonly token: number }
   /** What a running attempt has reported so far (its running total), as it reports it. */
   | { readonly type: 'attempt_usage'; readonly attempt: string; readonly token: number; readonly usage: AttemptUsage }
   /** Log lines a running attempt wrote, as they arrive (before its outcome, which has the rest). */

@@ -2,7 +2,7 @@
  * Starting a step instance: guardrails before it, the preExecution policy hook, then the action —
  * an executor attempt, a wait, a `wait until`, an approval or a sub-plan — with its timeout.
  */
-import { APPROVER_NAMES_NOBODY, approverNamesNobody, modelEndpointOf, type CapabilityIR } from '../../../compiler/index.js';
+import { APPROVER_NAMES_NOBODY, approverNamesNobody, modelEndpointOf, type CapabilityIR, type StepIR } from '../../../compiler/index.js';
 import { evaluate, truthy } from '../../evaluate.js';
 import { assertViolations, preStepViolations, subplanGuardrails } from '../guardrails.js';
 import type { AttemptRequest } from '../types.js';
@@ -20,7 +20,7 @@ import { chainOf } from './run-origin.js';
 import type { RunState } from './run-state.js';
 import { suffixOf } from './scopes.js';
 import type { Inst } from './state.js';
-import { clearStepTimer, stepTimerId } from './timers.js';
+import { APPROVAL, clearStepTimer, stepTimerId, timedOutMessage } from './timers.js';
 import { releaseLease } from './lease.js';
 
 /** A step that cannot even be started as written (its arguments, its target): the same every time (§9.1). */
@@ -114,28 +114,61 @@ export function blockStep(c: RunState, inst: Inst, message: string): void {
   abortRun(c, 'failed', message);
 }
 
+/** What an attempt being launched knows of itself, for the part that starts its action. */
+interface Launch {
+  readonly token: number;
+  readonly attempt: number;
+  readonly cap: CapabilityIR | null;
+  readonly res: ReturnType<typeof resourceOf>;
+  readonly timeoutMs: number | null;
+  /**
+   * The attempt that was in flight when the run was interrupted, launched again (not a later
+   * one), picks up where it was: when it started. Null for any other attempt.
+   */
+  readonly restoredWaitStart: number | null;
+  /** §9.4: since when its waits for an available resource count against its timeout (null: it did not wait). */
+  readonly waitedSince: number | null;
+}
+
 /** `admitted`: `beginStep` checked the budgets in this same turn, with nothing charged since. */
 export function launch(c: RunState, inst: Inst, admitted = false): void {
   // Checked again where the reservation is charged: a step that waited on the tool check or the
   // policy hook was admitted before the steps launched meanwhile were charged (§8.2).
   if (!admitted && !withinBudget(c, inst)) return releaseLease(c, inst);
+  const l = beginAttempt(c, inst);
+  if (refusedByFlow(c, inst, l.attempt)) return;
+  inst.waitedMs = 0;
+  // A capability call: the step's own, or the `fallback` call of any step once it moved on to it.
+  if (attemptAction(inst) === 'call') return startCall(c, inst, l);
+  const action = inst.logical.step.action;
+  switch (action.type) {
+    case 'wait':
+      return startWait(c, inst, l, action);
+    case 'wait_until':
+      return startUntil(c, inst, l, action);
+    case 'run':
+      return startSubplan(c, inst, l, action);
+    case 'call':
+      return startCall(c, inst, l);
+  }
+}
+
+/**
+ * Charges the attempt its reservation (§8.2: settled to its actual cost when it ends), sets what
+ * the instance waits for and journals `step_started`.
+ */
+function beginAttempt(c: RunState, inst: Inst): Launch {
   const step = inst.logical.step;
   const cap = capabilityOf(c, inst);
   const res = resourceOf(c, inst);
-  // The attempt that was in flight when the run was interrupted, launched again (not a later
-  // one): it picks up where it was, from when it started.
   const r = inst.restored;
   const resuming = r?.inFlight === true && inst.rec.attempts + 1 === r.attempts;
-  const restoredWaitStart = resuming ? (r.attemptStartedAt ?? r.startedAt) : null;
   const token = ++inst.token;
-  // §8.2: the attempt is charged its reservation now and settled to its actual cost when it ends.
   const reservation = reservationOf(c, inst);
-  const attemptCost = reservation.total;
-  inst.attemptCapCost = attemptAction(inst) === 'call' ? reservation.capability : 0;
-  inst.reportedSoFar = null;
-  inst.attemptReserved = attemptCost;
-  const action = step.action;
   const kind = attemptAction(inst);
+  inst.attemptCapCost = kind === 'call' ? reservation.capability : 0;
+  inst.reportedSoFar = null;
+  inst.attemptReserved = reservation.total;
   // What the instance waits for, set before `step_started` so observers see it running.
   inst.activity =
     kind === 'wait'
@@ -156,132 +189,146 @@ export function launch(c: RunState, inst: Inst, admitted = false): void {
     resourceIndex: rankIndex(inst),
     resource: res?.name ?? null,
     capability: cap?.name ?? null,
-    cost: attemptCost,
+    cost: reservation.total,
     ...(step.labels ? { labels: step.labels } : {}),
   });
-  if (step.relabels || step.flow_refusals) {
-    // §9.3: the attempt's call — the step's own in its main phase, its fallback's after —
-    // evaluates its arguments' endorse/declassify calls (each journaled); a rule its arguments
-    // break that the compile only warned about: the handler is never called with them.
-    const call = inst.rec.phase === 'fallback' ? 'fallback' : undefined;
-    journalRelabels(c, inst.key, step.relabels, call, attempt);
-    const refused = refusalOf(step, call);
-    if (refused) return attemptFailed(c, inst, refusalText(refused), false, false, false, PERMANENT);
-  }
-  const timeoutMs = step.timeout_ms ?? cap?.timeout_ms ?? null;
-  // §9.4: the waits for an available resource count against the timeout of the attempt they led to.
-  const waitedSince = inst.waitedMs > 0 ? c.now - inst.waitedMs : null;
-  inst.waitedMs = 0;
-  // A capability call: the step's own, or the `fallback` call of any step once it moved on to it.
-  const makeCall = (): void => {
-    if (!cap) return attemptFailed(c, inst, `unknown capability ${step.capability}`, false, false, false, PERMANENT);
-    if (isApproval(cap)) {
-      let args: { [k: string]: unknown };
-      try {
-        args = evalArgs(c, inst, step.args);
-      } catch (err) {
-        return attemptFailed(c, inst, `arguments: ${(err as Error).message}`, false, false, true, PERMANENT);
-      }
-      const bad = badApprovalArgs(args);
-      if (bad !== null) return attemptFailed(c, inst, `arguments: ${bad}`, false, false, false, PERMANENT);
-      inst.activity = { kind: 'approval', token, args };
-      // Its time ran out while no process waited on it (the run was paused or stopped): it timed
-      // out then, and an answer that came since is too late, as it would have been live.
-      if (timeoutMs !== null && restoredWaitStart !== null && restoredWaitStart + timeoutMs <= c.now)
-        return attemptFailed(c, inst, `approval timed out after ${timeoutMs}ms`, true, false);
-      if (timeoutMs !== null) armTimeout(c, inst, token, timeoutMs, 'approval', restoredWaitStart);
-      const pending = c.pendingSignals.get(inst.key) ?? [];
-      c.pendingSignals.delete(inst.key);
-      for (const p of pending) {
-        // Once one of them decided the step (or failed it), the rest find nothing left to decide.
-        if (inst.rec.status !== 'running' || inst.activity.kind !== 'approval' || inst.activity.token !== token) break;
-        decideApproval(c, inst, p.decision, p.by, p.comment, p.identity);
-      }
-      return;
-    }
-    const call = inst.rec.phase === 'fallback' ? step.fallback! : { capability: cap.name, args: step.args };
-    let input: { [k: string]: unknown };
-    try {
-      input = evalArgs(c, inst, call.args);
-    } catch (err) {
-      // The call cannot even be made (an unset secret, a failing expression): permanent, and the
-      // call's own — no other resource would evaluate them differently — but the fallback is tried.
-      return attemptFailed(c, inst, `arguments: ${(err as Error).message}`, false, false, true, PERMANENT);
-    }
-    if (timeoutMs !== null) armTimeout(c, inst, token, timeoutMs, attemptWhat(capabilityOf(c, inst), resourceOf(c, inst)), waitedSince);
-    const request: AttemptRequest = {
-      runId: c.runId,
-      stepId: inst.key,
-      baseStepId: step.id,
-      attempt: inst.rec.attempts,
-      purpose: inst.rec.phase === 'fallback' ? 'fallback' : 'call',
-      capability: cap,
-      input,
-      resource: res,
-      timeoutMs,
-      // A step that names no secret of its own shares the config's (read only): no copy per attempt.
-      secrets: inst.secretsUsed ? { ...(c.cfg.configSecrets ?? {}), ...inst.secretsUsed } : (c.cfg.configSecrets ?? NO_SECRETS),
-      plan: c.plan,
-      previousError: inst.rec.lastError,
-    };
-    c.command({ type: 'start_attempt', attempt: inst.key, token, request });
-    return;
+  return {
+    token,
+    attempt,
+    cap,
+    res,
+    timeoutMs: step.timeout_ms ?? cap?.timeout_ms ?? null,
+    restoredWaitStart: resuming ? (r.attemptStartedAt ?? r.startedAt) : null,
+    waitedSince: inst.waitedMs > 0 ? c.now - inst.waitedMs : null,
   };
-  if (kind === 'call') return makeCall();
-  switch (action.type) {
-    case 'wait': {
-      let ms: number;
-      try {
-        ms = Number(evaluate(action.duration_ms, env(c, inst, step)));
-      } catch (err) {
-        return attemptFailed(c, inst, `wait duration: ${(err as Error).message}`, false, false, false, PERMANENT);
-      }
-      const startAt = restoredWaitStart ?? c.now;
-      inst.timer = { kind: 'wait', token };
-      c.armTimer(stepTimerId(inst), startAt + ms - c.now);
-      return;
-    }
-    case 'wait_until': {
-      if (action.timeout_ms !== null) armTimeout(c, inst, token, action.timeout_ms, 'wait until', restoredWaitStart);
-      c.untilWaiters.add(inst);
-      checkUntil(c, inst);
-      return;
-    }
-    case 'run': {
-      const sub = c.plan.subplans[action.plan];
-      if (!sub) return attemptFailed(c, inst, `unknown sub-plan ${action.plan}`, false, false, false, PERMANENT);
-      let args: { [k: string]: unknown };
-      try {
-        args = evalArgs(c, inst, action.args);
-      } catch (err) {
-        return attemptFailed(c, inst, `arguments: ${(err as Error).message}`, false, false, false, PERMANENT);
-      }
-      if (timeoutMs !== null) armTimeout(c, inst, token, timeoutMs, 'sub-plan', restoredWaitStart ?? waitedSince);
-      // The parent's guardrails hold inside the sub-plan too (LANGUAGE.md §4): its run enforces them.
-      const guardrails = c.plan.guardrails.length > 0 ? subplanGuardrails(sub.guardrails, c.plan.guardrails, c.completedLog.map((x) => guardStep(c, x.inst))) : sub.guardrails;
-      // §9.3: its steps' labels are what this call's arguments give them (the sub-plan's own IR has its inputs' as declared).
-      const labels = inst.logical.step.subplan_labels;
-      const steps = labels ? sub.steps.map((x) => (labels[x.id] ? { ...x, labels: labels[x.id] } : x)) : sub.steps;
-      const plan = guardrails === sub.guardrails && steps === sub.steps ? sub : { ...sub, guardrails, steps };
-      c.command({ type: 'start_subplan', key: inst.key, token, name: action.plan, plan, childId: `${c.runId}/${inst.key}`, input: args, resumeSince: restoredWaitStart });
-      return;
-    }
-    case 'call':
-      return makeCall();
+}
+
+/**
+ * §9.3: the attempt's call — the step's own in its main phase, its fallback's after — evaluates
+ * its arguments' endorse/declassify calls, each journaled; a flow the compile only warned about
+ * fails it before its handler is called with those arguments (true).
+ */
+function refusedByFlow(c: RunState, inst: Inst, attempt: number): boolean {
+  const step = inst.logical.step;
+  if (!step.relabels && !step.flow_refusals) return false;
+  const call = inst.rec.phase === 'fallback' ? 'fallback' : undefined;
+  journalRelabels(c, inst.key, step.relabels, call, attempt);
+  const refused = refusalOf(step, call);
+  if (!refused) return false;
+  attemptFailed(c, inst, refusalText(refused), false, false, false, PERMANENT);
+  return true;
+}
+
+/** A capability call goes to the executor; an approval waits for its decisions here. */
+function startCall(c: RunState, inst: Inst, l: Launch): void {
+  const step = inst.logical.step;
+  const { cap, token, timeoutMs } = l;
+  if (!cap) return attemptFailed(c, inst, `unknown capability ${step.capability}`, false, false, false, PERMANENT);
+  if (isApproval(cap)) return startApproval(c, inst, l);
+  const call = inst.rec.phase === 'fallback' ? step.fallback! : { capability: cap.name, args: step.args };
+  let input: { [k: string]: unknown };
+  try {
+    input = evalArgs(c, inst, call.args);
+  } catch (err) {
+    // The call cannot even be made (an unset secret, a failing expression): permanent, and the
+    // call's own — no other resource would evaluate them differently — but the fallback is tried.
+    return attemptFailed(c, inst, `arguments: ${(err as Error).message}`, false, false, true, PERMANENT);
+  }
+  if (timeoutMs !== null) armTimeout(c, inst, token, timeoutMs, attemptWhat(capabilityOf(c, inst), resourceOf(c, inst)), l.waitedSince);
+  const request: AttemptRequest = {
+    runId: c.runId,
+    stepId: inst.key,
+    baseStepId: step.id,
+    attempt: inst.rec.attempts,
+    purpose: inst.rec.phase === 'fallback' ? 'fallback' : 'call',
+    capability: cap,
+    input,
+    resource: l.res,
+    timeoutMs,
+    // A step that names no secret of its own shares the config's (read only): no copy per attempt.
+    secrets: inst.secretsUsed ? { ...(c.cfg.configSecrets ?? {}), ...inst.secretsUsed } : (c.cfg.configSecrets ?? NO_SECRETS),
+    plan: c.plan,
+    previousError: inst.rec.lastError,
+  };
+  c.command({ type: 'start_attempt', attempt: inst.key, token, request });
+}
+
+/** An approval: its arguments evaluated and checked, then it waits for decisions (those kept for it first). */
+function startApproval(c: RunState, inst: Inst, l: Launch): void {
+  const { token, timeoutMs, restoredWaitStart } = l;
+  let args: { [k: string]: unknown };
+  try {
+    args = evalArgs(c, inst, inst.logical.step.args);
+  } catch (err) {
+    return attemptFailed(c, inst, `arguments: ${(err as Error).message}`, false, false, true, PERMANENT);
+  }
+  const bad = badApprovalArgs(args);
+  if (bad !== null) return attemptFailed(c, inst, `arguments: ${bad}`, false, false, false, PERMANENT);
+  inst.activity = { kind: 'approval', token, args };
+  // Its time ran out while no process waited on it (the run was paused or stopped): it timed
+  // out then, and an answer that came since is too late, as it would have been live.
+  if (timeoutMs !== null && restoredWaitStart !== null && restoredWaitStart + timeoutMs <= c.now)
+    return attemptFailed(c, inst, timedOutMessage(APPROVAL, timeoutMs), true, false);
+  if (timeoutMs !== null) armTimeout(c, inst, token, timeoutMs, APPROVAL, restoredWaitStart);
+  const pending = c.pendingSignals.get(inst.key) ?? [];
+  c.pendingSignals.delete(inst.key);
+  for (const p of pending) {
+    // Once one of them decided the step (or failed it), the rest find nothing left to decide.
+    if (inst.rec.status !== 'running' || inst.activity.kind !== 'approval' || inst.activity.token !== token) break;
+    decideApproval(c, inst, p.decision, p.by, p.comment, p.identity);
   }
 }
 
-/** `since`: when a resumed wait originally started, so only the remaining time is waited. */
+/** `wait DURATION`: a resumed wait waits only what was left of it. */
+function startWait(c: RunState, inst: Inst, l: Launch, action: Extract<StepIR['action'], { type: 'wait' }>): void {
+  let ms: number;
+  try {
+    ms = Number(evaluate(action.duration_ms, env(c, inst, inst.logical.step)));
+  } catch (err) {
+    return attemptFailed(c, inst, `wait duration: ${(err as Error).message}`, false, false, false, PERMANENT);
+  }
+  const startAt = l.restoredWaitStart ?? c.now;
+  inst.timer = { kind: 'wait', token: l.token };
+  c.armTimer(stepTimerId(inst), startAt + ms - c.now);
+}
+
+/** `wait until EXPR timeout D`: done at once when EXPR holds already, else when a change makes it hold. */
+function startUntil(c: RunState, inst: Inst, l: Launch, action: Extract<StepIR['action'], { type: 'wait_until' }>): void {
+  if (action.timeout_ms !== null) armTimeout(c, inst, l.token, action.timeout_ms, 'wait until', l.restoredWaitStart);
+  c.untilWaiters.add(inst);
+  checkUntil(c, inst);
+}
+
+/** `run PLAN(args)`: the sub-plan runs under the parent's guardrails too (LANGUAGE.md §4). */
+function startSubplan(c: RunState, inst: Inst, l: Launch, action: Extract<StepIR['action'], { type: 'run' }>): void {
+  const sub = c.plan.subplans[action.plan];
+  if (!sub) return attemptFailed(c, inst, `unknown sub-plan ${action.plan}`, false, false, false, PERMANENT);
+  let args: { [k: string]: unknown };
+  try {
+    args = evalArgs(c, inst, action.args);
+  } catch (err) {
+    return attemptFailed(c, inst, `arguments: ${(err as Error).message}`, false, false, false, PERMANENT);
+  }
+  if (l.timeoutMs !== null) armTimeout(c, inst, l.token, l.timeoutMs, 'sub-plan', l.restoredWaitStart ?? l.waitedSince);
+  const guardrails = c.plan.guardrails.length > 0 ? subplanGuardrails(sub.guardrails, c.plan.guardrails, c.completedLog.map((x) => guardStep(c, x.inst))) : sub.guardrails;
+  // §9.3: its steps' labels are what this call's arguments give them (the sub-plan's own IR has its inputs' as declared).
+  const labels = inst.logical.step.subplan_labels;
+  const steps = labels ? sub.steps.map((x) => (labels[x.id] ? { ...x, labels: labels[x.id] } : x)) : sub.steps;
+  const plan = guardrails === sub.guardrails && steps === sub.steps ? sub : { ...sub, guardrails, steps };
+  c.command({ type: 'start_subplan', key: inst.key, token: l.token, name: action.plan, plan, childId: `${c.runId}/${inst.key}`, input: args, resumeSince: l.restoredWaitStart });
+}
+
 /** What a call that runs out of time was doing: a model call waited for its endpoint (§9.1: name it). */
 function attemptWhat(cap: CapabilityIR | null, resource: ReturnType<typeof resourceOf>): string {
   const endpoint = cap ? modelEndpointOf(cap, resource) : undefined;
   return endpoint !== undefined ? `attempt waiting for model endpoint "${endpoint}"` : 'attempt';
 }
 
-function armTimeout(c: RunState, inst: Inst, token: number, ms: number, what: string, since: number | null = null): void {
-  const left = since === null ? ms : since + ms - c.now;
-  inst.timer = { kind: 'timeout', token, what, ms };
-  c.armTimer(stepTimerId(inst), left);
+/** `since`: when a resumed wait originally started, so only the remaining time is waited. */
+export function armTimeout(c: RunState, inst: Inst, token: number, ms: number, what: string, since: number | null = null): void {
+  const waited = since === null ? 0 : c.now - since;
+  inst.timer = { kind: 'timeout', token, what, ms, waited };
+  c.armTimer(stepTimerId(inst), ms - waited);
 }
 
 export function checkUntil(c: RunState, inst: Inst): void {

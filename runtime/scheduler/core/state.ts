@@ -28,10 +28,13 @@ export type Activity =
 
 export const IDLE: Activity = { kind: 'idle' };
 
-/** The one timer an instance may have armed: its wait, its timeout, or its retry backoff. */
+/** The one timer an instance may have armed: its wait, its timeout (or one held), or its retry backoff. */
 export type StepTimer =
   | { readonly kind: 'wait'; readonly token: number }
-  | { readonly kind: 'timeout'; readonly token: number; readonly what: string; readonly ms: number }
+  /** `waited`: how much of `ms` had passed when it was armed (§9.4 resource waits, a resumed wait). */
+  | { readonly kind: 'timeout'; readonly token: number; readonly what: string; readonly ms: number; readonly waited: number }
+  /** A call's timeout not counting yet: the attempt waits in the executor's queue for a thread. */
+  | { readonly kind: 'held'; readonly token: number; readonly what: string; readonly ms: number; readonly waited: number }
   | { readonly kind: 'backoff'; readonly token: number };
 
 /** Where instances live: the dimensions around them and one index per dimension. */

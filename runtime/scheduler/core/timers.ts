@@ -5,6 +5,17 @@
 import type { RunState } from './run-state.js';
 import type { Inst } from './state.js';
 
+/** What an approval's timeout says ran out: `approval timed out after …`. */
+export const APPROVAL = 'approval';
+
+/**
+ * The error of whatever ran out of time (`approval timed out after 500ms`): the one wording,
+ * whether its timer fired or a resumed run found its time gone.
+ */
+export function timedOutMessage(what: string, ms: number): string {
+  return `${what} timed out after ${ms}ms`;
+}
+
 export function stepTimerId(inst: Inst): string {
   return `step:${inst.key}`;
 }
