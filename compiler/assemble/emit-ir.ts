@@ -13,7 +13,7 @@ import type { BindingIR, BlockIR, CapabilityIR, PlanIR, ResourceIR, SimulateIR, 
 import { IR_VERSION } from '../ir/types.js';
 import { round6 } from '../money.js';
 import { toJsonSchema } from '../types/json-schema.js';
-import { stepFlowFields, type FlowStep, type StepFlowFields } from './flow-ir.js';
+import { outputRelabels, stepFlowFields, subplanLabels, type FlowStep, type StepFlowFields } from './flow-ir.js';
 import { inputFieldLabels, type FieldLabel } from './flow-labels.js';
 import type { PlanFacts } from './plan-facts.js';
 
@@ -65,6 +65,7 @@ export function emitIR(f: PlanFacts): void {
     guardrails: f.guardrails,
     success: cp.success,
     output: cp.output,
+    ...outputRelabels(f),
     invariants: [...cp.invariants, ...(cx.topInvariants.get(cp) ?? [])],
     simulations,
     subplans: f.subplans,
@@ -95,8 +96,17 @@ function stepIRs(f: PlanFacts, blocks: BlockIR[]): StepIR[] {
   return dag.order.map((id) => {
     const i = indexOf.get(id)!;
     const b = f.bindings[i] ?? { resource: null, tier: null, rationale: 'unplaced', fallbacks: [] };
-    return stepIR(steps[i]!, b, f.callBindings.get(id) ?? {}, [...f.depsOf[i]!], { cost: f.costs[i]!, duration_ms: f.durations[i]! }, dag.stageOf.get(id)!, flows?.get(id));
+    return stepIR(steps[i]!, b, f.callBindings.get(id) ?? {}, [...f.depsOf[i]!], { cost: f.costs[i]!, duration_ms: f.durations[i]! }, dag.stageOf.get(id)!, withSubplanLabels(f, steps[i]!, flows?.get(id)));
   });
+}
+
+/** A `run` step's flow fields with the labels its arguments give the sub-plan's steps. */
+function withSubplanLabels(f: PlanFacts, s: CheckedStep, fields: StepFlowFields | undefined): StepFlowFields | undefined {
+  const given = f.flows?.given?.get(s.id);
+  const sub = s.action.type === 'run' ? f.subplans[s.action.plan] : undefined;
+  if (!fields || !given || !sub) return fields;
+  const labels = subplanLabels(sub, given);
+  return labels.subplan_labels ? { ...fields, ...labels } : fields;
 }
 
 /** What the flow analysis reads of each step, as its IR will hold it, in DAG order. */

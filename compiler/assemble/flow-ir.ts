@@ -5,10 +5,10 @@
  * break that a `"flows": "warn"` compile let through (refused at run time before the handler).
  */
 import type { ExprIR, FlowRefusalIR, PlanIR, RelabelIR, StepIR, StepLabelsIR } from '../ir/types.js';
-import { rank, type FieldLabel, type FlowFinding, type PlanFlows } from './flow-labels.js';
+import { rank, type FieldLabel, type FlowFinding, type GivenFlows, type PlanFlows } from './flow-labels.js';
 
 /** A step's §9.3 fields, the last of its IR (in this order). */
-export type StepFlowFields = Pick<StepIR, 'labels' | 'relabels' | 'flow_refusals'>;
+export type StepFlowFields = Pick<StepIR, 'labels' | 'relabels' | 'flow_refusals' | 'subplan_labels'>;
 
 /** What the analysis reads of a step: its id, its IR's arguments, its action (a sub-plan's arguments) and `for_each`. */
 export type FlowStep = Pick<StepIR, 'id' | 'args' | 'for_each' | 'action'>;
@@ -39,14 +39,21 @@ export function stepFlowFields(
   for (const r of flows.relabels) {
     if (r.step === undefined) continue;
     const list = relabels.get(r.step) ?? [];
-    list.push({ kind: r.kind, reason: r.reason, ...(r.to ? { to: r.to } : {}) });
+    list.push({ kind: r.kind, reason: r.reason, ...(r.to ? { to: r.to } : {}), ...(r.call ? { call: r.call } : {}) });
     relabels.set(r.step, list);
   }
-  const out = new Map<string, StepFlowFields>();
+  const found = new Map<string, Set<string>>();
+  // Steps read through a loop's `previous` (the last iteration's), by reader: they may come later
+  // in DAG order, so their own sources are added once every step's are known.
+  const previous = new Map<string, Set<string>>();
+  const order: string[] = [];
   for (const s of steps) {
     const read = flows.read(s.id);
     if (!read) continue;
-    const found = new Set<string>();
+    order.push(s.id);
+    const mine = new Set<string>();
+    found.set(s.id, mine);
+    const back = new Set<string>();
     const seen = new Set<ExprIR>();
     const visit = (e: unknown): void => {
       if (e === null || typeof e !== 'object') return;
@@ -60,12 +67,19 @@ export function stepFlowFields(
       switch (x.op) {
         case 'get':
           if (x.object.op === 'var' && x.object.name === 'input') {
-            if (isLabelled(input.get(x.key))) found.add(`input.${x.key}`);
+            if (isLabelled(input.get(x.key))) mine.add(`input.${x.key}`);
+            return;
+          }
+          if (x.object.op === 'previous' && blockSteps.get(x.object.loop)?.includes(x.key)) {
+            back.add(x.key);
             return;
           }
           return visit(x.object);
+        case 'previous':
+          for (const id of blockSteps.get(x.loop) ?? []) back.add(id);
+          return;
         case 'var':
-          if (x.name === 'input') for (const [k, f] of input) if (isLabelled(f)) found.add(`input.${k}`);
+          if (x.name === 'input') for (const [k, f] of input) if (isLabelled(f)) mine.add(`input.${k}`);
           return;
         case 'step':
           return addStep(x.id);
@@ -80,25 +94,73 @@ export function stepFlowFields(
     };
     const addStep = (id: string): void => {
       if (!labelled(id)) return;
-      found.add(id);
-      for (const t of sources.get(id) ?? []) found.add(t);
+      mine.add(id);
+      for (const t of sources.get(id) ?? []) mine.add(t);
     };
     visit(Object.values(s.args));
     // A sub-plan step's arguments are its action's: what it reads comes from there (§9.3).
     if (s.action.type === 'run') visit(Object.values(s.action.args));
     if (s.for_each) visit(s.for_each.list);
-    const mine = [...found].sort();
-    sources.set(s.id, mine);
-    const labels: StepLabelsIR = { class: read.cls, trusted: read.untrusted === null, sources: mine };
-    const rl = relabels.get(s.id);
-    const rf = refusals.get(s.id);
-    out.set(s.id, { labels, ...(rl ? { relabels: rl } : {}), ...(rf ? { flow_refusals: rf } : {}) });
+    if (back.size > 0) previous.set(s.id, back);
+    sources.set(s.id, [...mine]);
+  }
+  // Round the loop until nothing is added (a step read through `previous` may itself read one).
+  for (let grew = previous.size > 0; grew; ) {
+    grew = false;
+    for (const [id, back] of previous) {
+      const mine = found.get(id)!;
+      const n = mine.size;
+      for (const b of back) {
+        if (!labelled(b)) continue;
+        mine.add(b);
+        for (const t of found.get(b) ?? []) mine.add(t);
+      }
+      if (mine.size !== n) grew = true;
+    }
+    // What a reader gained reaches the steps that read it within the iteration in a later round too.
+    if (grew) for (const id of order) for (const b of sources.get(id) ?? []) for (const t of found.get(b) ?? []) found.get(id)!.add(t);
+  }
+  const out = new Map<string, StepFlowFields>();
+  for (const id of order) {
+    const read = flows.read(id)!;
+    const labels: StepLabelsIR = { class: read.cls, trusted: read.untrusted === null, sources: [...found.get(id)!].sort() };
+    const rl = relabels.get(id);
+    const rf = refusals.get(id);
+    out.set(id, { labels, ...(rl ? { relabels: rl } : {}), ...(rf ? { flow_refusals: rf } : {}) });
   }
   return out;
 }
 
+/** The `endorse`/`declassify` calls of the plan's `output` (no step holds them), for the IR. */
+export function outputRelabels(f: { readonly flows?: PlanFlows }): Pick<PlanIR, 'output_relabels'> {
+  const out: RelabelIR[] = [];
+  for (const r of f.flows?.relabels ?? []) if (r.step === undefined) out.push({ kind: r.kind, reason: r.reason, ...(r.to ? { to: r.to } : {}) });
+  return out.length > 0 ? { output_relabels: out } : {};
+}
+
 function isLabelled(f: FieldLabel | undefined): boolean {
+  if (f?.given) return f.given.untrusted !== null || rank(f.given.cls) > 0;
   return f !== undefined && (f.untrusted || rank(f.cls) > 0);
+}
+
+/**
+ * A `run` step's sub-plan steps' labels under the call's arguments, where they differ from the
+ * sub-plan's own IR (labelled with its inputs as declared): the run time journals these for the
+ * steps of the sub-plan run this step starts.
+ */
+export function subplanLabels(sub: PlanIR, given: GivenFlows): Pick<StepIR, 'subplan_labels'> {
+  const fields = stepFlowFields(sub.steps, sub.blocks, given.flows, given.input);
+  const changed: Record<string, StepLabelsIR> = {};
+  let any = false;
+  for (const st of sub.steps) {
+    const l = fields.get(st.id)?.labels;
+    const own = st.labels;
+    if (l && (!own || own.class !== l.class || own.trusted !== l.trusted || own.sources.join('\u0000') !== l.sources.join('\u0000'))) {
+      changed[st.id] = l;
+      any = true;
+    }
+  }
+  return any ? { subplan_labels: changed } : {};
 }
 
 /** The findings (only a warn-mode compile has any and still emits) by the step whose arguments break them. */
@@ -109,7 +171,7 @@ function byStep(findings: readonly FlowFinding[]): Map<string, FlowRefusalIR[]> 
     let last = x.path;
     while (last?.next) last = last.next;
     const list = out.get(x.step) ?? [];
-    list.push({ code: x.code, sink: x.sink, source: last?.hop.text ?? x.sink, message: x.message });
+    list.push({ code: x.code, sink: x.sink, source: last?.hop.text ?? x.sink, message: x.message, ...(x.call ? { call: x.call } : {}) });
     out.set(x.step, list);
   }
   return out;

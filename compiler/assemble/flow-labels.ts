@@ -102,8 +102,11 @@ export interface LabelEnv {
   readonly context: ReadonlyMap<string, FieldLabel>;
   /** A step's output label by step id. */
   readonly step: (id: string) => StepLabel | undefined;
-  /** A `for each` item, or a race/repeat name, in scope at the expression: its label. */
-  readonly local: (name: string) => Label | undefined;
+  /**
+   * A `for each` item, or a race/repeat name, in scope at the expression: its label. `then`: the
+   * first two properties read after it (`previous`, `review` of `loop.previous.review.output`).
+   */
+  readonly local: (name: string, then?: readonly [string | undefined, string | undefined]) => Label | undefined;
   /** Whether labels carry their witness paths (false: `UNREAD`, see there). */
   readonly witness: boolean;
   /** Each `endorse` / `declassify` the analysis met (the preview lists them). */
@@ -214,15 +217,19 @@ function readLabel(e: Expr, env: LabelEnv): Label {
   // Walk to the chain's root, remembering the first property after it.
   let root: Expr = e;
   let first: string | undefined;
+  let second: string | undefined;
   let indexes = BOTTOM;
   while (root.kind === 'MemberExpr' || root.kind === 'IndexExpr') {
-    if (root.kind === 'MemberExpr') first = root.property.name;
-    else indexes = join(indexes, exprLabel(root.index, env));
+    if (root.kind === 'MemberExpr') [first, second] = [root.property.name, first];
+    else {
+      indexes = join(indexes, exprLabel(root.index, env));
+      [first, second] = [undefined, undefined];
+    }
     root = root.object;
   }
   if (root.kind !== 'NameExpr') return join(exprLabel(root, env), indexes);
   const name = root.name;
-  const local = env.local(name);
+  const local = env.local(name, [first, second]);
   if (local) return join(withHop(local, e, env, ''), indexes);
   if (name === 'input' || name === 'context') {
     const fields = name === 'input' ? env.input : env.context;
@@ -322,6 +329,8 @@ export interface FlowFinding {
   readonly sink: string;
   /** The step of this plan whose arguments (or `when`) break the rule (set by planFlows). */
   readonly step?: string;
+  /** The step's `fallback` or `compensate` call whose arguments break it (absent: the step's own call or `when`). */
+  readonly call?: 'fallback' | 'compensate';
   /**
    * The value at `range` may be relabelled where it is written: `endorse` it (E0902) or
    * `declassify` it to `to`, the class the sink takes (E0903). A finding a caller's labels bring
@@ -339,6 +348,8 @@ export interface Relabel {
   readonly to?: DataClass;
   /** The step whose arguments hold it (set by planFlows). */
   readonly step?: string;
+  /** In the step's `fallback` or `compensate` call (absent: its own call or `when`). */
+  readonly call?: 'fallback' | 'compensate';
 }
 
 export interface PlanFlows {
@@ -348,4 +359,12 @@ export interface PlanFlows {
   readonly output: Label;
   readonly findings: FlowFinding[];
   readonly relabels: Relabel[];
+  /** A `run` step's sub-plan analysed again under its arguments' labels (the run time's labels of its steps), by step id. */
+  readonly given?: ReadonlyMap<string, GivenFlows>;
+}
+
+/** A plan analysed with its inputs labelled by a caller: its flows and those input labels. */
+export interface GivenFlows {
+  readonly flows: PlanFlows;
+  readonly input: ReadonlyMap<string, FieldLabel>;
 }

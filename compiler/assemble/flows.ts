@@ -15,7 +15,7 @@ import { flowsWarn, projectConfigFor } from '../project-config.js';
 import { classOfType, untrustedInType } from '../types/ty.js';
 import {
   BOTTOM, exprLabel, inputFieldLabels, join, pathHops, pathText, rank, unwitnessed,
-  type FieldLabel, type FlowFinding, type Label, type LabelEnv, type Path, type PlanFlows, type Relabel, type StepLabel,
+  type FieldLabel, type FlowFinding, type GivenFlows, type Label, type LabelEnv, type Path, type PlanFlows, type Relabel, type StepLabel,
 } from './flow-labels.js';
 import { estimateAgain } from './estimates.js';
 import { fallbacksFor, placeForClass } from './flow-placement.js';
@@ -63,6 +63,23 @@ export function analyzeFlows(f: PlanFacts): void {
     estimateAgain(f);
   }
   report(f, [...flows.findings, ...started]);
+}
+
+/**
+ * Each step's class as §9.3 defines it (the `step.data` guardrails read), by step index: the
+ * highest of its capability's `data`, what its arguments read and its output fields' classes — a
+ * read of a step's output carrying that step's, lowered by `declassify` — as the flows stage
+ * labels it. Undefined where no value of the plan can carry a class or distrust.
+ */
+export function stepDataClasses(f: PlanFacts): (DataClass | undefined)[] | undefined {
+  if (!mayCarryLabels(f)) return undefined;
+  const flows = planFlows(f, inputFieldLabels(f.plan.input?.fields ?? [], f.cp.inputTy), false, false);
+  return f.cp.steps.map((s) => {
+    const out = flows.step(s.id)?.cls;
+    const read = flows.read(s.id)?.cls;
+    // A `run` step's output is its sub-plan's; what it handles includes what it passes in.
+    return out === undefined || read === undefined || rank(out) >= rank(read) ? out : read;
+  });
 }
 
 function report(f: PlanFacts, findings: readonly FlowFinding[]): void {
@@ -170,8 +187,14 @@ export function planFlows(f: PlanFacts, input: ReadonlyMap<string, FieldLabel>, 
   const { cp, file, dag } = f;
   // By step index, found through the DAG's table: two maps of every step's name cost a tenth of
   // a labelled 100,000-step plan's walk.
-  const steps = new Array<StepLabel | undefined>(cp.steps.length);
+  let steps = new Array<StepLabel | undefined>(cp.steps.length);
   const reads = new Array<Label | undefined>(cp.steps.length);
+  // A `repeat` name read before all of its steps are walked (`loop.previous.review.output` in a
+  // step before `review`) reads the previous iteration's: the walk is done again with the last
+  // walk's labels standing in for those not yet walked, until they no longer change (a back edge
+  // of the loop; the labels only rise, so this ends).
+  let before: (StepLabel | undefined)[] | undefined;
+  let ahead = false;
   // A read names one of the step's own dependencies (found among them), else any step.
   let at = -1;
   const stepLabel = (id: string): StepLabel | undefined => {
@@ -181,6 +204,7 @@ export function planFlows(f: PlanFacts, input: ReadonlyMap<string, FieldLabel>, 
   };
   const findings: FlowFinding[] = [];
   const relabels: Relabel[] = [];
+  const given = new Map<string, GivenFlows>();
   const blocks = new Map(cp.blocks.map((b) => [b.id, b]));
   const blockByName = new Map<string, (typeof cp.blocks)[number]>();
   for (const b of cp.blocks) if (b.kind !== 'for_each') blockByName.set((b.decl as { name: { name: string } }).name.name, b);
@@ -195,7 +219,7 @@ export function planFlows(f: PlanFacts, input: ReadonlyMap<string, FieldLabel>, 
     context: f.cx.flowContext,
     witness,
     step: stepLabel,
-    local: (name) => {
+    local: (name, then) => {
       if (current) {
         // A `for each` list is read in the scope around its block: an inner item of the same name
         // (`for each x in x`) is not yet in scope there.
@@ -209,8 +233,15 @@ export function planFlows(f: PlanFacts, input: ReadonlyMap<string, FieldLabel>, 
       if (!named) return undefined;
       let l = BOTTOM;
       byDecl ??= new Map(cp.steps.map((s) => [s.id, s.decl.name]));
-      for (const id of named.steps) {
-        const s = stepLabel(id);
+      // `loop.previous.STEP` reads that one step of the previous iteration.
+      const one = named.kind === 'repeat' && then?.[0] === 'previous' ? named.steps.find((id) => byDecl!.get(id)?.name === then[1]) : undefined;
+      for (const id of one ? [one] : named.steps) {
+        let s = stepLabel(id);
+        if (!s) {
+          ahead = true;
+          const j = dag.indexOf(id);
+          s = j === undefined ? undefined : before?.[j];
+        }
         const decl = byDecl.get(id);
         if (s && decl) l = join(l, stepAsLabel(s, `${id}.output`, file, decl.range, witness));
       }
@@ -243,18 +274,28 @@ export function planFlows(f: PlanFacts, input: ReadonlyMap<string, FieldLabel>, 
   // The DAG's steps are the plan's, index for index (./dag.ts). Any order with each step after what
   // it reads gives the same labels; this one reads the tree front to back.
   const order = f.dag.walkIndexes;
-  for (let k = 0; k < order.length; k++) {
-    const i = order[k]!;
-    const s = cp.steps[i]!;
-    current = s;
-    at = i;
-    const nf = findings.length;
-    const nr = relabels.length;
-    const r = stepFlows(f, s, i, env, findings, own);
-    for (let k = nf; k < findings.length; k++) findings[k] = { ...findings[k]!, step: s.id };
-    for (let k = nr; k < relabels.length; k++) relabels[k] = { ...relabels[k]!, step: s.id };
-    steps[i] = r.out;
-    reads[i] = r.read;
+  for (;;) {
+    for (let k = 0; k < order.length; k++) {
+      const i = order[k]!;
+      const s = cp.steps[i]!;
+      current = s;
+      at = i;
+      const nf = findings.length;
+      const nr = relabels.length;
+      const r = stepFlows(f, s, i, env, findings, relabels, own);
+      for (let k = nf; k < findings.length; k++) findings[k] = { ...findings[k]!, step: s.id };
+      for (let k = nr; k < relabels.length; k++) relabels[k] = { ...relabels[k]!, step: s.id };
+      steps[i] = r.out;
+      reads[i] = r.read;
+      if (r.given) given.set(s.id, r.given);
+    }
+    if (!ahead || (before !== undefined && sameLabels(before, steps))) break;
+    before = steps;
+    steps = new Array<StepLabel | undefined>(cp.steps.length);
+    ahead = false;
+    findings.length = 0;
+    relabels.length = 0;
+    itemLabels.clear();
   }
   current = undefined;
   at = -1;
@@ -267,7 +308,14 @@ export function planFlows(f: PlanFacts, input: ReadonlyMap<string, FieldLabel>, 
       return i === undefined ? undefined : reads[i];
     },
     output, findings, relabels,
+    ...(given.size > 0 ? { given } : {}),
   };
+}
+
+/** Whether two walks gave every step the same class and integrity (their witnesses may differ). */
+function sameLabels(a: readonly (StepLabel | undefined)[], b: readonly (StepLabel | undefined)[]): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i]?.cls !== b[i]?.cls || a[i]?.untrusted !== b[i]?.untrusted) return false;
+  return true;
 }
 
 /** A step's output as a value read at `range` (a race's or loop's name stands for its steps). */
@@ -282,7 +330,9 @@ function stepAsLabel(s: StepLabel, text: string, file: string, range: Range, wit
 }
 
 /** One step: its sinks checked, its output's labels. */
-function stepFlows(f: PlanFacts, s: CheckedStep, i: number, env: LabelEnv, findings: FlowFinding[], own: boolean): { out: StepLabel; read: Label } {
+function stepFlows(
+  f: PlanFacts, s: CheckedStep, i: number, env: LabelEnv, findings: FlowFinding[], relabels: Relabel[], own: boolean,
+): { out: StepLabel; read: Label; given?: GivenFlows } {
   const action = s.decl.action;
   if (action.kind === 'RunAction') return runFlows(f, s, env, findings);
   // A `wait until` ends when its condition holds: whether and when it completes (a race it wins)
@@ -305,8 +355,22 @@ function stepFlows(f: PlanFacts, s: CheckedStep, i: number, env: LabelEnv, findi
   }
   let out = outputOf(cap, read);
   const calls = f.callBindings.get(s.id);
-  if (s.decl.fallback && fb) out = joinStep(out, outputOf(fb, callFlows(f, fb, s.decl.fallback, bindingOf(calls, 'fallback', f.bindings[i]), s.id, env, findings)));
-  if (s.decl.compensate && cc) callFlows(f, cc, s.decl.compensate, bindingOf(calls, 'compensate', f.bindings[i]), s.id, env, findings);
+  // The run time refuses only the call whose arguments break a rule (a compensation's never stops the step's own call).
+  // So are its endorse/declassify calls journaled when that call runs.
+  const tag = (call: 'fallback' | 'compensate', from: number, fromRelabel: number): void => {
+    for (let k = from; k < findings.length; k++) findings[k] = { ...findings[k]!, call };
+    for (let k = fromRelabel; k < relabels.length; k++) relabels[k] = { ...relabels[k]!, call };
+  };
+  let [from, fromRelabel] = [findings.length, relabels.length];
+  if (s.decl.fallback && fb) {
+    out = joinStep(out, outputOf(fb, callFlows(f, fb, s.decl.fallback, bindingOf(calls, 'fallback', f.bindings[i]), s.id, env, findings)));
+    tag('fallback', from, fromRelabel);
+  }
+  [from, fromRelabel] = [findings.length, relabels.length];
+  if (s.decl.compensate && cc) {
+    callFlows(f, cc, s.decl.compensate, bindingOf(calls, 'compensate', f.bindings[i]), s.id, env, findings);
+    tag('compensate', from, fromRelabel);
+  }
   return { out, read };
 }
 
@@ -396,7 +460,7 @@ function joinStep(a: StepLabel, b: StepLabel): StepLabel {
 }
 
 /** A `run` step: the sub-plan analysed again with its inputs labelled by this call's arguments. */
-function runFlows(f: PlanFacts, s: CheckedStep, env: LabelEnv, findings: FlowFinding[]): { out: StepLabel; read: Label } {
+function runFlows(f: PlanFacts, s: CheckedStep, env: LabelEnv, findings: FlowFinding[]): { out: StepLabel; read: Label; given?: GivenFlows } {
   const action = s.decl.action as Extract<typeof s.decl.action, { kind: 'RunAction' }>;
   const sub = s.runPlan ? f.cx.subplan(s.runPlan, action.plan.range, f.file)?.checked : undefined;
   const info = sub ? infos.get(sub) : undefined;
@@ -415,7 +479,7 @@ function runFlows(f: PlanFacts, s: CheckedStep, env: LabelEnv, findings: FlowFin
   findings.push(...trustedInputs(info.f, action.args.map((a) => ({ name: a.name.name, range: a.value.range })), given, env.file));
   const inner = givenFlows(info.f, given, env.witness);
   for (const x of inner.findings) findings.push({ ...x, file: f.file, message: `in sub-plan ${info.f.plan.name.name} (run by step ${s.id}): ${x.message}` });
-  return { out: outputOf0(inner.flows.output), read };
+  return { out: outputOf0(inner.flows.output), read, given: { flows: inner.flows, input: inner.input } };
 }
 
 /**
@@ -467,7 +531,7 @@ function trustedInputs(pf: PlanFacts, values: readonly { readonly name: string; 
  * its own check's), each at the caller's hop on its path. Without witnesses every path is
  * `UNREAD`, so every finding counts: the walk is then done again with them.
  */
-function givenFlows(f: PlanFacts, given: ReadonlyMap<string, Label>, witness: boolean): { flows: PlanFlows; findings: FlowFinding[] } {
+function givenFlows(f: PlanFacts, given: ReadonlyMap<string, Label>, witness: boolean): { flows: PlanFlows; input: ReadonlyMap<string, FieldLabel>; findings: FlowFinding[] } {
   const input = new Map<string, FieldLabel>();
   const own0 = inputFieldLabels(f.plan.input?.fields ?? [], f.cp.inputTy);
   for (const fd of f.plan.input?.fields ?? []) {
@@ -489,7 +553,7 @@ function givenFlows(f: PlanFacts, given: ReadonlyMap<string, Label>, witness: bo
     // Reported at the caller's hop: the sink itself, elsewhere, becomes the path's first hop.
     if (at) findings.push({ ...x, range: at.hop.range, path: { hop: { text: x.sink, file: x.file, range: x.range }, next: x.path } });
   }
-  return { flows, findings };
+  return { flows, input, findings };
 }
 
 /**

@@ -23,7 +23,7 @@ export interface CheckedStep {
   /** Data class of the arguments themselves (before taint from other steps' outputs). */
   ownData: DataClass;
   /**
-   * Final data class (own ∪ capability `data` ∪ outputs it reads), set after the DAG is known
+   * Final data class (§9.3 output class: own ∪ capability `data` ∪ output fields ∪ outputs it reads, less `declassify`), set after the DAG is known
    * (a check-only compile leaves it at `ownData` in plans without guardrails: nothing reads it).
    */
   data: DataClass;

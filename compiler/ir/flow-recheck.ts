@@ -108,7 +108,11 @@ function analyse(plan: PlanIR, projectFile: string, inputs: ReadonlyMap<string, 
           const arg = inputs.get(e.key);
           return arg ? join(own, { cls: arg.cls, clsPath: arg.clsPath.length ? [`input.${e.key}`, ...arg.clsPath] : [], untrusted: arg.untrusted ? [`input.${e.key}`, ...arg.untrusted] : null }) : own;
         }
+        // `loop.previous.STEP`: that step's output in the last iteration (as the compile-time analysis reads it).
+        if (e.object.op === 'previous' && blockSteps.get(e.object.loop)?.includes(e.key)) return stepOut(e.key);
         return exprFlow(e.object);
+      case 'previous':
+        return (blockSteps.get(e.loop) ?? []).map(stepOut).reduce(join, NONE);
       case 'step':
         return stepOut(e.id);
       case 'block':
@@ -167,18 +171,23 @@ function analyse(plan: PlanIR, projectFile: string, inputs: ReadonlyMap<string, 
     }
     const cap = s.capability ? plan.capabilities[s.capability] : undefined;
     if (!cap) continue;
+    let which: 'fallback' | 'compensate' | undefined;
     const add = (code: 'E0902' | 'E0903', sink: string, path: readonly string[], message: string) =>
-      out.push({ step: s.id, refusal: { code, sink, source: path.at(-1) ?? sink, message: `${message}: ${[sink, ...path].join(' ← ')}` } });
+      out.push({ step: s.id, refusal: { code, sink, source: path.at(-1) ?? sink, message: `${message}: ${[sink, ...path].join(' ← ')}`, ...(which ? { call: which } : {}) } });
     // The step's own call, then its fallback and its compensation, each against its capability's
     // sinks and where it runs (as the compile-time analysis checks them).
     const calls = [
-      { cap, args: s.args, binding: s.binding },
-      ...[s.fallback, s.compensate].flatMap((c) => {
+      { cap, args: s.args, binding: s.binding, which: undefined },
+      ...([['fallback', s.fallback], ['compensate', s.compensate]] as const).flatMap(([w, c]) => {
         const cc = c ? plan.capabilities[c.capability] : undefined;
-        return c && cc ? [{ cap: cc, args: c.args, binding: c.binding ?? s.binding }] : [];
+        return c && cc ? [{ cap: cc, args: c.args, binding: c.binding ?? s.binding, which: w }] : [];
       }),
     ];
-    for (const call of calls) checkCall(call.cap, call.args, call.binding, s.id, exprFlow, projectFile, add);
+    for (const call of calls) {
+      which = call.which;
+      checkCall(call.cap, call.args, call.binding, s.id, exprFlow, projectFile, add);
+    }
+    which = undefined;
     if (s.when && whenNeedsTrust(calls.map((c) => c.cap))) {
       const w = exprFlow(s.when);
       if (w.untrusted) add('E0902', `${s.id}.when`, w.untrusted, `untrusted value reaches ${s.id}.when, which needs a trusted one`);

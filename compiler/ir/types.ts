@@ -428,6 +428,11 @@ export interface StepIR {
    * run time refuses each attempt before its handler, as a permanent error.
    */
   readonly flow_refusals?: readonly FlowRefusalIR[];
+  /**
+   * v3, §9.3: a `run` step's — the labels of the sub-plan's steps where this call's arguments
+   * change them (the sub-plan's own IR has the labels of its inputs as declared), by step id.
+   */
+  readonly subplan_labels?: { readonly [step: string]: StepLabelsIR };
 }
 
 /** §9.3: a step's reads' class, integrity and where they came from (input fields `input.X`, step ids). */
@@ -442,6 +447,8 @@ export interface RelabelIR {
   readonly reason: string;
   /** A declassification's class. */
   readonly to?: DataClassIR;
+  /** In the step's `fallback` or `compensate` call, journaled when that call runs (absent: the step's own). */
+  readonly call?: 'fallback' | 'compensate';
 }
 
 export interface FlowRefusalIR {
@@ -451,6 +458,8 @@ export interface FlowRefusalIR {
   /** The witness path's source end, `input.body @untrusted`. */
   readonly source: string;
   readonly message: string;
+  /** The step's `fallback` or `compensate` call it refuses (absent: the step's own call). */
+  readonly call?: 'fallback' | 'compensate';
 }
 
 // ───────────────────────────── plan ─────────────────────────────
@@ -514,6 +523,8 @@ export interface PlanIR {
   readonly guardrails: readonly GuardrailIR[];
   readonly success: readonly { readonly label: string | null; readonly condition: ExprIR }[];
   readonly output: ExprIR | null;
+  /** v3, §9.3: the `endorse`/`declassify` calls in the plan's `output` (journaled when the run completes). */
+  readonly output_relabels?: readonly RelabelIR[];
   readonly invariants: readonly InvariantIR[];
   readonly simulations: { readonly [capability: string]: SimulateIR };
   /** Plans reachable through `run` steps, compiled too, by name. */

@@ -155,6 +155,21 @@ describe('hops: the labels follow every way a value can go', () => {
     expect(flows(`plan p {\n  step a = clean(text: "x") {\n    fallback read_mail(box: "b")\n  }\n  step w = wipe(path: a.output.text, note: "")\n}`).map((d) => d.code)).toEqual(['E0902']);
   });
 
+  it('a repeat’s `previous` reads a step of the last iteration, even one written after the reader: its labels come round the loop', () => {
+    // Before, a step read through `loop.previous` before it was walked read as trusted and public.
+    const loop = (first: string, second: string) => `plan p {\n  repeat loop max 3 until b.output.ok {\n${first}${second}  }\n}`;
+    const reader = '    step w = wipe(path: loop.previous.r.output.reply_to ?? "", note: "")\n';
+    const d = one(loop(reader, '    step r = classify(text: "x")\n    step b = pay(to: "me", memo: "m")\n'), 'E0902');
+    expect(d.message).toBe('untrusted value reaches wipe.path, which needs a trusted one: wipe.path ← loop.previous.r.output.reply_to ← r.output (llm, untrusted)');
+    expect(d.related!.map((r) => r.range.start.line)).toEqual([d.range.start.line, d.range.start.line + 1]);
+    // Round the loop through a step that passes it on, and the class as well as the trust.
+    const pass = '    step w = keep(text: loop.previous.k.output.text ?? "")\n    step k = clean(text: "${loop.previous.m.output.body ?? ""}")\n    step m = read_mail(box: "in")\n';
+    expect(flows(loop(pass, '    step b = pay(to: "me", memo: "m")\n'))).toEqual([]);
+    const twice = '    step w = wipe(path: loop.previous.k.output.text ?? "", note: "")\n    step k = clean(text: loop.previous.m.output.body ?? "")\n    step m = read_mail(box: "in")\n';
+    expect(one(loop(twice, '    step b = pay(to: "me", memo: "m")\n'), 'E0902').message).toContain('wipe.path ← loop.previous.k.output.text ← k.output (reads untrusted, untrusted) ← loop.previous.m.output.body ← m.output (trust untrusted, untrusted)');
+    expect(one(`plan p {\n  input { who: string @personal }\n  repeat loop max 3 until b.output.ok {\n    step w = keep(text: loop.previous.c.output.text ?? "")\n    step c = clean(text: input.who)\n    step b = pay(to: "me", memo: "m")\n  }\n}`, 'E0903').message).toContain('keep.text ← loop.previous.c.output.text ← c.output (personal) ← input.who @personal');
+  });
+
   it('a sub-plan input marked @trusted is a parameter that needs trust: E0902 at the run step’s argument', () => {
     const src = `plan inner {\n  input { path: string @trusted, note: string }\n  step k = keep(text: input.path)\n}\nplan outer {\n  step m = read_mail(box: "a")\n  step r = run inner(path: m.output.body, note: m.output.body)\n}`;
     const d = one(src, 'E0902');
@@ -336,6 +351,20 @@ plan p {
     // `to:` takes a class word; anything else was read as internal in silence.
     const bad = checkText(`${CAPS}plan p {\n  input { key: string @secret }\n  step k = clean(text: declassify(input.key, to: "public", reason: "masked"))\n}`).filter((d) => d.code === 'E0201');
     expect(bad.map((d) => d.message)).toEqual(['declassify() takes a class word after to: (public, internal, personal, sensitive or secret), not an expression']);
+  });
+
+  it('the step.data guardrails read is the step’s output class: its output fields’ classes, the steps it reads, round a loop, lowered by declassify', () => {
+    const violators = (body: string, caps = '') =>
+      checkText(`${CAPS}${caps}guardrail g { severity warning  forbid step where step.data >= personal }\nplan p {\n  guardrails g\n${body}}`)
+        .filter((d) => d.code === 'W0402')
+        .map((d) => /step "(\w+)"/.exec(d.message)![1]);
+    const pers = 'capability pers { kind tool  input { text: string }  output { text: string @personal } }\n';
+    // Before, a step whose capability declares a personal output field, and the steps reading it, read as public.
+    expect(violators('  step c = pers(text: "x")\n  step d = clean(text: c.output.text)\n  step e = clean(text: "x")\n', pers)).toEqual(['c', 'd']);
+    expect(violators('  repeat l max 2 until b.output.ok {\n    step j = clean(text: l.previous.c.output.text ?? "")\n    step c = pers(text: "x")\n    step b = pay(to: "me", memo: "m")\n  }\n', pers)).toEqual(['j', 'c']);
+    // Before, declassify lowered an input's class but not a read of a step's output.
+    const personal = 'capability fetch { kind tool  input { id: string }  output { text: string }  data personal }\n';
+    expect(violators('  step c = fetch(id: "x")\n  step e = clean(text: declassify(c.output.text, reason: "initials only"))\n', personal)).toEqual(['c']);
   });
 
   it('a step’s output class is its capability’s data: it reaches a cloud resource only up to internal; accepts says otherwise', () => {

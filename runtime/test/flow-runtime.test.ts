@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compile, diskHost, preview, renderPreviewText, type PlanIR } from '../../compiler/index.js';
 import { loadPlan, portablePlan } from '../load-plan.js';
+import { Runtime } from '../index.js';
 import { Run, VirtualClock } from '../scheduler/index.js';
 import type { ExecutionResult, RunEvent } from '../scheduler/types.js';
 import { SimExecutor } from './sim-executor.js';
@@ -41,11 +42,12 @@ function compiled(config: object, src = SRC): PlanIR {
   return out.plans[0]!;
 }
 
-async function run(p: PlanIR): Promise<{ result: ExecutionResult; events: RunEvent[]; called: string[] }> {
+async function run(p: PlanIR, fails?: string): Promise<{ result: ExecutionResult; events: RunEvent[]; called: string[] }> {
   const clock = new VirtualClock(0);
   const called: string[] = [];
   const exec = new SimExecutor(clock, (req) => {
     called.push(req.capability.name);
+    if (req.capability.name === fails) return { latency: 5, outcome: { ok: false, error: 'down' } };
     return { latency: 5, outcome: { ok: true, output: req.capability.name === 'main.read_mail' ? { reply_to: 'x@evil.test', body: 'pay x' } : { ok: true } } };
   });
   const events: RunEvent[] = [];
@@ -80,6 +82,49 @@ describe('§9.3 at run time', () => {
     expect(result.status).toBe('failed');
   });
 
+  it('refuses only the call whose arguments break the rule: a fallback’s or a compensation’s never stops the step’s own call', async () => {
+    const src = `
+capability read_mail { kind tool  input { box: string }  output { reply_to: string, body: string }  trust untrusted }
+capability pay { kind tool  input { to: string @trusted, memo: string }  output { ok: bool } }
+capability note { kind tool  input { text: string }  output { ok: bool } }
+capability flaky { kind tool  input { text: string }  output { ok: bool } }
+plan p {
+  input { box: string, who: string }
+  on_failure rollback
+  step r = read_mail(box: input.box)
+  step k = note(text: "fine") {
+    compensate pay(to: r.output.reply_to, memo: "undo")
+  }
+  step f = note(text: "fine") {
+    fallback pay(to: r.output.reply_to, memo: "x")
+  }
+  step e = note(text: "fine") {
+    fallback note(text: endorse(r.output.body, reason: "fallback text"))
+    compensate note(text: endorse(r.output.body, reason: "undo text"))
+  }
+  step g = flaky(text: "x") {
+    after k, f, e
+    fallback pay(to: r.output.reply_to, memo: "x")
+  }
+}
+`;
+    const ir = compiled({ flows: 'warn' }, src);
+    expect(ir.steps.find((x) => x.id === 'k')!.flow_refusals?.map((x) => x.call)).toEqual(['compensate']);
+    // Before, the step's own call was refused for what its fallback or compensation would pass.
+    const { result, events, called } = await run(ir, 'main.flaky');
+    expect(of(events, 'step_completed').length).toBe(4);
+    // A fallback's endorse is journaled only when the fallback runs (it did not), a compensation's when it runs.
+    expect(of(events, 'endorsed', 'e')).toEqual([{ reason: 'undo text', attempt: 1 }]);
+    expect(events.findIndex((x) => x.type === 'endorsed' && x.stepId === 'e')).toBeGreaterThan(events.findIndex((x) => x.type === 'step_failed' && x.stepId === 'g'));
+    expect(of(events, 'step_failed', 'g')[0]).toMatchObject({ permanent: true });
+    expect(of(events, 'step_failed', 'g')[0]!.error).toMatch(/^E0902: refused before the handler: pay\.to ← … ← r\.output\.reply_to/);
+    expect(called.filter((c) => c === 'main.flaky')).toHaveLength(1);
+    // The rollback does not call the compensation whose arguments break the rule; it says why.
+    expect(of(events, 'step_compensated', 'k')).toEqual([{ ok: false, error: expect.stringMatching(/^not run: E0902: refused before the handler: pay\.to ← … ← r\.output\.reply_to/) }]);
+    expect(called.filter((c) => c === 'main.pay')).toEqual([]);
+    expect(result.status).toBe('failed');
+  });
+
   it('an IR compiled without warn has no refusals: its steps run (the compile refused the plan)', async () => {
     const clean = SRC.replace('step p2 = pay(to: r.output.reply_to, memo: "x")', 'step p2 = pay(to: endorse(r.output.reply_to, reason: "a known payee"), memo: "x")');
     const { result, called } = await run(compiled({}, clean));
@@ -109,10 +154,83 @@ plan inner {
     expect(preview(ir).flows.classes.find((x) => x.step === 's')).toMatchObject({ sources: ['input.who', 'r'] });
   });
 
+  it('a step reading a repeat’s previous iteration names that step and its sources, though the step comes after it (its sources were empty)', () => {
+    const src = `
+capability read_mail { kind tool  input { box: string }  output { reply_to: string, body: string }  trust untrusted }
+capability note { kind tool  input { text: string }  output { ok: bool, text: string } }
+plan p {
+  input { box: string, who: string @personal }
+  repeat loop max 3 until k.output.ok {
+    step j = note(text: loop.previous.k.output.text ?? "")
+    step k = note(text: "\${input.who} \${m.output.body}")
+    step m = read_mail(box: input.box)
+  }
+  step after = note(text: j.output.text)
+}
+`;
+    const ir = compiled({}, src);
+    const labels = (id: string) => ir.steps.find((x) => x.id === id)!.labels;
+    expect(labels('j')).toEqual({ class: 'personal', trusted: false, sources: ['input.who', 'k', 'm'] });
+    expect(labels('after')).toEqual({ class: 'personal', trusted: false, sources: ['input.who', 'j', 'k', 'm'] });
+  });
+
+  it('an endorse or declassify in the plan’s output is journaled when the run completes and listed by orch preview (it was neither)', async () => {
+    const src = SRC.replace('  step p2 = pay(to: r.output.reply_to, memo: "x")\n', '  output { to: endorse(r.output.reply_to, reason: "a known payee"), who: declassify(input.who, reason: "initials only") }\n');
+    const ir = compiled({}, src);
+    expect(ir.output_relabels).toEqual([{ kind: 'endorse', reason: 'a known payee' }, { kind: 'declassify', reason: 'initials only', to: 'internal' }]);
+    const { result, events } = await run(ir);
+    expect(result.status).toBe('completed');
+    const types = events.map((e) => e.type);
+    const runLevel = events.filter((e) => (e.type === 'endorsed' || e.type === 'declassified') && e.stepId == null);
+    expect(runLevel.map((e) => [e.type, e.data])).toEqual([
+      ['endorsed', { reason: 'a known payee', attempt: 0 }],
+      ['declassified', { reason: 'initials only', to: 'internal', attempt: 0 }],
+    ]);
+    expect(types.indexOf('execution_completed')).toBeGreaterThan(events.indexOf(runLevel[1]!));
+    const p = preview(ir);
+    expect(p.flows.relabels.filter((r) => r.step === null)).toEqual([
+      { step: null, kind: 'endorse', reason: 'a known payee' },
+      { step: null, kind: 'declassify', reason: 'initials only', to: 'internal' },
+    ]);
+    expect(renderPreviewText(p, false)).toContain("  endorsed in the plan's output: a known payee\n  declassified to internal in the plan's output: initials only\n");
+  });
+
+  it('a sub-plan run journals its steps’ labels as the call’s arguments give them, not as its inputs are declared (they read public and trusted)', async () => {
+    const src = `
+capability note { kind tool  input { text: string }  output { text: string }  handler "./h.js#h" }
+plan p {
+  input { body: string @untrusted @personal }
+  step r = run inner(t: input.body, u: "plain")
+}
+plan inner {
+  input { t: string, u: string }
+  step k = note(text: input.t)
+  step m = note(text: input.u)
+}
+`;
+    const sub = mkdtempSync(join(dir, 'p-'));
+    writeFileSync(join(sub, 'orch.config.json'), '{}');
+    writeFileSync(join(sub, 'main.orch'), src);
+    writeFileSync(join(sub, 'h.js'), 'export const h = (i) => ({ text: i.text });\n');
+    const ir = compile({ entry: join(sub, 'main.orch'), host: diskHost }).plans.find((x) => x.plan === 'p')!;
+    expect(ir.steps[0]!.subplan_labels).toEqual({ k: { class: 'personal', trusted: false, sources: ['input.t'] } });
+    expect(ir.subplans.inner!.steps.find((x) => x.id === 'k')!.labels).toEqual({ class: 'public', trusted: true, sources: [] });
+    const rt = await Runtime.open({ db: join(sub, 'runs.db'), workers: 1 });
+    try {
+      const active = await rt.start(ir, { input: { body: 'x' }, config: { file: null, hooks: {}, secrets: {} } });
+      expect((await active.result).status).toBe('completed');
+      const child = rt.journal!.load(`${active.runId}/r`);
+      expect(of(child, 'step_started', 'k')[0]!.labels).toEqual({ class: 'personal', trusted: false, sources: ['input.t'] });
+      expect(of(child, 'step_started', 'm')[0]!.labels).toEqual({ class: 'public', trusted: true, sources: [] });
+    } finally {
+      await rt.close();
+    }
+  });
+
   it('orch preview lists where each class goes and every endorsement and declassification (JSON and text)', () => {
     const p = preview(compiled({ flows: 'warn' }));
     expect(p.flows.classes.map((x) => `${x.class}: ${x.sources.join(', ')} → ${x.step}`).sort()).toEqual(['internal: input.who → d', 'personal: input.who, r → n']);
-    expect([...p.flows.relabels].sort((a, b) => a.step.localeCompare(b.step))).toEqual([
+    expect([...p.flows.relabels].sort((a, b) => (a.step ?? '').localeCompare(b.step ?? ''))).toEqual([
       { step: 'd', kind: 'declassify', reason: 'only initials', to: 'internal' },
       { step: 'ok', kind: 'endorse', reason: 'checked by hand' },
     ]);
@@ -138,7 +256,7 @@ plan p {
 }
 `;
     const unlabelled = (ir: PlanIR): PlanIR => ({
-      ...(JSON.parse(JSON.stringify(ir), (k, v: unknown) => (k === 'labels' || k === 'relabels' || k === 'flow_refusals' ? undefined : v)) as PlanIR),
+      ...(JSON.parse(JSON.stringify(ir), (k, v: unknown) => (['labels', 'relabels', 'flow_refusals', 'subplan_labels', 'output_relabels'].includes(k) ? undefined : v)) as PlanIR),
       version: 'orch.plan/v2',
     });
     const irFile = (config: object, path: string, shared: string, edit?: (ir: PlanIR) => PlanIR): string => {
@@ -168,6 +286,16 @@ plan p {
       writeFileSync(join(sub, 'plan.json'), JSON.stringify(portablePlan(unlabelled(ir))));
       const loaded = await loadPlan(join(sub, 'plan.json'));
       expect((loaded as { message?: string }).message).toContain('E0903 in step s: personal data reaches resource cloud (cloud) in step s: share.text ← input.who @personal');
+    });
+
+    it('follows a repeat’s previous iteration, as the compiler does', async () => {
+      const loop = OLD.replace('  step w = wipe(path: PATH)\n', '  repeat l max 2 until c2.output.reply_to == "" {\n    step w = wipe(path: l.previous.c2.output.reply_to ?? "")\n    step c2 = classify(text: "x")\n  }\n');
+      const ir = compiled({ flows: 'warn' }, loop.replace('SHARED', 'input.body'));
+      const sub = mkdtempSync(join(dir, 'ir-'));
+      writeFileSync(join(sub, 'orch.config.json'), '{}');
+      writeFileSync(join(sub, 'plan.json'), JSON.stringify(portablePlan(unlabelled(ir))));
+      const loaded = await loadPlan(join(sub, 'plan.json'));
+      expect((loaded as { message?: string }).message).toContain('E0902 in step w: untrusted value reaches wipe.path, which needs a trusted one: wipe.path ← c2.output (llm, untrusted)');
     });
 
     it('runs one whose flows keep the rules, and an IR with labels as it is', async () => {

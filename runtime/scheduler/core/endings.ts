@@ -9,6 +9,7 @@ import { preStepViolations, type Violation } from '../guardrails.js';
 import type { AttemptRequest, AttemptUsage, RunStatus } from '../types.js';
 import { blockingCeiling, costCeilings, ledgerClaims, money } from './ceilings.js';
 import { env, evalArgs } from './env.js';
+import { journalRelabels, refusalOf, refusalText } from './flow-at-run.js';
 import { guardStep, recordViolations } from './guards.js';
 import { releaseLease } from './lease.js';
 import { hookInfo, resourceOf } from './resolve.js';
@@ -272,6 +273,12 @@ function next(c: RunState): void {
       c.emit('step_compensated', inst.key, { ok: false, error: `unknown capability ${comp.capability}` });
       continue;
     }
+    // §9.3: a rule its arguments break that a `"flows": "warn"` compile let through: never called.
+    const refused = refusalOf(inst.logical.step, 'compensate');
+    if (refused) {
+      c.emit('step_compensated', inst.key, { ok: false, error: `not run: ${refusalText(refused)}` });
+      continue;
+    }
     const resource = comp.binding ? (comp.binding.resource ? (c.plan.resources[comp.binding.resource] ?? null) : null) : resourceOf(c, inst);
     // A compensation is a call like any other: the plan's guardrails see it before it starts.
     const blocking = c.plan.guardrails.length > 0 ? compensationViolation(c, inst, cap, resource) : null;
@@ -327,6 +334,7 @@ function next(c: RunState): void {
       secrets: { ...(c.cfg.configSecrets ?? {}), ...(inst.secretsUsed ?? {}) },
       plan: c.plan,
     };
+    journalRelabels(c, inst.key, inst.logical.step.relabels, 'compensate', 1);
     const token = ++r.tokens;
     const attempt = `compensate:${inst.key}`;
     r.current = { inst, token, timeoutMs: cap.timeout_ms, lease: grant.lease, charged: cap.cost ?? 0, cost };

@@ -6,6 +6,7 @@ import { evaluate, truthy } from '../../evaluate.js';
 import { afterRuleViolations, assertViolations } from '../guardrails.js';
 import { abortRun, finish } from './endings.js';
 import { env } from './env.js';
+import { journalRelabels } from './flow-at-run.js';
 import { guardStep, recordViolations } from './guards.js';
 import type { RunState } from './run-state.js';
 import { slotRequest } from './start.js';
@@ -59,6 +60,8 @@ export function checkDone(c: RunState): void {
     } catch (err) {
       return finish(c, 'failed', `plan output: ${(err as Error).message}`);
     }
+    // §9.3: the output's endorse/declassify calls ran; each is journaled, of the run (attempt 0: no step's).
+    journalRelabels(c, null, c.plan.output_relabels, undefined, 0);
   }
   finish(c, 'completed', null);
 }

@@ -11,6 +11,7 @@ import { budgetClaims, reservationOf, withinBudget } from './budget.js';
 import { abortRun, instTerminal } from './endings.js';
 import { env, evalArgs } from './env.js';
 import { type FailureKind, attemptFailed, succeed } from './failure.js';
+import { journalRelabels, refusalOf, refusalText } from './flow-at-run.js';
 import { guardStep, recordViolations } from './guards.js';
 import { type Identity, recordOf } from './identity.js';
 import type { ItemSlot, SlotRequest } from './limits.js';
@@ -203,19 +204,18 @@ function beginAttempt(c: RunState, inst: Inst): Launch {
 }
 
 /**
- * §9.3: the attempt evaluates its arguments' endorse/declassify calls, each journaled; a flow the
- * compile only warned about fails it before its handler is called with those arguments (true).
+ * §9.3: the attempt's call — the step's own in its main phase, its fallback's after — evaluates
+ * its arguments' endorse/declassify calls, each journaled; a flow the compile only warned about
+ * fails it before its handler is called with those arguments (true).
  */
 function refusedByFlow(c: RunState, inst: Inst, attempt: number): boolean {
   const step = inst.logical.step;
   if (!step.relabels && !step.flow_refusals) return false;
-  for (const r of step.relabels ?? []) {
-    if (r.kind === 'endorse') c.emit('endorsed', inst.key, { reason: r.reason, attempt });
-    else c.emit('declassified', inst.key, { reason: r.reason, to: r.to ?? 'internal', attempt });
-  }
-  const refused = step.flow_refusals?.[0];
+  const call = inst.rec.phase === 'fallback' ? 'fallback' : undefined;
+  journalRelabels(c, inst.key, step.relabels, call, attempt);
+  const refused = refusalOf(step, call);
   if (!refused) return false;
-  attemptFailed(c, inst, `${refused.code}: refused before the handler: ${refused.sink} ← … ← ${refused.source} (${refused.message})`, false, false, false, PERMANENT);
+  attemptFailed(c, inst, refusalText(refused), false, false, false, PERMANENT);
   return true;
 }
 
@@ -311,7 +311,10 @@ function startSubplan(c: RunState, inst: Inst, l: Launch, action: Extract<StepIR
   }
   if (l.timeoutMs !== null) armTimeout(c, inst, l.token, l.timeoutMs, 'sub-plan', l.restoredWaitStart ?? l.waitedSince);
   const guardrails = c.plan.guardrails.length > 0 ? subplanGuardrails(sub.guardrails, c.plan.guardrails, c.completedLog.map((x) => guardStep(c, x.inst))) : sub.guardrails;
-  const plan = guardrails === sub.guardrails ? sub : { ...sub, guardrails };
+  // §9.3: its steps' labels are what this call's arguments give them (the sub-plan's own IR has its inputs' as declared).
+  const labels = inst.logical.step.subplan_labels;
+  const steps = labels ? sub.steps.map((x) => (labels[x.id] ? { ...x, labels: labels[x.id] } : x)) : sub.steps;
+  const plan = guardrails === sub.guardrails && steps === sub.steps ? sub : { ...sub, guardrails, steps };
   c.command({ type: 'start_subplan', key: inst.key, token: l.token, name: action.plan, plan, childId: `${c.runId}/${inst.key}`, input: args, resumeSince: l.restoredWaitStart });
 }
 
