@@ -23,38 +23,74 @@ export type FlowStep = Pick<StepIR, 'id' | 'args' | 'for_each' | 'action'>;
 export function stepFlowFields(
   steps: Iterable<FlowStep>, blocks: PlanIR['blocks'], flows: PlanFlows, input: ReadonlyMap<string, FieldLabel>,
 ): Map<string, StepFlowFields> {
-  const sources = new Map<string, readonly string[]>();
+  const labelled = (id: string): boolean => {
+    const s = flows.step(id);
+    return s !== undefined && (s.untrusted || rank(s.cls) > 0);
+  };
+  const read = readSources(steps, blockShape(blocks), flows, input, labelled);
+  closeOverPrevious(read, labelled);
+  const refusals = byStep(flows.findings);
+  const relabels = relabelsByStep(flows.relabels);
+  const out = new Map<string, StepFlowFields>();
+  for (const id of read.order) {
+    const r = flows.read(id)!;
+    const labels: StepLabelsIR = { class: r.cls, trusted: r.untrusted === null, sources: [...read.found.get(id)!].sort() };
+    const rl = relabels.get(id);
+    const rf = refusals.get(id);
+    out.set(id, { labels, ...(rl ? { relabels: rl } : {}), ...(rf ? { flow_refusals: rf } : {}) });
+  }
+  return out;
+}
+
+/** What a step's expressions reach through the plan's blocks: a `for each` item's list, the steps of a race or repeat. */
+interface BlockShape {
+  readonly itemLists: ReadonlyMap<string, ExprIR>;
+  readonly blockSteps: ReadonlyMap<string, readonly string[]>;
+}
+
+function blockShape(blocks: PlanIR['blocks']): BlockShape {
   const itemLists = new Map<string, ExprIR>();
   const blockSteps = new Map<string, readonly string[]>();
   for (const b of blocks ?? []) {
     if (b.type === 'for_each') itemLists.set(b.item, b.list);
     else blockSteps.set(b.id, b.type === 'race' ? b.branches : b.steps);
   }
-  const labelled = (id: string): boolean => {
-    const s = flows.step(id);
-    return s !== undefined && (s.untrusted || rank(s.cls) > 0);
-  };
-  const refusals = byStep(flows.findings);
-  const relabels = new Map<string, RelabelIR[]>();
-  for (const r of flows.relabels) {
-    if (r.step === undefined) continue;
-    const list = relabels.get(r.step) ?? [];
-    list.push({ kind: r.kind, reason: r.reason, ...(r.to ? { to: r.to } : {}), ...(r.call ? { call: r.call } : {}) });
-    relabels.set(r.step, list);
-  }
+  return { itemLists, blockSteps };
+}
+
+/** Each labelled step's sources as read in DAG order, and the steps each reads through a loop's `previous`. */
+interface ReadSources {
+  /** The labelled steps, in DAG order. */
+  readonly order: string[];
+  /** Each step's sources so far (labelled inputs and steps, transitively). */
+  readonly found: Map<string, Set<string>>;
+  /** Each step's sources as found in DAG order, before any loop's `previous` added to them. */
+  readonly sources: Map<string, readonly string[]>;
+  /**
+   * Steps read through a loop's `previous` (the last iteration's), by reader: they may come later
+   * in DAG order, so their own sources are added once every step's are known.
+   */
+  readonly previous: Map<string, Set<string>>;
+}
+
+function readSources(steps: Iterable<FlowStep>, shape: BlockShape, flows: PlanFlows, input: ReadonlyMap<string, FieldLabel>, labelled: (id: string) => boolean): ReadSources {
+  const { itemLists, blockSteps } = shape;
+  const sources = new Map<string, readonly string[]>();
   const found = new Map<string, Set<string>>();
-  // Steps read through a loop's `previous` (the last iteration's), by reader: they may come later
-  // in DAG order, so their own sources are added once every step's are known.
   const previous = new Map<string, Set<string>>();
   const order: string[] = [];
   for (const s of steps) {
-    const read = flows.read(s.id);
-    if (!read) continue;
+    if (!flows.read(s.id)) continue;
     order.push(s.id);
     const mine = new Set<string>();
     found.set(s.id, mine);
     const back = new Set<string>();
     const seen = new Set<ExprIR>();
+    const addStep = (id: string): void => {
+      if (!labelled(id)) return;
+      mine.add(id);
+      for (const t of sources.get(id) ?? []) mine.add(t);
+    };
     const visit = (e: unknown): void => {
       if (e === null || typeof e !== 'object') return;
       if (Array.isArray(e)) {
@@ -92,11 +128,6 @@ export function stepFlowFields(
           for (const v of Object.values(x)) visit(v);
       }
     };
-    const addStep = (id: string): void => {
-      if (!labelled(id)) return;
-      mine.add(id);
-      for (const t of sources.get(id) ?? []) mine.add(t);
-    };
     visit(Object.values(s.args));
     // A sub-plan step's arguments are its action's: what it reads comes from there (§9.3).
     if (s.action.type === 'run') visit(Object.values(s.action.args));
@@ -104,7 +135,11 @@ export function stepFlowFields(
     if (back.size > 0) previous.set(s.id, back);
     sources.set(s.id, [...mine]);
   }
-  // Round the loop until nothing is added (a step read through `previous` may itself read one).
+  return { order, found, sources, previous };
+}
+
+/** Round the loop until nothing is added (a step read through `previous` may itself read one). */
+function closeOverPrevious({ order, found, sources, previous }: ReadSources, labelled: (id: string) => boolean): void {
   for (let grew = previous.size > 0; grew; ) {
     grew = false;
     for (const [id, back] of previous) {
@@ -120,15 +155,18 @@ export function stepFlowFields(
     // What a reader gained reaches the steps that read it within the iteration in a later round too.
     if (grew) for (const id of order) for (const b of sources.get(id) ?? []) for (const t of found.get(b) ?? []) found.get(id)!.add(t);
   }
-  const out = new Map<string, StepFlowFields>();
-  for (const id of order) {
-    const read = flows.read(id)!;
-    const labels: StepLabelsIR = { class: read.cls, trusted: read.untrusted === null, sources: [...found.get(id)!].sort() };
-    const rl = relabels.get(id);
-    const rf = refusals.get(id);
-    out.set(id, { labels, ...(rl ? { relabels: rl } : {}), ...(rf ? { flow_refusals: rf } : {}) });
+}
+
+/** The `endorse`/`declassify` calls of each step's arguments (and its fallback's, compensation's), for its IR. */
+function relabelsByStep(all: PlanFlows['relabels']): Map<string, RelabelIR[]> {
+  const relabels = new Map<string, RelabelIR[]>();
+  for (const r of all) {
+    if (r.step === undefined) continue;
+    const list = relabels.get(r.step) ?? [];
+    list.push({ kind: r.kind, reason: r.reason, ...(r.to ? { to: r.to } : {}), ...(r.call ? { call: r.call } : {}) });
+    relabels.set(r.step, list);
   }
-  return out;
+  return relabels;
 }
 
 /** The `endorse`/`declassify` calls of the plan's `output` (no step holds them), for the IR. */
