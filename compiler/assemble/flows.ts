@@ -184,132 +184,170 @@ function relabelFix(x: FlowFinding, to: DataClass | undefined): Fix {
  * a sub-plan analysed again for a caller leaves its bindings alone.
  */
 export function planFlows(f: PlanFacts, input: ReadonlyMap<string, FieldLabel>, own = false, witness = true): PlanFlows {
-  const { cp, file, dag } = f;
+  return new FlowWalk(f, input, own, witness).run();
+}
+
+type CheckedBlock = PlanFacts['cp']['blocks'][number];
+
+/** One analysis of a plan's flows: the labels of its steps, walked in DAG order, with what the walk is at. */
+class FlowWalk {
   // By step index, found through the DAG's table: two maps of every step's name cost a tenth of
   // a labelled 100,000-step plan's walk.
-  let steps = new Array<StepLabel | undefined>(cp.steps.length);
-  const reads = new Array<Label | undefined>(cp.steps.length);
+  private steps: (StepLabel | undefined)[];
+  private readonly reads: (Label | undefined)[];
   // A `repeat` name read before all of its steps are walked (`loop.previous.review.output` in a
   // step before `review`) reads the previous iteration's: the walk is done again with the last
   // walk's labels standing in for those not yet walked, until they no longer change (a back edge
   // of the loop; the labels only rise, so this ends).
-  let before: (StepLabel | undefined)[] | undefined;
-  let ahead = false;
-  // A read names one of the step's own dependencies (found among them), else any step.
-  let at = -1;
-  const stepLabel = (id: string): StepLabel | undefined => {
-    const j = at < 0 ? -1 : dag.depIndex(at, id);
-    const i = j >= 0 ? j : dag.indexOf(id);
-    return i === undefined ? undefined : steps[i];
-  };
-  const findings: FlowFinding[] = [];
-  const relabels: Relabel[] = [];
-  const given = new Map<string, GivenFlows>();
-  const blocks = new Map(cp.blocks.map((b) => [b.id, b]));
-  const blockByName = new Map<string, (typeof cp.blocks)[number]>();
-  for (const b of cp.blocks) if (b.kind !== 'for_each') blockByName.set((b.decl as { name: { name: string } }).name.name, b);
-  const itemLabels = new Map<string, Label>();
+  private before: (StepLabel | undefined)[] | undefined;
+  private ahead = false;
+  /** The step being walked (its index; -1 outside): a read names one of its own dependencies (found among them), else any step. */
+  private at = -1;
+  private current: CheckedStep | undefined;
+  /** The block whose list is being labelled, if any. */
+  private listOf: string | null = null;
+  private readonly findings: FlowFinding[] = [];
+  private readonly relabels: Relabel[] = [];
+  private readonly given = new Map<string, GivenFlows>();
+  private readonly blocks: Map<string, CheckedBlock>;
+  private readonly blockByName = new Map<string, CheckedBlock>();
+  private readonly itemLabels = new Map<string, Label>();
   // Only a `race`/`repeat` name read as a value needs its steps' names: built then (a 100,000-step
   // plan without one made a map of every step for nothing, ~10 % of its flows stage).
-  let byDecl: Map<string, Ident> | undefined;
-  let current: CheckedStep | undefined;
-  const env: LabelEnv = {
-    file,
-    input,
-    context: f.cx.flowContext,
-    witness,
-    step: stepLabel,
-    local: (name, then) => {
-      if (current) {
-        // A `for each` list is read in the scope around its block: an inner item of the same name
-        // (`for each x in x`) is not yet in scope there.
-        const around = listOf === null ? current.blocks : ancestorsOf(listOf);
-        for (let k = around.length - 1; k >= 0; k--) {
-          const b = blocks.get(around[k]!)!;
-          if (b.kind === 'for_each' && (b.decl as { item: { name: string } }).item.name === name) return itemLabel(b.id);
-        }
-      }
-      const named = blockByName.get(name);
-      if (!named) return undefined;
-      let l = BOTTOM;
-      byDecl ??= new Map(cp.steps.map((s) => [s.id, s.decl.name]));
-      // `loop.previous.STEP` reads that one step of the previous iteration.
-      const one = named.kind === 'repeat' && then?.[0] === 'previous' ? named.steps.find((id) => byDecl!.get(id)?.name === then[1]) : undefined;
-      for (const id of one ? [one] : named.steps) {
-        let s = stepLabel(id);
-        if (!s) {
-          ahead = true;
-          const j = dag.indexOf(id);
-          s = j === undefined ? undefined : before?.[j];
-        }
-        const decl = byDecl.get(id);
-        if (s && decl) l = join(l, stepAsLabel(s, `${id}.output`, file, decl.range, witness));
-      }
-      return l;
-    },
-    onRelabel: (kind, range, reason, to) => relabels.push({ kind, file, range, reason, ...(to ? { to } : {}) }),
-  };
-  // The block whose list is being labelled, if any.
-  let listOf: string | null = null;
-  const ancestorsOf = (blockId: string): string[] => {
-    const out: string[] = [];
-    for (let p = blocks.get(blockId)!.parent; p !== null; p = blocks.get(p)!.parent) out.unshift(p);
-    return out;
-  };
-  const itemLabel = (blockId: string): Label => {
-    let l = itemLabels.get(blockId);
-    if (!l) {
-      const b = blocks.get(blockId)!;
-      const outer = listOf;
-      listOf = blockId;
-      try {
-        l = exprLabel((b.decl as { list: Expr }).list, env);
-      } finally {
-        listOf = outer;
-      }
-      itemLabels.set(blockId, l);
+  private byDecl: Map<string, Ident> | undefined;
+  private readonly env: LabelEnv;
+
+  constructor(
+    private readonly f: PlanFacts,
+    input: ReadonlyMap<string, FieldLabel>,
+    private readonly own: boolean,
+    private readonly witness: boolean,
+  ) {
+    const { cp, file } = f;
+    this.steps = new Array<StepLabel | undefined>(cp.steps.length);
+    this.reads = new Array<Label | undefined>(cp.steps.length);
+    this.blocks = new Map(cp.blocks.map((b) => [b.id, b]));
+    for (const b of cp.blocks) if (b.kind !== 'for_each') this.blockByName.set((b.decl as { name: { name: string } }).name.name, b);
+    this.env = {
+      file,
+      input,
+      context: f.cx.flowContext,
+      witness,
+      step: (id) => this.stepLabel(id),
+      local: (name, then) => this.local(name, then),
+      onRelabel: (kind, range, reason, to) => this.relabels.push({ kind, file, range, reason, ...(to ? { to } : {}) }),
+    };
+  }
+
+  run(): PlanFlows {
+    while (this.walk()) {
+      this.before = this.steps;
+      this.steps = new Array<StepLabel | undefined>(this.f.cp.steps.length);
+      this.ahead = false;
+      this.findings.length = 0;
+      this.relabels.length = 0;
+      this.itemLabels.clear();
     }
-    return l;
-  };
-  // The DAG's steps are the plan's, index for index (./dag.ts). Any order with each step after what
-  // it reads gives the same labels; this one reads the tree front to back.
-  const order = f.dag.walkIndexes;
-  for (;;) {
+    this.current = undefined;
+    this.at = -1;
+    const { dag } = this.f;
+    const output = this.f.plan.output ? exprLabel(this.f.plan.output, this.env) : BOTTOM;
+    return {
+      step: (id) => this.stepLabel(id),
+      read: (id) => {
+        const i = dag.indexOf(id);
+        return i === undefined ? undefined : this.reads[i];
+      },
+      output,
+      findings: this.findings,
+      relabels: this.relabels,
+      ...(this.given.size > 0 ? { given: this.given } : {}),
+    };
+  }
+
+  /** One walk over the plan's steps; whether it must be walked again (a loop's back edge moved a label). */
+  private walk(): boolean {
+    const { cp } = this.f;
+    // The DAG's steps are the plan's, index for index (./dag.ts). Any order with each step after what
+    // it reads gives the same labels; this one reads the tree front to back.
+    const order = this.f.dag.walkIndexes;
+    const { findings, relabels } = this;
     for (let k = 0; k < order.length; k++) {
       const i = order[k]!;
       const s = cp.steps[i]!;
-      current = s;
-      at = i;
+      this.current = s;
+      this.at = i;
       const nf = findings.length;
       const nr = relabels.length;
-      const r = stepFlows(f, s, i, env, findings, relabels, own);
-      for (let k = nf; k < findings.length; k++) findings[k] = { ...findings[k]!, step: s.id };
-      for (let k = nr; k < relabels.length; k++) relabels[k] = { ...relabels[k]!, step: s.id };
-      steps[i] = r.out;
-      reads[i] = r.read;
-      if (r.given) given.set(s.id, r.given);
+      const r = stepFlows(this.f, s, i, this.env, findings, relabels, this.own);
+      for (let j = nf; j < findings.length; j++) findings[j] = { ...findings[j]!, step: s.id };
+      for (let j = nr; j < relabels.length; j++) relabels[j] = { ...relabels[j]!, step: s.id };
+      this.steps[i] = r.out;
+      this.reads[i] = r.read;
+      if (r.given) this.given.set(s.id, r.given);
     }
-    if (!ahead || (before !== undefined && sameLabels(before, steps))) break;
-    before = steps;
-    steps = new Array<StepLabel | undefined>(cp.steps.length);
-    ahead = false;
-    findings.length = 0;
-    relabels.length = 0;
-    itemLabels.clear();
+    return this.ahead && !(this.before !== undefined && sameLabels(this.before, this.steps));
   }
-  current = undefined;
-  at = -1;
-  let output = BOTTOM;
-  if (f.plan.output) output = exprLabel(f.plan.output, env);
-  return {
-    step: stepLabel,
-    read: (id) => {
-      const i = dag.indexOf(id);
-      return i === undefined ? undefined : reads[i];
-    },
-    output, findings, relabels,
-    ...(given.size > 0 ? { given } : {}),
-  };
+
+  private stepLabel(id: string): StepLabel | undefined {
+    const { dag } = this.f;
+    const j = this.at < 0 ? -1 : dag.depIndex(this.at, id);
+    const i = j >= 0 ? j : dag.indexOf(id);
+    return i === undefined ? undefined : this.steps[i];
+  }
+
+  /** A name in scope at the step being walked: a `for each` item, or a `race`/`repeat` read as a value. */
+  private local(name: string, then: Parameters<LabelEnv['local']>[1]): Label | undefined {
+    if (this.current) {
+      // A `for each` list is read in the scope around its block: an inner item of the same name
+      // (`for each x in x`) is not yet in scope there.
+      const around = this.listOf === null ? this.current.blocks : this.ancestorsOf(this.listOf);
+      for (let k = around.length - 1; k >= 0; k--) {
+        const b = this.blocks.get(around[k]!)!;
+        if (b.kind === 'for_each' && (b.decl as { item: { name: string } }).item.name === name) return this.itemLabel(b.id);
+      }
+    }
+    const named = this.blockByName.get(name);
+    if (!named) return undefined;
+    const { cp, dag, file } = this.f;
+    let l = BOTTOM;
+    const byDecl = (this.byDecl ??= new Map(cp.steps.map((s) => [s.id, s.decl.name])));
+    // `loop.previous.STEP` reads that one step of the previous iteration.
+    const one = named.kind === 'repeat' && then?.[0] === 'previous' ? named.steps.find((id) => byDecl.get(id)?.name === then[1]) : undefined;
+    for (const id of one ? [one] : named.steps) {
+      let s = this.stepLabel(id);
+      if (!s) {
+        this.ahead = true;
+        const j = dag.indexOf(id);
+        s = j === undefined ? undefined : this.before?.[j];
+      }
+      const decl = byDecl.get(id);
+      if (s && decl) l = join(l, stepAsLabel(s, `${id}.output`, file, decl.range, this.witness));
+    }
+    return l;
+  }
+
+  private ancestorsOf(blockId: string): string[] {
+    const out: string[] = [];
+    for (let p = this.blocks.get(blockId)!.parent; p !== null; p = this.blocks.get(p)!.parent) out.unshift(p);
+    return out;
+  }
+
+  private itemLabel(blockId: string): Label {
+    let l = this.itemLabels.get(blockId);
+    if (!l) {
+      const b = this.blocks.get(blockId)!;
+      const outer = this.listOf;
+      this.listOf = blockId;
+      try {
+        l = exprLabel((b.decl as { list: Expr }).list, this.env);
+      } finally {
+        this.listOf = outer;
+      }
+      this.itemLabels.set(blockId, l);
+    }
+    return l;
+  }
 }
 
 /** Whether two walks gave every step the same class and integrity (their witnesses may differ). */
