@@ -5,7 +5,7 @@
  */
 import { Option, type Command } from 'commander';
 import { shortHash } from '../../compiler/index.js';
-import { parseAge, replay, RUN_STATUSES, type Backend, type BackendPruneResult, type JournalCorrupt } from '../../runtime/index.js';
+import { parseAge, replay, RUN_STATUSES, type AsyncJournal, type Backend, type BackendPruneResult, type JournalCorrupt } from '../../runtime/index.js';
 import { CliError } from '../errors.js';
 import { ms } from '../progress.js';
 import { DB_HELP, journalExists, journalOf, requireRun, withBackend, withJournal } from '../db-option.js';
@@ -23,51 +23,7 @@ export function registerRuns(program: Command): void {
     .option('--plan <name>', 'only runs of this plan (its name, or MODULE.NAME), as GET /runs?plan= does; --stats then totals those')
     .addOption(new Option('--status <status>', 'only runs with this status, as GET /runs?status= does; --stats then totals those').choices(RUN_STATUSES))
     .addHelpText('after', ['', 'Examples:', '  $ orch runs --stats', '  $ orch runs --plan weekly_sales_report --json', '  $ orch runs --status failed', '', 'Exit codes: 0 listed (no journal yet: "no runs"), 2 usage or I/O error, or a damaged run (named on stderr; the others are listed).'].join('\n'))
-    .action(async (cli: { db?: string; json?: boolean; all?: boolean; stats?: boolean; plan?: string; status?: string }) => {
-      const opts = { ...cli, db: journalOf(cli.db) };
-      // A run whose journal rows are damaged is left out, named on stderr, and the exit is 2: the
-      // others are still listed (docs/language.md, `orch runs` and a damaged run).
-      const damaged = new Map<string, string>();
-      const note = (err: JournalCorrupt) => void (damaged.has(err.runId) || damaged.set(err.runId, err.message));
-      // No journal yet simply means no runs (not an error).
-      const { list, stats } = (await journalExists(opts.db))
-        ? await withJournal(opts.db, async (j) => {
-            const all = await j.listRuns(opts.all === true, note);
-            const rows = all.filter((r) => (cli.plan === undefined || r.plan === cli.plan || r.plan.endsWith(`.${cli.plan}`)) && (cli.status === undefined || r.status === cli.status));
-            const list = await runEntries(j, rows, note);
-            const listed = rows.filter((r) => !damaged.has(r.id));
-            const stats = opts.stats ? await runStats(j, listed, note) : undefined;
-            return { list: list.filter((r) => !damaged.has(r.runId)), stats };
-          })
-        : { list: [], stats: undefined };
-      for (const message of damaged.values()) process.stderr.write(`orch: warning: ${message}; left out of the list\n`);
-      if (damaged.size > 0) process.exitCode = 2;
-      if (opts.json) {
-        const left = [...damaged].map(([runId, error]) => ({ runId, error }));
-        process.stdout.write(`${JSON.stringify({ runs: list, ...(stats ? { stats } : {}), ...(left.length ? { damaged: left } : {}) }, null, 2)}\n`);
-        return;
-      }
-      if (list.length === 0) {
-        process.stdout.write('no runs\n');
-        return;
-      }
-      if (stats) process.stdout.write(statsText(stats));
-      const table = [
-        // VERSION last: scripts that read the first six columns keep working.
-        ['RUN', 'PLAN', 'STATUS', 'STARTED', 'DURATION', 'COST', 'VERSION'],
-        ...list.map((r) => [
-          r.runId,
-          r.plan,
-          r.status,
-          r.startedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
-          r.duration === null ? '—' : ms(r.duration),
-          String(r.cost),
-          r.irHash ? shortHash(r.irHash) : '—',
-        ]),
-      ];
-      const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-      for (const row of table) process.stdout.write(`${row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
-    });
+    .action(listRuns);
 
   runs
     .command('export')
@@ -77,32 +33,7 @@ export function registerRuns(program: Command): void {
     .addHelpText('after', ['', 'Example:', '  $ orch runs export hello-20260131-101500-3f9a2c > run.json', '', 'Exit codes: 0 printed, 2 unknown run or no journal.'].join('\n'))
     .action(async (runId: string, opts: { db?: string }, cmd: Command) => {
       const db = journalOf(opts.db ?? (cmd.parent?.opts() as { db?: string } | undefined)?.db);
-      const out = await withJournal(db, async (j) => {
-        const row = await requireRun(j, runId);
-        const events = await j.load(runId);
-        const children = (await j.listRuns(true)).filter((r) => r.parent_id === runId || r.id.startsWith(`${runId}/`));
-        const childEvents = await Promise.all(children.map((c) => j.load(c.id)));
-        return {
-          run: {
-            runId: row.id,
-            plan: row.plan,
-            status: row.status,
-            startedAt: new Date(row.started_at).toISOString(),
-            completedAt: row.completed_at === null ? null : new Date(row.completed_at).toISOString(),
-            cost: row.cost,
-            error: row.error,
-            input: row.input ? JSON.parse(row.input) : null,
-          },
-          events: events.map(eventJson),
-          steps: Object.fromEntries(
-            [...replay(events).steps].map(([id, s]) => [
-              id,
-              { status: s.status, attempts: s.attempts, output: s.output, error: s.error, resource: s.resource, cost: s.cost },
-            ]),
-          ),
-          subRuns: children.map((c, i) => ({ runId: c.id, plan: c.plan, status: c.status, events: childEvents[i]!.map(eventJson) })),
-        };
-      });
+      const out = await withJournal(db, (j) => runExport(j, runId));
       process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     });
 
@@ -126,6 +57,88 @@ export function registerRuns(program: Command): void {
           `pruned ${removed.runs} run${removed.runs === 1 ? '' : 's'} (${removed.events} events) that finished more than ${opts.olderThan} ago, and ${removed.contextEvents} context event${removed.contextEvents === 1 ? '' : 's'} journaled before then\n`,
         );
     });
+}
+
+type RunsOptions = { db?: string; json?: boolean; all?: boolean; stats?: boolean; plan?: string; status?: string };
+
+/** `orch runs`: the journal's runs (those of --plan / --status), with their totals under --stats. */
+async function listRuns(cli: RunsOptions): Promise<void> {
+  const opts = { ...cli, db: journalOf(cli.db) };
+  // A run whose journal rows are damaged is left out, named on stderr, and the exit is 2: the
+  // others are still listed (docs/language.md, `orch runs` and a damaged run).
+  const damaged = new Map<string, string>();
+  const note = (err: JournalCorrupt) => void (damaged.has(err.runId) || damaged.set(err.runId, err.message));
+  // No journal yet simply means no runs (not an error).
+  const { list, stats } = (await journalExists(opts.db))
+    ? await withJournal(opts.db, async (j) => {
+        const all = await j.listRuns(opts.all === true, note);
+        const rows = all.filter((r) => (cli.plan === undefined || r.plan === cli.plan || r.plan.endsWith(`.${cli.plan}`)) && (cli.status === undefined || r.status === cli.status));
+        const list = await runEntries(j, rows, note);
+        const listed = rows.filter((r) => !damaged.has(r.id));
+        const stats = opts.stats ? await runStats(j, listed, note) : undefined;
+        return { list: list.filter((r) => !damaged.has(r.runId)), stats };
+      })
+    : { list: [], stats: undefined };
+  for (const message of damaged.values()) process.stderr.write(`orch: warning: ${message}; left out of the list\n`);
+  if (damaged.size > 0) process.exitCode = 2;
+  if (opts.json) {
+    const left = [...damaged].map(([runId, error]) => ({ runId, error }));
+    process.stdout.write(`${JSON.stringify({ runs: list, ...(stats ? { stats } : {}), ...(left.length ? { damaged: left } : {}) }, null, 2)}\n`);
+    return;
+  }
+  if (list.length === 0) {
+    process.stdout.write('no runs\n');
+    return;
+  }
+  if (stats) process.stdout.write(statsText(stats));
+  process.stdout.write(runsTable(list));
+}
+
+/** The runs as a table, one line a run. */
+function runsTable(list: Awaited<ReturnType<typeof runEntries>>): string {
+  const table = [
+    // VERSION last: scripts that read the first six columns keep working.
+    ['RUN', 'PLAN', 'STATUS', 'STARTED', 'DURATION', 'COST', 'VERSION'],
+    ...list.map((r) => [
+      r.runId,
+      r.plan,
+      r.status,
+      r.startedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+      r.duration === null ? '—' : ms(r.duration),
+      String(r.cost),
+      r.irHash ? shortHash(r.irHash) : '—',
+    ]),
+  ];
+  const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+  return table.map((row) => `${row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`).join('');
+}
+
+/** `orch runs export`: a run's row, events and final steps, and its sub-plan runs' events. */
+async function runExport(j: AsyncJournal, runId: string) {
+    const row = await requireRun(j, runId);
+    const events = await j.load(runId);
+    const children = (await j.listRuns(true)).filter((r) => r.parent_id === runId || r.id.startsWith(`${runId}/`));
+    const childEvents = await Promise.all(children.map((c) => j.load(c.id)));
+    return {
+      run: {
+        runId: row.id,
+        plan: row.plan,
+        status: row.status,
+        startedAt: new Date(row.started_at).toISOString(),
+        completedAt: row.completed_at === null ? null : new Date(row.completed_at).toISOString(),
+        cost: row.cost,
+        error: row.error,
+        input: row.input ? JSON.parse(row.input) : null,
+      },
+      events: events.map(eventJson),
+      steps: Object.fromEntries(
+        [...replay(events).steps].map(([id, s]) => [
+          id,
+          { status: s.status, attempts: s.attempts, output: s.output, error: s.error, resource: s.resource, cost: s.cost },
+        ]),
+      ),
+      subRuns: children.map((c, i) => ({ runId: c.id, plan: c.plan, status: c.status, events: childEvents[i]!.map(eventJson) })),
+    };
 }
 
 /** The backend's prune, its failure to open one line (exit 2) as `withJournal` gives it. */
