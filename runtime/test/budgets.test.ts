@@ -7,7 +7,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PlanIR } from '../../compiler/index.js';
+import type { PlanIR, StepIR } from '../../compiler/index.js';
 import { Runtime } from '../index.js';
 import type { ExecutionResult, RunEvent } from '../scheduler/types.js';
 import { fx, tempDir } from './helpers.js';
@@ -37,6 +37,20 @@ function chain(log: string, n: number, prefix = 's') {
   return Array.from({ length: n }, (_, i) =>
     step({ id: `${prefix}${i}`, capability: 'paid', deps: i ? [`${prefix}${i - 1}`] : [], args: { log: lit(log) } }),
   );
+}
+
+/**
+ * Under policy `parent` (`budget cost <= 1`): `own0` (0.4), then `sub`, a sub-plan of two more
+ * (`c0`, `c1`), then `after`; `sub` takes `over` (its retry, its on_failure).
+ */
+function ownThenSubplan(log: string, over: Partial<StepIR> = {}, after: readonly StepIR[] = []): PlanIR {
+  const child = plan({ name: 'child', capabilities: [paid], steps: chain(log, 2, 'c') });
+  const sub = { ...step({ id: 'sub', capability: null, kind: null, deps: ['own0'], action: { type: 'run', plan: 'child', args: {} } }), ...over };
+  return plan({
+    capabilities: [paid],
+    steps: [...chain(log, 1, 'own'), sub, ...after],
+    over: { subplans: { child }, policy: policy({ name: 'parent', budgets: { cost: 1, duration_ms: null } }) },
+  });
 }
 
 const lines = (file: string) => readFileSync(file, 'utf8').split('\n').filter(Boolean);
@@ -107,16 +121,7 @@ describe('budget cost', () => {
   it("a sub-plan's steps count toward the parent's budget", async () => {
     const log = join(dir, 'sub.log');
     writeFileSync(log, '');
-    const child = plan({ name: 'child', capabilities: [paid], steps: chain(log, 2, 'c') });
-    const p = plan({
-      capabilities: [paid],
-      steps: [
-        ...chain(log, 1, 'own'),
-        step({ id: 'sub', capability: null, kind: null, deps: ['own0'], action: { type: 'run', plan: 'child', args: {} } }),
-      ],
-      over: { subplans: { child }, policy: policy({ name: 'parent', budgets: { cost: 1, duration_ms: null } }) },
-    });
-    const { result } = await run(p);
+    const { result } = await run(ownThenSubplan(log));
     expect(result.status).toBe('failed');
     // own0 (0.4) and c0 (0.4) ran; c1 would take the parent to 1.2.
     expect(lines(log)).toHaveLength(2);
@@ -126,16 +131,7 @@ describe('budget cost', () => {
   it('a sub-plan refused by its parent\'s budget stops the parent on that budget, not as a step failure to retry or continue past', async () => {
     const log = join(dir, 'sub-stop.log');
     writeFileSync(log, '');
-    const child = plan({ name: 'child', capabilities: [paid], steps: chain(log, 2, 'c') });
-    const p = plan({
-      capabilities: [paid],
-      steps: [
-        ...chain(log, 1, 'own'),
-        { ...step({ id: 'sub', capability: null, kind: null, deps: ['own0'], action: { type: 'run', plan: 'child', args: {} } }), retry: retry(2, 0), on_failure: 'continue' as const },
-        step({ id: 'next', capability: 'paid', deps: ['sub'], args: { log: lit(log) } }),
-      ],
-      over: { subplans: { child }, policy: policy({ name: 'parent', budgets: { cost: 1, duration_ms: null } }) },
-    });
+    const p = ownThenSubplan(log, { retry: retry(2, 0), on_failure: 'continue' }, [step({ id: 'next', capability: 'paid', deps: ['sub'], args: { log: lit(log) } })]);
     const { result, events } = await run(p);
     expect(result.status).toBe('failed');
     expect(result.error).toMatch(/^budget exceeded: budget cost <= 1 of policy parent \(/);
