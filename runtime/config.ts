@@ -16,6 +16,7 @@ import { envThenConfig, secretRefValues } from './secret-refs.js';
 import { EMPTY_MODELS, parseModelsConfig, type ModelsConfig } from './models/config.js';
 import { telemetryConfigProblem, type TelemetryConfig } from './telemetry/settings.js';
 import { AuthConfigError, parseAuthConfig, type AuthConfig } from './people/auth-config.js';
+import { asUserCode } from './user-output.js';
 
 export interface OrchConfig {
   readonly file: string | null;
@@ -73,7 +74,7 @@ export async function loadConfig(root: string): Promise<OrchConfig> {
   try {
     if (file.endsWith('.json')) raw = JSON.parse((text = readFileSync(file, 'utf8'))) as Record<string, unknown>;
     else {
-      const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+      const mod = (await asUserCode(() => import(pathToFileURL(file).href))) as Record<string, unknown>;
       raw = (mod.default !== undefined ? mod.default : mod) as Record<string, unknown>;
     }
   } catch (err) {

@@ -34,7 +34,8 @@ export function registerResume(program: Command): void {
         const r = await rt.control(runId, 'resume');
         await rt.close();
         if (!r.ok) throw new CliError(r.message, 2);
-        process.stdout.write(`${r.message}\n`);
+        // The result is that process's to print; --json still gets one JSON document here.
+        process.stdout.write(opts.json === true ? `${JSON.stringify({ runId, requested: 'resume', owner_pid: elsewhere.owner_pid, message: r.message })}\n` : `${r.message}\n`);
         return;
       }
       const runtime = await openRuntime(opts);

@@ -24,6 +24,7 @@ import { subplanOrigin } from '../people/run-chain.js';
 import { MODEL_CALLS } from '../models/prompt.js';
 import { readSignal, type SignalRead } from '../evaluate.js';
 import { signalReader } from './core/env.js';
+import { asUserCode } from '../user-output.js';
 import type { AttemptHandle, CommitHook, ExecutionResult, RunEvent, RunReader, RunStatus, RunSummary, SchedulerDeps, TimerId } from './types.js';
 
 export type { RunOptions };
@@ -529,7 +530,9 @@ export class Run implements RunReader {
     const decided = (answer: unknown) => this.act({ type: 'policy_decided', key, token, ...policyAnswer(answer) });
     let decision: { allow: boolean; reason?: string } | Promise<{ allow: boolean; reason?: string }>;
     try {
-      decision = this.deps.hooks!.preExecution!(withCopies(cmd.info, ['input'], this.deps.redact), this.hookContext());
+      const info = withCopies(cmd.info, ['input'], this.deps.redact);
+      const ctx = this.hookContext();
+      decision = asUserCode(() => this.deps.hooks!.preExecution!(info, ctx));
     } catch (err) {
       return failed(err);
     }
@@ -549,10 +552,14 @@ export class Run implements RunReader {
   }
 
   private postHook(cmd: Extract<Command, { type: 'post_hook' }>): void {
+    const hooks = this.deps.hooks;
+    if (!hooks?.postExecution) return;
     try {
       // The outcome's error and output may quote a secret, as its arguments may.
       const result = (this.deps.redact ? this.deps.redact(cmd.result) : cmd.result) as typeof cmd.result;
-      const r = this.deps.hooks?.postExecution?.(withCopies(cmd.info, ['input'], this.deps.redact), withCopies(result, ['output']), this.hookContext());
+      const info = withCopies(cmd.info, ['input'], this.deps.redact);
+      const ctx = this.hookContext();
+      const r = asUserCode(() => hooks.postExecution!(info, withCopies(result, ['output']), ctx));
       if (r && typeof (r as Promise<unknown>).then === 'function') (r as Promise<unknown>).catch(() => undefined);
     } catch {
       // A post-execution hook observes; its failure does not change the step's outcome.

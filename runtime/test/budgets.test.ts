@@ -7,11 +7,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PlanIR } from '../../compiler/index.js';
+import type { PlanIR, StepIR } from '../../compiler/index.js';
 import { Runtime } from '../index.js';
 import type { ExecutionResult, RunEvent } from '../scheduler/types.js';
 import { fx, tempDir } from './helpers.js';
-import { lit, plan, policy, step } from './ir-builder.js';
+import { lit, plan, policy, retry, step } from './ir-builder.js';
 
 let dir: string;
 let rt: Runtime;
@@ -37,6 +37,20 @@ function chain(log: string, n: number, prefix = 's') {
   return Array.from({ length: n }, (_, i) =>
     step({ id: `${prefix}${i}`, capability: 'paid', deps: i ? [`${prefix}${i - 1}`] : [], args: { log: lit(log) } }),
   );
+}
+
+/**
+ * Under policy `parent` (`budget cost <= 1`): `own0` (0.4), then `sub`, a sub-plan of two more
+ * (`c0`, `c1`), then `after`; `sub` takes `over` (its retry, its on_failure).
+ */
+function ownThenSubplan(log: string, over: Partial<StepIR> = {}, after: readonly StepIR[] = []): PlanIR {
+  const child = plan({ name: 'child', capabilities: [paid], steps: chain(log, 2, 'c') });
+  const sub = { ...step({ id: 'sub', capability: null, kind: null, deps: ['own0'], action: { type: 'run', plan: 'child', args: {} } }), ...over };
+  return plan({
+    capabilities: [paid],
+    steps: [...chain(log, 1, 'own'), sub, ...after],
+    over: { subplans: { child }, policy: policy({ name: 'parent', budgets: { cost: 1, duration_ms: null } }) },
+  });
 }
 
 const lines = (file: string) => readFileSync(file, 'utf8').split('\n').filter(Boolean);
@@ -107,20 +121,26 @@ describe('budget cost', () => {
   it("a sub-plan's steps count toward the parent's budget", async () => {
     const log = join(dir, 'sub.log');
     writeFileSync(log, '');
-    const child = plan({ name: 'child', capabilities: [paid], steps: chain(log, 2, 'c') });
-    const p = plan({
-      capabilities: [paid],
-      steps: [
-        ...chain(log, 1, 'own'),
-        step({ id: 'sub', capability: null, kind: null, deps: ['own0'], action: { type: 'run', plan: 'child', args: {} } }),
-      ],
-      over: { subplans: { child }, policy: policy({ name: 'parent', budgets: { cost: 1, duration_ms: null } }) },
-    });
-    const { result } = await run(p);
+    const { result } = await run(ownThenSubplan(log));
     expect(result.status).toBe('failed');
     // own0 (0.4) and c0 (0.4) ran; c1 would take the parent to 1.2.
     expect(lines(log)).toHaveLength(2);
     expect(result.error).toContain('budget cost <= 1 of policy parent');
+  });
+
+  it('a sub-plan refused by its parent\'s budget stops the parent on that budget, not as a step failure to retry or continue past', async () => {
+    const log = join(dir, 'sub-stop.log');
+    writeFileSync(log, '');
+    const p = ownThenSubplan(log, { retry: retry(2, 0), on_failure: 'continue' }, [step({ id: 'next', capability: 'paid', deps: ['sub'], args: { log: lit(log) } })]);
+    const { result, events } = await run(p);
+    expect(result.status).toBe('failed');
+    expect(result.error).toMatch(/^budget exceeded: budget cost <= 1 of policy parent \(/);
+    const exceeded = events.filter((e) => e.type === 'budget_exceeded');
+    expect(exceeded.map((e) => e.stepId)).toEqual(['sub']);
+    expect(exceeded[0]!.data).toMatchObject({ budget: 'cost', limit: 1, warn: false });
+    // Not retried, and nothing after it ran: own0 and c0 only.
+    expect(events.some((e) => e.type === 'step_retried')).toBe(false);
+    expect(lines(log).map((l) => l.split(' ')[1])).toEqual(['own0', 'c0']);
   });
 
   it('a running sub-plan and its parent count each other\'s spending: neither starts what would pass the budget together', async () => {
@@ -150,7 +170,9 @@ describe('budget cost', () => {
     expect(ran).toContain('p0');
     expect(ran.every((id) => id === 'p0' || id === 'c0')).toBe(true);
     const exceeded = events.find((e) => e.type === 'budget_exceeded');
-    if (exceeded) expect(exceeded.data).toMatchObject({ cost: 0.8, estimate: 0.4 });
+    // p1 refused here names its estimate; c1 refused in the child stops this run on `sub` (the
+    // child's journal holds c1's estimate).
+    if (exceeded) expect(exceeded.data).toMatchObject(exceeded.stepId === 'sub' ? { cost: 0.8 } : { cost: 0.8, estimate: 0.4 });
     expect(result.metadata.totalCost).toBeLessThanOrEqual(1);
   });
 });

@@ -588,8 +588,10 @@ plan launch {
     await sleep(300);
     const startedLater = eventTypes(db, 'ctl-1').filter((t) => t === 'step_started').length;
     expect(startedLater).toBeLessThanOrEqual(startedAtPause + 1);
-    const resumed = await cli(['resume', 'ctl-1'], project);
+    const resumed = await cli(['resume', 'ctl-1', '--json'], project);
     expect(resumed.code, resumed.stderr).toBe(0);
+    // Resumed in the process running it: --json is still one JSON document, not that line.
+    expect(JSON.parse(resumed.stdout)).toMatchObject({ runId: 'ctl-1', requested: 'resume', message: expect.stringMatching(/^resume requested for ctl-1/) });
     await until(() => eventTypes(db, 'ctl-1').includes('execution_resumed'), 'execution_resumed');
     const cancelled = await cli(['cancel', 'ctl-1'], project);
     expect(cancelled.code, cancelled.stderr).toBe(0);

@@ -276,4 +276,29 @@ export default {
     expect(r.stderr).toContain('pre w');
     expect(r.stderr).toContain('post w');
   });
+
+  it('what the project config and its policy hooks write to process.stdout goes to stderr too, even after an await', () => {
+    const dir = projectDir();
+    writeFileSync(join(dir, 'main.orch'), 'plan quiet {\n  step w = wait 1ms\n}\n');
+    writeFileSync(
+      join(dir, 'orch.config.mjs'),
+      `process.stdout.write('config raw\\n');
+export default {
+  hooks: {
+    async preExecution(step) {
+      process.stdout.write('pre raw ' + step.stepId + '\\n');
+      await new Promise((r) => setTimeout(r, 5));
+      process.stdout.write('pre late ' + step.stepId + '\\n');
+      return { allow: true };
+    },
+    postExecution(step) { process.stdout.write('post raw ' + step.stepId + '\\n'); },
+  },
+};
+`,
+    );
+    const r = orch(['run', 'main.orch', '--json'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { status: string }).status).toBe('completed');
+    for (const line of ['config raw', 'pre raw w', 'pre late w', 'post raw w']) expect(r.stderr).toContain(line);
+  });
 });

@@ -65,6 +65,23 @@ export function sharedBudgetExceeded(c: RunState, inst: Inst, key: string, spent
   abortRun(c, 'failed', `budget exceeded: ${label} (spent ${money(c, total, b)}${sharers}, step ${inst.key} would add ${money(c, estimate, b)})`);
 }
 
+/**
+ * A sub-plan failed on a blocking cost budget this run spends under (its own, handed down by
+ * `childCeilings`, or one of a caller's): this run stops on it too, as if one of its own steps had
+ * been refused (§7.2: the run's cost counts its sub-plans) — `budget_exceeded` on the sub-plan's
+ * step in this journal and the same `budget exceeded: …` error — rather than failing the step,
+ * which its retries, fallback or `on_failure continue` would go on past. The child's error names
+ * the budget by its label, which the child got from this run. False for any other failure.
+ */
+export function subplanOverBudget(c: RunState, inst: Inst, error: string | null): boolean {
+  const b = error === null ? undefined : costCeilings(c).find((x) => !x.warn && error.startsWith(`budget exceeded: ${x.label} (`));
+  if (!b) return false;
+  const cost = spent(c, inst.key) + inst.costDelta + (b.outside?.() ?? 0);
+  c.emit('budget_exceeded', inst.key, { budget: 'cost', label: b.label, limit: b.limit, cost: round6(cost), warn: false });
+  abortRun(c, 'failed', error!);
+  return true;
+}
+
 /** `3s`, `1m30s`, `250ms`: a duration as a budget is written. */
 function formatMs(ms: number): string {
   if (ms < 1000 || ms % 1000 !== 0) return `${ms}ms`;

@@ -4,7 +4,7 @@
  * step no longer waits for carries an old token).
  */
 import { contextChanged, resourceWaitTimedOut } from './availability.js';
-import { DURATION_TIMER, durationBudgetFired, recordOverrun } from './budget.js';
+import { DURATION_TIMER, durationBudgetFired, recordOverrun, subplanOverBudget } from './budget.js';
 import { abortRun, cancelInst, compensationLogs, compensationSettled } from './endings.js';
 import { attemptFailed, attemptLost, flatUsage, onOutcome, succeed } from './failure.js';
 import { wake } from './finish.js';
@@ -59,6 +59,7 @@ export function onEvent(c: RunState, e: Live): void {
       const name = inst.logical.step.action.type === 'run' ? inst.logical.step.action.plan : '?';
       if (e.crashed) return attemptFailed(c, inst, `sub-plan ${name}: ${e.error ?? ''}`, false, false);
       if (e.status === 'completed') return succeed(c, inst, e.output);
+      if (e.status === 'failed' && subplanOverBudget(c, inst, e.error)) return;
       return attemptFailed(c, inst, `sub-plan ${name} ${e.status}: ${e.error ?? ''}`, false, true);
     }
     case 'subplan_waiting': {
