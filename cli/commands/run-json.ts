@@ -28,6 +28,29 @@ async function starterOf(j: AsyncJournal, r: RunRow): Promise<Starter | undefine
   return first?.type === 'plan_created' ? first.data.started_by : undefined;
 }
 
+/**
+ * The runs whose journal could not be read while listing (`JournalCorrupt`), each named once:
+ * `orch runs` and the MCP server's `runs` tool leave them out of the list and say which they are.
+ */
+export class DamagedRuns {
+  private readonly byRun = new Map<string, string>();
+  readonly note = (err: JournalCorrupt): void => void (this.byRun.has(err.runId) || this.byRun.set(err.runId, err.message));
+  has(runId: string): boolean {
+    return this.byRun.has(runId);
+  }
+  get size(): number {
+    return this.byRun.size;
+  }
+  /** As `--json` lists them: `{ runId, error }`. */
+  list(): { runId: string; error: string }[] {
+    return [...this.byRun].map(([runId, error]) => ({ runId, error }));
+  }
+  /** One warning line each, as stderr shows them. */
+  warnings(): string[] {
+    return [...this.byRun.values()].map((message) => `orch: warning: ${message}; left out of the list`);
+  }
+}
+
 export type RunListEntry = ReturnType<typeof runListEntry>;
 
 /** One run as `orch runs --json` lists it; `irHash` is its version (`runVersion`). */

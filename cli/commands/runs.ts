@@ -5,11 +5,11 @@
  */
 import { Option, type Command } from 'commander';
 import { shortHash } from '../../compiler/index.js';
-import { parseAge, replay, RUN_STATUSES, type AsyncJournal, type Backend, type BackendPruneResult, type JournalCorrupt } from '../../runtime/index.js';
+import { parseAge, replay, RUN_STATUSES, type AsyncJournal, type Backend, type BackendPruneResult } from '../../runtime/index.js';
 import { CliError } from '../errors.js';
 import { ms } from '../progress.js';
 import { DB_HELP, journalExists, journalOf, requireRun, withBackend, withJournal } from '../db-option.js';
-import { eventJson, runEntries } from './run-json.js';
+import { DamagedRuns, eventJson, runEntries } from './run-json.js';
 import { runStats, statsText } from './run-stats.js';
 
 export function registerRuns(program: Command): void {
@@ -66,23 +66,22 @@ async function listRuns(cli: RunsOptions): Promise<void> {
   const opts = { ...cli, db: journalOf(cli.db) };
   // A run whose journal rows are damaged is left out, named on stderr, and the exit is 2: the
   // others are still listed (docs/language.md, `orch runs` and a damaged run).
-  const damaged = new Map<string, string>();
-  const note = (err: JournalCorrupt) => void (damaged.has(err.runId) || damaged.set(err.runId, err.message));
+  const damaged = new DamagedRuns();
   // No journal yet simply means no runs (not an error).
   const { list, stats } = (await journalExists(opts.db))
     ? await withJournal(opts.db, async (j) => {
-        const all = await j.listRuns(opts.all === true, note);
+        const all = await j.listRuns(opts.all === true, damaged.note);
         const rows = all.filter((r) => (cli.plan === undefined || r.plan === cli.plan || r.plan.endsWith(`.${cli.plan}`)) && (cli.status === undefined || r.status === cli.status));
-        const list = await runEntries(j, rows, note);
+        const list = await runEntries(j, rows, damaged.note);
         const listed = rows.filter((r) => !damaged.has(r.id));
-        const stats = opts.stats ? await runStats(j, listed, note) : undefined;
+        const stats = opts.stats ? await runStats(j, listed, damaged.note) : undefined;
         return { list: list.filter((r) => !damaged.has(r.runId)), stats };
       })
     : { list: [], stats: undefined };
-  for (const message of damaged.values()) process.stderr.write(`orch: warning: ${message}; left out of the list\n`);
+  for (const line of damaged.warnings()) process.stderr.write(`${line}\n`);
   if (damaged.size > 0) process.exitCode = 2;
   if (opts.json) {
-    const left = [...damaged].map(([runId, error]) => ({ runId, error }));
+    const left = damaged.list();
     process.stdout.write(`${JSON.stringify({ runs: list, ...(stats ? { stats } : {}), ...(left.length ? { damaged: left } : {}) }, null, 2)}\n`);
     return;
   }

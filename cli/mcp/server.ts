@@ -255,9 +255,9 @@ function registerJournalTools(server: McpServer, ctx: ToolContext): void {
     'runs',
     {
       title: 'Runs in the journal',
-      description: 'The runs recorded in the project\'s journal, newest first (`orch runs --json`).',
+      description: 'The runs recorded in the project\'s journal, newest first (`orch runs --json`); a run whose journal is damaged is left out and named under `damaged`.',
       inputSchema: { all: z.boolean().optional().describe('include sub-plan runs'), limit: z.number().int().min(1).optional().describe('at most this many (default 50)') },
-      outputSchema: { runs: z.array(runEntry) },
+      outputSchema: { runs: z.array(runEntry), damaged: z.array(z.object({ runId: z.string(), error: z.string() })).optional().describe('runs whose journal is damaged, left out of the list') },
       annotations: readOnly,
     },
     guarded((args) => tools.runsTool(ctx, args)),

@@ -19,7 +19,7 @@ import { diagnosticJson, renderText, type DiagnosticJson } from '../render-diagn
 import { PlanHasErrors, selectPlan, type SelectedPlan } from '../commands/compiled-plan.js';
 import { refuseDecisionWhenPeopleConfigured } from '../commands/people-decisions.js';
 import { controlRuntime, journalExists, requireRun, withJournal } from '../db-option.js';
-import { runEntries, shownRunEvents, timelineJson, type RunListEntry } from '../commands/run-json.js';
+import { DamagedRuns, runEntries, shownRunEvents, timelineJson, type RunListEntry } from '../commands/run-json.js';
 
 /** Where the tools work: the project folder (the server's working directory) and its journal. */
 export interface ToolContext {
@@ -306,12 +306,19 @@ function journal(ctx: ToolContext): string {
   return /^postgres(ql)?:\/\//.test(ctx.db) ? ctx.db : resolve(ctx.root, ctx.db);
 }
 
-/** `orch runs --json`, by the same code: each run with its version (`irHash`). */
-export async function runsTool(ctx: ToolContext, args: { all?: boolean; limit?: number }): Promise<ToolAnswer<{ runs: readonly RunListEntry[] }>> {
+/** `orch runs --json`, by the same code: each run with its version (`irHash`); a damaged run left out and named. */
+export async function runsTool(
+  ctx: ToolContext,
+  args: { all?: boolean; limit?: number },
+): Promise<ToolAnswer<{ runs: readonly RunListEntry[]; damaged?: readonly { runId: string; error: string }[] }>> {
   const db = journal(ctx);
-  const runs = (await journalExists(db)) ? await withJournal(db, async (j) => runEntries(j, (await j.listRuns(args.all === true)).slice(0, args.limit ?? 50))) : [];
-  const text = runs.length ? runs.map((r) => `${r.runId}  ${r.plan}  ${r.status}  ${r.startedAt}${r.irHash ? `  ${shortHash(r.irHash)}` : ''}`).join('\n') : 'no runs';
-  return { structured: { runs }, text };
+  const damaged = new DamagedRuns();
+  const runs = (await journalExists(db))
+    ? await withJournal(db, async (j) => (await runEntries(j, (await j.listRuns(args.all === true, damaged.note)).slice(0, args.limit ?? 50), damaged.note)).filter((r) => !damaged.has(r.runId)))
+    : [];
+  const lines = runs.map((r) => `${r.runId}  ${r.plan}  ${r.status}  ${r.startedAt}${r.irHash ? `  ${shortHash(r.irHash)}` : ''}`);
+  const text = [...(lines.length ? lines : ['no runs']), ...damaged.warnings()].join('\n');
+  return { structured: { runs, ...(damaged.size > 0 ? { damaged: damaged.list() } : {}) }, text };
 }
 
 /** `orch timeline --json`, by the same code: the run's version (`irHash`) and every event. */

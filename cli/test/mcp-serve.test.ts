@@ -12,6 +12,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { orchAsync } from '../../examples/test/cli.js';
+import { openSqlite } from '../../runtime/backend/sqlite/driver.js';
 
 const BIN = fileURLToPath(new URL('../../bin/orch.js', import.meta.url));
 const MCP_FIXTURE = fileURLToPath(new URL('../../runtime/test/fixtures/mcp-fixture-server.mjs', import.meta.url));
@@ -443,5 +444,36 @@ describe('orch mcp serve --allow-run, its runs calling an MCP server of the proj
     }
     expect(said[0]).toMatch(/^survived in \d+$/);
     expect(said[1]).toBe(said[0]);
+  }, 30_000);
+});
+
+describe('orch mcp serve, the runs tool over a journal with a damaged run', () => {
+  it('lists the other runs and names the damaged one under `damaged`, as orch runs --json does', async () => {
+    const project = mkdtempSync(path.join(tmpdir(), 'orch-mcp-damaged-'));
+    for (const [f, text] of [['orch.config.json', '{}\n'], ['caps.orch', CAPS], ['good.orch', GOOD], ['handlers.mjs', HANDLERS]] as const) writeFileSync(path.join(project, f), text);
+    for (const id of ['good', 'bad', 'fine']) {
+      const r = await orchAsync(['run', 'good.orch', '--input', '{"who":"Ada"}', '--run-id', id, '--quiet'], { cwd: project });
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const db = openSqlite(path.join(project, '.orch', 'runs.db'));
+    try {
+      db.prepare("UPDATE runs SET started_at = 'x' WHERE id = 'bad'").run();
+    } finally {
+      db.close();
+    }
+    const client = await connect([], project);
+    try {
+      const r = await call(client, 'runs', {});
+      expect(r.isError).toBeFalsy();
+      const listed = r.structuredContent as { runs: { runId: string }[]; damaged: { runId: string; error: string }[] };
+      expect(listed.runs.map((x) => x.runId).sort()).toEqual(['fine', 'good']);
+      expect(listed.damaged).toEqual([{ runId: 'bad', error: expect.stringMatching(/^the journal of run bad is damaged: its start time/) }]);
+      expect(text(r)).toMatch(/^orch: warning: the journal of run bad is damaged: .*; left out of the list$/m);
+      const cli = JSON.parse((await orchAsync(['runs', '--json'], { cwd: project })).stdout) as { runs: unknown[]; damaged: unknown[] };
+      expect(listed.runs).toEqual(cli.runs);
+      expect(listed.damaged).toEqual(cli.damaged);
+    } finally {
+      await client.close();
+    }
   }, 30_000);
 });
