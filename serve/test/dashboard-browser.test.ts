@@ -52,13 +52,25 @@ describe.skipIf(!haveChromium)('dashboard in Chromium', () => {
     await page.click(`tr[data-run="${id}"] a`);
     await page.locator('.dag .node').first().waitFor();
     expect(await page.locator('.dag .node').count()).toBe(3);
-    const seen = new Set<string>();
-    await waitFor(async () => {
-      seen.add(`${await nodeStatus('second')}`);
-      return (await nodeStatus('third')) === 'completed' ? true : undefined;
-    }, 20_000, 'the last step to turn completed');
+    // Every status the page gives `second`, recorded by the page itself as the DOM changes: a
+    // poll from here missed its running phase on a loaded box.
+    await page.evaluate(() => {
+      const w = window as unknown as { seen: string[] };
+      w.seen = [];
+      const note = () => {
+        const n = document.querySelector('.dag .node[data-step="second"]');
+        if (n) w.seen.push(n.getAttribute('data-status') ?? '');
+      };
+      note();
+      new MutationObserver((records) => {
+        for (const r of records) if (r.type === 'attributes' && r.oldValue !== null && (r.target as Element).matches('.node[data-step="second"]')) w.seen.push(r.oldValue);
+        note();
+      }).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-status'], attributeOldValue: true });
+    });
+    await page.locator('.dag .node[data-step="third"][data-status="completed"]').waitFor({ timeout: 20_000 });
+    const seen = new Set(await page.evaluate(() => (window as unknown as { seen: string[] }).seen));
     // `second` was seen running before it completed: the colours changed while the run ran.
-    expect(seen.has('running') || seen.has('queued')).toBe(true);
+    expect(seen.has('running') || seen.has('queued'), [...seen].join(', ')).toBe(true);
     await page.locator('.run-status .badge', { hasText: 'completed' }).waitFor();
     const fill = await page.locator('.dag .node[data-step="third"] rect').evaluate((r) => getComputedStyle(r).fill);
     expect(fill).toBe('rgb(46, 158, 91)'); // --completed
