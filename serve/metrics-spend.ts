@@ -3,6 +3,7 @@
  * journal, read with `attemptSpend` as `orch runs --stats` reads it. Finished runs no longer
  * change, so each is read once; a scrape reads only the runs that finished since the last one.
  */
+import { round6 } from '../compiler/index.js';
 import { attemptSpend } from '../runtime/index.js';
 import { TERMINAL_STATUSES, type RunStarter } from './run-starter.js';
 
@@ -37,7 +38,10 @@ export function spendOfFinishedRuns(starter: RunStarter): () => Promise<readonly
 
   const read = async (): Promise<readonly SpendTotal[]> => {
     for (const r of await starter.list()) if (TERMINAL_STATUSES.has(r.status) && !counted.has(r.runId)) await add(r.runId, r.planId);
-    return [...totals.values()];
+    // The sums stay exact; what is shown is money to 6 decimals, as `orch runs --stats` and
+    // `orch run --json` show it — a reservation settled by its delta (0.002 − 0.001955) is no
+    // 0.0000449999999999999.
+    return [...totals.values()].map((t) => ({ ...t, cost: round6(t.cost) }));
   };
 
   return () => {

@@ -44,6 +44,24 @@ describe('spend metrics', () => {
     expect(Number(/orch_cost_total\{plan="launch",capability="m.draft",model="gpt-x"\} (\S+)/.exec(text)?.[1])).toBeCloseTo(0.03, 9);
     expect(text).toMatch(/orch_tokens_total\{plan="launch",capability="m.draft",model="gpt-x",direction="input"\} 440\b/);
   });
+
+  it('shows money to 6 decimals, as orch runs --stats does: a settled reservation leaves no float noise', async () => {
+    // 0.002 reserved, settled by −0.001955 (100 + 50 tokens of gpt-4o-mini): 0.000045, not 0.0000449999999999999.
+    const timeline: JournalEntry[] = [
+      { type: 'step_started', stepId: 's', capability: 'm.sum', cost: 0.002 },
+      { type: 'step_retried', stepId: 's', cost_delta: -0.001955, usage: { input_tokens: 100, output_tokens: 50, model: 'gpt-4o-mini', cost: 0.000045 } },
+      { type: 'step_started', stepId: 's', capability: 'm.sum', cost: 0.002 },
+      { type: 'step_completed', stepId: 's', cost_delta: -0.001955, usage: { input_tokens: 100, output_tokens: 50, model: 'gpt-4o-mini', cost: 0.000045 } },
+    ];
+    const starter = {
+      list: async () => [{ runId: 'r1', planId: 'p', status: 'completed' }],
+      get: async () => null,
+      timeline: async () => timeline,
+      onFinished: () => undefined,
+    } as unknown as RunStarter;
+    const metrics = createMetrics(starter, () => ({ queueDepth: () => 0 }) as never, () => []);
+    expect(await metrics.render()).toMatch(/orch_cost_total\{plan="p",capability="m.sum",model="gpt-4o-mini"\} 0.00009\n/);
+  });
 });
 
 describe('a run read back from the journal', () => {
