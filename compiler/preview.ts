@@ -424,7 +424,9 @@ function stepText(p: PreviewJson, s: PreviewStep, tags: string, c: Colors): stri
   if (s.approval) lines.push(`      ${approvalText(s.approval)}`);
   lines.push(`      estimate: ${formatMoney(s.estimate.cost)} cost, ${formatDuration(s.estimate.duration_ms)}${s.data !== 'public' ? `, data ${s.data}` : ''}`);
   const r = s.reservation;
-  if (r.model !== null || (p.budgets.cost !== null && r.cost !== s.estimate.cost))
+  // Under a cost budget every step says what it reserves (§8.2), its estimate included; without
+  // one, only a model step's worst case is news.
+  if (r.model !== null || p.budgets.cost !== null)
     lines.push(`      reserves: ${reservesText(r)}`);
   return lines;
 }
