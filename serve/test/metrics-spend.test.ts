@@ -64,6 +64,34 @@ describe('spend metrics', () => {
   });
 });
 
+describe("a sub-plan's spend", () => {
+  it('is counted by the capability that spent it, not as a capability "" of its parent’s run step (§8.2)', async () => {
+    const timelines: Record<string, JournalEntry[]> = {
+      r1: [
+        { type: 'plan_created', stepId: null, plan: 'parent' },
+        { type: 'step_started', stepId: 'k', capability: null, cost: 0 },
+        { type: 'step_completed', stepId: 'k', cost_delta: 0.3 },
+        { type: 'step_started', stepId: 't', capability: 'm.pay', cost: 0.1 },
+        { type: 'step_completed', stepId: 't', cost_delta: 0.2, usage: { cost: 0.3 } },
+      ],
+      'r1/k': [
+        { type: 'plan_created', stepId: null, plan: 'child' },
+        { type: 'step_started', stepId: 's', capability: 'm.pay', cost: 0.1 },
+        { type: 'step_completed', stepId: 's', cost_delta: 0.2, usage: { cost: 0.3 } },
+      ],
+    };
+    const starter = {
+      list: async () => [{ runId: 'r1', planId: 'parent', status: 'completed' }],
+      get: async () => null,
+      timeline: async (id: string) => timelines[id] ?? null,
+      onFinished: () => undefined,
+    } as unknown as RunStarter;
+    const text = await createMetrics(starter, () => ({ queueDepth: () => 0 }) as never, () => []).render();
+    const costs = [...text.matchAll(/^orch_cost_total\{(.*)\} (\S+)$/gm)].map((m) => `${m[1]} ${m[2]}`);
+    expect(costs.sort()).toEqual(['plan="child",capability="m.pay",model="" 0.3', 'plan="parent",capability="m.pay",model="" 0.3']);
+  });
+});
+
 describe('a run read back from the journal', () => {
   it('gives each step its actual cost and the tokens its attempts reported', async () => {
     const { journalView } = await import('../journal-view.js');
