@@ -424,9 +424,24 @@ function stepText(p: PreviewJson, s: PreviewStep, tags: string, c: Colors): stri
   if (s.approval) lines.push(`      ${approvalText(s.approval)}`);
   lines.push(`      estimate: ${formatMoney(s.estimate.cost)} cost, ${formatDuration(s.estimate.duration_ms)}${s.data !== 'public' ? `, data ${s.data}` : ''}`);
   const r = s.reservation;
-  if (r.model !== null || (p.budgets.cost !== null && r.cost !== s.estimate.cost))
-    lines.push(`      reserves: ${formatMoney(r.cost)} per attempt${r.model ? ` (${r.model}, max_tokens)` : ''}${r.per_input_byte ? ` + ${formatMoney(r.per_input_byte * 1000)} per KB of input in the prompt` : ''}`);
+  // Under a cost budget every step says what it reserves (§8.2), its estimate included; without
+  // one, only a model step's worst case is news.
+  if (r.model !== null || p.budgets.cost !== null)
+    lines.push(`      reserves: ${reservesText(r)}`);
   return lines;
+}
+
+/**
+ * What one attempt reserves (§8.2): the more of the estimate and the model's worst case, so a
+ * per-KB figure is added only to the worst case — under an estimate that wins it adds nothing
+ * until the input is long enough to pass it.
+ */
+function reservesText(r: StepReservation): string {
+  const perKb = r.per_input_byte ? ` + ${formatMoney(r.per_input_byte * 1000)} per KB of input in the prompt` : '';
+  if (r.model === null || r.worst_case === null || r.worst_case >= r.cost) return `${formatMoney(r.cost)} per attempt${r.model ? ` (${r.model}, max_tokens)` : ''}${perKb}`;
+  return perKb
+    ? `${formatMoney(r.cost)} per attempt (the estimate, or ${r.model}'s worst case with max_tokens when more: ${formatMoney(r.worst_case)}${perKb})`
+    : `${formatMoney(r.cost)} per attempt (the estimate, more than ${r.model}'s worst case with max_tokens: ${formatMoney(r.worst_case)})`;
 }
 
 /** The races and repeats, each with what it does. */

@@ -106,14 +106,40 @@ export function configPrice(view: ProjectConfigView, model: string): ConfigPrice
   return p && typeof p === 'object' && !Array.isArray(p) && ok(p.input_per_mtok) && ok(p.output_per_mtok) ? { input_per_mtok: p.input_per_mtok, output_per_mtok: p.output_per_mtok } : 'malformed';
 }
 
-const CHANNEL_TRANSPORTS = ['email', 'slack', 'webhook'] as const;
-export type ChannelTransport = (typeof CHANNEL_TRANSPORTS)[number];
+export type ChannelTransport = 'email' | 'slack' | 'webhook';
 
-/** How a `channels` entry of the config sends: its transport key (`"slack": …`) or its `"type"`. */
+/** How a `channels` entry of the config sends, as `orch run` reads it; undefined when it names no transport it can use. */
 export function channelTransport(entry: unknown): ChannelTransport | undefined {
-  if (!entry || typeof entry !== 'object') return undefined;
-  const e = entry as Record<string, unknown>;
-  return CHANNEL_TRANSPORTS.find((k) => k in e) ?? CHANNEL_TRANSPORTS.find((k) => e.type === k);
+  return channelShape(entry).transport;
+}
+
+export interface ChannelShape {
+  readonly transport: ChannelTransport | undefined;
+  /** Why `orch run` cannot send through the entry at all (email without "smtp" or "from"). */
+  readonly problem?: string;
+  /** Whether an email entry names recipients of its own (`to`), which `notify` needs. */
+  readonly recipients: boolean;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * A `channels` entry read as runtime/channels/channels.ts's `channelOf` reads it, from files alone:
+ * `"email": { smtp, from, to }`, `"slack": URL | { url }`, `"webhook": URL | { url, headers }`, in
+ * that order. A `"type"` key names nothing there, so neither here.
+ */
+export function channelShape(entry: unknown): ChannelShape {
+  if (!isRecord(entry)) return { transport: undefined, recipients: false };
+  const e = entry.email;
+  if (isRecord(e)) {
+    const recipients = (Array.isArray(e.to) && e.to.some((x) => typeof x === 'string')) || (typeof e.to === 'string' && e.to !== '');
+    const problem = typeof e.smtp !== 'string' || typeof e.from !== 'string' ? 'email needs "smtp" (smtp://host:port) and "from"' : undefined;
+    return { transport: 'email', recipients, ...(problem ? { problem } : {}) };
+  }
+  const url = (v: unknown) => typeof v === 'string' || (isRecord(v) && typeof v.url === 'string');
+  if (url(entry.slack)) return { transport: 'slack', recipients: false };
+  if (url(entry.webhook)) return { transport: 'webhook', recipients: false };
+  return { transport: undefined, recipients: false };
 }
 
 /** Whether names under `key` can be judged from files alone (a JSON config, or none at all). */

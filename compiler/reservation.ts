@@ -17,8 +17,14 @@ export interface StepReservation {
   readonly cost: number;
   /** The model whose price was used, when it was. */
   readonly model: string | null;
-  /** Added per byte of interpolated prompt text (0 when the prompt is all literal or unpriced). */
+  /** Added per byte of interpolated prompt text to `worst_case` (0 when the prompt is all literal or unpriced). */
   readonly per_input_byte: number;
+  /**
+   * The priced model call's worst case as far as the file tells (resource cost included), null
+   * without one. The attempt reserves the more of the estimate and this plus `per_input_byte` per
+   * byte of input, so `cost` above `worst_case` is the estimate winning, until the input is long.
+   */
+  readonly worst_case: number | null;
 }
 
 export function stepReservation(plan: PlanIR, step: StepIR): StepReservation {
@@ -38,7 +44,7 @@ export function fallbackReservation(plan: PlanIR, step: StepIR): StepReservation
 /** What a call of `cap` (undefined: no call) on `resource` reserves, by the config of `file`'s project. */
 export function reservationFor(cap: CapabilityIR | undefined, resource: ResourceIR | undefined, file: string): StepReservation {
   const estimate = cap?.cost ?? 0;
-  const base = { cost: round6(estimate + (resource?.cost ?? 0)), model: null, per_input_byte: 0 };
+  const base = { cost: round6(estimate + (resource?.cost ?? 0)), model: null, per_input_byte: 0, worst_case: null };
   const llm = cap?.llm;
   if (!cap || !llm || cap.handler !== null || llm.max_tokens === null) return base;
   const model = resource?.model ?? llm.model;
@@ -49,7 +55,8 @@ export function reservationFor(cap: CapabilityIR | undefined, resource: Resource
   const user = staticText(llm.prompt) + (schema ? JSON_ANSWER_INSTRUCTION : '');
   const worst = modelWorstCase(promptTokenBound({ system: llm.system ? staticText(llm.system) : undefined, user, schema }), llm.max_tokens, price);
   const interpolates = hasReads(llm.prompt) || (llm.system !== null && hasReads(llm.system));
-  return { cost: round6(Math.max(estimate, worst) + (resource?.cost ?? 0)), model, per_input_byte: interpolates ? price.input_per_mtok / 1e6 : 0 };
+  const at = resource?.cost ?? 0;
+  return { cost: round6(Math.max(estimate, worst) + at), model, per_input_byte: interpolates ? price.input_per_mtok / 1e6 : 0, worst_case: round6(worst + at) };
 }
 
 function priceOf(file: string, model: string): ConfigPrice | undefined {

@@ -32,6 +32,28 @@ export async function runStats(j: AsyncJournal, all: readonly { id: string; plan
   const planOf = new Map<AttemptSpend, string>();
   let cost = 0;
   const rows: typeof all[number][] = [];
+  // A sub-plan's spend is its own run's attempts (§8.2: by the capability and model that spent
+  // it); its parent's `run` step only settles that sum. Each attempt counts once: a listed run
+  // (`--all`) whose ancestor is listed too is already in that ancestor's cost.
+  const listedIds = new Set(all.map((r) => r.id));
+  const every = await j.listRuns(true, damaged);
+  const childrenOf = (id: string) => every.filter((c) => c.parent_id === id);
+  const subAttempts = async (id: string, out: { a: AttemptSpend; plan: string }[]): Promise<void> => {
+    for (const c of childrenOf(id)) {
+      if (listedIds.has(c.id)) continue;
+      let events: RunEvent[];
+      try {
+        events = await j.load(c.id);
+      } catch (err) {
+        if (!damaged || !(err instanceof JournalCorrupt)) throw err;
+        damaged(err);
+        continue;
+      }
+      for (const a of attemptSpend(events)) if (!settlesChild(c.id, a)) out.push({ a, plan: c.plan });
+      await subAttempts(c.id, out);
+    }
+  };
+  const settlesChild = (runId: string, a: AttemptSpend) => a.capability === null && every.some((c) => c.parent_id === runId && subPlanOf(runId, a.step, c.id));
   for (const r of all) {
     let ir: string | null | undefined;
     let events: RunEvent[];
@@ -45,10 +67,15 @@ export async function runStats(j: AsyncJournal, all: readonly { id: string; plan
     }
     rows.push(r);
     byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
-    cost += r.cost;
-    for (const a of attemptSpend(events)) {
+    const parent = every.find((x) => x.id === r.id)?.parent_id ?? null;
+    if (!hasListedAncestor(parent, listedIds, every)) cost += r.cost;
+    const own = attemptSpend(events)
+      .filter((a) => !settlesChild(r.id, a))
+      .map((a) => ({ a, plan: r.plan }));
+    await subAttempts(r.id, own);
+    for (const { a, plan } of own) {
       attempts.push(a);
-      planOf.set(a, r.plan);
+      planOf.set(a, plan);
     }
     // Sub-plan runs keep no IR of their own; their parent's steps stand for them.
     if (ir) steps.push(...placedSteps(JSON.parse(ir) as PlanIR, events));
@@ -68,6 +95,17 @@ export async function runStats(j: AsyncJournal, all: readonly { id: string; plan
       byModel: spendBy(attempts, (a) => a.model),
     },
   };
+}
+
+/** Whether `childId` is the run of step `stepId` of run `runId` (`R/step`, `R/step[2]`, `R/step#2` …). */
+function subPlanOf(runId: string, stepId: string, childId: string): boolean {
+  const base = `${runId}/${stepId}`;
+  return childId === base || (childId.startsWith(base) && !/[A-Za-z0-9_]/.test(childId[base.length]!));
+}
+
+function hasListedAncestor(parent: string | null, listed: ReadonlySet<string>, every: readonly { id: string; parent_id: string | null }[]): boolean {
+  for (let at = parent; at !== null; at = every.find((x) => x.id === at)?.parent_id ?? null) if (listed.has(at)) return true;
+  return false;
 }
 
 export function statsText(s: RunStats): string {

@@ -7,7 +7,7 @@
  */
 import type { CapabilityCall } from '../../language/index.js';
 import { diagnostic, type Diagnostic } from '../../language/index.js';
-import { channelTransport, configKnown, configSection, configUnreadable, projectConfigFor } from '../project-config.js';
+import { channelShape, configKnown, configSection, configUnreadable, projectConfigFor } from '../project-config.js';
 
 /** The message built-ins (builtinOf: std's or a refinement of it) and the channel each uses when the call names none. */
 const CHANNEL_CAPABILITIES = new Map([
@@ -33,12 +33,17 @@ export function channelWarnings(builtin: string | null, call: CapabilityCall, fi
   const channels = configSection(config, 'channels');
   if (name in channels) {
     // email sends only through an email transport; a Slack or webhook channel would fail each attempt.
-    const transport = channelTransport(channels[name]);
+    const { transport, problem, recipients } = channelShape(channels[name]);
+    const at = arg?.value.range ?? call.capability.range;
     // An entry orch run cannot send through (runtime/channels): it fails the step at every attempt.
     if (transport === undefined)
-      diags.push(diagnostic('W0803', `channel "${name}" of orch.config "channels" names no transport ("email", "slack" or "webhook"): the step will fail when it runs`, file, arg?.value.range ?? call.capability.range));
+      diags.push(diagnostic('W0803', `channel "${name}" of orch.config "channels" names no transport ("email", "slack" or "webhook"): the step will fail when it runs`, file, at));
+    if (problem) diags.push(diagnostic('W0803', `channel "${name}" of orch.config "channels": ${problem}: the step will fail when it runs`, file, at));
+    // notify names no recipients: an email channel without its own `to` has no one to send to.
+    if (builtin === 'notify' && transport === 'email' && !problem && !recipients)
+      diags.push(diagnostic('W0803', `email channel "${name}" of orch.config "channels" has no recipients ("to"), and notify names none: the step will fail when it runs`, file, at));
     if (builtin === 'email' && transport !== undefined && transport !== 'email')
-      diags.push(diagnostic('W0803', `channel "${name}" is a ${transport} channel: email sends through an email channel, so the step will fail when it runs`, file, arg?.value.range ?? call.capability.range));
+      diags.push(diagnostic('W0803', `channel "${name}" is a ${transport} channel: email sends through an email channel, so the step will fail when it runs`, file, at));
     return;
   }
   const where = config.kind === 'json' ? `"channels" of ${config.file}` : 'orch.config.json (there is none)';

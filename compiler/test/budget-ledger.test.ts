@@ -51,6 +51,20 @@ describe('budget verdicts on the ledger’s worst case (§9.1)', () => {
     expect(text).toMatch(/step names alone reserves .* more than the budget/);
   });
 
+  it('under a cost budget preview says what every step reserves, a step that reserves its estimate too (§8.2)', () => {
+    const entry = project(`
+capability fetch { kind service  input { id: string }  output { text: string }  cost 0.01usd }
+policy tight { budget cost <= 1usd }
+plan p {
+  policy tight
+  step a = fetch(id: "x")
+}
+`);
+    const p = preview(compile({ entry, host: diskHost }).plans[0]!);
+    expect(p.steps[0]!.reservation).toMatchObject({ cost: 0.01, model: null });
+    expect(renderPreviewText(p, false)).toMatch(/\+ a = fetch\n(?:.*\n)*?\s+reserves: 0\.01 per attempt\n/);
+  });
+
   it('against a warn budget it is W0502, not an error', () => {
     const diags = check({ entry: project(names('budget cost <= 0.0002usd warn')), host: diskHost });
     expect(diags.filter((d) => d.code === 'E0908')).toEqual([]);

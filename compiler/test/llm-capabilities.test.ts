@@ -207,6 +207,22 @@ describe('W0803 against the project config (files only)', () => {
     expect(renderPreviewText(p, false)).toMatch(/reserves: 0\.000\d+ per attempt \(gpt-4o-mini, max_tokens\)/);
   });
 
+  it("preview adds the per-KB figure to the model's worst case, not to an estimate that is more (§8.2: the more of the two)", () => {
+    const sub = mkdtempSync(join(dir, 'pv-'));
+    writeFileSync(join(sub, 'orch.config.json'), JSON.stringify({ endpoints: { openai: {}, ollama: {} }, prices: { 'gpt-4o-mini': { input_per_mtok: 0.15, output_per_mtok: 0.6 } } }));
+    // The spec's summarize: cost 0.002usd, max_tokens 800 — 800 × 0.6/M is 0.00048, so the estimate wins.
+    writeFileSync(join(sub, 'main.orch'), SUMMARIZE);
+    const p = preview(compile({ entry: join(sub, 'main.orch'), host: diskHost }).plans[0]!);
+    const r = p.steps[0]!.reservation;
+    expect(r.cost).toBe(0.002);
+    expect(r.worst_case).toBeGreaterThan(0.00048);
+    expect(r.worst_case).toBeLessThan(0.0006);
+    const line = renderPreviewText(p, false).split('\n').find((l) => l.includes('reserves:'))!;
+    // Not "0.002 per attempt … + 0.00015 per KB": 1 KB of input leaves the reservation at 0.002.
+    expect(line).not.toMatch(/^\s*reserves: 0\.002 per attempt \(gpt-4o-mini, max_tokens\) \+/);
+    expect(line).toMatch(/reserves: 0\.002 per attempt \(the estimate, or gpt-4o-mini's worst case with max_tokens when more: 0\.000\d+ \+ 0\.00015 per KB of input in the prompt\)/);
+  });
+
   it('a JSON config that does not parse is one W0803 at the config file, where it breaks — only for a plan whose checks need it', () => {
     const sub = mkdtempSync(join(dir, 'bad-'));
     const config = join(sub, 'orch.config.json');

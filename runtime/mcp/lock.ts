@@ -4,8 +4,8 @@
  * the language server and CI read about those servers.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { LOCK_FILE, LOCK_VERSION, lockText, orchFilesUnder, type McpLock, type McpLockServer } from '../../compiler/index.js';
+import { dirname, join, resolve } from 'node:path';
+import { LOCK_FILE, LOCK_VERSION, lockText, orchFilesUnder, projectRootOf, type McpLock, type McpLockServer } from '../../compiler/index.js';
 import { parse } from '../../language/index.js';
 import { loadConfig, redactConfigSecrets } from '../config.js';
 import { Redactor } from '../redact.js';
@@ -17,8 +17,12 @@ const SKIP_DIRS = new Set(['node_modules', '.git', 'dist', '.orch']);
 /** The servers the project's `.orch` files import (`import mcp "NAME"`), sorted. */
 export function importedServers(root: string): string[] {
   const names = new Set<string>();
+  const at = resolve(root);
   // A linked file is read too: a plan may import it, and then its servers must be in the lock.
   for (const file of orchFilesUnder(root, { skip: SKIP_DIRS, skipHidden: true, order: 'as-listed', unreadable: 'skip', linkedFiles: true })) {
+    // A folder with a config (package.json, .git) of its own is another project: the compiler reads
+    // its files' servers from that folder's config and lock, never from this one.
+    if (projectRootOf(dirname(file)) !== at) continue;
     const { module } = parse({ file, text: readFileSync(file, 'utf8') });
     for (const imp of module.imports) if (imp.kind === 'FileImport' && imp.mcp) names.add(imp.path);
   }

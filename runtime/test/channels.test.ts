@@ -384,6 +384,25 @@ describe('W0803: channels the config does not define', () => {
       'W0803 channel "blank" of orch.config "channels" names no transport ("email", "slack" or "webhook"): the step will fail when it runs',
     ]);
   });
+  it('warns at the entries orch run refuses as it reads them: email without smtp or from, a "type" key, a webhook without a url; notify through an email channel with no "to"', async () => {
+    const odd = project({
+      channels: {
+        nofrom: { email: { smtp: 'smtp://127.0.0.1:9', to: ['a@example.com'] } },
+        typed: { type: 'webhook', url: 'http://127.0.0.1:9/x' },
+        hook: { webhook: { headers: {} } },
+        noto: { email: { smtp: 'smtp://127.0.0.1:9', from: 'orch@example.com' } },
+      },
+    });
+    expect(codes(odd, 'plan h { step a = notify(channel: "nofrom", text: "x") step b = notify(channel: "typed", text: "x") step c = notify(channel: "hook", text: "x") step d = notify(channel: "noto", text: "x") step e = email(to: ["a@example.com"], subject: "s", text: "t", channel: "noto") }')).toEqual([
+      'W0803 channel "nofrom" of orch.config "channels": email needs "smtp" (smtp://host:port) and "from": the step will fail when it runs',
+      'W0803 channel "typed" of orch.config "channels" names no transport ("email", "slack" or "webhook"): the step will fail when it runs',
+      'W0803 channel "hook" of orch.config "channels" names no transport ("email", "slack" or "webhook"): the step will fail when it runs',
+      'W0803 email channel "noto" of orch.config "channels" has no recipients ("to"), and notify names none: the step will fail when it runs',
+    ]);
+    // What check warns about, orch run refuses at the first attempt, for good.
+    const { result } = await run(planIn(odd, 'plan i { step a = notify(channel: "noto", text: "x") }'));
+    expect(outputOf(result, 'a').error).toBe('email channel "noto" has no recipients ("to")');
+  });
   it('stays silent for notify without any channels (v0.2), not for email', () => {
     expect(codes(without, 'plan c { step n = notify(channel: "ops", text: "x") }')).toEqual([]);
     expect(codes(without, 'plan d { step m = email(to: ["a@example.com"], subject: "s", text: "t") }')).toEqual([expect.stringMatching(/^W0803 channel "email"/)]);

@@ -328,6 +328,31 @@ plan spend { step a = ask()  step b = quiet() }
     expect(text.stdout).toMatch(/spent by capability: .*ask 0\.003/);
   });
 
+  it("§8.2: orch runs --stats counts a sub-plan's spend by the capability that spent it, once, with or without --all", async () => {
+    const project = projectDir('{}');
+    writeFileSync(join(project, 'spend.js'), `export function pay(input, ctx) { ctx.usage({ cost: 0.3 }); return { ok: true }; }`);
+    writeFileSync(
+      join(project, 'sub.orch'),
+      `capability pay { input {} output { ok: bool } handler "./spend.js#pay" cost 0.1usd }
+plan child { step s = pay() }
+plan parent { step k = run child()  step t = pay() }
+`,
+    );
+    const db = join(project, 'runs.db');
+    const run = await cli(['run', 'sub.orch', '--plan', 'parent', '--json', '--db', db], project);
+    expect(run.code, run.stderr).toBe(0);
+    for (const args of [[], ['--all']]) {
+      const r = await cli(['runs', '--db', db, '--stats', '--json', ...args], project);
+      expect(r.code, r.stderr).toBe(0);
+      const { stats } = JSON.parse(r.stdout) as { stats: { cost: number; spend: Record<string, Record<string, { cost: number }>> } };
+      // The parent's 0.6 is its own step's 0.3 and its sub-plan's 0.3 — no "" capability for the run step, nothing twice.
+      expect(stats.cost).toBeCloseTo(0.6, 9);
+      expect(Object.keys(stats.spend.byCapability!)).toEqual([expect.stringMatching(/(^|\.)pay$/)]);
+      expect(Object.values(stats.spend.byCapability!)[0]!.cost).toBeCloseTo(0.6, 9);
+      expect(Object.values(stats.spend.byPlan!).reduce((n, t) => n + t.cost, 0)).toBeCloseTo(0.6, 9);
+    }
+  });
+
   it('orch retry runs a failed run again as a new run, from its journal (exit 0); a completed run is exit 2', async () => {
     const project = projectDir();
     writeFileSync(

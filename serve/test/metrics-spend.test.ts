@@ -44,6 +44,52 @@ describe('spend metrics', () => {
     expect(Number(/orch_cost_total\{plan="launch",capability="m.draft",model="gpt-x"\} (\S+)/.exec(text)?.[1])).toBeCloseTo(0.03, 9);
     expect(text).toMatch(/orch_tokens_total\{plan="launch",capability="m.draft",model="gpt-x",direction="input"\} 440\b/);
   });
+
+  it('shows money to 6 decimals, as orch runs --stats does: a settled reservation leaves no float noise', async () => {
+    // 0.002 reserved, settled by −0.001955 (100 + 50 tokens of gpt-4o-mini): 0.000045, not 0.0000449999999999999.
+    const timeline: JournalEntry[] = [
+      { type: 'step_started', stepId: 's', capability: 'm.sum', cost: 0.002 },
+      { type: 'step_retried', stepId: 's', cost_delta: -0.001955, usage: { input_tokens: 100, output_tokens: 50, model: 'gpt-4o-mini', cost: 0.000045 } },
+      { type: 'step_started', stepId: 's', capability: 'm.sum', cost: 0.002 },
+      { type: 'step_completed', stepId: 's', cost_delta: -0.001955, usage: { input_tokens: 100, output_tokens: 50, model: 'gpt-4o-mini', cost: 0.000045 } },
+    ];
+    const starter = {
+      list: async () => [{ runId: 'r1', planId: 'p', status: 'completed' }],
+      get: async () => null,
+      timeline: async () => timeline,
+      onFinished: () => undefined,
+    } as unknown as RunStarter;
+    const metrics = createMetrics(starter, () => ({ queueDepth: () => 0 }) as never, () => []);
+    expect(await metrics.render()).toMatch(/orch_cost_total\{plan="p",capability="m.sum",model="gpt-4o-mini"\} 0.00009\n/);
+  });
+});
+
+describe("a sub-plan's spend", () => {
+  it('is counted by the capability that spent it, not as a capability "" of its parent’s run step (§8.2)', async () => {
+    const timelines: Record<string, JournalEntry[]> = {
+      r1: [
+        { type: 'plan_created', stepId: null, plan: 'parent' },
+        { type: 'step_started', stepId: 'k', capability: null, cost: 0 },
+        { type: 'step_completed', stepId: 'k', cost_delta: 0.3 },
+        { type: 'step_started', stepId: 't', capability: 'm.pay', cost: 0.1 },
+        { type: 'step_completed', stepId: 't', cost_delta: 0.2, usage: { cost: 0.3 } },
+      ],
+      'r1/k': [
+        { type: 'plan_created', stepId: null, plan: 'child' },
+        { type: 'step_started', stepId: 's', capability: 'm.pay', cost: 0.1 },
+        { type: 'step_completed', stepId: 's', cost_delta: 0.2, usage: { cost: 0.3 } },
+      ],
+    };
+    const starter = {
+      list: async () => [{ runId: 'r1', planId: 'parent', status: 'completed' }],
+      get: async () => null,
+      timeline: async (id: string) => timelines[id] ?? null,
+      onFinished: () => undefined,
+    } as unknown as RunStarter;
+    const text = await createMetrics(starter, () => ({ queueDepth: () => 0 }) as never, () => []).render();
+    const costs = [...text.matchAll(/^orch_cost_total\{(.*)\} (\S+)$/gm)].map((m) => `${m[1]} ${m[2]}`);
+    expect(costs.sort()).toEqual(['plan="child",capability="m.pay",model="" 0.3', 'plan="parent",capability="m.pay",model="" 0.3']);
+  });
 });
 
 describe('a run read back from the journal', () => {
