@@ -12,7 +12,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { orchAsync } from '../../examples/test/cli.js';
-import { openSqlite } from '../../runtime/backend/sqlite/driver.js';
+import { openSqlite } from '../../runtime/index.js';
 
 const BIN = fileURLToPath(new URL('../../bin/orch.js', import.meta.url));
 const MCP_FIXTURE = fileURLToPath(new URL('../../runtime/test/fixtures/mcp-fixture-server.mjs', import.meta.url));
