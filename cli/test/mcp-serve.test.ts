@@ -183,6 +183,15 @@ describe('orch mcp serve (read-only)', () => {
     expect([...files].every((f) => !path.isAbsolute(f) && !f.startsWith('..'))).toBe(true);
   });
 
+  it('reports a declaration unused only when no checked file uses it, as orch check FILES… does (W0601 across the files)', async () => {
+    const both = await call(client, 'check', { files: ['caps.orch', 'good.orch'] });
+    const cli = await orchAsync(['check', 'caps.orch', 'good.orch', '--format', 'json'], { cwd: dir });
+    expect((both.structuredContent as { diagnostics: unknown[] }).diagnostics).toEqual((JSON.parse(cli.stdout) as { diagnostics: unknown[] }).diagnostics);
+    // good.orch uses caps.greet and its placement binds box: neither is unused in the project.
+    const all = (await call(client, 'check', { files: ['.'] })).structuredContent as { diagnostics: { code: string; file: string }[] };
+    expect(all.diagnostics.filter((d) => d.code === 'W0601' && d.file === 'caps.orch')).toEqual([]);
+  });
+
   it('answers a diagnostic with a related place (a duplicate step) as diagnostics, not a protocol error', async () => {
     const r = await call(client, 'check', { source: 'plan dup {\n  step a = log(message: "x")\n  step a = log(message: "y")\n}\n' });
     expect(r.isError).toBeFalsy();
