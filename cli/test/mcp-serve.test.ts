@@ -235,6 +235,14 @@ describe('orch mcp serve (read-only)', () => {
     expect(text(r)).toContain('hello');
   });
 
+  it('previews for an input as orch preview --input does: one the plan does not take is a tool error naming why', async () => {
+    const ok = await call(client, 'preview', { file: 'good.orch', input: { who: 'Ada' } });
+    expect([ok.isError, (ok.structuredContent as { input_resolved: boolean }).input_resolved]).toEqual([undefined, true]);
+    const bad = await call(client, 'preview', { file: 'good.orch', input: { whom: 'Ada' } });
+    expect(bad.isError).toBe(true);
+    expect(text(bad)).toBe('input does not match plan hello: /who: is required; /whom: is not allowed here');
+  });
+
   it('answers a plan with errors as a tool error a person can read, and the server goes on', async () => {
     const r = await call(client, 'preview', { file: 'plans/broken.orch' });
     expect(r.isError).toBe(true);
