@@ -156,6 +156,8 @@ export function diffSteps(original: PlanIR, newPlan: PlanIR): StepDiff[] {
 
 function planParts(a: PlanIR, b: PlanIR): string[] {
   const parts: [string, (p: PlanIR) => unknown][] = [
+    // A renamed plan differs (exit 1): said, not left to the headers' names.
+    ['name', (p) => p.plan],
     ['input', (p) => p.input],
     ['context', (p) => p.context],
     ['output', (p) => p.output],
@@ -242,7 +244,7 @@ export function diffPlans(oldPlan: PlanIR, newPlan: PlanIR, oldPreview: PreviewJ
   };
   const triggersDiffer = triggers.added.length + triggers.removed.length + triggers.changed.length > 0;
   return {
-    same: steps.length === 0 && plan.length === 0 && !triggersDiffer && oldPlan.plan === newPlan.plan,
+    same: steps.length === 0 && plan.length === 0 && !triggersDiffer,
     old: { plan: oldPlan.plan, hash: irHash(oldPlan) },
     new: { plan: newPlan.plan, hash: irHash(newPlan) },
     steps,

@@ -42,6 +42,14 @@ describe('diffPlans', () => {
     expect(renderPlanDiff(d)).toContain('the plans are the same');
   });
 
+  it('names a renamed plan among the plan-level changes (same: false said by a change, not only by the headers)', () => {
+    const a = version(OLD);
+    const b = version(OLD);
+    const d = diffPlans(a.plan, { ...b.plan, plan: 'launch_v2' }, a.p, b.p);
+    expect(d).toMatchObject({ same: false, steps: [], plan: ['name'] });
+    expect(renderPlanDiff(d)).toContain('~ plan: name');
+  });
+
   it('lists steps added, removed and changed, and what follows from them', () => {
     const a = version(OLD);
     const b = version(
