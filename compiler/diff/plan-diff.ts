@@ -25,6 +25,7 @@ export type StepAspect =
   | 'blocks'
   | 'compensate'
   | 'on_failure'
+  | 'priority'
   | 'action';
 
 export interface StepDiff {
@@ -127,6 +128,10 @@ function aspectsOf(oldPlan: PlanIR, a: StepIR, newPlan: PlanIR, b: StepIR): Step
   check('blocks', blocksOf(oldPlan, a), blocksOf(newPlan, b));
   check('compensate', a.compensate, b.compensate);
   check('on_failure', a.on_failure, b.on_failure);
+  // Which ready step starts first when slots are short: a changed plan, not "the same". A step
+  // that only follows its plan's priority is the plan's change (`plan: priority`), not its own.
+  const followsPlan = a.priority === oldPlan.priority && b.priority === newPlan.priority;
+  if (!followsPlan) check('priority', a.priority, b.priority);
   return out;
 }
 
@@ -158,6 +163,8 @@ function planParts(a: PlanIR, b: PlanIR): string[] {
   const parts: [string, (p: PlanIR) => unknown][] = [
     // A renamed plan differs (exit 1): said, not left to the headers' names.
     ['name', (p) => p.plan],
+    ['goal', (p) => p.goal],
+    ['priority', (p) => p.priority],
     ['input', (p) => p.input],
     ['context', (p) => p.context],
     ['output', (p) => p.output],

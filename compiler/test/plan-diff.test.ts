@@ -50,6 +50,13 @@ describe('diffPlans', () => {
     expect(renderPlanDiff(d)).toContain('~ plan: name');
   });
 
+  it('a changed priority (of the plan or of a step) or goal is a difference, not "the same" (exit 0)', () => {
+    const a = version(OLD);
+    const b = version(`  priority low\n  goal "Sum a page"${OLD.replace('step sum = summarize(text: get.output.body)', 'step sum = summarize(text: get.output.body) { priority critical }')}`);
+    const d = diffPlans(a.plan, b.plan, a.p, b.p);
+    expect(d).toMatchObject({ same: false, steps: [{ step: 'sum', change: 'changed', what: ['priority'] }], plan: ['goal', 'priority'] });
+  });
+
   it('lists steps added, removed and changed, and what follows from them', () => {
     const a = version(OLD);
     const b = version(
