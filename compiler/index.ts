@@ -80,7 +80,7 @@ export function compile(input: CompileInput): CompileOutput {
   }
 }
 
-export { check } from './diagnose.js';
+export { check, checkLoading } from './diagnose.js';
 
 // What the layers above use of this one. The IR types are a contract: all of them.
 export type * from './ir/types.js';

@@ -91,6 +91,10 @@ async function cancelOffline(journal: AsyncJournal, runId: string, reason: strin
 export async function signalViaJournal(journal: AsyncJournal, runId: string, payload: SignalPayload): Promise<ControlOutcome> {
   const row = await openRun(journal, runId);
   if ('ok' in row) return row;
+  // As the process running it would answer (it refuses an unknown step): else the caller is told
+  // the decision was recorded, and the row waits in the journal for a step that never comes.
+  if ('stepId' in payload && !namesAStep(row, payload.stepId))
+    return { ok: false, message: `unknown step ${payload.stepId} (plan ${row.plan} of run ${runId} has no such step)` };
   // A bare step id (not an instance key nor a sub-plan's path) may name a step that runs per item.
   if ('stepId' in payload && payload.stepId !== '' && baseId(payload.stepId) === payload.stepId) {
     const waiting = await instancesWaiting(journal, runId, payload.stepId);

@@ -1,9 +1,10 @@
 /** `orch diff OLD NEW [--plan P] [--input JSON|@file] [--format text|json]`: what differs between two versions of a plan (LANGUAGE.md §8.6). */
 import type { Command } from 'commander';
+import type { PlanIR } from '../../compiler/index.js';
 import { CliError } from '../errors.js';
 import { DB_HELP } from '../db-option.js';
 import { readPlanVersion } from './plan-version.js';
-import { inputOption } from '../input-option.js';
+import { inputOption, typedInput } from '../input-option.js';
 
 const HELP = `
 OLD and NEW are .orch files, IR files (orch compile -o) or run ids (the IR the run's journal
@@ -39,10 +40,21 @@ export function registerDiff(program: Command): void {
       const before = await readPlanVersion(oldArg, opts.plan, opts.db);
       const after = await readPlanVersion(newArg, opts.plan, opts.db);
       const { diffPlans, preview, renderPlanDiff } = await import('../../compiler/index.js');
-      const o = input === undefined ? {} : { input };
+      // Read as a run of each version would start with it (units, defaults), as `orch preview` does:
+      // an input one version does not take is a usage error naming that version.
+      const inputFor = async (version: string, plan: PlanIR) => {
+        if (input === undefined) return {};
+        try {
+          return { input: await typedInput(plan, input) };
+        } catch (err) {
+          throw new CliError(`--input for ${version}: ${(err as Error).message}`, 2);
+        }
+      };
+      const oldOptions = await inputFor(oldArg, before.plan);
+      const newOptions = await inputFor(newArg, after.plan);
       // Triggers live in the compiled model: a run id or an IR file has none to compare.
       const triggers = before.model !== undefined && after.model !== undefined;
-      const d = diffPlans(before.plan, after.plan, preview(before.plan, before.model, o), preview(after.plan, after.model, o), { triggers });
+      const d = diffPlans(before.plan, after.plan, preview(before.plan, before.model, oldOptions), preview(after.plan, after.model, newOptions), { triggers });
       process.stdout.write(opts.format === 'json' ? `${JSON.stringify(d, null, 2)}\n` : renderPlanDiff(d));
       process.exitCode = d.same ? 0 : 1;
     });

@@ -5,7 +5,7 @@
  * entry file). An assistant checks the same files over and over while it writes.
  */
 import { resolve } from 'node:path';
-import { check, PlanMemo, type SourceHost } from '../../compiler/index.js';
+import { checkLoading, PlanMemo, unusedAcrossChecks, type SourceHost } from '../../compiler/index.js';
 import { compareDiagnostics, type Diagnostic } from '../../language/index.js';
 import { ParseCache } from '../../lsp/index.js';
 
@@ -18,14 +18,19 @@ export class CheckSession {
     const host = { readFile: (p: string) => texts.get(resolve(p)) ?? imports.readFile(p), parse: this.parses.parse };
     const seen = new Set<string>();
     const out: Diagnostic[] = [];
-    for (const entry of entries) {
+    const checks = entries.map((entry) => {
       const key = resolve(entry);
       let memo = this.memos.get(key);
       if (!memo) this.memos.set(key, (memo = new PlanMemo()));
-      for (const d of check({ entry, host, memo })) {
+      return checkLoading({ entry, host, memo });
+    });
+    // A declaration one checked file uses is not unused because another, checked alone, is (as `orch check` says).
+    const keep = unusedAcrossChecks(checks);
+    for (const c of checks) {
+      for (const d of c.diagnostics) {
         // The same finding reached from two entries (an imported file) is reported once, as `orch check` does.
         const id = `${resolve(d.file)}\u0000${d.range.start.offset}\u0000${d.range.end.offset}\u0000${d.code}\u0000${d.message}`;
-        if (seen.has(id)) continue;
+        if (seen.has(id) || !keep(d)) continue;
         seen.add(id);
         out.push(d);
       }

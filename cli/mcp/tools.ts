@@ -15,6 +15,7 @@ import type { CheckSession } from './checker.js';
 import { isProjectOrchFile, outside, projectSourceHost, realPath } from '../project-host.js';
 import { projectOrchFiles, projectScope, referenceFrom, type ScopeEntry, type ScopeKind } from '../project-scope.js';
 import { readSource } from '../read-source.js';
+import { typedInput } from '../input-option.js';
 import { diagnosticJson, renderText, type DiagnosticJson } from '../render-diagnostics.js';
 import { PlanHasErrors, selectPlan, type SelectedPlan } from '../commands/compiled-plan.js';
 import { refuseDecisionWhenPeopleConfigured } from '../commands/people-decisions.js';
@@ -184,7 +185,8 @@ async function selected(ctx: ToolContext, args: SourceArgs & { plan?: string }):
 
 export async function previewTool(ctx: ToolContext, args: SourceArgs & { plan?: string; input?: unknown }): Promise<ToolAnswer<Record<string, unknown>>> {
   const { plan, model } = await selected(ctx, args);
-  const p = preview(plan, model, args.input === undefined ? {} : { input: args.input });
+  // Read as `orch preview --input` reads it (units, defaults); an input the plan does not take is an error.
+  const p = preview(plan, model, args.input === undefined ? {} : { input: await typedInput(plan, args.input) });
   return { structured: p as unknown as Record<string, unknown>, text: renderPreviewText(p, false).trimEnd() };
 }
 

@@ -156,3 +156,30 @@ describe('a --to plan with errors (LANGUAGE.md §6: a plan with errors is exit 1
     expect((await runCli(['diff', 'ok.orch', 'errors.orch'], dir)).code).toBe(2);
   });
 });
+
+describe('orch diff --input (LANGUAGE.md §8.6)', () => {
+  it('is read as a run of each version reads it (defaults filled), and an input a version does not take is a usage error (exit 2)', async () => {
+    const { runCli } = await import('../../test/support/cli-in-process.js');
+    const dir = mkdtempSync(join(tmpdir(), 'orch-diff-'));
+    const version = (limit: string) => `capability echo { kind tool input { x: string } output { y: string } cost 0.01usd }
+policy capped { strategy cost budget cost <= ${limit} }
+plan p {
+  policy capped
+  input { items: list<string> = ["a", "b", "c"] }
+  for each i in input.items {
+    step f = echo(x: i)
+  }
+  output { n: len(f.output) }
+}
+`;
+    writeFileSync(join(dir, 'v1.orch'), version('0.025usd'));
+    writeFileSync(join(dir, 'v2.orch'), version('0.05usd'));
+    // The default list has three items: three calls of 0.01usd are over v1's budget, within v2's.
+    const d = await runCli(['diff', 'v1.orch', 'v2.orch', '--input', '{}', '--format', 'json'], dir);
+    expect(d.code).toBe(1);
+    expect(JSON.parse(d.stdout).consequences.budgets).toEqual([{ budget: 'cost', before: 'over', after: 'ok' }]);
+    const bad = await runCli(['diff', 'v1.orch', 'v2.orch', '--input', '{"item":"a"}'], dir);
+    expect([bad.code, bad.stdout]).toEqual([2, '']);
+    expect(bad.stderr).toMatch(/--input for v1\.orch: input does not match plan p: \/item: is not allowed here/);
+  });
+});

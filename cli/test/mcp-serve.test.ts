@@ -184,6 +184,15 @@ describe('orch mcp serve (read-only)', () => {
     expect([...files].every((f) => !path.isAbsolute(f) && !f.startsWith('..'))).toBe(true);
   });
 
+  it('reports a declaration unused only when no checked file uses it, as orch check FILES… does (W0601 across the files)', async () => {
+    const both = await call(client, 'check', { files: ['caps.orch', 'good.orch'] });
+    const cli = await orchAsync(['check', 'caps.orch', 'good.orch', '--format', 'json'], { cwd: dir });
+    expect((both.structuredContent as { diagnostics: unknown[] }).diagnostics).toEqual((JSON.parse(cli.stdout) as { diagnostics: unknown[] }).diagnostics);
+    // good.orch uses caps.greet and its placement binds box: neither is unused in the project.
+    const all = (await call(client, 'check', { files: ['.'] })).structuredContent as { diagnostics: { code: string; file: string }[] };
+    expect(all.diagnostics.filter((d) => d.code === 'W0601' && d.file === 'caps.orch')).toEqual([]);
+  });
+
   it('answers a diagnostic with a related place (a duplicate step) as diagnostics, not a protocol error', async () => {
     const r = await call(client, 'check', { source: 'plan dup {\n  step a = log(message: "x")\n  step a = log(message: "y")\n}\n' });
     expect(r.isError).toBeFalsy();
@@ -225,6 +234,14 @@ describe('orch mcp serve (read-only)', () => {
     expect(p.stages.map((s) => s.steps)).toEqual([['first'], ['second']]);
     expect(p.steps.find((s) => s.id === 'first')?.resource).toBe('box');
     expect(text(r)).toContain('hello');
+  });
+
+  it('previews for an input as orch preview --input does: one the plan does not take is a tool error naming why', async () => {
+    const ok = await call(client, 'preview', { file: 'good.orch', input: { who: 'Ada' } });
+    expect([ok.isError, (ok.structuredContent as { input_resolved: boolean }).input_resolved]).toEqual([undefined, true]);
+    const bad = await call(client, 'preview', { file: 'good.orch', input: { whom: 'Ada' } });
+    expect(bad.isError).toBe(true);
+    expect(text(bad)).toBe('input does not match plan hello: /who: is required; /whom: is not allowed here');
   });
 
   it('answers a plan with errors as a tool error a person can read, and the server goes on', async () => {

@@ -25,6 +25,7 @@ export type StepAspect =
   | 'blocks'
   | 'compensate'
   | 'on_failure'
+  | 'priority'
   | 'action';
 
 export interface StepDiff {
@@ -127,6 +128,10 @@ function aspectsOf(oldPlan: PlanIR, a: StepIR, newPlan: PlanIR, b: StepIR): Step
   check('blocks', blocksOf(oldPlan, a), blocksOf(newPlan, b));
   check('compensate', a.compensate, b.compensate);
   check('on_failure', a.on_failure, b.on_failure);
+  // Which ready step starts first when slots are short: a changed plan, not "the same". A step
+  // that only follows its plan's priority is the plan's change (`plan: priority`), not its own.
+  const followsPlan = a.priority === oldPlan.priority && b.priority === newPlan.priority;
+  if (!followsPlan) check('priority', a.priority, b.priority);
   return out;
 }
 
@@ -156,6 +161,10 @@ export function diffSteps(original: PlanIR, newPlan: PlanIR): StepDiff[] {
 
 function planParts(a: PlanIR, b: PlanIR): string[] {
   const parts: [string, (p: PlanIR) => unknown][] = [
+    // A renamed plan differs (exit 1): said, not left to the headers' names.
+    ['name', (p) => p.plan],
+    ['goal', (p) => p.goal],
+    ['priority', (p) => p.priority],
     ['input', (p) => p.input],
     ['context', (p) => p.context],
     ['output', (p) => p.output],
@@ -242,7 +251,7 @@ export function diffPlans(oldPlan: PlanIR, newPlan: PlanIR, oldPreview: PreviewJ
   };
   const triggersDiffer = triggers.added.length + triggers.removed.length + triggers.changed.length > 0;
   return {
-    same: steps.length === 0 && plan.length === 0 && !triggersDiffer && oldPlan.plan === newPlan.plan,
+    same: steps.length === 0 && plan.length === 0 && !triggersDiffer,
     old: { plan: oldPlan.plan, hash: irHash(oldPlan) },
     new: { plan: newPlan.plan, hash: irHash(newPlan) },
     steps,

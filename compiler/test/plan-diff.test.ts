@@ -42,6 +42,21 @@ describe('diffPlans', () => {
     expect(renderPlanDiff(d)).toContain('the plans are the same');
   });
 
+  it('names a renamed plan among the plan-level changes (same: false said by a change, not only by the headers)', () => {
+    const a = version(OLD);
+    const b = version(OLD);
+    const d = diffPlans(a.plan, { ...b.plan, plan: 'launch_v2' }, a.p, b.p);
+    expect(d).toMatchObject({ same: false, steps: [], plan: ['name'] });
+    expect(renderPlanDiff(d)).toContain('~ plan: name');
+  });
+
+  it('a changed priority (of the plan or of a step) or goal is a difference, not "the same" (exit 0)', () => {
+    const a = version(OLD);
+    const b = version(`  priority low\n  goal "Sum a page"${OLD.replace('step sum = summarize(text: get.output.body)', 'step sum = summarize(text: get.output.body) { priority critical }')}`);
+    const d = diffPlans(a.plan, b.plan, a.p, b.p);
+    expect(d).toMatchObject({ same: false, steps: [{ step: 'sum', change: 'changed', what: ['priority'] }], plan: ['goal', 'priority'] });
+  });
+
   it('lists steps added, removed and changed, and what follows from them', () => {
     const a = version(OLD);
     const b = version(

@@ -110,6 +110,15 @@ describe('a decision through the journal (issue #47 item 7)', () => {
     expect(await journal.takeControls('r1')).toEqual([]);
     await journal.close();
   });
+
+  it('for a step the plan does not have is refused, naming it, and nothing is recorded (the MCP `signal` tool said "recorded")', async () => {
+    const { journal, ids } = await journalWithRun();
+    for (const key of ['nosuch', 'nosuch[1]']) expect(await signalViaJournal(journal, 'r1', { stepId: key, decision: 'approve' }), key).toEqual({ ok: false, message: `unknown step ${key} (plan two_layers of run r1 has no such step)` });
+    expect(await journal.takeControls('r1')).toEqual([]);
+    // A sub-plan's step is judged in the sub-plan once it runs: the path under a step of the plan is kept.
+    expect(await signalViaJournal(journal, 'r1', { stepId: `${ids[3]!}/approve`, decision: 'approve' })).toMatchObject({ ok: true });
+    await journal.close();
+  });
 });
 
 /** `source` written to a fresh folder and compiled without errors: its plans, and the folder. */
