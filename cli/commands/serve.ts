@@ -47,7 +47,7 @@ export function registerServe(program: Command): void {
         'POST /triggers/NAME/fire (manual), POST <api path>, GET /triggers, GET /metrics, GET /health,',
         'GET /context, GET /context/signals (value, set_at, age_ms, source, state), GET /context/events,',
         'POST /sources/NAME (a webhook source, with its own token: the body { "topic", "payload" }),',
-        'GET /stream (live run and context events, Server-Sent Events), GET /approvals, GET /resources, GET /audit,',
+        'GET /stream (live run and context events, Server-Sent Events), GET /approvals, GET /resources, GET /workers, GET /spend, GET /audit,',
         'POST /session, GET /session, POST /session/logout, DELETE /sessions.',
         'The dashboard is at / on the same port: sign in once as a user (or with the token without "auth").',
         '',
