@@ -103,7 +103,8 @@ describe('attempts sharing a message (real workers)', () => {
     const { result, exec } = await run(p);
     expect(result.status).toBe('completed');
     expect(result.steps.every((s) => s.status === 'completed')).toBe(true);
-    expect(exec.handOffs.attempts).toBe(480);
+    // An attempt taken back from a slow chunk (a loaded box) is handed over a second time, alone.
+    expect(exec.handOffs.attempts - exec.handOffs.takenBack).toBe(480);
     expect(exec.handOffs.tasks).toBeLessThan(exec.handOffs.attempts);
     expect(exec.handOffs.rerun).toBe(0);
     expect(ran().sort()).toEqual(p.steps.map((s) => s.id).sort());
