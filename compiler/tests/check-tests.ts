@@ -12,7 +12,7 @@ import type { CapabilityInfo } from '../check/capability.js';
 import { durationMs, type ExprEnv, type RootInfo } from '../check/expr.js';
 import type { CheckedPlan } from '../check/checked-plan.js';
 import { derivedSetDiagnostic } from '../check/context-signals.js';
-import type { ContextSignalIR, PlanIR } from '../ir/types.js';
+import type { CapabilityIR, ContextSignalIR, PlanIR } from '../ir/types.js';
 import { invariantLocator } from '../invariant-locator.js';
 import type { LoadedModule } from '../load.js';
 import type { ModelBuilder } from '../model.js';
@@ -91,6 +91,8 @@ export class TestChecker implements TestUnderCheck {
   readonly file: string;
   readonly stale: string[] = [];
   readonly staleSteps: string[] = [];
+  /** A refinement of an MCP tool the test names → that tool's IR name (`CompiledTest.refines`). */
+  readonly refines: Record<string, string> = {};
   private readonly diagsBefore: number;
 
   constructor(
@@ -156,6 +158,7 @@ export class TestChecker implements TestUnderCheck {
       input,
       context,
       mocks,
+      refines: this.refines,
       decisions: decisions.filter((d): d is DecisionIR => d !== null),
       signals,
       expects,
@@ -185,7 +188,8 @@ export class TestChecker implements TestUnderCheck {
   capability(name: QualifiedName, facts: PlanFacts): CapabilityInfo | undefined {
     const shown = partsOf(name);
     const entry = this.cx.scopes.lookup(this.module, 'capability', name.parts.map((p) => p.name));
-    const info = entry ? facts.callable.get(this.cx.capability(entry).name) : undefined;
+    const named = entry ? this.cx.capability(entry) : undefined;
+    const info = named ? (facts.callable.get(named.name) ?? this.refinedTool(named, facts)) : undefined;
     if (entry) this.cx.model.refer(this.file, name.parts[name.parts.length - 1]!.range, entry.symbol.id);
     if (info) return info;
     const callable = [...facts.callable.values()].map((c) => this.writtenName(c)).filter((w): w is string => w !== null);
@@ -196,6 +200,19 @@ export class TestChecker implements TestUnderCheck {
       : `unknown capability "${shown}"${unseen ? `: the test's file does not import its module; ${this.mockHint(unseen)}` : ''}`;
     this.missing(shown, why, callable, name.range, 'capability');
     return undefined;
+  }
+
+  /**
+   * An MCP tool the plan reaches only through refinements of it (`capability read_notes from
+   * files.read_text_file`, §8.3): §9.2 lets a test mock the tool, which then answers them (after
+   * their own mocks) and whose `calls()` lists their calls. Each such refinement is recorded.
+   */
+  private refinedTool(tool: CapabilityInfo, facts: PlanFacts): CapabilityInfo | undefined {
+    const own = mcpToolOf(tool.ir);
+    if (own === null) return undefined;
+    const refinements = [...facts.callable.values()].filter((c) => c.name !== tool.name && mcpToolOf(c.ir) === own);
+    for (const c of refinements) this.refines[c.name] = tool.name;
+    return refinements.length > 0 ? tool : undefined;
   }
 
   /**
@@ -304,7 +321,8 @@ export class TestChecker implements TestUnderCheck {
     for (const s of facts.plan.steps) {
       for (const c of facts.callsOf(s)) {
         const reaches = boundaryOf(c.ir);
-        if (reaches === null || mocked.has(c.name)) continue;
+        const tool = this.refines[c.name];
+        if (reaches === null || mocked.has(c.name) || (tool !== undefined && mocked.has(tool))) continue;
         this.diags.push(
           diagnostic('E0906', `under test "${testName}", step ${s.id} can call ${this.writtenName(c) ?? (c.ir.handler !== null && 'mcp' in c.ir.handler ? `the MCP tool ${c.entry.node.name.name}` : c.name)}, which reaches ${reaches}, and no mock answers it: ${this.mockHint(c)}`, facts.plan.module.file, s.decl.name.range, {
             related: [{ message: `test "${testName}" runs this plan`, file: this.file, range: this.test.plan.range }],
@@ -320,6 +338,12 @@ export class TestChecker implements TestUnderCheck {
     for (let i = this.diagsBefore; i < this.diags.length; i++) if (this.diags[i]!.severity === 'error') n++;
     return n;
   }
+}
+
+/** `server/tool` of a capability answered by an MCP tool (the tool itself or a refinement of it), else null. */
+function mcpToolOf(cap: CapabilityIR): string | null {
+  const h = cap.handler;
+  return h !== null && 'mcp' in h ? `${h.mcp}/${h.tool}` : null;
 }
 
 /** How `file` imports `target`: a relative path with forward slashes (`./lib/child.orch`). */

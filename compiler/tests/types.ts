@@ -31,6 +31,12 @@ export interface CompiledTest {
   readonly input: ExprIR | null;
   readonly context: ExprIR | null;
   readonly mocks: readonly MockIR[];
+  /**
+   * Refinements of an MCP tool the test names (`capability read_notes from files.read_text_file`)
+   * → the tool's IR name: the tool's mocks answer their calls no mock of their own takes, and
+   * `calls(TOOL)` lists them too.
+   */
+  readonly refines?: { readonly [capability: string]: string };
   /** `approve` / `reject` lines, in source order. */
   readonly decisions: readonly DecisionIR[];
   readonly signals: readonly SignalIR[];

@@ -41,6 +41,7 @@ export class MockExecutor implements Executor {
       for (const sub of Object.values(plan.subplans)) each(sub);
     };
     each(test.plan);
+    for (const tool of Object.values(test.refines ?? {})) this.calls[tool] ??= [];
   }
 
   get realAttempts(): number {
@@ -55,6 +56,9 @@ export class MockExecutor implements Executor {
   start(request: AttemptRequest, done: (outcome: AttemptOutcome) => void, logged?: (lines: readonly string[]) => void): AttemptHandle {
     const cap = request.capability.name;
     (this.calls[cap] ??= []).push(request.input);
+    // A refinement's call is a call of the MCP tool it refines too, for a test that names the tool.
+    const tool = this.test.refines?.[cap];
+    if (tool !== undefined) this.calls[tool]!.push(request.input);
     if (request.runId === this.rootRun) this.inputs.set(request.stepId, request.input);
     if (this.answer) {
       const a = this.answer(request);
@@ -67,7 +71,7 @@ export class MockExecutor implements Executor {
       // orch check refuses such a test (E0906); a sub-plan loaded at run time could still get here.
       const why = reaches !== null ? `reaches ${reaches}` : 'has a handler, and handlers do not run here';
       // With `where` mocks of it, named as the test writes it (`files.read_text_file`, not `mcp.files.read_text_file`).
-      const mocked = this.test.mocks.find((m) => m.capability === cap);
+      const mocked = this.test.mocks.find((m) => m.capability === cap || m.capability === tool);
       const none = mocked ? 'no where of its mocks holds for this call' : 'no mock answers it in this test';
       return this.later(0, { ok: false, error: `${mocked?.written ?? cap} ${why}: ${none}`, final: 'config' }, done);
     }
@@ -98,11 +102,19 @@ export class MockExecutor implements Executor {
     };
   }
 
-  /** The first `where` mock whose condition holds, else the unconditional one (§9.2). */
+  /**
+   * The first `where` mock whose condition holds, else the unconditional one (§9.2); for a
+   * refinement of an MCP tool the test mocks, the tool's mocks after its own.
+   */
   private mockFor(request: AttemptRequest): MockIR | null {
+    const tool = this.test.refines?.[request.capability.name];
+    return this.mockOf(request.capability.name, request) ?? (tool !== undefined ? this.mockOf(tool, request) : null);
+  }
+
+  private mockOf(capability: string, request: AttemptRequest): MockIR | null {
     let fallback: MockIR | null = null;
     for (const m of this.test.mocks) {
-      if (m.capability !== request.capability.name) continue;
+      if (m.capability !== capability) continue;
       if (m.where === null) {
         fallback ??= m;
         continue;
