@@ -189,7 +189,9 @@ export class TestChecker implements TestUnderCheck {
     const shown = partsOf(name);
     const entry = this.cx.scopes.lookup(this.module, 'capability', name.parts.map((p) => p.name));
     const named = entry ? this.cx.capability(entry) : undefined;
-    const info = named ? (facts.callable.get(named.name) ?? this.refinedTool(named, facts)) : undefined;
+    // Both first: a tool the plan calls directly and through a refinement answers both.
+    const refined = named ? this.refinedTool(named, facts) : undefined;
+    const info = named ? (facts.callable.get(named.name) ?? refined) : undefined;
     if (entry) this.cx.model.refer(this.file, name.parts[name.parts.length - 1]!.range, entry.symbol.id);
     if (info) return info;
     const callable = [...facts.callable.values()].map((c) => this.writtenName(c)).filter((w): w is string => w !== null);
@@ -208,7 +210,8 @@ export class TestChecker implements TestUnderCheck {
    * their own mocks) and whose `calls()` lists their calls. Each such refinement is recorded.
    */
   private refinedTool(tool: CapabilityInfo, facts: PlanFacts): CapabilityInfo | undefined {
-    const own = mcpToolOf(tool.ir);
+    // The tool itself (its module is the server's), not a refinement of it.
+    const own = tool.entry.module.mcp !== undefined ? mcpToolOf(tool.ir) : null;
     if (own === null) return undefined;
     const refinements = [...facts.callable.values()].filter((c) => c.name !== tool.name && mcpToolOf(c.ir) === own);
     for (const c of refinements) this.refines[c.name] = tool.name;

@@ -15,7 +15,7 @@ import { runPlanTest } from '../index.js';
 const dir = mkdtempSync(join(tmpdir(), 'orch-mock-refined-tool-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function project(test: string): string {
+function project(test: string, direct = false): string {
   writeFileSync(join(dir, 'orch.config.json'), JSON.stringify({ mcp: { files: { command: 'node', args: ['fs.js'] } } }));
   const read = lockTool({ name: 'read_text_file', inputSchema: { type: 'object', properties: { path: { type: 'string' } }, required: ['path'] } });
   writeFileSync(join(dir, 'orch.lock.json'), lockText({ lockVersion: LOCK_VERSION, servers: { files: { name: 'files', version: '1', tools: [read] } } }));
@@ -29,6 +29,7 @@ capability read_notes from files.read_text_file {
 plan notes_digest {
   step notes = read_notes(path: "notes/today.md")
   step other = read_notes(path: "notes/other.md") { after notes }
+  ${direct ? 'step raw = files.read_text_file(path: "notes/raw.md") { after other }' : ''}
   output { text: notes.output.text, other: other.output.text }
 }
 `,
@@ -63,6 +64,22 @@ describe('a mock of an MCP tool that the plan reaches through a refinement', () 
   expect len(calls(n.read_notes)) == 2 and len(calls(files.read_text_file)) == 2
 }
 `);
+    const out = compile({ entry: file, navigation: false, tests: true });
+    expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const result = await runPlanTest(out.tests[0]!, { real: null });
+    expect(result.failures).toEqual([]);
+  });
+
+  it('answers the refinement’s calls too when the plan also calls the tool itself', async () => {
+    const file = project(
+      `test "t" {
+  plan n.notes_digest
+  mock files.read_text_file returns { text: "tool", content: [] }
+  expect run.output.text == "tool" and raw.output.text == "tool" and len(calls(files.read_text_file)) == 3
+}
+`,
+      true,
+    );
     const out = compile({ entry: file, navigation: false, tests: true });
     expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
     const result = await runPlanTest(out.tests[0]!, { real: null });
