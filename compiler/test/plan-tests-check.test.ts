@@ -307,6 +307,23 @@ plan child {
     expect(t!.origin).toEqual({ run: 'run-1', ir_hash: 'sha256:0b1c' });
   });
 
+  it('W0907 alone: a stale captured test is not E0906 for a boundary its plan gained (it does not run; --update asks for the mock)', () => {
+    // The captured mock names a capability the plan renamed; the plan's notify has no mock.
+    const captured = `
+import "./plans.orch" as refunds
+test "t" {
+  captured_from "run-1" ir_hash "sha256:0b1c"
+  plan refunds.refund_flow
+  input { order_id: "o-1", amount: 800usd }
+  mock refunds.tell_ops returns { delivered: true }
+}
+`;
+    expect(problems(checkTest(captured))).toEqual([expect.stringMatching(/^W0907 main.test.orch:7 unknown capability "refunds.tell_ops".*stale/)]);
+    expect(compileTests(captured).tests[0]!.stale).toEqual(['refunds.tell_ops']);
+    // Not captured, the same test is E0901 and E0906, as ever.
+    expect(problems(checkTest(captured.replace(/ {2}captured_from[^\n]*\n/, ''))).map((p) => p.slice(0, 5)).sort()).toEqual(['E0901', 'E0906']);
+  });
+
   it('every test code has an explanation', () => {
     for (const code of ['E0901', 'E0906', 'W0907']) expect(explanationFor(code)?.code).toBe(code);
   });

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { compile, type CompiledTest } from '../../compiler/index.js';
+import { boundaryOf, compile, type CompiledTest, type PlanIR } from '../../compiler/index.js';
 import { loadConfig, projectRoot, type Executor, type ModelPrice, type RunEvent } from '../../runtime/index.js';
 import { captureTest, CaptureError } from './capture.js';
 import { runPlanTest } from './run-test.js';
@@ -49,6 +49,14 @@ export async function updateCapturedTests(path: string, opts: UpdateOptions): Pr
 }
 
 async function recapture(t: CompiledTest, file: string, opts: UpdateOptions): Promise<{ readonly block: string; readonly imports: readonly string[] }> {
+  // A model, tool, channel or network the plan reaches now that no mock answers (a renamed model
+  // capability): its answer cannot be made up, and a capture of its refused call would pin that.
+  const unmocked = unmockedBoundaries(t);
+  if (unmocked.length > 0)
+    throw new CaptureError(
+      `test "${t.name}": plan ${t.plan.plan} as it is now calls ${unmocked.map((u) => `${u.name} (${u.reaches})`).join(', ')}, which no mock of the test answers: ` +
+        `add a mock line for ${unmocked.length === 1 ? 'it' : 'each'} to the test and update again`,
+    );
   let journal: readonly RunEvent[] = [];
   const fresh = await runPlanTest({ ...t, stale: [], staleSteps: [], expects: [] }, { real: opts.real, prices: opts.prices ?? {}, onJournal: (events) => (journal = events) });
   // Decisions of a step that is gone decide nothing: the new plan's run may wait on one for good.
@@ -64,6 +72,21 @@ async function recapture(t: CompiledTest, file: string, opts: UpdateOptions): Pr
   const start = text.indexOf('\ntest "') + 1;
   const imports = text.slice(0, start).split('\n').filter((l) => l.startsWith('import ')).slice(1);
   return { block: text.slice(start).replace(/\n$/, ''), imports };
+}
+
+/** The boundaries (§9.2: a model, MCP tool, channel, `http_request`) the test's plan, sub-plans included, can call with no mock of the test answering. */
+function unmockedBoundaries(t: CompiledTest): { readonly name: string; readonly reaches: string }[] {
+  const mocked = (cap: string) => t.mocks.some((m) => m.capability === cap || m.capability === t.refines?.[cap]);
+  const out = new Map<string, string>();
+  const each = (plan: PlanIR): void => {
+    for (const [name, ir] of Object.entries(plan.capabilities)) {
+      const reaches = boundaryOf(ir);
+      if (reaches !== null && !mocked(name)) out.set(name, reaches);
+    }
+    for (const sub of Object.values(plan.subplans)) each(sub);
+  };
+  each(t.plan);
+  return [...out].map(([name, reaches]) => ({ name, reaches }));
 }
 
 /** `text` with each of `imports` it does not have, after its last import line (else first). */
