@@ -14,7 +14,7 @@ export interface CoverageCliOptions {
 
 export function addCoverageOptions(cmd: Command): Command {
   return cmd
-    .option('--coverage', 'report per plan which outcomes the tests saw: steps run, when true/false, approvals approved/rejected/timed out, retries exhausted, fallbacks, compensations, loops')
+    .option('--coverage', 'report per plan which outcomes the tests saw: steps run, when true/false, approvals approved/rejected, retries exhausted, fallbacks, compensations, loops')
     .addOption(
       new Option('--coverage-min <percent>', 'exit 1 when the tests saw fewer than this share of the outcomes (implies --coverage)').argParser((v: string) => {
         const n = parseCoverageMin(v);

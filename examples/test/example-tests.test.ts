@@ -2,7 +2,7 @@
  * The examples' own tests (LANGUAGE.md §9.2, issue #52's acceptance): one `orch test examples/
  * --coverage --reporter json` process runs every `*.test.orch` of the examples; every test passes
  * and every outcome of every example plan — each step run, each `when` seen true and false, each
- * approval approved, rejected and timed out, retries exhausted, fallbacks taken, compensations run,
+ * approval approved and rejected, retries exhausted, fallbacks taken, compensations run,
  * loops left by their condition and by `max` — is covered. Every example plan has tests.
  */
 import { readdirSync, readFileSync } from 'node:fs';

@@ -1,13 +1,13 @@
 /**
  * `orch test --coverage` (LANGUAGE.md §9.2): the outcomes a plan can have — each step run, each
- * `when` seen true and false, each approval approved, rejected and (with a timeout) timed out,
- * retries exhausted, fallbacks taken, compensations run, loops left by their condition and by
- * `max` — and which of them the tests saw. A test records the outcome keys its run showed
+ * `when` seen true and false, each approval approved and rejected, retries exhausted, fallbacks
+ * taken, compensations run, loops left by their condition and by `max`: §9.2's list, whose share
+ * `--coverage-min` judges (an approval timing out is none of them) — and which of them the tests saw. A test records the outcome keys its run showed
  * (`OutcomeRecorder`, fed the run's events); the report merges them per plan.
  */
 import type { PlanIR, StepIR } from '../../compiler/index.js';
 import type { RunEvent, RunReader } from '../../runtime/index.js';
-import { isApprovalStep, effectiveTimeout } from '../scenario.js';
+import { isApprovalStep } from '../scenario.js';
 import { parseInstance } from '../trace.js';
 
 export type OutcomeKind = 'step' | 'when' | 'approval' | 'retries' | 'fallback' | 'compensation' | 'loop';
@@ -16,7 +16,7 @@ export interface Outcome {
   readonly kind: OutcomeKind;
   /** The step's id (a loop's block id for `loop`). */
   readonly step: string;
-  /** `ran`; `true`/`false`; `approved`/`rejected`/`timed_out`; `exhausted`; `taken`; `run`; `until`/`max`. */
+  /** `ran`; `true`/`false`; `approved`/`rejected`; `exhausted`; `taken`; `run`; `until`/`max`. */
   readonly outcome: string;
 }
 
@@ -38,7 +38,6 @@ export function planOutcomes(plan: PlanIR): Outcome[] {
     if (approval) {
       add('approval', 'approved');
       add('approval', 'rejected');
-      if (canTimeOut(s, plan)) add('approval', 'timed_out');
     } else if (retriesOf(s) > 0) add('retries', 'exhausted');
     if (s.fallback) add('fallback', 'taken');
     if (s.compensate) add('compensation', 'run');
@@ -48,18 +47,6 @@ export function planOutcomes(plan: PlanIR): Outcome[] {
     out.push({ kind: 'loop', step: b.id, outcome: 'until' }, { kind: 'loop', step: b.id, outcome: 'max' });
   }
   return out;
-}
-
-/**
- * An approval's timeout can fire only when neither the plan's deadline nor a blocking duration
- * budget ends the run first (both count from its start, the timeout from later).
- */
-function canTimeOut(step: StepIR, plan: PlanIR): boolean {
-  const timeout = effectiveTimeout(step, plan);
-  if (timeout === null) return false;
-  const budgets = plan.policy?.budgets;
-  const cap = budgets && budgets.duration_warn !== true ? budgets.duration_ms : null;
-  return [plan.deadline_ms, cap].every((limit) => limit === null || timeout < limit);
 }
 
 /** Retries after the first attempt a call step gets (the compiler folded in its capability's). */
@@ -110,9 +97,8 @@ export class OutcomeRecorder {
           return;
         }
         if (this.approvals.has(id)) {
-          if (event.data.status === 'timeout') mark('approval', 'timed_out');
           // A reject with or without a person (§8.8) fails the step with this error.
-          else if (event.data.error?.startsWith('rejected') === true) mark('approval', 'rejected');
+          if (event.data.error?.startsWith('rejected') === true) mark('approval', 'rejected');
         } else if (this.exhausted(key, step)) mark('retries', 'exhausted');
         return;
       case 'step_compensated':
