@@ -189,7 +189,7 @@ export class TestChecker implements TestUnderCheck {
     const shown = partsOf(name);
     const entry = this.cx.scopes.lookup(this.module, 'capability', name.parts.map((p) => p.name));
     const named = entry ? this.cx.capability(entry) : undefined;
-    // Both first: a tool the plan calls directly and through a refinement answers both.
+    // An MCP tool's refinements are recorded even when the plan calls the tool itself too.
     const refined = named ? this.refinedTool(named, facts) : undefined;
     const info = named ? (facts.callable.get(named.name) ?? refined) : undefined;
     if (entry) this.cx.model.refer(this.file, name.parts[name.parts.length - 1]!.range, entry.symbol.id);
@@ -205,9 +205,10 @@ export class TestChecker implements TestUnderCheck {
   }
 
   /**
-   * An MCP tool the plan reaches only through refinements of it (`capability read_notes from
+   * An MCP tool the plan reaches through refinements of it (`capability read_notes from
    * files.read_text_file`, §8.3): §9.2 lets a test mock the tool, which then answers them (after
-   * their own mocks) and whose `calls()` lists their calls. Each such refinement is recorded.
+   * their own mocks) and whose `calls()` lists their calls. Each such refinement is recorded; the
+   * tool is returned when the plan has one.
    */
   private refinedTool(tool: CapabilityInfo, facts: PlanFacts): CapabilityInfo | undefined {
     // The tool itself (its module is the server's), not a refinement of it.

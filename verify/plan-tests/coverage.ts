@@ -1,9 +1,10 @@
 /**
  * `orch test --coverage` (LANGUAGE.md §9.2): the outcomes a plan can have — each step run, each
  * `when` seen true and false, each approval approved and rejected, retries exhausted, fallbacks
- * taken, compensations run, loops left by their condition and by `max`: §9.2's list, whose share
- * `--coverage-min` judges (an approval timing out is none of them) — and which of them the tests saw. A test records the outcome keys its run showed
- * (`OutcomeRecorder`, fed the run's events); the report merges them per plan.
+ * taken, compensations run, loops left by their condition and by `max` (§9.2's list, whose share
+ * `--coverage-min` judges: an approval timing out is none of them) — and which of them the tests
+ * saw. A test records the outcome keys its run showed (`OutcomeRecorder`, fed the run's events);
+ * the report merges them per plan.
  */
 import type { PlanIR, StepIR } from '../../compiler/index.js';
 import type { RunEvent, RunReader } from '../../runtime/index.js';
