@@ -76,6 +76,7 @@ export { RUN_STATUSES } from './scheduler/types.js';
 export { Run, RunDetached } from './scheduler/run.js';
 export { neededScopes } from './scheduler/core/consent.js';
 export { baseId } from './scheduler/core/state.js';
+export { callTier } from './scheduler/core/guards.js';
 export { preStepViolations, type GuardStep } from './scheduler/guardrails.js';
 export { replay, type RestoredStep } from './scheduler/replay.js';
 export { realClock, resultFromJournal, VirtualClock } from './scheduler/index.js';

@@ -36,7 +36,7 @@ export function guardStep(c: RunState, inst: Inst, call?: { readonly resource: R
  * to (the resource's, else the capability's own). A plan compiled before v0.4 records none: the
  * resource's tier then, as it was.
  */
-function callTier(res: ResourceIR | null, cap: CapabilityIR | null | undefined, binding: StepIR['binding']): TierIR | null {
+export function callTier(res: ResourceIR | null, cap: CapabilityIR | null | undefined, binding: StepIR['binding']): TierIR | null {
   const base = res?.tier ?? null;
   const llm = cap?.llm;
   if (!llm) return base;
