@@ -37,7 +37,7 @@ export { derivedReader, hasDerived } from './context/derived-read.js';
 export { ContextStore, UNKNOWN_AGE, type ContextChange, type ContextStoreOptions, type SetResult, type SignalRecord, type SignalState } from './context/store.js';
 export { COALESCE_WINDOW_MS, ContextJournaling, type ContextJournalingOptions } from './context/journaling.js';
 export { attemptSpend, spendBy, type AttemptSpend, type SpendTotals } from './spend.js';
-export { placedSteps } from './placed-steps.js';
+export { placedSteps, placedTier } from './placed-steps.js';
 
 // ── where runs are kept ──
 export {
