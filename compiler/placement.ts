@@ -30,7 +30,13 @@ export interface PlacementResource extends ResourceIR {
 export type PlacementResult =
   | { readonly ok: true; readonly binding: BindingIR }
   /** `code`: a step placement cannot host for another reason than resources (E0801: no model endpoint decided). */
-  | { readonly ok: false; readonly reason: string; readonly code?: 'E0801' };
+  | {
+      readonly ok: false;
+      readonly reason: string;
+      readonly code?: 'E0801';
+      /** E0801: the resources that would host the step but for its model: not unused (W0601), only undecided. */
+      readonly hosts?: readonly string[];
+    };
 
 const TIER_RANK: Record<TierIR, number> = { local: 0, edge: 1, cloud: 2, human: 3 };
 const PREFER_TIER = { local: 'local', edge: 'edge', cloud: 'cloud' } as const;

@@ -37,7 +37,7 @@ export { derivedReader, hasDerived } from './context/derived-read.js';
 export { ContextStore, UNKNOWN_AGE, type ContextChange, type ContextStoreOptions, type SetResult, type SignalRecord, type SignalState } from './context/store.js';
 export { COALESCE_WINDOW_MS, ContextJournaling, type ContextJournalingOptions } from './context/journaling.js';
 export { attemptSpend, spendBy, type AttemptSpend, type SpendTotals } from './spend.js';
-export { placedSteps } from './placed-steps.js';
+export { placedSteps, placedTier } from './placed-steps.js';
 
 // ── where runs are kept ──
 export {
@@ -76,6 +76,7 @@ export { RUN_STATUSES } from './scheduler/types.js';
 export { Run, RunDetached } from './scheduler/run.js';
 export { neededScopes } from './scheduler/core/consent.js';
 export { baseId } from './scheduler/core/state.js';
+export { callTier } from './scheduler/core/guards.js';
 export { preStepViolations, type GuardStep } from './scheduler/guardrails.js';
 export { replay, type RestoredStep } from './scheduler/replay.js';
 export { realClock, resultFromJournal, VirtualClock } from './scheduler/index.js';

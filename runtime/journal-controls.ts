@@ -11,7 +11,7 @@ import { blockNotAStep, keyFitsShape, noSuchInstance, planBlocks } from './sched
 import { baseId } from './scheduler/core/state.js';
 import { replay } from './scheduler/replay.js';
 import type { PlanIR } from '../compiler/index.js';
-import { refusal, ruleBeforeStart, unboundRefusal } from './scheduler/core/approvers.js';
+import { approvalRule, refusal, ruleBeforeStart, unboundRefusal } from './scheduler/core/approvers.js';
 import { recordOf, type Identity, type RecordedIdentity, type Starter } from './people/identity.js';
 import { chainOf } from './scheduler/core/run-origin.js';
 
@@ -128,13 +128,13 @@ export async function signalViaJournal(journal: AsyncJournal, runId: string, pay
 
 /**
  * Why `identity` may not decide approval `stepId` of a run another process executes (§8.8), read
- * off its journal: the step's `approver`, `approvals` and `not_starter` evaluated against the
- * input of the run that holds it, who approved it so far, who started that run and the chain
- * behind it (§9.1) — whether the step waits already or has not started yet (a decision sent
- * early). A sub-plan's step (`sub/ask`) is judged in the sub-plan's run, once it started. Null
- * when it may — or when the journal cannot tell (a sub-plan not started yet, arguments computed
- * from other steps, a step between attempts): the process running the run checks every decision
- * anyway and drops a refused one.
+ * off its journal: the step's `approver`, `approvals` and `not_starter` as its waiting attempt
+ * journaled them (else evaluated against the input of the run that holds it), who approved it so
+ * far, who started that run and the chain behind it (§9.1) — whether the step waits already or has
+ * not started yet (a decision sent early). A sub-plan's step (`sub/ask`) is judged in the
+ * sub-plan's run, once it started. Null when it may — or when the journal cannot tell (a sub-plan
+ * not started yet, arguments computed from other steps before the step started, a step between
+ * attempts): the process running the run checks every decision anyway and drops a refused one.
  */
 async function refusalFromJournal(journal: AsyncJournal, row: RunRow, stepId: string, decision: 'approve' | 'reject', identity: Identity): Promise<string | null> {
   const held = await holderOf(journal, row, stepId);
@@ -146,6 +146,8 @@ async function refusalFromJournal(journal: AsyncJournal, row: RunRow, stepId: st
   let input: unknown = held.input;
   let started = false;
   let waiting = false;
+  // What the waiting attempt evaluated (journaled since v0.4): its own `for each` item, the steps and context it read.
+  let evaluated: { readonly [name: string]: unknown } | undefined;
   let startedBy: Starter | null = null;
   let chain: readonly Starter[] = [];
   const approvedBy: RecordedIdentity[] = [];
@@ -156,14 +158,16 @@ async function refusalFromJournal(journal: AsyncJournal, row: RunRow, stepId: st
       if (runId !== row.id) input = e.data.input;
     }
     if (e.stepId !== key) continue;
-    if (e.type === 'step_started') started = waiting = true;
-    else if (ENDS_AN_ATTEMPT.has(e.type)) waiting = false;
+    if (e.type === 'step_started') {
+      started = waiting = true;
+      evaluated = e.data.input;
+    } else if (ENDS_AN_ATTEMPT.has(e.type)) waiting = false;
     else if (e.type === 'approval_decided' && e.data.decision === 'approve') approvedBy.push(e.data.by);
   }
-  const rule = ruleBeforeStart(step, input);
-  if (rule === null) return null;
   // Started and no longer waiting (ended, or between attempts): the running process answers.
   if (started && !waiting) return null;
+  const rule = waiting && evaluated ? approvalRule(evaluated) : ruleBeforeStart(step, input);
+  if (rule === null) return null;
   // Approvals sent already and not yet taken by the process running the run count too: a second
   // one by the same person would be "recorded" here and then dropped there.
   approvedBy.push(...approvalsWaiting(await journal.pendingControls(row.id), stepId));

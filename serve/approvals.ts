@@ -84,9 +84,14 @@ async function collect(
         if (depth < MAX_DEPTH) await collect(reader, top, child, `${prefix}${s.stepId}/`, { plan: sub, input: subplanInput(await reader.timeline(child)) }, out, depth + 1);
         continue;
       }
-      // A summary may read what steps before it produced (`"Release ${build.output.version}"`).
+      // What the step evaluated on starting to wait, as its `step_started` journaled it: its own
+      // `for each` item, the steps and context it read then.
+      const journaled = approvalInput(await reader.timeline(runId), s.stepId);
+      // Else (a journal from before v0.4) evaluated here: a summary may read what steps before it
+      // produced (`"Release ${build.output.version}"`).
       const env = { vars: { input: source.input }, step: stepViews(view) };
       const value = (name: string): unknown => {
+        if (journaled) return journaled[name];
         const expr = step.args[name];
         if (!expr) return undefined;
         try {
@@ -151,6 +156,16 @@ function runningInstances(timeline: readonly JournalEntry[], stepId: string): st
     if (e.type !== 'step_log' && (key.startsWith(`${stepId}[`) || key.startsWith(`${stepId}#`))) last.set(key, e.type);
   }
   return [...last].filter(([, type]) => type === 'step_started').map(([key]) => key);
+}
+
+/** The arguments approval instance `key` evaluated on starting its last attempt, as journaled (§8.8); null before v0.4. */
+function approvalInput(timeline: readonly JournalEntry[], key: string): { readonly [name: string]: unknown } | null {
+  for (let i = timeline.length - 1; i >= 0; i--) {
+    const e = timeline[i]!;
+    if (e.type !== 'step_started' || e.stepId !== key) continue;
+    return e.input !== null && typeof e.input === 'object' ? (e.input as { readonly [name: string]: unknown }) : null;
+  }
+  return null;
 }
 
 /** The people who approved step instance `key` so far (`approval_decided`), by display name. */

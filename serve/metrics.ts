@@ -5,6 +5,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { countsForLocality, localRatio, privacyScore, type PlacedStep, type PlanIR } from '../compiler/index.js';
 import type { TriggerIR } from '../compiler/index.js';
+import { placedTier } from '../runtime/index.js';
 import type { FinishedRun, RunStarter } from './run-starter.js';
 import { spendOfFinishedRuns, type SpendTotal } from './metrics-spend.js';
 import type { FireResult, TriggerEngine } from './trigger-engine.js';
@@ -126,17 +127,17 @@ function observeFinishedRuns(registry: Registry, starter: RunStarter, plans: () 
     finished.inc({ plan: run.planId, status: run.status });
     const view = await starter.get(run.runId).catch(() => null);
     const plan = planOf(run.planId);
-    const dataOf = new Map(plan?.steps.map((x) => [x.id, x.data]) ?? []);
+    const stepOf = new Map(plan?.steps.map((x) => [x.id, x]) ?? []);
     for (const s of view?.steps ?? []) {
       if (typeof s.duration === 'number' && s.status !== 'skipped' && s.status !== 'pending') {
         stepDuration.observe({ plan: run.planId, status: s.status }, s.duration / 1000);
       }
-      const tier = s.resource ? (plan?.resources[s.resource]?.tier ?? null) : null;
+      // Instances (`send[2]`, `draft#1`) carry their step's data class (and its endpoint).
+      const step = stepOf.get(s.stepId.replace(/[[#].*$/, ''));
+      const tier = s.resource && plan ? placedTier(plan, step, s.resource) : null;
       if (tier && (s.status === 'completed' || s.status === 'failed')) {
         stepsByTier.inc({ tier });
-        // Instances (`send[2]`, `draft#1`) carry their step's data class.
-        const id = s.stepId.replace(/[[#].*$/, '');
-        placed.push({ tier, data: dataOf.get(id) ?? 'public' });
+        placed.push({ tier, data: step?.data ?? 'public' });
         if (placed.length > PLACED_WINDOW) placed.splice(0, placed.length - PLACED_WINDOW);
       }
     }

@@ -8,7 +8,7 @@
 import { exprChildren, type ExprIR, type InvariantIR, type PlanIR, type StepIR, type StepStatus } from '../compiler/index.js';
 import { evaluate, truthy, type EvalEnv } from '../runtime/index.js';
 import type { RunEvent, RunReader } from '../runtime/index.js';
-import { eventAttempt, eventReason, eventResource, preStepViolations, type GuardStep } from '../runtime/index.js';
+import { callTier, eventAttempt, eventReason, eventResource, preStepViolations, type GuardStep } from '../runtime/index.js';
 import { isApprovalStep } from './scenario.js';
 import { parseInstance, type CaseResult, type StateSnapshot, type TraceEvent, type Violation } from './trace.js';
 
@@ -38,7 +38,8 @@ export function stepFacts(step: StepIR, plan: PlanIR, resource: string | null): 
     data: step.data,
     resource,
     placement: res?.kind ?? null,
-    tier: res?.tier ?? step.binding.tier,
+    // A model step: the higher of its resource's and its endpoint's tier, as the runtime judges it (§9.1).
+    tier: res ? callTier(res, plan.capabilities[step.capability ?? ''], step.binding) : step.binding.tier,
     destructive: plan.capabilities[step.capability ?? '']?.destructive ?? false,
     cost: step.estimates.cost,
     duration: step.estimates.duration_ms,

@@ -39,6 +39,7 @@ export function placeSteps(f: PlanFacts): void {
     }
     if (!r.ok) {
       if (s.action.type === 'call' && !s.capability) continue; // unresolved capability: already reported
+      if (r.hosts?.length) (f.undecidedHosts ??= new Set()).add(r.hosts);
       cx.diags.push(diagnostic(r.code ?? 'E0501', r.code ? `step "${s.id}": ${r.reason}` : `no resource can host step "${s.id}": ${r.reason}`, file, s.decl.name.range));
       continue;
     }
@@ -64,11 +65,16 @@ function placeModel(at: PlacementStep, need: ModelNeed, f: PlanFacts): Placed {
   const view = modelView(cx.resources, need);
   const r = place(at, view.resources, f.effective, cx.money);
   const b = r.ok ? withEndpoint(r.binding, need, view.byName) : undefined;
-  if (b) return modelDecided(b, need, view) ? { ok: true, binding: b } : noModel(b.resource);
+  if (b) return modelDecided(b, need, view) ? { ok: true, binding: b } : noModel(b);
   if (!r.ok && !place(at, cx.resources, f.effective, cx.money).ok) return r;
   const hosts = cx.resources.filter((x) => x.kind !== 'human' && at.requires.every((t) => x.provides.includes(t))).map((x) => x.name);
   const on = at.pinned !== undefined ? `its resource ${at.pinned} names no endpoint` : hosts.length ? `no resource that can host it (${hosts.join(', ')}) names an endpoint` : 'it runs on no resource';
-  return { ok: false, code: 'E0801', reason: `the model endpoint its prompt is sent to is not decided: ${on}, and the capability has no endpoint "NAME" — give the capability or its resource an endpoint of orch.config.json "endpoints"` };
+  return {
+    ok: false,
+    code: 'E0801',
+    reason: `the model endpoint its prompt is sent to is not decided: ${on}, and the capability has no endpoint "NAME" — give the capability or its resource an endpoint of orch.config.json "endpoints"`,
+    hosts: at.pinned !== undefined ? [at.pinned] : hosts,
+  };
 }
 
 /**
@@ -76,9 +82,10 @@ function placeModel(at: PlacementStep, need: ModelNeed, f: PlanFacts): Placed {
  * first attempt ("no model for …", runtime/models/model-executor.ts): the model, like the
  * endpoint, is decided where it is placed (§8.1), so it is E0801 at check.
  */
-function noModel(resource: string | null): Placed {
-  const on = resource === null ? 'it runs on no resource' : `its resource ${resource} names no model`;
-  return { ok: false, code: 'E0801', reason: `the model its prompt is sent to is not decided: ${on}, and the capability has no model "NAME" — give the capability or its resource a model` };
+function noModel(b: BindingIR): Placed {
+  const on = b.resource === null ? 'it runs on no resource' : `its resource ${b.resource} names no model`;
+  const hosts = b.resource === null ? [] : [b.resource, ...b.fallbacks];
+  return { ok: false, code: 'E0801', reason: `the model its prompt is sent to is not decided: ${on}, and the capability has no model "NAME" — give the capability or its resource a model`, hosts };
 }
 
 function modelDecided(b: BindingIR, need: ModelNeed, view: ModelView): boolean {

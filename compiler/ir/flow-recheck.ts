@@ -185,7 +185,7 @@ function analyse(plan: PlanIR, projectFile: string, inputs: ReadonlyMap<string, 
     ];
     for (const call of calls) {
       which = call.which;
-      checkCall(call.cap, call.args, call.binding, s.id, exprFlow, projectFile, add);
+      checkCall(call.cap, call.args, modelBinding(call.cap, call.binding, plan), s.id, exprFlow, projectFile, add);
     }
     which = undefined;
     if (s.when && whenNeedsTrust(calls.map((c) => c.cap))) {
@@ -198,6 +198,17 @@ function analyse(plan: PlanIR, projectFile: string, inputs: ReadonlyMap<string, 
     for (const sub of Object.values(plan.subplans ?? {}))
       out.push(...recheckFlows(sub, projectFile).map((x) => ({ ...x, refusal: { ...x.refusal, message: `${OWN_PREFIX(sub.plan)}${x.refusal.message}` } })));
   return { findings: out, output: outputFlow(plan.output, exprFlow) };
+}
+
+/**
+ * A model call's binding with the endpoint its prompt goes to: an IR compiled before §9.1 records
+ * none on the binding, and the runtime then sends it to the bound resource's `endpoint`, else the
+ * capability's own — so that one is judged, at the tier the config gives it now.
+ */
+function modelBinding(cap: CapabilityIR, binding: StepIR['binding'], plan: PlanIR): StepIR['binding'] {
+  if (!cap.llm || binding.endpoint !== undefined) return binding;
+  const endpoint = (binding.resource !== null ? plan.resources[binding.resource]?.endpoint : undefined) ?? cap.llm.endpoint ?? undefined;
+  return endpoint === undefined ? binding : { ...binding, endpoint };
 }
 
 /** One call's arguments against its capability's sinks and where the call runs (E0902, E0903). */

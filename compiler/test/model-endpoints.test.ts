@@ -45,6 +45,19 @@ describe('a model step’s endpoint is decided by the compiler (§9.1)', () => {
     expect(check({ entry: project(`${draft('')}${PLAN}`), host: diskHost }).map((d) => d.code)).toContain('E0801');
   });
 
+  it('the resource that would host the step is not also called unused (W0601): E0801 says what it lacks', () => {
+    const codes = (source: string) =>
+      check({ entry: project(source), host: diskHost })
+        .filter((d) => d.code === 'W0601' || d.code === 'E0801')
+        .map((d) => `${d.code} ${d.message.split(':')[0]}`);
+    expect(codes(`${draft('')}resource laptop { kind local_device  provides llm }\n${PLAN}`)).toEqual(['E0801 step "d"']);
+    expect(codes(`${draft('')}resource laptop { kind local_device  provides llm }\n${PLAN.replace('step d = draft(email: input.email)', 'step d = draft(email: input.email) { on laptop }')}`)).toEqual(['E0801 step "d"']);
+    // Its model undecided (the endpoint is): the same.
+    expect(codes(`${draft('endpoint "ollama"').replace('model "m"', '')}resource laptop { kind local_device  provides llm }\n${PLAN}`)).toEqual(['E0801 step "d"']);
+    // A resource that could host nothing is still unused.
+    expect(codes(`${draft('')}resource laptop { kind local_device  provides llm }\nresource printer { kind local_device  provides ink }\n${PLAN}`)).toEqual(['W0601 resource "printer" is never used', 'E0801 step "d"']);
+  });
+
   it('takes the capability’s endpoint where the resource names none; the step’s tier is the higher one, recorded in the IR and shown by the preview', () => {
     // Personal data to a cloud endpoint is §9.3's E0903: a warning in a project on "flows": "warn", so the plan still compiles.
     const entry = project(`${draft('endpoint "cloud"')}resource laptop { kind local_device  provides llm }\n${PLAN}`, { ...CONFIG, flows: 'warn' });

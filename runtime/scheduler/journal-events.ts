@@ -159,6 +159,12 @@ export const EVENTS = {
       required: ['class', 'trusted', 'sources'],
       additionalProperties: false,
     }),
+    /**
+     * An approval's arguments as it evaluated them on starting to wait (§8.8: its `approver`,
+     * `approvals`, `not_starter`, `summary`, `subject`): what the inbox shows and a decision is
+     * judged by wherever the run is read — they may read a `for each` item, another step or the context.
+     */
+    input: opt<{ readonly [k: string]: unknown }>(OBJECT),
   },
   step_completed: {
     cost_delta: costDelta,

@@ -160,4 +160,17 @@ describe('a decision sent before its approval step starts', () => {
     // Not knowable from the journal: accepted, and checked by the process that starts `last`.
     expect(await rt.signal(first.runId, { stepId: 'last', decision: 'approve', identity: dave })).toMatchObject({ ok: true });
   });
+
+  it('once it waits, is judged through the journal by the approver it evaluated (journaled in step_started), also one read off another step', async () => {
+    const first = await rt.start(twoGates, { input: { team: 'group:ops' }, startedBy: alice });
+    expect((await first.result).status).toBe('paused');
+    expect(await rt.signal(first.runId, { stepId: 'gate', decision: 'approve', identity: bob })).toMatchObject({ ok: true });
+    expect((await (await rt.resume(first.runId)).result).status).toBe('paused');
+    expect(await rt.signal(first.runId, { stepId: 'later', decision: 'approve', identity: dave })).toMatchObject({ ok: true });
+    expect((await (await rt.resume(first.runId)).result).status).toBe('paused');
+    // `last` waits, its approver bob (gate's approver): dave is refused at once, not recorded and dropped.
+    const waiting = (await rt.store!.load(first.runId)).filter((e) => e.type === 'step_started' && e.stepId === 'last');
+    expect(waiting.map((e) => e.data)).toEqual([expect.objectContaining({ input: expect.objectContaining({ approver: 'bob', summary: 'last?' }) })]);
+    expect(await rt.signal(first.runId, { stepId: 'last', decision: 'approve', identity: dave })).toEqual({ ok: false, forbidden: true, message: expect.stringContaining('bob') });
+  });
 });

@@ -310,6 +310,36 @@ plan p {
       expect((kept as { plan: PlanIR }).plan.steps.find((s) => s.id === 'w')!.flow_refusals).toHaveLength(1);
     });
 
+    it('judges a model step by the endpoint its resource names (all a v0.3 IR says of it) at the tier the config gives it now', async () => {
+      const src = `
+capability sum { kind llm  input { text: string }  output { s: string }  prompt "S \${input.text}"  model "m"  requires llm }
+resource box { kind local_device  provides llm  endpoint "ep" }
+plan p {
+  input { email: string @personal }
+  step s = sum(text: input.email)
+  output { s: s.output.s }
+}
+`;
+      const local = { endpoints: { ep: { api: 'openai', base_url: 'http://127.0.0.1:11434/v1' } } };
+      // A v0.3 compiler wrote the resource's endpoint, not the step's (nor any tier).
+      const v03 = (ir: PlanIR): PlanIR => ({
+        ...ir,
+        resources: Object.fromEntries(Object.entries(ir.resources).map(([k, r]) => [k, { ...r, endpoint_tier: undefined }])),
+        steps: ir.steps.map((x) => ({ ...x, binding: { ...x.binding, endpoint: undefined, endpoint_tier: undefined } })),
+      });
+      const ir = v03(unlabelled(compiled(local, src)));
+      const at = (config: object): string => {
+        const sub = mkdtempSync(join(dir, 'ir-'));
+        writeFileSync(join(sub, 'orch.config.json'), JSON.stringify(config));
+        writeFileSync(join(sub, 'plan.json'), JSON.stringify(portablePlan(ir)));
+        return join(sub, 'plan.json');
+      };
+      expect((await loadPlan(at(local))).kind).toBe('plan');
+      // The same endpoint now a cloud one: the personal prompt may not go there.
+      const moved = await loadPlan(at({ endpoints: { ep: { api: 'openai', base_url: 'https://api.example.com/v1' } } }));
+      expect((moved as { message?: string }).message).toContain('E0903 in step s: personal data reaches model endpoint ep (cloud) in step s: sum.text ← input.email @personal');
+    });
+
     it('refuses one edited so that a model’s answer reaches a destructive step', async () => {
       const edited = (ir: PlanIR): PlanIR => ({ ...ir, steps: ir.steps.map((s) => (s.id === 'w' ? { ...s, args: { path: { op: 'get', object: { op: 'get', object: { op: 'step', id: 'c' }, key: 'output' }, key: 'reply_to' } } } : s)) });
       const loaded = await loadPlan(irFile({}, 'input.body', 'input.body', edited));

@@ -64,4 +64,15 @@ describe('placedSteps', () => {
     );
     expect(placed).toEqual([{ tier: 'edge', data: 'personal' }]);
   });
+
+  it('places a model step at the higher of its resource’s and its endpoint’s tier, as the preview does (§9.1)', () => {
+    const llm = { prompt: lit('hi'), system: null, model: 'm', temperature: null, max_tokens: null } as unknown as NonNullable<Parameters<typeof capability>[1]>['llm'];
+    const m = plan({
+      resources: [resource('laptop', { kind: 'local_device', tier: 'local', endpoint: 'far', endpoint_tier: 'cloud' })],
+      capabilities: [capability('ask', { kind: 'llm', llm })],
+      steps: [step({ id: 'ask', capability: 'ask', resource: 'laptop', data: 'personal', args: {} })],
+    });
+    const placed = placedSteps(m, events([['step_started', 'ask', { attempt: 1, resource: 'laptop' }], ['step_completed', 'ask']]));
+    expect(placed).toEqual([{ tier: 'cloud', data: 'personal' }]);
+  });
 });

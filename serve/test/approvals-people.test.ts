@@ -51,6 +51,13 @@ plan pay {
   step ask = approval(approver: "group:finance", summary: "Pay \${input.amount}?", approvals: 2, not_starter: true)
   output { approvers: ask.output.approvers, last: ask.output.approver }
 }
+
+plan batch {
+  input { payments: list<{ team: string, amount: int }> }
+  for each p in input.payments parallel 2 {
+    step ok = approval(approver: "group:\${p.team}", summary: "Pay \${p.amount} to \${p.team}?", subject: p)
+  }
+}
 `;
 
 /** A plan of a project without people (no `auth` block): its runs are not bound to people (§9.1). */
@@ -239,6 +246,26 @@ describe('approvals bound to people over the API', () => {
       return v?.status === 'failed' ? v : undefined;
     }, 20_000, 'the run to fail');
     expect(JSON.stringify(view)).toContain('rejected by carol: too much');
+  });
+
+  it("each approval of a for each is shown and judged by what it evaluated: its own item's approver, summary and subject", async () => {
+    const started = await call('/runs', alice, { plan: 'batch', input: { payments: [{ team: 'finance', amount: 5 }, { team: 'ops', amount: 7 }] } });
+    expect(started.status).toBe(202);
+    const id = started.json.runId!;
+    const both = await waitFor(async () => {
+      const mine = (await pendingApprovals(starter)).filter((a) => a.runId === id);
+      return mine.length === 2 ? mine : undefined;
+    }, 20_000, 'both approvals in the inbox');
+    expect(both.map((a) => [a.stepId, a.approver, a.summary, a.subject])).toEqual([
+      ['ok[0]', 'group:finance', 'Pay 5 to finance?', { team: 'finance', amount: 5 }],
+      ['ok[1]', 'group:ops', 'Pay 7 to ops?', { team: 'ops', amount: 7 }],
+    ]);
+    // Journaled where it started, for whoever reads the run: the inbox of another server too.
+    expect((await timeline(id)).find((e) => e.type === 'step_started' && e.stepId === 'ok[1]')).toMatchObject({ input: { approver: 'group:ops', summary: 'Pay 7 to ops?' } });
+    expect((await call(`/runs/${id}/steps/ok%5B0%5D/approve`, dave)).status).toBe(403);
+    expect((await call(`/runs/${id}/steps/ok%5B1%5D/approve`, dave)).status).toBe(202);
+    expect((await call(`/runs/${id}/steps/ok%5B0%5D/approve`, bob)).status).toBe(202);
+    await waitFor(async () => ((await starter.get(id))?.status === 'completed' ? true : undefined), 20_000, 'the run to complete');
   });
 
   it('a run started without people keeps the v0.2 rule here too (§9.1): the approver is a label, the first decision decides', async () => {

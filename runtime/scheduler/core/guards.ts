@@ -1,5 +1,5 @@
 /** Guardrails at run time: the step facts they see, and recording violations (warnings once). */
-import type { CapabilityIR, ResourceIR } from '../../../compiler/index.js';
+import { higherTier, type CapabilityIR, type ResourceIR, type StepIR, type TierIR } from '../../../compiler/index.js';
 import { preStepViolations, type GuardStep, type Violation } from '../guardrails.js';
 import { env } from './env.js';
 import { violationKey } from './fold.js';
@@ -22,12 +22,36 @@ export function guardStep(c: RunState, inst: Inst, call?: { readonly resource: R
     kind: cap?.kind ?? step.kind,
     data: step.data,
     placement: res?.kind ?? null,
-    tier: res?.tier ?? null,
+    tier: callTier(res, cap, step.binding),
     resource: res?.name ?? null,
     cost: step.estimates.cost,
     duration: step.estimates.duration_ms,
     destructive: cap?.destructive ?? false,
   };
+}
+
+/**
+ * The tier guardrails judge a call at (§9.1): the higher of its resource's and, for a call the
+ * built-in model handler answers, the tier the compiler recorded for the endpoint its prompt goes
+ * to (the resource's, else the capability's own). A plan compiled before v0.4 records none: the
+ * resource's tier then, as it was.
+ */
+export function callTier(res: ResourceIR | null, cap: CapabilityIR | null | undefined, binding: StepIR['binding']): TierIR | null {
+  const base = res?.tier ?? null;
+  const llm = cap?.llm;
+  if (!llm) return base;
+  const endpoint = res?.endpoint ?? llm.endpoint ?? undefined;
+  if (endpoint === undefined) return base;
+  const recorded =
+    res?.endpoint === endpoint && res.endpoint_tier !== undefined
+      ? res.endpoint_tier
+      : binding.resource === (res?.name ?? null) && binding.endpoint === endpoint && binding.endpoint_tier !== undefined
+        ? binding.endpoint_tier
+        : llm.endpoint === endpoint
+          ? llm.endpoint_tier
+          : undefined;
+  if (recorded === undefined || base === 'human') return base;
+  return base === null ? recorded : higherTier<TierIR>(base, recorded);
 }
 
 /** Journals the violations (a warning once per guardrail, rule and step); returns the first blocking one. */

@@ -128,6 +128,18 @@ interface Launch {
   readonly restoredWaitStart: number | null;
   /** §9.4: since when its waits for an available resource count against its timeout (null: it did not wait). */
   readonly waitedSince: number | null;
+  /** An approval's evaluated arguments, or why they could not be evaluated; null for any other attempt. */
+  readonly approval: ApprovalArgs | null;
+}
+
+type ApprovalArgs = { readonly args: { [k: string]: unknown } } | { readonly error: string };
+
+function approvalArgs(c: RunState, inst: Inst): ApprovalArgs {
+  try {
+    return { args: evalArgs(c, inst, inst.logical.step.args) };
+  } catch (err) {
+    return { error: (err as Error).message };
+  }
 }
 
 /** `admitted`: `beginStep` checked the budgets in this same turn, with nothing charged since. */
@@ -182,6 +194,9 @@ function beginAttempt(c: RunState, inst: Inst): Launch {
             : { kind: 'call', token };
   c.inProgress.add(inst);
   const attempt = inst.rec.attempts + 1;
+  // An approval's arguments, evaluated before `step_started` so that it journals them (§8.8): the
+  // inbox and a decision judged off the journal read them there (they may read a `for each` item).
+  const approval = kind === 'call' && cap && isApproval(cap) ? approvalArgs(c, inst) : null;
   c.emit('step_started', inst.key, {
     attempt,
     phaseAttempt: inst.rec.phaseAttempts + 1,
@@ -191,12 +206,14 @@ function beginAttempt(c: RunState, inst: Inst): Launch {
     capability: cap?.name ?? null,
     cost: reservation.total,
     ...(step.labels ? { labels: step.labels } : {}),
+    ...(approval && 'args' in approval ? { input: approval.args } : {}),
   });
   return {
     token,
     attempt,
     cap,
     res,
+    approval,
     timeoutMs: step.timeout_ms ?? cap?.timeout_ms ?? null,
     restoredWaitStart: resuming ? (r.attemptStartedAt ?? r.startedAt) : null,
     waitedSince: inst.waitedMs > 0 ? c.now - inst.waitedMs : null,
@@ -256,12 +273,9 @@ function startCall(c: RunState, inst: Inst, l: Launch): void {
 /** An approval: its arguments evaluated and checked, then it waits for decisions (those kept for it first). */
 function startApproval(c: RunState, inst: Inst, l: Launch): void {
   const { token, timeoutMs, restoredWaitStart } = l;
-  let args: { [k: string]: unknown };
-  try {
-    args = evalArgs(c, inst, inst.logical.step.args);
-  } catch (err) {
-    return attemptFailed(c, inst, `arguments: ${(err as Error).message}`, false, false, true, PERMANENT);
-  }
+  const evaluated = l.approval ?? approvalArgs(c, inst);
+  if ('error' in evaluated) return attemptFailed(c, inst, `arguments: ${evaluated.error}`, false, false, true, PERMANENT);
+  const args = evaluated.args;
   const bad = badApprovalArgs(args);
   if (bad !== null) return attemptFailed(c, inst, `arguments: ${bad}`, false, false, false, PERMANENT);
   inst.activity = { kind: 'approval', token, args };
