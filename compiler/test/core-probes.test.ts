@@ -166,6 +166,23 @@ describe('§4 built-ins: arguments the run could only answer one way, or not as 
     for (const ok of ['contains(input.l, 2)', 'contains(input.l, input.n)', 'contains(input.s, "a")', 'contains(input.m, "k")']) expect(e0201(ok), ok).toEqual([]);
   });
 
+  it('sum, min and max of a literal list of several units are E0203 at the first item of another unit, as `+` is (§3: units never mix silently)', () => {
+    expect(e0201('sum([1s, 2usd])')).toEqual(['E0203 2usd: sum(): cannot mix duration and money (duration and money(usd))']);
+    expect(e0201('max([1usd, 2eur])')).toEqual(['E0203 2eur: max(): cannot mix currencies usd and eur']);
+    expect(e0201('min([1s, 2])')).toEqual(['E0203 2: min(): cannot mix duration and number (duration and int)']);
+    expect(e0201('sum([1, "a"])')).toEqual(['E0201 "a": sum() needs numbers, durations, money or percents, not string']);
+    for (const ok of ['sum([1, 2.5])', 'max([1s, 2m])', 'sum([1usd, 2usd])', 'sum([])']) expect(e0201(ok), ok).toEqual([]);
+  });
+
+  it('==, != and in between currencies are E0203, as < is (not a type mismatch)', () => {
+    expect(e0201('1usd == 1eur')).toEqual(['E0203 1usd == 1eur: "==": cannot mix currencies usd and eur']);
+    expect(e0201('1usd != 1eur')).toEqual(['E0203 1usd != 1eur: "!=": cannot mix currencies usd and eur']);
+    expect(e0201('1usd in [1eur]')).toEqual(['E0203 1usd in [1eur]: "in": cannot mix currencies usd and eur']);
+    expect(e0201('1s in [1usd]')).toEqual(['E0203 1s in [1usd]: "in": cannot mix duration and money']);
+    expect(e0201('contains([1usd], 1eur)')).toEqual(['E0203 1eur: contains() looks in a list<money(usd)> for money(eur): it is never found']);
+    expect(e0201('1 in ["a"]')).toEqual([expect.stringMatching(/^E0201 /)]);
+  });
+
   it("round()'s digits are a whole number", () => {
     expect(e0201('round(2.5, 1.5)')).toEqual(["E0201 1.5: round()'s second argument is a whole number of decimals, not number"]);
     expect(e0201('round(2.5, "a")')).toHaveLength(1);
