@@ -238,3 +238,22 @@ plan p { guardrails g step a = c(x: "1") output { y: a.output.y } }
     ]);
   });
 });
+
+describe('§2 keywords as names: a step, block or item named input or context would hide the plan input or the context', () => {
+  const e0102 = (text: string) => checkText(text).filter((d) => d.code === 'E0102').map((d) => `${covered(text, d)}: ${d.message}`);
+
+  it('is E0102 at the name where the plan declares an input (the module a context): input.X would read the step', () => {
+    expect(e0102(`${CAP}plan p {\n  input { q: string }\n  step input = c(x: "1")\n}\n`)).toEqual(['input: step "input" hides the input of plan p (input.X would read the step): rename it']);
+    expect(e0102(`${CAP}plan p {\n  input { xs: list<string> }\n  for each input in input.xs parallel 2 {\n    step a = c(x: input)\n  }\n}\n`)).toEqual([
+      'input: for each item "input" hides the input of plan p (input.X would read the for each item): rename it',
+    ]);
+    expect(e0102(`${CAP}plan p {\n  input { q: string }\n  race input {\n    step a = c(x: "1")\n    step b = c(x: "2")\n  }\n}\n`)).toEqual([
+      'input: race "input" hides the input of plan p (input.X would read the race): rename it',
+    ]);
+    expect(e0102(`${CAP}context { t: string }\nplan p {\n  step context = c(x: context.t)\n}\n`)).toEqual(['context: step "context" hides the context (context.X would read the step): rename it']);
+  });
+
+  it('is fine where nothing is hidden, and other keywords stay usable as step names', () => {
+    expect(e0102(`${CAP}plan p {\n  step input = c(x: "1")\n  step cost = c(x: input.output.y)\n  step run = c(x: cost.output.y)\n  output { y: run.output.y }\n}\n`)).toEqual([]);
+  });
+});
