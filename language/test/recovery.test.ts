@@ -224,6 +224,23 @@ plan q { step w = wait until true timeout 3 step x = a() }`;
     expect(both('policy p { rate_limit a 1 per soon }')[1]).toEqual(["1:31 E0001 expected a duration (e.g. 30s) after 'per', found 'soon'"]);
   });
 
+  it("also in a budget's limit: a plain number or a percentage is E0203 naming what the metric needs, and only that budget is dropped", () => {
+    const text = `policy p {
+  budget cost <= 5
+  budget duration <= 10
+  budget cost <= 80% warn
+  budget cost <= 0.5usd
+}`;
+    const expected = [
+      "2:18 E0203 'budget cost' needs an amount of money (e.g. 0.05usd), found a number '5'",
+      "3:22 E0203 'budget duration' needs a duration (e.g. 30s), found a number '10'",
+      "4:18 E0203 'budget cost' needs an amount of money (e.g. 0.05usd), found a percentage '80%'",
+    ];
+    expect(both(text)).toEqual([expected, expected]);
+    const policy = parse({ file: 'f.orch', text }).module.declarations[0]!;
+    expect(policy.kind === 'PolicyDecl' && policy.budgets.map((b) => [b.metric, b.limit.kind])).toEqual([['cost', 'MoneyLit']]);
+  });
+
   it('also where a plain number is needed: a duration, money or percentage there is E0203 too, and the block after it is kept', () => {
     const text = `capability a { kind tool retry 2s temperature 0.5usd max_tokens 10s }
 resource r { kind local_device concurrency 2s energy 5% }
