@@ -5,7 +5,7 @@
 import type { IToken } from 'chevrotain';
 import type * as A from './ast.js';
 import {
-  CAPABILITY_KINDS, DATA_CLASSES, GUARDRAIL_SEVERITIES, INTEGRITIES, JOIN_RULES, PRIORITIES, RESOURCE_KINDS, STRATEGIES,
+  CAPABILITY_KINDS, DATA_CLASSES, GUARDRAIL_SEVERITIES, INTEGRITIES, JOIN_RULES, PRIORITIES, RESOURCE_KINDS, STRATEGIES, WEIGHT_FACTORS,
 } from './ast.js';
 import { diagnostic, type Range } from './diagnostic.js';
 import { DurationTok, MoneyTok } from './lexer.js';
@@ -111,7 +111,9 @@ export abstract class DeclarationBuilders extends ExpressionBuilders {
     }
   }
 
+  /** A `weights` entry: the factors balanced/comfort placement scores (another key would be ignored). */
   weight(key: IToken | undefined, value: IToken | undefined, range: Range): A.WeightDecl {
+    this.word(key, WEIGHT_FACTORS, 'weight');
     return { kind: 'WeightDecl', key: this.ident(key), value: this.plainNumber(value, this.ident(key).name), range };
   }
 

@@ -46,10 +46,7 @@ export function policyRules(Base: CapabilityRules) {
       const key = this.CONSUME(Name, LABEL.key);
       this.CONSUME(Colon);
       const n = this.CONSUME(AnyNumber);
-      if (this.live) {
-        const w: A.WeightDecl = { kind: 'WeightDecl', key: this.b.ident(key), value: this.b.plainNumber(n, key.image), range: this.b.span(key.startOffset, this.end()) };
-        return w;
-      }
+      if (this.live) return this.b.weight(key, n, this.b.span(key.startOffset, this.end()));
     });
 
     budgetDecl = this.RULE('budgetDecl', () => {

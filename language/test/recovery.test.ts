@@ -139,6 +139,15 @@ plan ok { step a = f() }
     expect(at('plan p { step a = f() { join fastest } }')[0]).toMatch(/unknown join rule 'fastest' \(expected one of: all_success, none_failed, all_done, any_success, first\)/);
   });
 
+  it('reports a weight that placement does not weigh, on both parse paths (a typo was silently ignored)', () => {
+    const text = 'policy p { strategy balanced weights { cost: 0.5, speed: 0.5 } }';
+    const both = (t: string) =>
+      [parse({ file: 'f.orch', text: t }), parseViaCst({ file: 'f.orch', text: t })].map((o) => o.diagnostics.map((d) => `${d.range.start.line}:${d.range.start.column} ${d.code} ${d.message}`));
+    const expected = ["1:51 E0001 unknown weight 'speed' (expected one of: cost, latency, energy, reliability)"];
+    expect(both(text)).toEqual([expected, expected]);
+    expect(both('policy p { weights { cost: 0.3, latency: 0.3, energy: 0.2, reliability: 0.2 } }')).toEqual([[], []]);
+  });
+
   it('reports non-integers where counts are expected', () => {
     expect(at('resource r { concurrency 2.5 }')[0]).toMatch(/concurrency must be a whole number/);
   });
