@@ -89,6 +89,14 @@ describe('§2 identifiers are ASCII and strings straight-quoted: E0001 says so',
   });
 });
 
+describe('§2 identifiers: __proto__ cannot be a name (schemas and records would drop it unseen)', () => {
+  it('is E0001 where it names a field, an input, a step or an argument; read after a dot it is a member', () => {
+    const text = 'plan p {\n  input { __proto__: int = 3 }\n  output { __proto__: 1, m: { __proto__: 5 } }\n}\n';
+    expect(checkText(text).map((d) => `${d.code} ${covered(text, d)} ${d.range.start.line}`)).toEqual(['E0001 __proto__ 2', 'E0001 __proto__ 3', 'E0001 __proto__ 3']);
+    expect(checkText('plan p {\n  input { a: any }\n  output { x: input.a.__proto__ ?? 0 }\n}\n')).toEqual([]);
+  });
+});
+
 describe('§2 numbers are integers and decimals: other notations are E0001 saying what to write', () => {
   const message = (lit: string) => checkText(`plan p { output { a: ${lit} } }\n`).map((d) => `${d.code} ${d.message}`);
 
