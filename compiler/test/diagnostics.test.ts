@@ -391,6 +391,11 @@ describe('W0601 unused declaration', () => {
     const ds = only('W0601', text).map((d) => covered(text, d));
     expect(ds.sort()).toEqual(['s', 'spare']);
   });
+  it('reports a type alias nothing refers to (its own declaration is no use of it); one a used type names is used', () => {
+    const text = `${BASE}\ntype Spare = int\ntype Item = { n: int }\ntype Items = list<Item>\nplan p { input { xs: Items } step a = fetch(url: "x") }\n`;
+    const types = only('W0601', text).filter((d) => d.message.startsWith('type '));
+    expect(types.map((d) => `${covered(text, d)}: ${d.message}`)).toEqual(['Spare: type "Spare" is never used']);
+  });
   it('near miss: a used llm output and a tool step with effects are fine', () => {
     const text = `${BASE}\nplan p {\n  step a = fetch(url: "x")\n  step s = summarize(text: a.output.body)\n  output { s: s.output.summary }\n}\n`;
     expect(only('W0601', text)).toEqual([]);
