@@ -613,6 +613,8 @@ function invisibleHint(ch: string): string | undefined {
 /** Why a character is not Orch, for the two usual cases: quotes an editor curled, a letter outside ASCII. */
 function unexpectedHint(ch: string): string {
   if (/^[\u201C\u201D\u201E\u2018\u2019]/.test(ch)) return ' (strings use straight double quotes: "…")';
+  // `'text'` or a template literal, as other languages write strings.
+  if (ch.startsWith("'") || ch.startsWith('`')) return ' (strings are written in double quotes: "…")';
   if (/^\p{L}/u.test(ch)) return ' (names are ASCII letters, digits and _; other text goes in a "string")';
   return '';
 }

@@ -87,6 +87,10 @@ describe('§2 identifiers are ASCII and strings straight-quoted: E0001 says so',
     const d = checkText('plan p {\n  step caf\u00e9 = wait 1s\n}\n')[0]!;
     expect([d.message, d.range.start.line, d.range.start.column]).toEqual(['unexpected character \'\u00e9\' (names are ASCII letters, digits and _; other text goes in a "string")', 2, 11]);
   });
+
+  it("a single quote or a backtick, as other languages write strings, says to use double quotes", () => {
+    for (const q of ["'", '`']) expect(checkText(`plan p {\n  goal ${q}x${q}\n}\n`).map((d) => d.message)[0], q).toBe(`unexpected character '${q}' (strings are written in double quotes: "…")`);
+  });
 });
 
 describe('§2 identifiers: __proto__ cannot be a name (schemas and records would drop it unseen)', () => {
