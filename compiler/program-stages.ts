@@ -41,8 +41,7 @@ export function bindNames(f: ProgramFacts): void {
   const scopes = (f.scopes = new Scopes(program, model, diags));
   const types = (f.types = new TypeResolver(scopes, model, diags));
   for (const m of program.modules)
-    for (const e of scopes.entries(m, 'type'))
-      types.resolve(m, { kind: 'NamedType', range: e.node.name.range, name: { kind: 'QualifiedName', range: e.node.name.range, parts: [e.node.name] } });
+    for (const e of scopes.entries(m, 'type')) types.alias(e);
 }
 
 /** `context`: the type of `context`, from the program's `context { … }` blocks. */

@@ -139,10 +139,18 @@ function checkTrigger(
       needsWith = true;
       const cron = src.cron.parts.filter((p) => typeof p === 'string').join('');
       const tz = src.timezone ? src.timezone.parts.filter((p) => typeof p === 'string').join('') : undefined;
+      let next: Date | null;
       try {
-        new Cron(cron, { paused: true }).stop();
+        const c = new Cron(cron, { paused: true });
+        next = c.nextRun();
+        c.stop();
       } catch (e) {
         err(`invalid cron expression "${cron}": ${(e as Error).message.replace(/^CronPattern:\s*/, '')}`, src.cron.range);
+        break;
+      }
+      // `0 0 31 2 *` (February 31st) parses but names no date: the trigger would never fire.
+      if (next === null) {
+        err(`invalid cron expression "${cron}": it names no date that exists, so the trigger would never fire`, src.cron.range);
         break;
       }
       if (tz !== undefined) {

@@ -137,6 +137,8 @@ export interface ResourceDecl extends Node {
 
 export type Strategy = 'privacy_first' | 'cost' | 'latency' | 'comfort' | 'balanced';
 export const STRATEGIES: readonly Strategy[] = ['privacy_first', 'cost', 'latency', 'comfort', 'balanced'];
+/** What a policy's `weights` may weigh (balanced and comfort placement). */
+export const WEIGHT_FACTORS = ['cost', 'latency', 'energy', 'reliability'] as const;
 export type Preference = 'local' | 'edge' | 'cloud';
 
 export interface BudgetDecl extends Node {

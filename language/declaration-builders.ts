@@ -5,10 +5,10 @@
 import type { IToken } from 'chevrotain';
 import type * as A from './ast.js';
 import {
-  CAPABILITY_KINDS, DATA_CLASSES, GUARDRAIL_SEVERITIES, INTEGRITIES, JOIN_RULES, PRIORITIES, RESOURCE_KINDS, STRATEGIES,
+  CAPABILITY_KINDS, DATA_CLASSES, GUARDRAIL_SEVERITIES, INTEGRITIES, JOIN_RULES, PRIORITIES, RESOURCE_KINDS, STRATEGIES, WEIGHT_FACTORS,
 } from './ast.js';
 import { diagnostic, type Range } from './diagnostic.js';
-import { MoneyTok } from './lexer.js';
+import { DurationTok, MoneyTok } from './lexer.js';
 import { need, MISSING } from './cst-access.js';
 import { fitted, MAX_REPEAT, type KeyedValue, type Mutable, type StepOptionKey, type TriggerParts } from './builder-support.js';
 import { ExpressionBuilders } from './expression-builders.js';
@@ -111,7 +111,9 @@ export abstract class DeclarationBuilders extends ExpressionBuilders {
     }
   }
 
+  /** A `weights` entry: the factors balanced/comfort placement scores (another key would be ignored). */
   weight(key: IToken | undefined, value: IToken | undefined, range: Range): A.WeightDecl {
+    this.word(key, WEIGHT_FACTORS, 'weight');
     return { kind: 'WeightDecl', key: this.ident(key), value: this.plainNumber(value, this.ident(key).name), range };
   }
 
@@ -121,7 +123,10 @@ export abstract class DeclarationBuilders extends ExpressionBuilders {
     const op = need(opTok).image as '<=' | '<';
     const limitT = need(limitTok);
     if (!metric) return undefined;
-    const limit = limitT.tokenType === MoneyTok ? this.moneyLit(limitT) : this.durationLit(limitT);
+    // Money for a duration budget (or the reverse) is kept for the compiler's E0203, which says
+    // what the metric needs; a plain number or a percentage is E0203 here (`'budget cost' needs …`).
+    const limit = limitT.tokenType === MoneyTok ? this.moneyLit(limitT) : limitT.tokenType === DurationTok ? this.durationLit(limitT) : this.attempt(() => (metric === 'cost' ? this.unitLit(limitT, 'budget cost', 'money') : this.unitLit(limitT, 'budget duration', 'duration')));
+    if (!limit) return undefined;
     return { kind: 'BudgetDecl', metric, op, limit, ...(warn ? { warn: true } : {}), range };
   }
 

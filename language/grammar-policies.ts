@@ -5,7 +5,7 @@
 import type * as A from './ast.js';
 import { LABEL, v } from './grammar-labels.js';
 import type { CapabilityRules } from './grammar-capabilities.js';
-import { AnyNumber, Colon, Comma, DurationTok, K, LCurly, Lt, LtEq, MoneyTok, Name, RCurly } from './lexer.js';
+import { AnyNumber, Colon, Comma, K, LCurly, Lt, LtEq, Name, RCurly } from './lexer.js';
 
 export function policyRules(Base: CapabilityRules) {
   return class PolicyRules extends Base {
@@ -46,10 +46,7 @@ export function policyRules(Base: CapabilityRules) {
       const key = this.CONSUME(Name, LABEL.key);
       this.CONSUME(Colon);
       const n = this.CONSUME(AnyNumber);
-      if (this.live) {
-        const w: A.WeightDecl = { kind: 'WeightDecl', key: this.b.ident(key), value: this.b.plainNumber(n, key.image), range: this.b.span(key.startOffset, this.end()) };
-        return w;
-      }
+      if (this.live) return this.b.weight(key, n, this.b.span(key.startOffset, this.end()));
     });
 
     budgetDecl = this.RULE('budgetDecl', () => {
@@ -59,10 +56,8 @@ export function policyRules(Base: CapabilityRules) {
         { ALT: () => this.CONSUME(LtEq, LABEL.op) },
         { ALT: () => this.CONSUME(Lt, LABEL.op) },
       ]);
-      const limit = this.OR2([
-        { ALT: () => this.CONSUME(MoneyTok, LABEL.limit) },
-        { ALT: () => this.CONSUME(DurationTok, LABEL.limit) },
-      ]);
+      // Any number: one of another unit is the builder's E0203, as for every quantity property.
+      const limit = this.CONSUME2(AnyNumber, LABEL.limit);
       // `warn`: record the event and go on instead of failing the run (LANGUAGE.md §7.2).
       const warn = this.OPTION({ GATE: () => this.LA(1).image === 'warn', DEF: () => this.CONSUME2(Name, LABEL.warn) });
       if (this.live) return this.b.budgetOf(metric, op, limit, kw.startOffset, this.end(), warn !== undefined);

@@ -556,6 +556,15 @@ export function lex(text: string, shared?: Map<string, string>, base = 0): LexOu
       problems.push({ offset: t.startOffset, length: t.image.length, message: badNumberMessage(t.image) });
     }
   }
+  // `__proto__` matches the name pattern, but JavaScript objects give it a meaning of their own:
+  // a field, input or argument of that name would be dropped from schemas and records unseen.
+  // Read after a `.` it is a member of a value (`payload.__proto__`, an absent key: null), fine.
+  if (text.includes('__proto__'))
+    for (let i = 0; i < tokens.length; i++) {
+      const t = tokens[i]!;
+      if (t.image === '__proto__' && t.tokenType === Identifier && tokens[i - 1]?.image !== '.')
+        problems.push({ offset: t.startOffset, length: t.image.length, message: "'__proto__' cannot be a name (JavaScript gives it a meaning of its own, so a value stored under it would be lost); rename it" });
+    }
   const comments = (result.groups.comments ?? []) as IToken[];
   for (const c of comments) {
     if (c.tokenType === UnterminatedBlockComment) {
@@ -604,6 +613,8 @@ function invisibleHint(ch: string): string | undefined {
 /** Why a character is not Orch, for the two usual cases: quotes an editor curled, a letter outside ASCII. */
 function unexpectedHint(ch: string): string {
   if (/^[\u201C\u201D\u201E\u2018\u2019]/.test(ch)) return ' (strings use straight double quotes: "…")';
+  // `'text'` or a template literal, as other languages write strings.
+  if (ch.startsWith("'") || ch.startsWith('`')) return ' (strings are written in double quotes: "…")';
   if (/^\p{L}/u.test(ch)) return ' (names are ASCII letters, digits and _; other text goes in a "string")';
   return '';
 }

@@ -233,7 +233,13 @@ function evaluateNode(expr: ExprIR, env: EvalEnv): unknown {
       return expr.items.map((e) => evaluate(e, env));
     case 'record': {
       const out: Record<string, unknown> = {};
-      for (const f of expr.fields) out[f.key] = evaluate(f.value, env);
+      for (const f of expr.fields) {
+        const v = evaluate(f.value, env);
+        // `{ __proto__: x }` is a field like any other (§2 names): an assignment would set the
+        // object's prototype instead, and the field would be lost.
+        if (f.key === '__proto__') Object.defineProperty(out, f.key, { value: v, enumerable: true, writable: true, configurable: true });
+        else out[f.key] = v;
+      }
       return out;
     }
     case 'concat': {

@@ -11,7 +11,16 @@ export interface TextStyle {
 
 export const PLAIN: TextStyle = { bold: (s) => s, red: (s) => s, green: (s) => s, dim: (s) => s };
 
-/** `replay` is the command line prefix to replay with (`orch verify FILE --plan P`). */
+/**
+ * One word of a command line the user copies into a POSIX shell: as written when it is plain,
+ * else single-quoted (built-in invariant names, a user's `"never send without approval"`, a
+ * path with a space would otherwise split into several arguments).
+ */
+export function shellWord(s: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** `replay` is the command line prefix to replay with (`orch verify FILE --plan P`), its words quoted with `shellWord`. */
 export function formatResult(result: VerifyResult, replay: string, style: TextStyle = PLAIN): string {
   const lines: string[] = [];
   lines.push(style.bold(`verify ${result.plan}`) + style.dim(` (${result.file}, seed ${result.seed})`));
@@ -76,7 +85,7 @@ function formatCounterexample(v: Counterexample, replay: string, style: TextStyl
     ...(s.values && Object.keys(s.values).length
       ? [`    ${Object.entries(s.values).map(([k, val]) => `${k} = ${compact(val)}`).join(', ')}`]
       : []),
-    `  replay: ${replay} --seed ${v.seed}` + style.dim(`   (this case only: --path ${v.path} --invariant ${v.invariant})`),
+    `  replay: ${replay} --seed ${v.seed}` + style.dim(`   (this case only: --path ${v.path} --invariant ${shellWord(v.invariant)})`),
   );
   return lines;
 }

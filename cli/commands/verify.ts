@@ -12,7 +12,7 @@ import { CliError } from '../errors.js';
 import { readSource } from '../read-source.js';
 import { colorFor, writeRefusal } from '../render-diagnostics.js';
 import type { PlanIR } from '../../compiler/index.js';
-import { formatResult, verifyFile, VerifyUsageError } from '../../verify/index.js';
+import { formatResult, shellWord, verifyFile, VerifyUsageError } from '../../verify/index.js';
 import { searchProgress } from '../verify-progress.js';
 
 interface VerifyCliOptions {
@@ -130,9 +130,9 @@ Exit status: 0 every invariant holds, 1 one is violated (or a file has errors), 
           opts.maxList !== undefined ? ` --max-list ${opts.maxList}` : '',
           opts.cancels ? ' --cancels' : '',
           opts.concurrentRuns !== undefined ? ` --concurrent-runs ${opts.concurrentRuns}` : '',
-          opts.against !== undefined ? ` --against ${opts.against}` : '',
+          opts.against !== undefined ? ` --against ${shellWord(opts.against)}` : '',
         ].join('');
-        const texts = results.map((r) => formatResult(r, `orch verify ${file} --plan ${r.plan}${shape}`, style));
+        const texts = results.map((r) => formatResult(r, `orch verify ${shellWord(file)} --plan ${r.plan}${shape}`, style));
         process.stdout.write(`${texts.join('\n\n')}\n`);
       }
       process.exitCode = ok ? 0 : 1;

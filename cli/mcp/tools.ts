@@ -9,7 +9,7 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import { allExplanations, explanationFor, formatPathErrors, preview, renderGraph, renderPreviewText, shortHash, validatePlanIR, type PlanIR } from '../../compiler/index.js';
 import type { Diagnostic } from '../../language/index.js';
 import { borrowedEdge, loadPlan, replay, Runtime, RuntimeUsageError, shownResult, type EdgeHandler, type ExecutionResult } from '../../runtime/index.js';
-import { formatResult, verifyFile, VerifyUsageError } from '../../verify/index.js';
+import { formatResult, shellWord, verifyFile, VerifyUsageError } from '../../verify/index.js';
 import { CliError } from '../errors.js';
 import type { CheckSession } from './checker.js';
 import { isProjectOrchFile, outside, projectSourceHost, realPath } from '../project-host.js';
@@ -297,7 +297,7 @@ export async function verifyTool(
   }
   const results = verified.results.map((r) => ({ ...r, file: relative(ctx.root, resolve(r.file)) }));
   const ok = results.every((r) => r.ok);
-  const lines = verified.results.map((r) => formatResult(r, `orch verify ${rel} --plan ${r.plan}`));
+  const lines = verified.results.map((r) => formatResult(r, `orch verify ${shellWord(rel)} --plan ${r.plan}`));
   return { structured: { ok, seed, results }, text: lines.join('\n\n') || `no plan to verify in ${rel}` };
 }
 

@@ -94,6 +94,8 @@ export function checkBuiltinCall(c: ExprChecking, callee: Ident, args: readonly 
       if (rs.length === 1) {
         if (t0.k === 'list') {
           elem = t0.elem;
+          // A literal list whose items have no one type reads as `list<any>`: judge its items here.
+          if (t0.mixed ?? t0.items) sameUnitItems(c, (t0.mixed ?? t0.items)!, args[0]!, name);
           if (elem.k === 'optional' && !isLoose(elem.inner))
             c.error('E0201', `${name}() needs values, but these items may be null (${formatTy(t0)}): add ?? and a default to each`, args[0]!.range);
         }
@@ -113,6 +115,26 @@ export function checkBuiltinCall(c: ExprChecking, callee: Ident, args: readonly 
     }
   }
   return { ty: T.any, data, ir };
+}
+
+/**
+ * `sum([1s, 2usd])`, `max([1usd, 2eur])`: a list literal of several units (or of no number at all)
+ * is a list of `any`, which the run would add up as bare numbers — E0203 (E0201) at the first item
+ * that does not match the first, as `1s + 2usd` is.
+ */
+function sameUnitItems(c: ExprChecking, items: readonly Ty[], list: Expr, name: string): void {
+  const at = (i: number): Range => (list.kind === 'ListLit' ? list.items[i]?.range : undefined) ?? list.range;
+  let first: Ty | undefined;
+  for (const [i, raw] of items.entries()) {
+    const ty = stripOptional(raw);
+    if (isLoose(ty) || ty.k === 'null') continue;
+    if (!unitOf(ty)) {
+      c.error('E0201', `${name}() needs numbers, durations, money or percents, not ${formatTy(ty)}`, at(i));
+      return;
+    }
+    if (!first) first = ty;
+    else if (!sameUnit(c, first, ty, at(i), `${name}()`)) return;
+  }
 }
 
 /**

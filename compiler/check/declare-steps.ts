@@ -144,9 +144,19 @@ export function declarePlanBody(entry: DeclEntry<'plan'>, model: ModelBuilder, d
     }));
     return true;
   };
+  // Expressions read a step, block or item before the roots `input` and `context`: one of those
+  // names would make the plan's declared input (the module's context) unreadable.
+  const hasContext = mod.ast.declarations.some((d) => d.kind === 'ContextDecl');
+  const hidesRoot = (name: string, range: Range, what: string): boolean => {
+    const hidden = name === 'input' && plan.input ? `the input of plan ${plan.name.name}` : name === 'context' && hasContext ? 'the context' : undefined;
+    if (!hidden) return false;
+    diags.push(diagnostic('E0102', `${what} "${name}" hides ${hidden} (${name}.X would read the ${what}): rename it`, file, range));
+    return true;
+  };
   const declareBlockName = (node: RaceDecl | RepeatDecl, kind: 'race' | 'repeat'): number | undefined => {
     const name = node.name.name;
     if (duplicateName(name, node.name.range)) return undefined;
+    hidesRoot(name, node.name.range, kind);
     const sym = model.declare({
       name, kind: 'step', qualifiedName: `${plan.name.name}.${name}`, file, range: node.range, nameRange: node.name.range,
       detail: kind === 'race' ? `race ${name}` : `repeat ${name} max ${node.kind === 'RepeatDecl' ? node.max?.value ?? '?' : ''}`, std: mod.std,
@@ -160,6 +170,7 @@ export function declarePlanBody(entry: DeclEntry<'plan'>, model: ModelBuilder, d
       const node = body[bi]!;
       if (node.kind === 'InvariantDecl') continue;
       if (node.kind === 'ForEachDecl') {
+        hidesRoot(node.item.name, node.item.range, 'for each item');
         const g = `each_${node.item.name}_${++groupCounter}`;
         const sym = model.declare({
           name: node.item.name, kind: 'item', qualifiedName: `${entry.node.name.name}.${node.item.name}`, file, range: node.range,
@@ -210,6 +221,7 @@ export function declarePlanBody(entry: DeclEntry<'plan'>, model: ModelBuilder, d
       }
       const name = node.name.name;
       if (duplicateName(name, node.name.range)) continue;
+      hidesRoot(name, node.name.range, 'step');
       const symbol = model.declare({
         name, kind: 'step', qualifiedName: `${plan.name.name}.${name}`, file, range: node.range, nameRange: node.name.range,
         doc: node.doc, detail: model.recordDetails ? `step ${name}` : '', std: mod.std,

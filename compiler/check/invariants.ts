@@ -4,7 +4,7 @@
  * read of the run.
  */
 import type { InvariantDecl } from '../../language/index.js';
-import type { Diagnostic } from '../../language/index.js';
+import { diagnostic, type Diagnostic } from '../../language/index.js';
 import type { LoadedModule } from '../loaded-module.js';
 import { ModelBuilder } from '../model.js';
 import { repeatedEntries } from './repeated.js';
@@ -79,6 +79,15 @@ export function topLevelInvariants(
         // applies: check again against the real model so references are recorded
         checkInvariant(d, { ...env, model, diags }, diags, m.file);
         applied = true;
+        // `verify` and `orch test` report invariants by name: one of the plan's own of that name
+        // would share its verdict and its `--invariant` replay.
+        const own = p.entry.node.body.find((b): b is InvariantDecl => b.kind === 'InvariantDecl' && invariantName(b) === inv.name);
+        if (own) {
+          diags.push(diagnostic('E0102', `invariant "${inv.name}" applies to plan ${p.entry.node.name.name}, which has its own invariant "${inv.name}" (line ${own.name.range.start.line}): rename one`, m.file, d.name.range, {
+            related: [{ message: `plan ${p.entry.node.name.name}'s invariant "${inv.name}"`, file: p.module.file, range: own.name.range }],
+          }));
+          continue;
+        }
         const list = out.get(p) ?? [];
         list.push(inv);
         out.set(p, list);

@@ -243,8 +243,14 @@ function checkEnumLiteral(c: ExprChecking, a: Ty, b: Ty, bExpr: Expr): boolean {
 }
 
 function mismatch(c: ExprChecking, op: string, lt: Ty, rt: Ty, range: Range, left: Expr, right: Expr): void {
-  const ul = unitOf(stripOptional(lt));
-  const ur = unitOf(stripOptional(rt));
+  const sl = stripOptional(lt);
+  const r = stripOptional(rt);
+  // `x in xs` is judged against the items' type.
+  const sr = op === 'in' && r.k === 'list' ? stripOptional(r.elem) : r;
+  const ul = unitOf(sl);
+  const ur = unitOf(sr);
   if (ul && ur && ul !== ur) c.error('E0203', `"${op}": cannot mix ${ul} and ${ur}`, range);
+  // `1usd == 1eur` is a unit mismatch as `1usd < 1eur` is, not a type mismatch.
+  else if (ul === 'money' && ur === 'money' && !sameUnit(c, sl, sr, range, `"${op}"`)) return;
   else c.error('E0201', `"${op}": incompatible types ${formatTy(lt)} (${describe(left)}) and ${formatTy(rt)} (${describe(right)})`, range);
 }

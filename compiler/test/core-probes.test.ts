@@ -87,6 +87,18 @@ describe('§2 identifiers are ASCII and strings straight-quoted: E0001 says so',
     const d = checkText('plan p {\n  step caf\u00e9 = wait 1s\n}\n')[0]!;
     expect([d.message, d.range.start.line, d.range.start.column]).toEqual(['unexpected character \'\u00e9\' (names are ASCII letters, digits and _; other text goes in a "string")', 2, 11]);
   });
+
+  it("a single quote or a backtick, as other languages write strings, says to use double quotes", () => {
+    for (const q of ["'", '`']) expect(checkText(`plan p {\n  goal ${q}x${q}\n}\n`).map((d) => d.message)[0], q).toBe(`unexpected character '${q}' (strings are written in double quotes: "…")`);
+  });
+});
+
+describe('§2 identifiers: __proto__ cannot be a name (schemas and records would drop it unseen)', () => {
+  it('is E0001 where it names a field, an input, a step or an argument; read after a dot it is a member', () => {
+    const text = 'plan p {\n  input { __proto__: int = 3 }\n  output { __proto__: 1, m: { __proto__: 5 } }\n}\n';
+    expect(checkText(text).map((d) => `${d.code} ${covered(text, d)} ${d.range.start.line}`)).toEqual(['E0001 __proto__ 2', 'E0001 __proto__ 3', 'E0001 __proto__ 3']);
+    expect(checkText('plan p {\n  input { a: any }\n  output { x: input.a.__proto__ ?? 0 }\n}\n')).toEqual([]);
+  });
 });
 
 describe('§2 numbers are integers and decimals: other notations are E0001 saying what to write', () => {
@@ -166,6 +178,23 @@ describe('§4 built-ins: arguments the run could only answer one way, or not as 
     for (const ok of ['contains(input.l, 2)', 'contains(input.l, input.n)', 'contains(input.s, "a")', 'contains(input.m, "k")']) expect(e0201(ok), ok).toEqual([]);
   });
 
+  it('sum, min and max of a literal list of several units are E0203 at the first item of another unit, as `+` is (§3: units never mix silently)', () => {
+    expect(e0201('sum([1s, 2usd])')).toEqual(['E0203 2usd: sum(): cannot mix duration and money (duration and money(usd))']);
+    expect(e0201('max([1usd, 2eur])')).toEqual(['E0203 2eur: max(): cannot mix currencies usd and eur']);
+    expect(e0201('min([1s, 2])')).toEqual(['E0203 2: min(): cannot mix duration and number (duration and int)']);
+    expect(e0201('sum([1, "a"])')).toEqual(['E0201 "a": sum() needs numbers, durations, money or percents, not string']);
+    for (const ok of ['sum([1, 2.5])', 'max([1s, 2m])', 'sum([1usd, 2usd])', 'sum([])']) expect(e0201(ok), ok).toEqual([]);
+  });
+
+  it('==, != and in between currencies are E0203, as < is (not a type mismatch)', () => {
+    expect(e0201('1usd == 1eur')).toEqual(['E0203 1usd == 1eur: "==": cannot mix currencies usd and eur']);
+    expect(e0201('1usd != 1eur')).toEqual(['E0203 1usd != 1eur: "!=": cannot mix currencies usd and eur']);
+    expect(e0201('1usd in [1eur]')).toEqual(['E0203 1usd in [1eur]: "in": cannot mix currencies usd and eur']);
+    expect(e0201('1s in [1usd]')).toEqual(['E0203 1s in [1usd]: "in": cannot mix duration and money']);
+    expect(e0201('contains([1usd], 1eur)')).toEqual(['E0203 1eur: contains() looks in a list<money(usd)> for money(eur): it is never found']);
+    expect(e0201('1 in ["a"]')).toEqual([expect.stringMatching(/^E0201 /)]);
+  });
+
   it("round()'s digits are a whole number", () => {
     expect(e0201('round(2.5, 1.5)')).toEqual(["E0201 1.5: round()'s second argument is a whole number of decimals, not number"]);
     expect(e0201('round(2.5, "a")')).toHaveLength(1);
@@ -219,5 +248,24 @@ plan p { guardrails g step a = c(x: "1") output { y: a.output.y } }
     expect(checkText(text).filter((d) => d.code === 'W0402').map((d) => d.message)).toEqual([
       'guardrail "g" (warning) violated by plan "p" (estimates: worst-case cost 1usd, duration 2s, 1 steps, local ratio 1)',
     ]);
+  });
+});
+
+describe('§2 keywords as names: a step, block or item named input or context would hide the plan input or the context', () => {
+  const e0102 = (text: string) => checkText(text).filter((d) => d.code === 'E0102').map((d) => `${covered(text, d)}: ${d.message}`);
+
+  it('is E0102 at the name where the plan declares an input (the module a context): input.X would read the step', () => {
+    expect(e0102(`${CAP}plan p {\n  input { q: string }\n  step input = c(x: "1")\n}\n`)).toEqual(['input: step "input" hides the input of plan p (input.X would read the step): rename it']);
+    expect(e0102(`${CAP}plan p {\n  input { xs: list<string> }\n  for each input in input.xs parallel 2 {\n    step a = c(x: input)\n  }\n}\n`)).toEqual([
+      'input: for each item "input" hides the input of plan p (input.X would read the for each item): rename it',
+    ]);
+    expect(e0102(`${CAP}plan p {\n  input { q: string }\n  race input {\n    step a = c(x: "1")\n    step b = c(x: "2")\n  }\n}\n`)).toEqual([
+      'input: race "input" hides the input of plan p (input.X would read the race): rename it',
+    ]);
+    expect(e0102(`${CAP}context { t: string }\nplan p {\n  step context = c(x: context.t)\n}\n`)).toEqual(['context: step "context" hides the context (context.X would read the step): rename it']);
+  });
+
+  it('is fine where nothing is hidden, and other keywords stay usable as step names', () => {
+    expect(e0102(`${CAP}plan p {\n  step input = c(x: "1")\n  step cost = c(x: input.output.y)\n  step run = c(x: cost.output.y)\n  output { y: run.output.y }\n}\n`)).toEqual([]);
   });
 });

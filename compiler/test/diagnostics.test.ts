@@ -86,6 +86,21 @@ invariant "i" { always true }
       ['"i"', expect.stringContaining('duplicate invariant "i"')],
     ]);
   });
+  it("reports a top-level invariant of the name of a plan's own invariant, in the plans it applies to (verify and test report them by name)", () => {
+    const text = `${BASE}
+plan p {
+  step a = fetch(url: "x")
+  invariant "i" { eventually a.completed }
+}
+plan q { step b = fetch(url: "x") }
+invariant i { never a.failed }
+invariant j { never b.failed }
+`;
+    const ds = only('E0102', text);
+    const line = text.split('\n').findIndex((l) => l.includes('invariant "i"')) + 1;
+    expect(ds.map((d) => [covered(text, d), d.message])).toEqual([['i', `invariant "i" applies to plan p, which has its own invariant "i" (line ${line}): rename one`]]);
+    expect(ds[0]!.related?.map((r) => r.range.start.line)).toEqual([line]);
+  });
   it('reports a second simulate block of one capability, at its name', () => {
     const text = `${BASE}\nplan p { step a = fetch(url: "x") }\nsimulate fetch { fail 1% }\nsimulate fetch { fail 50% }\n`;
     const ds = only('E0102', text);
@@ -375,6 +390,11 @@ describe('W0601 unused declaration', () => {
     const text = `${BASE}\ncapability spare { kind tool }\nplan p { step a = fetch(url: "x") step s = summarize(text: a.output.body) }\n`;
     const ds = only('W0601', text).map((d) => covered(text, d));
     expect(ds.sort()).toEqual(['s', 'spare']);
+  });
+  it('reports a type alias nothing refers to (its own declaration is no use of it); one a used type names is used', () => {
+    const text = `${BASE}\ntype Spare = int\ntype Item = { n: int }\ntype Items = list<Item>\nplan p { input { xs: Items } step a = fetch(url: "x") }\n`;
+    const types = only('W0601', text).filter((d) => d.message.startsWith('type '));
+    expect(types.map((d) => `${covered(text, d)}: ${d.message}`)).toEqual(['Spare: type "Spare" is never used']);
   });
   it('near miss: a used llm output and a tool step with effects are fine', () => {
     const text = `${BASE}\nplan p {\n  step a = fetch(url: "x")\n  step s = summarize(text: a.output.body)\n  output { s: s.output.summary }\n}\n`;

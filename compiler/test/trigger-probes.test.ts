@@ -45,3 +45,18 @@ describe('schedule time zones', () => {
     expect(e0701(`${CAPS}\ntrigger t { schedule "0 2 * * *" timezone "Europe/Paris" run a }\n`)).toEqual([]);
   });
 });
+
+describe('schedules that never fire', () => {
+  it('a cron naming no date that exists (February 31st, April 31st) is E0701 at the expression', () => {
+    for (const cron of ['0 0 31 2 *', '0 0 30 2 *', '0 0 31 4 *']) {
+      const text = `${CAPS}\ntrigger t { schedule "${cron}" run a }\n`;
+      const d = e0701(text);
+      expect(d.map((x) => x.message), cron).toEqual([expect.stringContaining('would never fire')]);
+      expect(covered(text, d[0]!)).toBe(`"${cron}"`);
+    }
+  });
+
+  it('a rare date, or a day of the month or of the week, still fires', () => {
+    for (const cron of ['0 0 29 2 *', '0 0 31 2 1', '0 0 31 * *', '@yearly']) expect(e0701(`${CAPS}\ntrigger t { schedule "${cron}" run a }\n`), cron).toEqual([]);
+  });
+});

@@ -2,11 +2,11 @@
  * Syntactic types (`TypeExpr`) → semantic types (`Ty`): aliases expanded (a self-referential
  * alias is E0201), record fields declared as symbols so member access can be navigated.
  */
-import type { Expr, FieldDecl, RecordType, TypeExpr } from '../../language/index.js';
+import type { Expr, FieldDecl, Range, RecordType, TypeExpr } from '../../language/index.js';
 import { diagnostic, type Diagnostic } from '../../language/index.js';
 import type { LoadedModule } from '../load.js';
 import type { ModelBuilder, SymbolKind } from '../model.js';
-import type { Scopes } from '../scope.js';
+import type { DeclEntry, Scopes } from '../scope.js';
 import { fieldText } from '../detail.js';
 import { checkExpr, type RootInfo } from '../check/expr.js';
 import { mismatchLeaf } from '../check/mismatch.js';
@@ -46,20 +46,27 @@ export class TypeResolver {
         return this.record(mod, t, fieldKind, owner);
       case 'NamedType': {
         const entry = this.scopes.resolve(mod, t.name, 'type');
-        if (!entry) return T.unknown;
-        const cached = this.aliases.get(entry.node);
-        if (cached) return cached;
-        if (this.resolving.has(entry.node)) {
-          this.diags.push(diagnostic('E0201', `type alias "${entry.node.name.name}" refers to itself`, mod.file, t.range));
-          return T.unknown;
-        }
-        this.resolving.add(entry.node);
-        const ty = this.resolve(entry.module, entry.node.type, 'output_field', entry.qualifiedName);
-        this.resolving.delete(entry.node);
-        this.aliases.set(entry.node, ty);
-        return ty;
+        return entry ? this.alias(entry, mod, t.range) : T.unknown;
       }
     }
+  }
+
+  /**
+   * What a type alias stands for; `mod` and `at` say where it is named (for the self-reference
+   * error). Its declaration resolves it this way too, which is no use of it (W0601).
+   */
+  alias(entry: DeclEntry<'type'>, mod: LoadedModule = entry.module, at: Range = entry.node.name.range): Ty {
+    const cached = this.aliases.get(entry.node);
+    if (cached) return cached;
+    if (this.resolving.has(entry.node)) {
+      this.diags.push(diagnostic('E0201', `type alias "${entry.node.name.name}" refers to itself`, mod.file, at));
+      return T.unknown;
+    }
+    this.resolving.add(entry.node);
+    const ty = this.resolve(entry.module, entry.node.type, 'output_field', entry.qualifiedName);
+    this.resolving.delete(entry.node);
+    this.aliases.set(entry.node, ty);
+    return ty;
   }
 
   record(mod: LoadedModule, t: RecordType, fieldKind: SymbolKind, owner: string): Ty {

@@ -236,6 +236,7 @@ const UNITS = new Set<Ty['k']>(['duration', 'money', 'percent', 'number', 'int']
 export function mismatchCode(src: Ty, expected: Ty): 'E0201' | 'E0203' {
   const dst = stripOptional(expected);
   const plain = (t: Ty) => t.k === 'number' || t.k === 'int';
+  if (src.k === 'money' && dst.k === 'money' && src.currency && dst.currency && src.currency !== dst.currency) return 'E0203';
   if (!UNITS.has(src.k) || !UNITS.has(dst.k) || src.k === dst.k || (plain(src) && plain(dst))) return 'E0201';
   return 'E0203';
 }

@@ -11,7 +11,7 @@
  */
 import fc from 'fast-check';
 import type * as A from '../ast.js';
-import { CAPABILITY_KINDS, DATA_CLASSES, GUARDRAIL_SEVERITIES, INTEGRITIES, JOIN_RULES, PRIORITIES, RESOURCE_KINDS, STRATEGIES } from '../ast.js';
+import { CAPABILITY_KINDS, DATA_CLASSES, GUARDRAIL_SEVERITIES, INTEGRITIES, JOIN_RULES, PRIORITIES, RESOURCE_KINDS, STRATEGIES, WEIGHT_FACTORS } from '../ast.js';
 import { parenthesize, print } from '../printer.js';
 
 /** The range every generated node carries. */
@@ -50,7 +50,6 @@ export function ident(name: string): A.Ident {
   return { kind: 'Ident', name, range: r };
 }
 export const arbIdent: fc.Arbitrary<A.Ident> = arbIdentName.map(ident);
-const arbKeyIdent: fc.Arbitrary<A.Ident> = arbKeyName.map(ident);
 /** Field names (record types and literals, members, arguments) may be any keyword, reserved ones too. */
 const arbFieldIdent: fc.Arbitrary<A.Ident> = fc
   .oneof({ weight: 6, arbitrary: arbKeyName }, { weight: 1, arbitrary: fc.constantFrom('in', 'not', 'and', 'or', 'implies', 'true', 'false', 'null') })
@@ -345,7 +344,7 @@ export const arbPolicy: fc.Arbitrary<A.PolicyDecl> = fc
       doc: arbDoc,
       strategy: fc.constantFrom(...STRATEGIES),
       weights: fc
-        .uniqueArray(fc.record({ key: arbKeyIdent, value: arbNumberLit }), { maxLength: 4, selector: (w) => w.key.name })
+        .uniqueArray(fc.record({ key: fc.constantFrom(...WEIGHT_FACTORS).map(ident), value: arbNumberLit }), { maxLength: 4, selector: (w) => w.key.name })
         .map((ws) => ws.map((w): A.WeightDecl => ({ kind: 'WeightDecl', ...w, range: r }))),
       budgets: fc.array(arbBudget, { maxLength: 2 }),
       prefer: fc.constantFrom<A.Preference>('local', 'edge', 'cloud'),

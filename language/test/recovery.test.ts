@@ -139,6 +139,15 @@ plan ok { step a = f() }
     expect(at('plan p { step a = f() { join fastest } }')[0]).toMatch(/unknown join rule 'fastest' \(expected one of: all_success, none_failed, all_done, any_success, first\)/);
   });
 
+  it('reports a weight that placement does not weigh, on both parse paths (a typo was silently ignored)', () => {
+    const text = 'policy p { strategy balanced weights { cost: 0.5, speed: 0.5 } }';
+    const both = (t: string) =>
+      [parse({ file: 'f.orch', text: t }), parseViaCst({ file: 'f.orch', text: t })].map((o) => o.diagnostics.map((d) => `${d.range.start.line}:${d.range.start.column} ${d.code} ${d.message}`));
+    const expected = ["1:51 E0001 unknown weight 'speed' (expected one of: cost, latency, energy, reliability)"];
+    expect(both(text)).toEqual([expected, expected]);
+    expect(both('policy p { weights { cost: 0.3, latency: 0.3, energy: 0.2, reliability: 0.2 } }')).toEqual([[], []]);
+  });
+
   it('reports non-integers where counts are expected', () => {
     expect(at('resource r { concurrency 2.5 }')[0]).toMatch(/concurrency must be a whole number/);
   });
@@ -222,6 +231,23 @@ plan q { step w = wait until true timeout 3 step x = a() }`;
     const plan = parse({ file: 'f.orch', text }).module.declarations[3]!;
     expect(plan.kind === 'PlanDecl' && plan.body.map((s) => s.kind === 'StepDecl' && s.name.name)).toEqual(['w', 'x']);
     expect(both('policy p { rate_limit a 1 per soon }')[1]).toEqual(["1:31 E0001 expected a duration (e.g. 30s) after 'per', found 'soon'"]);
+  });
+
+  it("also in a budget's limit: a plain number or a percentage is E0203 naming what the metric needs, and only that budget is dropped", () => {
+    const text = `policy p {
+  budget cost <= 5
+  budget duration <= 10
+  budget cost <= 80% warn
+  budget cost <= 0.5usd
+}`;
+    const expected = [
+      "2:18 E0203 'budget cost' needs an amount of money (e.g. 0.05usd), found a number '5'",
+      "3:22 E0203 'budget duration' needs a duration (e.g. 30s), found a number '10'",
+      "4:18 E0203 'budget cost' needs an amount of money (e.g. 0.05usd), found a percentage '80%'",
+    ];
+    expect(both(text)).toEqual([expected, expected]);
+    const policy = parse({ file: 'f.orch', text }).module.declarations[0]!;
+    expect(policy.kind === 'PolicyDecl' && policy.budgets.map((b) => [b.metric, b.limit.kind])).toEqual([['cost', 'MoneyLit']]);
   });
 
   it('also where a plain number is needed: a duration, money or percentage there is E0203 too, and the block after it is kept', () => {

@@ -23,6 +23,12 @@ const skipped: StepView = {
 };
 
 describe('evaluate', () => {
+  it('a record field keyed "__proto__" (a string key of a map) is a field, not the prototype', () => {
+    const out = evaluate({ op: 'record', fields: [{ key: '__proto__', value: lit(5) }, { key: 'b', value: lit(1) }] }, { vars: {} }) as object;
+    expect(JSON.stringify(out)).toBe('{"__proto__":5,"b":1}');
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+  });
+
   const env = { vars: { input: { n: 3, names: ['a', 'b'], s: 'Hello' }, context: { t: 30 } } };
 
   it('arithmetic, comparisons, logic, implies, in', () => {

@@ -4,7 +4,8 @@
  * (`runCli`, test/support/cli-in-process.ts); one test keeps the end-to-end spawn of the real CLI
  * (bin/orch.js → dist/; `npm test` builds first).
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -93,6 +94,26 @@ describe('orch verify (CLI)', () => {
     expect(v.choices).toHaveLength(1);
   });
 
+  it('the printed replay command pastes into a shell as is: a path with a space and an invariant name are quoted', async () => {
+    const spaced = path.join(dir, 'with space');
+    mkdirSync(spaced, { recursive: true });
+    const file = path.join(spaced, 'send.orch');
+    writeFileSync(file, readFileSync(source('send-before-approve.orch'), 'utf8'));
+    writeFileSync(path.join(spaced, 'handlers.js'), readFileSync(source('handlers.js'), 'utf8'));
+    const r = await run(['verify', file, '--seed', '7']);
+    expect(r.code, r.stderr).toBe(1);
+    const line = /replay: (orch verify .*) {3}\(this case only: (.*)\)$/m.exec(r.stdout);
+    expect(line, r.stdout).not.toBeNull();
+    expect(line![2]).toContain("--invariant 'never send without approval'");
+    // What a POSIX shell makes of the printed words is what `orch verify` must be given.
+    const words = execFileSync('sh', ['-c', `for w in ${line![1]} ${line![2]}; do printf '%s\\0' "$w"; done`], { encoding: 'utf8' }).split('\0').slice(0, -1);
+    expect(words.slice(0, 3)).toEqual(['orch', 'verify', file]);
+    const replay = await run(words.slice(1));
+    expect(replay.code, replay.stderr).toBe(1);
+    expect(replay.stdout).toContain('1 run explored');
+    expect(replay.stdout).toContain('✗ invariant "never send without approval" violated');
+  });
+
   it('--seed with --path replays the printed counterexample directly', async () => {
     const file = irFile('outreach2', sendBeforeApprove());
     const first = JSON.parse((await run(['verify', file, '--seed', '31', '--format', 'json'])).stdout) as {
@@ -128,7 +149,7 @@ describe('orch verify (CLI)', () => {
       expect(again[0]).toMatchObject({ invariant: v.invariant, input: v.input, trace: v.trace });
     }
     const text2 = await run(['verify', file, '--seed', '7', '--runs', '100']);
-    expect(text2.stdout).toContain(`--invariant ${found[1]!.invariant}`);
+    expect(text2.stdout).toContain(`--invariant '${found[1]!.invariant}'`);
     const unknown = await run(['verify', file, '--invariant', 'nope']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('plan outreach has no invariant "nope" (it has: the draft is written, never send without approval');
