@@ -107,6 +107,15 @@ export function configPrice(view: ProjectConfigView, model: string): ConfigPrice
   return p && typeof p === 'object' && !Array.isArray(p) && ok(p.input_per_mtok) && ok(p.output_per_mtok) ? { input_per_mtok: p.input_per_mtok, output_per_mtok: p.output_per_mtok } : 'malformed';
 }
 
+/**
+ * §8.4: whether a config's `"channels"` declares none — absent, or `{}` — so that `notify` keeps
+ * v0.2's behaviour (the message goes to the run's log, `delivered: false`). An empty object names
+ * no channel any message could go through: it is "no channels", not "every channel missing".
+ */
+export function declaresNoChannels(channels: unknown): boolean {
+  return channels === undefined || channels === null || (typeof channels === 'object' && !Array.isArray(channels) && Object.keys(channels).length === 0);
+}
+
 export type ChannelTransport = 'email' | 'slack' | 'webhook';
 
 /** How a `channels` entry of the config sends, as `orch run` reads it; undefined when it names no transport it can use. */

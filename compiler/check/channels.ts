@@ -7,7 +7,7 @@
  */
 import type { CapabilityCall } from '../../language/index.js';
 import { diagnostic, type Diagnostic } from '../../language/index.js';
-import { channelShape, configFileFrom, configKnown, configSection, configUnreadable, projectConfigFor } from '../project-config.js';
+import { channelShape, configFileFrom, configKnown, declaresNoChannels, configSection, configUnreadable, projectConfigFor } from '../project-config.js';
 
 /** The message built-ins (builtinOf: std's or a refinement of it) and the channel each uses when the call names none. */
 const CHANNEL_CAPABILITIES = new Map([
@@ -28,7 +28,7 @@ export function channelWarnings(builtin: string | null, call: CapabilityCall, fi
   const config = projectConfigFor(file);
   configUnreadable(config, diags, file);
   if (!configKnown(config)) return;
-  const hasChannels = config.kind === 'json' && config.raw.channels !== undefined;
+  const hasChannels = config.kind === 'json' && !declaresNoChannels(config.raw.channels);
   if (builtin === 'notify' && !hasChannels) return;
   const channels = configSection(config, 'channels');
   if (name in channels) {
