@@ -27,6 +27,12 @@ export interface TimelineStep {
   readonly rate?: { readonly key: string; readonly count: number; readonly per_ms: number };
 }
 
+/** The policy's rate limit on capability `name` (named plainly or through its module), as a timeline step's `rate`. */
+export function rateLimitOf(limits: readonly { readonly capability: string; readonly count: number; readonly per_ms: number }[], name: string): TimelineStep['rate'] {
+  const rl = limits.find((r) => r.capability === name || name.endsWith(`.${r.capability}`) || r.capability.endsWith(`.${name}`));
+  return rl ? { key: rl.capability, count: rl.count, per_ms: rl.per_ms } : undefined;
+}
+
 export interface TimelineBlock {
   readonly kind: 'for_each' | 'race' | 'repeat';
   readonly id: string;

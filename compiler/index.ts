@@ -116,7 +116,7 @@ export { lowerTriggers } from './triggers-ir.js';
 export { apiPathProblem } from './triggers.js';
 export type { TriggerIR, TriggerSourceIR } from './triggers-ir.js';
 export { T } from './types/ty.js';
-export { configKnown, configSection, isProjectFile, jsonSyntaxError, projectConfigFor, projectRootOf, readProjectConfig } from './project-config.js';
+export { configKnown, configSection, declaresNoChannels, isProjectFile, jsonSyntaxError, projectConfigFor, projectRootOf, readProjectConfig } from './project-config.js';
 export { CREDENTIAL_KEY, maskCredentialText, SECRET_REF_PREFIX } from './credentials.js';
 export type { ProjectConfigView } from './project-config.js';
 export { LOCK_FILE, LOCK_VERSION, lockText, lockTool, readMcpLock, toolHash } from './mcp-lock.js';

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { LOCK_FILE, readMcpLock } from './mcp-lock.js';
 import { mcpModuleText, toolIdent } from './mcp-module.js';
 import { didYouMean } from './suggest.js';
-import { configKnown, configSection, configUnreadable, projectConfigFor, projectRootOf } from './project-config.js';
+import { configFileFrom, configKnown, configSection, configUnreadable, projectConfigFor, projectRootOf } from './project-config.js';
 
 const RUN_LOCK = 'run `orch mcp lock`';
 
@@ -32,9 +32,9 @@ export function loadMcpImport(
     diags.push(diagnostic('E0802', message, fromFile, imp.pathRange));
     return undefined;
   };
-  configUnreadable(config, diags);
+  configUnreadable(config, diags, fromFile);
   if (configKnown(config) && !(server in configSection(config, 'mcp'))) {
-    const where = config.kind === 'none' ? `no orch.config.json in ${config.root}` : `not in "mcp" of ${config.file}`;
+    const where = config.kind === 'none' ? `no orch.config.json in ${config.root}` : `not in "mcp" of ${configFileFrom(config.file, fromFile)}`;
     return e0802(`MCP server "${server}" is not configured (${where}): add it to orch.config's "mcp", then ${RUN_LOCK}`);
   }
   const lock = readMcpLock(config.root);

@@ -19,11 +19,12 @@
  * - every position in its diagnostics maps to the new text.
  * Anything else is checked as usual. A property test holds check-with-memo equal to check.
  */
-import type { BlockItem, Module, PlanDecl, InvariantDecl } from '../language/index.js';
+import type { Module, PlanDecl } from '../language/index.js';
 import type { Diagnostic, Position, Range } from '../language/index.js';
 import type { ModuleEdit } from '../language/index.js';
 import type { LoadedModule } from './load.js';
 import { projectConfigStamp } from './project-config.js';
+import { runTargets } from './check/plan-order.js';
 
 /** What a checked plan contributed to the program's result. */
 export interface PlanOutcome {
@@ -265,17 +266,9 @@ function chainedPlans(modules: readonly LoadedModule[]): string[] {
   return out;
 }
 
-/** Names of the plans a plan runs as sub-plans (`run x`), at any depth of `for each`. */
+/** Names of the plans a plan runs as sub-plans (`run x`), at any depth of blocks. */
 function plansRunBy(plan: PlanDecl): string[] {
-  const out: string[] = [];
-  const visit = (items: readonly (BlockItem | InvariantDecl)[]): void => {
-    for (const it of items) {
-      if (it.kind === 'ForEachDecl' || it.kind === 'RaceDecl' || it.kind === 'RepeatDecl') visit(it.body);
-      else if (it.kind === 'StepDecl' && it.action.kind === 'RunAction') out.push(it.action.plan.parts[it.action.plan.parts.length - 1]!.name);
-    }
-  };
-  visit(plan.body);
-  return out;
+  return runTargets(plan).map((q) => q.parts[q.parts.length - 1]!.name);
 }
 
 /** The diagnostics with every range moved to the new texts; undefined if one cannot move. */

@@ -12,10 +12,11 @@ import pc from 'picocolors';
 import type { TriggerDecl } from '../language/index.js';
 import type { BlockIR, PlanIR, StaticVerdict } from './ir/types.js';
 import type { BoundModel } from './model.js';
-import { UNKNOWN, staticEval, type StaticValue } from './static-eval.js';
+import { staticEval, type StaticValue } from './static-eval.js';
 import { fallbackReservation, stepReservation, type StepReservation } from './reservation.js';
 import { ledgerWorstCase, type LedgerOver, type LedgerStep } from './budget-ledger.js';
 import { approvalOf, approvalText, type PreviewApproval } from './preview-approval.js';
+import { estimatesForInput, fanOut } from './preview-estimates.js';
 
 export interface PreviewJson {
   readonly plan: string;
@@ -170,6 +171,13 @@ export function preview(plan: PlanIR, model?: BoundModel, options: PreviewOption
       groups.set(s.for_each.group, g);
     }
   const b = plan.policy?.budgets;
+  // `--input` sizes the `for each` blocks over its lists: their steps' estimates and the totals follow.
+  const sized = hasInput ? estimatesForInput(plan, irBlocks, vars) : null;
+  const estimates = sized ?? {
+    ...plan.estimates,
+    cost_max: plan.estimates.cost_max ?? plan.estimates.cost,
+    duration_ms_max: plan.estimates.duration_ms_max ?? plan.estimates.duration_ms,
+  };
   return {
     plan: plan.plan,
     module: plan.module,
@@ -203,7 +211,7 @@ export function preview(plan: PlanIR, model?: BoundModel, options: PreviewOption
       conditional: s.when !== null,
       condition: s.when !== null && hasInput ? known(staticEval(s.when, vars)) : null,
       data: s.data,
-      estimate: s.estimates,
+      estimate: sized?.steps.get(s.id) ?? s.estimates,
       reservation: stepReservation(plan, s),
       blocks: s.blocks ?? (s.for_each ? [s.for_each.group] : []),
       approval: approvalOf(plan, s, vars),
@@ -214,21 +222,24 @@ export function preview(plan: PlanIR, model?: BoundModel, options: PreviewOption
       parent: b.parent,
       label: blockLabel(b),
       steps: stepsIn(b),
-      items: b.type === 'for_each' && hasInput ? fanOut(b, irBlocks, vars) : null,
+      items: b.type === 'for_each' && hasInput ? (fanOut(b, irBlocks, vars)?.items ?? null) : null,
     })),
     input_resolved: hasInput,
     consent: plan.consent ?? [],
     estimates: {
-      ...plan.estimates,
-      cost_max: plan.estimates.cost_max ?? plan.estimates.cost,
-      duration_ms_max: plan.estimates.duration_ms_max ?? plan.estimates.duration_ms,
+      cost: estimates.cost,
+      duration_ms: estimates.duration_ms,
+      cost_max: estimates.cost_max,
+      duration_ms_max: estimates.duration_ms_max,
+      critical_path: estimates.critical_path,
+      local_ratio: plan.estimates.local_ratio,
       privacy_score: privacyScore(plan.steps.map((s) => ({ tier: s.binding.tier, data: s.data }))),
     },
     budgets: {
-      cost: b && b.cost !== null ? costVerdict(plan, irBlocks, b.cost, b.cost_warn === true, vars) : null,
+      cost: b && b.cost !== null ? costVerdict(plan, irBlocks, b.cost, b.cost_warn === true, vars, estimates.cost) : null,
       duration_ms:
         b && b.duration_ms !== null
-          ? { limit: b.duration_ms, estimate: plan.estimates.duration_ms, ok: plan.estimates.duration_ms <= b.duration_ms, headroom: b.duration_ms - plan.estimates.duration_ms, warn: b.duration_warn === true }
+          ? { limit: b.duration_ms, estimate: estimates.duration_ms, ok: estimates.duration_ms <= b.duration_ms, headroom: b.duration_ms - estimates.duration_ms, warn: b.duration_warn === true }
           : null,
     },
     guardrails: plan.guardrails.map((g) => ({ name: g.name, severity: g.severity, verdict: g.static_verdict, message: g.message })),
@@ -240,10 +251,10 @@ export function preview(plan: PlanIR, model?: BoundModel, options: PreviewOption
 }
 
 /** The cost budget's verdict on the ledger's worst case and the estimate, whichever is more. */
-function costVerdict(plan: PlanIR, blocks: readonly BlockIR[], limit: number, warn: boolean, vars: Record<string, StaticValue>): NonNullable<PreviewJson['budgets']['cost']> {
+function costVerdict(plan: PlanIR, blocks: readonly BlockIR[], limit: number, warn: boolean, vars: Record<string, StaticValue>, estimate: number): NonNullable<PreviewJson['budgets']['cost']> {
   const ledger = ledgerWorstCase(ledgerSteps(plan, blocks, vars), limit);
-  const worst = Math.max(ledger.cost, plan.estimates.cost);
-  return { limit, estimate: plan.estimates.cost, worst_case: ledger.cost, per_item: ledger.per_item, over: ledger.over, ok: worst <= limit + 1e-12 && ledger.over.length === 0, headroom: round6(limit - worst), warn };
+  const worst = Math.max(ledger.cost, estimate);
+  return { limit, estimate, worst_case: ledger.cost, per_item: ledger.per_item, over: ledger.over, ok: worst <= limit + 1e-12 && ledger.over.length === 0, headroom: round6(limit - worst), warn };
 }
 
 /**
@@ -258,7 +269,7 @@ function ledgerSteps(plan: PlanIR, blocks: readonly BlockIR[], vars: Record<stri
     // `--input` one the input gives (as check counts the first, assemble/budgets.ts); any other
     // list makes the step's figure per item.
     const inner = [...ids].reverse().map((id) => blocks.find((b) => b.id === id)).find((b) => b?.type === 'for_each');
-    const items = inner?.type === 'for_each' ? fanOut(inner, blocks, vars) : 1;
+    const items = inner?.type === 'for_each' ? (fanOut(inner, blocks, vars)?.items ?? null) : 1;
     const times = around.reduce((n, b) => (b.type === 'repeat' ? n * b.max : n), items ?? 1);
     const subPlan = s.action.type === 'run' && !seen.has(s.action.plan) ? plan.subplans?.[s.action.plan] : undefined;
     // A sub-plan's input is not the run's: only the lists its file writes out count there.
@@ -291,31 +302,6 @@ export function blockLabel(b: BlockIR): string {
     case 'race':
       return `race ${b.id}: first of ${b.branches.join(', ')}`;
   }
-}
-
-/**
- * How many items a `for each` block runs for this input, over every item of the blocks around
- * it (`null` when a list depends on more than the input).
- */
-function fanOut(b: BlockIR & { type: 'for_each' }, blocks: readonly BlockIR[], vars: Record<string, StaticValue>): number | null {
-  const chain: (BlockIR & { type: 'for_each' })[] = [];
-  for (let at: BlockIR | undefined = b; at; at = at.parent === null ? undefined : blocks.find((x) => x.id === at!.parent)) {
-    if (at.type === 'for_each') chain.unshift(at);
-  }
-  const count = (level: number, scope: Record<string, StaticValue>): number | null => {
-    const block = chain[level]!;
-    const list = staticEval(block.list, scope);
-    if (list === UNKNOWN || !Array.isArray(list)) return null;
-    if (level === chain.length - 1) return list.length;
-    let total = 0;
-    for (const item of list) {
-      const n = count(level + 1, { ...scope, [`$${block.item}`]: item });
-      if (n === null) return null;
-      total += n;
-    }
-    return total;
-  };
-  return count(0, vars);
 }
 
 function text(parts: readonly unknown[]): string {

@@ -10,6 +10,8 @@ import { topLevelInvariants } from './check/invariants.js';
 import { contextSignalsOf } from './check/context-signals.js';
 import { sourcesOf } from './check/sources.js';
 import { checkPlan } from './check/plan.js';
+import type { CheckedPlan } from './check/checked-plan.js';
+import { subplansFirst } from './check/plan-order.js';
 import { simulationsOf } from './check/simulate.js';
 import { contextOf, currencyOf, policyIR, resourcesOf } from './declarations.js';
 import { checkGuardrail, outputReadErrors } from './guardrails.js';
@@ -17,7 +19,7 @@ import { loadProgram } from './load.js';
 import type { LoadedModule } from './loaded-module.js';
 import { symbolKey } from './plan-memo.js';
 import { Capabilities, type ProgramFacts } from './program-facts.js';
-import { Scopes } from './scope.js';
+import { Scopes, type DeclEntry } from './scope.js';
 import { checkTests, testedPlanNames } from './tests/check-tests.js';
 import { checkTriggers } from './triggers.js';
 import { TypeResolver } from './types/resolve.js';
@@ -105,19 +107,29 @@ export function checkPlans(f: ProgramFacts): void {
   // Guardrail proofs compare steps' `when` conditions by their IR: without a guardrail in the
   // program nothing reads it, and `check` skips building it (50,000 conditions are ~12 MB).
   const conditionsIR = !f.checkOnly || f.guardrails.size > 0;
-  const cx = { scopes, model, diags, contextRoot: f.contextRoot, capability: f.capabilities.info, planInput: f.planInput, typesOnly: f.checkOnly, conditionsIR };
+  const checked = new Map<DeclEntry<'plan'>, CheckedPlan>();
+  const errors = new Map<DeclEntry<'plan'>, number>();
+  const planOutput = (e: DeclEntry<'plan'>) => checked.get(e)?.outputTy;
+  const cx = { scopes, model, diags, contextRoot: f.contextRoot, capability: f.capabilities.info, planInput: f.planInput, planOutput, typesOnly: f.checkOnly, conditionsIR };
   const tested = f.withTests ? testedPlanNames(modules) : undefined;
-  for (const m of modules) {
-    if (m.std) continue;
-    for (const e of scopes.entries(m, 'plan')) {
-      // A test reads its plan's checked steps: a tested plan is never replayed from the memo.
-      if (!tested?.has(e.node.name.name) && memo?.reuse(m.file, e.node, diags, model.uses)) continue;
-      memo?.start(diags, useLog);
-      const before = diags.length;
-      f.checked.set(e, checkPlan(e, cx));
-      f.planErrors.set(e, f.errorsSince(before));
-      memo?.end(m.file, e.node, diags, useLog);
-    }
+  const plans = modules.filter((m) => !m.std).flatMap((m) => [...scopes.entries(m, 'plan')]);
+  // Sub-plans first: a `run` step's output is then typed by the sub-plan's `output`.
+  for (const e of subplansFirst(plans, scopes)) {
+    const m = e.module;
+    // A test reads its plan's checked steps: a tested plan is never replayed from the memo.
+    if (!tested?.has(e.node.name.name) && memo?.reuse(m.file, e.node, diags, model.uses)) continue;
+    memo?.start(diags, useLog);
+    const before = diags.length;
+    checked.set(e, checkPlan(e, cx));
+    errors.set(e, f.errorsSince(before));
+    memo?.end(m.file, e.node, diags, useLog);
+  }
+  // Later stages read the plans in declaration order.
+  for (const e of plans) {
+    const cp = checked.get(e);
+    if (cp === undefined) continue;
+    f.checked.set(e, cp);
+    f.planErrors.set(e, errors.get(e)!);
   }
 }
 

@@ -6,7 +6,7 @@
  * config's keys are unknown here and checks that need them stay silent.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { diagnostic, type Diagnostic, type Range } from '../language/index.js';
 import { LOCK_FILE } from './mcp-lock.js';
 
@@ -42,7 +42,8 @@ export type ProjectConfigView =
   | { readonly kind: 'json'; readonly root: string; readonly file: string; readonly raw: Readonly<Record<string, unknown>> }
   /**
    * A JS config (not run by the compiler), or a JSON one that does not parse: its keys are unknown.
-   * `error` (and where in the file, `at`) when it is JSON that cannot be read.
+   * `error` (and where in the file, `at`) when it is JSON that cannot be read, said of the file
+   * (`must hold an object`).
    */
   | { readonly kind: 'opaque'; readonly root: string; readonly file: string; readonly error?: string; readonly at?: Range };
 
@@ -106,6 +107,15 @@ export function configPrice(view: ProjectConfigView, model: string): ConfigPrice
   return p && typeof p === 'object' && !Array.isArray(p) && ok(p.input_per_mtok) && ok(p.output_per_mtok) ? { input_per_mtok: p.input_per_mtok, output_per_mtok: p.output_per_mtok } : 'malformed';
 }
 
+/**
+ * §8.4: whether a config's `"channels"` declares none — absent, or `{}` — so that `notify` keeps
+ * v0.2's behaviour (the message goes to the run's log, `delivered: false`). An empty object names
+ * no channel any message could go through: it is "no channels", not "every channel missing".
+ */
+export function declaresNoChannels(channels: unknown): boolean {
+  return channels === undefined || channels === null || (typeof channels === 'object' && !Array.isArray(channels) && Object.keys(channels).length === 0);
+}
+
 export type ChannelTransport = 'email' | 'slack' | 'webhook';
 
 /** How a `channels` entry of the config sends, as `orch run` reads it; undefined when it names no transport it can use. */
@@ -154,12 +164,12 @@ function parseConfigFile(root: string, file: string): ProjectConfigView {
     text = readFileSync(file, 'utf8');
     const raw: unknown = JSON.parse(text);
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
-      return { kind: 'opaque', root, file, error: `${file} must hold an object`, at: rangeAt(text, 0) };
+      return { kind: 'opaque', root, file, error: 'must hold an object', at: rangeAt(text, 0) };
     return { kind: 'json', root, file, raw: raw as Record<string, unknown> };
   } catch (err) {
     const bad = jsonSyntaxError(text, err);
     // At its end when JSON.parse does not say where (it ran out of input).
-    return { kind: 'opaque', root, file, error: `cannot read ${file}: ${bad.message}`, at: rangeAt(text, bad.offset ?? text.length) };
+    return { kind: 'opaque', root, file, error: `cannot be read: ${bad.message}`, at: rangeAt(text, bad.offset ?? text.length) };
   }
 }
 
@@ -194,7 +204,7 @@ function rangeAt(text: string, offset: number): Range {
  * Whether a JSON config turns §9.3's findings into warnings (`"flows": "warn"`). Any other value
  * is a W0803 at the key — a typo (`"warning"`) would otherwise leave the findings errors in silence.
  */
-export function flowsWarn(view: ProjectConfigView, diags: Diagnostic[]): boolean {
+export function flowsWarn(view: ProjectConfigView, diags: Diagnostic[], fromFile: string): boolean {
   if (view.kind !== 'json' || view.raw.flows === undefined) return false;
   if (view.raw.flows === 'warn') return true;
   let text = '';
@@ -204,7 +214,7 @@ export function flowsWarn(view: ProjectConfigView, diags: Diagnostic[]): boolean
     // the range only: the value was read a moment ago
   }
   const at = Math.max(0, text.indexOf('"flows"'));
-  diags.push(diagnostic('W0803', `"flows": ${JSON.stringify(view.raw.flows)} is not read (only "warn" is): E0902 and E0903 stay errors`, view.file, rangeAt(text, at)));
+  diags.push(diagnostic('W0803', `"flows": ${JSON.stringify(view.raw.flows)} is not read (only "warn" is): E0902 and E0903 stay errors`, configFileFrom(view.file, fromFile), rangeAt(text, at)));
   return false;
 }
 
@@ -214,7 +224,18 @@ export function flowsWarn(view: ProjectConfigView, diags: Diagnostic[]): boolean
  * need it is told so instead of passing in silence. Each check that consults the config calls it;
  * `compile` merges the identical diagnostics.
  */
-export function configUnreadable(view: ProjectConfigView, diags: Diagnostic[]): void {
+export function configUnreadable(view: ProjectConfigView, diags: Diagnostic[], fromFile: string): void {
   if (view.kind !== 'opaque' || view.error === undefined) return;
-  diags.push(diagnostic('W0803', `${view.error}: the endpoints, prices, channels and MCP servers plans use are not checked against it (orch run refuses it)`, view.file, view.at ?? rangeAt('', 0)));
+  const shown = configFileFrom(view.file, fromFile);
+  diags.push(diagnostic('W0803', `${shown} ${view.error}: the endpoints, prices, channels and MCP servers plans use are not checked against it (orch run refuses it)`, shown, view.at ?? rangeAt('', 0)));
+}
+
+/**
+ * The config file named as the source file that reads it is (`fromFile`, as the compile was given
+ * it): relative to the same place when that is relative (`orch.config.json`, `../orch.config.json`),
+ * absolute when it is — so a diagnostic in the config reads like those in the plans beside it.
+ */
+export function configFileFrom(configFile: string, fromFile: string): string {
+  if (isAbsolute(fromFile)) return configFile;
+  return join(dirname(fromFile), relative(dirname(resolve(fromFile)), configFile));
 }

@@ -149,14 +149,15 @@ function parseUnsafe(file: string, text: string, index: LineIndex, direct: boole
   );
   diagnostics.push(...syntax);
   // A bad unit (`12EUR`) the lexer reported is junk to the parser too: said once.
-  if (junkSeen) diagnostics.push(...junkDiagnostics(cst, file, index, [...syntax.map((d) => d.range.start.offset), ...lexOffsets]));
+  const junk = junkSeen ? junkDiagnostics(cst, file, index, [...syntax.map((d) => d.range.start.offset), ...lexOffsets]) : [];
 
   const docs = new DocComments(docTokens);
-  const builder = new AstBuilder(file, text, index, docs, parseExpressionTokens, diagnostics.map((d) => d.range.start.offset));
+  const builder = new AstBuilder(file, text, index, docs, parseExpressionTokens, [...diagnostics, ...junk].map((d) => d.range.start.offset));
   builder.words = lexed.words;
   setCstClean(errors.length === 0);
   const partial = builder.module(cst);
-  diagnostics.push(...builder.diagnostics);
+  // Junk the builder reported as part of its own diagnostic (`priority input.g`) is not said twice.
+  diagnostics.push(...junk.filter((d) => !builder.absorbedJunk.includes(d.range.start.offset)), ...builder.diagnostics);
   diagnostics.sort(compareDiagnostics);
   return { module: { ...partial, comments: commentsOf(lexed.comments, docs, index) }, diagnostics: capDiagnostics(diagnostics) };
 }

@@ -20,6 +20,9 @@ const QUANTITY_WORDS = new Map<TokenType, { unit: 'number' | 'duration' | 'money
   [PercentTok, { unit: 'percent', what: 'a percentage', example: 'a percentage (e.g. 80%)' }],
 ]);
 
+/** What continues an expression right after a word (`.g`, `(x)`, `[0]`), glued to it. */
+const EXPRESSION_TAIL = /(?:\.[A-Za-z_]\w*|\([^()\n]*\)|\[[^[\]\n]*\])+/y;
+
 export abstract class TokenBuilders {
   readonly diagnostics: Diagnostic[] = [];
 
@@ -100,9 +103,22 @@ export abstract class TokenBuilders {
   word<T extends string>(t: IToken | undefined, allowed: readonly T[], what: string): T | undefined {
     const tok = need(t);
     if ((allowed as readonly string[]).includes(tok.image)) return tok.image as T;
-    this.error(`unknown ${what} '${tok.image}' (expected one of: ${allowed.join(', ')})`, this.tokRange(tok));
+    const after = tok.endOffset! + 1;
+    EXPRESSION_TAIL.lastIndex = after;
+    const tail = EXPRESSION_TAIL.exec(this.text)?.[0];
+    if (tail === undefined) {
+      this.error(`unknown ${what} '${tok.image}' (expected one of: ${allowed.join(', ')})`, this.tokRange(tok));
+      return undefined;
+    }
+    // `priority input.g`: an expression where only a word goes. The parser stops after the word and
+    // takes the rest for junk; said once here, over the whole expression, and the junk not again.
+    this.error(`a ${what} is a word (one of: ${allowed.join(', ')}), not an expression such as '${tok.image}${tail}'`, this.range(tok.startOffset, after + tail.length));
+    this.absorbedJunk.push(after);
     return undefined;
   }
+
+  /** Where junk starts that a diagnostic of this builder already covers (parse.ts drops its own report). */
+  readonly absorbedJunk: number[] = [];
 
   /** Sets `d[field]` to an enum word; an unknown word is reported and leaves the field unset. */
   setWord<D, K extends keyof D>(d: D, field: K, t: IToken | undefined, allowed: readonly Extract<D[K], string>[], what: string): void {

@@ -9,14 +9,19 @@ import { perItemMessage } from './scheduler/core/core.js';
 import { isApproval, notAnApproval } from './scheduler/core/resolve.js';
 import { blockNotAStep, keyFitsShape, noSuchInstance, planBlocks } from './scheduler/core/scopes.js';
 import { baseId } from './scheduler/core/state.js';
+import { namesNothing } from './scheduler/control-paths.js';
 import { replay } from './scheduler/replay.js';
 import type { PlanIR } from '../compiler/index.js';
 import { approvalRule, refusal, ruleBeforeStart, unboundRefusal } from './scheduler/core/approvers.js';
 import { recordOf, type Identity, type RecordedIdentity, type Starter } from './people/identity.js';
 import { chainOf } from './scheduler/core/run-origin.js';
 
-/** `forbidden`: the caller may not do it (§8.8: not a person who may decide this approval). */
-export type ControlOutcome = { ok: true; message: string } | { ok: false; message: string; forbidden?: true };
+/**
+ * `forbidden`: the caller may not do it (§8.8: not a person who may decide this approval).
+ * `missing`: what it names is not there — no such run, or no step, instance or block of that name
+ * in the run's plan (the API's 404); a name that exists but cannot take the control now is neither.
+ */
+export type ControlOutcome = { ok: true; message: string } | { ok: false; message: string; forbidden?: true; missing?: true };
 
 export type SignalPayload =
   | {
@@ -38,13 +43,30 @@ export async function boundToPeople(journal: Pick<AsyncJournal, 'load'>, runId: 
   return first?.type === 'plan_created' && first.data.people_bound === true;
 }
 
+/** A step control the run executing here refused with `message`: `missing` when `stepId` names nothing in its plan. */
+export function refusedStep(plan: PlanIR, stepId: string, message: string): ControlOutcome {
+  return namesNothing(plan, stepId) ? { ok: false, missing: true, message } : { ok: false, message };
+}
+
 /** The run row of a run that can still be controlled, or why not. */
 async function openRun(journal: AsyncJournal, runId: string): Promise<RunRow | ControlOutcome> {
   const row = await journal.getRun(runId);
-  if (!row) return { ok: false, message: `no run ${runId}` };
-  if (['completed', 'failed', 'cancelled', 'timeout'].includes(row.status))
-    return { ok: false, message: `run ${runId} has already finished (${row.status})` };
-  return row;
+  if (!row) return { ok: false, missing: true, message: `no run ${runId}` };
+  return finished(row) ?? row;
+}
+
+function finished(row: RunRow): ControlOutcome | null {
+  return ['completed', 'failed', 'cancelled', 'timeout'].includes(row.status) ? { ok: false, message: `run ${row.id} has already finished (${row.status})` } : null;
+}
+
+/**
+ * A run addressed with one of its steps: its row, or why not. A name the plan does not have is
+ * told first (a 404), whether or not the run has finished.
+ */
+async function runWithStep(journal: AsyncJournal, runId: string, key: string): Promise<RunRow | ControlOutcome> {
+  const row = await journal.getRun(runId);
+  if (!row) return { ok: false, missing: true, message: `no run ${runId}` };
+  return unknownKey(row, key) ?? finished(row) ?? row;
 }
 
 async function deliveredBy(journal: AsyncJournal, row: RunRow): Promise<string> {
@@ -89,12 +111,10 @@ async function cancelOffline(journal: AsyncJournal, runId: string, reason: strin
 }
 
 export async function signalViaJournal(journal: AsyncJournal, runId: string, payload: SignalPayload): Promise<ControlOutcome> {
-  const row = await openRun(journal, runId);
-  if ('ok' in row) return row;
   // As the process running it would answer (it refuses an unknown step): else the caller is told
   // the decision was recorded, and the row waits in the journal for a step that never comes.
-  if ('stepId' in payload && !namesAStep(row, payload.stepId))
-    return { ok: false, message: `unknown step ${payload.stepId} (plan ${row.plan} of run ${runId} has no such step)` };
+  const row = 'stepId' in payload ? await runWithStep(journal, runId, payload.stepId) : await openRun(journal, runId);
+  if ('ok' in row) return row;
   // A bare step id (not an instance key nor a sub-plan's path) may name a step that runs per item.
   if ('stepId' in payload && payload.stepId !== '' && baseId(payload.stepId) === payload.stepId) {
     const waiting = await instancesWaiting(journal, runId, payload.stepId);
@@ -219,15 +239,30 @@ function approvalsWaiting(controls: readonly ControlRow[], stepId: string): Reco
 }
 
 export async function cancelStepViaJournal(journal: AsyncJournal, runId: string, stepId: string): Promise<ControlOutcome> {
-  const row = await openRun(journal, runId);
+  const row = await runWithStep(journal, runId, stepId);
   if ('ok' in row) return row;
-  if (!namesAStep(row, stepId)) return { ok: false, message: `unknown step ${stepId} (plan ${row.plan} of run ${runId} has no such step)` };
   const block = namesABlock(row, stepId);
   if (block !== null) return { ok: false, message: block };
-  const misfit = instanceMisfit(row, stepId);
-  if (misfit !== null) return { ok: false, message: misfit };
   await journal.addControl(runId, 'cancel_step', stepId);
   return { ok: true, message: `cancel of step ${stepId} recorded for ${runId}; applied by ${await deliveredBy(journal, row)}` };
+}
+
+/**
+ * Why `key` names nothing in the run's plan (no step, an instance key its step's blocks do not
+ * allow, a sub-plan path to nothing), as a `missing` refusal; null when it names something or the
+ * run was stored without its IR.
+ */
+function unknownKey(row: RunRow, key: string): ControlOutcome | null {
+  const nothing = `unknown step ${key} (plan ${row.plan} of run ${row.id} has no such step)`;
+  if (!namesAStep(row, key)) return { ok: false, missing: true, message: nothing };
+  const misfit = instanceMisfit(row, key);
+  if (misfit !== null) return { ok: false, missing: true, message: misfit };
+  if (!key.includes('/')) return null;
+  try {
+    return namesNothing(JSON.parse(row.ir!) as PlanIR, key) ? { ok: false, missing: true, message: nothing } : null;
+  } catch {
+    return null;
+  }
 }
 
 /**

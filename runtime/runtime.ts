@@ -21,7 +21,7 @@ import { SharedLimits } from './limits/shared-limits.js';
 import { applyControl } from './apply-control.js';
 import { cliStarter, starterOf } from './people/identity.js';
 import { startOrigin } from './people/run-chain.js';
-import { cancelStepViaJournal, controlViaJournal, lastPause, signalViaJournal, waitsForApproval, type ControlOutcome, type SignalPayload } from './journal-controls.js';
+import { cancelStepViaJournal, controlViaJournal, lastPause, refusedStep, signalViaJournal, waitsForApproval, type ControlOutcome, type SignalPayload } from './journal-controls.js';
 import { Redactor } from './redact.js';
 import { recoverInFlight, recoverSubplans, RunExecutors } from './run-executors.js';
 import type { ActiveRun, ResumeOptions, RuntimeOptions, StartOptions } from './runtime-options.js';
@@ -314,7 +314,7 @@ export class Runtime {
       const refused = local.decisionRefusal(payload.stepId, payload.decision, identity);
       if (refused !== null) return identity === null ? { ok: false, message: refused } : { ok: false, forbidden: true, message: refused };
       const r = local.signal(payload.stepId, payload.decision, payload.by ?? null, payload.comment ?? null, identity);
-      return r === 'ok' ? { ok: true, message: `${payload.decision} ${payload.stepId}` } : { ok: false, message: r };
+      return r === 'ok' ? { ok: true, message: `${payload.decision} ${payload.stepId}` } : refusedStep(local.plan, payload.stepId, r);
     }
     return signalViaJournal(this.requireJournal(), runId, payload);
   }
@@ -327,7 +327,7 @@ export class Runtime {
     const local = this.active.get(runId);
     if (local) {
       const r = local.cancelStep(stepId, 'cancelled by user');
-      return r === 'ok' ? { ok: true, message: `cancelled step ${stepId} of ${runId}` } : { ok: false, message: r };
+      return r === 'ok' ? { ok: true, message: `cancelled step ${stepId} of ${runId}` } : refusedStep(local.plan, stepId, r);
     }
     return cancelStepViaJournal(this.requireJournal(), runId, stepId);
   }

@@ -6,7 +6,7 @@
 import { diffPlans, irHash, preview, type PlanIR } from '../compiler/index.js';
 import { boundToPeople, clusterTiming, listOrchWorkers, Runtime, RunDetached, RuntimeUsageError, SecretView, type ActiveRun, type Backend } from '../runtime/index.js';
 import { journalView, planOfRun, subplanAt } from './journal-view.js';
-import type { RunEvent, RunReader, SignalRead } from '../runtime/index.js';
+import type { ControlOutcome, RunEvent, RunReader, SignalRead } from '../runtime/index.js';
 import type { ControlResult, FinishedRun, JournalEntry, RunSource, RunStarter, RunSummary, RunView, StartMeta, UpgradeReport } from './run-starter.js';
 import { TERMINAL_STATUSES } from './run-starter.js';
 
@@ -272,11 +272,11 @@ function runReads(journal: Journal, held: HeldRuns): Pick<RunStarter, 'get' | 'l
 /** An operator's controls of a run: pause, resume, cancel, retry, cancel a step, decide an approval. */
 function runControls(rt: Runtime, journal: Journal, held: HeldRuns): Pick<RunStarter, 'pause' | 'resume' | 'cancel' | 'retry' | 'cancelStep' | 'decide'> {
   const { active, planOf, onEvent, track } = held;
-  const outcome = async (runId: string, r: { ok: boolean; message: string; forbidden?: true }): Promise<ControlResult> =>
+  const outcome = async (runId: string, r: ControlOutcome): Promise<ControlResult> =>
     r.ok
       ? { ok: true, status: await statusOf(runId) }
       : (await journal.getRun(runId))
-        ? { ok: false, reason: r.forbidden ? 'forbidden' : 'conflict', message: r.message }
+        ? { ok: false, reason: r.forbidden ? 'forbidden' : r.missing ? 'not_found' : 'conflict', message: r.message }
         : notFound(runId);
   const statusOf = async (runId: string) => active.get(runId)?.run.status() ?? (await journal.getRun(runId))?.status ?? 'unknown';
 

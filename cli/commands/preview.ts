@@ -15,7 +15,7 @@ Shows stages and parallel groups, loops (repeat ×1..N) and races (first of …)
 resource with the placement rationale and its estimate, totals against the policy budgets (best
 and worst case when the plan loops), guardrails with their static verdicts, consent scopes and
 triggers. With --input, \`when\` conditions and \`for each\` sizes that depend only on the plan
-input are resolved for that input; it is checked and read as orch run reads it (durations, money
+input are resolved for that input, and the estimates and budget verdicts count those sizes; it is checked and read as orch run reads it (durations, money
 and percentages may be written "5m", "12.50usd", "80%").
 
 Exit codes: 0 shown, 1 the file has errors, 2 usage or I/O error (including an --input that is not JSON or not the plan input).`;

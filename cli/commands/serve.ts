@@ -10,6 +10,7 @@ import { DB_HELP, journalOf, withBackend } from '../db-option.js';
 import { TAKE_OVER_AFTER_HELP, takeOverAge } from './take-over.js';
 import { DEFAULT_LIMITS, runServe, ServeError } from '../../serve/index.js';
 import { limitsOf, parsePort, positiveMs, type LimitFlags } from './http-flags.js';
+import { routesHelp } from './serve-routes.js';
 
 interface ServeFlags extends LimitFlags {
   readonly port: number;
@@ -38,17 +39,12 @@ export function registerServe(program: Command): void {
       'after',
       [
         '',
-        'Every route but GET /health needs "Authorization: Bearer <token>" or a dashboard session: the token',
+        'Every route but GET /health, signing in (GET /login, POST /session, GET /auth/oidc/…, the dashboard\'s',
+        'GET /ui/…) and POST /sources/NAME needs "Authorization: Bearer <token>" or a dashboard session: the token',
         'is $ORCH_TOKEN (or a generated one printed at start-up) unless the project config has an "auth"',
         'block (people, roles: then a user\'s API token from `orch auth token USER`; 401 without an',
-        'identity, 403 without the role). Routes: POST /events, POST /signals, POST /runs,',
-        'GET /runs[/ID[/timeline|/plan]], POST /runs/ID/pause|resume|cancel|retry, POST /runs/ID/steps/STEP/cancel,',
-        'POST /runs/ID/steps/STEP/approve|reject,',
-        'POST /triggers/NAME/fire (manual), POST <api path>, GET /triggers, GET /metrics, GET /health,',
-        'GET /context, GET /context/signals (value, set_at, age_ms, source, state), GET /context/events,',
-        'POST /sources/NAME (a webhook source, with its own token: the body { "topic", "payload" }),',
-        'GET /stream (live run and context events, Server-Sent Events), GET /approvals, GET /resources, GET /workers, GET /spend, GET /audit,',
-        'POST /session, GET /session, POST /session/logout, DELETE /sessions.',
+        'identity, 403 without the role). Routes:',
+        ...routesHelp(),
         'The dashboard is at / on the same port: sign in once as a user (or with the token without "auth").',
         '',
         'Examples:',

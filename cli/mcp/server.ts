@@ -3,8 +3,8 @@
  * `McpServer`. Every tool declares an input and an output schema and answers
  * `structuredContent` plus a text for people; a failure is a tool error (`isError`) carrying
  * the message a person would read — never a crash of the server. `run`, `signal` and `cancel`
- * exist only with `--allow-run` (without it they are registered disabled: not listed, and
- * refused when called).
+ * exist only with `--allow-run` (without it they are registered disabled: not listed, and a
+ * call is a tool error saying how to allow them).
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -131,8 +131,37 @@ export function createOrchMcpServer(options: OrchMcpOptions): McpServer {
   registerAuthoringTools(server, ctx);
   registerJournalTools(server, ctx);
   const runTools = registerRunTools(server, ctx);
-  if (!options.allowRun) for (const t of runTools) t.disable();
+  if (!options.allowRun) {
+    for (const t of runTools) t.disable();
+    explainDisabled(server, new Set(RUN_TOOLS));
+  }
   return server;
+}
+
+const RUN_TOOLS = ['run', 'signal', 'cancel'] as const;
+
+/** What a call of `run`, `signal` or `cancel` answers on a server started without --allow-run. */
+function notAllowed(tool: string): CallToolResult {
+  return failed(new Error(`the ${tool} tool is off: this server was started without --allow-run. Restart it as \`orch mcp serve --allow-run\` to let an assistant run plans and act on runs.`));
+}
+
+type RawHandler = (request: { params?: { name?: unknown } }, extra: unknown) => Promise<unknown>;
+
+/**
+ * A disabled tool is unlisted, and the SDK answers a call of it with a tool error reading "MCP
+ * error -32602: Tool run disabled", which reads as a broken protocol and says nothing of the
+ * flag. Its tools/call handler is wrapped so that those calls are told how to allow them instead.
+ * (The SDK offers no public way to read the handler; should it move, the call keeps the SDK's
+ * answer and cli/test/mcp-allow-run.test.ts fails.)
+ */
+function explainDisabled(server: McpServer, names: ReadonlySet<string>): void {
+  const handlers = (server.server as unknown as { _requestHandlers?: Map<string, RawHandler> })._requestHandlers;
+  const sdk = handlers?.get('tools/call');
+  if (!handlers || !sdk) return;
+  handlers.set('tools/call', async (request, extra) => {
+    const name = request.params?.name;
+    return typeof name === 'string' && names.has(name) ? notAllowed(name) : sdk(request, extra);
+  });
 }
 
 const readOnly = { readOnlyHint: true, openWorldHint: false } as const;
@@ -285,9 +314,10 @@ function registerJournalTools(server: McpServer, ctx: ToolContext): void {
 
 /** The tools that run plans and act on runs (run, signal, cancel): disabled unless --allow-run. */
 function registerRunTools(server: McpServer, ctx: ToolContext) {
+  const [run, signal, cancel] = RUN_TOOLS;
   return [
     server.registerTool(
-      'run',
+      run,
       {
         title: 'Run a plan',
         description: 'Execute a plan of the project with its durable journal and wait for the result (`orch run --json`). A run that reaches an approval stops as `paused`; answer it with `signal`.',
@@ -303,7 +333,7 @@ function registerRunTools(server: McpServer, ctx: ToolContext) {
       guarded((args) => tools.runTool(ctx, args)),
     ),
     server.registerTool(
-      'signal',
+      signal,
       {
         title: 'Answer an approval',
         description: 'Approve or reject a waiting approval step of a run (`orch signal RUN STEP approve|reject`); a run no process executes continues here and its result is returned. Refused when the project configures people (an "auth" block): they decide in the dashboard or with their API token.',
@@ -320,7 +350,7 @@ function registerRunTools(server: McpServer, ctx: ToolContext) {
       guarded((args) => tools.signalTool(ctx, args)),
     ),
     server.registerTool(
-      'cancel',
+      cancel,
       {
         title: 'Cancel a run or one step',
         description: 'Cancel a run (running steps get their abort signal) or, with `step`, only that step (`orch cancel RUN [--step STEP]`).',

@@ -342,7 +342,7 @@ describe('orch mcp serve (read-only)', () => {
   it('refuses run without --allow-run', async () => {
     const r = await call(client, 'run', { file: 'good.orch', input: { who: 'Ada' } });
     expect(r.isError).toBe(true);
-    expect(text(r)).toMatch(/run.*disabled/);
+    expect(text(r)).toMatch(/the run tool is off: .*orch mcp serve --allow-run/);
     const explained = await call(client, 'explain', { code: 'e0201' });
     expect((explained.structuredContent as { explanations: { code: string }[] }).explanations[0]!.code).toBe('E0201');
   });

@@ -5,7 +5,7 @@
  * branch), loops (×1..max) and rate limits (calls wait for their slot) from the block-aware
  * timeline, else from the DAG — and its local ratio.
  */
-import { timeline, type TimelineStep } from '../block-estimates.js';
+import { rateLimitOf, timeline, type TimelineStep } from '../block-estimates.js';
 import { stepsById } from '../check/checked-plan.js';
 import { localRatio as localRatioOf } from '../placement-metrics.js';
 import type { PlanFacts } from './plan-facts.js';
@@ -88,9 +88,7 @@ function rateLimits(f: PlanFacts): readonly TimelineStep['rate'][] {
   const rateOf = (i: number): TimelineStep['rate'] => {
     const s = steps[i]!;
     const name = s.action.type === 'call' ? s.capability?.name : undefined;
-    if (!name) return undefined;
-    const rl = policy.rate_limits.find((r) => r.capability === name || name.endsWith(`.${r.capability}`) || r.capability.endsWith(`.${name}`));
-    return rl ? { key: rl.capability, count: rl.count, per_ms: rl.per_ms } : undefined;
+    return name ? rateLimitOf(policy.rate_limits, name) : undefined;
   };
   return Array.from({ length: n }, (_, i) => rateOf(i));
 }

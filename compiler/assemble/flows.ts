@@ -84,7 +84,7 @@ export function stepDataClasses(f: PlanFacts): (DataClass | undefined)[] | undef
 
 function report(f: PlanFacts, findings: readonly FlowFinding[]): void {
   if (findings.length === 0) return;
-  const warn = flowsWarn(projectConfigFor(f.file), f.cx.diags);
+  const warn = flowsWarn(projectConfigFor(f.file), f.cx.diags, f.file);
   for (const x of findings) f.cx.diags.push(findingDiagnostic(x, warn));
 }
 

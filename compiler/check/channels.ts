@@ -7,7 +7,7 @@
  */
 import type { CapabilityCall } from '../../language/index.js';
 import { diagnostic, type Diagnostic } from '../../language/index.js';
-import { channelShape, configKnown, configSection, configUnreadable, projectConfigFor } from '../project-config.js';
+import { channelShape, configFileFrom, configKnown, declaresNoChannels, configSection, configUnreadable, projectConfigFor } from '../project-config.js';
 
 /** The message built-ins (builtinOf: std's or a refinement of it) and the channel each uses when the call names none. */
 const CHANNEL_CAPABILITIES = new Map([
@@ -26,9 +26,9 @@ export function channelWarnings(builtin: string | null, call: CapabilityCall, fi
   }
   if (name === undefined) return;
   const config = projectConfigFor(file);
-  configUnreadable(config, diags);
+  configUnreadable(config, diags, file);
   if (!configKnown(config)) return;
-  const hasChannels = config.kind === 'json' && config.raw.channels !== undefined;
+  const hasChannels = config.kind === 'json' && !declaresNoChannels(config.raw.channels);
   if (builtin === 'notify' && !hasChannels) return;
   const channels = configSection(config, 'channels');
   if (name in channels) {
@@ -46,6 +46,6 @@ export function channelWarnings(builtin: string | null, call: CapabilityCall, fi
       diags.push(diagnostic('W0803', `channel "${name}" is a ${transport} channel: email sends through an email channel, so the step will fail when it runs`, file, at));
     return;
   }
-  const where = config.kind === 'json' ? `"channels" of ${config.file}` : 'orch.config.json (there is none)';
+  const where = config.kind === 'json' ? `"channels" of ${configFileFrom(config.file, file)}` : 'orch.config.json (there is none)';
   diags.push(diagnostic('W0803', `channel "${name}" is not defined in ${where}: the step will fail when it runs`, file, arg?.value.range ?? call.capability.range));
 }

@@ -97,6 +97,8 @@ export interface CheckedPlan {
   readonly guardrails: DeclEntry<'guardrail'>[];
   readonly success: { label: string | null; condition: ExprIR }[];
   readonly output: ExprIR | null;
+  /** The type of its `output` record (what a `run` step of it answers); null without one. */
+  readonly outputTy: Ty | null;
   /** Names read by the plan's success criteria and output (they count as uses); a name may repeat. */
   readonly outputUses: readonly string[];
   readonly invariants: { name: string; modality: 'always' | 'never' | 'eventually'; condition: ExprIR }[];
@@ -129,6 +131,11 @@ export interface PlanCheckContext {
   readonly contextRoot: RootInfo;
   readonly capability: (e: DeclEntry<'capability'>) => CapabilityInfo;
   readonly planInput: (e: DeclEntry<'plan'>) => Ty;
+  /**
+   * A plan's output type once it has been checked (sub-plans are checked before the plans that run
+   * them); undefined before — inside a cycle of `run`s — and then its fields are `any`.
+   */
+  readonly planOutput?: (e: DeclEntry<'plan'>) => Ty | null | undefined;
   /** Diagnostics only: step arguments and conditions are checked without building their IR. */
   readonly typesOnly?: boolean;
   /**

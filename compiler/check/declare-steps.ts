@@ -242,7 +242,13 @@ export function declarePlanBody(entry: DeclEntry<'plan'>, model: ModelBuilder, d
  * Output types are known from the action before any expression is checked: resolves each step's
  * capability or run plan, then the types the blocks' names have.
  */
-export function resolveActions(body: DeclaredBody, mod: LoadedModule, scopes: Scopes, capability: (e: DeclEntry<'capability'>) => CapabilityInfo): void {
+export function resolveActions(
+  body: DeclaredBody,
+  mod: LoadedModule,
+  scopes: Scopes,
+  capability: (e: DeclEntry<'capability'>) => CapabilityInfo,
+  planOutput?: (e: DeclEntry<'plan'>) => Ty | null | undefined,
+): void {
   const { slots, blockNames, stepInfos } = body;
   for (let si = 0; si < slots.length; si++) {
     const s = slots[si]!;
@@ -255,19 +261,21 @@ export function resolveActions(body: DeclaredBody, mod: LoadedModule, scopes: Sc
     } else if (a.kind === 'RunAction') {
       const pe = scopes.resolve(mod, a.plan, 'plan');
       s.runPlan = pe;
-      s.outputTy = pe ? runOutputTy(pe) : T.unknown;
+      s.outputTy = pe ? runOutputTy(pe, planOutput?.(pe)) : T.unknown;
     } else s.outputTy = T.null;
   }
   if (blockNames.size) for (const b of blockNames.values()) setBlockTypes(b, stepInfos);
 }
 
 /**
- * A `run` step's output: the sub-plan's `output` record by its field names (a plan without one
- * gives `null`). The fields' own types would need the sub-plan checked first, so they stay `any`.
+ * A `run` step's output: the type of the sub-plan's `output` record (a plan without one gives
+ * `null`), known once the sub-plan is checked — sub-plans are checked first. Not yet checked (a
+ * cycle of `run`s): its fields by name, each `any`.
  */
-function runOutputTy(pe: DeclEntry<'plan'>): Ty {
+function runOutputTy(pe: DeclEntry<'plan'>, checked: Ty | null | undefined): Ty {
   const out = pe.node.output;
-  return out ? record(out.fields.map((f) => field(f.key.name, T.any))) : T.null;
+  if (!out) return T.null;
+  return checked ?? record(out.fields.map((f) => field(f.key.name, T.any)));
 }
 
 /** The types `NAME` has once its steps' output types are known. */

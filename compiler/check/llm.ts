@@ -116,7 +116,7 @@ export function secretArgsToModel(cap: CapabilityIR, call: CapabilityCall, file:
 export function checkModelResource(r: ResourceDecl, file: string, diags: Diagnostic[]): void {
   if (!r.endpoint && !r.model) return;
   const view = projectConfigFor(file);
-  configUnreadable(view, diags);
+  configUnreadable(view, diags, file);
   if (!configKnown(view)) return;
   if (r.endpoint) warnUndefinedEndpoint(plain(r.endpoint), r.endpoint, `resource "${r.name.name}"`, file, diags);
   if (r.model) warnUnpriced(plain(r.model), r.model, file, diags);
@@ -125,7 +125,7 @@ export function checkModelResource(r: ResourceDecl, file: string, diags: Diagnos
 /** W0803 for an endpoint (of `owner`) the project's config does not define. */
 function warnUndefinedEndpoint(name: string, at: StringLit, owner: string, file: string, diags: Diagnostic[]): void {
   const view = projectConfigFor(file);
-  configUnreadable(view, diags);
+  configUnreadable(view, diags, file);
   if (!configKnown(view)) return;
   const endpoints = configSection(view, 'endpoints');
   if (Object.prototype.hasOwnProperty.call(endpoints, name)) {
@@ -148,7 +148,7 @@ function warnUndefinedEndpoint(name: string, at: StringLit, owner: string, file:
 
 function warnUnpriced(name: string, at: StringLit, file: string, diags: Diagnostic[]): void {
   const view = projectConfigFor(file);
-  configUnreadable(view, diags);
+  configUnreadable(view, diags, file);
   if (!configKnown(view)) return;
   const price = configPrice(view, name);
   if (price === 'malformed')

@@ -46,7 +46,7 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
   const roots = new Map<string, RootInfo>().set('input', { ty: inputTy, ir: { op: 'var', name: 'input' } }).set('context', cx.contextRoot);
 
   const body = declarePlanBody(entry, model, diags);
-  resolveActions(body, mod, scopes, cx.capability);
+  resolveActions(body, mod, scopes, cx.capability, cx.planOutput);
 
   let raceBranches: Set<string> | undefined;
   for (const b of body.blockNames.values()) if (b.kind === 'race') for (const id of b.steps) (raceBranches ??= new Set()).add(id);
@@ -55,10 +55,10 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
   checkLoopConditions(ps);
   const steps = checkSteps(ps, entry, listIR);
   settleBlockReads(steps, body.blocks, body.blockNames, diags, file, ps.tracker.readAt);
-  const { policy, guardrails, success, output, outputUses, invariants, invariantUses } = planProperties(ps, entry);
+  const { policy, guardrails, success, output, outputTy, outputUses, invariants, invariantUses } = planProperties(ps, entry);
   misfitFallbacks(steps, [outputUses, invariantUses], diags, file);
   return {
-    entry, module: mod, steps, inputTy, policy, guardrails, success, output, outputUses, invariants, invariantUses,
+    entry, module: mod, steps, inputTy, policy, guardrails, success, output, outputTy, outputUses, invariants, invariantUses,
     blocks: body.blocks, blockRefs: body.blockNames, loopUses: ps.tracker.loopUses ?? NO_NAMES,
   };
 }
@@ -164,7 +164,7 @@ function checkSteps(ps: PlanScope, entry: DeclEntry<'plan'>, listIR: ReadonlyMap
   return steps;
 }
 
-type PlanProperties = Pick<CheckedPlan, 'policy' | 'guardrails' | 'success' | 'output' | 'outputUses' | 'invariants' | 'invariantUses'>;
+type PlanProperties = Pick<CheckedPlan, 'policy' | 'guardrails' | 'success' | 'output' | 'outputTy' | 'outputUses' | 'invariants' | 'invariantUses'>;
 
 /** The plan's policy and guardrails, success criteria, output and its own invariants. */
 function planProperties(ps: PlanScope, entry: DeclEntry<'plan'>): PlanProperties {
@@ -204,7 +204,9 @@ function planProperties(ps: PlanScope, entry: DeclEntry<'plan'>): PlanProperties
     expectTy(r.ty, T.bool, c.condition.range, 'success', diags, file);
     return { label: c.label ? labelOf(c.label) : null, condition: r.ir };
   });
-  const output = plan.output ? checkExpr(plan.output, planEnv).ir : null;
+  const checkedOutput = plan.output ? checkExpr(plan.output, planEnv) : null;
+  const output = checkedOutput?.ir ?? null;
+  const outputTy = checkedOutput?.ty ?? null;
 
   let invariantUses: Set<string> | undefined;
   let invariants: CheckedPlan['invariants'] = NONE;
@@ -219,7 +221,7 @@ function planProperties(ps: PlanScope, entry: DeclEntry<'plan'>): PlanProperties
     invariants = invariantDecls.map((inv) => checkInvariant(inv, invEnv, diags, file));
     duplicateInvariantNames(invariantDecls, file, diags, false);
   }
-  return { policy, guardrails, success, output, outputUses, invariants, invariantUses: invariantUses ?? NO_NAMES };
+  return { policy, guardrails, success, output, outputTy, outputUses, invariants, invariantUses: invariantUses ?? NO_NAMES };
 }
 
 function labelOf(label: StringLit): string {

@@ -3,6 +3,7 @@
  * `join first`, `race`, `repeat`, the soft `??` rule, their diagnostics, names and types, the IR
  * v2 they lower to, estimates, guardrail proofs, preview and graph.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { StepIR } from '../ir/types.js';
 import { validatePlanIR } from '../ir/validate.js';
@@ -66,6 +67,8 @@ function plan(text: string, name?: string) {
   expect(validatePlanIR(JSON.parse(JSON.stringify(p)))).toMatchObject({ ok: true });
   return p;
 }
+
+const round = (n: number) => Math.round(n * 1e6) / 1e6;
 
 function step(p: { steps: readonly StepIR[] }, id: string): StepIR {
   return p.steps.find((s) => s.id === id)!;
@@ -326,6 +329,45 @@ describe('preview and graph', () => {
     expect(t).toContain('[for each team (2 items) › for each m, parallel 5 (3 items)]');
     expect(t).toContain('+ maybe = summarize [conditional]');
     expect(preview(p, undefined, { input: { ...input, loud: true } }).steps.find((s) => s.id === 'shout')!.condition).toBe(true);
+  });
+
+  it('--input sizes the estimates of a for each over the input: items × cost, waves × duration, and the totals', () => {
+    const text = `${CAPS}\npolicy tight {\n  strategy cost\n  budget cost <= 0.05usd\n  budget duration <= 5s\n}\nplan p {\n  policy tight\n  input { items: list<string>, teams: list<{ members: list<string> }> }\n  for each it in input.items parallel 2 {\n    step get = fetch(url: it)\n  }\n  for each team in input.teams {\n    for each m in team.members parallel 1 {\n      step greet = fetch(url: m)\n    }\n  }\n  for each w in ["x", "y"] {\n    step fixed = fetch(url: w)\n  }\n  step sum = summarize(text: "done") { after get }\n}\n`;
+    const p = plan(text);
+    const blind = preview(p);
+    const per = (id: string) => blind.steps.find((s) => s.id === id)!.estimate;
+    const sized = preview(p, undefined, { input: { items: ['a', 'b', 'c'], teams: [{ members: ['a', 'b'] }, { members: ['c'] }] } });
+    const est = (id: string) => sized.steps.find((s) => s.id === id)!.estimate;
+    // 3 items 2 at a time: 3 × the cost, 2 waves of the duration.
+    expect(est('get')).toEqual({ cost: round(per('get').cost * 3), duration_ms: per('get').duration_ms * 2 });
+    // 3 members, one at a time in each team, the teams side by side: the longest team's 2 waves.
+    expect(est('greet')).toEqual({ cost: round(per('greet').cost * 3), duration_ms: per('greet').duration_ms * 2 });
+    // A list the file writes out was sized by the compile already.
+    expect(est('fixed')).toEqual(per('fixed'));
+    const total = round(['get', 'greet', 'fixed', 'sum'].reduce((n, id) => n + est(id).cost, 0));
+    expect(sized.estimates.cost).toBe(total);
+    expect(sized.estimates.duration_ms).toBe(est('get').duration_ms + est('sum').duration_ms);
+    expect(sized.estimates.critical_path).toEqual(['get', 'sum']);
+    expect(sized.budgets.cost).toMatchObject({ estimate: total });
+    expect(sized.budgets.duration_ms).toMatchObject({ estimate: sized.estimates.duration_ms, ok: sized.estimates.duration_ms <= 5000 });
+    const t = renderPreviewText(sized, false);
+    expect(t).toContain(`cost: ${total}`);
+    // Without an input the figures stay per item, as the compile has them.
+    expect(blind.estimates.cost).toBe(p.estimates.cost);
+  });
+
+  it('--input gives the estimates the compile gives for the same list written out', () => {
+    const planOf = (list: string, parallel: number) =>
+      plan(`${CAPS}\nplan p {\n  input { items: list<string> }\n  for each it in ${list} parallel ${parallel} {\n    step get = fetch(url: it)\n    step sum = summarize(text: get.output.body)\n  }\n  step after_all = summarize(text: "x") { after sum }\n}\n`);
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom('a', 'b'), { maxLength: 6 }), fc.integer({ min: 1, max: 4 }), (items, parallel) => {
+        const fromInput = preview(planOf('input.items', parallel), undefined, { input: { items } });
+        const written = preview(planOf(JSON.stringify(items), parallel));
+        expect(fromInput.estimates).toEqual(written.estimates);
+        expect(fromInput.steps.map((x) => x.estimate)).toEqual(written.steps.map((x) => x.estimate));
+      }),
+      { numRuns: 15 },
+    );
   });
 
   it('graph draws a loop body and a race as labelled clusters (DOT, Mermaid, SVG)', () => {

@@ -149,6 +149,21 @@ describe('E0103 import not found / cycle', () => {
 });
 
 describe('E0201 type mismatch', () => {
+  it("a sub-plan step's output has the type of the sub-plan's output record, wherever the sub-plan is declared", () => {
+    const sub = `plan sub {\n  input { u: string }\n  step f = fetch(url: input.u)\n  output { r: input.u, size: f.output.size }\n}`;
+    const body = `  step s = run sub(u: input.url)\n  step a = fetch(url: s.output)\n  step b = fetch(url: input.url, retries: s.output.r)\n  step c = fetch(url: input.url, retries: s.output.size)`;
+    for (const text of [PLAN(body, sub), `${PLAN(body)}\n${sub}\n`]) {
+      const errors = checkText(text).filter((d) => d.code === 'E0201');
+      expect(errors.map((d) => [covered(text, d), d.message])).toEqual([
+        ['s.output', 'argument "url" of capability fetch expects string, got { r: string, size: int }'],
+        ['s.output.r', 'argument "retries" of capability fetch expects int, got string'],
+      ]);
+    }
+  });
+  it('plans that run each other (a cycle) keep their fields untyped, and check', () => {
+    const text = `${BASE}\nplan ping {\n  step p = run pong()\n  output { n: 1 }\n}\nplan pong {\n  step q = run ping()\n  step f = fetch(url: "x", retries: q.output.n)\n  output { n: 2 }\n}\n`;
+    expect(checkText(text).filter((d) => d.code === 'E0201')).toEqual([]);
+  });
   it('a range outside a simulate block is one error, from the parser, and none more from the checker', () => {
     const text = PLAN(`  step a = fetch(url: input.url, retries: 1..5)`);
     const errors = checkText(text).filter((d) => d.severity === 'error');

@@ -1,6 +1,6 @@
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { check, compile, preview, renderPreviewText, validatePlanIR } from '../index.js';
 import { diskHost } from '../load.js';
@@ -231,10 +231,22 @@ describe('W0803 against the project config (files only)', () => {
     const w = check({ entry: join(sub, 'main.orch'), host: diskHost }).filter((d) => d.code === 'W0803');
     expect(w).toHaveLength(1);
     expect(w[0]).toMatchObject({ file: config, severity: 'warning', range: { start: { line: 3, column: 14 } } });
-    expect(w[0]!.message).toMatch(/^cannot read .*orch\.config\.json: .*not checked against it \(orch run refuses it\)$/);
+    expect(w[0]!.message).toMatch(/^\/.*orch\.config\.json cannot be read: .*not checked against it \(orch run refuses it\)$/);
     // A plan that reads nothing of the config is not warned about it.
     writeFileSync(join(sub, 'plain.orch'), 'plan plain {\n  step a = log(message: "hi")\n}\n');
     expect(check({ entry: join(sub, 'plain.orch'), host: diskHost }).filter((d) => d.code === 'W0803')).toEqual([]);
+  });
+
+  it('an unreadable config is named as the plans that read it are: relative to where they are, from a folder of the project too', () => {
+    const sub = mkdtempSync(join(dir, 'rel-'));
+    mkdirSync(join(sub, 'plans'));
+    writeFileSync(join(sub, 'orch.config.json'), '[1]');
+    writeFileSync(join(sub, 'plans', 'main.orch'), SUMMARIZE);
+    const project = relative(process.cwd(), sub);
+    const w = check({ entry: join(project, 'plans', 'main.orch'), host: diskHost }).filter((d) => d.code === 'W0803');
+    expect(w.map((d) => [d.file, d.message])).toEqual([
+      [join(project, 'orch.config.json'), `${join(project, 'orch.config.json')} must hold an object: the endpoints, prices, channels and MCP servers plans use are not checked against it (orch run refuses it)`],
+    ]);
   });
 
   it('an entry orch run refuses defines nothing: a price that is not two numbers ≥ 0, an endpoint that is no object or names another api (§8.9)', () => {

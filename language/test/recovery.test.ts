@@ -148,6 +148,23 @@ plan ok { step a = f() }
     expect(both('policy p { weights { cost: 0.3, latency: 0.3, energy: 0.2, reliability: 0.2 } }')).toEqual([[], []]);
   });
 
+  it('an expression where a word goes (`priority input.g`) is one diagnostic over the expression, not two', () => {
+    const words = 'critical, high, normal, low, info';
+    expect(at('plan p {\n  input { g: string }\n  priority input.g\n  step a = f()\n}')).toEqual([
+      `3:12 E0001 a priority is a word (one of: ${words}), not an expression such as 'input.g'`,
+    ]);
+    const inStep = parse({ file: 'f.orch', text: 'plan p {\n  step a = f() {\n    priority input.level[0]\n  }\n}' });
+    expect(inStep.diagnostics.map((d) => [d.message, d.range.start.column, d.range.end.column])).toEqual([
+      [`a priority is a word (one of: ${words}), not an expression such as 'input.level[0]'`, 14, 28],
+    ]);
+    expect(at('plan p { on_failure ctx.mode(1) }')).toEqual(["1:21 E0001 a failure mode is a word (one of: abort, continue, rollback), not an expression such as 'ctx.mode(1)'"]);
+    // Junk running on past the expression is the same run, said once; a right word followed by junk is junk.
+    expect(at('plan p { priority input.g wat }')).toHaveLength(1);
+    expect(at('plan p { priority high.g }')).toEqual([expect.stringMatching(/^1:23 E0001 expected a plan item .* found '\.'$/)]);
+    // The CST path says the same as the parse the editor uses.
+    expect(parseViaCst({ file: 'f.orch', text: 'plan p { priority input.g }' }).diagnostics.map((d) => d.message)).toEqual([`a priority is a word (one of: ${words}), not an expression such as 'input.g'`]);
+  });
+
   it('reports non-integers where counts are expected', () => {
     expect(at('resource r { concurrency 2.5 }')[0]).toMatch(/concurrency must be a whole number/);
   });

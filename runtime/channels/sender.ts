@@ -4,7 +4,7 @@
  * the run's log and `delivered` is false. Otherwise the named channel must exist (else the step
  * fails: `channel "x" is not configured`) and `delivered` is true only once its transport took it.
  */
-import type { CapabilityIR } from '../../compiler/index.js';
+import { declaresNoChannels, type CapabilityIR } from '../../compiler/index.js';
 import { configMemo, loadConfig, type OrchConfig } from '../config.js';
 import { FinalAttemptError, runEdgeAttempt, type EdgeHandler } from '../executor/edge.js';
 import { projectRoot } from '../executor/handler-path.js';
@@ -35,7 +35,7 @@ export class ChannelSender implements EdgeHandler {
       const channelName = typeof input.channel === 'string' ? input.channel : which === 'email' ? 'email' : 'default';
       const text = String(input.text ?? input.message ?? '');
       const level = typeof input.level === 'string' ? input.level : undefined;
-      if (config.channels === undefined && which === 'notify') {
+      if (declaresNoChannels(config.channels) && which === 'notify') {
         // v0.2: no transport, the run's log is where the message goes; nothing was delivered.
         log(`[${channelName}]${level && level !== 'info' ? ` ${level.toUpperCase()}` : ''} ${text}`);
         return { delivered: false, channel: channelName };

@@ -3,9 +3,9 @@
  * of its plan, one of its instances (`id[i]`, `id#k`, made or still to come), or a step of a
  * sub-plan run (`sub/ok`) — and why, when the path names nothing that can still be controlled.
  */
-import type { StepStatus } from '../../compiler/index.js';
+import type { PlanIR, StepStatus } from '../../compiler/index.js';
 import type { SchedulerCore } from './core/core.js';
-import { blockNotAStep, keyFitsShape, noSuchInstance } from './core/scopes.js';
+import { blockNotAStep, keyFitsShape, noSuchInstance, planBlocks } from './core/scopes.js';
 import { TERMINAL, baseId } from './core/state.js';
 
 /**
@@ -49,4 +49,24 @@ export function runsSubplan(core: SchedulerCore, path: string): boolean {
   const step = core.logical.get(baseId(key));
   const rec = core.record(key);
   return step !== undefined && step.step.action.type === 'run' && !(rec && TERMINAL.has(rec.status));
+}
+
+/**
+ * Whether `path` names nothing in `plan` at all: no step of it, no instance key its step's blocks
+ * allow, no block, and (`sub/…`) nothing in the sub-plan its first part runs, however deep. Read
+ * off the plan alone, so a name that exists but cannot be controlled now (a step that ended, a
+ * wait, a block) is not "nothing" — the API tells the two apart (404 against 409).
+ */
+export function namesNothing(plan: PlanIR, path: string): boolean {
+  const slash = path.indexOf('/');
+  const head = slash < 0 ? path : path.slice(0, slash);
+  const step = plan.steps.find((s) => s.id === baseId(head));
+  if (!step) return slash >= 0 || !planBlocks(plan).byId.has(path);
+  if (head !== step.id) {
+    const shape = planBlocks(plan).shapes.get(step.id);
+    if (!shape || !keyFitsShape(head, step.id, shape)) return true;
+  }
+  if (slash < 0) return false;
+  const sub = step.action.type === 'run' ? plan.subplans?.[step.action.plan] : undefined;
+  return sub === undefined || namesNothing(sub, path.slice(slash + 1));
 }

@@ -291,10 +291,14 @@ export interface StepResult {
   readonly usage?: StepUsage;
 }
 
-/** Tokens summed over a step's attempts; the model and endpoint of the last one that reported. */
+/**
+ * Tokens summed over a step's attempts; the model and endpoint of the last one that reported.
+ * A count is null — unknown, not 0 — when an attempt recorded usage without it (an endpoint that
+ * reports no usage, a handler's `ctx.usage` with only a cost).
+ */
 export interface StepUsage {
-  readonly input_tokens: number;
-  readonly output_tokens: number;
+  readonly input_tokens: number | null;
+  readonly output_tokens: number | null;
   readonly model: string | null;
   readonly endpoint: string | null;
 }

@@ -353,6 +353,16 @@ plan tell {
     expect(outputOf(result, 'n').output).toEqual({ delivered: false, channel: 'ops' });
     expect(events.some((e) => e.type === 'step_log' && JSON.stringify(e.data).includes('[ops] hello'))).toBe(true);
   });
+
+  it('"channels": {} is no channels: notify goes to the log as without the key; email still needs a channel', async () => {
+    const empty = project({ channels: {} });
+    const { result, events } = await run(planIn(empty, 'plan quiet { step n = notify(channel: "ops", text: "hello") }'));
+    expect(result.status).toBe('completed');
+    expect(outputOf(result, 'n').output).toEqual({ delivered: false, channel: 'ops' });
+    expect(events.some((e) => e.type === 'step_log' && JSON.stringify(e.data).includes('[ops] hello'))).toBe(true);
+    const mail = await run(planIn(empty, 'plan mail { step m = email(to: ["a@example.com"], subject: "s", text: "t") }'));
+    expect(outputOf(mail.result, 'm').status).toBe('failed');
+  });
 });
 
 describe('W0803: channels the config does not define', () => {
@@ -405,6 +415,8 @@ describe('W0803: channels the config does not define', () => {
   });
   it('stays silent for notify without any channels (v0.2), not for email', () => {
     expect(codes(without, 'plan c { step n = notify(channel: "ops", text: "x") }')).toEqual([]);
+    // `"channels": {}` declares none: the same.
+    expect(codes(project({ channels: {} }), 'plan c { step n = notify(channel: "ops", text: "x") }')).toEqual([]);
     expect(codes(without, 'plan d { step m = email(to: ["a@example.com"], subject: "s", text: "t") }')).toEqual([expect.stringMatching(/^W0803 channel "email"/)]);
   });
 });

@@ -7,12 +7,14 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { compile } from '../../compiler/index.js';
 import { asyncJournal } from '../backend/sqlite/async-journal.js';
 import { SqliteJournal } from '../backend/sqlite/journal.js';
 import { cancelStepViaJournal, controlViaJournal, signalViaJournal } from '../journal-controls.js';
 import { Runtime } from '../index.js';
+import { namesNothing } from '../scheduler/control-paths.js';
 import { replay } from '../scheduler/index.js';
 import { resultFromJournal } from '../scheduler/journal-result.js';
 import { capability, layeredSteps, plan } from './ir-builder.js';
@@ -63,9 +65,9 @@ plan blocks {
 }
 
 describe('cancel --step through the journal', () => {
-  it('a step of the plan, an instance key of its shape or a sub-plan path under it is recorded', async () => {
+  it('a step of the plan or an instance key of its shape is recorded', async () => {
     const { journal, ids } = await journalWithRun();
-    for (const key of [ids[0]!, `${ids[3]!}/approve`]) expect(await cancelStepViaJournal(journal, 'r1', key), key).toMatchObject({ ok: true });
+    expect(await cancelStepViaJournal(journal, 'r1', ids[0]!)).toMatchObject({ ok: true });
     await journal.close();
     const blocks = await journalWithBlocks();
     for (const key of ['first', 'each', 'each[2]', 'turn[0]#1', 'turn']) expect(await cancelStepViaJournal(blocks, 'r2', key), key).toMatchObject({ ok: true });
@@ -82,7 +84,7 @@ describe('cancel --step through the journal', () => {
       'turn[0]': 'step turn has no instance turn[0]: its instances are named like turn[0]#0',
       'turn#1[0]': 'step turn has no instance turn#1[0]: its instances are named like turn[0]#0',
     };
-    for (const [key, message] of Object.entries(refused)) expect(await cancelStepViaJournal(journal, 'r2', key), key).toEqual({ ok: false, message });
+    for (const [key, message] of Object.entries(refused)) expect(await cancelStepViaJournal(journal, 'r2', key), key).toEqual({ ok: false, missing: true, message });
     expect(await journal.takeControls('r2')).toEqual([]);
     await journal.close();
   });
@@ -94,10 +96,13 @@ describe('cancel --step through the journal', () => {
     await journal.close();
   });
 
-  it('a step the plan does not have is refused, naming it, and nothing is recorded', async () => {
-    const { journal } = await journalWithRun();
+  it('a step the plan does not have is refused as missing, naming it, and nothing is recorded', async () => {
+    const { journal, ids } = await journalWithRun();
     const r = await cancelStepViaJournal(journal, 'r1', 'nosuch');
-    expect(r).toEqual({ ok: false, message: expect.stringContaining('unknown step nosuch') });
+    expect(r).toEqual({ ok: false, missing: true, message: expect.stringContaining('unknown step nosuch') });
+    // A path under a step that runs no sub-plan names nothing, as the process running the run says.
+    const under = `${ids[3]!}/approve`;
+    expect(await cancelStepViaJournal(journal, 'r1', under)).toEqual({ ok: false, missing: true, message: expect.stringContaining(`unknown step ${under}`) });
     expect(await journal.takeControls('r1')).toEqual([]);
     await journal.close();
   });
@@ -113,10 +118,12 @@ describe('a decision through the journal (issue #47 item 7)', () => {
 
   it('for a step the plan does not have is refused, naming it, and nothing is recorded (the MCP `signal` tool said "recorded")', async () => {
     const { journal, ids } = await journalWithRun();
-    for (const key of ['nosuch', 'nosuch[1]']) expect(await signalViaJournal(journal, 'r1', { stepId: key, decision: 'approve' }), key).toEqual({ ok: false, message: `unknown step ${key} (plan two_layers of run r1 has no such step)` });
+    for (const key of ['nosuch', 'nosuch[1]']) expect(await signalViaJournal(journal, 'r1', { stepId: key, decision: 'approve' }), key).toEqual({ ok: false, missing: true, message: `unknown step ${key} (plan two_layers of run r1 has no such step)` });
     expect(await journal.takeControls('r1')).toEqual([]);
-    // A sub-plan's step is judged in the sub-plan once it runs: the path under a step of the plan is kept.
-    expect(await signalViaJournal(journal, 'r1', { stepId: `${ids[3]!}/approve`, decision: 'approve' })).toMatchObject({ ok: true });
+    // A path under a step names a step of the sub-plan that step runs (kept until it runs, checked
+    // against the sub-plan's IR: serve/test/unknown-step.test.ts); under a call it names nothing.
+    expect(await signalViaJournal(journal, 'r1', { stepId: `${ids[3]!}/approve`, decision: 'approve' })).toMatchObject({ ok: false, missing: true });
+    expect(await journal.takeControls('r1')).toEqual([]);
     await journal.close();
   });
 });
@@ -188,5 +195,34 @@ plan child {
     } finally {
       await rt.close();
     }
+  });
+});
+
+describe('namesNothing: what a step control may name in a plan', () => {
+  it('every step, fitting instance key, block and sub-plan path names something; any name under no step or block of the plan, nothing', () => {
+    const { plans } = compiledPlans(
+      'names.orch',
+      `plan outer {
+  input { items: list<string> }
+  for each it in input.items {
+    step ask = approval(approver: "ops", summary: it)
+  }
+  step sub = run inner()
+}
+plan inner {
+  step ok = approval(approver: "ops", summary: "in?")
+}
+`,
+    );
+    const outer = plans.find((p) => p.plan === 'outer')!;
+    for (const key of ['ask', 'ask[3]', 'sub', 'sub/ok', ...(outer.blocks ?? []).map((b) => b.id)]) expect(namesNothing(outer, key), key).toBe(false);
+    for (const key of ['ask#1', 'ask[0][1]', 'sub[0]', 'sub/nope', 'sub/ok/deeper', 'ask[0]/ok']) expect(namesNothing(outer, key), key).toBe(true);
+    const known = new Set([...outer.steps.map((s) => s.id), ...(outer.blocks ?? []).map((b) => b.id)]);
+    fc.assert(
+      fc.property(fc.string(), (name) => {
+        fc.pre(!known.has(/^[^[#/]*/.exec(name)![0]));
+        return namesNothing(outer, name);
+      }),
+    );
   });
 });

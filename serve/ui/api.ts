@@ -59,7 +59,8 @@ export interface StepView {
   completedAt?: string | null;
   /** v0.3: actual cost of every attempt; tokens when a model reported them. */
   cost?: number;
-  usage?: { input_tokens: number; output_tokens: number; model: string | null; endpoint: string | null };
+  /** A null count: an attempt's endpoint did not report it (unknown, not 0). */
+  usage?: { input_tokens: number | null; output_tokens: number | null; model: string | null; endpoint: string | null };
 }
 
 export interface RunView {

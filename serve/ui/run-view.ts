@@ -255,7 +255,7 @@ function stepDetailContent(s: StepView | undefined, buttons: HTMLElement): HTMLE
     ? [
         h('h3', {}, `Step ${s.stepId} `, statusBadge(s.status)),
         buttons,
-        h('dl', {}, h('dt', {}, 'Resource'), h('dd', {}, s.resource ?? '—'), h('dt', {}, 'Attempts'), h('dd', {}, s.attempts ?? 0), h('dt', {}, 'Started'), h('dd', {}, when(s.startedAt)), h('dt', {}, 'Finished'), h('dd', {}, when(s.completedAt)), h('dt', {}, 'Cost'), h('dd', {}, s.cost === undefined ? '—' : String(s.cost)), ...(s.usage ? [h('dt', {}, 'Tokens'), h('dd', {}, `${s.usage.input_tokens} in, ${s.usage.output_tokens} out${s.usage.model ? ` (${s.usage.model}${s.usage.endpoint ? ` on ${s.usage.endpoint}` : ''})` : ''}`)] : [])),
+        h('dl', {}, h('dt', {}, 'Resource'), h('dd', {}, s.resource ?? '—'), h('dt', {}, 'Attempts'), h('dd', {}, s.attempts ?? 0), h('dt', {}, 'Started'), h('dd', {}, when(s.startedAt)), h('dt', {}, 'Finished'), h('dd', {}, when(s.completedAt)), h('dt', {}, 'Cost'), h('dd', {}, s.cost === undefined ? '—' : String(s.cost)), ...(s.usage ? [h('dt', {}, 'Tokens'), h('dd', {}, `${s.usage.input_tokens ?? 'unknown'} in, ${s.usage.output_tokens ?? 'unknown'} out${s.usage.model ? ` (${s.usage.model}${s.usage.endpoint ? ` on ${s.usage.endpoint}` : ''})` : ''}`)] : [])),
         h('h4', {}, 'Output'),
         h('pre', {}, json(s.output)),
         ...(s.error ? [h('h4', {}, 'Error'), h('pre', { class: 'error' }, json(s.error))] : []),

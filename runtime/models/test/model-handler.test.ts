@@ -283,6 +283,8 @@ plan p { step a = say(q: "hi")  output { a: a.output.text } }
     const usage = (events.find((e) => e.type === 'step_completed')!.data as unknown as { usage: Record<string, unknown> }).usage;
     expect(usage).toMatchObject({ model: 'priced', endpoint: 'cloud', cost: 0.25 });
     expect(usage.input_tokens).toBeUndefined();
+    // The step's tokens are unknown, not 0 (as orch run --json and the dashboard show them).
+    expect(result.steps[0]!.usage).toEqual({ input_tokens: null, output_tokens: null, model: 'priced', endpoint: 'cloud' });
     // No estimate at all: what the attempt reserved (its worst case at the model's price), never 0.
     cloud.script({ answer: 'hello', noUsage: true });
     const free = await run(planOf(TEXT('cloud').replace('  cost 0.25usd', '')), {});

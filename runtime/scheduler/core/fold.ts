@@ -7,7 +7,7 @@
 import type { StepStatus } from '../../../compiler/index.js';
 import type { RecordedIdentity, Starter } from './identity.js';
 import type { RunOrigin } from './run-origin.js';
-import type { AttemptUsage, RunEvent } from '../types.js';
+import type { AttemptUsage, RunEvent, StepUsage } from '../types.js';
 
 /** What the journal says about one step instance (`id`, or `id[i]` inside `for each`). */
 export interface StepRecord {
@@ -34,7 +34,7 @@ export interface StepRecord {
   /** v0.3: the last attempt's error, also after a retry (the model handler tells the model). */
   lastError: string | null;
   /** v0.3: tokens its attempts reported (summed), with the last model and endpoint; null when none did. */
-  usage: { input_tokens: number; output_tokens: number; model: string | null; endpoint: string | null } | null;
+  usage: StepUsage | null;
   /** v0.3 (§8.8): the people who approved this approval step so far (`approval_decided`), in order. */
   approvedBy: RecordedIdentity[];
   /**
@@ -340,12 +340,21 @@ export function foldStep(s: StepRecord, e: RunEvent, f: RunFacts): void {
   }
 }
 
+/**
+ * A token count over attempts: `so far` (undefined before the first) plus one attempt's; unknown
+ * (null) once an attempt did not report it — a sum over what was reported would read as exact.
+ */
+export function addTokens(soFar: number | null | undefined, more: number | null | undefined): number | null {
+  if (soFar === null || more === undefined || more === null) return null;
+  return (soFar ?? 0) + more;
+}
+
 function addUsage(s: StepRecord, u: AttemptUsage | undefined): void {
   if (!u) return;
   const prev = s.usage;
   s.usage = {
-    input_tokens: (prev?.input_tokens ?? 0) + (u.input_tokens ?? 0),
-    output_tokens: (prev?.output_tokens ?? 0) + (u.output_tokens ?? 0),
+    input_tokens: addTokens(prev?.input_tokens, u.input_tokens),
+    output_tokens: addTokens(prev?.output_tokens, u.output_tokens),
     model: u.model ?? prev?.model ?? null,
     endpoint: u.endpoint ?? prev?.endpoint ?? null,
   };

@@ -1,5 +1,5 @@
 /** What a run shows: step views (as expressions and observers see them) and the execution result. */
-import type { StepRecord } from './fold.js';
+import { addTokens, type StepRecord } from './fold.js';
 import type { Starter } from './identity.js';
 import type { RunState } from './run-state.js';
 import { FAILED, type Inst, TERMINAL } from './state.js';
@@ -133,8 +133,8 @@ function usageOf(all: readonly StepRecord['usage'][]): StepUsage | undefined {
   for (const u of all)
     if (u)
       out = {
-        input_tokens: (out?.input_tokens ?? 0) + u.input_tokens,
-        output_tokens: (out?.output_tokens ?? 0) + u.output_tokens,
+        input_tokens: addTokens(out?.input_tokens, u.input_tokens),
+        output_tokens: addTokens(out?.output_tokens, u.output_tokens),
         model: u.model ?? out?.model ?? null,
         endpoint: u.endpoint ?? out?.endpoint ?? null,
       };
