@@ -9,7 +9,7 @@ import type { Diagnostic, InvariantDecl, StringLit } from '../../language/index.
 import { diagnostic } from '../../language/index.js';
 import type { ExprIR } from '../ir/types.js';
 import type { DeclEntry } from '../scope.js';
-import { T, classOfType, formatTy, maxClass, type Ty } from '../types/ty.js';
+import { T, classOfType, formatTy, literalItems, maxClass, type Ty } from '../types/ty.js';
 import { settleBlockReads } from './block-reads.js';
 import type { CheckedPlan, CheckedStep, PlanCheckContext } from './checked-plan.js';
 import { declarePlanBody, resolveActions, type DeclaredBody } from './declare-steps.js';
@@ -89,7 +89,7 @@ function checkForEachLists(ps: PlanScope): Map<string, ListReads> | undefined {
     const r = checkExpr(g.each.list, { file, model, diags, roots, steps: body.stepInfos, items: g.outer, onStep: tracker.onStep, blocks: body.blockNames, inside: g.inside, eachPath: g.eachPath });
     const lt = r.ty.k === 'optional' ? r.ty.inner : r.ty;
     let elem: Ty = T.any;
-    if (lt.k === 'list') elem = lt.elem;
+    if (lt.k === 'list') elem = literalItems(lt) ?? lt.elem;
     else if (lt.k !== 'any' && lt.k !== 'unknown') diags.push(diagnostic('E0201', `"for each" needs a list, not ${formatTy(r.ty)}`, file, g.each.list.range));
     const prev = g.items.get(g.each.item.name)!;
     g.items.set(g.each.item.name, { ty: elem, data: maxClass(r.data, classOfType(elem)), symbol: prev.symbol });

@@ -99,17 +99,38 @@ plan pe {
     expect(errorsAt(text('s: { t: "anything" }, w: ["c", "d"]'))).toEqual([]);
   });
 
-  it('a list of string literals is a list<string> where no enum is expected: each item may be any of them', () => {
+  it('a list of string literals is a list<string> where no enum is expected; its items, iterated, take the enum of its values', () => {
     const src = `
 capability d { kind tool input { w: list<string>, one: "d" | "z" } output { x: string } handler "./h.js#h" }
 plan pe {
   step a = d(w: ["c", "d"], one: "d")
-  for each v in ["c", "d"] {
+  for each v in ["z", "d", "z"] {
     step s = d(w: [v], one: v)
   }
 }
 `;
     expect(errorsAt(src)).toEqual([]);
+  });
+
+  it('a string whose value the compiler cannot know is not an enum: an input string, an item that may be outside it (E0201)', () => {
+    const src = `
+capability d { kind tool input { one: "d" | "z" } output { x: string } handler "./h.js#h" }
+plan pe {
+  input { s: string }
+  step a = d(one: input.s)
+  step b = d(one: "\${input.s}")
+  for each v in ["c", "d"] {
+    step s = d(one: v)
+  }
+}
+`;
+    const errs = checkText(src).filter((d) => d.severity === 'error');
+    expect(errs.map((d) => [d.code, covered(src, d)])).toEqual([
+      ['E0201', 'input.s'],
+      ['E0201', '"${input.s}"'],
+      ['E0201', 'v'],
+    ]);
+    expect(errs[2]!.message).toMatch(/"c" \| "d"/);
   });
 
   it('in a default and in the input a trigger gives, the value outside the enum is reported at the value', () => {

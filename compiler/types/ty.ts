@@ -163,7 +163,9 @@ export function assignable(src: Ty, dst: Ty): boolean {
       return src.k === 'money' && (!src.currency || !dst.currency || src.currency === dst.currency);
     case 'enum':
       if (src.k === 'enum') return src.values.every((v) => dst.values.includes(v));
-      return src.k === 'string' && (src.literal === undefined || dst.values.includes(src.literal));
+      // A string whose value is not known before the run (an input's `string`, an interpolation)
+      // could be any: only a literal is judged by its value.
+      return src.k === 'string' && src.literal !== undefined && dst.values.includes(src.literal);
     case 'list':
       if (src.k !== 'list') return false;
       if (src.mixed) return src.mixed.every((t) => assignable(t, dst.elem));
@@ -206,6 +208,21 @@ export function narrows(t: Ty, depth = 0): boolean {
     default:
       return false;
   }
+}
+
+/**
+ * The item type of a list literal made of string literals only (`["c", "d"]`): the enum of them,
+ * so that a `for each` item passed where an enum is expected is judged by the values it can take.
+ * Undefined for any other list.
+ */
+export function literalItems(t: Ty): Ty | undefined {
+  if (t.k !== 'list' || !t.items || t.items.length === 0) return undefined;
+  const values: string[] = [];
+  for (const i of t.items) {
+    if (i.k !== 'string' || i.literal === undefined) return undefined;
+    if (!values.includes(i.literal)) values.push(i.literal);
+  }
+  return { k: 'enum', values };
 }
 
 /**
