@@ -3,7 +3,7 @@
  * project), and a file that cannot be written is a usage error (exit 2) naming it, not an
  * internal error. `-o -` is standard output, as the convention goes (not a file named `-`).
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { CliError } from './errors.js';
 import { ioReason } from './read-source.js';
@@ -14,8 +14,10 @@ export async function writeOutputFile(path: string, text: string): Promise<boole
     process.stdout.write(text);
     return false;
   }
+  // Loaded when a file is written: a command that prints its output never loads the runtime.
+  const { makeFolders } = await import('../runtime/index.js');
   try {
-    await mkdir(dirname(path), { recursive: true });
+    makeFolders(dirname(path));
     await writeFile(path, text);
     return true;
   } catch (err) {

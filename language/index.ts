@@ -66,3 +66,4 @@ export type { FormatCheck, FormatResult, PrintedWhole } from './format.js';
 export { reparse } from './incremental.js';
 export type { ModuleEdit, ParsedText } from './incremental.js';
 export { escapeStringText, print, printExpr, recordKeyText, stringLiteral } from './printer.js';
+export { formatMoneyAmount } from './print-literals.js';

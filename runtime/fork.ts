@@ -107,7 +107,7 @@ export function forkAdoption(
     if (key.includes('/') || !known.has(id) || closure.has(id) || rec.status !== 'completed') continue;
     // Its compensation ran in RUN: what it did was undone, so adopting it would build on nothing (and compensate it twice).
     if (source.undone?.has(key)) continue;
-    steps.push({ key, output: rec.output });
+    steps.push({ key, output: rec.output, attempts: rec.attempts, resource: rec.resource });
   }
   if (output) steps.push({ key: at, output: output.value, given: true });
   return { from: source.runId, steps };

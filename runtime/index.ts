@@ -192,3 +192,4 @@ export async function runOrchWorker(opts: WorkerOptions): Promise<void> {
 export async function listOrchWorkers(db: ClusterDatabase, all = false): Promise<WorkerRow[]> {
   return (await import('./cluster/worker.js')).listWorkers(db, all);
 }
+export { makeFolders } from './make-folders.js';

@@ -5,9 +5,10 @@
  * `package.json` (a project that installed Orch as a package) gets its `allowScripts` entry for
  * better-sqlite3, unless it already decides on it.
  */
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { makeFolders } from '../../runtime/index.js';
 import { CliError } from '../errors.js';
 
 const PLAN_FILE = 'hello.orch';
@@ -150,7 +151,7 @@ export function scaffold(dir: string): string {
   try {
     for (const file of FILES) {
       const target = path.join(root, file.path);
-      mkdirSync(path.dirname(target), { recursive: true });
+      makeFolders(path.dirname(target));
       writeFileSync(target, file.text, { flag: 'wx' });
     }
     const notes = [ensureGitignore(path.join(root, GITIGNORE)), approveNativeDriver(path.join(root, PACKAGE_JSON))];

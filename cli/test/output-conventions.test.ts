@@ -116,4 +116,21 @@ describe('-o: a file, or - for standard output', () => {
     const ok = await runCli(['compile', 'p.orch', '-o', 'out/p.json'], dir);
     expect(ok.stderr).toBe('wrote out/p.json (plan p, 1 step)\n');
   });
+
+  // Node 20's recursive mkdir loops for ever on such a path: the command spun a CPU and never ended.
+  it('-o under a folder that cannot be made (/proc) is exit 2 naming it, not a hang: compile, graph, test', { timeout: 30_000 }, async () => {
+    const dir = tempDir('orch-conventions-');
+    writeFileSync(join(dir, 'p.orch'), PLAN);
+    writeFileSync(join(dir, 'p.test.orch'), 'import "./p.orch" as m\ntest "t" {\n  plan m.p\n  expect run.status == "completed"\n}\n');
+    for (const args of [['compile', 'p.orch'], ['graph', 'p.orch', '--format', 'mermaid'], ['test', 'p.test.orch', '--reporter', 'junit']]) {
+      const r = await runCli([...args, '-o', '/proc/orch-no-such/dir/out.txt'], dir);
+      expect([r.code, r.stderr], args[0]).toEqual([2, expect.stringMatching(/^orch: cannot write \/proc\/orch-no-such\/dir\/out\.txt: (no such file|permission denied)/)]);
+    }
+    // Folders that can be made still are, a level at a time.
+    const ok = await runCli(['compile', 'p.orch', '-o', 'a/b/c/p.json'], dir);
+    expect([ok.code, existsSync(join(dir, 'a', 'b', 'c', 'p.json'))]).toEqual([0, true]);
+    // A file where a folder should be is named as such.
+    const file = await runCli(['compile', 'p.orch', '-o', 'p.orch/x/p.json'], dir);
+    expect([file.code, file.stderr]).toEqual([2, 'orch: cannot write p.orch/x/p.json: a part of the path is a file, not a directory\n']);
+  });
 });

@@ -3,7 +3,8 @@
  * estimated cost or duration exceeds one, best case first, then with every loop at its max
  * iterations. The runtime enforces the budgets; this is the verdict the files alone allow.
  */
-import { diagnostic } from '../../language/index.js';
+import { diagnostic, type Range } from '../../language/index.js';
+import { stepsById, type CheckedStep } from '../check/checked-plan.js';
 import type { CallIR, CapabilityIR, ResourceIR } from '../ir/types.js';
 import { LedgerSum, type LedgerCall, type LedgerWorstCase } from '../budget-ledger.js';
 import { reservationFor } from '../reservation.js';
@@ -25,7 +26,9 @@ export function checkBudgets(f: PlanFacts): void {
     const i = f.steps.findIndex((s) => s.id === id);
     const enforced = policy.budgets.cost_warn !== true;
     const when = o.call ? 'whenever it is needed' : 'in every run';
-    diags.push(diagnostic(enforced ? 'E0908' : 'W0502', `step "${o.step}"${o.call ? ` (its ${o.call})` : ''} alone reserves ${money(o.reservation)} per attempt, more than the budget ${money(limit!)} of policy ${policy.name}${enforced ? `: the budget ledger refuses it before it starts, ${when}` : ''}`, file, i >= 0 ? f.steps[i]!.decl.name.range : where));
+    const inner = i >= 0 ? innerSteps(f, f.steps[i]!, o.step.split('/').slice(1)) : [];
+    const related = inner.length ? { related: inner.map((h) => ({ message: `step ${h.path} of plan ${h.plan}`, file: h.file, range: h.range })) } : {};
+    diags.push(diagnostic(enforced ? 'E0908' : 'W0502', `step "${o.step}"${o.call ? ` (its ${o.call})` : ''} alone reserves ${money(o.reservation)} per attempt, more than the budget ${money(limit!)} of policy ${policy.name}${enforced ? `: the budget ledger refuses it before it starts, ${when}` : ''}`, file, i >= 0 ? f.steps[i]!.decl.name.range : where, related));
   }
   // A `for each` over a list known only at run time counts one item: the verdict says so (§9.1).
   const perItem = ledger?.per_item ? ' (per item of each for each)' : '';
@@ -42,6 +45,26 @@ export function checkBudgets(f: PlanFacts): void {
     diags.push(diagnostic('W0502', `estimated duration ${formatDuration(duration)}${byRate} of plan "${plan.name.name}" exceeds the budget ${formatDuration(policy.budgets.duration_ms)} of policy ${policy.name}`, file, where));
   else if (maxIterations && policy.budgets.duration_ms !== null && durationMax > policy.budgets.duration_ms)
     diags.push(diagnostic('W0502', `estimated duration ${formatDuration(durationMax)} of plan "${plan.name.name}" when every loop runs its max iterations exceeds the budget ${formatDuration(policy.budgets.duration_ms)} of policy ${policy.name}`, file, where));
+}
+
+/**
+ * The steps a ledger path (`r/b`) goes through below `run` step `s`, each where its sub-plan
+ * declares it: the diagnostic stands at `r`, in the caller, and these point at the step that
+ * reserves too much (§9.5), in whatever file declares its plan.
+ */
+function innerSteps(f: PlanFacts, s: CheckedStep, ids: readonly string[]): { path: string; plan: string; file: string; range: Range }[] {
+  const hops: { path: string; plan: string; file: string; range: Range }[] = [];
+  let path = s.id;
+  for (const id of ids) {
+    if (!s.runPlan || s.decl.action.kind !== 'RunAction') break;
+    const sub = f.cx.subplan(s.runPlan, s.decl.action.plan.range, f.file)?.checked;
+    const next = sub ? stepsById(sub).get(id) : undefined;
+    if (!sub || !next) break;
+    path = `${path}/${id}`;
+    hops.push({ path, plan: sub.entry.node.name.name, file: sub.module.file, range: next.decl.name.range });
+    s = next;
+  }
+  return hops;
 }
 
 /**

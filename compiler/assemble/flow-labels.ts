@@ -119,6 +119,8 @@ export interface FieldLabel {
   readonly untrusted: boolean;
   /** An input whose labels a caller decided (a sub-plan's `run` argument): used as is. */
   readonly given?: Label;
+  /** Where the field is declared: its marks' hop (`input.body @untrusted`) points there, not at a read (§9.3). */
+  readonly decl?: { readonly file: string; readonly range: Range };
 }
 
 /**
@@ -127,15 +129,16 @@ export interface FieldLabel {
  * highest class and any distrust, as a step's output carries its fields' class (§9.3) — else a
  * mark written one level down reached anywhere.
  */
-export function fieldLabelOf(f: FieldDecl, ty?: Ty): FieldLabel {
+export function fieldLabelOf(f: FieldDecl, ty?: Ty, file?: string): FieldLabel {
   const own = f.dataClass ?? 'public';
-  return { cls: ty ? maxClass(own, classOfType(ty)) : own, untrusted: f.trust === 'untrusted' || (ty !== undefined && untrustedInType(ty)) };
+  const label = { cls: ty ? maxClass(own, classOfType(ty)) : own, untrusted: f.trust === 'untrusted' || (ty !== undefined && untrustedInType(ty)) };
+  return file === undefined ? label : { ...label, decl: { file, range: f.name.range } };
 }
 
-/** A plan's input fields' labels, by name (`inputTy`: the plan's checked input record). */
-export function inputFieldLabels(fields: readonly FieldDecl[], inputTy: Ty): Map<string, FieldLabel> {
+/** A plan's input fields' labels, by name (`inputTy`: the plan's checked input record; `file`: where they are declared). */
+export function inputFieldLabels(fields: readonly FieldDecl[], inputTy: Ty, file?: string): Map<string, FieldLabel> {
   const tys = inputTy.k === 'record' ? inputTy.fields : undefined;
-  return new Map(fields.map((fd) => [fd.name.name, fieldLabelOf(fd, tys?.get(fd.name.name)?.ty)]));
+  return new Map(fields.map((fd) => [fd.name.name, fieldLabelOf(fd, tys?.get(fd.name.name)?.ty, file)]));
 }
 
 /** An expression's labels: the join of everything it reads, less what `endorse`/`declassify` lift. */
@@ -246,7 +249,7 @@ function fieldRead(f: FieldLabel, root: string, key: string, e: Expr, env: Label
   if (f.given) return withHop(f.given, e, env, '');
   if (!f.untrusted && rank(f.cls) === 0) return BOTTOM;
   if (!env.witness) return unwitnessed(f.cls, rank(f.cls) > 0, f.untrusted);
-  return markedLabel(f, `${root}.${key}`, env.file, e.range);
+  return markedLabel(f, `${root}.${key}`, f.decl?.file ?? env.file, f.decl?.range ?? e.range);
 }
 
 /** A field's own marks as a label whose hops name it (`input.body @untrusted`), at `range`. */

@@ -45,7 +45,7 @@ export function analyzeFlows(f: PlanFacts): void {
   // can carry a label has neither (every label is ⊥), so its walk is skipped. A compile walks it
   // all the same — the IR records each step's labels.
   if (f.cx.checkOnly && !mayCarryLabels(f)) return report(f, started);
-  const input = inputFieldLabels(f.plan.input?.fields ?? [], f.cp.inputTy);
+  const input = inputFieldLabels(f.plan.input?.fields ?? [], f.cp.inputTy, f.file);
   const before = f.bindings.slice();
   // A check walks the plan without witness paths first (flow-labels.ts `UNREAD`): only the findings
   // need them, and most plans have none. A walk that finds one is done again with them, from the
@@ -73,7 +73,7 @@ export function analyzeFlows(f: PlanFacts): void {
  */
 export function stepDataClasses(f: PlanFacts): (DataClass | undefined)[] | undefined {
   if (!mayCarryLabels(f)) return undefined;
-  const flows = planFlows(f, inputFieldLabels(f.plan.input?.fields ?? [], f.cp.inputTy), false, false);
+  const flows = planFlows(f, inputFieldLabels(f.plan.input?.fields ?? [], f.cp.inputTy, f.file), false, false);
   return f.cp.steps.map((s) => {
     const out = flows.step(s.id)?.cls;
     const read = flows.read(s.id)?.cls;
@@ -515,7 +515,7 @@ function runFlows(f: PlanFacts, s: CheckedStep, env: LabelEnv, findings: FlowFin
   }
   if (!info) return { out: outputOf0(read), read };
   findings.push(...trustedInputs(info.f, action.args.map((a) => ({ name: a.name.name, range: a.value.range })), given, env.file));
-  const inner = givenFlows(info.f, given, env.witness);
+  const inner = givenFlows(info.f, given, new Map(action.args.map((a) => [a.name.name, a.value.range])), env.witness);
   for (const x of inner.findings) findings.push({ ...x, file: f.file, message: `in sub-plan ${info.f.plan.name.name} (run by step ${s.id}): ${x.message}` });
   return { out: outputOf0(inner.flows.output), read, given: { flows: inner.flows, input: inner.input } };
 }
@@ -569,9 +569,11 @@ function trustedInputs(pf: PlanFacts, values: readonly { readonly name: string; 
  * its own check's), each at the caller's hop on its path. Without witnesses every path is
  * `UNREAD`, so every finding counts: the walk is then done again with them.
  */
-function givenFlows(f: PlanFacts, given: ReadonlyMap<string, Label>, witness: boolean): { flows: PlanFlows; input: ReadonlyMap<string, FieldLabel>; findings: FlowFinding[] } {
+function givenFlows(
+  f: PlanFacts, given: ReadonlyMap<string, Label>, values: ReadonlyMap<string, Range>, witness: boolean,
+): { flows: PlanFlows; input: ReadonlyMap<string, FieldLabel>; findings: FlowFinding[] } {
   const input = new Map<string, FieldLabel>();
-  const own0 = inputFieldLabels(f.plan.input?.fields ?? [], f.cp.inputTy);
+  const own0 = inputFieldLabels(f.plan.input?.fields ?? [], f.cp.inputTy, f.file);
   for (const fd of f.plan.input?.fields ?? []) {
     const own = own0.get(fd.name.name)!;
     const g = given.get(fd.name.name);
@@ -579,17 +581,21 @@ function givenFlows(f: PlanFacts, given: ReadonlyMap<string, Label>, witness: bo
     input.set(fd.name.name, g ? { ...own, given: join(g, declared) } : own);
   }
   const flows = planFlows(f, input, false, witness);
-  const mine = new Set<Path>();
-  for (const l of given.values()) {
-    if (l.untrusted) mine.add(l.untrusted);
-    if (l.clsPath) mine.add(l.clsPath);
+  // Each path the caller gave, with the value that gave it: a path's own hops may point anywhere
+  // (an input's at its declaration), the finding belongs at the caller's value.
+  const mine = new Map<Path, Range>();
+  for (const [name, l] of given) {
+    const at = values.get(name);
+    if (!at) continue;
+    if (l.untrusted) mine.set(l.untrusted, at);
+    if (l.clsPath) mine.set(l.clsPath, at);
   }
   const findings: FlowFinding[] = [];
   for (const x of flows.findings) {
     let at: Path | null = x.path;
     while (at && !mine.has(at)) at = at.next;
-    // Reported at the caller's hop: the sink itself, elsewhere, becomes the path's first hop.
-    if (at) findings.push({ ...x, range: at.hop.range, path: { hop: { text: x.sink, file: x.file, range: x.range }, next: x.path } });
+    // Reported at the caller's value: the sink itself, elsewhere, becomes the path's first hop.
+    if (at) findings.push({ ...x, range: mine.get(at)!, path: { hop: { text: x.sink, file: x.file, range: x.range }, next: x.path } });
   }
   return { flows, input, findings };
 }
@@ -620,7 +626,7 @@ function triggerFlows(f: PlanFacts, witness: boolean): FlowFinding[] {
     for (const fd of trigger.with!.fields) given.set(fd.key.name, exprLabel(fd.value, env));
     if ([...given.values()].every((l) => l === BOTTOM)) continue;
     out.push(...trustedInputs(f, trigger.with.fields.map((fd) => ({ name: fd.key.name, range: fd.value.range })), given, file));
-    for (const x of givenFlows(f, given, witness).findings)
+    for (const x of givenFlows(f, given, new Map(trigger.with.fields.map((fd) => [fd.key.name, fd.value.range])), witness).findings)
       out.push({ ...x, file, message: `in plan ${f.plan.name.name} (started by trigger ${trigger.name.name}): ${x.message}` });
   }
   return out;
@@ -633,7 +639,7 @@ function watchedOutput(f: PlanFacts, e: PlanFacts['cp']['entry'], witness: boole
   const info = c ? infos.get(c.checked) : undefined;
   if (!info) return BOTTOM;
   const w = info.f;
-  return planFlows(w, inputFieldLabels(w.plan.input?.fields ?? [], w.cp.inputTy), false, witness).output;
+  return planFlows(w, inputFieldLabels(w.plan.input?.fields ?? [], w.cp.inputTy, w.file), false, witness).output;
 }
 
 function outputOf0(l: Label): StepLabel {

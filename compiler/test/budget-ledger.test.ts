@@ -177,10 +177,17 @@ plan outer {
   step r = run inner()
 }
 `;
-    const diags = check({ entry: project(src('budget cost <= 0.5usd')), host: diskHost });
+    const entry = project(src('budget cost <= 0.5usd'));
+    const diags = check({ entry, host: diskHost });
     expect(diags.filter((d) => d.code === 'E0908').map((d) => d.message)).toEqual([
       'step "r/b" alone reserves 1usd per attempt, more than the budget 0.5usd of policy tight: the budget ledger refuses it before it starts, in every run',
     ]);
+    // Reported at the run step, in the caller; its related information points at the sub-plan's step (§9.5).
+    const e = diags.find((d) => d.code === 'E0908')!;
+    const text = readFileSync(entry, 'utf8');
+    expect(covered(text, e)).toBe('r');
+    expect(e.related?.map((r) => [r.message, r.file, covered(text, { ...e, range: r.range })])).toEqual([['step r/b of plan inner', entry, 'b']]);
+    expect(e.related![0]!.range.start.line).toBe(text.split('\n').findIndex((l) => l.includes('step b = big')) + 1);
     const ir = compile({ entry: project(src('budget cost <= 1.05usd')), host: diskHost }).plans.find((p) => p.plan === 'outer')!;
     expect(preview(ir).budgets.cost).toMatchObject({ worst_case: 1.1, ok: false, over: [] });
     expect(check({ entry: project(src('budget cost <= 1.05usd')), host: diskHost }).filter((d) => d.code === 'W0502').map((d) => d.message)).toEqual([

@@ -45,8 +45,9 @@ plan p {
     expect(covered(CAPS + src, d)).toBe('[c.output.reply_to]');
     expect(d.related?.map((r) => r.message)).toEqual(['c.output.reply_to (llm, untrusted)', 'input.body @untrusted']);
     expect(d.related![0]!.range.start.line).toBe(d.range.start.line);
-    expect(covered(CAPS + src, { ...d, range: d.related![1]!.range })).toBe('input.body');
-    expect(d.related![1]!.range.start.line).toBe(d.range.start.line - 1);
+    // The source's hop points where the input is declared with its marks, not where it is read (§9.3).
+    expect(covered(CAPS + src, { ...d, range: d.related![1]!.range })).toBe('body');
+    expect(d.related![1]!.range.start.line).toBe(d.range.start.line - 2);
   });
 
   it('a step that reads an untrusted input passes it on; the path goes back to input.X @untrusted', () => {

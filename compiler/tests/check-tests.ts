@@ -151,6 +151,7 @@ export class TestChecker implements TestUnderCheck {
       range: t.range,
       planName: partsOf(t.plan),
       plan: ir,
+      ...(this.cx.model.currency !== undefined ? { currency: this.cx.model.currency } : {}),
       origin: t.origin ? { run: textOf(t.origin.run), ir_hash: textOf(t.origin.irHash) } : null,
       stale: this.stale,
       staleSteps: this.staleSteps,

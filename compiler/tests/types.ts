@@ -16,6 +16,8 @@ export interface CompiledTest {
   readonly planName: string;
   /** Its IR (sub-plans included); the test runs this. */
   readonly plan: PlanIR;
+  /** The program's currency (`usd`), when one is written: reports print amounts with it. */
+  readonly currency?: string;
   /** `captured_from "RUN" ir_hash "HASH"`: written by `orch test --capture`. */
   readonly origin: { readonly run: string; readonly ir_hash: string } | null;
   /**

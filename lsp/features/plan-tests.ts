@@ -53,7 +53,7 @@ export async function runTests(path: string, name: string | undefined, host?: So
       // With the values the condition read, as `orch test` prints them: why it did not hold. A line
       // in another file (an invariant the imported plan declares) is no line of this one.
       failures: r.failures.map((f) => ({
-        message: [f.message, ...failureValues(f)].join('\n'),
+        message: [f.message, ...failureValues(f, r.currency)].join('\n'),
         ...(f.line !== undefined && (f.file ?? r.file) === r.file ? { line: f.line } : {}),
       })),
     })),

@@ -301,8 +301,16 @@ export const EVENTS = {
   /**
    * §9.2: a forked run took this step instance's output from the run it forks (`from_run`)
    * without calling its handler; `given`: the output is the one `orch fork --output` gave.
+   * `attempts` and `resource`: what the step took and where it ran in that run, so the fork's
+   * views show them rather than 0 and none (absent for a given output: nothing ran).
    */
-  step_adopted: { from_run: req<string>(STRING), output: req<unknown>(ANY), given: opt<true>(TRUE) },
+  step_adopted: {
+    from_run: req<string>(STRING),
+    output: req<unknown>(ANY),
+    given: opt<true>(TRUE),
+    attempts: opt<number>(INTEGER),
+    resource: opt<string | null>(nullable(STRING)),
+  },
   /** §9.3: an attempt of the step ran `endorse(V, reason: …)`: the plan's author vouches for V. */
   endorsed: { reason: req<string>(STRING), attempt: req<number>(INTEGER) },
   /** §9.3: an attempt of the step ran `declassify(V, to: …, reason: …)`: V's class lowered to `to`. */
@@ -444,6 +452,7 @@ export function eventResource(e: RunEvent): string | null {
     case 'step_started':
       return e.data.resource;
     case 'step_completed':
+    case 'step_adopted':
       return e.data.resource ?? null;
     default:
       return null;

@@ -11,7 +11,7 @@ import { memoryBackend } from '../backend/index.js';
 import { EMPTY_CONFIG } from '../config.js';
 import { downstreamClosure, forkRun, Runtime, VirtualClock } from '../index.js';
 import type { AttemptRequest, Executor, ExecutionResult } from '../scheduler/types.js';
-import { approvalCapability, capability, get, lit, plan, step, stepRef } from './ir-builder.js';
+import { approvalCapability, capability, get, lit, plan, resource, retry, step, stepRef } from './ir-builder.js';
 import { compileText } from '../../compiler/test/helpers.js';
 
 /** Answers at once with a value built from what each step read, and counts the calls per step. */
@@ -232,6 +232,37 @@ plan saga {
       expect((await fork.result).status).toBe('failed');
       expect((await rt.store!.load(fork.runId)).filter((e) => e.type === 'step_adopted')).toEqual([]);
       expect(calls).toEqual(['booked:booked', 'broken:x', 'booked:unbooked']);
+    } finally {
+      await rt.close();
+    }
+  });
+
+  it('an adopted step shows the attempts and resource it had in RUN, not 0 and null', async () => {
+    const p = plan({
+      capabilities: [echo],
+      resources: [resource('gpu')],
+      steps: [step({ id: 'a', capability: 'echo', resource: 'gpu', retry: retry(2, 0) }), step({ id: 'b', capability: 'echo', deps: ['a'] })],
+    });
+    let failed = false;
+    const flaky: Executor = {
+      start(req, done) {
+        const fail = req.stepId === 'a' && !failed;
+        failed ||= fail;
+        queueMicrotask(() => done(fail ? { ok: false, error: 'flaky' } : { ok: true, output: { v: req.stepId } }));
+        return { abort: () => undefined };
+      },
+    };
+    const rt = await Runtime.open({ backend: memoryBackend(), executor: flaky });
+    try {
+      const first = await (await rt.start(p, { config: EMPTY_CONFIG })).result;
+      const was = first.steps.find((s) => s.stepId === 'a')!;
+      expect([was.status, was.attempts, was.resource]).toEqual(['completed', 2, 'gpu']);
+      const fork = await forkRun(rt, first.runId, { at: 'b', config: EMPTY_CONFIG });
+      const adopted = (await fork.result).steps.find((s) => s.stepId === 'a')!;
+      expect([adopted.status, adopted.attempts, adopted.resource]).toEqual(['completed', 2, 'gpu']);
+      // What a reader of the fork's journal alone (timeline, GET /runs/ID) folds the same way.
+      const e = (await rt.store!.load(fork.runId)).find((x) => x.type === 'step_adopted')!;
+      expect(e.data).toMatchObject({ attempts: 2, resource: 'gpu' });
     } finally {
       await rt.close();
     }

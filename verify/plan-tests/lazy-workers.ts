@@ -27,8 +27,9 @@ export class LazyWorkers implements Executor {
  */
 export async function runAlone(t: CompiledTest, prices: { readonly [model: string]: ModelPrice }): Promise<TestResult> {
   const real = new LazyWorkers();
+  const began = performance.now();
   try {
-    return await runPlanTest(t, { real, prices });
+    return { ...(await runPlanTest(t, { real, prices })), duration_ms: performance.now() - began };
   } finally {
     await real.close();
   }

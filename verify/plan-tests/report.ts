@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
-import { codeFrame, LineIndex } from '../../language/index.js';
+import { codeFrame, formatMoneyAmount, LineIndex } from '../../language/index.js';
 import type { TraceEvent } from '../trace.js';
 import type { TestFailure, TestResult } from './run-test.js';
 import type { CoverageReport } from './coverage-report.js';
@@ -58,18 +58,26 @@ function failureLines(f: TestFailure, r: TestResult, cwd: string, indexOf: (file
   out.push(...`${at}${f.message}`.split('\n').map((l) => `    ${style.red(l)}`));
   const index = f.range ? indexOf(file) : null;
   if (index && f.range) for (const l of codeFrame(index, f.range, { highlight: style.red, dim: style.dim }).split('\n')) out.push(`      ${l}`);
-  for (const l of failureValues(f)) out.push(`      ${l}`);
+  for (const l of failureValues(f, r.currency)) out.push(`      ${l}`);
   return out;
 }
 
 /** What a failed condition read, one `READ = VALUE` line each (the text reporter's and the editor's). */
-export function failureValues(f: TestFailure): string[] {
-  return Object.entries(f.values ?? {}).map(([read, value]) => `${read} = ${shownValue(read, value)}`);
+export function failureValues(f: TestFailure, currency?: string): string[] {
+  return Object.entries(f.values ?? {}).map(([read, value]) => `${read} = ${shownValue(read, value, currency)}`);
 }
 
-/** A value an expect read; `run.elapsed` (ms) also as the duration an expect compares it with. */
-function shownValue(read: string, value: unknown): string {
-  return read === 'run.elapsed' && typeof value === 'number' ? `${value} (${formatMs(value)})` : JSON.stringify(value);
+/** What a run spent (`run.cost`, `plan.cost`, a step's `.cost`): money, not a field of that name. */
+const SPEND = /^(?!input\.|context\.|event\.)[A-Za-z_]\w*\.cost$/;
+
+/**
+ * A value an expect read; `run.elapsed` (ms) also as the duration an expect compares it with, and
+ * what the run spent with its currency, as it is written (`0.002usd`).
+ */
+function shownValue(read: string, value: unknown, currency?: string): string {
+  if (read === 'run.elapsed' && typeof value === 'number') return `${value} (${formatMs(value)})`;
+  if (currency !== undefined && typeof value === 'number' && SPEND.test(read)) return `${formatMoneyAmount(value)}${currency}`;
+  return JSON.stringify(value);
 }
 
 function timelineLine(e: TraceEvent): string {
@@ -101,23 +109,34 @@ export function jsonReport(results: readonly TestResult[], cwd: string, coverage
   return JSON.stringify({ ok: failed === 0, passed: results.length - failed, failed, tests, ...(coverage ? { coverage: { ...coverage, plans } } : {}) }, null, 2);
 }
 
+/**
+ * A test that could not be judged (its run broke: `error`) is a JUnit error, not a failure: CI
+ * tools count the two apart.
+ */
+const isError = (r: TestResult): boolean => !r.passed && r.failures.some((f) => f.kind === 'error');
+const isFailure = (r: TestResult): boolean => !r.passed && !isError(r);
+/** Seconds, as JUnit's `time` attributes read them: the real time the tests took, not virtual time. */
+const seconds = (rs: readonly TestResult[]): string => (rs.reduce((t, r) => t + (r.duration_ms ?? 0), 0) / 1000).toFixed(3);
+
 /** `--reporter junit`: one `<testsuite>` per file, one `<testcase>` per test. */
 export function junitReport(results: readonly TestResult[], cwd: string): string {
   const byFile = new Map<string, TestResult[]>();
   for (const r of results) byFile.set(r.file, [...(byFile.get(r.file) ?? []), r]);
-  const failed = results.filter((r) => !r.passed).length;
-  const out = ['<?xml version="1.0" encoding="UTF-8"?>', `<testsuites name="orch test" tests="${results.length}" failures="${failed}">`];
+  const counts = (rs: readonly TestResult[]) =>
+    `tests="${rs.length}" failures="${rs.filter(isFailure).length}" errors="${rs.filter(isError).length}" time="${seconds(rs)}"`;
+  const out = ['<?xml version="1.0" encoding="UTF-8"?>', `<testsuites name="orch test" ${counts(results)}>`];
   for (const [file, rs] of byFile) {
     const name = relative(cwd, file) || file;
-    out.push(`  <testsuite name="${xml(name)}" tests="${rs.length}" failures="${rs.filter((r) => !r.passed).length}">`);
+    out.push(`  <testsuite name="${xml(name)}" ${counts(rs)}>`);
     for (const r of rs) {
-      const head = `    <testcase name="${xml(r.name)}" classname="${xml(r.plan)}" file="${xml(name)}" line="${r.line}"`;
+      const head = `    <testcase name="${xml(r.name)}" classname="${xml(r.plan)}" file="${xml(name)}" line="${r.line}" time="${seconds([r])}"`;
       if (r.passed) {
         out.push(`${head}/>`);
         continue;
       }
       const body = r.failures.map((f) => `${f.line !== undefined ? `${f.file === undefined ? name : relative(cwd, f.file) || f.file}:${f.line}: ` : ''}${f.message}`).join('\n');
-      out.push(`${head}>`, `      <failure message="${xml(r.failures[0]?.message ?? 'failed')}">${xml(body)}</failure>`, '    </testcase>');
+      const tag = isError(r) ? 'error' : 'failure';
+      out.push(`${head}>`, `      <${tag} message="${xml(r.failures[0]?.message ?? 'failed')}">${xml(body)}</${tag}>`, '    </testcase>');
     }
     out.push('  </testsuite>');
   }

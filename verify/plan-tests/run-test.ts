@@ -44,6 +44,10 @@ export interface TestResult {
   readonly run_status: string;
   /** Virtual milliseconds the run took. */
   readonly elapsed_ms: number;
+  /** Real milliseconds the test took to run (what CI reports as its time); set by the runner. */
+  readonly duration_ms?: number;
+  /** The program's currency: money the test read (`run.cost`) is shown with it. */
+  readonly currency?: string;
   readonly failures: readonly TestFailure[];
   readonly timeline: readonly TraceEvent[];
   /** The coverage outcomes the run showed (`step:send:ran`, `when:send:false` …; see coverage.ts). */
@@ -62,7 +66,7 @@ export interface RunTestOptions {
 }
 
 export async function runPlanTest(test: CompiledTest, opts: RunTestOptions): Promise<TestResult> {
-  const base = { name: test.name, file: test.file, line: test.range.start.line, plan: test.planName };
+  const base = { name: test.name, file: test.file, line: test.range.start.line, plan: test.planName, ...(test.currency !== undefined ? { currency: test.currency } : {}) };
   if (test.stale.length > 0) {
     return { ...base, passed: false, run_status: 'not run', elapsed_ms: 0, failures: [{ kind: 'stale', message: staleMessage(test, null) }], timeline: [], covered: [] };
   }

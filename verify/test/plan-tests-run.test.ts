@@ -384,6 +384,32 @@ describe('running a test block', () => {
     expect(textReport([r], DIR)).toContain('run.elapsed = 2592000000 (30d)');
   });
 
+  it('the text report shows what the run spent with its currency, as money is written (run.cost = 0.002usd)', async () => {
+    const r = await runOne(`test "t" {${HEAD}
+  mock r.charge returns { ok: true } cost 0.002usd
+  approve sign_off by "alice", "bob"
+  expect run.cost > 1usd and refund.cost > 1usd
+}`);
+    const text = textReport([r], DIR);
+    expect(text).toContain('run.cost = 0.002usd');
+    expect(text).toContain('refund.cost = 0.002usd');
+  });
+
+  it('JUnit XML gives each testcase and testsuite its time (real seconds) and counts errors apart from failures', () => {
+    const base = { file: `${DIR}/a.test.orch`, line: 1, plan: 'p', run_status: 'completed', elapsed_ms: 86_400_000, timeline: [], covered: [] };
+    const results: TestResult[] = [
+      { ...base, name: 'ok', passed: true, failures: [], duration_ms: 1500 },
+      { ...base, name: 'wrong', passed: false, failures: [{ kind: 'expect', message: 'expect x does not hold' }], duration_ms: 250 },
+      { ...base, name: 'broke', passed: false, run_status: 'not run', failures: [{ kind: 'error', message: 'handler crashed' }], duration_ms: 4 },
+    ];
+    const xml = junitReport(results, DIR);
+    expect(xml).toContain('<testsuites name="orch test" tests="3" failures="1" errors="1" time="1.754">');
+    expect(xml).toContain('<testsuite name="a.test.orch" tests="3" failures="1" errors="1" time="1.754">');
+    expect(xml).toContain('<testcase name="ok" classname="p" file="a.test.orch" line="1" time="1.500"/>');
+    expect(xml).toContain('<failure message="expect x does not hold">');
+    expect(xml).toContain('<error message="handler crashed">handler crashed</error>');
+  });
+
   it("a mock usage without a model is priced at the model the call uses: the bound resource's, else the capability's (§8.1)", async () => {
     const r = await runOne('test "t" {\n  plan r.asks\n  mock r.ask returns { a: "y" } usage { input_tokens: 1000000, output_tokens: 0 }\n  expect run.cost == 0.5usd\n}', {
       cheap: { input_per_mtok: 0.1, output_per_mtok: 0 },

@@ -3,8 +3,9 @@
  * the tables made on open (sqlite/schema.ts). One machine: an owner is its pid, and the journal
  * commits synchronously — a commit and its effects in one turn, which the runtime bench depends on.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { makeFolders } from '../../make-folders.js';
 import type { Backend, RuntimeJournal } from '../backend.js';
 import { pruneBoth } from '../retention.js';
 import { soleHolder } from '../cluster-lock.js';
@@ -32,7 +33,7 @@ export function sqliteBackend(path: string): Backend {
     return opened;
   };
   const fileDir = () => {
-    if (!memory) mkdirSync(dirname(path), { recursive: true });
+    if (!memory) makeFolders(dirname(path));
   };
   const contextJournal = async () => {
     fileDir();

@@ -4,12 +4,12 @@
  * (`orch pause|cancel|signal` insert control rows; the process running the run polls them) and
  * the run registry `orch runs` reads.
  */
-import { mkdirSync } from 'node:fs';
 import { decodeBatch, encodeBatches } from '../event-batch-text.js';
 import { BATCH_SCHEMA, eventCountSql, EventTypeCodes, MAX_RUN_KEY, MAX_SEQ, migrateEvents, SEQ_SPAN } from './event-batches.js';
 import { inflatedIr, irBlobSync, keepText } from '../ir-blob.js';
 import { checkedRunTimes, JournalCorrupt } from '../../journal-corrupt.js';
 import { dirname } from 'node:path';
+import { makeFolders } from '../../make-folders.js';
 import { makeEvent } from '../../scheduler/journal-events.js';
 import type { EventData, EventType, JournalSink, RunEvent, RunSummary } from '../../scheduler/types.js';
 import type { PruneResult } from '../retention.js';
@@ -102,7 +102,7 @@ export class SqliteJournal implements JournalSink {
 
   constructor(path: string) {
     this.path = path;
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    if (path !== ':memory:') makeFolders(dirname(path));
     this.db = openSharedSqlite(path, SCHEMA, migrateEvents);
     this.types = new EventTypeCodes(this.db);
     this.insertBatch = this.db.prepare('INSERT INTO event_batches (id, last_seq, ts, events) VALUES (?, ?, ?, ?)');

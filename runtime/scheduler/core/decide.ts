@@ -90,7 +90,9 @@ function adopt(c: RunState): void {
   const a = c.opts.adopted;
   if (!a) return;
   for (const s of a.steps) {
-    const e = c.emit('step_adopted', s.key, { from_run: a.from, output: s.output, ...(s.given ? { given: true as const } : {}) });
+    const { key: _key, ...data } = s;
+    void _key;
+    const e = c.emit('step_adopted', s.key, { from_run: a.from, ...data });
     const rec = newRecord();
     foldStep(rec, e, c.facts);
     c.adoptedRecords.set(s.key, rec);

@@ -279,6 +279,8 @@ export function foldStep(s: StepRecord, e: RunEvent, f: RunFacts): void {
       s.output = e.data.output ?? null;
       s.completedAt = e.ts;
       s.completionOrder = f.completions++;
+      if (e.data.attempts !== undefined) s.attempts = e.data.attempts;
+      if (e.data.resource !== undefined) s.resource = e.data.resource;
       return;
     case 'step_failed':
       s.cost += e.data.cost_delta ?? 0;

@@ -64,7 +64,7 @@ export interface CoreOptions {
 /** What `orch fork` adopts: each instance key's output, from run `from` (`given`: `--output`'s). */
 export interface Adoption {
   readonly from: string;
-  readonly steps: readonly { readonly key: string; readonly output: unknown; readonly given?: true }[];
+  readonly steps: readonly { readonly key: string; readonly output: unknown; readonly given?: true; readonly attempts?: number; readonly resource?: string | null }[];
 }
 
 export type Mode = 'normal' | 'rolling_back' | 'aborting' | 'finished';
