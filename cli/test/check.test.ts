@@ -100,7 +100,7 @@ describe('orch check', () => {
     });
   });
 
-  it('--format json carries a diagnostic\'s related information: each hop of a §9.3 witness path at its position', async () => {
+  it('--format json carries a diagnostic\'s related information: each hop of a §9.3 witness path at its position (an input at its declaration)', async () => {
     const flow = file(
       'flow-json.orch',
       `capability classify { kind llm  input { text: string }  output { reply_to: string } }
@@ -121,7 +121,7 @@ plan p {
       range: { start: { line: 5, column: 22 }, end: { line: 5, column: 41 } },
       related: [
         { message: 'c.output.reply_to (llm, untrusted)', file: flow, range: { start: { line: 5, column: 23 }, end: { line: 5, column: 40 } } },
-        { message: 'input.body @untrusted', file: flow, range: { start: { line: 4, column: 27 }, end: { line: 4, column: 37 } } },
+        { message: 'input.body @untrusted', file: flow, range: { start: { line: 3, column: 11 }, end: { line: 3, column: 15 } } },
       ],
     });
   });

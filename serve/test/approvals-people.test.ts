@@ -222,7 +222,7 @@ describe('approvals bound to people over the API', () => {
     expect((await starter.get(id))?.status).not.toBe('completed');
   });
 
-  it('a decision after the approval timed out, or on a step that does not exist, is a 409 that changes nothing', async () => {
+  it('a decision after the approval timed out is a 409, on a step that does not exist a 404; neither changes anything', async () => {
     const id = (await call('/runs', alice, { plan: 'quick' })).json.runId!;
     await waitFor(async () => {
       const v = await starter.get(id);
@@ -232,7 +232,7 @@ describe('approvals bound to people over the API', () => {
     const late = await call(`/runs/${id}/steps/ask/approve`, bob);
     expect(late.status).toBe(409);
     expect(late.json.error).toContain('already finished');
-    expect((await call(`/runs/${id}/steps/nosuch/reject`, bob)).status).toBe(409);
+    expect((await call(`/runs/${id}/steps/nosuch/reject`, bob)).status).toBe(404);
     expect((await timeline(id)).length).toBe(before);
   });
 
