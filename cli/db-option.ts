@@ -76,8 +76,13 @@ export async function controlRuntime(db: string): Promise<Runtime> {
   try {
     return await Runtime.open({ db, executor: noExecutor });
   } catch (err) {
-    throw new CliError(`cannot open ${(await openBackend(db)).displayName}: ${(err as Error).message}`, 2);
+    throw await cannotOpen(db, err);
   }
+}
+
+/** Why the database `db` could not be opened: one line naming it (its password masked), exit 2. */
+export async function cannotOpen(db: string, err: unknown): Promise<CliError> {
+  return new CliError(`cannot open ${(await openBackend(db)).displayName}: ${(err as Error).message}`, 2);
 }
 
 /** Controls never execute steps; the runtime they open needs no worker pool. */

@@ -501,6 +501,19 @@ export class TriggerEngine {
         return { trigger: t.name, outcome: 'debounced', retryAfterMs: last + t.debounce_ms - now };
       }
       this.lastFired.set(t.name, now);
+      // This server's window is set before any await (its own concurrent requests never both pass);
+      // the database's is the cluster's: another server may have opened it (§7.5: one run per event).
+      let opened: number | null;
+      try {
+        opened = await this.opts.state.debounce(t.name, now, t.debounce_ms);
+      } catch (err) {
+        this.lastFired.delete(t.name);
+        return { trigger: t.name, outcome: 'error', error: `debounce: ${(err as Error).message}` };
+      }
+      if (opened !== null) {
+        this.lastFired.set(t.name, opened);
+        return { trigger: t.name, outcome: 'debounced', retryAfterMs: Math.max(0, opened + t.debounce_ms - now) };
+      }
     }
     try {
       // What the trigger declares and what its request granted (api triggers) add up.

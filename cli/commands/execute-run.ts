@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { boundHeapGrowth } from '../heap-growth.js';
 import { CliError } from '../errors.js';
 import { colorFor } from '../render-diagnostics.js';
-import { DB_HELP, journalOf } from '../db-option.js';
+import { cannotOpen, DB_HELP, journalOf } from '../db-option.js';
 import { positiveInt } from '../positive-int.js';
 import { Runtime, RuntimeUsageError, shownResult, type ActiveRun, type ExecutionResult, type Placement } from '../../runtime/index.js';
 import { createProgress, summaryLines } from '../progress.js';
@@ -72,7 +72,7 @@ export async function openRuntime(opts: RunCliOptions): Promise<Runtime> {
   } catch (err) {
     if (err instanceof RuntimeUsageError) throw new CliError(err.message, 2);
     // pg's messages name hosts and users, never the password.
-    throw new CliError(`cannot open the runtime: ${(err as Error).message}`, 2);
+    throw await cannotOpen(db, err);
   }
 }
 

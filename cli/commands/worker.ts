@@ -4,6 +4,7 @@
  * `orch workers --db URL [--all] [--json]`: the workers registered on the database.
  */
 import type { Command } from 'commander';
+import { statSync } from 'node:fs';
 import { listOrchWorkers, runOrchWorker, type Backend } from '../../runtime/index.js';
 import { journalOf, withBackend } from '../db-option.js';
 import { CliError } from '../errors.js';
@@ -60,6 +61,10 @@ export function registerWorker(program: Command): void {
       ].join('\n'),
     )
     .action((opts: WorkerFlags) => withClusterDb(opts.db, async (backend) => {
+      // A mistyped folder would otherwise register a worker that refuses every step it claims.
+      if (opts.project !== undefined && statSync(opts.project, { throwIfNoEntry: false })?.isDirectory() !== true) {
+        throw new CliError(`--project ${opts.project}: no such folder`, 2);
+      }
       const resources = (opts.resources ?? '')
         .split(',')
         .map((s) => s.trim())
@@ -85,7 +90,9 @@ export function registerWorker(program: Command): void {
             ),
         });
       } catch (err) {
-        throw new CliError(`orch worker: ${(err as Error).message}`, 2);
+        // Every message names the database (pg's own, such as ECONNREFUSED, do not).
+        const message = (err as Error).message;
+        throw new CliError(`orch worker${message.includes(backend.displayName) ? '' : ` on ${backend.displayName}`}: ${message}`, 2);
       } finally {
         await takeOver?.stop().catch((err: unknown) => log(`orch worker: letting go of the runs taken over: ${(err as Error).message}`));
         process.off('SIGINT', stop);

@@ -16,6 +16,13 @@ export interface TriggerStateStore {
    * servers share the database.
    */
   claim(trigger: string, key: string): Promise<boolean>;
+  /**
+   * Opens `trigger`'s debounce window at `now` unless the last one opened less than `windowMs`
+   * before `now`: null when it opened, else when the open window did. Kept in the database, so
+   * several servers on one share each trigger's window (one run per window, whichever server the
+   * events reach) and a restarted server keeps it.
+   */
+  debounce(trigger: string, now: number, windowMs: number): Promise<number | null>;
   context(): Promise<Record<string, unknown>>;
   mergeContext(values: { readonly [key: string]: unknown }): Promise<Record<string, unknown>>;
   /**
@@ -27,4 +34,12 @@ export interface TriggerStateStore {
    */
   followContext(onChange: (values: Record<string, unknown>) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
+}
+
+/**
+ * The state row of `trigger`'s debounce window: a row of its own beside the trigger's (whose
+ * `last_tick_ms` is the schedule's), so no migration; a trigger's name never holds a `:`.
+ */
+export function debounceRow(trigger: string): string {
+  return `debounce:${trigger}`;
 }

@@ -102,15 +102,16 @@ describe('orch on a Postgres journal', () => {
     expect(missing.stderr).toMatch(/no run nope in postgres:\/\//);
   });
 
-  it('an unreachable database is one line and exit 2, and its password is never printed', async () => {
+  it('an unreachable database is one line and exit 2, naming it without its password', async () => {
     const project = projectDir();
     const url = 'postgres://orch:s3cret-pw@127.0.0.1:1/orch';
-    for (const args of [['runs'], ['timeline', 'x'], ['cancel', 'x'], ['run', 'plan.json']]) {
+    for (const args of [['runs'], ['timeline', 'x'], ['cancel', 'x'], ['run', 'plan.json'], ['worker'], ['workers'], ['db', 'migrate']]) {
       if (args[0] === 'run') writePlan(project, plan({ base_dir: '.', steps: [] }));
       const r = await cli([...args, '--db', url], project);
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
       expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
       expect(r.stderr).not.toContain('s3cret');
+      expect(r.stderr, args.join(' ')).toContain('postgres://orch:***@127.0.0.1:1/orch');
     }
   });
 

@@ -482,6 +482,12 @@ describe('the owner of a --remote run', () => {
       expect(r.stderr).toMatch(/--take-over-after.*at least 3s/);
     }
   });
+
+  it('orch worker refuses a --project folder that does not exist (exit 2) rather than registering', () => {
+    const r = orch(['worker', '--db', db.url, '--project', join(tempDir(), 'missing')], tempDir());
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/--project .*missing: no such folder/);
+  });
 });
 
 describe('a worker presumed dead', () => {

@@ -54,6 +54,21 @@ describe.each(BACKENDS)('trigger state on $name', (backend) => {
     expect(await b.claim('chain', 'run-2')).toBe(false);
   });
 
+  it('opens each trigger’s debounce window once across servers, even when they race', async () => {
+    const [a, b] = await two();
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).debounce('pinged', 10_000, 30_000)));
+    expect(answers.filter((x) => x === null)).toHaveLength(1);
+    expect(answers.filter((x) => x !== null)).toEqual(Array(19).fill(10_000));
+    // Inside the window the other server is refused, with the time the window opened.
+    expect(await a.debounce('pinged', 39_999, 30_000)).toBe(10_000);
+    // Another trigger's window, and the same trigger's schedule tick, are kept apart.
+    expect(await b.debounce('other', 20_000, 30_000)).toBeNull();
+    expect(await b.lastTick('pinged')).toBeNull();
+    // Once it has closed, the next event opens a new one.
+    expect(await b.debounce('pinged', 40_000, 30_000)).toBeNull();
+    expect(await a.debounce('pinged', 41_000, 30_000)).toBe(40_000);
+  });
+
   it('merges context values, as JSON, seen by both', async () => {
     const [a, b] = await two();
     expect(await a.context()).toEqual({});

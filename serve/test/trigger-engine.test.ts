@@ -80,6 +80,41 @@ describe('trigger engine (in-memory runtime)', () => {
     );
   });
 
+  it('two servers on one database share a debounce window: one run per window, whichever server each event reaches (§7.5)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(fc.integer({ min: 0, max: 5000 }), fc.boolean()), { maxLength: 40 }), async (events) => {
+        let clock = 1_000_000;
+        const backend = memoryBackend();
+        const starter = new FakeStarter();
+        const server = async () =>
+          new TriggerEngine({
+            triggers: [trigger('d', { kind: 'event', type: 'e', where: null }, { debounce_ms: 1000 })],
+            plans: [fakePlan('respond')],
+            starter,
+            evaluate: (e, s) => evaluate(e, { vars: { event: s.event ?? null, context: s.context } }),
+            checkInput: createInputValidator(),
+            state: await backend.triggerState(),
+            now: () => clock,
+          });
+        const servers = [await server(), await server()] as const;
+        let expected = 0;
+        let lastStart: number | null = null;
+        for (const [gap, second] of events) {
+          clock += gap;
+          if (lastStart === null || clock - lastStart >= 1000) {
+            expected += 1;
+            lastStart = clock;
+          }
+          const r = await servers[second ? 1 : 0].ingestEvent({ type: 'e' });
+          // A refused event says when the cluster's window closes, not this server's.
+          if (r.results[0]!.outcome === 'debounced') expect(r.results[0]!.retryAfterMs).toBe(lastStart! + 1000 - clock);
+        }
+        expect(starter.runs).toHaveLength(expected);
+      }),
+      { numRuns: 50 },
+    );
+  });
+
   it('a condition fires on each rising edge only', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.integer({ min: 20, max: 35 }), { maxLength: 30 }), async (temps) => {

@@ -4,6 +4,8 @@ import type { TriggerStateStore } from '../trigger-state.js';
 export interface TriggerStateData {
   readonly ticks: Map<string, number>;
   readonly conditions: Map<string, boolean>;
+  /** When each trigger's debounce window opened. */
+  readonly windows: Map<string, number>;
   /** `trigger \0 key` of every claimed firing. */
   readonly claims: Set<string>;
   readonly context: Map<string, unknown>;
@@ -12,7 +14,7 @@ export interface TriggerStateData {
 }
 
 export function emptyTriggerState(): TriggerStateData {
-  return { ticks: new Map(), conditions: new Map(), claims: new Set(), context: new Map(), followers: new Set() };
+  return { ticks: new Map(), conditions: new Map(), windows: new Map(), claims: new Set(), context: new Map(), followers: new Set() };
 }
 
 export function memoryTriggerState(data: TriggerStateData = emptyTriggerState()): TriggerStateStore {
@@ -29,6 +31,12 @@ export function memoryTriggerState(data: TriggerStateData = emptyTriggerState())
       if (data.claims.has(k)) return false;
       data.claims.add(k);
       return true;
+    },
+    debounce: async (t, now, windowMs) => {
+      const opened = data.windows.get(t);
+      if (opened !== undefined && now - opened < windowMs) return opened;
+      data.windows.set(t, now);
+      return null;
     },
     context: async () => readContext(),
     mergeContext: async (values) => {

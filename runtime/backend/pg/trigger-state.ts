@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { TriggerStateStore } from '../trigger-state.js';
+import { debounceRow, type TriggerStateStore } from '../trigger-state.js';
 import { listen } from './listener.js';
 
 /** What a context merge NOTIFYs, with each key written as its payload (§9.4: one context across a cluster). */
@@ -36,6 +36,18 @@ export function pgTriggerState(pool: pg.Pool, url: string): TriggerStateStore {
     },
     claim: async (t, key) =>
       ((await pool.query('INSERT INTO orch.serve_fired (trigger, fire_key) VALUES ($1, $2) ON CONFLICT DO NOTHING', [t, key])).rowCount ?? 0) === 1,
+    debounce: async (t, now, windowMs) => {
+      // One statement: of two servers opening the window at once, the row lock lets one through.
+      const opened = await one<{ v: number }>(
+        `INSERT INTO orch.serve_trigger_state (name, last_tick_ms) VALUES ($1, $2)
+         ON CONFLICT (name) DO UPDATE SET last_tick_ms = excluded.last_tick_ms
+         WHERE orch.serve_trigger_state.last_tick_ms IS NULL OR orch.serve_trigger_state.last_tick_ms <= $2 - $3::bigint
+         RETURNING last_tick_ms AS v`,
+        [debounceRow(t), now, windowMs],
+      );
+      if (opened) return null;
+      return (await one<{ v: number }>('SELECT last_tick_ms AS v FROM orch.serve_trigger_state WHERE name = $1', [debounceRow(t)]))?.v ?? now;
+    },
     context: readContext,
     mergeContext: async (values) => {
       const entries = Object.entries(values);

@@ -1,6 +1,6 @@
 /** `orch serve`'s trigger state in the SQLite journal file (a connection of its own). */
 import { openSharedSqlite } from './driver.js';
-import type { TriggerStateStore } from '../trigger-state.js';
+import { debounceRow, type TriggerStateStore } from '../trigger-state.js';
 
 export function openTriggerState(path: string): TriggerStateStore {
   const db = openSharedSqlite(
@@ -22,6 +22,11 @@ export function openTriggerState(path: string): TriggerStateStore {
   const upsertCondition = db.prepare(
     `INSERT INTO serve_trigger_state (name, condition) VALUES (?, ?)
      ON CONFLICT(name) DO UPDATE SET condition = excluded.condition`,
+  );
+  const openWindow = db.prepare(
+    `INSERT INTO serve_trigger_state (name, last_tick_ms) VALUES (?, ?)
+     ON CONFLICT(name) DO UPDATE SET last_tick_ms = excluded.last_tick_ms
+     WHERE last_tick_ms IS NULL OR last_tick_ms <= ?`,
   );
   // The column keeps its first name (`run_id`): databases written before ticks were claimed too.
   const claim = db.prepare('INSERT OR IGNORE INTO serve_chain_fired (trigger, run_id) VALUES (?, ?)');
@@ -46,6 +51,7 @@ export function openTriggerState(path: string): TriggerStateStore {
     },
     setLastCondition: async (t, v) => void upsertCondition.run(t, v ? 1 : 0),
     claim: async (t, key) => Number(claim.run(t, key).changes) === 1,
+    debounce: async (t, now, windowMs) => (Number(openWindow.run(debounceRow(t), now, now - windowMs).changes) === 1 ? null : (stateOf(debounceRow(t))?.last_tick_ms ?? now)),
     context: async () => readContext(),
     mergeContext: async (values) => {
       mergeMany(Object.entries(values));
