@@ -24,8 +24,10 @@ import type { BenchFigure } from './figure.js';
  * tarball's was raised on 27 Nov 2026 from 0.95 MB, which v0.4's code had reached (0.95 MB, 522
  * files, 3.5 MB unpacked: the check bundle alone is 0.6 MB of it unpacked), to 1.2 MB — about
  * 25 % over that, as before; what it guards against is a stray folder (maps, tests, fixtures).
+ * Raised again on 29 Nov to 1.5 MB: the code reached 1.21 MB (588 files, 4.4 MB unpacked, nothing
+ * stray; the check bundle's whitespace was already minified) — about 25 % over that once more.
  */
-export const TARBALL_BUDGET_BYTES = 1_200_000;
+export const TARBALL_BUDGET_BYTES = 1_500_000;
 export const INSTALLED_BUDGET_BYTES = 175_000_000;
 
 export interface PackageTrial {
