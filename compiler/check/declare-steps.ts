@@ -146,9 +146,11 @@ export function declarePlanBody(entry: DeclEntry<'plan'>, model: ModelBuilder, d
   };
   // Expressions read a step, block or item before the roots `input` and `context`: one of those
   // names would make the plan's declared input (the module's context) unreadable.
-  const hasContext = mod.ast.declarations.some((d) => d.kind === 'ContextDecl');
+  // Looked up only for an item named `context`: a scan of the module's declarations for each of
+  // thousands of plans in one file made the check quadratic.
+  const hasContext = () => mod.ast.declarations.some((d) => d.kind === 'ContextDecl');
   const hidesRoot = (name: string, range: Range, what: string): boolean => {
-    const hidden = name === 'input' && plan.input ? `the input of plan ${plan.name.name}` : name === 'context' && hasContext ? 'the context' : undefined;
+    const hidden = name === 'input' && plan.input ? `the input of plan ${plan.name.name}` : name === 'context' && hasContext() ? 'the context' : undefined;
     if (!hidden) return false;
     diags.push(diagnostic('E0102', `${what} "${name}" hides ${hidden} (${name}.X would read the ${what}): rename it`, file, range));
     return true;
