@@ -30,6 +30,6 @@ export function collectBoundResources(f: PlanFacts): void {
     bind(c.fallback);
     bind(c.compensate);
   }
-  for (const hosts of f.undecidedHosts ?? []) for (const r of hosts) (boundResources ??= new Set()).add(r);
+  for (const r of f.undecidedHosts ?? []) (boundResources ??= new Set()).add(r);
   if (boundResources) f.boundResources = boundResources;
 }

@@ -39,7 +39,7 @@ export function placeSteps(f: PlanFacts): void {
     }
     if (!r.ok) {
       if (s.action.type === 'call' && !s.capability) continue; // unresolved capability: already reported
-      if (r.hosts?.length) (f.undecidedHosts ??= new Set()).add(r.hosts);
+      for (const h of r.hosts ?? []) (f.undecidedHosts ??= new Set()).add(h);
       cx.diags.push(diagnostic(r.code ?? 'E0501', r.code ? `step "${s.id}": ${r.reason}` : `no resource can host step "${s.id}": ${r.reason}`, file, s.decl.name.range));
       continue;
     }

@@ -157,7 +157,7 @@ export class PlanFacts {
   /** bound-resources */
   boundResources: ReadonlySet<string> = NO_RESOURCES;
   /** E0801 steps' would-be hosts (placement.ts): they count as bound, so that W0601 does not call them unused. */
-  undecidedHosts: Set<readonly string[]> | undefined;
+  undecidedHosts: Set<string> | undefined;
 
   /** flows: each step's labels, the plan's endorsements and declassifications (and its findings, reported). */
   flows: PlanFlows | undefined;
