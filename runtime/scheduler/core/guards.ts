@@ -1,5 +1,5 @@
 /** Guardrails at run time: the step facts they see, and recording violations (warnings once). */
-import { higherTier, type CapabilityIR, type ResourceIR, type StepIR, type TierIR } from '../../../compiler/index.js';
+import { endpointOf, higherTier, type CapabilityIR, type ResourceIR, type StepIR, type TierIR } from '../../../compiler/index.js';
 import { preStepViolations, type GuardStep, type Violation } from '../guardrails.js';
 import { env } from './env.js';
 import { violationKey } from './fold.js';
@@ -40,7 +40,7 @@ export function callTier(res: ResourceIR | null, cap: CapabilityIR | null | unde
   const base = res?.tier ?? null;
   const llm = cap?.llm;
   if (!llm) return base;
-  const endpoint = res?.endpoint ?? llm.endpoint ?? undefined;
+  const endpoint = endpointOf({ ...cap, llm }, res);
   if (endpoint === undefined) return base;
   const recorded =
     res?.endpoint === endpoint && res.endpoint_tier !== undefined
