@@ -134,3 +134,14 @@ describe('-o: a file, or - for standard output', () => {
     expect([file.code, file.stderr]).toEqual([2, 'orch: cannot write p.orch/x/p.json: a part of the path is a file, not a directory\n']);
   });
 });
+
+describe('an error is one line with one prefix', () => {
+  // It read `orch: orch worker on postgres://…: connect ECONNREFUSED`.
+  it('orch worker on a database it cannot reach: `orch: worker on DB: …`, exit 2', { timeout: 30_000 }, async () => {
+    const db = 'postgres://orch@127.0.0.1:9/orch';
+    const r = await runCli(['worker', '--db', db, '--no-take-over'], process.cwd());
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`^orch: worker on ${db.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: \\S`));
+    expect(r.stderr.trimEnd().split('\n'), r.stderr).toHaveLength(1);
+  });
+});
