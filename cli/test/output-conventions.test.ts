@@ -145,3 +145,15 @@ describe('an error is one line with one prefix', () => {
     expect(r.stderr.trimEnd().split('\n'), r.stderr).toHaveLength(1);
   });
 });
+
+describe('a folder with no .orch file', () => {
+  // fmt said "no .orch files in this directory", check "is a directory with no .orch file under it".
+  it('is refused in the same words by check and fmt (exit 2)', async () => {
+    const dir = tempDir('orch-conventions-');
+    mkdirSync(join(dir, 'empty'));
+    for (const args of [['check', 'empty'], ['fmt', 'empty'], ['fmt', '--check', 'empty']]) {
+      const r = await runCli(args, dir);
+      expect([r.code, r.stderr], args.join(' ')).toEqual([2, 'orch: empty: is a directory with no .orch file under it\n']);
+    }
+  });
+});
