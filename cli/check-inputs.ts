@@ -24,12 +24,17 @@ export async function checkInputs(args: readonly string[]): Promise<string[]> {
       continue;
     }
     const found = orchFilesIn(arg);
-    if (found.length === 0) throw new CliError(`${arg}: is a directory with no .orch file under it`, 2);
+    if (found.length === 0) throw noOrchFileUnder(arg);
     out.push(...found);
   }
   // One file however it is spelled (`a.orch`, `./a.orch`, a folder holding it): checked and counted once.
   const seen = new Set<string>();
   return out.filter((f) => !seen.has(resolve(f)) && Boolean(seen.add(resolve(f))));
+}
+
+/** A folder given where `.orch` files are wanted that holds none (exit 2), in the words of every command that walks one. */
+export function noOrchFileUnder(dir: string): CliError {
+  return new CliError(`${dir}: is a directory with no .orch file under it`, 2);
 }
 
 function orchFilesIn(dir: string): string[] {

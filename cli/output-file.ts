@@ -3,6 +3,7 @@
  * project), and a file that cannot be written is a usage error (exit 2) naming it, not an
  * internal error. `-o -` is standard output, as the convention goes (not a file named `-`).
  */
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { CliError } from './errors.js';
@@ -23,4 +24,12 @@ export async function writeOutputFile(path: string, text: string): Promise<boole
   } catch (err) {
     throw new CliError(`cannot write ${path}: ${ioReason(err, 'is a directory')}`, 2);
   }
+}
+
+/**
+ * A command that writes a file the user may have written or edited (a draft plan, a captured
+ * test) does not replace one that exists unless told to: usage error (exit 2) naming `--force`.
+ */
+export function refuseToReplace(path: string, force: boolean | undefined): void {
+  if (path !== '-' && !force && existsSync(path)) throw new CliError(`${path} exists; pass --force to replace it, or -o another file`, 2);
 }

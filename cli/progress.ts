@@ -5,6 +5,8 @@
 import pc from 'picocolors';
 import { runView, type RunEvent, type RunReader, type SecretView } from '../runtime/index.js';
 import type { ExecutionResult } from '../runtime/index.js';
+import { round6 } from '../compiler/index.js';
+import { formatMoneyAmount } from '../language/index.js';
 
 export interface Progress {
   onEvent(event: RunEvent, run: RunReader): void;
@@ -220,14 +222,18 @@ export function ms(n: unknown): string {
   return `${Math.floor(v / 60_000)}m${Math.round((v % 60_000) / 1000)}s`;
 }
 
-/** The closing summary of a run (text mode). */
-export function summaryLines(r: ExecutionResult, color: boolean): string[] {
+/**
+ * The closing summary of a run (text mode). Its cost is money as the rest of Orch writes it
+ * (`0.002usd`, `0.50usd`): in `currency`, the plan's (its budget's); bare for a plan without one,
+ * as the runtime's budget messages are.
+ */
+export function summaryLines(r: ExecutionResult, color: boolean, currency?: string): string[] {
   const c = color ? pc : { green: (s: string) => s, red: (s: string) => s, yellow: (s: string) => s, bold: (s: string) => s };
   const status =
     r.status === 'completed' ? c.green(r.status) : r.status === 'paused' ? c.yellow(r.status) : c.red(r.status);
   const m = r.metadata;
   const lines = [
-    `run ${c.bold(r.runId)} (${r.planId}): ${status} in ${ms(m.totalDuration)} — ${m.completedSteps}/${m.totalSteps} steps completed, ${m.failedSteps} failed, ${m.skippedSteps} skipped${m.cancelledSteps ? `, ${m.cancelledSteps} cancelled` : ''}, cost ${m.totalCost}`,
+    `run ${c.bold(r.runId)} (${r.planId}): ${status} in ${ms(m.totalDuration)} — ${m.completedSteps}/${m.totalSteps} steps completed, ${m.failedSteps} failed, ${m.skippedSteps} skipped${m.cancelledSteps ? `, ${m.cancelledSteps} cancelled` : ''}, cost ${formatMoneyAmount(round6(m.totalCost))}${currency ?? ''}`,
   ];
   if (r.error) lines.push(`error: ${r.error}`);
   if (r.status === 'paused') {

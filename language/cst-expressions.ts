@@ -7,7 +7,7 @@ import type { CstNode, IToken } from 'chevrotain';
 import type * as A from './ast.js';
 import type { Range } from './diagnostic.js';
 import { child, need, nodes, nodeSpan, onlyChild, token, tokens, MISSING } from './cst-access.js';
-import { RESERVED_WORDS, isTerminatedString, lex, scanInterpolation } from './lexer.js';
+import { RESERVED_WORDS, isSingleQuoted, isTerminatedString, lex, scanInterpolation } from './lexer.js';
 import { fitted, NodeBuilders } from './node-builders.js';
 import type { DocComments } from './doc-comments.js';
 import type { ExprItem, ExpressionParser } from './expression-parts.js';
@@ -70,6 +70,8 @@ export class CstExpressionBuilder extends NodeBuilders {
   stringLit(t: IToken | undefined, allowInterpolation = true): A.StringLit {
     const tok = need(t);
     const image = tok.image;
+    // `'text'` (reported by lex): the string it means, its text as written.
+    if (isSingleQuoted(image)) return { kind: 'StringLit', parts: [image.slice(1, -1)], range: this.tokRange(tok) };
     const base = tok.startOffset;
     const closed = (this.stringsClosed && this.interpolationDepth === 0) || isTerminatedString(image);
     const end = closed ? image.length - 1 : image.length;

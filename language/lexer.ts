@@ -145,6 +145,8 @@ export const BadNumberTok = numberToken('BadNumber', 'bad', 'a number');
  * from `flagged`, so the post-pass does not scan every string a second time.
  */
 const matchString: CustomPatternMatcherFunc = (text, offset) => {
+  const q = text.charCodeAt(offset);
+  if (q === 39 /* ' */ || q === 96 /* ` */) return singleQuoted(text, offset, q);
   if (text.charCodeAt(offset) !== 34 /* " */) return null;
   const end = scanNested(text, offset + 1, false);
   if (!scanClosed) flagged?.push(offset);
@@ -153,8 +155,30 @@ const matchString: CustomPatternMatcherFunc = (text, offset) => {
 };
 
 /**
+ * `'text'` or `` `text` ``, as other languages write a string, closed on its line: one string
+ * token, reported once (`lex` says to write double quotes) and read as the string it means, so its
+ * text is not also a name to resolve. An unclosed one is no token (an unexpected character).
+ */
+function singleQuoted(text: string, offset: number, quote: number): RegExpExecArray | null {
+  let i = offset + 1;
+  for (; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === quote) break;
+    if (c === 10 || c === 13) return null;
+  }
+  if (i >= text.length) return null;
+  flagged?.push(offset);
+  return [text.slice(offset, i + 1)] as unknown as RegExpExecArray;
+}
+
+/** Whether a string token is written in other quotes than `"` (`'text'`, reported by `lex`). */
+export function isSingleQuoted(image: string): boolean {
+  return image.charCodeAt(0) !== 34;
+}
+
+/**
  * Start offsets, in order, of the tokens of the current `lex` it must report: unterminated
- * strings and numbers with an unknown unit. The matchers note them, so that a clean file's
+ * strings, single-quoted ones and numbers with an unknown unit. The matchers note them, so that a clean file's
  * tokens are not walked again to find none.
  */
 let flagged: number[] | undefined;
@@ -190,6 +214,8 @@ let scanClosed = false;
 function scanNested(text: string, i: number, inInterpolation: boolean): number {
   // Open interpolations' brace depths; allocated only when a string has one.
   let braces: number[] | undefined;
+  // The opening quotes of the strings open inside interpolations; allocated only when there are.
+  let quotes: number[] | undefined;
   let inString = !inInterpolation;
   if (inInterpolation) braces = [1];
   const base = inInterpolation ? 1 : 0;
@@ -235,10 +261,29 @@ function scanNested(text: string, i: number, inInterpolation: boolean): number {
         scanClosed = closed;
         return end;
       }
+      const quote = quotes!.pop()!;
       // Back in the interpolation around the string; an unterminated string ends it too.
       i = end;
       inString = false;
       if (closed) continue;
+      // `"x ${"`: no `}` after the quote on its line, so the interpolation can never close there;
+      // the quote is the one that ends the string around it (one mistake, one diagnostic: the
+      // interpolation unterminated), not a string running to the line end with what follows.
+      const brace = text.indexOf('}', quote + 1);
+      if (brace < 0 || brace >= end) {
+        braces!.pop();
+        if (braces!.length < base) {
+          scanClosed = false;
+          return quote;
+        }
+        if (braces!.length === 0) {
+          scanClosed = true;
+          return quote + 1;
+        }
+        quotes!.pop();
+        i = quote + 1;
+        continue;
+      }
     } else {
       let nested = false;
       const top = braces!.length - 1;
@@ -257,6 +302,8 @@ function scanNested(text: string, i: number, inInterpolation: boolean): number {
         i++;
       }
       if (nested) {
+        if (quotes === undefined) quotes = [i];
+        else quotes.push(i);
         i++; // past the quote: scan the nested string
         inString = true;
         continue;
@@ -275,7 +322,7 @@ function scanNested(text: string, i: number, inInterpolation: boolean): number {
 export const StringTok = createToken({
   name: 'String',
   pattern: matchString,
-  start_chars_hint: ['"'],
+  start_chars_hint: ['"', "'", '`'],
   line_breaks: false,
   label: 'a string',
 });
@@ -550,7 +597,9 @@ export function lex(text: string, shared?: Map<string, string>, base = 0): LexOu
     const t = tokens[i]!;
     while (k < marks.length && base + marks[k]! < t.startOffset) k++;
     if (k === marks.length || t.startOffset !== base + marks[k]!) continue;
-    if (t.tokenType === StringTok) {
+    if (t.tokenType === StringTok && isSingleQuoted(t.image)) {
+      problems.push({ offset: t.startOffset, length: t.image.length, message: `strings are written in double quotes: ${JSON.stringify(t.image.slice(1, -1))}` });
+    } else if (t.tokenType === StringTok) {
       problems.push({ offset: t.startOffset, length: t.image.length, message: 'unterminated string (missing closing ")' });
     } else if (t.tokenType === BadNumberTok) {
       problems.push({ offset: t.startOffset, length: t.image.length, message: badNumberMessage(t.image) });

@@ -20,6 +20,17 @@ export interface ForkOptions extends Omit<StartOptions, 'input' | 'consent' | 'r
   readonly plan?: PlanIR;
 }
 
+/**
+ * `--to` names a version the run's adopted steps do not fit: a refusal on the merits, as `orch
+ * upgrade` of an incompatible version is (exit 1, LANGUAGE.md §8.6), not a usage error.
+ */
+export class IncompatibleFork extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'IncompatibleFork';
+  }
+}
+
 export async function forkRun(rt: Runtime, runId: string, o: ForkOptions): Promise<ActiveRun> {
   const journal = rt.store;
   if (!journal) throw new RuntimeUsageError('this runtime has no journal (--db)');
@@ -41,7 +52,7 @@ export async function forkRun(rt: Runtime, runId: string, o: ForkOptions): Promi
     const kept = new Set(adoption.steps.filter((s) => !s.given).map((s) => s.key));
     const check = checkUpgrade(old, plan, { ...restored, terminal: false, steps: new Map([...restored.steps].filter(([k]) => kept.has(k))) });
     if (!check.compatible)
-      throw new RuntimeUsageError(`run ${runId} cannot be forked onto the new plan:\n${check.reasons.map((r) => `  ${r.step ?? 'plan'}: ${r.reason}`).join('\n')}`);
+      throw new IncompatibleFork(`run ${runId} cannot be forked onto the new plan:\n${check.reasons.map((r) => `  ${r.step ?? 'plan'}: ${r.reason}`).join('\n')}`);
   }
   const first = events[0];
   const consent = first?.type === 'plan_created' ? [...(first.data.consent ?? [])] : [];

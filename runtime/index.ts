@@ -16,7 +16,7 @@ import type { WorkerOptions, WorkerRow } from './cluster/worker.js';
 
 // ── the runtime ──
 export { newRunId, resumeRun, Runtime, startRun, traceUrlTemplate } from './runtime.js';
-export { forkRun, type ForkOptions } from './fork-run.js';
+export { forkRun, IncompatibleFork, type ForkOptions } from './fork-run.js';
 export { downstreamClosure, forkAdoption } from './fork.js';
 export type { ActiveRun, Placement, ResumeOptions, RunPlacement, RuntimeOptions, StartOptions } from './runtime-options.js';
 export { RuntimeUsageError } from './usage-error.js';

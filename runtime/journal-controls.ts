@@ -48,6 +48,11 @@ export function refusedStep(plan: PlanIR, stepId: string, message: string): Cont
   return namesNothing(plan, stepId) ? { ok: false, missing: true, message } : { ok: false, message };
 }
 
+/** A control for `key`, which names nothing in plan `plan` of run `runId` (the API's 404). */
+export function noSuchStep(plan: string, runId: string, key: string): ControlOutcome {
+  return { ok: false, missing: true, message: `unknown step ${key} (plan ${plan} of run ${runId} has no such step)` };
+}
+
 /** The run row of a run that can still be controlled, or why not. */
 async function openRun(journal: AsyncJournal, runId: string): Promise<RunRow | ControlOutcome> {
   const row = await journal.getRun(runId);
@@ -253,13 +258,12 @@ export async function cancelStepViaJournal(journal: AsyncJournal, runId: string,
  * run was stored without its IR.
  */
 function unknownKey(row: RunRow, key: string): ControlOutcome | null {
-  const nothing = `unknown step ${key} (plan ${row.plan} of run ${row.id} has no such step)`;
-  if (!namesAStep(row, key)) return { ok: false, missing: true, message: nothing };
+  if (!namesAStep(row, key)) return noSuchStep(row.plan, row.id, key);
   const misfit = instanceMisfit(row, key);
   if (misfit !== null) return { ok: false, missing: true, message: misfit };
   if (!key.includes('/')) return null;
   try {
-    return namesNothing(JSON.parse(row.ir!) as PlanIR, key) ? { ok: false, missing: true, message: nothing } : null;
+    return namesNothing(JSON.parse(row.ir!) as PlanIR, key) ? noSuchStep(row.plan, row.id, key) : null;
   } catch {
     return null;
   }

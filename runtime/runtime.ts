@@ -21,7 +21,7 @@ import { SharedLimits } from './limits/shared-limits.js';
 import { applyControl } from './apply-control.js';
 import { cliStarter, starterOf } from './people/identity.js';
 import { startOrigin } from './people/run-chain.js';
-import { cancelStepViaJournal, controlViaJournal, lastPause, refusedStep, signalViaJournal, waitsForApproval, type ControlOutcome, type SignalPayload } from './journal-controls.js';
+import { cancelStepViaJournal, controlViaJournal, lastPause, noSuchStep, refusedStep, signalViaJournal, waitsForApproval, type ControlOutcome, type SignalPayload } from './journal-controls.js';
 import { Redactor } from './redact.js';
 import { recoverInFlight, recoverSubplans, RunExecutors } from './run-executors.js';
 import type { ActiveRun, ResumeOptions, RuntimeOptions, StartOptions } from './runtime-options.js';
@@ -30,6 +30,7 @@ import { realClock } from './scheduler/clock.js';
 import { replay } from './scheduler/replay.js';
 import { InProcessLimits, type LimitsProvider } from './scheduler/index.js';
 import { Run, RunDetached } from './scheduler/run.js';
+import { namesNothing } from './scheduler/control-paths.js';
 import { cancelRemovedSubRuns, checkUpgrade, inputUnder, loadSubRuns, upgradeRun, type UpgradeOutcome } from './upgrade.js';
 import type { Clock, ExecutionResult, RunEvent } from './scheduler/types.js';
 import { parseTraceparent } from './telemetry/traceparent.js';
@@ -310,8 +311,10 @@ export class Runtime {
       const identity = payload.identity ?? null;
       // §8.8: a person who may not decide is told why, and nothing changes.
       // §9.1: a run bound to people refuses a decision that comes with no person — a conflict
-      // with the run, not a person refused.
+      // with the run, not a person refused. A step the plan does not have is missing (404)
+      // before either, as through the journal.
       const refused = local.decisionRefusal(payload.stepId, payload.decision, identity);
+      if (refused !== null && namesNothing(local.plan, payload.stepId)) return noSuchStep(local.plan.plan, runId, payload.stepId);
       if (refused !== null) return identity === null ? { ok: false, message: refused } : { ok: false, forbidden: true, message: refused };
       const r = local.signal(payload.stepId, payload.decision, payload.by ?? null, payload.comment ?? null, identity);
       return r === 'ok' ? { ok: true, message: `${payload.decision} ${payload.stepId}` } : refusedStep(local.plan, payload.stepId, r);

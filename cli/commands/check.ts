@@ -25,11 +25,11 @@ Examples:
   $ orch check plans/*.orch --format sarif > orch.sarif   # upload to GitHub code scanning
   $ orch check . --format github                # annotations on a pull request's lines (GitHub Actions)
   $ cat plan.orch | orch check -                # standard input, named <stdin>; imports resolve from here
+  $ orch check big.orch --explain-stages        # the compile's stages and their wall time, on stderr
 
 sarif and github name files relative to $GITHUB_WORKSPACE when it is set (the repository root on
 GitHub Actions), else to the current directory. GitHub shows 10 annotations of each kind per step:
 github ends with the totals and, past that, points to the SARIF report.
-  $ orch check big.orch --explain-stages        # the compile's stages and their wall time, on stderr
 
 Exit codes: 0 no errors (warnings allowed), 1 errors found, 2 usage or I/O error.`;
 

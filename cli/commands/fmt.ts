@@ -10,6 +10,7 @@ import { orchFilesUnder } from '../../compiler/index.js';
 import type { Diagnostic } from '../../language/index.js';
 import { checkFormatted, format } from '../../language/index.js';
 import { CliError } from '../errors.js';
+import { noOrchFileUnder } from '../check-inputs.js';
 import { readSource, readStdinSource, STDIN_NAME } from '../read-source.js';
 import { colorFor, renderText } from '../render-diagnostics.js';
 
@@ -146,6 +147,6 @@ async function expand(input: string): Promise<string[]> {
       throw err;
     },
   });
-  if (out.length === 0) throw new CliError(`${input}: no .orch files in this directory`, 2);
+  if (out.length === 0) throw noOrchFileUnder(input);
   return out;
 }

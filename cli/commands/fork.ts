@@ -17,7 +17,8 @@ an approval: a decision is never forged). --to forks onto a new version of the p
 file or an IR), whose adopted steps must be compatible as for orch upgrade. plan_created records
 forked_from { run, step }; whoever forks is in the chain not_starter refuses.
 
-Exit status: as orch run (0 completed, 1 failed, 2 usage errors).
+Exit status: as orch run (0 completed, 1 failed, 2 usage errors); 1 too when --to names a version
+the adopted steps are not compatible with, as orch upgrade (nothing is started).
 
 Examples:
   $ orch fork refund-7f3a --at classify
@@ -48,7 +49,7 @@ export function registerFork(program: Command): void {
     .action(async (runId: string, cli: ForkCli) => {
       const opts = { ...cli, db: journalOf(cli.db) };
       await withJournal(opts.db, (j) => requireRun(j, runId));
-      const { forkRun, readJsonArg } = await import('../../runtime/index.js');
+      const { forkRun, IncompatibleFork, readJsonArg } = await import('../../runtime/index.js');
       let output: { value: unknown } | undefined;
       if (cli.output !== undefined) {
         try {
@@ -60,7 +61,10 @@ export function registerFork(program: Command): void {
       const plan = cli.to !== undefined ? (await readPlanVersion(cli.to, cli.plan, opts.db, 1)).plan : undefined;
       const runtime = await openRuntime(opts);
       await execute(runtime, opts.json === true, () =>
-        forkRun(runtime, runId, { at: cli.at, ...(output ? { output } : {}), ...(plan ? { plan } : {}), onEvent: progressFor(opts).onEvent }),
+        forkRun(runtime, runId, { at: cli.at, ...(output ? { output } : {}), ...(plan ? { plan } : {}), onEvent: progressFor(opts).onEvent }).catch((err: unknown) => {
+          if (err instanceof IncompatibleFork) throw new CliError(err.message, 1);
+          throw err;
+        }),
       );
     });
 }

@@ -9,7 +9,7 @@ export function registerPause(program: Command): void {
     .description('stop starting new steps of a run (running steps finish)')
     .argument('<run>', 'run id')
     .option('--db <path>', DB_HELP)
-    .addHelpText('after', ['', 'Example:', '  $ orch pause hello-20260131-101500-3f9a2c      # later: orch resume hello-20260131-101500-3f9a2c', '', 'Exit codes: 0 paused, 2 unknown run or a run that has finished.'].join('\n'))
+    .addHelpText('after', ['', 'Example:', '  $ orch pause hello-20260131-101500-3f9a2c      # later: orch resume hello-20260131-101500-3f9a2c', '', 'Exit codes: 0 paused, 2 unknown run, or a run that has finished or is paused already.'].join('\n'))
     .action(async (runId: string, cli: { db?: string }) => {
       const db = journalOf(cli.db);
       await withJournal(db, (j) => requireRun(j, runId));

@@ -25,7 +25,7 @@ export function registerRun(program: Command): void {
     .command('run')
     .description('execute a plan on worker threads with a durable journal (exit 0 only when it completed)')
     .argument('<file>', '.orch source file or compiled plan .json')
-    .option('--plan <name>', 'the plan to run when the file declares several')
+    .option('-p, --plan <name>', 'the plan to run when the file declares several')
     .option('--input <json>', 'plan input: inline JSON or @file')
     .option('--context <json>', 'initial context signals: inline JSON or @file')
     .option('--json', 'print the execution result as JSON')

@@ -1,24 +1,28 @@
 /**
- * `orch test --capture RUN [-o FILE] [--keep-personal] [--db PATH]` (LANGUAGE.md §9.2): writes a
- * test from a journaled run (verify/plan-tests/capture.ts), after running it: exit 1 with the
- * reason when it does not pass, 2 for an unknown run.
+ * `orch test --capture RUN [-o FILE [--force]] [--keep-personal] [--db PATH]` (LANGUAGE.md §9.2):
+ * writes a test from a journaled run (verify/plan-tests/capture.ts), after running it: exit 1 with
+ * the reason when it does not pass, 2 for an unknown run or an existing FILE without --force.
  */
 import { statSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { PlanIR } from '../../compiler/index.js';
 import { journalExists, journalOf, requireRun, withJournal } from '../db-option.js';
 import { CliError } from '../errors.js';
-import { writeOutputFile } from '../output-file.js';
+import { refuseToReplace, writeOutputFile } from '../output-file.js';
 
 export interface CaptureCli {
   readonly capture: string;
   readonly output?: string;
   readonly keepPersonal?: boolean;
+  readonly force?: boolean;
   readonly db?: string;
 }
 
 export async function captureCommand(opts: CaptureCli): Promise<void> {
   const runId = opts.capture;
+  // Before the run is read and its test run twice: a test the user kept (and maybe edited) is
+  // not replaced behind their back.
+  if (opts.output !== undefined) refuseToReplace(opts.output, opts.force);
   const { row, events } = await withJournal(journalOf(opts.db), async (j) => {
     await requireRun(j, runId);
     const events = await j.load(runId);

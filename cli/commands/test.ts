@@ -24,6 +24,7 @@ interface TestCliOptions extends CoverageCliOptions {
   readonly capture?: string;
   readonly update?: boolean;
   readonly keepPersonal?: boolean;
+  readonly force?: boolean;
   readonly db?: string;
 }
 
@@ -39,6 +40,7 @@ export function registerTest(program: Command): void {
     .option('--capture <run>', 'write a test from a journaled run (to -o FILE, else standard output), after checking that it passes')
     .option('--update', 'rewrite the captured tests (captured_from) of the files given from a run of their plan as it is now, and say what changed')
     .option('--keep-personal', 'with --capture: write personal and sensitive values as they are, not as placeholders')
+    .option('--force', 'with --capture -o FILE: replace FILE if it exists (else exit 2)')
     .option('--db <path>', `with --capture, and to list a stale test's changes since its captured run: the ${DB_HELP}`);
   addCoverageOptions(cmd)
     .addHelpText(

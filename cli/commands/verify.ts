@@ -49,7 +49,7 @@ export function registerVerify(program: Command): void {
     .command('verify')
     .description('explore simulated executions of a plan and check its invariants (exit 1 on a violation)')
     .argument('<file>', '.orch source file (or a compiled plan .json)')
-    .option('--plan <name>', 'verify only this plan of the file')
+    .option('-p, --plan <name>', 'verify only this plan of the file')
     .option('--runs <n>', 'scenarios to explore per plan', integer('--runs', 1), 200)
     .option('--seed <s>', 'generator seed; the same seed gives the same result', integer('--seed', -2147483648))
     .option('--path <path>', 'replay one counterexample directly (with the --seed and --invariant it was found with)')

@@ -90,9 +90,10 @@ export function registerWorker(program: Command): void {
             ),
         });
       } catch (err) {
-        // Every message names the database (pg's own, such as ECONNREFUSED, do not).
+        // Every message names the database (pg's own, such as ECONNREFUSED, do not); the CLI puts
+        // its one `orch:` in front.
         const message = (err as Error).message;
-        throw new CliError(`orch worker${message.includes(backend.displayName) ? '' : ` on ${backend.displayName}`}: ${message}`, 2);
+        throw new CliError(`worker${message.includes(backend.displayName) ? '' : ` on ${backend.displayName}`}: ${message}`, 2);
       } finally {
         await takeOver?.stop().catch((err: unknown) => log(`orch worker: letting go of the runs taken over: ${(err as Error).message}`));
         process.off('SIGINT', stop);

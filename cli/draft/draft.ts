@@ -12,6 +12,7 @@ import { checkFiles, compile, diskHost, preview, projectRootOf, renderPreviewTex
 import { parse, type Diagnostic } from '../../language/index.js';
 import { loadConfig, modelClientFor, redactConfigSecrets, Redactor, secretResolver, type EndpointConfig, type ModelClient } from '../../runtime/index.js';
 import { CliError } from '../errors.js';
+import { refuseToReplace } from '../output-file.js';
 import { projectSourceHost } from '../project-host.js';
 import { projectScope } from '../project-scope.js';
 import { renderText } from '../render-diagnostics.js';
@@ -90,7 +91,7 @@ export async function runDraft(opts: DraftOptions, io: DraftIo): Promise<DraftRe
   const out = opts.output ?? DEFAULT_DRAFT_FILE;
   const abs = resolve(out);
   if (!out.endsWith('.orch')) throw new CliError(`-o ${out}: a plan file must end in .orch`, 2);
-  if (existsSync(abs) && !opts.force) throw new CliError(`${out} exists; pass --force to replace it, or -o another file`, 2);
+  refuseToReplace(out, opts.force);
   if (!existsSync(dirname(abs))) throw new CliError(`-o ${out}: no folder ${dirname(out)}`, 2);
   const maxRounds = opts.maxRounds ?? DEFAULT_MAX_ROUNDS;
   const root = projectRootOf(dirname(abs));

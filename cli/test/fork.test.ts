@@ -68,7 +68,7 @@ describe('orch fork', () => {
     expect(result).toMatchObject({ status: 'completed', started_by: me, output: { text: 'yo!' } });
   });
 
-  it('--to forks onto a new version of the plan whose adopted steps are compatible; a changed adopted step is refused (exit 2)', async () => {
+  it('--to forks onto a new version of the plan whose adopted steps are compatible; a changed adopted step is refused (exit 1, as orch upgrade refuses it)', async () => {
     const v2 = PLANS.replace('output { text: b.output.value }', 'step c = transform(value: "${b.output.value}?")\n  output { text: c.output.value }');
     writeFileSync(join(dir, 'v2.orch'), v2);
     const r = await runCli(['fork', first, '--at', 'b', '--to', 'v2.orch', '--plan', 'p', '--json', '--quiet'], dir);
@@ -76,7 +76,7 @@ describe('orch fork', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ status: 'completed', output: { text: 'hi ada!?' } });
     writeFileSync(join(dir, 'v3.orch'), v2.replace('value: "hi ${input.name}"', 'value: "hello ${input.name}"'));
     const refused = await runCli(['fork', first, '--at', 'b', '--to', 'v3.orch', '--plan', 'p'], dir);
-    expect(refused.code).toBe(2);
+    expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/cannot be forked onto the new plan:\n {2}a: has started \(completed\); its arguments changed/);
     // A --to plan with errors is exit 1, as orch run of it (LANGUAGE.md §6).
     writeFileSync(join(dir, 'errors.orch'), 'plan p {\n  step a = nothing_here(x: 1)\n}\n');

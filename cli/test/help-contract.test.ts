@@ -51,6 +51,14 @@ describe('--help and docs/cli.md', async () => {
     expect(all.filter(({ cmd }) => !/Exit (codes|status):/.test(helpOf(cmd))).map((g) => g.name)).toEqual([]);
   });
 
+  // `orch compile f.orch -p b` worked and `orch run f.orch -p b` was an unknown option.
+  it('-p is --plan wherever --plan names a plan of the file (not a filter of listed runs)', () => {
+    const without = commands
+      .filter(({ name }) => name !== 'runs')
+      .flatMap(({ name, cmd }) => cmd.options.filter((o) => o.long === '--plan' && o.short !== '-p').map(() => name));
+    expect(without).toEqual([]);
+  });
+
   it('every option of every --help is in docs/cli.md', () => {
     const missing = commands.flatMap(({ name, cmd }) =>
       cmd.options.map((o) => o.long).filter((flag): flag is string => flag !== undefined && flag !== '--help' && !docs.includes(flag)).map((flag) => `${name} ${flag}`),

@@ -134,3 +134,26 @@ describe('-o: a file, or - for standard output', () => {
     expect([file.code, file.stderr]).toEqual([2, 'orch: cannot write p.orch/x/p.json: a part of the path is a file, not a directory\n']);
   });
 });
+
+describe('an error is one line with one prefix', () => {
+  // It read `orch: orch worker on postgres://…: connect ECONNREFUSED`.
+  it('orch worker on a database it cannot reach: `orch: worker on DB: …`, exit 2', { timeout: 30_000 }, async () => {
+    const db = 'postgres://orch@127.0.0.1:9/orch';
+    const r = await runCli(['worker', '--db', db, '--no-take-over'], process.cwd());
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`^orch: worker on ${db.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: \\S`));
+    expect(r.stderr.trimEnd().split('\n'), r.stderr).toHaveLength(1);
+  });
+});
+
+describe('a folder with no .orch file', () => {
+  // fmt said "no .orch files in this directory", check "is a directory with no .orch file under it".
+  it('is refused in the same words by check and fmt (exit 2)', async () => {
+    const dir = tempDir('orch-conventions-');
+    mkdirSync(join(dir, 'empty'));
+    for (const args of [['check', 'empty'], ['fmt', 'empty'], ['fmt', '--check', 'empty']]) {
+      const r = await runCli(args, dir);
+      expect([r.code, r.stderr], args.join(' ')).toEqual([2, 'orch: empty: is a directory with no .orch file under it\n']);
+    }
+  });
+});

@@ -89,7 +89,10 @@ describe('§2 identifiers are ASCII and strings straight-quoted: E0001 says so',
   });
 
   it("a single quote or a backtick, as other languages write strings, says to use double quotes", () => {
-    for (const q of ["'", '`']) expect(checkText(`plan p {\n  goal ${q}x${q}\n}\n`).map((d) => d.message)[0], q).toBe(`unexpected character '${q}' (strings are written in double quotes: "…")`);
+    // One diagnostic for the one mistake: the text between the quotes is read as the string, not as a name too.
+    for (const q of ["'", '`']) expect(checkText(`plan p {\n  goal ${q}x${q}\n}\n`).map((d) => d.message), q).toEqual(['strings are written in double quotes: "x"']);
+    expect(checkText(`plan p {\n  step t = transform(value: 'a')\n}\n`).map((d) => `${d.code} ${d.message}`)).toEqual(['E0001 strings are written in double quotes: "a"']);
+    expect(checkText(`plan p {\n  goal 'x\n}\n`).map((d) => d.message)[0]).toBe(`unexpected character ''' (strings are written in double quotes: "…")`);
   });
 });
 

@@ -122,6 +122,19 @@ describe('string interpolation', () => {
     expect(diagnosticsOf('invariant x { always "${}" == d }').map((d) => d.message)).toEqual([expect.stringMatching(/empty interpolation/)]);
     expect(diagnosticsOf('invariant x { always "${a" == d }').map((d) => d.message)[0]).toMatch(/unterminated/);
   });
+
+  it('"x ${" is one mistake, one diagnostic: the quote after ${ ends the string, and what follows parses', () => {
+    // It was three: the string read on to the line end (unterminated, the `)` swallowed), the
+    // interpolation, and the `)` then missing.
+    const text = 'plan p {\n  step t = transform(value: "x ${")\n  output { v: t.output.value }\n}\n';
+    for (const run of [parse, parseViaCst]) {
+      const d = run({ file: 'i.orch', text }).diagnostics;
+      expect(d.map((x) => x.message)).toEqual(["unterminated interpolation (missing '}')"]);
+      expect(text.slice(d[0]!.range.start.offset, d[0]!.range.end.offset)).toBe('${');
+    }
+    // With a `}` later on the line the quote is read as a string's opening, as before.
+    expect(diagnosticsOf('invariant x { always "${f("a)}" == d }').map((d) => d.message)[0]).toMatch(/unterminated/);
+  });
 });
 
 describe('keywords as field names (LANGUAGE.md §2)', () => {

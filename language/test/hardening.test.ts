@@ -230,48 +230,58 @@ describe('byte-order marks anywhere', () => {
   });
 });
 
-/** The recursive scanner the iterative one replaced: the reference for what strings are. */
+/**
+ * The recursive scanner the iterative one replaced: the reference for what strings are. A string
+ * in an interpolation left open at its line end, with no `}` after its quote, is read as the
+ * quote that closes the string around the interpolation (`"x ${"`).
+ */
 function referenceScan(text: string, start: number): number {
-  const scanStr = (i0: number): number => {
+  /** Where the string opened at `i0` ends, and whether at its closing quote. */
+  const scanStr = (i0: number): [number, boolean] => {
     let i = i0 + 1;
     while (i < text.length) {
       const c = text[i];
-      if (c === '"') return i + 1;
-      if (c === '\n' || c === '\r') return i;
+      if (c === '"') return [i + 1, true];
+      if (c === '\n' || c === '\r') return [i, false];
       if (c === '\\') {
-        if (text[i + 1] === '\n' || text[i + 1] === '\r') return i + 1;
+        if (text[i + 1] === '\n' || text[i + 1] === '\r') return [i + 1, false];
         i += 2;
         continue;
       }
       if (c === '$' && text[i + 1] === '{') {
-        i = scanInterp(i + 2);
+        const [end, closesAt] = scanInterp(i + 2);
+        if (closesAt !== undefined) return [closesAt, true];
+        i = end;
         continue;
       }
       i++;
     }
-    return Math.min(i, text.length);
+    return [Math.min(i, text.length), false];
   };
-  const scanInterp = (s: number): number => {
+  /** Where the interpolation from `s` ends; with a second value, where the string around it closes instead. */
+  const scanInterp = (s: number): [number, number?] => {
     let depth = 1;
     let i = s;
     while (i < text.length) {
       const c = text[i];
-      if (c === '\n' || c === '\r') return i;
+      if (c === '\n' || c === '\r') return [i];
       if (c === '"') {
-        i = scanStr(i);
-        if (text[i - 1] !== '"') return i;
+        const q = i;
+        const [end, closed] = scanStr(i);
+        i = end;
+        if (!closed) return text.slice(q + 1, end).includes('}') ? [i] : [q, q + 1];
         continue;
       }
       if (c === '{') depth++;
       if (c === '}') {
         depth--;
-        if (depth === 0) return i + 1;
+        if (depth === 0) return [i + 1];
       }
       i++;
     }
-    return i;
+    return [i];
   };
-  return scanStr(start);
+  return scanStr(start)[0];
 }
 
 describe('string scanning without recursion', () => {

@@ -174,3 +174,28 @@ describe('a decision sent before its approval step starts', () => {
     expect(await rt.signal(first.runId, { stepId: 'last', decision: 'approve', identity: dave })).toEqual({ ok: false, forbidden: true, message: expect.stringContaining('bob') });
   });
 });
+
+describe('a decision for a step the plan does not have, on a run bound to people (§8.8, §9.1)', () => {
+  // It was refused as "bound to people" (the API's 409) when sent without a person to the
+  // process running the run: what names nothing is a 404 first, as through the journal.
+  it('is missing (404) before it is refused for want of a person, in the process running it and through the journal', async () => {
+    const live = await Runtime.open({ db: join(dir, 'live.db'), workers: 1, suspendOnApproval: false });
+    try {
+      let waits!: () => void;
+      const waiting = new Promise<void>((resolve) => (waits = resolve));
+      const active = await live.start(ir, { startedBy: alice, peopleBound: true, onEvent: (e) => e.type === 'step_started' && e.stepId === 'ok' && waits() });
+      await waiting;
+      expect(await live.signal(active.runId, { stepId: 'nope', decision: 'approve' })).toMatchObject({ ok: false, missing: true, message: expect.stringContaining('nope') });
+      const unbound = await live.signal(active.runId, { stepId: 'ok', decision: 'approve' });
+      expect(unbound).toMatchObject({ ok: false, message: expect.stringContaining('bound to people') });
+      expect(unbound).not.toHaveProperty('missing');
+      await live.control(active.runId, 'cancel');
+      expect((await active.result).status).toBe('cancelled');
+    } finally {
+      await live.close();
+    }
+    const paused = await rt.start(ir, { startedBy: alice, peopleBound: true });
+    expect((await paused.result).status).toBe('paused');
+    expect(await rt.signal(paused.runId, { stepId: 'nope', decision: 'approve' })).toMatchObject({ ok: false, missing: true });
+  });
+});
