@@ -1,14 +1,12 @@
 /**
  * What `orch check` checks: each argument that is a file, and every `.orch` file under each
- * argument that is a directory (`orch check .`, as ESLint and Terraform users type first),
- * skipping `node_modules`, `.git` and `.orch` (run journals). Sorted, so the report is stable.
+ * argument that is a directory (`orch check .`, as ESLint and Terraform users type first), walked
+ * as every command walks a folder it is given (`givenFolderWalk`).
  */
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { orchFilesUnder } from '../compiler/index.js';
+import { givenFolderWalk, orchFilesUnder } from '../compiler/index.js';
 import { CliError } from './errors.js';
-
-const SKIPPED = new Set(['node_modules', '.git', '.orch']);
 
 export async function checkInputs(args: readonly string[]): Promise<string[]> {
   const out: string[] = [];
@@ -38,12 +36,10 @@ export function noOrchFileUnder(dir: string): CliError {
 }
 
 function orchFilesIn(dir: string): string[] {
-  return orchFilesUnder(dir, {
-    skip: SKIPPED,
-    skipHidden: false,
-    order: 'code-units',
-    unreadable: (d, err) => {
+  return orchFilesUnder(
+    dir,
+    givenFolderWalk((d, err) => {
       throw new CliError(`${d}: cannot read the directory (${err.code ?? err.message})`, 2);
-    },
-  });
+    }),
+  );
 }

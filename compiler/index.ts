@@ -27,7 +27,7 @@ export { countsForLocality, countsForPrivacy, localRatio, privacyScore, type Pla
 export { renderGraph, type GraphFormat } from './graph.js';
 export { closest, didYouMean } from './suggest.js';
 export { invariantLocator, type InvariantLocator } from './invariant-locator.js';
-export { orchFilesUnder, type OrchWalk } from './orch-files.js';
+export { givenFolderWalk, orchFilesUnder, type OrchWalk } from './orch-files.js';
 export { exportLine, handlerFile, handlerProblem, moduleExports, splitHandler, type HandlerProblem, type HandlerRef } from './handler-module.js';
 
 export interface CompileInput {

@@ -74,6 +74,19 @@ export function orchFilesUnder(roots: string | readonly string[], walk: OrchWalk
   return found;
 }
 
+/**
+ * The walk of a folder named on the command line (`orch check .`, `orch fmt .`, `orch test .`):
+ * one rule for every command, so CI's `check`, `fmt --check` and `test` of one folder read the
+ * same files. Dependencies, build output and coverage reports are not the user's plans; neither are
+ * dot-folders (`.git`, `.orch`'s journals, `.venv`, editor state), as linters and formatters skip
+ * them by default. Files in name order (code units), so a report reads the same on every machine.
+ */
+export function givenFolderWalk(unreadable: OrchWalk['unreadable']): OrchWalk {
+  return { skip: GIVEN_FOLDER_SKIP, skipHidden: true, order: 'code-units', unreadable };
+}
+
+const GIVEN_FOLDER_SKIP: ReadonlySet<string> = new Set(['node_modules', 'dist', 'coverage']);
+
 function linksToFile(path: string): boolean {
   try {
     return statSync(path).isFile();

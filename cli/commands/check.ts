@@ -20,7 +20,7 @@ const CHECK_HEAP_GROWTH_PERCENT = 150;
 const HELP_EXAMPLES = `
 Examples:
   $ orch check plans/campaign.orch
-  $ orch check .                                # every .orch file under the folder (not node_modules, .git, .orch)
+  $ orch check .                                # every .orch file under the folder (not node_modules, dist, dot-folders)
   $ orch check plans/*.orch --format json
   $ orch check plans/*.orch --format sarif > orch.sarif   # upload to GitHub code scanning
   $ orch check . --format github                # annotations on a pull request's lines (GitHub Actions)

@@ -6,7 +6,7 @@
  */
 import { stat, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { orchFilesUnder } from '../../compiler/index.js';
+import { givenFolderWalk, orchFilesUnder } from '../../compiler/index.js';
 import type { Diagnostic } from '../../language/index.js';
 import { checkFormatted, format } from '../../language/index.js';
 import { CliError } from '../errors.js';
@@ -28,8 +28,6 @@ check reports them) do not stop formatting.
 
 Exit codes: 0 all formatted (or already formatted), 1 --check found files to format or a file
 has syntax errors, 2 usage or I/O error.`;
-
-const SKIPPED = new Set(['node_modules']);
 
 interface FmtOptions {
   readonly check?: boolean;
@@ -129,7 +127,7 @@ async function fmtStdin(opts: FmtOptions): Promise<number> {
   return 0;
 }
 
-/** A file as given, or every `.orch` file under a directory (skipping dot folders and node_modules). */
+/** A file as given, or every `.orch` file under a directory (as every command walks one: `givenFolderWalk`). */
 async function expand(input: string): Promise<string[]> {
   let isDirectory: boolean;
   try {
@@ -139,14 +137,12 @@ async function expand(input: string): Promise<string[]> {
   }
   if (!isDirectory) return [input];
   // An unreadable folder ends the walk with Node's own error, which runFmt reports after `${input}: `.
-  const out = orchFilesUnder(input, {
-    skip: SKIPPED,
-    skipHidden: true,
-    order: 'locale',
-    unreadable: (_, err) => {
+  const out = orchFilesUnder(
+    input,
+    givenFolderWalk((_, err) => {
       throw err;
-    },
-  });
+    }),
+  );
   if (out.length === 0) throw noOrchFileUnder(input);
   return out;
 }

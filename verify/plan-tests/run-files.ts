@@ -5,10 +5,10 @@
  * (`parallel-tests.ts`), the handlers of capabilities no mock answers in worker threads started
  * only when one is called.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Diagnostic } from '../../language/index.js';
-import { compile, type CompiledTest, type SourceHost } from '../../compiler/index.js';
+import { compile, givenFolderWalk, orchFilesUnder, type CompiledTest, type SourceHost } from '../../compiler/index.js';
 import { loadConfig, projectRoot, type ModelPrice, type OrchConfig } from '../../runtime/index.js';
 import type { TestResult } from './run-test.js';
 import { runTests } from './parallel-tests.js';
@@ -37,8 +37,6 @@ export interface TestFilesOptions {
   readonly host?: SourceHost;
 }
 
-/** Folders never searched for tests. */
-const SKIP_DIRS = new Set(['node_modules', '.orch', '.git', 'dist']);
 /**
  * A file worth compiling for its tests: a `test "…"` declaration at the start of a line, or one
  * that lost its name (`test {`), whose syntax error is then reported, not "no test found".
@@ -89,19 +87,19 @@ async function withPastPlan(result: TestResult, test: CompiledTest, pastPlan: Pa
 /** The `.orch` files given, and those under the folders given, that declare a test: each once, however often it is named. */
 export function testFiles(paths: readonly string[]): string[] {
   const out = new Set<string>();
-  const visit = (p: string, given: boolean): void => {
+  const unreadable = (dir: string, err: NodeJS.ErrnoException): never => {
+    throw new TestUsageError(`cannot read ${dir}: ${err.code ?? err.message}`);
+  };
+  for (const p of paths) {
     if (!existsSync(p)) throw new TestUsageError(`cannot read ${p}: no such file or folder`);
     if (statSync(p).isDirectory()) {
-      for (const e of readdirSync(p, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-        if (e.isDirectory() ? !SKIP_DIRS.has(e.name) : e.name.endsWith('.orch')) visit(join(p, e.name), false);
-      }
-      return;
+      // A file found in a folder is compiled only when it declares a test.
+      for (const f of orchFilesUnder(p, givenFolderWalk(unreadable))) if (HAS_TEST.test(readFileSync(f, 'utf8'))) out.add(resolve(f));
+      continue;
     }
-    if (given && !p.endsWith('.orch')) throw new TestUsageError(`${p} is not an .orch file`);
-    const file = resolve(p);
+    if (!p.endsWith('.orch')) throw new TestUsageError(`${p} is not an .orch file`);
     // A file named on the command line is compiled whatever it holds: its errors are reported.
-    if (!out.has(file) && (given || HAS_TEST.test(readFileSync(p, 'utf8')))) out.add(file);
-  };
-  for (const p of paths) visit(p, true);
+    out.add(resolve(p));
+  }
   return [...out];
 }
