@@ -7,7 +7,7 @@ import type { Expr, FileImport, TriggerDecl } from '../language/index.js';
 import { compareDiagnostics, type Diagnostic } from '../language/index.js';
 import { compile } from '../compiler/index.js';
 import { checkExpr, type RootInfo } from '../compiler/index.js';
-import type { PlanIR } from '../compiler/index.js';
+import type { ContextIR, PlanIR } from '../compiler/index.js';
 import { ModelBuilder } from '../compiler/index.js';
 import { lowerTriggers, type TriggerIR } from '../compiler/index.js';
 import { T } from '../compiler/index.js';
@@ -15,6 +15,11 @@ import { validateSchedule } from './schedule.js';
 
 export interface ServeProgram {
   readonly plans: readonly PlanIR[];
+  /**
+   * Each served module's context (§9.4), also of a module that declares a `context` or a `source`
+   * and no plan (the spec's own example): `orch serve` keeps those signals and subscribes to those sources.
+   */
+  readonly contexts: readonly ContextIR[];
   readonly triggers: readonly TriggerIR[];
   /** One line per error (`file:line:col: error E0701: …`); serve refuses to start on any. */
   readonly errors: readonly string[];
@@ -33,6 +38,7 @@ const TRIGGER_ROOTS = new Map<string, RootInfo>([
 
 export function loadServeProgram(files: readonly string[]): ServeProgram {
   const plans = new Map<string, PlanIR>();
+  const contexts: ContextIR[] = [];
   const triggers: TriggerIR[] = [];
   const errors: string[] = [];
   const diagnostics: Diagnostic[] = [];
@@ -54,6 +60,7 @@ export function loadServeProgram(files: readonly string[]): ServeProgram {
     }
     if (diags.some((d) => d.severity === 'error')) continue;
     for (const p of out.plans) plans.set(`${p.module}.${p.plan}`, p);
+    if (out.context) contexts.push(out.context);
     const mod = out.model?.modules.find((m) => resolve(m.file) === entry) ?? out.model?.modules[0];
     if (!mod) continue;
     const decls = mod.ast.declarations.filter((d): d is TriggerDecl => d.kind === 'TriggerDecl');
@@ -114,7 +121,7 @@ export function loadServeProgram(files: readonly string[]): ServeProgram {
     const dropped = decls.length - triggers.filter((t) => t.file === mod.file).length;
     if (dropped > 0 && errors.length === 0) warnings.push(`${dropped} trigger(s) in ${mod.file} name a plan that was not compiled`);
   }
-  return { plans: [...plans.values()], triggers, errors, diagnostics, problems, warnings };
+  return { plans: [...plans.values()], contexts, triggers, errors, diagnostics, problems, warnings };
 }
 
 function formatDiagnostic(d: Diagnostic): string {
