@@ -6,7 +6,7 @@
  * left out; a source named in the config that no block declares is ignored.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { ContextIR, SourceIR } from '../compiler/index.js';
+import type { ContextIR, JsonSchema, SourceIR } from '../compiler/index.js';
 import { SourceIngest, startMqttSource, type ContextSink, type SourceClient, type SourceConnection } from '../runtime/index.js';
 
 export interface WebhookSource {
@@ -32,12 +32,13 @@ export interface ContextSourcesOptions {
 }
 
 export function contextSources(o: ContextSourcesOptions): ContextSources {
-  const declared = new Map<string, SourceIR>();
-  const context = o.declared.find((p) => p.sources)?.context ?? { type: 'object' };
-  for (const p of o.declared) for (const [name, s] of Object.entries(p.sources ?? {})) if (!declared.has(name)) declared.set(name, s);
+  // Each source with the context of the program that declares it: its messages are typed by the
+  // signals it was checked against (another served module's context may not declare them).
+  const declared = new Map<string, { readonly ir: SourceIR; readonly context: JsonSchema }>();
+  for (const p of o.declared) for (const [name, ir] of Object.entries(p.sources ?? {})) if (!declared.has(name)) declared.set(name, { ir, context: p.context });
   const webhooks = new Map<string, WebhookSource>();
   const mqtt: { ingest: SourceIngest; connection: Extract<SourceConnection, { kind: 'mqtt' }> }[] = [];
-  for (const [name, ir] of declared) {
+  for (const [name, { ir, context }] of declared) {
     const connection = o.connections.get(name);
     const ingest = new SourceIngest(name, ir, o.store, context);
     if (!connection) o.log(`source ${name}: no connection in orch.config "sources"; its topics set nothing`);

@@ -87,3 +87,39 @@ describe('orch serve on a module of context and sources with no plan (§9.4)', (
     expect((await call('POST', '/signals', { humidity: 40 })).status).toBe(400);
   });
 });
+
+describe('orch serve on two modules, each with its own context and source (§9.4)', () => {
+  let two: ServeProcess;
+  const post = (source: string, body: unknown) => http(two.url, 'POST', `/sources/${source}`, { token: 'hook-token', body });
+  const signals = async () => (await http(two.url, 'GET', '/context/signals', { token: TOKEN })).json;
+
+  beforeAll(async () => {
+    const dir = tempDir('orch-context-modules-');
+    writeFileSync(join(dir, 'heat.orch'), 'context { temperature: number  max_age 1h }\nsource thermo { topic "t" sets temperature }\n');
+    writeFileSync(join(dir, 'hall.orch'), 'context { motion: bool  max_age 1h }\nsource hall { topic "m" sets motion }\n');
+    const hook = { webhook: { token: 'secret:HOOK_TOKEN' } };
+    writeFileSync(join(dir, 'orch.config.json'), JSON.stringify({ sources: { thermo: hook, hall: hook } }));
+    process.env.HOOK_TOKEN = 'hook-token';
+    two = await startServe([join(dir, 'heat.orch'), join(dir, 'hall.orch')], { db: join(dir, 'runs.db') });
+  }, 60_000);
+
+  afterAll(async () => {
+    delete process.env.HOOK_TOKEN;
+    expect(await two?.stop()).toBe(0);
+  });
+
+  it("types each source's messages by the signals of its own module: a wrong type is refused, never stored", async () => {
+    // The second module's source was typed by the first module's context, which has no `motion`: "yes" was stored for a bool.
+    expect((await post('hall', { topic: 'm', payload: 'yes' })).json).toEqual({ set: 0 });
+    expect((await signals()).motion.state).toBe('never_set');
+    expect((await post('thermo', { topic: 't', payload: 'hot' })).json).toEqual({ set: 0 });
+    expect((await post('hall', { topic: 'm', payload: true })).json).toEqual({ set: 1 });
+    expect((await post('thermo', { topic: 't', payload: 19 })).json).toEqual({ set: 1 });
+    const s = await waitFor(async () => {
+      const now = await signals();
+      return now.motion.state === 'fresh' && now.temperature.state === 'fresh' ? now : undefined;
+    }, 30_000, 'both signals set');
+    expect(s.motion).toMatchObject({ value: true, source: 'hall' });
+    expect(s.temperature).toMatchObject({ value: 19, source: 'thermo' });
+  });
+});
