@@ -45,6 +45,8 @@ export function loadServeProgram(files: readonly string[]): ServeProgram {
   const problems: string[] = [];
   const warnings: string[] = [];
   const seenFiles = new Set<string>();
+  /** Where each source block is declared (`file:line`): one name, one block across the served modules. */
+  const sourceAt = new Map<string, string>();
   const imported = new Map<string, PlanIR | undefined>();
   for (const f of files) {
     const entry = resolve(f);
@@ -61,6 +63,18 @@ export function loadServeProgram(files: readonly string[]): ServeProgram {
     if (diags.some((d) => d.severity === 'error')) continue;
     for (const p of out.plans) plans.set(`${p.module}.${p.plan}`, p);
     if (out.context) contexts.push(out.context);
+    // A module imported by another served one is seen twice: the same block, not a second one.
+    for (const m of out.model?.modules ?? [])
+      for (const d of m.ast.declarations) {
+        if (d.kind !== 'SourceDecl') continue;
+        const at = `${shortPath(m.file)}:${d.name.range.start.line}`;
+        const first = sourceAt.get(d.name.name);
+        if (first === undefined) sourceAt.set(d.name.name, at);
+        else if (first !== at) {
+          problems.push(`${at}: error[E0102]: source ${d.name.name} is declared in two served modules (first at ${first}): only one block can hold its connection`);
+          errors.push(problems[problems.length - 1]!);
+        }
+      }
     const mod = out.model?.modules.find((m) => resolve(m.file) === entry) ?? out.model?.modules[0];
     if (!mod) continue;
     const decls = mod.ast.declarations.filter((d): d is TriggerDecl => d.kind === 'TriggerDecl');

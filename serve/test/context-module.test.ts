@@ -12,6 +12,7 @@ import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMosquitto, type TestBroker } from '../../test/support/mosquitto.js';
 import { http, waitFor } from './http-helpers.js';
+import { loadServeProgram } from '../load.js';
 import { startServe, tempDir, TOKEN, type ServeProcess } from './serve-process.js';
 
 // LANGUAGE.md §9.4, verbatim.
@@ -121,5 +122,19 @@ describe('orch serve on two modules, each with its own context and source (§9.4
     }, 30_000, 'both signals set');
     expect(s.motion).toMatchObject({ value: true, source: 'hall' });
     expect(s.temperature).toMatchObject({ value: 19, source: 'thermo' });
+  });
+});
+
+describe('a source name across the served modules (§9.4)', () => {
+  it('is one block: two modules declaring it are E0102 (one would have been dropped unsaid); a module served and imported is the same block', () => {
+    const dir = tempDir('orch-context-names-');
+    writeFileSync(join(dir, 'home.orch'), 'context { temperature: number }\nsource home { topic "t" sets temperature }\n');
+    writeFileSync(join(dir, 'away.orch'), 'context { motion: bool }\nsource home { topic "m" sets motion }\n');
+    writeFileSync(join(dir, 'main.orch'), 'import "./home.orch" as h\ncapability c { kind tool  input { x: int }  output { ok: bool } }\nplan p { step s = c(x: 1) }\n');
+    const two = loadServeProgram([join(dir, 'home.orch'), join(dir, 'away.orch')]);
+    expect(two.errors).toEqual([expect.stringMatching(/away\.orch:2: error\[E0102\]: source home is declared in two served modules \(first at .*home\.orch:2\)/)]);
+    const same = loadServeProgram([join(dir, 'main.orch'), join(dir, 'home.orch')]);
+    expect(same.errors).toEqual([]);
+    expect(same.contexts.map((c) => Object.keys(c.sources ?? {}))).toEqual([['home'], ['home']]);
   });
 });
