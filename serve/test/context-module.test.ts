@@ -138,3 +138,17 @@ describe('a source name across the served modules (§9.4)', () => {
     expect(same.contexts.map((c) => Object.keys(c.sources ?? {}))).toEqual([['home'], ['home']]);
   });
 });
+
+describe('a context signal across the served modules (§9.4)', () => {
+  it('may be declared by several modules alike, never otherwise: the server keeps one context', () => {
+    const dir = tempDir('orch-context-signals-');
+    writeFileSync(join(dir, 'a.orch'), 'context { temperature: number  max_age 15m }\n');
+    writeFileSync(join(dir, 'b.orch'), '// a comment moves the line\ncontext { temperature: number  max_age 15m }\n');
+    writeFileSync(join(dir, 'c.orch'), 'context { temperature: string  max_age 15m }\n');
+    writeFileSync(join(dir, 'd.orch'), 'context { temperature: number  max_age 1m }\n');
+    expect(loadServeProgram([join(dir, 'a.orch'), join(dir, 'b.orch')]).errors).toEqual([]);
+    expect(loadServeProgram([join(dir, 'a.orch'), join(dir, 'c.orch')]).errors).toEqual([expect.stringMatching(/c\.orch:1: error\[E0102\]: context signal temperature is declared otherwise than at .*a\.orch:1/)]);
+    // A string where a number was: POST /signals took the first module's type, the store the last's.
+    expect(loadServeProgram([join(dir, 'a.orch'), join(dir, 'd.orch')]).errors).toHaveLength(1);
+  });
+});
