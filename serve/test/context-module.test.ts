@@ -127,13 +127,13 @@ describe('orch serve on two modules, each with its own context and source (§9.4
 
 describe('a source name across the served modules (§9.4)', () => {
   it('is one block: two modules declaring it are E0102 (one would have been dropped unsaid); a module served and imported is the same block', () => {
-    const dir = tempDir('orch-context-names-');
-    writeFileSync(join(dir, 'home.orch'), 'context { temperature: number }\nsource home { topic "t" sets temperature }\n');
-    writeFileSync(join(dir, 'away.orch'), 'context { motion: bool }\nsource home { topic "m" sets motion }\n');
-    writeFileSync(join(dir, 'main.orch'), 'import "./home.orch" as h\ncapability c { kind tool  input { x: int }  output { ok: bool } }\nplan p { step s = c(x: 1) }\n');
-    const two = loadServeProgram([join(dir, 'home.orch'), join(dir, 'away.orch')]);
-    expect(two.errors).toEqual([expect.stringMatching(/away\.orch:2: error\[E0102\]: source home is declared in two served modules \(first at .*home\.orch:2\)/)]);
-    const same = loadServeProgram([join(dir, 'main.orch'), join(dir, 'home.orch')]);
+    const served = modules({
+      'home.orch': 'context { temperature: number }\nsource home { topic "t" sets temperature }\n',
+      'away.orch': 'context { motion: bool }\nsource home { topic "m" sets motion }\n',
+      'main.orch': 'import "./home.orch" as h\ncapability c { kind tool  input { x: int }  output { ok: bool } }\nplan p { step s = c(x: 1) }\n',
+    });
+    expect(served('home.orch', 'away.orch').errors).toEqual([expect.stringMatching(/away\.orch:2: error\[E0102\]: source home is declared in two served modules \(first at .*home\.orch:2\)/)]);
+    const same = served('main.orch', 'home.orch');
     expect(same.errors).toEqual([]);
     expect(same.contexts.map((c) => Object.keys(c.sources ?? {}))).toEqual([['home'], ['home']]);
   });
@@ -141,14 +141,22 @@ describe('a source name across the served modules (§9.4)', () => {
 
 describe('a context signal across the served modules (§9.4)', () => {
   it('may be declared by several modules alike, never otherwise: the server keeps one context', () => {
-    const dir = tempDir('orch-context-signals-');
-    writeFileSync(join(dir, 'a.orch'), 'context { temperature: number  max_age 15m }\n');
-    writeFileSync(join(dir, 'b.orch'), '// a comment moves the line\ncontext { temperature: number  max_age 15m }\n');
-    writeFileSync(join(dir, 'c.orch'), 'context { temperature: string  max_age 15m }\n');
-    writeFileSync(join(dir, 'd.orch'), 'context { temperature: number  max_age 1m }\n');
-    expect(loadServeProgram([join(dir, 'a.orch'), join(dir, 'b.orch')]).errors).toEqual([]);
-    expect(loadServeProgram([join(dir, 'a.orch'), join(dir, 'c.orch')]).errors).toEqual([expect.stringMatching(/c\.orch:1: error\[E0102\]: context signal temperature is declared otherwise than at .*a\.orch:1/)]);
+    const served = modules({
+      'a.orch': 'context { temperature: number  max_age 15m }\n',
+      'b.orch': '// a comment moves the line\ncontext { temperature: number  max_age 15m }\n',
+      'c.orch': 'context { temperature: string  max_age 15m }\n',
+      'd.orch': 'context { temperature: number  max_age 1m }\n',
+    });
+    expect(served('a.orch', 'b.orch').errors).toEqual([]);
     // A string where a number was: POST /signals took the first module's type, the store the last's.
-    expect(loadServeProgram([join(dir, 'a.orch'), join(dir, 'd.orch')]).errors).toHaveLength(1);
+    expect(served('a.orch', 'c.orch').errors).toEqual([expect.stringMatching(/c\.orch:1: error\[E0102\]: context signal temperature is declared otherwise than at .*a\.orch:1/)]);
+    expect(served('a.orch', 'd.orch').errors).toHaveLength(1);
   });
 });
+
+/** Writes the modules into a folder of their own; what `orch serve` would load of the ones named. */
+function modules(files: Record<string, string>): (...names: string[]) => ReturnType<typeof loadServeProgram> {
+  const dir = tempDir('orch-context-modules-');
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return (...names) => loadServeProgram(names.map((n) => join(dir, n)));
+}
