@@ -10,7 +10,7 @@
  */
 import { capDiagnostics, compareDiagnostics, type Diagnostic } from '../language/index.js';
 import { dedupe, internalError } from './diagnose.js';
-import type { PlanIR } from './ir/types.js';
+import type { ContextIR, PlanIR } from './ir/types.js';
 import { compactHost, diskHost, type SourceHost } from './load.js';
 import type { BoundModel } from './model.js';
 import { compileProgram } from './program.js';
@@ -66,6 +66,8 @@ export interface CompileOutput {
   readonly plans: PlanIR[];
   /** With `tests`: the entry module's tests whose plan compiled and that have no errors. */
   readonly tests: CompiledTest[];
+  /** The program's context when it declares signals or sources (§9.4), for `orch serve`: also where no plan carries it. */
+  readonly context?: ContextIR;
 }
 
 export function compile(input: CompileInput): CompileOutput {
@@ -73,7 +75,7 @@ export function compile(input: CompileInput): CompileOutput {
     const navigation = input.navigation ?? true;
     const host = input.compact ? compactHost(input.host ?? diskHost) : (input.host ?? diskHost);
     const r = compileProgram({ entry: input.entry, host, plan: input.plan, recordTypes: navigation, recordReferences: navigation, tests: input.tests });
-    return { diagnostics: capDiagnostics(dedupe(r.diagnostics).sort(compareDiagnostics)), model: r.model, plans: r.plans, tests: r.tests };
+    return { diagnostics: capDiagnostics(dedupe(r.diagnostics).sort(compareDiagnostics)), model: r.model, plans: r.plans, tests: r.tests, ...(r.context ? { context: r.context } : {}) };
   } catch (err) {
     if (process.env.ORCH_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? err}\n`);
     return { diagnostics: [internalError(input.entry, err)], model: undefined, plans: [], tests: [] };

@@ -8,7 +8,8 @@
  */
 import type { Diagnostic } from '../language/index.js';
 import { assemblePlans } from './assemble/assemble.js';
-import type { PlanIR } from './ir/types.js';
+import type { ContextIR, PlanIR } from './ir/types.js';
+import { toJsonSchema } from './types/json-schema.js';
 import type { Program } from './loaded-module.js';
 import type { BoundModel } from './model.js';
 import type { CompiledTest } from './tests/types.js';
@@ -29,6 +30,8 @@ export interface ProgramResult {
   readonly tests: CompiledTest[];
   /** Internal facts preview and graph need beyond the IR. */
   readonly program: Program;
+  /** The program's context when it declares signals or sources (§9.4), whether or not a plan compiled. */
+  readonly context: ContextIR | undefined;
 }
 
 /** The program's stages in `orch check`: everything that can report a diagnostic. */
@@ -72,5 +75,20 @@ export function compileProgram(opts: ProgramOptions): ProgramResult {
     plans: f.plans,
     tests: f.tests,
     program,
+    context: contextOf(f),
+  };
+}
+
+/** As each plan's IR carries it (assemble/emit-ir.ts), for `orch serve` to keep a context no plan declares. */
+function contextOf(f: ProgramFacts): ContextIR | undefined {
+  // Unset when loading failed before the `context` stage.
+  if (f.contextRoot === undefined) return undefined;
+  const signals = f.contextSignals;
+  const sources = f.contextSources;
+  if (Object.keys(signals).length === 0 && Object.keys(sources).length === 0) return undefined;
+  return {
+    context: toJsonSchema(f.contextRoot.ty, false),
+    ...(Object.keys(signals).length > 0 ? { context_signals: signals } : {}),
+    ...(Object.keys(sources).length > 0 ? { sources } : {}),
   };
 }

@@ -266,8 +266,8 @@ export function shownResult<R extends Pick<ExecutionResult, 'steps' | 'output' |
   return runView(run).result(result);
 }
 
-/** The context signals a plan declares of class `secret` (`orch serve`'s one context is its plans'). */
-export function secretSignals(plans: readonly PlanIR[]): ReadonlySet<string> {
+/** The context signals a plan (or a served module) declares of class `secret` (`orch serve`'s one context is theirs). */
+export function secretSignals(plans: readonly Pick<PlanIR, 'context'>[]): ReadonlySet<string> {
   const out = new Set<string>();
   for (const p of plans)
     for (const [name, s] of Object.entries((p.context.properties ?? {}) as { [name: string]: JsonSchema }))

@@ -1,12 +1,12 @@
 /**
- * The `source` blocks of the served plans, live (LANGUAGE.md §9.4): each MQTT source subscribed
+ * The `source` blocks of the served modules, live (LANGUAGE.md §9.4): each MQTT source subscribed
  * through the MQTT edge, each webhook source answering `POST /sources/NAME` with its own token,
  * both feeding the one context store through `SourceIngest` (typed per message; a refused one is
  * the store's `context_rejected`). A source block whose connection the config lacks is logged and
  * left out; a source named in the config that no block declares is ignored.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { PlanIR, SourceIR } from '../compiler/index.js';
+import type { ContextIR, JsonSchema, SourceIR } from '../compiler/index.js';
 import { SourceIngest, startMqttSource, type ContextSink, type SourceClient, type SourceConnection } from '../runtime/index.js';
 
 export interface WebhookSource {
@@ -23,7 +23,8 @@ export interface ContextSources {
 }
 
 export interface ContextSourcesOptions {
-  readonly plans: readonly PlanIR[];
+  /** The served plans and modules' contexts (serve/load.ts): where the `source` blocks are. */
+  readonly declared: readonly ContextIR[];
   readonly connections: ReadonlyMap<string, SourceConnection>;
   /** The engine's context: a value set through it is kept durably and evaluates the `when` triggers. */
   readonly store: ContextSink;
@@ -31,12 +32,13 @@ export interface ContextSourcesOptions {
 }
 
 export function contextSources(o: ContextSourcesOptions): ContextSources {
-  const declared = new Map<string, SourceIR>();
-  const context = o.plans.find((p) => p.sources)?.context ?? { type: 'object' };
-  for (const p of o.plans) for (const [name, s] of Object.entries(p.sources ?? {})) if (!declared.has(name)) declared.set(name, s);
+  // Each source with the context of the program that declares it: its messages are typed by the
+  // signals it was checked against (another served module's context may not declare them).
+  const declared = new Map<string, { readonly ir: SourceIR; readonly context: JsonSchema }>();
+  for (const p of o.declared) for (const [name, ir] of Object.entries(p.sources ?? {})) if (!declared.has(name)) declared.set(name, { ir, context: p.context });
   const webhooks = new Map<string, WebhookSource>();
   const mqtt: { ingest: SourceIngest; connection: Extract<SourceConnection, { kind: 'mqtt' }> }[] = [];
-  for (const [name, ir] of declared) {
+  for (const [name, { ir, context }] of declared) {
     const connection = o.connections.get(name);
     const ingest = new SourceIngest(name, ir, o.store, context);
     if (!connection) o.log(`source ${name}: no connection in orch.config "sources"; its topics set nothing`);

@@ -3,7 +3,7 @@
  * with the reason instead of a run that fails at once. Uses the compiler's value validation, the
  * same the runtime applies when a run starts.
  */
-import type { JsonSchema, PlanIR } from '../compiler/index.js';
+import type { ContextIR, JsonSchema, PlanIR } from '../compiler/index.js';
 import { describeValueErrors, validateValue } from '../compiler/index.js';
 
 export type InputCheck = (plan: PlanIR, input: unknown) => string | null;
@@ -22,7 +22,7 @@ export type ContextCheck = (values: Record<string, unknown>) => { readonly signa
  * Validates `POST /signals` against the `context { … }` fields the loaded modules declare. When
  * no module declares a context, any signal is accepted (plans may read it through `wait until`).
  */
-export function createContextValidator(plans: readonly PlanIR[]): ContextCheck {
+export function createContextValidator(plans: readonly ContextIR[]): ContextCheck {
   const fields = new Map<string, JsonSchema>();
   for (const p of plans) {
     const props = (p.context as { properties?: Record<string, JsonSchema> }).properties ?? {};

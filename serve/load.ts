@@ -5,9 +5,9 @@
 import { dirname, relative, resolve } from 'node:path';
 import type { Expr, FileImport, TriggerDecl } from '../language/index.js';
 import { compareDiagnostics, type Diagnostic } from '../language/index.js';
-import { compile } from '../compiler/index.js';
+import { canonicalJson, compile } from '../compiler/index.js';
 import { checkExpr, type RootInfo } from '../compiler/index.js';
-import type { PlanIR } from '../compiler/index.js';
+import type { ContextIR, PlanIR } from '../compiler/index.js';
 import { ModelBuilder } from '../compiler/index.js';
 import { lowerTriggers, type TriggerIR } from '../compiler/index.js';
 import { T } from '../compiler/index.js';
@@ -15,6 +15,11 @@ import { validateSchedule } from './schedule.js';
 
 export interface ServeProgram {
   readonly plans: readonly PlanIR[];
+  /**
+   * Each served module's context (§9.4), also of a module that declares a `context` or a `source`
+   * and no plan (the spec's own example): `orch serve` keeps those signals and subscribes to those sources.
+   */
+  readonly contexts: readonly ContextIR[];
   readonly triggers: readonly TriggerIR[];
   /** One line per error (`file:line:col: error E0701: …`); serve refuses to start on any. */
   readonly errors: readonly string[];
@@ -33,12 +38,17 @@ const TRIGGER_ROOTS = new Map<string, RootInfo>([
 
 export function loadServeProgram(files: readonly string[]): ServeProgram {
   const plans = new Map<string, PlanIR>();
+  const contexts: ContextIR[] = [];
   const triggers: TriggerIR[] = [];
   const errors: string[] = [];
   const diagnostics: Diagnostic[] = [];
   const problems: string[] = [];
   const warnings: string[] = [];
   const seenFiles = new Set<string>();
+  /** Where each source block is declared (`file:line`): one name, one block across the served modules. */
+  const sourceAt = new Map<string, string>();
+  /** Each context signal's first declaration across the served modules, and what it declares. */
+  const signalAt = new Map<string, { readonly at: string; readonly text: string }>();
   const imported = new Map<string, PlanIR | undefined>();
   for (const f of files) {
     const entry = resolve(f);
@@ -54,6 +64,32 @@ export function loadServeProgram(files: readonly string[]): ServeProgram {
     }
     if (diags.some((d) => d.severity === 'error')) continue;
     for (const p of out.plans) plans.set(`${p.module}.${p.plan}`, p);
+    if (out.context) contexts.push(out.context);
+    // A module imported by another served one is seen twice: the same block, not a second one.
+    const clash = (line: string) => {
+      problems.push(line);
+      errors.push(line);
+    };
+    for (const m of out.model?.modules ?? [])
+      for (const d of m.ast.declarations) {
+        if (d.kind === 'SourceDecl') {
+          const at = `${shortPath(m.file)}:${d.name.range.start.line}`;
+          const first = sourceAt.get(d.name.name);
+          if (first === undefined) sourceAt.set(d.name.name, at);
+          else if (first !== at) clash(`${at}: error[E0102]: source ${d.name.name} is declared in two served modules (first at ${first}): only one block can hold its connection`);
+        } else if (d.kind === 'ContextDecl' && out.context) {
+          // The server keeps one context: modules may each declare a signal, but alike.
+          const props = (out.context.context as { properties?: Record<string, unknown> }).properties ?? {};
+          for (const f of d.fields) {
+            const name = f.name.name;
+            const at = `${shortPath(m.file)}:${f.name.range.start.line}`;
+            const text = canonicalJson([props[name] ?? null, out.context.context_signals?.[name] ?? null]);
+            const first = signalAt.get(name);
+            if (first === undefined) signalAt.set(name, { at, text });
+            else if (first.text !== text) clash(`${at}: error[E0102]: context signal ${name} is declared otherwise than at ${first.at}: the served modules share one context, so they must declare it alike (type, classes, max_age, derivation, hold)`);
+          }
+        }
+      }
     const mod = out.model?.modules.find((m) => resolve(m.file) === entry) ?? out.model?.modules[0];
     if (!mod) continue;
     const decls = mod.ast.declarations.filter((d): d is TriggerDecl => d.kind === 'TriggerDecl');
@@ -114,7 +150,7 @@ export function loadServeProgram(files: readonly string[]): ServeProgram {
     const dropped = decls.length - triggers.filter((t) => t.file === mod.file).length;
     if (dropped > 0 && errors.length === 0) warnings.push(`${dropped} trigger(s) in ${mod.file} name a plan that was not compiled`);
   }
-  return { plans: [...plans.values()], triggers, errors, diagnostics, problems, warnings };
+  return { plans: [...plans.values()], contexts, triggers, errors, diagnostics, problems, warnings };
 }
 
 function formatDiagnostic(d: Diagnostic): string {

@@ -12,7 +12,7 @@ import { generateToken } from './http/auth.js';
 import { loadServeProgram } from './load.js';
 import { openRuntimeStarter } from './runtime-starter.js';
 import type { HttpLimits } from './http/app.js';
-import type { PlanIR, TriggerIR } from '../compiler/index.js';
+import type { ContextIR, PlanIR, TriggerIR } from '../compiler/index.js';
 import { startServer } from './server.js';
 import { signalsOf } from './trigger-engine.js';
 
@@ -68,7 +68,7 @@ export async function runServe(o: ServeCliOptions): Promise<number> {
   }
 
   const config = await projectConfig(dirname(resolve(files[0]!)));
-  return serveUntilSignal({ ...o, mode: 'serve', config, plans: loaded.plans, triggers: loaded.triggers, warnings: loaded.warnings });
+  return serveUntilSignal({ ...o, mode: 'serve', config, plans: loaded.plans, contexts: loaded.contexts, triggers: loaded.triggers, warnings: loaded.warnings });
 }
 
 /**
@@ -97,6 +97,8 @@ interface ServeProcessOptions extends Omit<ServeCliOptions, 'files'> {
   readonly mode: 'serve' | 'ui';
   readonly config: OrchConfig;
   readonly plans: readonly PlanIR[];
+  /** The served modules' contexts (serve/load.ts), a module without a plan's too. */
+  readonly contexts?: readonly ContextIR[];
   readonly triggers: readonly TriggerIR[];
   readonly warnings: readonly string[];
 }
@@ -106,13 +108,14 @@ async function serveUntilSignal(o: ServeProcessOptions): Promise<number> {
   const token = envToken && envToken.length > 0 ? envToken : generateToken();
   const log = (line: string) => o.err(`orch ${o.mode}: ${line}\n`);
   // §9.4: one context for the triggers and the runs, which read its signals live.
-  const context = new ContextStore({ signals: signalsOf(o.plans), clock: realClock });
+  const context = new ContextStore({ signals: signalsOf([...o.plans, ...(o.contexts ?? [])]), clock: realClock });
   const opened = new Opened();
   const parts = await openParts(o, context, log, opened);
   const server = await opened.or(
     () =>
       startServer({
         plans: o.plans,
+        ...(o.contexts ? { contexts: o.contexts } : {}),
         triggers: o.triggers,
         mode: o.mode,
         limits: o.limits,

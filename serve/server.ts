@@ -3,7 +3,7 @@
  * + metrics over a RunStarter. Resumes runs a previous process left unfinished, activates the
  * triggers (unless it only watches: `orch ui`), then listens.
  */
-import { apiPathProblem, type TriggerIR } from '../compiler/index.js';
+import { apiPathProblem, type ContextIR, type TriggerIR } from '../compiler/index.js';
 import { registerApi, registerApiTriggers } from './http/api-routes.js';
 import { createApp, DEFAULT_LIMITS, finishRoutes, type HttpLimits } from './http/app.js';
 import { People } from './http/auth.js';
@@ -11,7 +11,7 @@ import { registerAuditRoutes } from './http/audit-routes.js';
 import { keepAuditFor } from './http/audit-retention.js';
 import { registerOidc } from './http/oidc.js';
 import { registerSessionRoutes, startSession } from './http/session-routes.js';
-import { ContextJournaling, memoryBackend, realClock, secretSignals, soleHolder, type AuthConfig, type ClusterLock, type ContextEventRow, type ContextJournal, type OidcConfig, type PeopleStore, type SourceConnection } from '../runtime/index.js';
+import { ContextJournaling, ContextStore, memoryBackend, realClock, secretSignals, soleHolder, type AuthConfig, type ClusterLock, type ContextEventRow, type ContextJournal, type OidcConfig, type PeopleStore, type SourceConnection } from '../runtime/index.js';
 import { contextSources, type ContextSources } from './context-sources.js';
 import { holdContext, type ContextHolder } from './context-holder.js';
 import { registerSourceRoutes } from './http/source-routes.js';
@@ -23,7 +23,7 @@ import { createContextValidator, createInputValidator } from './input-validator.
 import { LiveHub } from './live.js';
 import { createMetrics } from './metrics.js';
 import type { RunStarter } from './run-starter.js';
-import { TriggerEngine, type EngineOptions } from './trigger-engine.js';
+import { signalsOf, TriggerEngine, type EngineOptions } from './trigger-engine.js';
 import { signalBatcher, type SignalBatcher } from './signal-batch.js';
 
 export interface ServeOptions extends Pick<EngineOptions, 'plans' | 'triggers' | 'starter' | 'evaluate' | 'state' | 'context'> {
@@ -46,6 +46,8 @@ export interface ServeOptions extends Pick<EngineOptions, 'plans' | 'triggers' |
   readonly streamRecheckMs?: number;
   /** `auth.oidc` of the config, parsed, with its client secret resolved (null: a public client). */
   readonly oidc?: { readonly config: OidcConfig; readonly clientSecret: string | null };
+  /** §9.4: the served modules' contexts beside the plans' own (loadServeProgram's `contexts`): a module may declare signals and sources and no plan. */
+  readonly contexts?: readonly ContextIR[];
   /** §9.4: the connections of the plans' `source` blocks (orch.config `sources`, parsed), started in `serve` mode. */
   readonly sources?: ReadonlyMap<string, SourceConnection>;
   /** Where the context's own events are journaled (§9.4); none: not journaled. Closed with the server. */
@@ -122,6 +124,8 @@ export async function buildServer(opts: Omit<ServeOptions, 'host' | 'port' | 'ca
   if (problem) throw new Error(problem);
   const { starter, triggerOf } = recordTriggers(opts.starter, opts.auth !== undefined);
   const metrics = createMetrics(starter, () => engine, () => opts.plans);
+  // Every signal and source the served modules declare, a module without a plan's too (§9.4).
+  const declared: readonly ContextIR[] = [...opts.plans, ...(opts.contexts ?? [])];
   const engine = new TriggerEngine({
     triggers: opts.triggers,
     plans: opts.plans,
@@ -129,7 +133,7 @@ export async function buildServer(opts: Omit<ServeOptions, 'host' | 'port' | 'ca
     evaluate: opts.evaluate,
     checkInput: createInputValidator(),
     state: opts.state,
-    ...(opts.context ? { context: opts.context } : {}),
+    context: opts.context ?? new ContextStore({ signals: signalsOf(declared), clock: realClock }),
     log,
     onOutcome: (t, r) => metrics.outcome(t, r),
     onCatchUp: (t) => metrics.catchUp(t),
@@ -157,8 +161,8 @@ export async function buildServer(opts: Omit<ServeOptions, 'host' | 'port' | 'ca
   const limits: HttpLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   const app = await createApp({ people, limits, log, ...(opts.auth ? { trustProxy: opts.auth.trustProxy } : {}) });
   const stepCancel = (runId: string, stepId: string) => starter.cancelStep(runId, stepId);
-  const secrets = secretSignals(opts.plans);
-  registerApi(app, { engine, starter, metrics, checkContext: createContextValidator(opts.plans), triggerOf, stepCancel, peopleConfigured: opts.auth !== undefined, secretSignals: secrets });
+  const secrets = secretSignals(declared);
+  registerApi(app, { engine, starter, metrics, checkContext: createContextValidator(declared), triggerOf, stepCancel, peopleConfigured: opts.auth !== undefined, secretSignals: secrets });
   registerApiTriggers(app, engine, opts.triggers);
   const batcher = signalBatcher((sets) => engine.ingest(sets), log);
   const sink = {
@@ -166,7 +170,7 @@ export async function buildServer(opts: Omit<ServeOptions, 'host' | 'port' | 'ca
       batcher.push({ name, value, source: meta.source, ...(meta.at !== undefined ? { at: meta.at } : {}) }),
     reject: (name: string, meta: { readonly source: string }, reason: string) => engine.store.reject(name, meta, reason),
   };
-  const sources = contextSources({ plans: opts.plans, connections: opts.sources ?? new Map(), store: sink, log });
+  const sources = contextSources({ declared, connections: opts.sources ?? new Map(), store: sink, log });
   registerSourceRoutes(app, sources, people.bearerBrake, () => batcher.flush());
   registerContextEvents(app, opts.contextJournal ?? null, secrets);
   const streams = registerStream(app, hub, people, opts.streamRecheckMs, contextHub, secrets);

@@ -6,7 +6,7 @@
  * Every decision that must not race (debounce windows, condition edges, chain claims) is taken
  * synchronously before the first `await`, so concurrent requests cannot both pass a window.
  */
-import type { ExprIR, PlanIR } from '../compiler/index.js';
+import type { ContextIR, ExprIR, PlanIR } from '../compiler/index.js';
 import type { TriggerIR } from '../compiler/index.js';
 import { triggerStarter, type Starter } from '../runtime/index.js';
 import type { InputCheck } from './input-validator.js';
@@ -604,8 +604,8 @@ function outcomeMatches(outcome: 'completed' | 'failed' | 'finished', status: st
   }
 }
 
-/** Every plan's declared signals (one context per program: the plans agree). */
-export function signalsOf(plans: readonly PlanIR[]): { [name: string]: ContextSignalIR } {
+/** Every plan's (or served module's, serve/load.ts) declared signals (one context per program: they agree). */
+export function signalsOf(plans: readonly ContextIR[]): { [name: string]: ContextSignalIR } {
   const out: { [name: string]: ContextSignalIR } = {};
   for (const p of plans) Object.assign(out, p.context_signals ?? {});
   return out;

@@ -530,3 +530,9 @@ export interface PlanIR {
   /** Plans reachable through `run` steps, compiled too, by name. */
   readonly subplans: { readonly [name: string]: PlanIR };
 }
+
+/**
+ * The program's context as `orch serve` keeps it (LANGUAGE.md §9.4): what every plan's IR carries
+ * of it, also for a module that declares a `context` or a `source` and no plan.
+ */
+export type ContextIR = Pick<PlanIR, 'context' | 'context_signals' | 'sources'>;
