@@ -19,6 +19,7 @@ import type { ModelBuilder } from '../model.js';
 import { unresolvedDiagnostic, type DeclEntry, type Scopes } from '../scope.js';
 import { stripOptional, T, type Ty } from '../types/ty.js';
 import { placeholderFor } from '../check/call-args.js';
+import { builtinOf } from '../ir/builtin.js';
 import { checkExpects } from './expects.js';
 import { checkMocks } from './mocks.js';
 import { configPeople, DEFAULT_STARTER, personOf, textOf } from './people.js';
@@ -206,16 +207,17 @@ export class TestChecker implements TestUnderCheck {
   }
 
   /**
-   * An MCP tool the plan reaches through refinements of it (`capability read_notes from
-   * files.read_text_file`, §8.3): §9.2 lets a test mock the tool, which then answers them (after
-   * their own mocks) and whose `calls()` lists their calls. Each such refinement is recorded; the
-   * tool is returned when the plan has one.
+   * An MCP tool or a std capability the plan reaches through refinements of it (`capability
+   * read_notes from files.read_text_file`, §8.3; `capability mail from email { cost 0.01usd }`):
+   * §9.2 lets a test mock the tool or "a std capability (`email`, `notify`, `http_request`)",
+   * which then answers them (after their own mocks) and whose `calls()` lists their calls. Each
+   * such refinement is recorded; the tool is returned when the plan has one.
    */
   private refinedTool(tool: CapabilityInfo, facts: PlanFacts): CapabilityInfo | undefined {
-    // The tool itself (its module is the server's), not a refinement of it.
-    const own = tool.entry.module.mcp !== undefined ? mcpToolOf(tool.ir) : null;
+    // The tool itself (its module is the server's, or std's), not a refinement of it.
+    const own = tool.entry.module.mcp !== undefined || tool.entry.module.std ? refinedBase(tool.ir) : null;
     if (own === null) return undefined;
-    const refinements = [...facts.callable.values()].filter((c) => c.name !== tool.name && mcpToolOf(c.ir) === own);
+    const refinements = [...facts.callable.values()].filter((c) => c.name !== tool.name && refinedBase(c.ir) === own);
     for (const c of refinements) this.refines[c.name] = tool.name;
     return refinements.length > 0 ? tool : undefined;
   }
@@ -349,10 +351,15 @@ export class TestChecker implements TestUnderCheck {
   }
 }
 
-/** `server/tool` of a capability answered by an MCP tool (the tool itself or a refinement of it), else null. */
-function mcpToolOf(cap: CapabilityIR): string | null {
+/**
+ * What answers a capability that may be refined: `mcp:server/tool` for an MCP tool, `std:NAME`
+ * for a std built-in (the tool or std capability itself, or a refinement of it), else null.
+ */
+function refinedBase(cap: CapabilityIR): string | null {
   const h = cap.handler;
-  return h !== null && 'mcp' in h ? `${h.mcp}/${h.tool}` : null;
+  if (h !== null && 'mcp' in h) return `mcp:${h.mcp}/${h.tool}`;
+  const builtin = builtinOf(cap);
+  return builtin !== null ? `std:${builtin}` : null;
 }
 
 /** How `file` imports `target`: a relative path with forward slashes (`./lib/child.orch`). */
