@@ -6,7 +6,7 @@
  * (`compile({ tests: true })`) each test of the entry module is also compiled for the runner.
  */
 import { basename, dirname, relative, sep } from 'node:path';
-import type { Expr, Ident, QualifiedName, Range, TestDecl } from '../../language/index.js';
+import type { Expr, Ident, QualifiedName, Range, StringLit, TestDecl } from '../../language/index.js';
 import { diagnostic, type Diagnostic, type DiagnosticCode } from '../../language/index.js';
 import type { CapabilityInfo } from '../check/capability.js';
 import { durationMs, type ExprEnv, type RootInfo } from '../check/expr.js';
@@ -24,7 +24,7 @@ import { checkExpects } from './expects.js';
 import { checkMocks } from './mocks.js';
 import { configPeople, DEFAULT_STARTER, personOf, textOf } from './people.js';
 import { boundaryOf, isApprovalCapability, planFacts, type FactsContext, type PlanFacts } from './plan-facts.js';
-import type { CompiledTest, DecisionIR, SignalIR } from './types.js';
+import type { CompiledTest, DecisionIR, SignalIR, TestPerson } from './types.js';
 import { checkValue } from './values.js';
 import { partsOf, type TestUnderCheck } from './test-under-check.js';
 
@@ -132,7 +132,7 @@ export class TestChecker implements TestUnderCheck {
     const input = t.input ? checkedInput : null;
     const context = t.context ? checkValue(t.context, this.cx.contextRoot.ty, this.valueEnv(), { what: 'the context', partial: true }).ir : null;
     if (t.context?.kind === 'RecordLit') for (const f of t.context.fields) this.notDerived(f.key.name, f.key.range);
-    const startedBy = t.startedBy ? personOf(t.startedBy, people, this.file, this.diags) : DEFAULT_STARTER;
+    const startedBy = t.startedBy ? this.starter(t.startedBy, people) : DEFAULT_STARTER;
     const mocks = checkMocks(this, facts);
     const decisions = t.decisions.map((d) => this.decision(d, facts, people));
     const signals = t.signals.flatMap((s) => this.signal(s));
@@ -204,6 +204,17 @@ export class TestChecker implements TestUnderCheck {
       : `unknown capability "${shown}"${unseen ? `: the test's file does not import its module; ${this.mockHint(unseen)}` : ''}`;
     this.missing(shown, why, callable, name.range, 'capability');
     return undefined;
+  }
+
+  /**
+   * Who started the run (§9.2 `started_by "dave"`): one person. A `group:G` names several, so
+   * the run would have been started by whichever member came first — E0901 instead.
+   */
+  private starter(lit: StringLit, people: ReturnType<typeof configPeople>): TestPerson {
+    const written = textOf(lit);
+    if (!written.startsWith('group:')) return personOf(lit, people, this.file, this.diags);
+    this.diags.push(diagnostic('E0901', `started_by names the person who started the run, not a group ("${written}"): name one of its members`, this.file, lit.range));
+    return { written, candidates: [] };
   }
 
   /**
