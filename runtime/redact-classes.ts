@@ -29,14 +29,14 @@ const SECRET_ONLY: ReadonlySet<string> = new Set(['secret']);
 export const TRACE_HIDDEN: ReadonlySet<string> = new Set(['personal', 'sensitive', 'secret']);
 
 /**
- * `value` with each part whose schema declares a class in `classes` replaced by `f(part, class)`;
+ * `value` with each part whose schema declares a class in `classes` replaced by `f(part, class, its schema)`;
  * the rest is walked by the schema (record fields, map values, list items, an optional's value).
  * Also what `orch test --capture` scrubs personal values with.
  */
-export function mapClassed(value: unknown, schema: Schema, classes: ReadonlySet<string>, f: (value: unknown, cls: string) => unknown): unknown {
+export function mapClassed(value: unknown, schema: Schema, classes: ReadonlySet<string>, f: (value: unknown, cls: string, schema: Schema) => unknown): unknown {
   const s = branch(schema, value);
   const cls = s?.['x-orch-data'];
-  if (typeof cls === 'string' && classes.has(cls)) return f(value, cls);
+  if (typeof cls === 'string' && classes.has(cls)) return f(value, cls, s);
   if (s === undefined) return value;
   if (Array.isArray(value)) return value.map((v) => mapClassed(v, itemsOf(s), classes, f));
   if (value !== null && typeof value === 'object')

@@ -75,6 +75,9 @@ Exit status: 0 every test passes, 1 a test fails, 2 usage or compile errors, or 
         const where = paths.length > 0 ? paths.join(' ') : '.';
         if (opts.allowNone) {
           process.stderr.write(`no test found in ${where}\n`);
+          // CI reads the report it asked for (a JUnit file for its publisher, JSON for a script)
+          // whenever the command succeeds: one of no tests, then.
+          if (opts.reporter !== 'text' || opts.output !== undefined) await writeReport(opts, opts.reporter === 'json' ? jsonReport([], process.cwd()) : opts.reporter === 'junit' ? junitReport([], process.cwd()) : textReport([], process.cwd()));
           return;
         }
         throw new CliError(`no test found in ${where}${opts.filter !== undefined ? ` matching "${opts.filter}"` : ''} (--allow-none makes that exit 0)`, 2);
@@ -86,12 +89,17 @@ Exit status: 0 every test passes, 1 a test fails, 2 usage or compile errors, or 
       let report = opts.reporter === 'json' ? jsonReport(run.results, cwd, coverage) : opts.reporter === 'junit' ? junitReport(run.results, cwd) : textReport(run.results, cwd, color);
       if (coverage && opts.reporter === 'text') report += `\n\n${coverageText(coverage, cwd)}`;
       else if (coverage && opts.reporter === 'junit') process.stderr.write(`${coverageText(coverage, cwd)}\n`);
-      if (toFile) await writeOutputFile(opts.output!, `${report}\n`);
-      else process.stdout.write(`${report}\n`);
+      await writeReport(opts, report);
       const under = coverage ? coverageVerdict(coverage, opts) : null;
       if (under) process.stderr.write(`${under}\n`);
       process.exitCode = run.results.every((r) => r.passed) && !under ? 0 : 1;
     });
+}
+
+/** The report goes to `-o FILE`, else to standard output (§9.2). */
+async function writeReport(opts: TestCliOptions, report: string): Promise<void> {
+  if (opts.output !== undefined) await writeOutputFile(opts.output, `${report}\n`);
+  else process.stdout.write(`${report}\n`);
 }
 
 function isFile(path: string): boolean {

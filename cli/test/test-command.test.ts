@@ -152,6 +152,12 @@ test "breaks three invariants" {
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('no test found');
     expect((await runCli(['test', '--filter', 'nothing matches this', '--allow-none'], dir)).code).toBe(0);
+    // --allow-none succeeds, so the report CI asked for is still written: one of no tests.
+    const noneJson = await runCli(['test', '--filter', 'nothing matches this', '--allow-none', '--reporter', 'json'], dir);
+    expect([noneJson.code, JSON.parse(noneJson.stdout)]).toEqual([0, { ok: true, passed: 0, failed: 0, tests: [] }]);
+    const junitFile = path.join(bad, 'none.xml');
+    const noneJunit = await runCli(['test', '--filter', 'nothing matches this', '--allow-none', '--reporter', 'junit', '-o', junitFile], dir);
+    expect([noneJunit.code, existsSync(junitFile) && readFileSync(junitFile, 'utf8')]).toEqual([0, expect.stringContaining('<testsuites name="orch test" tests="0" failures="0" errors="0"')]);
     // Usage errors: an unknown reporter, a path that is not there, a --coverage-min that is no share.
     for (const args of [['--reporter', 'tap'], ['no-such-dir'], ['--coverage', '--coverage-min', 'most'], ['--update', 'no-such.test.orch']]) {
       const u = await runCli(['test', ...args], dir);

@@ -194,6 +194,13 @@ test "t" {
     ]);
   });
 
+  it('E0901 at a started_by that names a group: a run is started by one person, not by whichever member comes first', () => {
+    const got = problems(checkTest(wrap('expect refund.completed', 'started_by "group:finance"')));
+    expect(got).toEqual([expect.stringMatching(/^E0901 main.test.orch:4 started_by names the person who started the run, not a group \("group:finance"\)/)]);
+    // A group still decides approvals, and a person still starts the run.
+    expect(problems(checkTest(wrap('approve sign_off by "group:finance"', 'started_by "dave"')))).toEqual([]);
+  });
+
   it("E0901 at a decision of a sub-plan's approval says where it stands and to test the sub-plan", () => {
     const plans = `
 plan inner {

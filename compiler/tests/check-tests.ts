@@ -6,7 +6,7 @@
  * (`compile({ tests: true })`) each test of the entry module is also compiled for the runner.
  */
 import { basename, dirname, relative, sep } from 'node:path';
-import type { Expr, Ident, QualifiedName, Range, TestDecl } from '../../language/index.js';
+import type { Expr, Ident, QualifiedName, Range, StringLit, TestDecl } from '../../language/index.js';
 import { diagnostic, type Diagnostic, type DiagnosticCode } from '../../language/index.js';
 import type { CapabilityInfo } from '../check/capability.js';
 import { durationMs, type ExprEnv, type RootInfo } from '../check/expr.js';
@@ -19,11 +19,12 @@ import type { ModelBuilder } from '../model.js';
 import { unresolvedDiagnostic, type DeclEntry, type Scopes } from '../scope.js';
 import { stripOptional, T, type Ty } from '../types/ty.js';
 import { placeholderFor } from '../check/call-args.js';
+import { builtinOf } from '../ir/builtin.js';
 import { checkExpects } from './expects.js';
 import { checkMocks } from './mocks.js';
 import { configPeople, DEFAULT_STARTER, personOf, textOf } from './people.js';
 import { boundaryOf, isApprovalCapability, planFacts, type FactsContext, type PlanFacts } from './plan-facts.js';
-import type { CompiledTest, DecisionIR, SignalIR } from './types.js';
+import type { CompiledTest, DecisionIR, SignalIR, TestPerson } from './types.js';
 import { checkValue } from './values.js';
 import { partsOf, type TestUnderCheck } from './test-under-check.js';
 
@@ -131,7 +132,7 @@ export class TestChecker implements TestUnderCheck {
     const input = t.input ? checkedInput : null;
     const context = t.context ? checkValue(t.context, this.cx.contextRoot.ty, this.valueEnv(), { what: 'the context', partial: true }).ir : null;
     if (t.context?.kind === 'RecordLit') for (const f of t.context.fields) this.notDerived(f.key.name, f.key.range);
-    const startedBy = t.startedBy ? personOf(t.startedBy, people, this.file, this.diags) : DEFAULT_STARTER;
+    const startedBy = t.startedBy ? this.starter(t.startedBy, people) : DEFAULT_STARTER;
     const mocks = checkMocks(this, facts);
     const decisions = t.decisions.map((d) => this.decision(d, facts, people));
     const signals = t.signals.flatMap((s) => this.signal(s));
@@ -206,16 +207,28 @@ export class TestChecker implements TestUnderCheck {
   }
 
   /**
-   * An MCP tool the plan reaches through refinements of it (`capability read_notes from
-   * files.read_text_file`, §8.3): §9.2 lets a test mock the tool, which then answers them (after
-   * their own mocks) and whose `calls()` lists their calls. Each such refinement is recorded; the
-   * tool is returned when the plan has one.
+   * Who started the run (§9.2 `started_by "dave"`): one person. A `group:G` names several, so
+   * the run would have been started by whichever member came first — E0901 instead.
+   */
+  private starter(lit: StringLit, people: ReturnType<typeof configPeople>): TestPerson {
+    const written = textOf(lit);
+    if (!written.startsWith('group:')) return personOf(lit, people, this.file, this.diags);
+    this.diags.push(diagnostic('E0901', `started_by names the person who started the run, not a group ("${written}"): name one of its members`, this.file, lit.range));
+    return { written, candidates: [] };
+  }
+
+  /**
+   * An MCP tool or a std capability the plan reaches through refinements of it (`capability
+   * read_notes from files.read_text_file`, §8.3; `capability mail from email { cost 0.01usd }`):
+   * §9.2 lets a test mock the tool or "a std capability (`email`, `notify`, `http_request`)",
+   * which then answers them (after their own mocks) and whose `calls()` lists their calls. Each
+   * such refinement is recorded; the tool is returned when the plan has one.
    */
   private refinedTool(tool: CapabilityInfo, facts: PlanFacts): CapabilityInfo | undefined {
-    // The tool itself (its module is the server's), not a refinement of it.
-    const own = tool.entry.module.mcp !== undefined ? mcpToolOf(tool.ir) : null;
+    // The tool itself (its module is the server's, or std's), not a refinement of it.
+    const own = tool.entry.module.mcp !== undefined || tool.entry.module.std ? refinedBase(tool.ir) : null;
     if (own === null) return undefined;
-    const refinements = [...facts.callable.values()].filter((c) => c.name !== tool.name && mcpToolOf(c.ir) === own);
+    const refinements = [...facts.callable.values()].filter((c) => c.name !== tool.name && refinedBase(c.ir) === own);
     for (const c of refinements) this.refines[c.name] = tool.name;
     return refinements.length > 0 ? tool : undefined;
   }
@@ -349,10 +362,15 @@ export class TestChecker implements TestUnderCheck {
   }
 }
 
-/** `server/tool` of a capability answered by an MCP tool (the tool itself or a refinement of it), else null. */
-function mcpToolOf(cap: CapabilityIR): string | null {
+/**
+ * What answers a capability that may be refined: `mcp:server/tool` for an MCP tool, `std:NAME`
+ * for a std built-in (the tool or std capability itself, or a refinement of it), else null.
+ */
+function refinedBase(cap: CapabilityIR): string | null {
   const h = cap.handler;
-  return h !== null && 'mcp' in h ? `${h.mcp}/${h.tool}` : null;
+  if (h !== null && 'mcp' in h) return `mcp:${h.mcp}/${h.tool}`;
+  const builtin = builtinOf(cap);
+  return builtin !== null ? `std:${builtin}` : null;
 }
 
 /** How `file` imports `target`: a relative path with forward slashes (`./lib/child.orch`). */

@@ -93,6 +93,33 @@ function outcomesOf(events: readonly RunEvent[]): Map<string, Outcome[]> {
 }
 
 /**
+ * Each step's final status (§9.2: the captured test expects "each step's status"), by the last
+ * event of the run that settled it: a step in a race or a `repeat` (its last iteration's, as
+ * `ID.status` reads it in a test) as one at the plan's level, a timed-out or cancelled one too. A
+ * step in a `for each` has one status per item in the journal and one for all its items in a
+ * test (`STEP.status`): `together` gives that one, from the run under the journal's answers. A
+ * step that never settled is left out.
+ */
+function finalStatuses(plan: PlanIR, events: readonly RunEvent[], together: (id: string) => string | undefined): Map<string, string> {
+  const perItem = new Set((plan.blocks ?? []).filter((b) => b.type === 'for_each').map((b) => b.id));
+  const single = new Set(plan.steps.filter((s) => s.for_each === null && !(s.blocks ?? []).some((b) => perItem.has(b))).map((s) => s.id));
+  const last = new Map<string, string>();
+  for (const e of events) {
+    if (e.stepId === null || !single.has(baseId(e.stepId)) || e.stepId.includes('/')) continue;
+    const id = baseId(e.stepId);
+    if (e.type === 'step_completed' || e.type === 'step_adopted') last.set(id, 'completed');
+    else if (e.type === 'step_skipped') last.set(id, 'skipped');
+    else if (e.type === 'step_failed') last.set(id, e.data.status === 'timeout' || e.data.status === 'cancelled' ? e.data.status : 'failed');
+    else if (e.type === 'step_cancelled') last.set(id, 'cancelled');
+  }
+  for (const s of plan.steps) {
+    const st = single.has(s.id) ? undefined : together(s.id);
+    if (st === 'completed' || st === 'skipped' || st === 'failed' || st === 'timeout' || st === 'cancelled') last.set(s.id, st);
+  }
+  return last;
+}
+
+/**
  * ` latency D` and ` usage {…}` (or ` cost M`) of a mock, as its calls recorded them: one mock has
  * one latency and one usage, so the mean over its answers that recorded one (a where-keyed mock
  * mostly has one).
@@ -376,7 +403,11 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
   head.splice(1, 0, ...names.imports);
   const probe = compileTest(file, [...head, ...placeholderMocks, ...decisions, ...signals, '}', ''].join('\n'), name);
   let probeEnd: RunEvent | undefined;
-  await runPlanTest({ ...probe, mocks: [] }, { real: null, answer: answers.answer, prices: opts.prices ?? {}, onJournal: (js) => (probeEnd = [...js].reverse().find((e) => e.type === 'execution_completed')) });
+  let statusOf: (id: string) => string | undefined = () => undefined;
+  await runPlanTest(
+    { ...probe, mocks: [] },
+    { real: null, answer: answers.answer, prices: opts.prices ?? {}, onJournal: (js) => (probeEnd = [...js].reverse().find((e) => e.type === 'execution_completed')), onStatuses: (s) => (statusOf = s) },
+  );
   const mocks: string[] = [];
   for (const cap of called) {
     const calls = answers.calls.filter((c) => c.capability === cap);
@@ -397,14 +428,7 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
   if (!final) throw new CaptureError(`run ${runId} has not finished: capture a finished run`);
   const status = final.type === 'execution_completed' ? 'completed' : final.type === 'execution_failed' ? final.data.status : 'cancelled';
   const expects = [`  expect run.status == ${JSON.stringify(status)}`];
-  const last = new Map<string, string>();
-  for (const e of events)
-    if (e.stepId !== null && plan.steps.some((s) => s.id === e.stepId && s.for_each === null && (s.blocks ?? []).length === 0)) {
-      if (e.type === 'step_completed' || e.type === 'step_adopted') last.set(e.stepId, 'completed');
-      else if (e.type === 'step_skipped') last.set(e.stepId, 'skipped');
-      else if (e.type === 'step_failed' && e.data.status === 'failed') last.set(e.stepId, 'failed');
-    }
-  for (const [id, st] of last) expects.push(`  expect ${id}.${st}`);
+  for (const [id, st] of finalStatuses(plan, events, statusOf)) expects.push(st === 'timeout' || st === 'cancelled' ? `  expect ${id}.status == "${st}"` : `  expect ${id}.${st}`);
   // The output the run gives under the written answers (the first run's): what private values
   // became there, not the journal's, which holds values of class `secret` as they were.
   const output = probeEnd?.type === 'execution_completed' ? probeEnd.data.output : undefined;

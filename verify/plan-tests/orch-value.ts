@@ -66,13 +66,30 @@ const SCRUBBED: ReadonlySet<string> = new Set([...PRIVATE, 'secret']);
 
 /** `value` with every private field (by `schema`'s `x-orch-data`) replaced: the schema walk what `orch timeline` shows secrets by. */
 export function scrub(value: unknown, schema: Schema | undefined, ph: Placeholders): unknown {
-  return mapClassed(value, schema, SCRUBBED, (v, cls) => deepScrub(v, cls, ph));
+  return mapClassed(value, schema, SCRUBBED, (v, cls, s) => deepScrub(v, cls, ph, s));
 }
 
-function deepScrub(value: unknown, cls: string, ph: Placeholders): unknown {
-  if (Array.isArray(value)) return value.map((v) => deepScrub(v, cls, ph));
-  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, deepScrub(v, cls, ph)]));
+/**
+ * A private part replaced leaf by leaf, its schema followed so that a leaf of a closed type (a
+ * string enum, a literal) keeps its value: §9.2 wants a placeholder "of the same type", and the
+ * only values of that type are the members the program itself declares, which say nothing about
+ * anyone (as a bool does) — another member would turn a `when` of the captured run around.
+ */
+function deepScrub(value: unknown, cls: string, ph: Placeholders, schema: Schema | undefined): unknown {
+  if (cls !== 'secret' && closed(schema)) return value;
+  if (Array.isArray(value)) return value.map((v) => deepScrub(v, cls, ph, itemsOf(schema)));
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, deepScrub(v, cls, ph, propertyOf(schema, k))]));
   return ph.of(value, cls);
+}
+
+/** A type with a fixed set of values: `enum`, `const`, or a union (an optional) of such. */
+function closed(schema: Schema | undefined): boolean {
+  if (schema === undefined) return false;
+  if (Array.isArray(schema.enum) || 'const' in schema) return true;
+  const alts = (schema.anyOf ?? schema.oneOf) as Schema[] | undefined;
+  if (!Array.isArray(alts)) return false;
+  const values = alts.filter((a) => a.type !== 'null');
+  return values.length > 0 && values.every(closed);
 }
 
 

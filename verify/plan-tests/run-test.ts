@@ -63,6 +63,8 @@ export interface RunTestOptions {
   readonly answer?: (request: AttemptRequest) => VirtualAnswer;
   /** Hears the test run's journal once it ended (`orch test --update` captures from it). */
   readonly onJournal?: (events: readonly RunEvent[]) => void;
+  /** Hears, once the run ended, each step's final status as an `expect` reads `STEP.status` (a capture writes them). */
+  readonly onStatuses?: (statusOf: (stepId: string) => string | undefined) => void;
 }
 
 export async function runPlanTest(test: CompiledTest, opts: RunTestOptions): Promise<TestResult> {
@@ -157,6 +159,8 @@ export async function runPlanTest(test: CompiledTest, opts: RunTestOptions): Pro
   if (stuck === null && refused.length > 0 && failures.length > 0) failures.push({ kind: 'refused', message: refused.join('\n') });
   context.close();
   opts.onJournal?.(journal);
+  const ended = run;
+  opts.onStatuses?.((id) => ended.stepView(id)?.status);
   return { ...base, passed: failures.length === 0, run_status: over ? run.status() : 'stuck', elapsed_ms: run.actuals().elapsed, failures, timeline: trace.trace(), covered: outcomes.keys() };
 }
 

@@ -123,6 +123,28 @@ plan p {
     expect(text).toContain('expect run.output == { note: "found personal-1" }');
     expect(result.passed).toBe(true);
   });
+
+  it('a personal value of a closed type (a string enum, a literal, in a list, optional) keeps its value: the only ones of its type; the rest are placeholders', async () => {
+    const plan = `
+type Seen = "x" | "y"
+capability look { kind tool  input { id: string }  output { tier: "gold" | "silver" @personal, tags: list<"a" | "b"> @sensitive, seen: Seen? @personal, name: string @personal } }
+plan p {
+  input { tier: "gold" | "silver" @personal, kind: "vip" @personal, n: int @personal }
+  step a = look(id: "1")
+  step b = look(id: "2") when a.output.tier == "gold"
+  output { t: a.output.tier, k: input.kind }
+}
+`;
+    const { text, result } = await captureOf(
+      plan,
+      '  plan plans.p\n  input { tier: "silver", kind: "vip", n: 42 }\n  mock plans.look returns { tier: "gold", tags: ["b"], seen: "y", name: "Ada Lovelace" }\n',
+    );
+    expect(result.failures).toEqual([]);
+    expect(text).toContain('input { tier: "silver", kind: "vip", n: 1 }');
+    expect(text).toContain('mock plans.look where input == { id: "1" } returns { tier: "gold", tags: ["b"], seen: "y", name: "personal-1" }');
+    expect(text).toContain('expect b.completed');
+    expect(text).not.toContain('Ada Lovelace');
+  });
 });
 
 describe('capturing a run of an earlier plan', () => {
