@@ -110,7 +110,11 @@ plan p {
   });
 
   it('@untrusted context fields are sources', () => {
-    expect(one(`context { note: string @untrusted }\nplan p { step w = wipe(path: context.note, note: "") }`, 'E0902').message).toContain('wipe.path ← context.note @untrusted');
+    const ctx = `context { note: string @untrusted @sensitive }\nplan p { step w = wipe(path: context.note, note: "") }`;
+    const d = one(ctx, 'E0902');
+    expect(d.message).toContain('wipe.path ← context.note @untrusted');
+    // The source's hop points where the signal is declared with its marks, as a plan input's does — it pointed at the read.
+    expect(d.related!.map((r) => [r.message, covered(CAPS + ctx, { ...d, range: r.range }), r.range.start.line])).toEqual([['context.note @untrusted', 'note', CAPS.split('\n').length]]);
     // A field marked one level down (a record, a named type, a list of them) makes the whole field a source, as its class does.
     expect(one(`plan p {\n  input { m: { body: string @untrusted } }\n  step w = wipe(path: input.m.body, note: "")\n}`, 'E0902').message).toContain('wipe.path ← input.m @untrusted');
     expect(one(`type Msg = { body: string @untrusted }\ncontext { last: list<Msg> }\nplan p { step w = wipe(path: context.last[0].body ?? "", note: "") }`, 'E0902').message).toContain('context.last @untrusted');
