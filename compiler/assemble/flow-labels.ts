@@ -29,6 +29,9 @@ export interface Label {
   readonly untrusted: Path | null;
 }
 
+/** The attributes of a `race` or `repeat` name that hold no step's output (§7.1): a step name, an index, a count. */
+export const BLOCK_COUNTS: ReadonlySet<string> = new Set(['winner', 'index', 'iterations']);
+
 export const BOTTOM: Label = { cls: 'public', clsPath: null, untrusted: null };
 
 /**

@@ -14,7 +14,7 @@ import type { BindingIR } from '../ir/types.js';
 import { flowsWarn, projectConfigFor } from '../project-config.js';
 import { classOfType, untrustedInType } from '../types/ty.js';
 import {
-  BOTTOM, exprLabel, inputFieldLabels, join, pathHops, pathText, rank, unwitnessed,
+  BLOCK_COUNTS, BOTTOM, exprLabel, inputFieldLabels, join, pathHops, pathText, rank, unwitnessed,
   type FieldLabel, type FlowFinding, type GivenFlows, type Label, type LabelEnv, type Path, type PlanFlows, type Relabel, type StepLabel,
 } from './flow-labels.js';
 import { estimateAgain } from './estimates.js';
@@ -323,6 +323,13 @@ class FlowWalk {
       }
       const decl = byDecl.get(id);
       if (s && decl) l = join(l, stepAsLabel(s, `${id}.output`, file, decl.range, this.witness));
+    }
+    // Which branch won, which iteration, how many ran: a step's name or a count, none of the
+    // branches' data. Their distrust stays (what decided the race or the loop, as a `wait until`'s
+    // does); their class is no value's here (implicit flows are not tracked, §9.3).
+    if (then?.[0] !== undefined && BLOCK_COUNTS.has(then[0]) && rank(l.cls) > 0) {
+      if (l.untrusted === null) return BOTTOM;
+      return this.witness ? { cls: 'public', clsPath: null, untrusted: l.untrusted } : unwitnessed('public', false, true);
     }
     return l;
   }

@@ -160,6 +160,31 @@ describe('hops: the labels follow every way a value can go', () => {
     expect(flows(`plan p {\n  step a = clean(text: "x") {\n    fallback read_mail(box: "b")\n  }\n  step w = wipe(path: a.output.text, note: "")\n}`).map((d) => d.code)).toEqual(['E0902']);
   });
 
+  it('a race’s winner and a loop’s iterations and index are a step name and counts: they carry their steps’ distrust, not their class', () => {
+    // Before, `won: ${r.winner}` was personal data (E0903) because a branch read a personal input.
+    const src = (reads: string) => `plan p {
+  input { who: string @personal }
+  race r {
+    step a = clean(text: input.who)
+    step b = read_mail(box: "x")
+  }
+  repeat loop max 3 until c.output.text == "ok" {
+    step c = clean(text: input.who)
+    step k0 = keep(text: "n \${loop.index}")
+  }
+  step k = keep(text: ${reads})
+}`;
+    expect(flows(src('"won: ${r.winner}"'))).toEqual([]);
+    expect(flows(src('"ran: ${loop.iterations}"'))).toEqual([]);
+    // Their outputs still carry both.
+    expect(flows(src('r.output.text ?? ""')).map((d) => d.message.split(':')[0])).toEqual(['personal data reaches capability keep (data internal) in step k']);
+    expect(flows(src('c.output.text')).map((d) => d.message.split(':')[0])).toEqual(['personal data reaches capability keep (data internal) in step k']);
+    // And the winner still carries the distrust of what decided the race.
+    expect(flows(src('"x"').replace('step k = keep(text: "x")', 'step w = wipe(path: "/x", note: "") when r.winner == "b"')).map((d) => d.message)).toEqual([
+      'untrusted value reaches w.when, which needs a trusted one: w.when ← r.winner ← b.output (trust untrusted, untrusted)',
+    ]);
+  });
+
   it('a repeat’s `previous` reads a step of the last iteration, even one written after the reader: its labels come round the loop', () => {
     // Before, a step read through `loop.previous` before it was walked read as trusted and public.
     const loop = (first: string, second: string) => `plan p {\n  repeat loop max 3 until b.output.ok {\n${first}${second}  }\n}`;

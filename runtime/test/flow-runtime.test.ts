@@ -298,6 +298,19 @@ plan p {
       expect((loaded as { message?: string }).message).toContain('E0902 in step w: untrusted value reaches wipe.path, which needs a trusted one: wipe.path ← c2.output (llm, untrusted)');
     });
 
+    it('reads a loop’s iterations as a count, with its steps’ distrust but not their class, as the compiler does', async () => {
+      // Before, `ran ${l.iterations}` carried the personal class of the loop's steps: refused for the cloud resource.
+      const loop = OLD.replace('plan p {', 'capability lookup { kind tool  input { id: string }  output { name: string @personal } }\nplan p {')
+        .replace('  step w = wipe(path: PATH)\n', '  repeat l max 2 until c2.output.reply_to == "" {\n    step c2 = classify(text: "x")\n    step t2 = lookup(id: "x")\n  }\n  step w = wipe(path: "n ${l.iterations}")\n');
+      const ir = compiled({ flows: 'warn' }, loop.replace('SHARED', '"ran ${l.iterations}"'));
+      const sub = mkdtempSync(join(dir, 'ir-'));
+      writeFileSync(join(sub, 'orch.config.json'), '{}');
+      writeFileSync(join(sub, 'plan.json'), JSON.stringify(portablePlan(unlabelled(ir))));
+      const message = ((await loadPlan(join(sub, 'plan.json'))) as { message?: string }).message ?? '';
+      expect(message).not.toContain('E0903');
+      expect(message).toContain('E0902 in step w: untrusted value reaches wipe.path, which needs a trusted one: wipe.path ← c2.output (llm, untrusted)');
+    });
+
     it('runs one whose flows keep the rules, and an IR with labels as it is', async () => {
       const clean = await loadPlan(irFile({}, 'input.body', 'input.body'));
       expect(clean.kind).toBe('plan');
