@@ -7,8 +7,8 @@ import type { PlanIR } from './ir/types.js';
 export interface PreviewFlows {
   /** One entry per step that reads data above `public`: `personal: input.who → n (r1, local)`. */
   readonly classes: readonly { readonly class: string; readonly step: string; readonly sources: readonly string[]; readonly resource: string | null; readonly tier: string | null }[];
-  /** `step` null: a call in the plan's `output`. */
-  readonly relabels: readonly { readonly step: string | null; readonly kind: 'endorse' | 'declassify'; readonly reason: string; readonly to?: string }[];
+  /** `step` null: a call in the plan's `output`, or in the `until` of loop `loop`. */
+  readonly relabels: readonly { readonly step: string | null; readonly loop?: string; readonly kind: 'endorse' | 'declassify'; readonly reason: string; readonly to?: string }[];
 }
 
 export function previewFlows(plan: PlanIR): PreviewFlows {
@@ -19,6 +19,7 @@ export function previewFlows(plan: PlanIR): PreviewFlows {
       classes.push({ class: s.labels.class, step: s.id, sources: s.labels.sources, resource: s.binding.resource, tier: s.binding.tier });
     for (const r of s.relabels ?? []) relabels.push({ step: s.id, ...r });
   }
+  for (const b of plan.blocks ?? []) if (b.type === 'repeat') for (const r of b.until_relabels ?? []) relabels.push({ step: null, loop: b.id, ...r });
   for (const r of plan.output_relabels ?? []) relabels.push({ step: null, ...r });
   return { classes, relabels };
 }
@@ -31,6 +32,6 @@ export function previewFlowsText(p: PreviewFlows): string[] {
     lines.push(`  ${x.class}: ${x.sources.length ? `${x.sources.join(', ')} → ` : ''}${x.step}${where}`);
   }
   for (const r of p.relabels)
-    lines.push(`  ${r.kind === 'endorse' ? 'endorsed' : `declassified to ${r.to ?? 'internal'}`} in ${r.step ?? "the plan's output"}: ${r.reason}`);
+    lines.push(`  ${r.kind === 'endorse' ? 'endorsed' : `declassified to ${r.to ?? 'internal'}`} in ${r.step ?? (r.loop !== undefined ? `the until of loop ${r.loop}` : "the plan's output")}: ${r.reason}`);
   return lines;
 }

@@ -356,6 +356,8 @@ export interface Relabel {
   readonly step?: string;
   /** In the step's `fallback` or `compensate` call (absent: its own call or `when`). */
   readonly call?: 'fallback' | 'compensate';
+  /** In the `until` of this `repeat` block (no step holds it). */
+  readonly loop?: string;
 }
 
 export interface PlanFlows {

@@ -6,7 +6,7 @@
  * below its class (E0903). Each finding names its witness path, and each hop's position is
  * related information. `"flows": "warn"` in orch.config makes them warnings for one release.
  */
-import type { CapabilityCall, DataClass, Diagnostic, Expr, Fix, Ident, Range } from '../../language/index.js';
+import type { CapabilityCall, DataClass, Diagnostic, Expr, Fix, Ident, Range, RepeatDecl } from '../../language/index.js';
 import { diagnostic } from '../../language/index.js';
 import type { CapabilityInfo } from '../check/capability.js';
 import type { CheckedPlan, CheckedStep } from '../check/checked-plan.js';
@@ -251,6 +251,13 @@ class FlowWalk {
     this.current = undefined;
     this.at = -1;
     const { dag } = this.f;
+    // A loop's `until` is no sink, but its endorse/declassify calls are uses the journal and the preview list (§9.3).
+    for (const b of this.f.cp.blocks) {
+      if (b.kind !== 'repeat') continue;
+      const from = this.relabels.length;
+      exprLabel((b.decl as RepeatDecl).until, this.env);
+      for (let k = from; k < this.relabels.length; k++) this.relabels[k] = { ...this.relabels[k]!, loop: b.id };
+    }
     const output = this.f.plan.output ? exprLabel(this.f.plan.output, this.env) : BOTTOM;
     return {
       step: (id) => this.stepLabel(id),

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compile, diskHost, preview, renderPreviewText, type PlanIR } from '../../compiler/index.js';
+import { compile, diskHost, preview, renderPreviewText, validatePlanIR, type PlanIR } from '../../compiler/index.js';
 import { loadPlan, portablePlan } from '../load-plan.js';
 import { Runtime } from '../index.js';
 import { Run, VirtualClock } from '../scheduler/index.js';
@@ -193,6 +193,29 @@ plan p {
       { step: null, kind: 'declassify', reason: 'initials only', to: 'internal' },
     ]);
     expect(renderPreviewText(p, false)).toContain("  endorsed in the plan's output: a known payee\n  declassified to internal in the plan's output: initials only\n");
+  });
+
+  it('an endorse or declassify in a loop’s until is journaled each time the until is evaluated and listed by orch preview (it was neither)', async () => {
+    const loop = '  repeat again max 3 until endorse(r2.output.reply_to, reason: "the payee decides") == "done" and declassify(input.who, reason: "a name") != "" {\n    step r2 = read_mail(box: "x")\n  }\n';
+    const ir = compiled({}, SRC.replace('  step p2 = pay(to: r.output.reply_to, memo: "x")\n', loop));
+    const block = ir.blocks?.find((b) => b.type === 'repeat');
+    expect(block).toMatchObject({ id: 'again', until_relabels: [{ kind: 'endorse', reason: 'the payee decides' }, { kind: 'declassify', reason: 'a name', to: 'internal' }] });
+    // No step's: the steps' own relabels are as before.
+    expect(ir.steps.find((s) => s.id === 'r2')!.relabels).toBeUndefined();
+    expect(ir.output_relabels).toBeUndefined();
+    // The published schema takes it.
+    expect(validatePlanIR(JSON.parse(JSON.stringify(ir)))).toMatchObject({ ok: true });
+    const { events } = await run(ir);
+    // read_mail never answers "done": three iterations, the until evaluated after each.
+    expect(of(events, 'loop_iteration', 'again')).toHaveLength(3);
+    expect(of(events, 'endorsed', 'again')).toEqual([1, 2, 3].map(() => ({ reason: 'the payee decides', attempt: 0 })));
+    expect(of(events, 'declassified', 'again')).toEqual([1, 2, 3].map(() => ({ reason: 'a name', to: 'internal', attempt: 0 })));
+    const p = preview(ir);
+    expect(p.flows.relabels.filter((r) => r.loop !== undefined)).toEqual([
+      { step: null, loop: 'again', kind: 'endorse', reason: 'the payee decides' },
+      { step: null, loop: 'again', kind: 'declassify', reason: 'a name', to: 'internal' },
+    ]);
+    expect(renderPreviewText(p, false)).toContain('  endorsed in the until of loop again: the payee decides\n  declassified to internal in the until of loop again: a name\n');
   });
 
   it('a sub-plan run journals its steps’ labels as the call’s arguments give them, not as its inputs are declared (they read public and trusted)', async () => {
