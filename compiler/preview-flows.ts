@@ -2,16 +2,21 @@
  * The preview's §9.3 listing: where each data class goes (the steps that read it, from what, and
  * where they run) and every endorsement and declassification — from the labels in the IR.
  */
-import type { PlanIR } from './ir/types.js';
+import type { PlanIR, RelabelIR } from './ir/types.js';
 
 export interface PreviewFlows {
   /** One entry per step that reads data above `public`: `personal: input.who → n (r1, local)`. */
   readonly classes: readonly { readonly class: string; readonly step: string; readonly sources: readonly string[]; readonly resource: string | null; readonly tier: string | null }[];
-  /** `step` null: a call in the plan's `output`, or in the `until` of loop `loop`. */
-  readonly relabels: readonly { readonly step: string | null; readonly loop?: string; readonly kind: 'endorse' | 'declassify'; readonly reason: string; readonly to?: string }[];
+  /** `step` null: a call in the plan's `output`, in the `until` of loop `loop`, or in the `with` of trigger `trigger`. */
+  readonly relabels: readonly {
+    readonly step: string | null; readonly loop?: string; readonly trigger?: string; readonly kind: 'endorse' | 'declassify'; readonly reason: string; readonly to?: string;
+  }[];
 }
 
-export function previewFlows(plan: PlanIR): PreviewFlows {
+/** The relabels of the `with` of each trigger that starts the plan (triggers live beside its IR). */
+export type TriggerRelabels = readonly (RelabelIR & { readonly trigger: string })[];
+
+export function previewFlows(plan: PlanIR, triggers: TriggerRelabels = []): PreviewFlows {
   const classes: PreviewFlows['classes'][number][] = [];
   const relabels: PreviewFlows['relabels'][number][] = [];
   for (const s of plan.steps) {
@@ -21,6 +26,7 @@ export function previewFlows(plan: PlanIR): PreviewFlows {
   }
   for (const b of plan.blocks ?? []) if (b.type === 'repeat') for (const r of b.until_relabels ?? []) relabels.push({ step: null, loop: b.id, ...r });
   for (const r of plan.output_relabels ?? []) relabels.push({ step: null, ...r });
+  for (const r of triggers) relabels.push({ step: null, ...r });
   return { classes, relabels };
 }
 
@@ -32,6 +38,6 @@ export function previewFlowsText(p: PreviewFlows): string[] {
     lines.push(`  ${x.class}: ${x.sources.length ? `${x.sources.join(', ')} → ` : ''}${x.step}${where}`);
   }
   for (const r of p.relabels)
-    lines.push(`  ${r.kind === 'endorse' ? 'endorsed' : `declassified to ${r.to ?? 'internal'}`} in ${r.step ?? (r.loop !== undefined ? `the until of loop ${r.loop}` : "the plan's output")}: ${r.reason}`);
+    lines.push(`  ${r.kind === 'endorse' ? 'endorsed' : `declassified to ${r.to ?? 'internal'}`} in ${r.step ?? (r.loop !== undefined ? `the until of loop ${r.loop}` : r.trigger !== undefined ? `the with of trigger ${r.trigger}` : "the plan's output")}: ${r.reason}`);
   return lines;
 }

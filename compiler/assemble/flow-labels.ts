@@ -193,6 +193,19 @@ export function exprLabel(e: Expr, env: LabelEnv): Label {
   }
 }
 
+const NO_FIELDS: ReadonlyMap<string, FieldLabel> = new Map();
+
+/** The `endorse`/`declassify` calls of an expression outside any plan (a trigger's `with`), in order. */
+export function relabelsIn(e: Expr, file: string): { kind: 'endorse' | 'declassify'; reason: string; to?: DataClass }[] {
+  const out: { kind: 'endorse' | 'declassify'; reason: string; to?: DataClass }[] = [];
+  const env: LabelEnv = {
+    file, input: NO_FIELDS, context: NO_FIELDS, witness: false, step: () => undefined, local: () => undefined,
+    onRelabel: (kind, _at, reason, to) => out.push({ kind, reason, ...(to ? { to } : {}) }),
+  };
+  exprLabel(e, env);
+  return out;
+}
+
 function callLabel(e: Extract<Expr, { kind: 'CallExpr' }>, env: LabelEnv): Label {
   const name = e.callee.name;
   // A credential is not data; known()/age() tell when a signal reported, not what it said.

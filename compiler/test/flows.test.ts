@@ -668,4 +668,18 @@ plan p {
     expect(p.flows.classes).toEqual([{ class: 'personal', step: 'classify', sources: ['fetch_order'], resource: 'local_model', tier: 'local' }]);
     expect(renderPreviewText(p, false)).toContain('Where data goes\n  personal: fetch_order → classify (local_model, local)\n');
   });
+
+  it("lists an endorse or declassify in the with of a trigger that starts the plan (it was not: no step holds it)", () => {
+    const src = `context { note: string @untrusted }
+plan p {
+  input { note: string @trusted }
+  step k = keep(text: input.note)
+}
+trigger t { manual run p with { note: endorse(context.note ?? "", reason: "the operator wrote it") } }`;
+    const out = compileText(CAPS + src);
+    expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const p = preview(out.plans[0]!, out.model);
+    expect(p.flows.relabels).toEqual([{ step: null, trigger: 't', kind: 'endorse', reason: 'the operator wrote it' }]);
+    expect(renderPreviewText(p, false)).toContain('  endorsed in the with of trigger t: the operator wrote it\n');
+  });
 });
