@@ -2,7 +2,8 @@
  * The preview's §9.3 listing: where each data class goes (the steps that read it, from what, and
  * where they run) and every endorsement and declassification — from the labels in the IR.
  */
-import type { PlanIR, RelabelIR } from './ir/types.js';
+import type { JsonSchema, PlanIR, RelabelIR } from './ir/types.js';
+import { schemaClass } from './ir/flow-recheck.js';
 
 export interface PreviewFlows {
   /** One entry per step that reads data above `public`: `personal: input.who → n (r1, local)`. */
@@ -19,15 +20,33 @@ export type TriggerRelabels = readonly (RelabelIR & { readonly trigger: string }
 export function previewFlows(plan: PlanIR, triggers: TriggerRelabels = []): PreviewFlows {
   const classes: PreviewFlows['classes'][number][] = [];
   const relabels: PreviewFlows['relabels'][number][] = [];
+  const classed = classedSources(plan);
   for (const s of plan.steps) {
     if (s.labels && s.labels.class !== 'public')
-      classes.push({ class: s.labels.class, step: s.id, sources: s.labels.sources, resource: s.binding.resource, tier: s.binding.tier });
+      classes.push({ class: s.labels.class, step: s.id, sources: s.labels.sources.filter(classed), resource: s.binding.resource, tier: s.binding.tier });
     for (const r of s.relabels ?? []) relabels.push({ step: s.id, ...r });
   }
   for (const b of plan.blocks ?? []) if (b.type === 'repeat') for (const r of b.until_relabels ?? []) relabels.push({ step: null, loop: b.id, ...r });
   for (const r of plan.output_relabels ?? []) relabels.push({ step: null, ...r });
   for (const r of triggers) relabels.push({ step: null, ...r });
   return { classes, relabels };
+}
+
+/**
+ * Whether a source of a step's labels brought it a class: `labels.sources` name every labelled
+ * source, the untrusted ones of class `public` too (§9.3's run-time labels), while the listing says
+ * where each class goes — an input declared above `public`, or a step whose output is.
+ */
+function classedSources(plan: PlanIR): (source: string) => boolean {
+  const inputs = (plan.input as { properties?: Record<string, JsonSchema> } | null)?.properties ?? {};
+  const steps = new Map(plan.steps.map((s) => [s.id, s]));
+  return (source) => {
+    if (source.startsWith('input.')) {
+      const field = inputs[source.slice('input.'.length)];
+      return field !== undefined && schemaClass(field) !== 'public';
+    }
+    return (steps.get(source)?.data ?? 'public') !== 'public';
+  };
 }
 
 export function previewFlowsText(p: PreviewFlows): string[] {

@@ -283,7 +283,7 @@ function outputClass(cap: CapabilityIR | undefined): DataClass {
 }
 
 /** The highest class a schema declares, at any depth (nested records, list items, map values, unions). */
-function schemaClass(s: JsonSchema, depth = 0): DataClass {
+export function schemaClass(s: JsonSchema, depth = 0): DataClass {
   let cls = (s['x-orch-data'] as DataClass | undefined) ?? 'public';
   if (depth > 8) return cls;
   const inner: unknown[] = [

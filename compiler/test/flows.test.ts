@@ -669,6 +669,25 @@ plan p {
     expect(renderPreviewText(p, false)).toContain('Where data goes\n  personal: fetch_order → classify (local_model, local)\n');
   });
 
+  it('names only the sources that brought the class: an untrusted public input or step the step also reads is none of them', () => {
+    // Before: `personal: fetch_order, input.ref, note → classify` — the class came from fetch_order alone.
+    const src = `
+capability fetch_order { kind tool  input { id: string }  output { text: string }  data personal  requires disk }
+capability note_of { kind tool  input { id: string }  output { text: string }  trust untrusted }
+capability classify { kind tool  input { text: string, hint: string, more: string }  output { label: string }  requires gpu }
+resource local_model { kind local_device  provides disk, gpu }
+plan p {
+  input { ref: string @untrusted, who: string @personal }
+  step fetch_order = fetch_order(id: "1")
+  step note = note_of(id: "2")
+  step classify = classify(text: fetch_order.output.text, hint: "\${input.ref} \${note.output.text}", more: input.who)
+}`;
+    const p = preview(compileText(src).plans[0]!);
+    expect(p.flows.classes).toEqual([{ class: 'personal', step: 'classify', sources: ['fetch_order', 'input.who'], resource: 'local_model', tier: 'local' }]);
+    // The run time's labels still name every source, of the class and of the distrust (§9.3's step_started.data.labels).
+    expect(compileText(src).plans[0]!.steps.find((s) => s.id === 'classify')!.labels!.sources).toEqual(['fetch_order', 'input.ref', 'input.who', 'note']);
+  });
+
   it("lists an endorse or declassify in the with of a trigger that starts the plan (it was not: no step holds it)", () => {
     const src = `context { note: string @untrusted }
 plan p {

@@ -151,7 +151,8 @@ plan inner {
     expect(ir.steps.find((x) => x.id === 's')!.labels).toEqual({ class: 'personal', trusted: false, sources: ['input.who', 'r'] });
     const { events } = await run(ir);
     expect(of(events, 'step_started', 's')[0]!.labels).toEqual({ class: 'personal', trusted: false, sources: ['input.who', 'r'] });
-    expect(preview(ir).flows.classes.find((x) => x.step === 's')).toMatchObject({ sources: ['input.who', 'r'] });
+    // The preview names the sources of the class alone: r's answer is untrusted, not personal.
+    expect(preview(ir).flows.classes.find((x) => x.step === 's')).toMatchObject({ sources: ['input.who'] });
   });
 
   it('a step reading a repeat’s previous iteration names that step and its sources, though the step comes after it (its sources were empty)', () => {
@@ -252,14 +253,14 @@ plan inner {
 
   it('orch preview lists where each class goes and every endorsement and declassification (JSON and text)', () => {
     const p = preview(compiled({ flows: 'warn' }));
-    expect(p.flows.classes.map((x) => `${x.class}: ${x.sources.join(', ')} → ${x.step}`).sort()).toEqual(['internal: input.who → d', 'personal: input.who, r → n']);
+    expect(p.flows.classes.map((x) => `${x.class}: ${x.sources.join(', ')} → ${x.step}`).sort()).toEqual(['internal: input.who → d', 'personal: input.who → n']);
     expect([...p.flows.relabels].sort((a, b) => (a.step ?? '').localeCompare(b.step ?? ''))).toEqual([
       { step: 'd', kind: 'declassify', reason: 'only initials', to: 'internal' },
       { step: 'ok', kind: 'endorse', reason: 'checked by hand' },
     ]);
     const text = renderPreviewText(p, false);
     expect(text).toContain('Where data goes\n');
-    for (const line of ['  personal: input.who, r → n\n', '  endorsed in ok: checked by hand\n', '  declassified to internal in d: only initials\n']) expect(text).toContain(line);
+    for (const line of ['  personal: input.who → n\n', '  endorsed in ok: checked by hand\n', '  declassified to internal in d: only initials\n']) expect(text).toContain(line);
   });
 
   describe('a v2 IR compiled before §9.3 (no labels) is re-checked at load', () => {
