@@ -14,7 +14,7 @@ import { loadServeProgram } from '../load.js';
 import type { RunStarter } from '../run-starter.js';
 import { openRuntimeStarter } from '../runtime-starter.js';
 import { buildServer, type BuiltServer } from '../server.js';
-import { waitFor } from './http-helpers.js';
+import { closeServer, waitFor } from './http-helpers.js';
 import { tempDir } from './serve-process.js';
 
 const TOKEN = 'trigger-relabels-token';
@@ -67,12 +67,7 @@ beforeAll(async () => {
   await app.ready();
 }, 60_000);
 
-afterAll(async () => {
-  server?.engine.deactivate();
-  await app?.close();
-  await starter?.close();
-  await server?.people.store.close();
-});
+afterAll(() => closeServer(server, starter));
 
 const fire = async (name: string): Promise<string> => {
   const r = await app.inject({ method: 'POST', url: `/triggers/${name}/fire`, headers: { authorization: `Bearer ${TOKEN}` } });
