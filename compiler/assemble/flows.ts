@@ -387,6 +387,9 @@ function stepFlows(
 ): { out: StepLabel; read: Label; given?: GivenFlows } {
   const action = s.decl.action;
   if (action.kind === 'RunAction') return runFlows(f, s, env, findings);
+  // Any step's `when` is walked, a sink or not: its endorse/declassify calls are uses the preview
+  // lists and the journal records (§9.3) — one of a non-destructive step's was neither.
+  if (action.kind !== 'CapabilityCall' && s.decl.when) exprLabel(s.decl.when, env);
   // A `wait until` ends when its condition holds: whether and when it completes (a race it wins)
   // is that condition's say, so its distrust goes with it — not its class (implicit flows are not tracked).
   if (action.kind === 'WaitUntilAction') {
@@ -401,9 +404,9 @@ function stepFlows(
   const read = callFlows(f, cap, action, f.bindings[i], s.id, env, findings, moves);
   const fb = s.decl.fallback ? f.cx.capabilityByName(s.fallback?.capability ?? '') : undefined;
   const cc = s.decl.compensate ? f.cx.capabilityByName(s.compensate?.capability ?? '') : undefined;
-  if (s.decl.when && whenNeedsTrust([cap.ir, fb?.ir, cc?.ir])) {
+  if (s.decl.when) {
     const w = exprLabel(s.decl.when, env);
-    if (w.untrusted) findings.push(trustFinding(env.file, s.decl.when.range, `${s.id}.when`, w.untrusted));
+    if (w.untrusted && whenNeedsTrust([cap.ir, fb?.ir, cc?.ir])) findings.push(trustFinding(env.file, s.decl.when.range, `${s.id}.when`, w.untrusted));
   }
   let out = outputOf(cap, read);
   const calls = f.callBindings.get(s.id);
@@ -523,9 +526,9 @@ function runFlows(f: PlanFacts, s: CheckedStep, env: LabelEnv, findings: FlowFin
     read = join(read, l);
     given.set(a.name.name, l);
   }
-  if (s.decl.when && info && runsDestructive(info.f)) {
+  if (s.decl.when) {
     const w = exprLabel(s.decl.when, env);
-    if (w.untrusted) findings.push(trustFinding(env.file, s.decl.when.range, `${s.id}.when`, w.untrusted));
+    if (w.untrusted && info && runsDestructive(info.f)) findings.push(trustFinding(env.file, s.decl.when.range, `${s.id}.when`, w.untrusted));
   }
   if (!info) return { out: outputOf0(read), read };
   findings.push(...trustedInputs(info.f, action.args.map((a) => ({ name: a.name.name, range: a.value.range })), given, env.file));

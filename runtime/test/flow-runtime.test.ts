@@ -196,6 +196,15 @@ plan p {
     expect(renderPreviewText(p, false)).toContain("  endorsed in the plan's output: a known payee\n  declassified to internal in the plan's output: initials only\n");
   });
 
+  it('an endorse in the when of a step that is not destructive is journaled when it starts and listed by orch preview (it was neither: only a sink’s when was walked)', async () => {
+    const src = SRC.replace('  step p2 = pay(to: r.output.reply_to, memo: "x")\n', '  step g = note(text: "go") when endorse(r.output.body, reason: "a person wrote the command") == "pay x"\n');
+    const ir = compiled({}, src);
+    expect(ir.steps.find((s) => s.id === 'g')!.relabels).toEqual([{ kind: 'endorse', reason: 'a person wrote the command' }]);
+    const { events } = await run(ir);
+    expect(of(events, 'endorsed', 'g')).toEqual([{ reason: 'a person wrote the command', attempt: 1 }]);
+    expect(renderPreviewText(preview(ir), false)).toContain('  endorsed in g: a person wrote the command\n');
+  });
+
   it('an endorse or declassify in a loop’s until is journaled each time the until is evaluated and listed by orch preview (it was neither)', async () => {
     const loop = '  repeat again max 3 until endorse(r2.output.reply_to, reason: "the payee decides") == "done" and declassify(input.who, reason: "a name") != "" {\n    step r2 = read_mail(box: "x")\n  }\n';
     const ir = compiled({}, SRC.replace('  step p2 = pay(to: r.output.reply_to, memo: "x")\n', loop));
