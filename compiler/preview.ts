@@ -4,7 +4,8 @@
  * their static verdicts, and the triggers that start the plan. `PreviewJson` is the
  * `--format json` shape; `renderPreviewText` the terraform-plan-like text.
  */
-import { previewFlows, previewFlowsText, type PreviewFlows } from './preview-flows.js';
+import { previewFlows, previewFlowsText, type PreviewFlows, type TriggerRelabels } from './preview-flows.js';
+import { withRelabels } from './triggers-ir.js';
 import { round6 } from './money.js';
 import { formatDuration } from './duration-text.js';
 import { privacyScore } from './placement-metrics.js';
@@ -246,7 +247,7 @@ export function preview(plan: PlanIR, model?: BoundModel, options: PreviewOption
     triggers: model ? triggersOf(plan, model) : [],
     subplans: Object.keys(plan.subplans),
     subplan_model_steps: subplanModelSteps(plan),
-    flows: previewFlows(plan),
+    flows: previewFlows(plan, model ? triggerRelabels(plan, model) : []),
   };
 }
 
@@ -308,28 +309,41 @@ function text(parts: readonly unknown[]): string {
   return parts.filter((p) => typeof p === 'string').join('');
 }
 
-function triggersOf(plan: PlanIR, model: BoundModel): PreviewJson['triggers'] {
-  const out: { name: string; source: string; detail: string }[] = [];
+/** The trigger declarations that start `plan`, with their files. */
+function triggerDecls(plan: PlanIR, model: BoundModel): { t: TriggerDecl; file: string }[] {
+  const out: { t: TriggerDecl; file: string }[] = [];
   for (const m of model.modules) {
     if (m.std) continue;
     for (const d of m.ast.declarations) {
       if (d.kind !== 'TriggerDecl') continue;
       const t = d as TriggerDecl;
-      if (t.plan.parts[t.plan.parts.length - 1]?.name !== plan.plan) continue;
-      const s = t.source;
-      let source: string = s.kind;
-      let detail = '';
-      switch (s.kind) {
-        case 'ScheduleSource': source = 'schedule'; detail = `${text(s.cron.parts)}${s.timezone ? ` (${text(s.timezone.parts)})` : ''}`; break;
-        case 'EventSource': source = 'event'; detail = text(s.eventType.parts) + (s.where ? ' (filtered)' : ''); break;
-        case 'ManualSource': source = 'manual'; break;
-        case 'ApiSource': source = 'api'; detail = `POST ${text(s.path.parts)}`; break;
-        case 'ConditionSource': source = 'when'; detail = 'rising edge of a context condition'; break;
-        case 'ChainSource': source = 'after'; detail = `${s.plan.parts.map((p) => p.name).join('.')} ${s.outcome}`; break;
-      }
-      if (t.debounce) detail += `${detail ? ', ' : ''}debounce ${t.debounce.value}${t.debounce.unit}`;
-      out.push({ name: t.name.name, source, detail });
+      if (t.plan.parts[t.plan.parts.length - 1]?.name === plan.plan) out.push({ t, file: m.file });
     }
+  }
+  return out;
+}
+
+/** §9.3: the endorse/declassify calls of the `with` of each trigger that starts the plan. */
+function triggerRelabels(plan: PlanIR, model: BoundModel): TriggerRelabels {
+  return triggerDecls(plan, model).flatMap(({ t, file }) => (withRelabels(t, file).relabels ?? []).map((r) => ({ trigger: t.name.name, ...r })));
+}
+
+function triggersOf(plan: PlanIR, model: BoundModel): PreviewJson['triggers'] {
+  const out: { name: string; source: string; detail: string }[] = [];
+  for (const { t } of triggerDecls(plan, model)) {
+    const s = t.source;
+    let source: string = s.kind;
+    let detail = '';
+    switch (s.kind) {
+      case 'ScheduleSource': source = 'schedule'; detail = `${text(s.cron.parts)}${s.timezone ? ` (${text(s.timezone.parts)})` : ''}`; break;
+      case 'EventSource': source = 'event'; detail = text(s.eventType.parts) + (s.where ? ' (filtered)' : ''); break;
+      case 'ManualSource': source = 'manual'; break;
+      case 'ApiSource': source = 'api'; detail = `POST ${text(s.path.parts)}`; break;
+      case 'ConditionSource': source = 'when'; detail = 'rising edge of a context condition'; break;
+      case 'ChainSource': source = 'after'; detail = `${s.plan.parts.map((p) => p.name).join('.')} ${s.outcome}`; break;
+    }
+    if (t.debounce) detail += `${detail ? ', ' : ''}debounce ${t.debounce.value}${t.debounce.unit}`;
+    out.push({ name: t.name.name, source, detail });
   }
   return out;
 }

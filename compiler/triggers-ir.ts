@@ -6,7 +6,8 @@
  */
 import type { Expr, StringLit, TriggerDecl, TriggerSource } from '../language/index.js';
 import { durationMs } from './check/expr.js';
-import type { ExprIR } from './ir/types.js';
+import type { ExprIR, RelabelIR } from './ir/types.js';
+import { relabelsIn } from './assemble/flow-labels.js';
 import { consentScopes } from './consent-scopes.js';
 
 export type TriggerSourceIR =
@@ -29,6 +30,11 @@ export interface TriggerIR {
   readonly debounce_ms: number | null;
   /** `consent "a", "b"`: scopes granted to every run the trigger starts. */
   readonly consent: readonly string[];
+  /**
+   * §9.3: the `endorse`/`declassify` calls of `with`: journaled in each run the trigger starts
+   * (after its `plan_created`, attempt 0), as a step's are when an attempt starts.
+   */
+  readonly relabels?: readonly RelabelIR[];
   /** Where it was declared, for the start-up banner and error messages. */
   readonly file: string;
   readonly line: number;
@@ -58,6 +64,7 @@ export function lowerTriggers(
       source: lowerSource(d.source, lowerExpr, resolvePlan),
       plan,
       with: d.with ? lowerExpr(d.with) : null,
+      ...withRelabels(d, file),
       debounce_ms: d.debounce ? durationMs(d.debounce.value, d.debounce.unit) : null,
       consent: consentScopes(d.consent ?? []).scopes,
       file,
@@ -65,6 +72,12 @@ export function lowerTriggers(
     });
   }
   return out;
+}
+
+/** A trigger's `with` relabels, for its IR (absent when it makes none). */
+export function withRelabels(d: TriggerDecl, file: string): { relabels?: RelabelIR[] } {
+  const relabels = d.with ? relabelsIn(d.with, file) : [];
+  return relabels.length > 0 ? { relabels } : {};
 }
 
 function lowerSource(s: TriggerSource, lowerExpr: LowerExpr, resolvePlan: (name: string) => string | undefined): TriggerSourceIR {

@@ -6,6 +6,7 @@ import type { OrchConfig } from './config.js';
 import type { WorkerCoverage } from './cluster/remote-executor.js';
 import type { WorkerExecutorOptions } from './executor/worker-executor.js';
 import type { Identity, Starter } from './people/identity.js';
+import type { RelabelIR } from '../compiler/index.js';
 import type { LimitsProvider } from './scheduler/index.js';
 import type { Run } from './scheduler/run.js';
 import type { Clock, ExecutionResult, Executor, RunEvent, RunReader } from './scheduler/types.js';
@@ -89,6 +90,8 @@ export interface StartOptions {
   readonly causedBy?: Identity | Starter | null;
   /** §9.1: the run whose end fired the `after` trigger starting this one (`chained_from`). */
   readonly chainedFrom?: string;
+  /** §9.3: the endorse/declassify calls of the `with` of the trigger starting this run, journaled as it begins. */
+  readonly relabels?: readonly RelabelIR[];
   /**
    * §9.1: the run's approvals are decided only by people (`people_bound`); by default whether
    * the project's config has an `auth` block.

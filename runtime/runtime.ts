@@ -124,6 +124,7 @@ export class Runtime {
       suspendOnApproval: opts.suspendOnApproval ?? this.suspendOnApproval,
       ...(opts.retryOf ? { retryOf: opts.retryOf } : {}),
       ...(opts.adopted ? { adopted: opts.adopted } : {}),
+      ...(opts.relabels?.length ? { startRelabels: opts.relabels } : {}),
       startedBy: opts.startedBy ? starterOf(opts.startedBy) : cliStarter(),
       origin: await startOrigin(
         { ...opts, peopleBound: opts.peopleBound ?? config.auth !== undefined },

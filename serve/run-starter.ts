@@ -3,7 +3,7 @@
  * layer talk only to this interface, so they can be exercised against an in-memory fake and then
  * wired to the real journaled runtime by `runtime-starter.ts`.
  */
-import type { PlanIR } from '../compiler/index.js';
+import type { PlanIR, RelabelIR } from '../compiler/index.js';
 import type { Identity, Starter, WorkerRow } from '../runtime/index.js';
 
 export type RunStatus =
@@ -88,6 +88,8 @@ export interface StartMeta {
   readonly causedBy?: Starter;
   /** §9.1: the run whose end fired the `after` trigger that starts this one. */
   readonly chainedFrom?: string;
+  /** §9.3: the endorse/declassify calls of the starting trigger's `with`, journaled in the run. */
+  readonly relabels?: readonly RelabelIR[];
   /** §9.1: the server knows people (an `auth` block): the run's approvals are decided only by them. */
   readonly peopleBound?: boolean;
 }

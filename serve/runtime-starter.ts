@@ -46,6 +46,7 @@ export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunS
         ...(meta.startedBy ? { startedBy: meta.startedBy } : {}),
         ...(meta.causedBy ? { causedBy: meta.causedBy } : {}),
         ...(meta.chainedFrom ? { chainedFrom: meta.chainedFrom } : {}),
+        ...(meta.relabels ? { relabels: meta.relabels } : {}),
         ...(meta.peopleBound !== undefined ? { peopleBound: meta.peopleBound } : {}),
       });
       track(a);

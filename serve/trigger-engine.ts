@@ -527,6 +527,7 @@ export class TriggerEngine {
           startedBy: request.startedBy ?? triggerStarter(t.name),
           ...(request.causedBy ? { causedBy: request.causedBy } : {}),
           ...(request.chainedFrom ? { chainedFrom: request.chainedFrom } : {}),
+          ...(t.with && t.relabels?.length ? { relabels: t.relabels } : {}),
         }),
       );
       return { trigger: t.name, outcome: 'started', runId };

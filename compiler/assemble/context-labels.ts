@@ -23,8 +23,9 @@ const NO_FIELDS: ReadonlyMap<string, FieldLabel> = new Map();
  */
 export function contextLabels(fields: readonly ContextField[], contextTy?: Ty): ReadonlyMap<string, FieldLabel> {
   const tys = contextTy?.k === 'record' ? contextTy.fields : undefined;
-  const own = (field: FieldDecl): FieldLabel => fieldLabelOf(field, tys?.get(field.name.name)?.ty);
-  const labels = new Map(fields.map(({ field }) => [field.name.name, own(field)]));
+  // With its file: the hop of a signal's own marks points at its declaration, as a plan input's does (§9.3).
+  const own = (field: FieldDecl, file: string): FieldLabel => fieldLabelOf(field, tys?.get(field.name.name)?.ty, file);
+  const labels = new Map(fields.map(({ field, file }) => [field.name.name, own(field, file)]));
   const derived = fields.filter(({ field }) => field.default !== undefined);
   for (let round = 0; round <= derived.length; round++) {
     let changed = false;
@@ -34,7 +35,7 @@ export function contextLabels(fields: readonly ContextField[], contextTy?: Ty): 
       if (read === BOTTOM) continue;
       const name = field.name.name;
       const now = labels.get(name)!;
-      const given = join(markedLabel(own(field), `context.${name}`, file, field.name.range), read);
+      const given = join(markedLabel(own(field, file), `context.${name}`, file, field.name.range), read);
       if (now.given && rank(now.given.cls) === rank(given.cls) && (now.given.untrusted === null) === (given.untrusted === null)) continue;
       labels.set(name, { cls: given.cls, untrusted: given.untrusted !== null, given });
       changed = true;

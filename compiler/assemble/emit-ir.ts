@@ -13,7 +13,7 @@ import type { BindingIR, BlockIR, CapabilityIR, PlanIR, ResourceIR, SimulateIR, 
 import { IR_VERSION } from '../ir/types.js';
 import { round6 } from '../money.js';
 import { toJsonSchema } from '../types/json-schema.js';
-import { outputRelabels, stepFlowFields, subplanLabels, type FlowStep, type StepFlowFields } from './flow-ir.js';
+import { outputRelabels, stepFlowFields, subplanLabels, untilRelabels, type FlowStep, type StepFlowFields } from './flow-ir.js';
 import { inputFieldLabels, type FieldLabel } from './flow-labels.js';
 import type { PlanFacts } from './plan-facts.js';
 
@@ -35,7 +35,7 @@ export function emitIR(f: PlanFacts): void {
     const sim = cx.simulations.get(name);
     if (sim) simulations[name] = sim;
   }
-  const blocks = cp.blocks.map(blockIR);
+  const blocks = cp.blocks.map((b) => blockIR(b, f));
   f.ir = {
     version: IR_VERSION,
     plan: plan.name.name,
@@ -206,7 +206,7 @@ function sortedIds(ids: readonly string[], keep: (id: string) => boolean): strin
   return (out.length === 0 ? out : out.slice()).sort();
 }
 
-function blockIR(b: CheckedPlan['blocks'][number]): BlockIR {
+function blockIR(b: CheckedPlan['blocks'][number], f: PlanFacts): BlockIR {
   switch (b.kind) {
     case 'for_each': {
       const fe = b.forEach!;
@@ -215,7 +215,7 @@ function blockIR(b: CheckedPlan['blocks'][number]): BlockIR {
     case 'race':
       return { type: 'race', id: b.id, parent: b.parent, branches: [...b.steps] };
     case 'repeat':
-      return { type: 'repeat', id: b.id, parent: b.parent, max: b.max ?? 1, until: b.until ?? { op: 'lit', value: true }, on_failure: b.onFailure ?? 'abort', steps: [...b.steps] };
+      return { type: 'repeat', id: b.id, parent: b.parent, max: b.max ?? 1, until: b.until ?? { op: 'lit', value: true }, on_failure: b.onFailure ?? 'abort', steps: [...b.steps], ...untilRelabels(f, b.id) };
   }
 }
 

@@ -172,8 +172,15 @@ function relabelsByStep(all: PlanFlows['relabels']): Map<string, RelabelIR[]> {
 /** The `endorse`/`declassify` calls of the plan's `output` (no step holds them), for the IR. */
 export function outputRelabels(f: { readonly flows?: PlanFlows }): Pick<PlanIR, 'output_relabels'> {
   const out: RelabelIR[] = [];
-  for (const r of f.flows?.relabels ?? []) if (r.step === undefined) out.push({ kind: r.kind, reason: r.reason, ...(r.to ? { to: r.to } : {}) });
+  for (const r of f.flows?.relabels ?? []) if (r.step === undefined && r.loop === undefined) out.push({ kind: r.kind, reason: r.reason, ...(r.to ? { to: r.to } : {}) });
   return out.length > 0 ? { output_relabels: out } : {};
+}
+
+/** The `endorse`/`declassify` calls of loop `id`'s `until`, for its block's IR (journaled each time it is evaluated). */
+export function untilRelabels(f: { readonly flows?: PlanFlows }, id: string): { until_relabels?: RelabelIR[] } {
+  const out: RelabelIR[] = [];
+  for (const r of f.flows?.relabels ?? []) if (r.loop === id) out.push({ kind: r.kind, reason: r.reason, ...(r.to ? { to: r.to } : {}) });
+  return out.length > 0 ? { until_relabels: out } : {};
 }
 
 function isLabelled(f: FieldLabel | undefined): boolean {

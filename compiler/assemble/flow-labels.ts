@@ -29,6 +29,9 @@ export interface Label {
   readonly untrusted: Path | null;
 }
 
+/** The attributes of a `race` or `repeat` name that hold no step's output (§7.1): a step name, an index, a count. */
+export const BLOCK_COUNTS: ReadonlySet<string> = new Set(['winner', 'index', 'iterations']);
+
 export const BOTTOM: Label = { cls: 'public', clsPath: null, untrusted: null };
 
 /**
@@ -188,6 +191,19 @@ export function exprLabel(e: Expr, env: LabelEnv): Label {
     case 'ParenExpr':
       return exprLabel(e.inner, env);
   }
+}
+
+const NO_FIELDS: ReadonlyMap<string, FieldLabel> = new Map();
+
+/** The `endorse`/`declassify` calls of an expression outside any plan (a trigger's `with`), in order. */
+export function relabelsIn(e: Expr, file: string): { kind: 'endorse' | 'declassify'; reason: string; to?: DataClass }[] {
+  const out: { kind: 'endorse' | 'declassify'; reason: string; to?: DataClass }[] = [];
+  const env: LabelEnv = {
+    file, input: NO_FIELDS, context: NO_FIELDS, witness: false, step: () => undefined, local: () => undefined,
+    onRelabel: (kind, _at, reason, to) => out.push({ kind, reason, ...(to ? { to } : {}) }),
+  };
+  exprLabel(e, env);
+  return out;
 }
 
 function callLabel(e: Extract<Expr, { kind: 'CallExpr' }>, env: LabelEnv): Label {
@@ -353,6 +369,8 @@ export interface Relabel {
   readonly step?: string;
   /** In the step's `fallback` or `compensate` call (absent: its own call or `when`). */
   readonly call?: 'fallback' | 'compensate';
+  /** In the `until` of this `repeat` block (no step holds it). */
+  readonly loop?: string;
 }
 
 export interface PlanFlows {

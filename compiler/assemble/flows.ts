@@ -6,7 +6,7 @@
  * below its class (E0903). Each finding names its witness path, and each hop's position is
  * related information. `"flows": "warn"` in orch.config makes them warnings for one release.
  */
-import type { CapabilityCall, DataClass, Diagnostic, Expr, Fix, Ident, Range } from '../../language/index.js';
+import type { CapabilityCall, DataClass, Diagnostic, Expr, Fix, Ident, Range, RepeatDecl } from '../../language/index.js';
 import { diagnostic } from '../../language/index.js';
 import type { CapabilityInfo } from '../check/capability.js';
 import type { CheckedPlan, CheckedStep } from '../check/checked-plan.js';
@@ -14,7 +14,7 @@ import type { BindingIR } from '../ir/types.js';
 import { flowsWarn, projectConfigFor } from '../project-config.js';
 import { classOfType, untrustedInType } from '../types/ty.js';
 import {
-  BOTTOM, exprLabel, inputFieldLabels, join, pathHops, pathText, rank, unwitnessed,
+  BLOCK_COUNTS, BOTTOM, exprLabel, inputFieldLabels, join, pathHops, pathText, rank, unwitnessed,
   type FieldLabel, type FlowFinding, type GivenFlows, type Label, type LabelEnv, type Path, type PlanFlows, type Relabel, type StepLabel,
 } from './flow-labels.js';
 import { estimateAgain } from './estimates.js';
@@ -251,6 +251,13 @@ class FlowWalk {
     this.current = undefined;
     this.at = -1;
     const { dag } = this.f;
+    // A loop's `until` is no sink, but its endorse/declassify calls are uses the journal and the preview list (§9.3).
+    for (const b of this.f.cp.blocks) {
+      if (b.kind !== 'repeat') continue;
+      const from = this.relabels.length;
+      exprLabel((b.decl as RepeatDecl).until, this.env);
+      for (let k = from; k < this.relabels.length; k++) this.relabels[k] = { ...this.relabels[k]!, loop: b.id };
+    }
     const output = this.f.plan.output ? exprLabel(this.f.plan.output, this.env) : BOTTOM;
     return {
       step: (id) => this.stepLabel(id),
@@ -324,6 +331,13 @@ class FlowWalk {
       const decl = byDecl.get(id);
       if (s && decl) l = join(l, stepAsLabel(s, `${id}.output`, file, decl.range, this.witness));
     }
+    // Which branch won, which iteration, how many ran: a step's name or a count, none of the
+    // branches' data. Their distrust stays (what decided the race or the loop, as a `wait until`'s
+    // does); their class is no value's here (implicit flows are not tracked, §9.3).
+    if (then?.[0] !== undefined && BLOCK_COUNTS.has(then[0]) && rank(l.cls) > 0) {
+      if (l.untrusted === null) return BOTTOM;
+      return this.witness ? { cls: 'public', clsPath: null, untrusted: l.untrusted } : unwitnessed('public', false, true);
+    }
     return l;
   }
 
@@ -373,6 +387,9 @@ function stepFlows(
 ): { out: StepLabel; read: Label; given?: GivenFlows } {
   const action = s.decl.action;
   if (action.kind === 'RunAction') return runFlows(f, s, env, findings);
+  // Any step's `when` is walked, a sink or not: its endorse/declassify calls are uses the preview
+  // lists and the journal records (§9.3) — one of a non-destructive step's was neither.
+  if (action.kind !== 'CapabilityCall' && s.decl.when) exprLabel(s.decl.when, env);
   // A `wait until` ends when its condition holds: whether and when it completes (a race it wins)
   // is that condition's say, so its distrust goes with it — not its class (implicit flows are not tracked).
   if (action.kind === 'WaitUntilAction') {
@@ -387,9 +404,9 @@ function stepFlows(
   const read = callFlows(f, cap, action, f.bindings[i], s.id, env, findings, moves);
   const fb = s.decl.fallback ? f.cx.capabilityByName(s.fallback?.capability ?? '') : undefined;
   const cc = s.decl.compensate ? f.cx.capabilityByName(s.compensate?.capability ?? '') : undefined;
-  if (s.decl.when && whenNeedsTrust([cap.ir, fb?.ir, cc?.ir])) {
+  if (s.decl.when) {
     const w = exprLabel(s.decl.when, env);
-    if (w.untrusted) findings.push(trustFinding(env.file, s.decl.when.range, `${s.id}.when`, w.untrusted));
+    if (w.untrusted && whenNeedsTrust([cap.ir, fb?.ir, cc?.ir])) findings.push(trustFinding(env.file, s.decl.when.range, `${s.id}.when`, w.untrusted));
   }
   let out = outputOf(cap, read);
   const calls = f.callBindings.get(s.id);
@@ -509,9 +526,9 @@ function runFlows(f: PlanFacts, s: CheckedStep, env: LabelEnv, findings: FlowFin
     read = join(read, l);
     given.set(a.name.name, l);
   }
-  if (s.decl.when && info && runsDestructive(info.f)) {
+  if (s.decl.when) {
     const w = exprLabel(s.decl.when, env);
-    if (w.untrusted) findings.push(trustFinding(env.file, s.decl.when.range, `${s.id}.when`, w.untrusted));
+    if (w.untrusted && info && runsDestructive(info.f)) findings.push(trustFinding(env.file, s.decl.when.range, `${s.id}.when`, w.untrusted));
   }
   if (!info) return { out: outputOf0(read), read };
   findings.push(...trustedInputs(info.f, action.args.map((a) => ({ name: a.name.name, range: a.value.range })), given, env.file));

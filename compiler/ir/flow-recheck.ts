@@ -11,7 +11,7 @@
  */
 import { join as joinPath } from 'node:path';
 import type { DataClass } from '../../language/index.js';
-import { rank } from '../assemble/flow-labels.js';
+import { BLOCK_COUNTS, rank } from '../assemble/flow-labels.js';
 import { channelExternal, stdSink } from '../assemble/flow-sinks.js';
 import { builtinOf } from './builtin.js';
 import { whenNeedsTrust } from './when-sink.js';
@@ -110,6 +110,11 @@ function analyse(plan: PlanIR, projectFile: string, inputs: ReadonlyMap<string, 
         }
         // `loop.previous.STEP`: that step's output in the last iteration (as the compile-time analysis reads it).
         if (e.object.op === 'previous' && blockSteps.get(e.object.loop)?.includes(e.key)) return stepOut(e.key);
+        // A race's winner, a loop's index or iterations: a step name or a count — the distrust of what decided it, no class (as the compile-time analysis reads it).
+        if (e.object.op === 'block' && BLOCK_COUNTS.has(e.key)) {
+          const f = exprFlow(e.object);
+          return f.untrusted ? { cls: 'public', clsPath: [], untrusted: f.untrusted } : NONE;
+        }
         return exprFlow(e.object);
       case 'previous':
         return (blockSteps.get(e.loop) ?? []).map(stepOut).reduce(join, NONE);
@@ -278,7 +283,7 @@ function outputClass(cap: CapabilityIR | undefined): DataClass {
 }
 
 /** The highest class a schema declares, at any depth (nested records, list items, map values, unions). */
-function schemaClass(s: JsonSchema, depth = 0): DataClass {
+export function schemaClass(s: JsonSchema, depth = 0): DataClass {
   let cls = (s['x-orch-data'] as DataClass | undefined) ?? 'public';
   if (depth > 8) return cls;
   const inner: unknown[] = [

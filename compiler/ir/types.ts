@@ -351,6 +351,8 @@ export type BlockIR =
       readonly until: ExprIR;
       readonly on_failure: 'abort' | 'continue';
       readonly steps: readonly string[];
+      /** v3, §9.3: the `endorse`/`declassify` calls of `until`, journaled (keyed by the loop) each time it is evaluated. */
+      readonly until_relabels?: readonly RelabelIR[];
     };
 
 export type StepActionIR =

@@ -110,7 +110,11 @@ plan p {
   });
 
   it('@untrusted context fields are sources', () => {
-    expect(one(`context { note: string @untrusted }\nplan p { step w = wipe(path: context.note, note: "") }`, 'E0902').message).toContain('wipe.path ← context.note @untrusted');
+    const ctx = `context { note: string @untrusted @sensitive }\nplan p { step w = wipe(path: context.note, note: "") }`;
+    const d = one(ctx, 'E0902');
+    expect(d.message).toContain('wipe.path ← context.note @untrusted');
+    // The source's hop points where the signal is declared with its marks, as a plan input's does — it pointed at the read.
+    expect(d.related!.map((r) => [r.message, covered(CAPS + ctx, { ...d, range: r.range }), r.range.start.line])).toEqual([['context.note @untrusted', 'note', CAPS.split('\n').length]]);
     // A field marked one level down (a record, a named type, a list of them) makes the whole field a source, as its class does.
     expect(one(`plan p {\n  input { m: { body: string @untrusted } }\n  step w = wipe(path: input.m.body, note: "")\n}`, 'E0902').message).toContain('wipe.path ← input.m @untrusted');
     expect(one(`type Msg = { body: string @untrusted }\ncontext { last: list<Msg> }\nplan p { step w = wipe(path: context.last[0].body ?? "", note: "") }`, 'E0902').message).toContain('context.last @untrusted');
@@ -154,6 +158,31 @@ describe('hops: the labels follow every way a value can go', () => {
   it('a race’s name stands for its branches; a fallback’s output joins the step’s', () => {
     expect(flows(`plan p {\n  race r {\n    step a = read_mail(box: "a")\n    step b = clean(text: "b")\n  }\n  step w = wipe(path: "\${r}", note: "")\n}`).map((d) => d.code)).toEqual(['E0902']);
     expect(flows(`plan p {\n  step a = clean(text: "x") {\n    fallback read_mail(box: "b")\n  }\n  step w = wipe(path: a.output.text, note: "")\n}`).map((d) => d.code)).toEqual(['E0902']);
+  });
+
+  it('a race’s winner and a loop’s iterations and index are a step name and counts: they carry their steps’ distrust, not their class', () => {
+    // Before, `won: ${r.winner}` was personal data (E0903) because a branch read a personal input.
+    const src = (reads: string) => `plan p {
+  input { who: string @personal }
+  race r {
+    step a = clean(text: input.who)
+    step b = read_mail(box: "x")
+  }
+  repeat loop max 3 until c.output.text == "ok" {
+    step c = clean(text: input.who)
+    step k0 = keep(text: "n \${loop.index}")
+  }
+  step k = keep(text: ${reads})
+}`;
+    expect(flows(src('"won: ${r.winner}"'))).toEqual([]);
+    expect(flows(src('"ran: ${loop.iterations}"'))).toEqual([]);
+    // Their outputs still carry both.
+    expect(flows(src('r.output.text ?? ""')).map((d) => d.message.split(':')[0])).toEqual(['personal data reaches capability keep (data internal) in step k']);
+    expect(flows(src('c.output.text')).map((d) => d.message.split(':')[0])).toEqual(['personal data reaches capability keep (data internal) in step k']);
+    // And the winner still carries the distrust of what decided the race.
+    expect(flows(src('"x"').replace('step k = keep(text: "x")', 'step w = wipe(path: "/x", note: "") when r.winner == "b"')).map((d) => d.message)).toEqual([
+      'untrusted value reaches w.when, which needs a trusted one: w.when ← r.winner ← b.output (trust untrusted, untrusted)',
+    ]);
   });
 
   it('a repeat’s `previous` reads a step of the last iteration, even one written after the reader: its labels come round the loop', () => {
@@ -638,5 +667,38 @@ plan p {
     const p = preview(out.plans[0]!);
     expect(p.flows.classes).toEqual([{ class: 'personal', step: 'classify', sources: ['fetch_order'], resource: 'local_model', tier: 'local' }]);
     expect(renderPreviewText(p, false)).toContain('Where data goes\n  personal: fetch_order → classify (local_model, local)\n');
+  });
+
+  it('names only the sources that brought the class: an untrusted public input or step the step also reads is none of them', () => {
+    // Before: `personal: fetch_order, input.ref, note → classify` — the class came from fetch_order alone.
+    const src = `
+capability fetch_order { kind tool  input { id: string }  output { text: string }  data personal  requires disk }
+capability note_of { kind tool  input { id: string }  output { text: string }  trust untrusted }
+capability classify { kind tool  input { text: string, hint: string, more: string }  output { label: string }  requires gpu }
+resource local_model { kind local_device  provides disk, gpu }
+plan p {
+  input { ref: string @untrusted, who: string @personal }
+  step fetch_order = fetch_order(id: "1")
+  step note = note_of(id: "2")
+  step classify = classify(text: fetch_order.output.text, hint: "\${input.ref} \${note.output.text}", more: input.who)
+}`;
+    const p = preview(compileText(src).plans[0]!);
+    expect(p.flows.classes).toEqual([{ class: 'personal', step: 'classify', sources: ['fetch_order', 'input.who'], resource: 'local_model', tier: 'local' }]);
+    // The run time's labels still name every source, of the class and of the distrust (§9.3's step_started.data.labels).
+    expect(compileText(src).plans[0]!.steps.find((s) => s.id === 'classify')!.labels!.sources).toEqual(['fetch_order', 'input.ref', 'input.who', 'note']);
+  });
+
+  it("lists an endorse or declassify in the with of a trigger that starts the plan (it was not: no step holds it)", () => {
+    const src = `context { note: string @untrusted }
+plan p {
+  input { note: string @trusted }
+  step k = keep(text: input.note)
+}
+trigger t { manual run p with { note: endorse(context.note ?? "", reason: "the operator wrote it") } }`;
+    const out = compileText(CAPS + src);
+    expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const p = preview(out.plans[0]!, out.model);
+    expect(p.flows.relabels).toEqual([{ step: null, trigger: 't', kind: 'endorse', reason: 'the operator wrote it' }]);
+    expect(renderPreviewText(p, false)).toContain('  endorsed in the with of trigger t: the operator wrote it\n');
   });
 });

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compile, diskHost, preview, renderPreviewText, type PlanIR } from '../../compiler/index.js';
+import { compile, diskHost, preview, renderPreviewText, validatePlanIR, type PlanIR } from '../../compiler/index.js';
 import { loadPlan, portablePlan } from '../load-plan.js';
 import { Runtime } from '../index.js';
 import { Run, VirtualClock } from '../scheduler/index.js';
@@ -151,7 +151,8 @@ plan inner {
     expect(ir.steps.find((x) => x.id === 's')!.labels).toEqual({ class: 'personal', trusted: false, sources: ['input.who', 'r'] });
     const { events } = await run(ir);
     expect(of(events, 'step_started', 's')[0]!.labels).toEqual({ class: 'personal', trusted: false, sources: ['input.who', 'r'] });
-    expect(preview(ir).flows.classes.find((x) => x.step === 's')).toMatchObject({ sources: ['input.who', 'r'] });
+    // The preview names the sources of the class alone: r's answer is untrusted, not personal.
+    expect(preview(ir).flows.classes.find((x) => x.step === 's')).toMatchObject({ sources: ['input.who'] });
   });
 
   it('a step reading a repeat’s previous iteration names that step and its sources, though the step comes after it (its sources were empty)', () => {
@@ -195,6 +196,38 @@ plan p {
     expect(renderPreviewText(p, false)).toContain("  endorsed in the plan's output: a known payee\n  declassified to internal in the plan's output: initials only\n");
   });
 
+  it('an endorse in the when of a step that is not destructive is journaled when it starts and listed by orch preview (it was neither: only a sink’s when was walked)', async () => {
+    const src = SRC.replace('  step p2 = pay(to: r.output.reply_to, memo: "x")\n', '  step g = note(text: "go") when endorse(r.output.body, reason: "a person wrote the command") == "pay x"\n');
+    const ir = compiled({}, src);
+    expect(ir.steps.find((s) => s.id === 'g')!.relabels).toEqual([{ kind: 'endorse', reason: 'a person wrote the command' }]);
+    const { events } = await run(ir);
+    expect(of(events, 'endorsed', 'g')).toEqual([{ reason: 'a person wrote the command', attempt: 1 }]);
+    expect(renderPreviewText(preview(ir), false)).toContain('  endorsed in g: a person wrote the command\n');
+  });
+
+  it('an endorse or declassify in a loop’s until is journaled each time the until is evaluated and listed by orch preview (it was neither)', async () => {
+    const loop = '  repeat again max 3 until endorse(r2.output.reply_to, reason: "the payee decides") == "done" and declassify(input.who, reason: "a name") != "" {\n    step r2 = read_mail(box: "x")\n  }\n';
+    const ir = compiled({}, SRC.replace('  step p2 = pay(to: r.output.reply_to, memo: "x")\n', loop));
+    const block = ir.blocks?.find((b) => b.type === 'repeat');
+    expect(block).toMatchObject({ id: 'again', until_relabels: [{ kind: 'endorse', reason: 'the payee decides' }, { kind: 'declassify', reason: 'a name', to: 'internal' }] });
+    // No step's: the steps' own relabels are as before.
+    expect(ir.steps.find((s) => s.id === 'r2')!.relabels).toBeUndefined();
+    expect(ir.output_relabels).toBeUndefined();
+    // The published schema takes it.
+    expect(validatePlanIR(JSON.parse(JSON.stringify(ir)))).toMatchObject({ ok: true });
+    const { events } = await run(ir);
+    // read_mail never answers "done": three iterations, the until evaluated after each.
+    expect(of(events, 'loop_iteration', 'again')).toHaveLength(3);
+    expect(of(events, 'endorsed', 'again')).toEqual([1, 2, 3].map(() => ({ reason: 'the payee decides', attempt: 0 })));
+    expect(of(events, 'declassified', 'again')).toEqual([1, 2, 3].map(() => ({ reason: 'a name', to: 'internal', attempt: 0 })));
+    const p = preview(ir);
+    expect(p.flows.relabels.filter((r) => r.loop !== undefined)).toEqual([
+      { step: null, loop: 'again', kind: 'endorse', reason: 'the payee decides' },
+      { step: null, loop: 'again', kind: 'declassify', reason: 'a name', to: 'internal' },
+    ]);
+    expect(renderPreviewText(p, false)).toContain('  endorsed in the until of loop again: the payee decides\n  declassified to internal in the until of loop again: a name\n');
+  });
+
   it('a sub-plan run journals its steps’ labels as the call’s arguments give them, not as its inputs are declared (they read public and trusted)', async () => {
     const src = `
 capability note { kind tool  input { text: string }  output { text: string }  handler "./h.js#h" }
@@ -229,14 +262,14 @@ plan inner {
 
   it('orch preview lists where each class goes and every endorsement and declassification (JSON and text)', () => {
     const p = preview(compiled({ flows: 'warn' }));
-    expect(p.flows.classes.map((x) => `${x.class}: ${x.sources.join(', ')} → ${x.step}`).sort()).toEqual(['internal: input.who → d', 'personal: input.who, r → n']);
+    expect(p.flows.classes.map((x) => `${x.class}: ${x.sources.join(', ')} → ${x.step}`).sort()).toEqual(['internal: input.who → d', 'personal: input.who → n']);
     expect([...p.flows.relabels].sort((a, b) => (a.step ?? '').localeCompare(b.step ?? ''))).toEqual([
       { step: 'd', kind: 'declassify', reason: 'only initials', to: 'internal' },
       { step: 'ok', kind: 'endorse', reason: 'checked by hand' },
     ]);
     const text = renderPreviewText(p, false);
     expect(text).toContain('Where data goes\n');
-    for (const line of ['  personal: input.who, r → n\n', '  endorsed in ok: checked by hand\n', '  declassified to internal in d: only initials\n']) expect(text).toContain(line);
+    for (const line of ['  personal: input.who → n\n', '  endorsed in ok: checked by hand\n', '  declassified to internal in d: only initials\n']) expect(text).toContain(line);
   });
 
   describe('a v2 IR compiled before §9.3 (no labels) is re-checked at load', () => {
@@ -296,6 +329,19 @@ plan p {
       writeFileSync(join(sub, 'plan.json'), JSON.stringify(portablePlan(unlabelled(ir))));
       const loaded = await loadPlan(join(sub, 'plan.json'));
       expect((loaded as { message?: string }).message).toContain('E0902 in step w: untrusted value reaches wipe.path, which needs a trusted one: wipe.path ← c2.output (llm, untrusted)');
+    });
+
+    it('reads a loop’s iterations as a count, with its steps’ distrust but not their class, as the compiler does', async () => {
+      // Before, `ran ${l.iterations}` carried the personal class of the loop's steps: refused for the cloud resource.
+      const loop = OLD.replace('plan p {', 'capability lookup { kind tool  input { id: string }  output { name: string @personal } }\nplan p {')
+        .replace('  step w = wipe(path: PATH)\n', '  repeat l max 2 until c2.output.reply_to == "" {\n    step c2 = classify(text: "x")\n    step t2 = lookup(id: "x")\n  }\n  step w = wipe(path: "n ${l.iterations}")\n');
+      const ir = compiled({ flows: 'warn' }, loop.replace('SHARED', '"ran ${l.iterations}"'));
+      const sub = mkdtempSync(join(dir, 'ir-'));
+      writeFileSync(join(sub, 'orch.config.json'), '{}');
+      writeFileSync(join(sub, 'plan.json'), JSON.stringify(portablePlan(unlabelled(ir))));
+      const message = ((await loadPlan(join(sub, 'plan.json'))) as { message?: string }).message ?? '';
+      expect(message).not.toContain('E0903');
+      expect(message).toContain('E0902 in step w: untrusted value reaches wipe.path, which needs a trusted one: wipe.path ← c2.output (llm, untrusted)');
     });
 
     it('runs one whose flows keep the rules, and an IR with labels as it is', async () => {

@@ -52,3 +52,14 @@ export async function waitFor<T>(check: () => Promise<T | undefined>, timeoutMs 
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** Stops an in-process server (`buildServer`) and its run starter, each only if it was made. */
+export async function closeServer(
+  server: { readonly engine: { deactivate(): void }; readonly app: { close(): Promise<unknown> }; readonly people: { readonly store: { close(): Promise<unknown> } } } | undefined,
+  starter: { close(): Promise<unknown> } | undefined,
+): Promise<void> {
+  server?.engine.deactivate();
+  await server?.app.close();
+  await starter?.close();
+  await server?.people.store.close();
+}

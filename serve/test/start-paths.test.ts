@@ -19,7 +19,7 @@ import { loadServeProgram } from '../load.js';
 import type { RunStarter } from '../run-starter.js';
 import { openRuntimeStarter } from '../runtime-starter.js';
 import { buildServer, type BuiltServer } from '../server.js';
-import { waitFor } from './http-helpers.js';
+import { closeServer, waitFor } from './http-helpers.js';
 import { apiToken } from './people-helpers.js';
 import { tempDir } from './serve-process.js';
 
@@ -92,12 +92,7 @@ beforeAll(async () => {
   for (const who of ['alice', 'bob', 'carol', 'dave'] as const) tokens.set(who, await apiToken(server.people.store, who));
 }, 60_000);
 
-afterAll(async () => {
-  server?.engine.deactivate();
-  await app?.close();
-  await starter?.close();
-  await server?.people.store.close();
-});
+afterAll(() => closeServer(server, starter));
 
 const as = (who: Person) => ({ authorization: `Bearer ${tokens.get(who)}` });
 const call = async (method: 'GET' | 'POST', url: string, who: Person, body?: unknown) => {

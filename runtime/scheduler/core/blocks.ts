@@ -6,6 +6,7 @@
 import { evaluate, truthy } from '../../evaluate.js';
 import { failWith, itemsEnded } from './endings.js';
 import { envAt } from './env.js';
+import { journalRelabels } from './flow-at-run.js';
 import { newRecord } from './fold.js';
 import { awaitDeps } from './readiness.js';
 import type { RunState } from './run-state.js';
@@ -171,6 +172,8 @@ export function checkLoops(c: RunState): boolean {
     if (!ended) continue;
     moved = true;
     let done = false;
+    // Its endorse/declassify calls are used each time it is evaluated (§9.3), keyed by the loop, attempt 0 (no step's).
+    journalRelabels(c, bi.key, b.until_relabels, undefined, 0);
     try {
       done = truthy(evaluate(b.until, envAt(c, iteration, null)));
     } catch {

@@ -11,6 +11,7 @@ import { armDurationBudget, sharedBudgetExceeded } from './budget.js';
 import { consentHolds, grantedScopes } from './consent.js';
 import { cancelInst, failWith, finalFail, instTerminal, restoreEnded, rollbackHeld } from './endings.js';
 import { env } from './env.js';
+import { journalRelabels } from './flow-at-run.js';
 import { checkDone } from './finish.js';
 import { foldStep, newRecord, originFacts } from './fold.js';
 import { attemptAction, attemptCostOf, capabilityOf, isApproval } from './resolve.js';
@@ -68,6 +69,8 @@ export function beginRun(c: RunState): void {
       // Where else it came from (§9.1): its cause, its chain, whether people decide its approvals.
       ...originFacts(c.opts.origin ?? {}),
     });
+    // What the trigger's `with` endorsed or declassified to give the run its input (§9.3: every use journaled).
+    journalRelabels(c, null, c.opts.startRelabels, undefined, 0);
     // Values the run was handed keep the age they had (a sub-plan's copy of its parent's context).
     for (const [k, t] of Object.entries(c.opts.contextAt ?? {})) if (Object.hasOwn(c.ctx, k) && t < (c.facts.contextAt[k] ?? Infinity)) c.facts.contextAt[k] = t;
     if (!consentHolds(c)) return;

@@ -4,7 +4,7 @@
  * command, arm or cancel a timer. The decisions (the modules next to this one) take a `RunState`;
  * `SchedulerCore` (./core.ts) adds the driver's entry point and the reading API on top.
  */
-import type { PlanIR, StepStatus } from '../../../compiler/index.js';
+import type { PlanIR, RelabelIR, StepStatus } from '../../../compiler/index.js';
 import { MinHeap } from '../heap.js';
 import type { RestoredRun } from '../replay.js';
 import { makeEvent, type EventData, type EventType, type RunEventOf } from '../journal-events.js';
@@ -59,6 +59,8 @@ export interface CoreOptions {
   readonly origin?: Omit<RunOrigin, 'started_by'>;
   /** §9.2: the step instances a forked run takes from the run it forks (`step_adopted`), journaled when it begins. */
   readonly adopted?: Adoption;
+  /** §9.3: the endorse/declassify calls of the trigger `with` that gave the run its input, journaled after `plan_created`. */
+  readonly startRelabels?: readonly RelabelIR[];
 }
 
 /** What `orch fork` adopts: each instance key's output, from run `from` (`given`: `--output`'s). */
