@@ -58,7 +58,11 @@ export function registerUpgrade(program: Command): void {
     .action(async (runId: string | undefined, opts: Opts) => {
       if (opts.all ? runId !== undefined || !opts.plan : runId === undefined)
         throw new CliError('give one RUN, or --all with --plan P', 2);
-      const target = await readPlanVersion(opts.to, opts.plan, opts.db, 1);
+      // One run: a file of several plans (its sub-plans beside it) gives the run's own, as --plan would.
+      // (An unknown run is reported below, after the --to file's own errors, as before.)
+      const runPlan =
+        runId === undefined || opts.plan ? undefined : await withJournal(journalOf(opts.db), async (j) => (await j.getRun(runId))?.plan).catch(() => undefined);
+      const target = await readPlanVersion(opts.to, opts.plan, opts.db, 1, opts.plan ?? runPlan);
       const { upgradeRun, RuntimeUsageError } = await import('../../runtime/index.js');
       const reports = await withJournal(journalOf(opts.db), async (j) => {
         const ids = opts.all
