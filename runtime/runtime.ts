@@ -486,15 +486,15 @@ export class Runtime {
    */
   private async switchPlan(run: Run, newPlan: PlanIR): Promise<void> {
     const journal = this.store;
-    if (!journal) return;
     const runId = run.runId;
-    const row = await journal.getRun(runId);
-    if (!row?.ir) return;
+    const row = journal ? await journal.getRun(runId) : undefined;
+    if (!journal || !row?.ir) return run.holdStarts(false);
     const oldPlan = JSON.parse(row.ir) as PlanIR;
     const restored = replay(await journal.load(runId));
     const subruns = await loadSubRuns(journal, runId, oldPlan, restored);
     const check = checkUpgrade(oldPlan, newPlan, restored, subruns, row.input ? JSON.parse(row.input) : {});
-    if (!check.compatible || check.fromHash === check.toHash || !run.idleOnWaits()) return;
+    // Refused after all (the run moved on since it was asked): it goes on under its own IR.
+    if (!check.compatible || check.fromHash === check.toHash || !run.idleOnWaits()) return run.holdStarts(false);
     let stopped!: () => void;
     const detached = new Promise<void>((r) => (stopped = r));
     let settle!: { resolve: (r: ExecutionResult) => void; reject: (e: unknown) => void };
@@ -503,7 +503,7 @@ export class Runtime {
     const handle = this.handles.get(runId);
     if (!run.detach()) {
       this.replacements.delete(runId);
-      return;
+      return run.holdStarts(false);
     }
     await detached;
     this.replacements.delete(runId);
@@ -537,9 +537,13 @@ export class Runtime {
         }
         // Not awaited here: the run it replaces ends through `track`, which waits for this poll.
         const due = this.upgradesDue.get(run.runId);
-        if (due && run.idleOnWaits()) {
-          this.upgradesDue.delete(run.runId);
-          void this.switchPlan(run, due).catch(() => undefined);
+        if (due) {
+          // §8.6: the run moves at its next turn: nothing new starts until the attempts in flight end.
+          run.holdStarts(true);
+          if (run.idleOnWaits()) {
+            this.upgradesDue.delete(run.runId);
+            void this.switchPlan(run, due).catch(() => run.holdStarts(false));
+          }
         }
       } catch (err) {
         // Another process took the run over (this one was presumed dead): stop advancing it here.

@@ -26,12 +26,12 @@ export class PlanHasErrors extends CliError {
   }
 }
 
-export async function compileSelectedPlan(file: string, planName: string | undefined): Promise<SelectedPlan> {
+export async function compileSelectedPlan(file: string, planName: string | undefined, preferred?: string): Promise<SelectedPlan> {
   // A compiled plan (or any JSON) lexed as source would be a page of E0001s saying nothing useful.
   if (file.toLowerCase().endsWith('.json')) throw new CliError(`${file}: JSON, not .orch source (this command takes the plan's .orch file)`, 2);
   const text = await readSource(file);
   try {
-    const selected = selectPlan(file, text, planName);
+    const selected = selectPlan(file, text, planName, diskHost, preferred);
     printDiagnostics(file, text, selected.diagnostics);
     return selected;
   } catch (err) {
@@ -48,10 +48,17 @@ function printDiagnostics(file: string, text: string, diagnostics: readonly Diag
 
 /**
  * Compiles `text` as the file `file` (imports resolve from its folder) and selects the plan to
- * show: `planName`, or the only plan of the file. Errors → `PlanHasErrors`; no such plan → a
- * `CliError` (exit 2). Writes nothing.
+ * show: `planName`, or the only plan of the file, or — a file of several — `preferred` when it is
+ * one of them (the plan of the run a new version is for: `orch upgrade RUN --to FILE`). Errors →
+ * `PlanHasErrors`; no such plan → a `CliError` (exit 2). Writes nothing.
  */
-export function selectPlan(file: string, text: string, planName: string | undefined, imports: SourceHost = diskHost): SelectedPlan & { readonly diagnostics: readonly Diagnostic[] } {
+export function selectPlan(
+  file: string,
+  text: string,
+  planName: string | undefined,
+  imports: SourceHost = diskHost,
+  preferred?: string,
+): SelectedPlan & { readonly diagnostics: readonly Diagnostic[] } {
   const key = resolve(file);
   const out = compile({ entry: file, plan: planName, host: { readFile: (p) => (resolve(p) === key ? text : imports.readFile(p)) } });
   if (hasErrors(out.diagnostics)) {
@@ -64,8 +71,9 @@ export function selectPlan(file: string, text: string, planName: string | undefi
     if (!names.includes(planName))
       throw new CliError(`${file}: no plan named "${planName}"${didYouMean(planName, names)}${names.length ? ` (plans: ${names.join(', ')})` : ' (the file declares no plan)'}`, 2);
   } else if (names.length === 0) throw new CliError(`${file}: the file declares no plan`, 2);
-  else if (names.length > 1) throw new CliError(`${file} declares ${names.length} plans (${names.join(', ')}); choose one with --plan NAME`, 2);
-  const wanted = planName ?? names[0]!;
+  else if (names.length > 1 && (preferred === undefined || !names.includes(preferred)))
+    throw new CliError(`${file} declares ${names.length} plans (${names.join(', ')}); choose one with --plan NAME`, 2);
+  const wanted = planName ?? (names.length > 1 ? preferred! : names[0]!);
   const plan = out.plans.find((p) => p.plan === wanted);
   if (!plan) throw new CliError(`${file}: plan "${wanted}" could not be compiled`, 1);
   return { plan, model: out.model, diagnostics: out.diagnostics };

@@ -38,7 +38,8 @@ export function registerDiff(program: Command): void {
       if (opts.format !== 'text' && opts.format !== 'json') throw new CliError(`unknown --format "${opts.format}" (expected text, json)`, 2);
       const input = await inputOption(opts.input);
       const before = await readPlanVersion(oldArg, opts.plan, opts.db);
-      const after = await readPlanVersion(newArg, opts.plan, opts.db);
+      // A new version in a file of several plans is the old one's plan (`orch diff RUN FILE`).
+      const after = await readPlanVersion(newArg, opts.plan, opts.db, 2, before.plan.plan);
       const { diffPlans, preview, renderPlanDiff } = await import('../../compiler/index.js');
       // Read as a run of each version would start with it (units, defaults), as `orch preview` does:
       // an input one version does not take is a usage error naming that version.

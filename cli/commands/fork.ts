@@ -48,7 +48,7 @@ export function registerFork(program: Command): void {
     .addHelpText('after', HELP)
     .action(async (runId: string, cli: ForkCli) => {
       const opts = { ...cli, db: journalOf(cli.db) };
-      await withJournal(opts.db, (j) => requireRun(j, runId));
+      const forked = await withJournal(opts.db, (j) => requireRun(j, runId));
       const { forkRun, IncompatibleFork, readJsonArg } = await import('../../runtime/index.js');
       let output: { value: unknown } | undefined;
       if (cli.output !== undefined) {
@@ -58,7 +58,7 @@ export function registerFork(program: Command): void {
           throw new CliError((err as Error).message, 2);
         }
       }
-      const plan = cli.to !== undefined ? (await readPlanVersion(cli.to, cli.plan, opts.db, 1)).plan : undefined;
+      const plan = cli.to !== undefined ? (await readPlanVersion(cli.to, cli.plan, opts.db, 1, forked.plan)).plan : undefined;
       const runtime = await openRuntime(opts);
       await execute(runtime, opts.json === true, () =>
         forkRun(runtime, runId, { at: cli.at, ...(output ? { output } : {}), ...(plan ? { plan } : {}), onEvent: progressFor(opts).onEvent }).catch((err: unknown) => {

@@ -18,11 +18,17 @@ export interface PlanVersion {
   readonly label: string;
 }
 
-export async function readPlanVersion(operand: string, planName: string | undefined, db: string | undefined, errorsExit: 1 | 2 = 2): Promise<PlanVersion> {
+export async function readPlanVersion(
+  operand: string,
+  planName: string | undefined,
+  db: string | undefined,
+  errorsExit: 1 | 2 = 2,
+  samePlanAs?: string,
+): Promise<PlanVersion> {
   if (existsSync(operand) && !operand.endsWith('.json')) {
     const { compileSelectedPlan, PlanHasErrors } = await import('./compiled-plan.js');
     try {
-      const { plan, model } = await compileSelectedPlan(operand, planName);
+      const { plan, model } = await compileSelectedPlan(operand, planName, samePlanAs);
       return { plan, model, from: 'file', label: operand };
     } catch (err) {
       if (err instanceof CliError) throw new CliError(err.message, err instanceof PlanHasErrors ? errorsExit : 2);

@@ -13,19 +13,16 @@ export async function runEntries(j: AsyncJournal, rows: readonly RunRow[], damag
   const out: RunListEntry[] = [];
   for (const r of rows) {
     try {
-      out.push(runListEntry(r, await runVersion(j, r), await starterOf(j, r)));
+      const first = await j.first(r.id);
+      const created = first?.type === 'plan_created' ? first : undefined;
+      const ir = r.parent_id === null ? ((await j.getRun(r.id))?.ir ?? null) : null;
+      out.push(runListEntry(r, runVersion(ir, created), created?.data.started_by));
     } catch (err) {
       if (!damaged || !(err instanceof JournalCorrupt)) throw err;
       damaged(err);
     }
   }
   return out;
-}
-
-/** §9.1: who started the run, as its first event records it. */
-async function starterOf(j: AsyncJournal, r: RunRow): Promise<Starter | undefined> {
-  const first = await j.first(r.id);
-  return first?.type === 'plan_created' ? first.data.started_by : undefined;
 }
 
 /**
@@ -71,14 +68,15 @@ function runListEntry(r: RunRow, irHash: string | null, startedBy: Starter | und
 }
 
 /**
- * A listed run's version: the SHA-256 of the IR its journal records now (the one `plan_created`
- * named, or the last `orch upgrade` put in its place). Sub-plan runs record none of their own.
+ * A run's version (§8.6: every run records one): the SHA-256 of the IR its journal keeps now (`ir`:
+ * the one `plan_created` named, or the last `orch upgrade` put in its place). A sub-plan run keeps
+ * no IR of its own, so its version is the hash its `plan_created` recorded.
  */
-async function runVersion(j: AsyncJournal, r: RunRow): Promise<string | null> {
-  if (r.parent_id !== null) return null;
-  const row = await j.getRun(r.id);
-  return row?.ir ? irTextHash(row.ir) : null;
+function runVersion(ir: string | null, created: PlanCreated | undefined): string | null {
+  return ir ? irTextHash(ir) : (created?.data.ir_hash ?? null);
 }
+
+type PlanCreated = Extract<RunEvent, { type: 'plan_created' }>;
 
 /**
  * A run and its events as they are shown (`orch timeline`, the MCP server's `timeline` tool): a
@@ -94,7 +92,8 @@ export function shownRunEvents(runId: string) {
 
 /** A run's timeline as `orch timeline --json` (and the MCP server's `timeline` tool) give it. */
 export function timelineJson(row: RunRow, events: readonly RunEvent[]) {
-  return { runId: row.id, plan: row.plan, status: row.status, irHash: row.ir ? irTextHash(row.ir) : null, events: events.map(eventJson) };
+  const created = events.find((e): e is PlanCreated => e.type === 'plan_created');
+  return { runId: row.id, plan: row.plan, status: row.status, irHash: runVersion(row.ir, created), events: events.map(eventJson) };
 }
 
 /**

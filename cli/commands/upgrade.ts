@@ -20,7 +20,7 @@ file of another name (without a module line) are the same. Compatible: the journ
 plan_upgraded { from_hash, to_hash, changes } and the run goes on under the new IR when it is
 resumed or signalled. Incompatible: exit 1, every
 reason with its step, and nothing changes. A run a live process executes (orch serve) is handed
-to it: it moves the run at its next turn that waits only for approvals, waits and retries' backoffs (this command waits up
+to it: it moves the run at its next turn with no call in flight, starting nothing new before (this command waits up
 to 15 s to say so).
 
 Examples:
@@ -58,7 +58,11 @@ export function registerUpgrade(program: Command): void {
     .action(async (runId: string | undefined, opts: Opts) => {
       if (opts.all ? runId !== undefined || !opts.plan : runId === undefined)
         throw new CliError('give one RUN, or --all with --plan P', 2);
-      const target = await readPlanVersion(opts.to, opts.plan, opts.db, 1);
+      // One run: a file of several plans (its sub-plans beside it) gives the run's own, as --plan would.
+      // (An unknown run is reported below, after the --to file's own errors, as before.)
+      const runPlan =
+        runId === undefined || opts.plan ? undefined : await withJournal(journalOf(opts.db), async (j) => (await j.getRun(runId))?.plan).catch(() => undefined);
+      const target = await readPlanVersion(opts.to, opts.plan, opts.db, 1, opts.plan ?? runPlan);
       const { upgradeRun, RuntimeUsageError } = await import('../../runtime/index.js');
       const reports = await withJournal(journalOf(opts.db), async (j) => {
         const ids = opts.all
@@ -91,7 +95,7 @@ export function registerUpgrade(program: Command): void {
           } else if (r.fromHash === r.toHash) process.stdout.write(`${head}: already on this version\n`);
           else if (r.requested)
             process.stdout.write(
-              `${head}: compatible, ${r.applied ? 'upgraded by the process running it' : 'handed to the process running it (it upgrades the run when the run waits only for approvals, waits and retries\' backoffs)'}\n`,
+              `${head}: compatible, ${r.applied ? 'upgraded by the process running it' : 'handed to the process running it (it upgrades the run once the calls in flight have ended, and starts nothing new before)'}\n`,
             );
           else process.stdout.write(`${head}: compatible${r.applied ? ', upgraded' : ' (dry run: nothing changed)'}\n`);
           process.stdout.write(`${renderPlanDiff(r.diff).trimEnd().replace(/^/gm, '  ')}\n`);

@@ -79,6 +79,26 @@ trigger by_hand { manual run gated with { item: "crate" } }
     expect(runs.stdout).toMatch(new RegExp(`^g\\s+gated\\s+completed\\s.*\\s${report.toHash.slice(0, 12)}$`, 'm'));
   });
 
+  it('a run names its plan: a --to or NEW file of several plans needs no --plan (§8.6: OLD and NEW may be run ids)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'orch-diff-many-'));
+    copyFileSync(join(FIXTURE, 'handlers.js'), join(dir, 'handlers.js'));
+    const source = readFileSync(join(FIXTURE, 'plans.orch'), 'utf8').replace(/^module .*$/m, '');
+    writeFileSync(join(dir, 'v1.orch'), source);
+    writeFileSync(join(dir, 'v2.orch'), source.replace('"shipped ${prepare.output.value}"', '"shipped ${prepare.output.value} at last"'));
+    const cwd = { cwd: dir };
+    const db = ['--db', join(dir, 'runs.db')];
+    const run = await orchAsync(['run', 'v1.orch', '--plan', 'gated', '--input', '{"item":"crate"}', '--run-id', 'g', '--quiet', ...db], cwd);
+    expect(run.stdout).toMatch(/paused/);
+    const same = await orchAsync(['diff', 'g', 'v1.orch', ...db], cwd);
+    expect([same.code, same.stdout], same.stderr).toEqual([0, expect.stringContaining('the plans are the same')]);
+    const dry = await orchAsync(['upgrade', 'g', '--to', 'v2.orch', '--dry-run', '--json', ...db], cwd);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(JSON.parse(dry.stdout).runs[0]).toMatchObject({ compatible: true, changes: [expect.objectContaining({ step: 'ship', change: 'changed' })] });
+    // Two files name no run: which plan is still the user's to say.
+    const files = await orchAsync(['diff', 'v1.orch', 'v2.orch'], cwd);
+    expect([files.code, files.stderr]).toEqual([2, expect.stringContaining('choose one with --plan NAME')]);
+  });
+
   it('upgrade --all moves an interrupted run too (Ctrl-C), as it moves a paused one', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'orch-all-'));
     copyFileSync(join(FIXTURE, 'handlers.js'), join(dir, 'handlers.js'));

@@ -75,6 +75,8 @@ class ExprChecker implements ExprChecking {
       } else cur = cur.object;
     }
     try {
+      const into = chainTop > base ? chainLinks[chainTop - 1]! : null;
+      if (into && into.kind !== 'BinaryExpr') this.dereferenced = cur;
       let r = this.checkOne(cur, g);
       for (let i = chainTop - 1; i >= base; i--) {
         const x = chainLinks[i]!;
@@ -169,7 +171,7 @@ class ExprChecker implements ExprChecking {
       case 'MemberExpr':
         return this.member(e, guarded);
       case 'IndexExpr':
-        return this.indexWith(e, this.check(e.object, guarded), guarded);
+        return this.indexWith(e, this.checkReadInto(e.object, guarded), guarded);
       case 'CallExpr':
         if (e.named || e.callee.name === 'endorse' || e.callee.name === 'declassify') this.namedArguments(e.callee, e.named ?? [], guarded);
         if (e.callee.name === 'calls' && this.env.calls) return this.env.calls(e.args, e.range);
@@ -274,14 +276,24 @@ class ExprChecker implements ExprChecking {
     const blockRead =
       e.object.kind === 'NameExpr' && env.blocks?.size && !env.items?.has(e.object.name) && !env.steps?.has(e.object.name) ? env.blocks.get(e.object.name) : undefined;
     if (blockRead?.kind === 'repeat') {
-      const misuse = this.loopMisuse(blockRead, e.object.range, e.property, guarded);
+      const misuse = this.loopMisuse(blockRead, e.object.range, e.property, guarded || this.dereferenced !== e);
       if (misuse) return misuse;
     }
     const obj =
       e.object.kind === 'NameExpr'
         ? this.name(e.object.name, e.object.range, guarded, e.property.name === 'output')
-        : this.check(e.object, guarded);
+        : this.checkReadInto(e.object, guarded);
     return this.memberWith(e, obj);
+  }
+
+  /**
+   * The object of a member or index read: the one place `revise.previous` (null in the first
+   * iteration) needs `??` — `revise.previous == null` reads no field of it and is fine as it stands.
+   */
+  private dereferenced: Expr | null = null;
+  private checkReadInto(object: Expr, guarded: boolean): ExprResult {
+    this.dereferenced = object;
+    return this.check(object, guarded);
   }
 
   /** `e` given the result of its object. */

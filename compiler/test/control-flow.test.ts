@@ -143,6 +143,14 @@ describe('diagnostics in the user\'s words', () => {
     expect(e[3]!.message).toMatch(/r\.index is only defined inside the loop "r"/);
   });
 
+  it('NAME.previous compared with null reads no field of it: fine outside ?? (§7.1: null in the first iteration)', () => {
+    const text = `${CAPS}\nplan p {\n  repeat r max 3 until a.output.size > 3 {\n    step first = summarize(text: "first") when r.previous == null\n    step a = fetch(url: "\${r.previous != null}")\n    step b = fetch(url: r.previous["a"].output.body)\n  }\n}\n`;
+    // Only the read into it (an index here) needs the ?? chain.
+    expect(errors(text).map((x) => [x.code, x.at])).toEqual([['E0201', 'previous']]);
+    const p = plan(text.replace('fetch(url: r.previous["a"].output.body)', 'fetch(url: "x")'));
+    expect(step(p, 'first').when).toMatchObject({ op: '==', left: { op: 'previous', loop: 'r' } });
+  });
+
   it('a race branch read outside ?? from outside the race is E0201; reply.output is fine', () => {
     const text = `${RACE}\nplan q {\n  race r {\n    step a = fetch(url: "x")\n    step b = fetch(url: "y")\n  }\n  step c = summarize(text: a.output.body)\n  step d = summarize(text: r.output.body)\n  step e = summarize(text: b.output.body ?? "none")\n}\n`;
     const e = errors(text);

@@ -311,6 +311,16 @@ export class Run implements RunReader {
     return this.core.idleOnWaits();
   }
 
+  /**
+   * An upgrade is due (`true`): nothing new starts until the attempts in flight have ended and the
+   * run has moved; `false` (it was refused after all) lets the run go on under its IR.
+   */
+  holdStarts(on: boolean): void {
+    if (this.core.holdStarts === on) return;
+    this.core.holdStarts = on;
+    if (!on && this.core.mode === 'normal') this.act(PUMP);
+  }
+
   /** The approvals the run waits for, as `signal` takes them (`ok[1]`, `sub/ok`). */
   approvalsWaiting(): readonly string[] {
     return this.core.approvalsWaiting();

@@ -552,8 +552,20 @@ plan launch {
     expect(first.stdout).toMatch(/paused/);
     expect(first.stdout).toContain('waiting for approval: orch signal sp-1 sub/ok approve|reject');
     // The sub-plan stopped where it stood: paused, not failed.
-    const all = JSON.parse((await cli(['runs', '--all', '--json'], project)).stdout) as { runs: { runId: string; status: string }[] };
+    const all = JSON.parse((await cli(['runs', '--all', '--json'], project)).stdout) as { runs: { runId: string; status: string; irHash: string | null }[] };
     expect(all.runs.find((r) => r.runId === 'sp-1/sub')?.status).toBe('paused');
+    // §8.6: every run records its version — a sub-plan run too (the review plan's IR, not launch's),
+    // and orch runs and orch timeline show the one its plan_created recorded.
+    const subTimeline = JSON.parse((await cli(['timeline', 'sp-1/sub', '--json'], project)).stdout) as {
+      irHash: string | null;
+      events: { type: string; data: { ir_hash?: string } }[];
+    };
+    const recorded = subTimeline.events.find((e) => e.type === 'plan_created')!.data.ir_hash!;
+    expect(recorded).toMatch(/^[0-9a-f]{64}$/);
+    expect(subTimeline.irHash).toBe(recorded);
+    expect(all.runs.find((r) => r.runId === 'sp-1/sub')?.irHash).toBe(recorded);
+    expect(all.runs.find((r) => r.runId === 'sp-1')?.irHash).not.toBe(recorded);
+    expect((await cli(['runs', '--all'], project)).stdout).toMatch(new RegExp(`^sp-1/sub\\s.*${recorded.slice(0, 12)}$`, 'm'));
     const second = await cli(['signal', 'sp-1', 'sub/ok', 'approve', '--by', 'ada', '--json'], project);
     expect(second.code, second.stderr).toBe(0);
     const result = JSON.parse(second.stdout) as { status: string; steps: { stepId: string; output: unknown }[] };

@@ -281,6 +281,52 @@ plan retrying {
   });
 });
 
+describe('Runtime.upgrade of a run here with a handler in flight', () => {
+  it('moves it at its next turn (§8.6): the call in flight ends, nothing new starts before the move, what follows runs under the new IR', async () => {
+    const { dir, compileTo } = handlerProject('orch-upgrade-busy-');
+    // A call that ends only when the test lets it: the run is busy (no wait, no approval) when asked.
+    writeFileSync(
+      join(dir, 'gate.js'),
+      `import { existsSync } from 'node:fs';
+export async function gate({ marker }) {
+  while (!existsSync(marker)) await new Promise((r) => setTimeout(r, 10));
+  return { value: 'through' };
+}
+`,
+    );
+    const planOf = (text: string, name: string) =>
+      compileTo(
+        name,
+        `capability echo { kind tool  input { value: string }  output { value: string }  handler "./handlers.js#echo" }
+capability gate { kind tool  input { marker: string }  output { value: string }  handler "./gate.js#gate" }
+plan busy {
+  input { marker: string }
+  step held = gate(marker: input.marker)
+  step after_held = echo(value: "${text} \${held.output.value}")
+  output { said: after_held.output.value }
+}`,
+      );
+    const v1 = planOf('old', 'v1.orch');
+    const v2 = planOf('new', 'v2.orch');
+    const marker = join(dir, 'open');
+    const rt = await Runtime.open({ db: join(dir, 'runs.db'), workers: 1, controlPollMs: 20 });
+    cleanups.push(() => rt.close({ cancel: false }));
+    let active: Awaited<ReturnType<typeof rt.start>> | undefined;
+    const started = new Promise<void>((resolve) => {
+      void rt.start(v1, { runId: 'b', input: { marker }, onEvent: (e) => e.type === 'step_started' && resolve() }).then((a) => (active = a));
+    });
+    await started;
+    expect(await rt.upgrade('b', v2)).toMatchObject({ compatible: true, requested: true });
+    writeFileSync(marker, 'go');
+    while (!active) await new Promise((r) => setTimeout(r, 10));
+    expect(await active.result).toMatchObject({ status: 'completed', output: { said: 'new through' } });
+    const order = (await rt.store!.load('b'))
+      .filter((e) => e.type === 'plan_upgraded' || e.type === 'step_started' || e.type === 'step_completed')
+      .map((e) => `${e.type} ${e.stepId ?? ''}`.trim());
+    expect(order).toEqual(['step_started held', 'step_completed held', 'plan_upgraded', 'step_started after_held', 'step_completed after_held']);
+  });
+});
+
 describe('orch upgrade of a run paused inside a sub-plan', () => {
   it("holds the sub-plan run's started steps to the rules: a changed one is refused, a later one moves (§8.6)", async () => {
     const { dir, compileTo } = handlerProject('orch-upgrade-sub-');

@@ -119,7 +119,7 @@ export function pump(c: RunState): void {
       failWith(c, 'abort', message);
       progressed = true;
     }
-    if (c.runStatus === 'running' && c.mode === 'normal' && c.heap.size > 0) {
+    if (c.runStatus === 'running' && c.mode === 'normal' && !c.holdStarts && c.heap.size > 0) {
       if (dispatch(c)) progressed = true;
     }
     rollbackHeld(c);

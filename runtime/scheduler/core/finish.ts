@@ -85,6 +85,8 @@ const WAITS: ReadonlySet<string> = new Set(['approval', 'wait', 'until']);
  * recorded, up from the journal) without losing or repeating anything — an upgrade's turn (§8.6).
  */
 export function idleOnWaits(c: RunState): boolean {
+  // Held for an upgrade, what is queued starts only after it: the waits in progress are all it takes.
+  if (c.holdStarts) return [...c.inProgress].every((i) => WAITS.has(i.activity.kind) || subplanWaits(c, i) !== null);
   return idleOn(c, WAITS, true);
 }
 

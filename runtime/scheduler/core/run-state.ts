@@ -172,6 +172,12 @@ export class RunState {
    * `runStatus` running, so an answer, a timeout or a context change carries on at once.
    */
   awaitingApproval = false;
+  /**
+   * An `orch upgrade` is due (LANGUAGE.md §8.6): nothing new starts, so the attempts in flight
+   * end and the run reaches a turn where it can move to the new IR; what became ready meanwhile
+   * stays queued and starts under the new IR.
+   */
+  holdStarts = false;
   mode: Mode = 'normal';
   failure: string | null = null;
   /**
