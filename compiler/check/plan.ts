@@ -52,8 +52,8 @@ export function checkPlan(entry: DeclEntry<'plan'>, cx: PlanCheckContext): Check
   for (const b of body.blockNames.values()) if (b.kind === 'race') for (const id of b.steps) (raceBranches ??= new Set()).add(id);
   const ps: PlanScope = { cx, file, roots, body, tracker: new PlanReads(raceBranches) };
   const listIR = checkForEachLists(ps);
-  checkLoopConditions(ps);
-  const steps = checkSteps(ps, entry, listIR);
+  const untilWaits = checkLoopConditions(ps);
+  const steps = checkSteps(ps, entry, listIR, untilWaits);
   settleBlockReads(steps, body.blocks, body.blockNames, diags, file, ps.tracker.readAt);
   const { policy, guardrails, success, output, outputTy, outputUses, invariants, invariantUses } = planProperties(ps, entry);
   misfitFallbacks(steps, [outputUses, invariantUses], diags, file);
@@ -101,10 +101,16 @@ function checkForEachLists(ps: PlanScope): Map<string, ListReads> | undefined {
   return listIR;
 }
 
-/** A loop's `until` is evaluated over one iteration, inside the loop: the steps it reads are loop uses. */
-function checkLoopConditions(ps: PlanScope): void {
+/**
+ * A loop's `until` is evaluated over one iteration, inside the loop: the steps it reads are loop
+ * uses. A step it reads outside the loop is waited for as any read of a step is (§7.1): every step
+ * of the loop depends on it, as on what a `for each` list reads, so the condition never reads a step
+ * still running (a dependency cycle through it is E0301). Returns those steps by loop.
+ */
+function checkLoopConditions(ps: PlanScope): Map<string, readonly string[]> | undefined {
   const { file, roots, body, tracker } = ps;
   const { model, diags } = ps.cx;
+  let untilWaits: Map<string, readonly string[]> | undefined;
   for (const b of body.blocks) {
     if (b.kind !== 'repeat' || b.decl.kind !== 'RepeatDecl') continue;
     const d = b.decl;
@@ -112,12 +118,16 @@ function checkLoopConditions(ps: PlanScope): void {
     const r = checkExpr(d.until, { file, model, diags, roots, steps: body.stepInfos, items, onStep: tracker.onStep, onPrevious: tracker.onPrevious, blocks: body.blockNames, inside, eachPath, group: eachPath[eachPath.length - 1] });
     expectTy(r.ty, T.bool, d.until.range, 'until', diags, file);
     b.until = r.ir;
-    for (const id of tracker.reads.take().refs) (tracker.loopUses ??= new Set()).add(id);
+    const refs = tracker.reads.take().refs;
+    for (const id of refs) (tracker.loopUses ??= new Set()).add(id);
+    const outside = refs.filter((id) => !b.steps.includes(id));
+    if (outside.length > 0) (untilWaits ??= new Map()).set(b.id, outside);
   }
+  return untilWaits;
 }
 
 /** Checks every step in declaration order (its reads: those of its `for each` lists too). */
-function checkSteps(ps: PlanScope, entry: DeclEntry<'plan'>, listIR: ReadonlyMap<string, ListReads> | undefined): CheckedStep[] {
+function checkSteps(ps: PlanScope, entry: DeclEntry<'plan'>, listIR: ReadonlyMap<string, ListReads> | undefined, untilWaits: ReadonlyMap<string, readonly string[]> | undefined): CheckedStep[] {
   const { cx, file, roots, body, tracker } = ps;
   const { model, diags } = cx;
   const { slots, stepInfos, blockNames } = body;
@@ -137,6 +147,10 @@ function checkSteps(ps: PlanScope, entry: DeclEntry<'plan'>, listIR: ReadonlyMap
     for (let gi = 0; gi < eachPath.length; gi++) {
       const info = listIR?.get(eachPath[gi]!);
       if (info) reads.addGroup(info);
+    }
+    if (untilWaits) for (const blockId of s.blocks) {
+      const waits = untilWaits.get(blockId);
+      if (waits) reads.addGroup({ refs: waits, outputReads: NO_READS, hard: NO_READS, skip: NO_READS });
     }
     let env = lastEnv?.items === s.items ? lastEnv : envs?.get(s.items);
     if (!env || env.inside !== s.inside) {
@@ -163,6 +177,8 @@ function checkSteps(ps: PlanScope, entry: DeclEntry<'plan'>, listIR: ReadonlyMap
   }
   return steps;
 }
+
+const NO_READS: readonly string[] = [];
 
 type PlanProperties = Pick<CheckedPlan, 'policy' | 'guardrails' | 'success' | 'output' | 'outputTy' | 'outputUses' | 'invariants' | 'invariantUses'>;
 

@@ -214,6 +214,14 @@ describe('names and types', () => {
     expect(errors(wrong).map((x) => x.code)).toContain('E0201');
   });
 
+  it('a step outside the loop that until reads is waited for by every step of the loop; a cycle through it is E0301', () => {
+    const text = `${CAPS}\nplan p {\n  step gate = fetch(url: "g")\n  repeat again max 3 until gate.output.size > 3 {\n    step a = fetch(url: "x")\n    step b = fetch(url: a.output.body)\n  }\n}\n`;
+    const p = plan(text);
+    expect(step(p, 'a').deps).toEqual(['gate']);
+    expect(step(p, 'b').deps).toEqual(['a', 'gate']);
+    expect(errors(text.replace('step gate = fetch(url: "g")', 'step gate = fetch(url: "g") { after again }')).map((x) => x.code)).toEqual(['E0301']);
+  });
+
   it('inside a loop its steps are one iteration; previous is nullable; outside, iterations is an int', () => {
     const p = plan(LOOP);
     const draft = step(p, 'draft');

@@ -148,6 +148,15 @@ describe('repeat', () => {
     expect(draft0?.type === 'step_completed' && (draft0.data.output as { text: string }).text).toBe('draft 0 after nothing');
   });
 
+  it('waits for a step outside the loop that `until` reads, as any read of a step waits (§7.1)', async () => {
+    // `slow_gate` takes 300 ms and an iteration 1 ms: read before it ended, `until` would see null
+    // and the loop would run out of iterations.
+    const { result, events } = await run('loop_until_outside', { log: logFile() });
+    expect(result.status).toBe('completed');
+    expect(result.output).toEqual({ iterations: 1 });
+    expect(at(events, 'step_started', 'tick#0')!).toBeGreaterThanOrEqual(at(events, 'step_completed', 'slow_gate')!);
+  });
+
   it('fails "exhausted" when the last iteration ends with the condition still false', async () => {
     const { result, events } = await run('loop_until', { log: logFile(), approve_at: 99 });
     expect(result.status).toBe('failed');
