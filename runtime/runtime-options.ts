@@ -89,6 +89,8 @@ export interface StartOptions {
   readonly causedBy?: Identity | Starter | null;
   /** §9.1: the run whose end fired the `after` trigger starting this one (`chained_from`). */
   readonly chainedFrom?: string;
+  /** The trigger starting the run, `null` for none (`plan_created.trigger`, the run row's `trigger`); `orch serve` says it. */
+  readonly trigger?: string | null;
   /**
    * §9.1: the run's approvals are decided only by people (`people_bound`); by default whether
    * the project's config has an `auth` block.
