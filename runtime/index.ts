@@ -59,6 +59,7 @@ export {
   type PruneResult,
   type BackendPruneResult,
   type RunRow,
+  triggerOfRow,
   type SessionStore,
   type TriggerStateStore,
   type ContextEventQuery,

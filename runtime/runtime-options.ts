@@ -92,6 +92,8 @@ export interface StartOptions {
   readonly chainedFrom?: string;
   /** §9.3: the endorse/declassify calls of the `with` of the trigger starting this run, journaled as it begins. */
   readonly relabels?: readonly RelabelIR[];
+  /** The trigger starting the run, `null` for none (`plan_created.trigger`, the run row's `trigger`); `orch serve` says it. */
+  readonly trigger?: string | null;
   /**
    * §9.1: the run's approvals are decided only by people (`people_bound`); by default whether
    * the project's config has an `auth` block.

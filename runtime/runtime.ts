@@ -111,7 +111,7 @@ export class Runtime {
     const deps = this.wiring.deps(plan, config, executor, opts.onEvent, tracing);
     this.runOptions.set(runId, { onEvent: opts.onEvent, suspendOnApproval: opts.suspendOnApproval, config: opts.config });
     // The IR holds no secret values (only `secret("NAME")` expressions) and must stay intact for resume.
-    await this.store?.registerRun(runId, plan.plan, plan, deps.redact!(input), this.clock.now());
+    await this.store?.registerRun(runId, plan.plan, plan, deps.redact!(input), this.clock.now(), null, opts.trigger);
     const trace =
       tracing?.beginRun({ runId, plan: plan.plan, parent: parseTraceparent(opts.traceparent), resumed: false, remoteAttempts: placement === 'workers' }) ?? null;
     const run = new Run(plan, deps, {

@@ -32,6 +32,8 @@ export interface RunView {
   readonly metadata?: { readonly [key: string]: unknown };
   readonly startedAt?: string | null;
   readonly completedAt?: string | null;
+  /** Which trigger started the run (`null`: none did), from its journal; absent when not known. */
+  readonly trigger?: string | null;
 }
 
 export interface RunSummary {
@@ -41,6 +43,8 @@ export interface RunSummary {
   readonly startedAt?: string | null;
   readonly completedAt?: string | null;
   readonly cost?: number;
+  /** As `RunView.trigger`. */
+  readonly trigger?: string | null;
 }
 
 export interface JournalEntry {

@@ -4,7 +4,7 @@
  * status); any other run answers from its journal.
  */
 import { diffPlans, irHash, preview, type PlanIR } from '../compiler/index.js';
-import { boundToPeople, clusterTiming, listOrchWorkers, Runtime, RunDetached, RuntimeUsageError, SecretView, type ActiveRun, type Backend } from '../runtime/index.js';
+import { boundToPeople, clusterTiming, listOrchWorkers, Runtime, RunDetached, RuntimeUsageError, SecretView, triggerOfRow, type ActiveRun, type Backend, type RunRow } from '../runtime/index.js';
 import { journalView, planOfRun, subplanAt } from './journal-view.js';
 import type { ControlOutcome, RunEvent, RunReader, SignalRead } from '../runtime/index.js';
 import type { ControlResult, FinishedRun, JournalEntry, RunSource, RunStarter, RunSummary, RunView, StartMeta, UpgradeReport } from './run-starter.js';
@@ -47,6 +47,7 @@ export async function openRuntimeStarter(o: RuntimeStarterOptions): Promise<RunS
         ...(meta.causedBy ? { causedBy: meta.causedBy } : {}),
         ...(meta.chainedFrom ? { chainedFrom: meta.chainedFrom } : {}),
         ...(meta.relabels ? { relabels: meta.relabels } : {}),
+        trigger: meta.trigger,
         ...(meta.peopleBound !== undefined ? { peopleBound: meta.peopleBound } : {}),
       });
       track(a);
@@ -227,6 +228,14 @@ function orphanAdoption(rt: Runtime, held: HeldRuns, o: RuntimeStarterOptions) {
 const notFound = (runId: string): Extract<ControlResult, { ok: false }> => ({ ok: false, reason: 'not_found', message: `unknown run "${runId}"` });
 const known = async (journal: Journal, runId: string) => (await journal.getRun(runId)) !== undefined;
 
+/** `{trigger}` when the run's row knows which trigger started it (a name, or `null` for none), else nothing. */
+function triggerField(row: RunRow | undefined): { trigger?: string | null } {
+  const trigger = row ? triggerOfRow(row) : undefined;
+  return trigger === undefined ? {} : { trigger };
+}
+
+const withTrigger = (view: RunView, row: RunRow | undefined): RunView => ({ ...view, ...triggerField(row) });
+
 /** What the API reads of runs: a held run's live status, any other from its journal. */
 function runReads(journal: Journal, held: HeldRuns): Pick<RunStarter, 'get' | 'list' | 'timeline' | 'source'> {
   return {
@@ -234,13 +243,14 @@ function runReads(journal: Journal, held: HeldRuns): Pick<RunStarter, 'get' | 'l
       const a = held.active.get(runId);
       if (a) {
         const status = a.run.status();
-        if (!TERMINAL_STATUSES.has(status)) return { ...new SecretView(a.run.plan, [], a.run.input()).result(a.run.result()), status, completedAt: null };
+        if (!TERMINAL_STATUSES.has(status))
+          return withTrigger({ ...new SecretView(a.run.plan, [], a.run.input()).result(a.run.result()), status, completedAt: null }, await journal.getRun(runId));
         // Over in memory, but on Postgres its last commit may still be on its way: the run is
         // reported ended once its journal says so, never before.
         await a.result.catch(() => undefined);
       }
       const row = await journal.getRun(runId);
-      return row ? journalView(row, await journal.load(runId), await planOfRun(row, (id) => journal.getRun(id))) : null;
+      return row ? withTrigger(journalView(row, await journal.load(runId), await planOfRun(row, (id) => journal.getRun(id))), row) : null;
     },
 
     async list(): Promise<readonly RunSummary[]> {
@@ -251,6 +261,7 @@ function runReads(journal: Journal, held: HeldRuns): Pick<RunStarter, 'get' | 'l
         startedAt: new Date(r.started_at).toISOString(),
         completedAt: r.completed_at === null ? null : new Date(r.completed_at).toISOString(),
         cost: r.cost,
+        ...triggerField(r),
       }));
     },
 

@@ -89,19 +89,14 @@ export function checkApiPaths(triggers: readonly TriggerIR[]): string | null {
 }
 
 /**
- * Remembers which trigger started each run this process started (`null`: `POST /runs`), and marks
- * every run it starts or retries as bound to people when the server knows people (§9.1).
+ * Marks every run the server starts or retries as bound to people when it knows people (§9.1).
+ * Which trigger started a run is journaled with it (`StartMeta.trigger`), not remembered here.
  */
-function recordTriggers(starter: RunStarter, peopleBound: boolean): { starter: RunStarter; triggerOf: (runId: string) => string | null | undefined } {
-  const byRun = new Map<string, string | null>();
-  const recording: RunStarter = Object.create(starter) as RunStarter;
-  recording.start = async (plan, input, meta) => {
-    const r = await starter.start(plan, input, { ...meta, peopleBound });
-    byRun.set(r.runId, meta.trigger);
-    return r;
-  };
-  recording.retry = (runId, meta = {}) => starter.retry(runId, { ...meta, peopleBound });
-  return { starter: recording, triggerOf: (id) => byRun.get(id) };
+function bindingPeople(starter: RunStarter, peopleBound: boolean): RunStarter {
+  const binding: RunStarter = Object.create(starter) as RunStarter;
+  binding.start = (plan, input, meta) => starter.start(plan, input, { ...meta, peopleBound });
+  binding.retry = (runId, meta = {}) => starter.retry(runId, { ...meta, peopleBound });
+  return binding;
 }
 
 /** The server's parts before it listens: what `startServer` starts, and what in-process tests `inject` into. */
@@ -122,7 +117,7 @@ export async function buildServer(opts: Omit<ServeOptions, 'host' | 'port' | 'ca
   const mode = opts.mode ?? 'serve';
   const problem = checkApiPaths(opts.triggers);
   if (problem) throw new Error(problem);
-  const { starter, triggerOf } = recordTriggers(opts.starter, opts.auth !== undefined);
+  const starter = bindingPeople(opts.starter, opts.auth !== undefined);
   const metrics = createMetrics(starter, () => engine, () => opts.plans);
   // Every signal and source the served modules declare, a module without a plan's too (§9.4).
   const declared: readonly ContextIR[] = [...opts.plans, ...(opts.contexts ?? [])];
@@ -162,7 +157,7 @@ export async function buildServer(opts: Omit<ServeOptions, 'host' | 'port' | 'ca
   const app = await createApp({ people, limits, log, ...(opts.auth ? { trustProxy: opts.auth.trustProxy } : {}) });
   const stepCancel = (runId: string, stepId: string) => starter.cancelStep(runId, stepId);
   const secrets = secretSignals(declared);
-  registerApi(app, { engine, starter, metrics, checkContext: createContextValidator(declared), triggerOf, stepCancel, peopleConfigured: opts.auth !== undefined, secretSignals: secrets });
+  registerApi(app, { engine, starter, metrics, checkContext: createContextValidator(declared), stepCancel, peopleConfigured: opts.auth !== undefined, secretSignals: secrets });
   registerApiTriggers(app, engine, opts.triggers);
   const batcher = signalBatcher((sets) => engine.ingest(sets), log);
   const sink = {

@@ -24,6 +24,23 @@ export interface RunRow {
   readonly owner_pid: number | null;
   readonly heartbeat_at: number | null;
   readonly event_count?: number;
+  /** Which trigger started the run, as `triggerColumn` stores it (`triggerOfRow` reads it). */
+  readonly trigger?: string | null;
+}
+
+/**
+ * The run row's `trigger` column, kept with the row so a run list needs no run's events: the
+ * trigger's name, `''` when no trigger started the run, NULL when the starter did not say (rows
+ * written before the column, `orch run`).
+ */
+export function triggerColumn(trigger: string | null | undefined): string | null {
+  return trigger === undefined ? null : (trigger ?? '');
+}
+
+/** The trigger that started a row's run: a name, `null` for none, `undefined` when not known. */
+export function triggerOfRow(row: Pick<RunRow, 'trigger'>): string | null | undefined {
+  const t = row.trigger;
+  return t === null || t === undefined ? undefined : t === '' ? null : t;
 }
 
 /** A control for a run (pause, cancel, an answer, …), taken once by the process executing it. */
@@ -56,7 +73,7 @@ export interface AsyncJournal {
   /** `hooks`: run inside the commit's transaction (Postgres only; SQLite runs never have any). */
   commit(summary: RunSummary, events: readonly RunEvent[], hooks?: readonly CommitHook[]): Promise<void>;
   /** Stores what resuming needs (the IR and the input) before the first event. */
-  registerRun(runId: string, planName: string, ir: unknown, input: unknown, startedAt: number, parentId?: string | null): Promise<void>;
+  registerRun(runId: string, planName: string, ir: unknown, input: unknown, startedAt: number, parentId?: string | null, trigger?: string | null): Promise<void>;
   load(runId: string): Promise<RunEvent[]>;
   /** The run's first event (its `plan_created`: who started it, §9.1), without reading the rest. */
   first(runId: string): Promise<RunEvent | undefined>;

@@ -6,7 +6,7 @@
 export type { Backend, BackendCapabilities, BackendKind, ClusterDatabase, RuntimeJournal, SessionStore } from './backend.js';
 export { databaseOf, DEFAULT_DB, openBackend } from './open-backend.js';
 export { memoryBackend } from './memory/backend.js';
-export { LeaseLost, type AsyncJournal, type ControlRow, type RunRow } from './async-journal.js';
+export { LeaseLost, triggerOfRow, type AsyncJournal, type ControlRow, type RunRow } from './async-journal.js';
 export { JournalCorrupt } from '../journal-corrupt.js';
 export type { TriggerStateStore } from './trigger-state.js';
 export { soleHolder, type ClusterLock, type ClusterLockHandlers } from './cluster-lock.js';

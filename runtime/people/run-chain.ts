@@ -83,6 +83,8 @@ async function walkChain(
 export interface OriginRequest {
   readonly causedBy?: Identity | Starter | null;
   readonly chainedFrom?: string;
+  /** The trigger starting the run (`null`: none), journaled as `plan_created.trigger`. */
+  readonly trigger?: string | null;
   readonly retryOf?: string;
   readonly forkedFrom?: { readonly run: string; readonly step: string };
   readonly peopleBound: boolean;
@@ -99,6 +101,7 @@ export async function startOrigin(r: OriginRequest, origin: (runId: string) => P
   return {
     ...(r.causedBy ? { caused_by: starterOf(r.causedBy) } : {}),
     ...(r.chainedFrom ? { chained_from: r.chainedFrom } : {}),
+    ...(r.trigger !== undefined ? { trigger: r.trigger } : {}),
     ...(r.forkedFrom ? { forked_from: r.forkedFrom } : {}),
     people_bound: r.peopleBound || chain?.bound === true,
     ...(chain ? { chain_people: chain.people } : {}),

@@ -126,6 +126,12 @@ export const EVENTS = {
     caused_by: opt<Starter>(STARTER),
     /** §9.1: the run whose end fired the `after` trigger that started this one. */
     chained_from: opt<string>(STRING),
+    /**
+     * Which trigger started the run (`GET /runs`' `trigger`), `null` when none did (`POST /runs`);
+     * `started_by` alone cannot say it: a `manual`, `api` or `event` trigger records the person
+     * who fired it. Absent where the starter did not say (`orch run`, journals written before).
+     */
+    trigger: opt<string | null>(nullable(STRING)),
     /** §9.1: the run started where an `auth` block is configured: its approvals are decided only by people that config knows. */
     people_bound: opt<boolean>(BOOLEAN),
     /**

@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AsyncJournal } from '../backend/index.js';
+import { triggerOfRow, type AsyncJournal } from '../backend/index.js';
 import type { RunEvent, RunStatus, RunSummary } from '../scheduler/types.js';
 import { storedEvent } from '../scheduler/journal-events.js';
 import { FIXTURES, tempDir } from './helpers.js';
@@ -114,6 +114,18 @@ describe.each(BACKENDS)('journal contract: $name', (backend) => {
     await j!.registerRun('r1/sub', 'child', null, { x: 1 }, 1100, 'r1');
     expect(await j!.getRun('r1/sub')).toMatchObject({ parent_id: 'r1', ir: null, input: '{"x":1}' });
     expect(await j!.getRun('nope')).toBeUndefined();
+  });
+
+  it('keeps which trigger started a run with its row, for every process: a name, none (null), or not known', async () => {
+    const [writer, reader] = await journals(2);
+    await writer!.registerRun('by-trigger', 'p', IR, {}, 1000, null, 'nightly');
+    await writer!.registerRun('by-hand', 'p', IR, {}, 1001, null, null);
+    await writer!.registerRun('unsaid', 'p', IR, {}, 1002);
+    for (const id of ['by-trigger', 'by-hand', 'unsaid']) await writer!.commit(summary(id, { status: 'completed', completedAt: 2000 }), [event(id, 1, 'plan_created')]);
+    const listed = new Map((await reader!.listRuns()).map((r) => [r.id, triggerOfRow(r)]));
+    expect(Object.fromEntries(listed)).toEqual({ 'by-trigger': 'nightly', 'by-hand': null, unsaid: undefined });
+    expect(triggerOfRow((await reader!.getRun('by-trigger'))!)).toBe('nightly');
+    expect(triggerOfRow((await reader!.getRun('by-hand'))!)).toBeNull();
   });
 
   it('lists runs newest first (top level unless all) and the unfinished ones oldest first', async () => {

@@ -30,8 +30,6 @@ export interface ApiDeps {
   readonly starter: RunStarter;
   readonly metrics: ServeMetrics;
   readonly checkContext: ContextCheck;
-  /** Which trigger started a run this process started (runs of other processes: unknown). */
-  readonly triggerOf: (runId: string) => string | null | undefined;
   /** Whether the runtime can cancel one step of a run (`POST /runs/ID/steps/STEP/cancel`). */
   readonly stepCancel?: (runId: string, stepId: string) => Promise<ControlResult>;
   /** The config has an `auth` block: every identity is a person whom decisions check (§8.8). */
@@ -140,10 +138,6 @@ function registerRunRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const { status, plan, trigger } = req.query;
       const limit = req.query.limit === undefined ? Infinity : Number(req.query.limit);
       const runs = (await starter.list())
-        .map((r) => {
-          const by = deps.triggerOf(r.runId);
-          return by === undefined ? r : { ...r, trigger: by };
-        })
         .filter(
           (r) =>
             (status === undefined || r.status === status) &&
@@ -179,8 +173,7 @@ function registerRunRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.get<{ Params: Params<'id'> }>('/runs/:id', { schema: { params: runParams } }, async (req, reply) => {
     const run = await starter.get(req.params.id);
     if (!run) return reply.code(404).send({ error: `unknown run "${req.params.id}"` });
-    const by = deps.triggerOf(req.params.id);
-    return reply.send(by === undefined ? run : { ...run, trigger: by });
+    return reply.send(run);
   });
 
   app.get<{ Params: Params<'id'> }>('/runs/:id/timeline', { schema: { params: runParams } }, async (req, reply) => {

@@ -105,7 +105,7 @@ beforeAll(async () => {
   const people = new People({ token: TOKEN, store: await memoryBackend().people(), auth: AUTH });
   for (const who of [alice, bob, carol, dave]) tokens.set(who, await apiToken(people.store, who));
   app = await createApp({ people, limits: DEFAULT_LIMITS, log: () => {} });
-  registerApi(app, { engine, starter, metrics: createMetrics(starter, () => engine, () => plans), checkContext: createContextValidator(plans), triggerOf: () => null, peopleConfigured: true });
+  registerApi(app, { engine, starter, metrics: createMetrics(starter, () => engine, () => plans), checkContext: createContextValidator(plans), peopleConfigured: true });
   finishRoutes(app);
   await app.ready();
 }, 60_000);

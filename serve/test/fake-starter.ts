@@ -50,10 +50,11 @@ export class FakeStarter implements RunStarter {
   }
   async get(runId: string): Promise<RunView | null> {
     const r = this.runs.find((x) => x.runId === runId);
-    return r ? { planId: r.plan.plan, runId, status: r.status, steps: [], output: r.output } : null;
+    return r ? { planId: r.plan.plan, runId, status: r.status, steps: [], output: r.output, trigger: r.trigger } : null;
   }
   async list() {
-    return this.runs.map((r) => ({ runId: r.runId, planId: r.plan.plan, status: r.status }));
+    // Which trigger started each run, as the real starter reads it from the journal.
+    return this.runs.map((r) => ({ runId: r.runId, planId: r.plan.plan, status: r.status, trigger: r.trigger }));
   }
   async timeline(runId: string): Promise<JournalEntry[] | null> {
     return this.runs.some((r) => r.runId === runId) ? [{ type: 'execution_started' }] : null;

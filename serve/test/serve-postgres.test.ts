@@ -80,9 +80,15 @@ describe('orch serve on Postgres', () => {
       // `orch ui` over the same database: every run, and the resources view (rate hits in Postgres).
       const ui = await startServe([], { db: db.url, uiMode: true });
       servers.push(ui);
-      const listed = (await api(ui, 'GET', '/runs?limit=500')).json.runs as { runId: string; planId: string }[];
+      const listed = (await api(ui, 'GET', '/runs?limit=500')).json.runs as { runId: string; planId: string; trigger?: string | null }[];
       expect(listed.filter((r) => r.planId === 'on_ping')).toHaveLength(20);
       expect(listed.map((r) => r.runId)).toContain(id);
+      // Which trigger started each run comes from the shared journal, not from the server that started it.
+      expect(listed.filter((r) => r.planId === 'on_ping').every((r) => r.trigger === 'pinged')).toBe(true);
+      expect(listed.find((r) => r.runId === id)?.trigger).toBeNull();
+      const pinged = (await api(ui, 'GET', '/runs?trigger=pinged&limit=500')).json.runs as { planId: string }[];
+      expect(pinged.map((r) => r.planId)).toEqual(Array.from({ length: 20 }, () => 'on_ping'));
+      expect((await api(ui, 'GET', `/runs/${id}`)).json.trigger).toBeNull();
       const resources = await api(ui, 'GET', '/resources');
       expect(resources.status).toBe(200);
       expect(resources.json.resources.map((r: { name: string }) => r.name)).toContain('box');

@@ -101,4 +101,33 @@ describe.concurrent('orch serve: restart', () => {
       await second.stop();
     }
   });
+
+  it('which trigger started a run is read from the journal: the next server lists it, filters by it and shows it', async ({ expect }) => {
+    const db = join(tempDir(), 'runs.db');
+    const get = async (url: string, path: string) => (await http(url, 'GET', path, { token: TOKEN })).json;
+    const first = await startServe(['triggers.orch'], { db });
+    // Fired by hand: its `started_by` is the caller, not the trigger, so only the journaled trigger can say it.
+    const fired = await http(first.url, 'POST', '/triggers/by_hand/fire', { token: TOKEN, body: { product: 'kite' } });
+    expect(fired.status).toBe(202);
+    const byHand: string = fired.json.runId;
+    const posted: string = (await http(first.url, 'POST', '/runs', { token: TOKEN, body: { plan: 'campaign', input: { product: 'sail' } } })).json.runId;
+    for (const id of [byHand, posted])
+      await waitFor(async () => ((await get(first.url, `/runs/${id}`)).status === 'completed' ? true : undefined), 20_000, `run ${id} to complete`);
+    expect(await first.stop()).toBe(0);
+
+    const second = await startServe(['triggers.orch'], { db });
+    try {
+      const listed = (await get(second.url, '/runs')).runs as { runId: string; trigger?: string | null }[];
+      expect(listed.find((r) => r.runId === byHand)).toMatchObject({ trigger: 'by_hand' });
+      expect(listed.find((r) => r.runId === posted)).toMatchObject({ trigger: null });
+      expect((await get(second.url, '/runs?trigger=by_hand')).runs.map((r: { runId: string }) => r.runId)).toEqual([byHand]);
+      expect((await get(second.url, `/runs/${byHand}`)).trigger).toBe('by_hand');
+      expect((await get(second.url, `/runs/${posted}`)).trigger).toBeNull();
+      // The row's trigger is the one the run's own start journaled.
+      const created = (await get(second.url, `/runs/${byHand}/timeline`)).events[0];
+      expect(created).toMatchObject({ type: 'plan_created', trigger: 'by_hand' });
+    } finally {
+      expect(await second.stop()).toBe(0);
+    }
+  });
 });

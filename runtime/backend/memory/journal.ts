@@ -8,7 +8,7 @@
  */
 import type { EventData, EventType, JournalSink, RunEvent, RunSummary } from '../../scheduler/types.js';
 import { makeEvent } from '../../scheduler/journal-events.js';
-import type { AsyncJournal, ControlRow, RunRow } from '../async-journal.js';
+import { triggerColumn, type AsyncJournal, type ControlRow, type RunRow } from '../async-journal.js';
 import type { PruneResult } from '../retention.js';
 
 type Row = { -readonly [K in keyof RunRow]-?: RunRow[K] };
@@ -60,6 +60,7 @@ export class MemoryJournal implements JournalSink {
       input: null,
       owner_pid: process.pid,
       heartbeat_at: Date.now(),
+      trigger: null,
     }));
     Object.assign(run.row, {
       status: summary.status,
@@ -81,14 +82,14 @@ export class MemoryJournal implements JournalSink {
     return text === undefined ? undefined : (JSON.parse(text) as RunEvent);
   }
 
-  registerRun(runId: string, planName: string, ir: unknown, input: unknown, startedAt: number, parentId: string | null = null): void {
+  registerRun(runId: string, planName: string, ir: unknown, input: unknown, startedAt: number, parentId: string | null = null, trigger?: string | null): void {
     const irText = ir === null || ir === undefined ? null : this.redactText(JSON.stringify(ir));
     const inputText = this.redactText(JSON.stringify(input ?? {}));
     const existing = this.data.runs.get(runId);
     if (existing) Object.assign(existing.row, { ir: irText, input: inputText });
     else
       this.data.runs.set(runId, {
-        row: { id: runId, plan: planName, parent_id: parentId, status: 'running', started_at: startedAt, completed_at: null, cost: 0, error: null, ir: irText, input: inputText, owner_pid: process.pid, heartbeat_at: Date.now() },
+        row: { id: runId, plan: planName, parent_id: parentId, status: 'running', started_at: startedAt, completed_at: null, cost: 0, error: null, ir: irText, input: inputText, owner_pid: process.pid, heartbeat_at: Date.now(), trigger: triggerColumn(trigger) },
         events: [],
         lastSeq: 0,
       });
@@ -221,7 +222,7 @@ export function memoryAsyncJournal(journal: MemoryJournal): AsyncJournal {
       journal.redactText = f;
     },
     commit: (summary, events) => call(() => journal.commit(summary, events)),
-    registerRun: (runId, planName, ir, input, startedAt, parentId = null) => call(() => journal.registerRun(runId, planName, ir, input, startedAt, parentId)),
+    registerRun: (runId, planName, ir, input, startedAt, parentId = null, trigger) => call(() => journal.registerRun(runId, planName, ir, input, startedAt, parentId, trigger)),
     load: (runId) => call(() => journal.load(runId)),
     first: (runId) => call(() => journal.first(runId)),
     getRun: (runId) => call(() => journal.getRun(runId)),

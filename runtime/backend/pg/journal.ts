@@ -21,7 +21,7 @@ import { runCommitHooks, settled } from '../../scheduler/commit-hooks.js';
 import { makeEvent } from '../../scheduler/journal-events.js';
 import { decodeBatch, encodeBatches } from '../event-batch-text.js';
 import type { CommitHook, EventData, EventType, RunEvent, RunSummary } from '../../scheduler/types.js';
-import { LeaseLost, type AsyncJournal } from '../async-journal.js';
+import { LeaseLost, triggerColumn, type AsyncJournal } from '../async-journal.js';
 import type { PruneResult } from '../retention.js';
 import type { ControlRow, RunRow } from '../async-journal.js';
 import { openMigratedPool } from './migrations.js';
@@ -29,7 +29,7 @@ import { transaction } from './pool.js';
 import { displayUrl } from '../url.js';
 import { clusterTiming, DEFAULT_CLUSTER_TIMING } from '../../cluster/timing.js';
 
-const RUN_COLUMNS = 'r.id, r.plan, r.parent_id, r.status, r.started_at, r.completed_at, r.cost, r.error';
+const RUN_COLUMNS = 'r.id, r.plan, r.parent_id, r.status, r.started_at, r.completed_at, r.cost, r.error, r.trigger';
 const SELECT_RUN = `SELECT ${RUN_COLUMNS}, p.ir, r.input, r.owner_pid, r.heartbeat_at
   FROM orch.runs r LEFT JOIN orch.run_plans p ON p.run_id = r.id`;
 
@@ -222,17 +222,17 @@ export class PgJournal implements AsyncJournal {
     }
   }
 
-  async registerRun(runId: string, planName: string, ir: unknown, input: unknown, startedAt: number, parentId: string | null = null): Promise<void> {
+  async registerRun(runId: string, planName: string, ir: unknown, input: unknown, startedAt: number, parentId: string | null = null, trigger?: string | null): Promise<void> {
     const plan = await irBlob(ir, this.redactText);
     await transaction(this.pool, async (db) => {
       // A new top-level run is this process's from the start (epoch 1); sub-plan runs belong to
       // their parent's owner.
       const { rows } = await db.query<{ owner: string | null; owner_epoch: number }>(
-        `INSERT INTO orch.runs (id, plan, parent_id, status, started_at, input, owner_pid, heartbeat_at, owner, owner_epoch)
-         VALUES ($1, $2, $3, 'running', $4, $5, $6, ${NOW_MS}, $7, $8)
+        `INSERT INTO orch.runs (id, plan, parent_id, status, started_at, input, owner_pid, heartbeat_at, owner, owner_epoch, trigger)
+         VALUES ($1, $2, $3, 'running', $4, $5, $6, ${NOW_MS}, $7, $8, $9)
          ON CONFLICT (id) DO UPDATE SET input = excluded.input
          RETURNING owner, owner_epoch::int AS owner_epoch`,
-        [runId, planName, parentId, startedAt, this.redactText(JSON.stringify(input ?? {})), process.pid, parentId === null ? this.owner : null, parentId === null ? 1 : 0],
+        [runId, planName, parentId, startedAt, this.redactText(JSON.stringify(input ?? {})), process.pid, parentId === null ? this.owner : null, parentId === null ? 1 : 0, triggerColumn(trigger)],
       );
       if (parentId === null && rows[0]?.owner === this.owner) this.epochs.set(runId, rows[0].owner_epoch);
       if (plan)

@@ -427,6 +427,15 @@ CREATE VIEW orch.events (run_id, seq, ts, type, step_id, data) AS
        LATERAL (SELECT array_agg(x ORDER BY n) AS f FROM json_array_elements(e.v) WITH ORDINALITY AS p(x, n)) f;
 `,
   },
+  {
+    version: 17,
+    name: 'the trigger that started a run kept with its row',
+    sql: `
+-- Which trigger started the run (plan_created.trigger), for GET /runs without reading each run's
+-- events: the trigger's name, '' when none did, NULL when not known (rows of earlier versions).
+ALTER TABLE orch.runs ADD COLUMN trigger text;
+`,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -19,8 +19,8 @@ export function asyncJournal(journal: SqliteJournal): AsyncJournal {
       journal.redactText = f;
     },
     commit: (summary: RunSummary, events: readonly RunEvent[]) => call(() => journal.commit(summary, events)),
-    registerRun: async (runId, planName, ir, input, startedAt, parentId = null) =>
-      journal.registerBlob(runId, planName, await irBlob(ir, journal.redactText), input, startedAt, parentId),
+    registerRun: async (runId, planName, ir, input, startedAt, parentId = null, trigger) =>
+      journal.registerBlob(runId, planName, await irBlob(ir, journal.redactText), input, startedAt, parentId, trigger),
     load: (runId) => call(() => journal.load(runId)),
     first: (runId) => call(() => journal.events(runId).next().value ?? undefined),
     getRun: (runId) => call(() => journal.getRun(runId)),

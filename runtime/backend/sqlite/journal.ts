@@ -14,7 +14,7 @@ import { makeEvent } from '../../scheduler/journal-events.js';
 import type { EventData, EventType, JournalSink, RunEvent, RunSummary } from '../../scheduler/types.js';
 import type { PruneResult } from '../retention.js';
 import { openSharedSqlite, type SqlDatabase, type SqlStatement } from './driver.js';
-import type { ControlRow, RunRow } from '../async-journal.js';
+import { triggerColumn, type ControlRow, type RunRow } from '../async-journal.js';
 
 export type { ControlRow, RunRow };
 
@@ -31,7 +31,8 @@ CREATE TABLE IF NOT EXISTS runs (
   ir TEXT,
   input TEXT,
   owner_pid INTEGER,
-  heartbeat_at INTEGER
+  heartbeat_at INTEGER,
+  trigger TEXT
 );
 ${BATCH_SCHEMA}
 CREATE TABLE IF NOT EXISTS controls (
@@ -61,7 +62,14 @@ const BATCH_PAGE = 1000;
 const KEY_CACHE = 1000;
 
 const SELECT_RUN = `SELECT r.id, r.plan, r.parent_id, r.status, r.started_at, r.completed_at, r.cost, r.error,
-  COALESCE(p.ir, r.ir) AS ir, r.input, r.owner_pid, r.heartbeat_at FROM runs r LEFT JOIN run_plans p ON p.run_id = r.id`;
+  COALESCE(p.ir, r.ir) AS ir, r.input, r.owner_pid, r.heartbeat_at, r.trigger FROM runs r LEFT JOIN run_plans p ON p.run_id = r.id`;
+
+/** Journals written before a run row kept its trigger gain the column, NULL (not known) in their rows. */
+function migrateJournal(db: SqlDatabase): void {
+  migrateEvents(db);
+  const cols = db.prepare('PRAGMA table_info(runs)').all() as { name: string }[];
+  if (!cols.some((c) => c.name === 'trigger')) db.exec('ALTER TABLE runs ADD COLUMN trigger TEXT');
+}
 
 function withIrText(row: (Omit<RunRow, 'ir'> & { ir: string | Uint8Array | null }) | undefined): RunRow | undefined {
   if (row) checkedRunTimes(row);
@@ -103,7 +111,7 @@ export class SqliteJournal implements JournalSink {
   constructor(path: string) {
     this.path = path;
     if (path !== ':memory:') makeFolders(dirname(path));
-    this.db = openSharedSqlite(path, SCHEMA, migrateEvents);
+    this.db = openSharedSqlite(path, SCHEMA, migrateJournal);
     this.types = new EventTypeCodes(this.db);
     this.insertBatch = this.db.prepare('INSERT INTO event_batches (id, last_seq, ts, events) VALUES (?, ?, ?, ?)');
     this.selectBatches = this.db.prepare('SELECT id, ts, events FROM event_batches WHERE id BETWEEN ? AND ? ORDER BY id LIMIT ?');
@@ -218,21 +226,21 @@ export class SqliteJournal implements JournalSink {
   }
 
   /** Stores what resuming needs (the IR and the input) before the first event. */
-  registerRun(runId: string, planName: string, ir: unknown, input: unknown, startedAt: number, parentId: string | null = null): void {
-    this.registerBlob(runId, planName, irBlobSync(ir, this.redactText), input, startedAt, parentId);
+  registerRun(runId: string, planName: string, ir: unknown, input: unknown, startedAt: number, parentId: string | null = null, trigger?: string | null): void {
+    this.registerBlob(runId, planName, irBlobSync(ir, this.redactText), input, startedAt, parentId, trigger);
   }
 
   /** `registerRun` with the IR already in its stored form (`irBlob`). */
-  registerBlob(runId: string, planName: string, plan: Buffer | null, input: unknown, startedAt: number, parentId: string | null = null): void {
+  registerBlob(runId: string, planName: string, plan: Buffer | null, input: unknown, startedAt: number, parentId: string | null = null, trigger?: string | null): void {
     this.forgetKeys(runId);
     this.db.transaction(() => {
       this.db
         .prepare(
-          `INSERT INTO runs (id, plan, parent_id, status, started_at, ir, input, owner_pid, heartbeat_at)
-           VALUES (?, ?, ?, 'running', ?, NULL, ?, ?, ?)
+          `INSERT INTO runs (id, plan, parent_id, status, started_at, ir, input, owner_pid, heartbeat_at, trigger)
+           VALUES (?, ?, ?, 'running', ?, NULL, ?, ?, ?, ?)
            ON CONFLICT(id) DO UPDATE SET ir = NULL, input = excluded.input`,
         )
-        .run(runId, planName, parentId, startedAt, this.redactText(JSON.stringify(input ?? {})), process.pid, Date.now());
+        .run(runId, planName, parentId, startedAt, this.redactText(JSON.stringify(input ?? {})), process.pid, Date.now(), triggerColumn(trigger));
       if (plan) this.db.prepare('INSERT OR REPLACE INTO run_plans (run_id, ir) VALUES (?, ?)').run(runId, plan);
       else this.db.prepare('DELETE FROM run_plans WHERE run_id = ?').run(runId);
     })();
@@ -292,7 +300,7 @@ export class SqliteJournal implements JournalSink {
   listRuns(all = false, damaged?: (err: JournalCorrupt) => void): RunRow[] {
     const rows = this.db
       .prepare(
-        `SELECT r.id, r.plan, r.parent_id, r.status, r.started_at, r.completed_at, r.cost, r.error, r.owner_pid, r.heartbeat_at,
+        `SELECT r.id, r.plan, r.parent_id, r.status, r.started_at, r.completed_at, r.cost, r.error, r.owner_pid, r.heartbeat_at, r.trigger,
                 ${eventCountSql('k.key')} AS event_count
          FROM runs r LEFT JOIN run_keys k ON k.run_id = r.id ${all ? '' : 'WHERE r.parent_id IS NULL'} ORDER BY r.started_at DESC, r.id`,
       )

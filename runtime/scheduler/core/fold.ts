@@ -367,6 +367,7 @@ export function originFacts(d: Omit<RunOrigin, 'started_by'>): Omit<RunOrigin, '
   return {
     ...(d.caused_by ? { caused_by: d.caused_by } : {}),
     ...(d.chained_from !== undefined ? { chained_from: d.chained_from } : {}),
+    ...(d.trigger !== undefined ? { trigger: d.trigger } : {}),
     ...(d.people_bound !== undefined ? { people_bound: d.people_bound } : {}),
     ...(d.chain_people ? { chain_people: d.chain_people } : {}),
     ...(d.forked_from ? { forked_from: d.forked_from } : {}),

@@ -10,6 +10,8 @@ export interface RunOrigin {
   readonly started_by?: Starter;
   readonly caused_by?: Starter;
   readonly chained_from?: string;
+  /** The trigger that started the run, `null`: none did; absent: not said (`plan_created.trigger`). */
+  readonly trigger?: string | null;
   readonly people_bound?: boolean;
   readonly chain_people?: readonly Starter[];
   /** §9.2: the run and step `orch fork` started this run from. */
