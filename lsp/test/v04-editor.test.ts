@@ -51,6 +51,19 @@ source home { topic "home/+/motion" sets motion from payload.state == "ON" }
 simulate context { motion stale 20% }
 `;
 
+/** A plan, and a test of it in another file that exists on disk before the server starts (E0906 below). */
+const PLAN = `plan fetch_two {
+  step g = http_request(url: "https://example.com")
+}
+`;
+const TEST = `import "./fetch_two.orch" as f
+
+test "fetches" {
+  plan f.fetch_two
+  expect g.completed
+}
+`;
+
 let dir: string;
 let client: TestClient;
 let ua: string;
@@ -62,6 +75,8 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'b.orch'), B);
   writeFileSync(join(dir, 'home.orch'), HOME);
   writeFileSync(join(dir, 'orch.config.json'), '{}');
+  writeFileSync(join(dir, 'fetch_two.orch'), PLAN);
+  writeFileSync(join(dir, 'fetch_two.test.orch'), TEST);
   writeFileSync(join(dir, 'h.js'), 'export async function c() { return { reply_to: "a", category: "b" }; }\nexport async function w() { return { ok: true }; }\nexport async function g() { return { text: "hi" }; }\n');
   client = new TestClient();
   await client.initialize(dir);
@@ -334,5 +349,22 @@ test "unmocked" {
     const actions = await client.request<CodeAction[]>('textDocument/codeAction', { textDocument: { uri }, range: d.range, context: { diagnostics: [d] } });
     const add = actions.find((a) => a.title.startsWith('Add mock'));
     expect(applied(uri, text, add!)).toContain('\n  plan fetchit\n  mock http_request returns { status: 0, headers: {}, body: null }\n  expect');
+  });
+});
+
+describe('E0906 in the plan’s file, as orch check reports it (§9.2, §9.5)', () => {
+  it('shows at the step a test of another file leaves unmocked, with the test as related information, and goes with the mock', async () => {
+    const up = await client.open(join(dir, 'fetch_two.orch'), PLAN);
+    const diags = await client.diagnosticsFor(up, (d) => d.some((x) => x.code === 'E0906'));
+    const d = diags.find((x) => x.code === 'E0906') as Diagnostic;
+    expect(d.range.start).toEqual(positionOf(PLAN, 'g = http'));
+    expect(d.message).toMatch(/^under test "fetches", step g can call http_request/);
+    expect(d.relatedInformation?.map((r) => [r.location.uri.slice(r.location.uri.lastIndexOf('/') + 1), r.location.range.start, r.message]))
+      .toEqual([['fetch_two.test.orch', positionOf(TEST, 'f.fetch_two'), 'test "fetches" runs this plan']]);
+    // The test gains its mock (an unsaved edit): the plan's file is re-checked and the finding goes.
+    const ut = await client.open(join(dir, 'fetch_two.test.orch'), TEST);
+    const mocked = TEST.replace('  expect', '  mock http_request returns { status: 200, headers: {}, body: null }\n  expect');
+    await client.change(ut, [{ text: mocked }]);
+    await client.diagnosticsFor(up, (ds) => !ds.some((x) => x.code === 'E0906'), 1);
   });
 });
