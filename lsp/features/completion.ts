@@ -55,7 +55,9 @@ export function complete(text: string, offset: number, env: CompletionEnv): Comp
 
   // Member access: `generate.output.`, `input.`, `devices.`
   const member = /([A-Za-z_][A-Za-z0-9_]*(?:\s*\.\s*[A-Za-z_][A-Za-z0-9_]*)*)\s*\.\s*$/.exec(before);
-  if (member) return memberItems(member[1]!.split(/\s*\.\s*/), offset, index, tested, watchedPlan(text, frames));
+  // A test's `signal context.X = V` sets a signal: a derived one is computed, not set (E0905).
+  const setting = tested !== undefined && /^\s*signal\s+context\s*\.\s*$/.test(before);
+  if (member) return memberItems(member[1]!.split(/\s*\.\s*/), offset, index, tested, watchedPlan(text, frames), setting);
 
   // Inside `${ … }` of a string: an expression.
   if (top?.header === '${') return expressionItems(index, offset, tested);
@@ -308,6 +310,7 @@ function testValueKeys(index: FileIndex, frames: readonly Frame[], text: string,
   const top = frames[at];
   if (!tested || top?.bracket !== '{' || innermostBlock(frames.slice(0, at))?.header !== 'test') return undefined;
   let record: RecordType | undefined;
+  let fields: readonly FieldDecl[] | undefined;
   if (top.header === 'mock' && (top.wordBefore === 'returns' || top.wordBefore === 'then')) {
     const lineStart = text.lastIndexOf('\n', top.offset) + 1;
     const cap = /^\s*mock\s+([A-Za-z_][A-Za-z0-9_.]*)/.exec(text.slice(lineStart, top.offset))?.[1];
@@ -317,10 +320,16 @@ function testValueKeys(index: FileIndex, frames: readonly Frame[], text: string,
   } else if (top.header === 'input' && top.wordBefore === 'input') {
     const scope = scopePlan(index, offset, tested);
     record = scope ? ((scope.plan.node as PlanDecl).input as RecordType | undefined) : undefined;
+  } else if (top.header === 'context' && top.wordBefore === 'context') {
+    // The signals the run starts with (§9.2): the tested plan's file's, not a derived one (computed).
+    const scope = scopePlan(index, offset, tested);
+    const signals = scope?.table.fields.get(contextFieldsKey(scope.plan.file))?.values() ?? [];
+    fields = [...signals].map((f) => f.node as FieldDecl).filter((f) => !f.default);
   }
-  if (record?.kind !== 'RecordType') return undefined;
+  if (record?.kind === 'RecordType') fields = record.fields;
+  if (!fields) return undefined;
   const given = new Set([...text.slice(top.offset + 1, offset).matchAll(/([A-Za-z_][A-Za-z0-9_]*)\s*:/g)].map((m) => m[1]!));
-  return record.fields.filter((f) => !given.has(f.name.name)).map((f) => ({
+  return fields.filter((f) => !given.has(f.name.name)).map((f) => ({
     label: f.name.name, kind: CompletionItemKind.Field, detail: typeText(f.type),
     insertText: `${f.name.name}: `, documentation: f.doc ? { kind: 'markdown', value: f.doc } : undefined,
   }));
@@ -389,7 +398,7 @@ function argumentItems(target: OrchSymbol, argsText: string): CompletionItem[] {
     });
 }
 
-function memberItems(path: readonly string[], offset: number, index: FileIndex | undefined, tested?: string, watched?: string): CompletionItem[] {
+function memberItems(path: readonly string[], offset: number, index: FileIndex | undefined, tested?: string, watched?: string, setting = false): CompletionItem[] {
   if (!index) return [];
   const [root, ...rest] = path;
   if (!root) return [];
@@ -403,7 +412,12 @@ function memberItems(path: readonly string[], offset: number, index: FileIndex |
     const plan = planAt(index, offset);
     return plan ? fieldItems(index, fieldsKey(plan.key, 'input')) : [];
   }
-  if (root === 'context' && rest.length === 0) return fieldItems(index, contextFieldsKey(index.file));
+  if (root === 'context' && rest.length === 0) {
+    // In a test (`signal context.X`), the signals of the tested plan's file.
+    const own = planAt(index, offset) ? undefined : scopePlan(index, offset, tested);
+    const signals = own ? own.table.fields.get(contextFieldsKey(own.plan.file)) : index.fields.get(contextFieldsKey(index.file));
+    return [...(signals?.values() ?? [])].filter((f) => !setting || !(f.node as FieldDecl).default).map((f) => symbolItem(f));
+  }
   // An `after` trigger's `event.output` is the watched plan's output (§9.1): the keys it gives.
   if (root === 'event' && rest.length === 1 && rest[0] === 'output' && watched) {
     const plan = resolvePlan(index, watched);

@@ -368,3 +368,40 @@ describe('E0906 in the plan’s file, as orch check reports it (§9.2, §9.5)', 
     await client.diagnosticsFor(up, (ds) => !ds.some((x) => x.code === 'E0906'), 1);
   });
 });
+
+describe('a test’s signals (§9.2, §9.4) in completion', () => {
+  const GUARDED = `context {
+  fraud_score: number  max_age 1h
+  risky: bool = context.fraud_score > 0.5
+}
+capability pay { kind tool  input { n: number }  output { ok: bool }  handler "./h.js#w" }
+plan guarded {
+  step p = pay(n: 1) when not context.risky
+}
+`;
+  const GUARD_TEST = `import "./guarded.orch" as g
+
+test "guards" {
+  plan g.guarded
+  context { fraud_score: 0.1 }
+  signal context.fraud_score = 0.9 at 1h
+}
+`;
+
+  it('`context { … }` and `signal context.` offer the tested plan’s signals a test can set (a derived one is computed: E0905)', async () => {
+    writeFileSync(join(dir, 'guarded.orch'), GUARDED);
+    await client.open(join(dir, 'guarded.orch'), GUARDED);
+    const ut = await client.open(join(dir, 'guards.orch'), GUARD_TEST);
+    const labels = async (needle: string, delta: number): Promise<string[]> => {
+      const r = await client.request<CompletionItem[] | { items: CompletionItem[] }>('textDocument/completion', at(ut, GUARD_TEST, needle, delta));
+      return (Array.isArray(r) ? r : r.items).map((i) => i.label);
+    };
+    expect(await labels('context { ', 'context { '.length)).toEqual(['fraud_score']);
+    expect(await labels('signal context.', 'signal context.'.length)).toEqual(['fraud_score']);
+    // Read in an expect, a derived signal is a value like any other.
+    const reading = GUARD_TEST.replace('  signal', '  expect context.\n  signal');
+    await client.change(ut, [{ text: reading }]);
+    const r = await client.request<CompletionItem[]>('textDocument/completion', { textDocument: { uri: ut }, position: positionOf(reading, 'expect context.', 'expect context.'.length) });
+    expect(r.map((i) => i.label)).toEqual(['fraud_score', 'risky']);
+  });
+});
