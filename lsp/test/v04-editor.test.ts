@@ -131,6 +131,22 @@ describe('labels and freshness in hovers', () => {
     expect(await hoverText(ub, B, 'a.triage', 3)).toContain('plan triage(body: string @untrusted)');
   });
 
+  it('a step shows its labels (§9.3): its output’s class, and the class and integrity of what it reads, with where from', async () => {
+    const text = `capability classify { kind llm  input { text: string }  output { reply_to: string }  handler "./h.js#c" }
+capability store { kind tool  input { v: string }  output { ok: bool }  handler "./h.js#w" }
+plan keep {
+  input { body: string @untrusted @personal }
+  step c = classify(text: input.body)
+  step s = store(v: c.output.reply_to)
+}
+`;
+    const uri = await client.open(join(dir, 'keep.orch'), text);
+    const shown = await hoverText(uri, text, 'step s', 5);
+    expect(shown).toContain('- data: its output is of class **personal**');
+    expect(shown).toContain('- reads: class **personal**, **untrusted** — from c, input.body');
+    expect(await hoverText(uri, text, 'step c', 5)).toContain('- reads: class **personal**, **untrusted** — from input.body');
+  });
+
   it('a signal shows its max_age, a derived one its hold', async () => {
     expect(await hoverText(uh, HOME, 'sets motion', 6)).toContain('context motion: bool @personal max_age 2m');
     expect(await hoverText(uh, HOME, 'occupied: bool')).toContain('context occupied: bool = context.motion hold 10m');
