@@ -57,7 +57,7 @@ export function complete(text: string, offset: number, env: CompletionEnv): Comp
   const member = /([A-Za-z_][A-Za-z0-9_]*(?:\s*\.\s*[A-Za-z_][A-Za-z0-9_]*)*)\s*\.\s*$/.exec(before);
   // A test's `signal context.X = V` sets a signal: a derived one is computed, not set (E0905).
   const setting = tested !== undefined && /^\s*signal\s+context\s*\.\s*$/.test(before);
-  if (member) return memberItems(member[1]!.split(/\s*\.\s*/), offset, index, tested, watchedPlan(text, frames), setting);
+  if (member) return memberItems(member[1]!.split(/\s*\.\s*/), offset, index, tested, watchedPlan(text, frames), setting, aliasTakes(before, frames));
 
   // Inside `${ … }` of a string: an expression.
   if (top?.header === '${') return expressionItems(index, offset, tested);
@@ -398,7 +398,16 @@ function argumentItems(target: OrchSymbol, argsText: string): CompletionItem[] {
     });
 }
 
-function memberItems(path: readonly string[], offset: number, index: FileIndex | undefined, tested?: string, watched?: string, setting = false): CompletionItem[] {
+/** What a name after an import's alias must be where it stands: a test's `plan` and a `run` name a plan, a test's `mock` and `calls(…)` a capability. */
+function aliasTakes(before: string, frames: readonly Frame[]): OrchSymbolKind | undefined {
+  const inTest = frames.some((f) => f.bracket === '{' && f.header === 'test');
+  if (/\brun\s+[A-Za-z_][A-Za-z0-9_]*\s*\.\s*$/.test(before) || (inTest && /^\s*plan\s+[A-Za-z_][A-Za-z0-9_]*\s*\.\s*$/.test(before))) return 'plan';
+  return inTest && /(^\s*mock\s+|\bcalls\s*\(\s*)[A-Za-z_][A-Za-z0-9_]*\s*\.\s*$/.test(before) ? 'capability' : undefined;
+}
+
+function memberItems(
+  path: readonly string[], offset: number, index: FileIndex | undefined, tested?: string, watched?: string, setting = false, aliasKind?: OrchSymbolKind,
+): CompletionItem[] {
   if (!index) return [];
   const [root, ...rest] = path;
   if (!root) return [];
@@ -406,7 +415,7 @@ function memberItems(path: readonly string[], offset: number, index: FileIndex |
     [...(table?.fields.get(key)?.values() ?? [])].map((f) => symbolItem(f));
 
   const qualifier = index.qualifiers.get(root);
-  if (qualifier && rest.length === 0) return [...qualifier.topLevel.values()].map((s) => symbolItem(s));
+  if (qualifier && rest.length === 0) return [...qualifier.topLevel.values()].filter((s) => !aliasKind || s.kind === aliasKind).map((s) => symbolItem(s));
 
   if (root === 'input' && rest.length === 0) {
     const plan = planAt(index, offset);

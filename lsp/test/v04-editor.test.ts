@@ -317,6 +317,10 @@ describe('completion inside a test block names the plan under test (§9.2)', () 
     expect(await completeAfter('  mock a.classify returns { category: "x", ')).toEqual(['reply_to']);
     expect(await completeAfter('  input { ')).toEqual(['body']);
     expect(await completeAfter('  mock a.classify returns { reply_to: "a", category: "b" } then { ')).toEqual(['reply_to', 'category']);
+    // After the import's alias, what the position takes: a plan after `plan`, a capability after `mock` and in `calls(…)`.
+    expect(await completeAfter('  mock a.')).toEqual(['classify', 'wipe']);
+    expect(await completeAfter('  expect len(calls(a.')).toEqual(['classify', 'wipe']);
+    expect(await completeAfter('  plan a.')).toEqual(['triage']);
     await client.change(ub, [{ text: B }]);
   });
 });
