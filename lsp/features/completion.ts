@@ -57,6 +57,11 @@ export function complete(text: string, offset: number, env: CompletionEnv): Comp
   const member = /([A-Za-z_][A-Za-z0-9_]*(?:\s*\.\s*[A-Za-z_][A-Za-z0-9_]*)*)\s*\.\s*$/.exec(before);
   // A test's `signal context.X = V` sets a signal: a derived one is computed, not set (E0905).
   const setting = tested !== undefined && /^\s*signal\s+context\s*\.\s*$/.test(before);
+  // `mock CAP where input.` (§9.2): the condition reads the call's input.
+  const mocked = tested === undefined ? undefined : /^\s*mock\s+([A-Za-z_][A-Za-z0-9_.]*)\s+where\b/.exec(before)?.[1];
+  if (member && mocked && index && /^\s*input\b/.test(member[1]!)) {
+    return recordItems(walkRecord(capabilityWritten(index, mocked)?.input, member[1]!.split(/\s*\.\s*/).slice(1), index));
+  }
   if (member) return memberItems(member[1]!.split(/\s*\.\s*/), offset, index, tested, watchedPlan(text, frames), setting, aliasTakes(before, frames));
 
   // Inside `${ … }` of a string: an expression.
@@ -314,9 +319,7 @@ function testValueKeys(index: FileIndex, frames: readonly Frame[], text: string,
   if (top.header === 'mock' && (top.wordBefore === 'returns' || top.wordBefore === 'then')) {
     const lineStart = text.lastIndexOf('\n', top.offset) + 1;
     const cap = /^\s*mock\s+([A-Za-z_][A-Za-z0-9_.]*)/.exec(text.slice(lineStart, top.offset))?.[1];
-    const parts = cap?.split('.') ?? [];
-    const sym = parts.length === 1 ? index.visible.get(parts[0]!) : index.qualifiers.get(parts.slice(0, -1).join('.'))?.topLevel.get(parts[parts.length - 1]!);
-    record = sym?.kind === 'capability' ? ((sym.node as CapabilityDecl).output as RecordType | undefined) : undefined;
+    record = cap ? (capabilityWritten(index, cap)?.output as RecordType | undefined) : undefined;
   } else if (top.header === 'input' && top.wordBefore === 'input') {
     const scope = scopePlan(index, offset, tested);
     record = scope ? ((scope.plan.node as PlanDecl).input as RecordType | undefined) : undefined;
@@ -333,6 +336,21 @@ function testValueKeys(index: FileIndex, frames: readonly Frame[], text: string,
     label: f.name.name, kind: CompletionItemKind.Field, detail: typeText(f.type),
     insertText: `${f.name.name}: `, documentation: f.doc ? { kind: 'markdown', value: f.doc } : undefined,
   }));
+}
+
+/** A capability as this file writes it, `name` or `alias.name`. */
+function capabilityWritten(index: FileIndex, written: string): CapabilityDecl | undefined {
+  const parts = written.split('.');
+  const sym = parts.length === 1 ? index.visible.get(parts[0]!) : index.qualifiers.get(parts.slice(0, -1).join('.'))?.topLevel.get(parts[parts.length - 1]!);
+  return sym?.kind === 'capability' ? (sym.node as CapabilityDecl) : undefined;
+}
+
+/** The fields of a record type, as completion items. */
+function recordItems(record: RecordType | undefined): CompletionItem[] {
+  return record ? record.fields.map((f) => ({
+    label: f.name.name, kind: CompletionItemKind.Field, detail: typeText(f.type),
+    documentation: f.doc ? { kind: 'markdown', value: f.doc } : undefined,
+  })) : [];
 }
 
 /** The `plan P` line of the `test` block the cursor is in, if any. */
@@ -436,6 +454,12 @@ function memberItems(
   if (root === 'run' && rest.length === 0) {
     return Object.entries(RUN_ATTRIBUTES).map(([a, doc]) => ({ label: a, kind: CompletionItemKind.Property, detail: doc }));
   }
+  // A test's `run.output` is the tested plan's output (§9.2): the keys it gives.
+  if (root === 'run' && rest.length === 1 && rest[0] === 'output' && tested) {
+    const plan = resolvePlan(index, tested);
+    const out = plan ? (plan.node as PlanDecl).output : undefined;
+    return out ? out.fields.map((f) => ({ label: f.key.name, kind: CompletionItemKind.Field, detail: `output of plan ${plan!.name}` })) : [];
+  }
 
   const scope = scopePlan(index, offset, tested);
   const steps = scope ? scope.table.steps.get(scope.plan.key) : undefined;
@@ -448,20 +472,17 @@ function memberItems(
     if (rest.length === 0) {
       return Object.entries(STEP_ATTRIBUTES).map(([a, doc]) => ({ label: a, kind: CompletionItemKind.Property, detail: doc }));
     }
-    if (rest[0] === 'output') {
-      const output = outputTypeOfStep(step, index);
-      const record = walkRecord(output?.type, rest.slice(1), output?.table ?? index);
-      return record ? record.fields.map((f) => ({
-        label: f.name.name, kind: CompletionItemKind.Field, detail: typeText(f.type),
-        documentation: f.doc ? { kind: 'markdown', value: f.doc } : undefined,
-      })) : [];
+    // `.output.` the capability's answer; `.input.` what it was called with (a test's `charge.input.amount`).
+    if (rest[0] === 'output' || rest[0] === 'input') {
+      const shape = recordOfStep(step, index, rest[0]);
+      return recordItems(walkRecord(shape?.type, rest.slice(1), shape?.table ?? index));
     }
   }
   return [];
 }
 
-/** The output type of a step's capability, and the declarations its type names resolve in. */
-function outputTypeOfStep(step: OrchSymbol, index: FileIndex): { type: TypeExpr | undefined; table: DeclarationTable } | undefined {
+/** The input or output type of a step's capability, and the declarations its type names resolve in. */
+function recordOfStep(step: OrchSymbol, index: FileIndex, role: 'input' | 'output'): { type: TypeExpr | undefined; table: DeclarationTable } | undefined {
   const node = step.node as StepDecl;
   if (node.action.kind !== 'CapabilityCall') return undefined;
   const parts = node.action.capability.parts.map((p) => p.name);
@@ -470,7 +491,7 @@ function outputTypeOfStep(step: OrchSymbol, index: FileIndex): { type: TypeExpr 
     ? (parts.length === 1 ? index.tables.get(step.file)?.topLevel.get(parts[0]!) : undefined)
     : parts.length === 1 ? index.visible.get(parts[0]!) : index.qualifiers.get(parts.slice(0, -1).join('.'))?.topLevel.get(parts[parts.length - 1]!);
   if (cap?.kind !== 'capability') return undefined;
-  return { type: (cap.node as CapabilityDecl).output, table: index.tables.get(cap.file) ?? index };
+  return { type: (cap.node as CapabilityDecl)[role], table: index.tables.get(cap.file) ?? index };
 }
 
 /** Follows `.a.b` through record types (and local aliases) to the record whose fields to offer. */

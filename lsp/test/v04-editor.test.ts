@@ -321,6 +321,9 @@ describe('completion inside a test block names the plan under test (§9.2)', () 
     expect(await completeAfter('  mock a.')).toEqual(['classify', 'wipe']);
     expect(await completeAfter('  expect len(calls(a.')).toEqual(['classify', 'wipe']);
     expect(await completeAfter('  plan a.')).toEqual(['triage']);
+    // What the CLI types in a test: a step's input, the input a `where` reads (the mocked capability's).
+    expect(await completeAfter('  expect c.input.')).toEqual(['text']);
+    expect(await completeAfter('  mock a.classify where input.')).toEqual(['text']);
     await client.change(ub, [{ text: B }]);
   });
 });
@@ -386,6 +389,25 @@ describe('E0906 in the plan’s file, as orch check reports it (§9.2, §9.5)', 
     const mocked = TEST.replace('  expect', '  mock http_request returns { status: 200, headers: {}, body: null }\n  expect');
     await client.change(ut, [{ text: mocked }]);
     await client.diagnosticsFor(up, (ds) => !ds.some((x) => x.code === 'E0906'), 1);
+  });
+});
+
+describe('a test’s run.output in completion (§9.2)', () => {
+  it('offers the keys of the tested plan’s output', async () => {
+    const text = `capability hi { kind tool  input { n: number }  output { ok: bool }  handler "./h.js#w" }
+plan said {
+  step h = hi(n: 1)
+  output { ok: h.output.ok, count: 1 }
+}
+
+test "says" {
+  plan said
+  expect run.output.
+}
+`;
+    const uri = await client.open(join(dir, 'said.orch'), text);
+    const r = await client.request<CompletionItem[]>('textDocument/completion', { textDocument: { uri }, position: positionOf(text, 'run.output.', 'run.output.'.length) });
+    expect(r.map((i) => i.label)).toEqual(['ok', 'count']);
   });
 });
 
