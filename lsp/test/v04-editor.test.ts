@@ -384,6 +384,10 @@ describe('E0906 in the plan’s file, as orch check reports it (§9.2, §9.5)', 
     expect(d.message).toMatch(/^under test "fetches", step g can call http_request/);
     expect(d.relatedInformation?.map((r) => [r.location.uri.slice(r.location.uri.lastIndexOf('/') + 1), r.location.range.start, r.message]))
       .toEqual([['fetch_two.test.orch', positionOf(TEST, 'f.fetch_two'), 'test "fetches" runs this plan']]);
+    // Its fix adds the mock to the test, in the test's file.
+    const actions = await client.request<CodeAction[]>('textDocument/codeAction', { textDocument: { uri: up }, range: d.range, context: { diagnostics: [d] } });
+    const add = actions.find((a) => a.title.startsWith('Add mock'));
+    expect(Object.keys(add?.edit?.changes ?? {}).map((u) => u.slice(u.lastIndexOf('/') + 1))).toEqual(['fetch_two.test.orch']);
     // The test gains its mock (an unsaved edit): the plan's file is re-checked and the finding goes.
     const ut = await client.open(join(dir, 'fetch_two.test.orch'), TEST);
     const mocked = TEST.replace('  expect', '  mock http_request returns { status: 200, headers: {}, body: null }\n  expect');
