@@ -138,8 +138,20 @@ export function complete(text: string, offset: number, env: CompletionEnv): Comp
 
 /** The file's context signals a message or a simulation sets: not a derived one, which is computed. */
 function settableSignals(index: FileIndex | undefined): CompletionItem[] {
-  const signals = index?.fields.get(contextFieldsKey(index.file))?.values() ?? [];
-  return [...signals].filter((f) => !(f.node as FieldDecl).default).map((f) => symbolItem(f));
+  return (index ? programSignals(index) : []).filter((f) => !(f.node as FieldDecl).default).map((f) => symbolItem(f));
+}
+
+/**
+ * The context signals the file's program declares: a context is the program's, whichever file
+ * declares it (the compiler merges every `context { … }` block), so the file's own and those of
+ * the files it imports (a test's, the tested plan's file's).
+ */
+function programSignals(index: FileIndex): OrchSymbol[] {
+  const byName = new Map<string, OrchSymbol>();
+  for (const table of [index, ...index.tables.values()]) {
+    for (const f of table.fields.get(contextFieldsKey(table.file))?.values() ?? []) if (!byName.has(f.name)) byName.set(f.name, f);
+  }
+  return [...byName.values()];
 }
 
 function innermostBlock(frames: readonly Frame[]): Frame | undefined {
@@ -325,9 +337,7 @@ function testValueKeys(index: FileIndex, frames: readonly Frame[], text: string,
     record = scope ? ((scope.plan.node as PlanDecl).input as RecordType | undefined) : undefined;
   } else if (top.header === 'context' && top.wordBefore === 'context') {
     // The signals the run starts with (§9.2): the tested plan's file's, not a derived one (computed).
-    const scope = scopePlan(index, offset, tested);
-    const signals = scope?.table.fields.get(contextFieldsKey(scope.plan.file))?.values() ?? [];
-    fields = [...signals].map((f) => f.node as FieldDecl).filter((f) => !f.default);
+    fields = programSignals(index).map((f) => f.node as FieldDecl).filter((f) => !f.default);
   }
   if (record?.kind === 'RecordType') fields = record.fields;
   if (!fields) return undefined;
@@ -440,10 +450,7 @@ function memberItems(
     return plan ? fieldItems(index, fieldsKey(plan.key, 'input')) : [];
   }
   if (root === 'context' && rest.length === 0) {
-    // In a test (`signal context.X`), the signals of the tested plan's file.
-    const own = planAt(index, offset) ? undefined : scopePlan(index, offset, tested);
-    const signals = own ? own.table.fields.get(contextFieldsKey(own.plan.file)) : index.fields.get(contextFieldsKey(index.file));
-    return [...(signals?.values() ?? [])].filter((f) => !setting || !(f.node as FieldDecl).default).map((f) => symbolItem(f));
+    return programSignals(index).filter((f) => !setting || !(f.node as FieldDecl).default).map((f) => symbolItem(f));
   }
   // An `after` trigger's `event.output` is the watched plan's output (§9.1): the keys it gives.
   if (root === 'event' && rest.length === 1 && rest[0] === 'output' && watched) {

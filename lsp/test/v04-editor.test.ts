@@ -212,6 +212,16 @@ describe('context signals (§9.4) in the editor', () => {
     expect(await labels('motion stale 20%', 7)).toEqual(['stale']);
   });
 
+  it('`context.` offers the signals a context block of an imported file declares (the context is the program’s)', async () => {
+    const text = `import "./home.orch" as home
+trigger warm { when context. run p }
+plan p { step w = wait 1s }
+`;
+    const uri = await client.open(join(dir, 'warm.orch'), text);
+    const r = await client.request<CompletionItem[]>('textDocument/completion', { textDocument: { uri }, position: positionOf(text, 'context.', 'context.'.length) });
+    expect(r.map((i) => i.label)).toEqual(['motion', 'occupied']);
+  });
+
   it('a source’s `sets` and `simulate context` name the signal: renaming it renames them', async () => {
     const edit = await client.request<WorkspaceEdit>('textDocument/rename', { ...at(uh, HOME, 'motion: bool'), newName: 'moving' });
     expect(edit.changes?.[uh]?.map((e) => `${e.range.start.line}:${e.range.start.character}`)).toEqual(['1:2', '2:27', '4:41', '5:19']);
