@@ -403,6 +403,10 @@ describe('E0906 in the plan’s file, as orch check reports it (§9.2, §9.5)', 
     const mocked = TEST.replace('  expect', '  mock http_request returns { status: 200, headers: {}, body: null }\n  expect');
     await client.change(ut, [{ text: mocked }]);
     await client.diagnosticsFor(up, (ds) => !ds.some((x) => x.code === 'E0906'), 1);
+    // Closed unsaved, the test on disk has no mock again: the plan's file shows the finding again.
+    const before = new Set(client.published(up).map((p) => p.diagnostics));
+    await client.connection.sendNotification('textDocument/didClose', { textDocument: { uri: ut } });
+    await client.diagnosticsFor(up, (ds) => !before.has(ds) && ds.some((x) => x.code === 'E0906'), 1);
   });
 });
 
