@@ -165,7 +165,7 @@ export class Checker {
    * files that import `path` and hold a test block are checked for them.
    */
   private withTestFindings(path: string, diagnostics: readonly Diagnostic[]): readonly Diagnostic[] {
-    const testers = this.workspace.filesReferencing(path).filter((f) => f !== path && TEST_BLOCK.test(this.workspace.textOf(f) ?? ''));
+    const testers = this.workspace.filesReferencing(path, (f) => TEST_BLOCK.test(this.workspace.textOf(f) ?? '')).filter((f) => f !== path);
     if (!testers.length) return diagnostics;
     const self = resolve(path);
     const seen = new Set(diagnostics.map(diagnosticKey));
