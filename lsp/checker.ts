@@ -86,7 +86,7 @@ export class Checker {
     } catch {
       return inProcess();
     }
-    const diagnostics = this.usedElsewhereDropped(path, shownIn(path, checked.diagnostics));
+    const diagnostics = this.withTestFindings(path, this.usedElsewhereDropped(path, shownIn(path, checked.diagnostics)));
     // Cached under the generation the check started from; a newer state gets a new check.
     this.diagnosticsOnly.set(path, { generation, diagnostics, imports: checked.imports, syntaxErrors: checked.syntaxErrors });
     return { diagnostics, imports: checked.imports };
@@ -138,22 +138,51 @@ export class Checker {
     if (!diagnostics.some(isUnusedDeclaration)) return diagnostics;
     const importers = this.workspace.filesReferencing(path).filter((f) => f !== path);
     if (!importers.length) return diagnostics;
-    const generation = this.workspace.generation;
-    const checks = importers.map((entry) => {
-      let hit = this.importerChecks.get(entry);
-      if (!hit || hit.generation !== generation) {
-        hit = { generation, diagnostics: check({ entry, host: this.host }) };
-        this.importerChecks.set(entry, hit);
-      }
-      // An importer's program loads `path` (it imports it, directly or not).
-      return { files: [path], diagnostics: hit.diagnostics };
-    });
+    // An importer's program loads `path` (it imports it, directly or not).
+    const checks = importers.map((entry) => ({ files: [path], diagnostics: this.importerCheck(entry) }));
     const keep = unusedAcrossChecks([{ files: [path], diagnostics }, ...checks]);
     return diagnostics.filter(keep);
   }
 
   /** Every diagnostic of an importer's check (W0601 of the files it imports included), by entry. */
   private readonly importerChecks = new Map<string, { generation: number; diagnostics: readonly Diagnostic[] }>();
+
+  /** An importer's whole check for this workspace state (kept until the next edit). */
+  private importerCheck(entry: string): readonly Diagnostic[] {
+    const generation = this.workspace.generation;
+    let hit = this.importerChecks.get(entry);
+    if (!hit || hit.generation !== generation) {
+      hit = { generation, diagnostics: check({ entry, host: this.host }) };
+      this.importerChecks.set(entry, hit);
+    }
+    return hit.diagnostics;
+  }
+
+  /**
+   * A test in another file finds problems located in `path` — E0906 at the plan's step (§9.2,
+   * §9.5) — that `path`'s own check cannot see: `orch check` on the project reports them here, so
+   * the editor does too (the test's file shows them as well, see `shownIn`). Only workspace
+   * files that import `path` and hold a test block are checked for them.
+   */
+  private withTestFindings(path: string, diagnostics: readonly Diagnostic[]): readonly Diagnostic[] {
+    const testers = this.workspace.filesReferencing(path, (f) => TEST_BLOCK.test(this.workspace.textOf(f) ?? '')).filter((f) => f !== path);
+    if (!testers.length) return diagnostics;
+    const self = resolve(path);
+    const seen = new Set(diagnostics.map(diagnosticKey));
+    const out = [...diagnostics];
+    for (const tester of testers) {
+      const from = resolve(tester);
+      for (const d of this.importerCheck(tester)) {
+        if (resolve(d.file) !== self || !d.related?.some((r) => resolve(r.file) === from)) continue;
+        const k = diagnosticKey(d);
+        if (!seen.has(k)) {
+          seen.add(k);
+          out.push(d);
+        }
+      }
+    }
+    return out;
+  }
 
   dispose(): void {
     this.thread.dispose();
@@ -169,7 +198,7 @@ export class Checker {
     if (full && full.generation === generation) return full.diagnostics;
     const hit = this.diagnosticsOnly.get(path);
     if (hit && hit.generation === generation) return hit.diagnostics;
-    const diagnostics = this.usedElsewhereDropped(path, shownIn(path, check({ entry: path, host: this.host })));
+    const diagnostics = this.withTestFindings(path, this.usedElsewhereDropped(path, shownIn(path, check({ entry: path, host: this.host }))));
     this.diagnosticsOnly.set(path, { generation, diagnostics });
     return diagnostics;
   }
@@ -184,7 +213,7 @@ export class Checker {
     const result: CheckResult = {
       path,
       generation,
-      diagnostics: this.usedElsewhereDropped(path, shownIn(path, out.diagnostics)),
+      diagnostics: this.withTestFindings(path, this.usedElsewhereDropped(path, shownIn(path, out.diagnostics))),
       model: out.model,
       plans: out.plans,
     };
@@ -203,6 +232,11 @@ export class Checker {
     this.importerChecks.delete(path);
   }
 }
+
+/** A `test "…"` block opens in the file (a cheap look before checking it). */
+const TEST_BLOCK = /(^|\n)\s*test\s+"/;
+
+const diagnosticKey = (d: Diagnostic): string => `${d.code}\u0000${d.range.start.offset}\u0000${d.range.end.offset}\u0000${d.message}`;
 
 /**
  * What the editor shows in `path` of a check of it: the diagnostics located in it (an imported

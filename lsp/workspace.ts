@@ -194,11 +194,14 @@ export class Workspace {
     return open.filter((p) => p !== path && this.imports(p, path));
   }
 
-  /** `file` and every workspace file that imports it (directly or not); std files: all files. */
-  filesReferencing(file: string): string[] {
-    const all = this.allFiles();
+  /**
+   * `file` and every workspace file that imports it (directly or not); std files: all files.
+   * `only` picks the files worth asking (cheaper than following every file's imports).
+   */
+  filesReferencing(file: string, only: (p: string) => boolean = () => true): string[] {
+    const all = this.allFiles().filter((p) => p !== file && only(p));
     if (this.isStd(file)) return [file, ...all];
-    return [file, ...all.filter((p) => p !== file && this.imports(p, file))];
+    return [file, ...all.filter((p) => this.imports(p, file))];
   }
 
   /**

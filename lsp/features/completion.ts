@@ -55,7 +55,14 @@ export function complete(text: string, offset: number, env: CompletionEnv): Comp
 
   // Member access: `generate.output.`, `input.`, `devices.`
   const member = /([A-Za-z_][A-Za-z0-9_]*(?:\s*\.\s*[A-Za-z_][A-Za-z0-9_]*)*)\s*\.\s*$/.exec(before);
-  if (member) return memberItems(member[1]!.split(/\s*\.\s*/), offset, index, tested, watchedPlan(text, frames));
+  // A test's `signal context.X = V` sets a signal: a derived one is computed, not set (E0905).
+  const setting = tested !== undefined && /^\s*signal\s+context\s*\.\s*$/.test(before);
+  // `mock CAP where input.` (§9.2): the condition reads the call's input.
+  const mocked = tested === undefined ? undefined : /^\s*mock\s+([A-Za-z_][A-Za-z0-9_.]*)\s+where\b/.exec(before)?.[1];
+  if (member && mocked && index && /^\s*input\b/.test(member[1]!)) {
+    return recordItems(walkRecord(capabilityWritten(index, mocked)?.input, member[1]!.split(/\s*\.\s*/).slice(1), index));
+  }
+  if (member) return memberItems(member[1]!.split(/\s*\.\s*/), offset, index, tested, watchedPlan(text, frames), setting, aliasTakes(before, frames));
 
   // Inside `${ … }` of a string: an expression.
   if (top?.header === '${') return expressionItems(index, offset, tested);
@@ -131,8 +138,20 @@ export function complete(text: string, offset: number, env: CompletionEnv): Comp
 
 /** The file's context signals a message or a simulation sets: not a derived one, which is computed. */
 function settableSignals(index: FileIndex | undefined): CompletionItem[] {
-  const signals = index?.fields.get(contextFieldsKey(index.file))?.values() ?? [];
-  return [...signals].filter((f) => !(f.node as FieldDecl).default).map((f) => symbolItem(f));
+  return (index ? programSignals(index) : []).filter((f) => !(f.node as FieldDecl).default).map((f) => symbolItem(f));
+}
+
+/**
+ * The context signals the file's program declares: a context is the program's, whichever file
+ * declares it (the compiler merges every `context { … }` block), so the file's own and those of
+ * the files it imports (a test's, the tested plan's file's).
+ */
+function programSignals(index: FileIndex): OrchSymbol[] {
+  const byName = new Map<string, OrchSymbol>();
+  for (const table of [index, ...index.tables.values()]) {
+    for (const f of table.fields.get(contextFieldsKey(table.file))?.values() ?? []) if (!byName.has(f.name)) byName.set(f.name, f);
+  }
+  return [...byName.values()];
 }
 
 function innermostBlock(frames: readonly Frame[]): Frame | undefined {
@@ -308,22 +327,40 @@ function testValueKeys(index: FileIndex, frames: readonly Frame[], text: string,
   const top = frames[at];
   if (!tested || top?.bracket !== '{' || innermostBlock(frames.slice(0, at))?.header !== 'test') return undefined;
   let record: RecordType | undefined;
+  let fields: readonly FieldDecl[] | undefined;
   if (top.header === 'mock' && (top.wordBefore === 'returns' || top.wordBefore === 'then')) {
     const lineStart = text.lastIndexOf('\n', top.offset) + 1;
     const cap = /^\s*mock\s+([A-Za-z_][A-Za-z0-9_.]*)/.exec(text.slice(lineStart, top.offset))?.[1];
-    const parts = cap?.split('.') ?? [];
-    const sym = parts.length === 1 ? index.visible.get(parts[0]!) : index.qualifiers.get(parts.slice(0, -1).join('.'))?.topLevel.get(parts[parts.length - 1]!);
-    record = sym?.kind === 'capability' ? ((sym.node as CapabilityDecl).output as RecordType | undefined) : undefined;
+    record = cap ? (capabilityWritten(index, cap)?.output as RecordType | undefined) : undefined;
   } else if (top.header === 'input' && top.wordBefore === 'input') {
     const scope = scopePlan(index, offset, tested);
     record = scope ? ((scope.plan.node as PlanDecl).input as RecordType | undefined) : undefined;
+  } else if (top.header === 'context' && top.wordBefore === 'context') {
+    // The signals the run starts with (§9.2): the tested plan's file's, not a derived one (computed).
+    fields = programSignals(index).map((f) => f.node as FieldDecl).filter((f) => !f.default);
   }
-  if (record?.kind !== 'RecordType') return undefined;
+  if (record?.kind === 'RecordType') fields = record.fields;
+  if (!fields) return undefined;
   const given = new Set([...text.slice(top.offset + 1, offset).matchAll(/([A-Za-z_][A-Za-z0-9_]*)\s*:/g)].map((m) => m[1]!));
-  return record.fields.filter((f) => !given.has(f.name.name)).map((f) => ({
+  return fields.filter((f) => !given.has(f.name.name)).map((f) => ({
     label: f.name.name, kind: CompletionItemKind.Field, detail: typeText(f.type),
     insertText: `${f.name.name}: `, documentation: f.doc ? { kind: 'markdown', value: f.doc } : undefined,
   }));
+}
+
+/** A capability as this file writes it, `name` or `alias.name`. */
+function capabilityWritten(index: FileIndex, written: string): CapabilityDecl | undefined {
+  const parts = written.split('.');
+  const sym = parts.length === 1 ? index.visible.get(parts[0]!) : index.qualifiers.get(parts.slice(0, -1).join('.'))?.topLevel.get(parts[parts.length - 1]!);
+  return sym?.kind === 'capability' ? (sym.node as CapabilityDecl) : undefined;
+}
+
+/** The fields of a record type, as completion items. */
+function recordItems(record: RecordType | undefined): CompletionItem[] {
+  return record ? record.fields.map((f) => ({
+    label: f.name.name, kind: CompletionItemKind.Field, detail: typeText(f.type),
+    documentation: f.doc ? { kind: 'markdown', value: f.doc } : undefined,
+  })) : [];
 }
 
 /** The `plan P` line of the `test` block the cursor is in, if any. */
@@ -389,7 +426,16 @@ function argumentItems(target: OrchSymbol, argsText: string): CompletionItem[] {
     });
 }
 
-function memberItems(path: readonly string[], offset: number, index: FileIndex | undefined, tested?: string, watched?: string): CompletionItem[] {
+/** What a name after an import's alias must be where it stands: a test's `plan` and a `run` name a plan, a test's `mock` and `calls(…)` a capability. */
+function aliasTakes(before: string, frames: readonly Frame[]): OrchSymbolKind | undefined {
+  const inTest = frames.some((f) => f.bracket === '{' && f.header === 'test');
+  if (/\brun\s+[A-Za-z_][A-Za-z0-9_]*\s*\.\s*$/.test(before) || (inTest && /^\s*plan\s+[A-Za-z_][A-Za-z0-9_]*\s*\.\s*$/.test(before))) return 'plan';
+  return inTest && /(^\s*mock\s+|\bcalls\s*\(\s*)[A-Za-z_][A-Za-z0-9_]*\s*\.\s*$/.test(before) ? 'capability' : undefined;
+}
+
+function memberItems(
+  path: readonly string[], offset: number, index: FileIndex | undefined, tested?: string, watched?: string, setting = false, aliasKind?: OrchSymbolKind,
+): CompletionItem[] {
   if (!index) return [];
   const [root, ...rest] = path;
   if (!root) return [];
@@ -397,13 +443,15 @@ function memberItems(path: readonly string[], offset: number, index: FileIndex |
     [...(table?.fields.get(key)?.values() ?? [])].map((f) => symbolItem(f));
 
   const qualifier = index.qualifiers.get(root);
-  if (qualifier && rest.length === 0) return [...qualifier.topLevel.values()].map((s) => symbolItem(s));
+  if (qualifier && rest.length === 0) return [...qualifier.topLevel.values()].filter((s) => !aliasKind || s.kind === aliasKind).map((s) => symbolItem(s));
 
   if (root === 'input' && rest.length === 0) {
     const plan = planAt(index, offset);
     return plan ? fieldItems(index, fieldsKey(plan.key, 'input')) : [];
   }
-  if (root === 'context' && rest.length === 0) return fieldItems(index, contextFieldsKey(index.file));
+  if (root === 'context' && rest.length === 0) {
+    return programSignals(index).filter((f) => !setting || !(f.node as FieldDecl).default).map((f) => symbolItem(f));
+  }
   // An `after` trigger's `event.output` is the watched plan's output (§9.1): the keys it gives.
   if (root === 'event' && rest.length === 1 && rest[0] === 'output' && watched) {
     const plan = resolvePlan(index, watched);
@@ -412,6 +460,12 @@ function memberItems(path: readonly string[], offset: number, index: FileIndex |
   }
   if (root === 'run' && rest.length === 0) {
     return Object.entries(RUN_ATTRIBUTES).map(([a, doc]) => ({ label: a, kind: CompletionItemKind.Property, detail: doc }));
+  }
+  // A test's `run.output` is the tested plan's output (§9.2): the keys it gives.
+  if (root === 'run' && rest.length === 1 && rest[0] === 'output' && tested) {
+    const plan = resolvePlan(index, tested);
+    const out = plan ? (plan.node as PlanDecl).output : undefined;
+    return out ? out.fields.map((f) => ({ label: f.key.name, kind: CompletionItemKind.Field, detail: `output of plan ${plan!.name}` })) : [];
   }
 
   const scope = scopePlan(index, offset, tested);
@@ -425,20 +479,17 @@ function memberItems(path: readonly string[], offset: number, index: FileIndex |
     if (rest.length === 0) {
       return Object.entries(STEP_ATTRIBUTES).map(([a, doc]) => ({ label: a, kind: CompletionItemKind.Property, detail: doc }));
     }
-    if (rest[0] === 'output') {
-      const output = outputTypeOfStep(step, index);
-      const record = walkRecord(output?.type, rest.slice(1), output?.table ?? index);
-      return record ? record.fields.map((f) => ({
-        label: f.name.name, kind: CompletionItemKind.Field, detail: typeText(f.type),
-        documentation: f.doc ? { kind: 'markdown', value: f.doc } : undefined,
-      })) : [];
+    // `.output.` the capability's answer; `.input.` what it was called with (a test's `charge.input.amount`).
+    if (rest[0] === 'output' || rest[0] === 'input') {
+      const shape = recordOfStep(step, index, rest[0]);
+      return recordItems(walkRecord(shape?.type, rest.slice(1), shape?.table ?? index));
     }
   }
   return [];
 }
 
-/** The output type of a step's capability, and the declarations its type names resolve in. */
-function outputTypeOfStep(step: OrchSymbol, index: FileIndex): { type: TypeExpr | undefined; table: DeclarationTable } | undefined {
+/** The input or output type of a step's capability, and the declarations its type names resolve in. */
+function recordOfStep(step: OrchSymbol, index: FileIndex, role: 'input' | 'output'): { type: TypeExpr | undefined; table: DeclarationTable } | undefined {
   const node = step.node as StepDecl;
   if (node.action.kind !== 'CapabilityCall') return undefined;
   const parts = node.action.capability.parts.map((p) => p.name);
@@ -447,7 +498,7 @@ function outputTypeOfStep(step: OrchSymbol, index: FileIndex): { type: TypeExpr 
     ? (parts.length === 1 ? index.tables.get(step.file)?.topLevel.get(parts[0]!) : undefined)
     : parts.length === 1 ? index.visible.get(parts[0]!) : index.qualifiers.get(parts.slice(0, -1).join('.'))?.topLevel.get(parts[parts.length - 1]!);
   if (cap?.kind !== 'capability') return undefined;
-  return { type: (cap.node as CapabilityDecl).output, table: index.tables.get(cap.file) ?? index };
+  return { type: (cap.node as CapabilityDecl)[role], table: index.tables.get(cap.file) ?? index };
 }
 
 /** Follows `.a.b` through record types (and local aliases) to the record whose fields to offer. */

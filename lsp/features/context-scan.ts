@@ -74,7 +74,7 @@ export function scanContext(text: string, offset: number): CursorContext {
     if (c === '"') {
       inString = true;
     } else if (c === '{' || c === '(' || c === '[') {
-      frames.push(frameAt(text, i, c));
+      frames.push(frameAt(text, i, c, frames[frames.length - 1]));
     } else if (c === '}' || c === ')' || c === ']') {
       const open = c === '}' ? '{' : c === ')' ? '(' : '[';
       // Pop to the matching opener; unmatched closers in broken code are ignored.
@@ -98,7 +98,10 @@ function lastIndex<T>(xs: readonly T[], pred: (x: T) => boolean): number {
   return -1;
 }
 
-function frameAt(text: string, at: number, bracket: '{' | '(' | '['): Frame {
+/** The blocks of a declaration that hold a record type (what `inTypeRecord` reads from a header). */
+const TYPE_BLOCKS = new Set(['input', 'output', 'context']);
+
+function frameAt(text: string, at: number, bracket: '{' | '(' | '[', parent?: Frame): Frame {
   let j = at - 1;
   while (j >= 0 && (text[j] === ' ' || text[j] === '\t')) j--;
   const prevChar = j >= 0 ? text[j]! : '';
@@ -120,6 +123,8 @@ function frameAt(text: string, at: number, bracket: '{' | '(' | '['): Frame {
       prevEnd = prevStart - 1;
     }
   }
+  // A declaration on one line (`capability c { kind tool  output { … } }`): the block's own word, not the line's first.
+  if (bracket === '{' && parent?.bracket === '{' && parent.offset >= lineStart && TYPE_BLOCKS.has(wordBefore)) header = wordBefore;
   const record = bracket === '{' && (/[:=(,[<{]/.test(prevChar) || wordBefore === 'with' || (prevChar === '' && !header));
   return { bracket, offset: at, header, wordBefore, record };
 }

@@ -87,6 +87,12 @@ function stepFacts(step: OrchSymbol, ctx: HoverContext): string[] {
   if (ir.binding.fallbacks.length) facts.push(`fallbacks: ${ir.binding.fallbacks.join(', ')}`);
   facts.push(`estimate: cost ${+ir.estimates.cost.toFixed(6)}, duration ${formatDuration(ir.estimates.duration_ms)}`);
   facts.push(`stage: ${ir.stage}${ir.deps.length ? ` (after ${ir.deps.join(', ')})` : ''}`);
+  // §9.3's labels, as the run journals them (`step_started.data.labels`) and guardrails read `step.data`.
+  facts.push(`data: its output is of class **${ir.data}**`);
+  if (ir.labels) {
+    const from = ir.labels.sources.length ? ` — from ${ir.labels.sources.join(', ')}` : '';
+    facts.push(`reads: class **${ir.labels.class}**, **${ir.labels.trusted ? 'trusted' : 'untrusted'}**${from}`);
+  }
   return facts;
 }
 

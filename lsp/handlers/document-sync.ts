@@ -83,7 +83,12 @@ export function registerDocumentSync(state: ServerState, estimates: StepEstimate
     void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
     // Importers now see the file on disk instead of the closed buffer.
     for (const importer of workspace.importersOf(uriToPath(e.document.uri))) scheduler.schedule(workspace.uriOf(importer));
+    scheduleImported(uriToPath(e.document.uri));
   });
+  /** The open files `path` imports: a test of `path` reports E0906 in them (`Checker.withTestFindings`). */
+  const scheduleImported = (path: string): void => {
+    for (const imported of workspace.importsOf(path)) if (documents.get(workspace.uriOf(imported))) scheduler.schedule(workspace.uriOf(imported));
+  };
   connection.onDidChangeWatchedFiles(guard('watched files', undefined, (p) => {
     workspace.touch();
     for (const change of p.changes) {
@@ -93,6 +98,7 @@ export function registerDocumentSync(state: ServerState, estimates: StepEstimate
       // orch.config.json / orch.lock.json: every open file's verdict may depend on it, none imports it.
       const dependents = isProjectFile(path) ? documents.all().map((d) => uriToPath(d.uri)) : workspace.importersOf(path);
       for (const dependent of dependents) scheduler.schedule(workspace.uriOf(dependent));
+      if (!isProjectFile(path)) scheduleImported(path);
     }
   }));
   return scheduler;

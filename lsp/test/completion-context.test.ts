@@ -87,6 +87,12 @@ describe('completion without an index', () => {
     expect(labelsAt('context {\n  motion: bool @personal |')).toEqual(['max_age']);
     expect(labelsAt('context {\n  occupied: bool = context.motion |')).toEqual(['max_age', 'hold']);
     expect(labelsAt('context {\n  motion: bool max_age |')).not.toContain('max_age');
+    // A declaration written on one line: its `input { … }` / `output { … }` is still a record type.
+    const labels = ['public', 'internal', 'personal', 'sensitive', 'secret', 'trusted', 'untrusted'];
+    expect(labelsAt('capability c { kind tool  input { a: string }  output { email: string @| } }')).toEqual(labels);
+    expect(labelsAt('plan p { input { body: string @p| } }')).toEqual(labels);
+    expect(labelsAt('capability c { kind tool  input { a: | } }')).toContain('string');
+    expect(labelsAt('test "t" { plan p  input { a: | } }')).not.toContain('string');
   });
 
   it('offers endorse’s and declassify’s named arguments, and the classes after declassify’s to:', () => {

@@ -51,6 +51,19 @@ source home { topic "home/+/motion" sets motion from payload.state == "ON" }
 simulate context { motion stale 20% }
 `;
 
+/** A plan, and a test of it in another file that exists on disk before the server starts (E0906 below). */
+const PLAN = `plan fetch_two {
+  step g = http_request(url: "https://example.com")
+}
+`;
+const TEST = `import "./fetch_two.orch" as f
+
+test "fetches" {
+  plan f.fetch_two
+  expect g.completed
+}
+`;
+
 let dir: string;
 let client: TestClient;
 let ua: string;
@@ -62,6 +75,8 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'b.orch'), B);
   writeFileSync(join(dir, 'home.orch'), HOME);
   writeFileSync(join(dir, 'orch.config.json'), '{}');
+  writeFileSync(join(dir, 'fetch_two.orch'), PLAN);
+  writeFileSync(join(dir, 'fetch_two.test.orch'), TEST);
   writeFileSync(join(dir, 'h.js'), 'export async function c() { return { reply_to: "a", category: "b" }; }\nexport async function w() { return { ok: true }; }\nexport async function g() { return { text: "hi" }; }\n');
   client = new TestClient();
   await client.initialize(dir);
@@ -114,6 +129,22 @@ describe('labels and freshness in hovers', () => {
   it('a field marked @untrusted says so where it is read, and in the plan’s signature', async () => {
     expect(await hoverText(ua, A, 'input.body', 7)).toContain('input body: string @untrusted');
     expect(await hoverText(ub, B, 'a.triage', 3)).toContain('plan triage(body: string @untrusted)');
+  });
+
+  it('a step shows its labels (§9.3): its output’s class, and the class and integrity of what it reads, with where from', async () => {
+    const text = `capability classify { kind llm  input { text: string }  output { reply_to: string }  handler "./h.js#c" }
+capability store { kind tool  input { v: string }  output { ok: bool }  handler "./h.js#w" }
+plan keep {
+  input { body: string @untrusted @personal }
+  step c = classify(text: input.body)
+  step s = store(v: c.output.reply_to)
+}
+`;
+    const uri = await client.open(join(dir, 'keep.orch'), text);
+    const shown = await hoverText(uri, text, 'step s', 5);
+    expect(shown).toContain('- data: its output is of class **personal**');
+    expect(shown).toContain('- reads: class **personal**, **untrusted** — from c, input.body');
+    expect(await hoverText(uri, text, 'step c', 5)).toContain('- reads: class **personal**, **untrusted** — from input.body');
   });
 
   it('a signal shows its max_age, a derived one its hold', async () => {
@@ -179,6 +210,16 @@ describe('context signals (§9.4) in the editor', () => {
     };
     expect(await labels('{ motion stale', 2)).toEqual(['motion']);
     expect(await labels('motion stale 20%', 7)).toEqual(['stale']);
+  });
+
+  it('`context.` offers the signals a context block of an imported file declares (the context is the program’s)', async () => {
+    const text = `import "./home.orch" as home
+trigger warm { when context. run p }
+plan p { step w = wait 1s }
+`;
+    const uri = await client.open(join(dir, 'warm.orch'), text);
+    const r = await client.request<CompletionItem[]>('textDocument/completion', { textDocument: { uri }, position: positionOf(text, 'context.', 'context.'.length) });
+    expect(r.map((i) => i.label)).toEqual(['motion', 'occupied']);
   });
 
   it('a source’s `sets` and `simulate context` name the signal: renaming it renames them', async () => {
@@ -286,6 +327,13 @@ describe('completion inside a test block names the plan under test (§9.2)', () 
     expect(await completeAfter('  mock a.classify returns { category: "x", ')).toEqual(['reply_to']);
     expect(await completeAfter('  input { ')).toEqual(['body']);
     expect(await completeAfter('  mock a.classify returns { reply_to: "a", category: "b" } then { ')).toEqual(['reply_to', 'category']);
+    // After the import's alias, what the position takes: a plan after `plan`, a capability after `mock` and in `calls(…)`.
+    expect(await completeAfter('  mock a.')).toEqual(['classify', 'wipe']);
+    expect(await completeAfter('  expect len(calls(a.')).toEqual(['classify', 'wipe']);
+    expect(await completeAfter('  plan a.')).toEqual(['triage']);
+    // What the CLI types in a test: a step's input, the input a `where` reads (the mocked capability's).
+    expect(await completeAfter('  expect c.input.')).toEqual(['text']);
+    expect(await completeAfter('  mock a.classify where input.')).toEqual(['text']);
     await client.change(ub, [{ text: B }]);
   });
 });
@@ -334,5 +382,86 @@ test "unmocked" {
     const actions = await client.request<CodeAction[]>('textDocument/codeAction', { textDocument: { uri }, range: d.range, context: { diagnostics: [d] } });
     const add = actions.find((a) => a.title.startsWith('Add mock'));
     expect(applied(uri, text, add!)).toContain('\n  plan fetchit\n  mock http_request returns { status: 0, headers: {}, body: null }\n  expect');
+  });
+});
+
+describe('E0906 in the plan’s file, as orch check reports it (§9.2, §9.5)', () => {
+  it('shows at the step a test of another file leaves unmocked, with the test as related information, and goes with the mock', async () => {
+    const up = await client.open(join(dir, 'fetch_two.orch'), PLAN);
+    const diags = await client.diagnosticsFor(up, (d) => d.some((x) => x.code === 'E0906'));
+    const d = diags.find((x) => x.code === 'E0906') as Diagnostic;
+    expect(d.range.start).toEqual(positionOf(PLAN, 'g = http'));
+    expect(d.message).toMatch(/^under test "fetches", step g can call http_request/);
+    expect(d.relatedInformation?.map((r) => [r.location.uri.slice(r.location.uri.lastIndexOf('/') + 1), r.location.range.start, r.message]))
+      .toEqual([['fetch_two.test.orch', positionOf(TEST, 'f.fetch_two'), 'test "fetches" runs this plan']]);
+    // Its fix adds the mock to the test, in the test's file.
+    const actions = await client.request<CodeAction[]>('textDocument/codeAction', { textDocument: { uri: up }, range: d.range, context: { diagnostics: [d] } });
+    const add = actions.find((a) => a.title.startsWith('Add mock'));
+    expect(Object.keys(add?.edit?.changes ?? {}).map((u) => u.slice(u.lastIndexOf('/') + 1))).toEqual(['fetch_two.test.orch']);
+    // The test gains its mock (an unsaved edit): the plan's file is re-checked and the finding goes.
+    const ut = await client.open(join(dir, 'fetch_two.test.orch'), TEST);
+    const mocked = TEST.replace('  expect', '  mock http_request returns { status: 200, headers: {}, body: null }\n  expect');
+    await client.change(ut, [{ text: mocked }]);
+    await client.diagnosticsFor(up, (ds) => !ds.some((x) => x.code === 'E0906'), 1);
+    // Closed unsaved, the test on disk has no mock again: the plan's file shows the finding again.
+    const before = new Set(client.published(up).map((p) => p.diagnostics));
+    await client.connection.sendNotification('textDocument/didClose', { textDocument: { uri: ut } });
+    await client.diagnosticsFor(up, (ds) => !before.has(ds) && ds.some((x) => x.code === 'E0906'), 1);
+  });
+});
+
+describe('a test’s run.output in completion (§9.2)', () => {
+  it('offers the keys of the tested plan’s output', async () => {
+    const text = `capability hi { kind tool  input { n: number }  output { ok: bool }  handler "./h.js#w" }
+plan said {
+  step h = hi(n: 1)
+  output { ok: h.output.ok, count: 1 }
+}
+
+test "says" {
+  plan said
+  expect run.output.
+}
+`;
+    const uri = await client.open(join(dir, 'said.orch'), text);
+    const r = await client.request<CompletionItem[]>('textDocument/completion', { textDocument: { uri }, position: positionOf(text, 'run.output.', 'run.output.'.length) });
+    expect(r.map((i) => i.label)).toEqual(['ok', 'count']);
+  });
+});
+
+describe('a test’s signals (§9.2, §9.4) in completion', () => {
+  const GUARDED = `context {
+  fraud_score: number  max_age 1h
+  risky: bool = context.fraud_score > 0.5
+}
+capability pay { kind tool  input { n: number }  output { ok: bool }  handler "./h.js#w" }
+plan guarded {
+  step p = pay(n: 1) when not context.risky
+}
+`;
+  const GUARD_TEST = `import "./guarded.orch" as g
+
+test "guards" {
+  plan g.guarded
+  context { fraud_score: 0.1 }
+  signal context.fraud_score = 0.9 at 1h
+}
+`;
+
+  it('`context { … }` and `signal context.` offer the tested plan’s signals a test can set (a derived one is computed: E0905)', async () => {
+    writeFileSync(join(dir, 'guarded.orch'), GUARDED);
+    await client.open(join(dir, 'guarded.orch'), GUARDED);
+    const ut = await client.open(join(dir, 'guards.orch'), GUARD_TEST);
+    const labels = async (needle: string, delta: number): Promise<string[]> => {
+      const r = await client.request<CompletionItem[] | { items: CompletionItem[] }>('textDocument/completion', at(ut, GUARD_TEST, needle, delta));
+      return (Array.isArray(r) ? r : r.items).map((i) => i.label);
+    };
+    expect(await labels('context { ', 'context { '.length)).toEqual(['fraud_score']);
+    expect(await labels('signal context.', 'signal context.'.length)).toEqual(['fraud_score']);
+    // Read in an expect, a derived signal is a value like any other.
+    const reading = GUARD_TEST.replace('  signal', '  expect context.\n  signal');
+    await client.change(ut, [{ text: reading }]);
+    const r = await client.request<CompletionItem[]>('textDocument/completion', { textDocument: { uri: ut }, position: positionOf(reading, 'expect context.', 'expect context.'.length) });
+    expect(r.map((i) => i.label)).toEqual(['fraud_score', 'risky']);
   });
 });
