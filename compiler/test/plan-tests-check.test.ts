@@ -152,6 +152,12 @@ test "t" {
     expect(got.some((g) => g.includes(':10') && g.includes('expect needs a bool'))).toBe(true);
   });
 
+  it('E0201: a mock answering a field of an empty output names the type as {}', () => {
+    const text = 'capability ping {\n  kind tool\n  input { }\n  output { }\n}\nplan p {\n  step a = ping()\n}\ntest "t" {\n  plan p\n  mock ping returns { amount: 1 }\n}\n';
+    const ds = check({ entry: `${DIR}/empty.test.orch`, host: memoryHost({ [`${DIR}/empty.test.orch`]: text }) });
+    expect(problems(ds)).toEqual(['E0201 empty.test.orch:11 the answer of mock ping has no field "amount" ({})']);
+  });
+
   it("E0201: a field the plan's output does not have, read from run.output (null before the run ends)", () => {
     expect(problems(checkTest(wrap('expect run.output.refunded == 800usd and run.output == { refunded: 800usd }\n  expect always run.output == null or run.output.refunded > 0usd')))).toEqual([]);
     expect(problems(checkTest(wrap('expect run.output.refundd == 800usd')))).toEqual([expect.stringMatching(/^E0201 main.test.orch:8 .*has no field "refundd"; did you mean "refunded"\?/)]);

@@ -133,6 +133,7 @@ export function formatTy(t: Ty, depth = 0): string {
     }
     case 'record':
       if (depth > 2) return '{…}';
+      if (t.fields.size === 0) return '{}';
       return `{ ${[...t.fields.values()].map((f) => `${f.name}: ${formatTy(f.ty, depth + 1)}`).join(', ')} }`;
     case 'data_class':
       return 'data class';
