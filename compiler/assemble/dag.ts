@@ -3,7 +3,9 @@
  * over them — order, stages, critical path. A dependency cycle is E0301 and stops the plan's
  * stages: nothing after this one can be computed without an order.
  */
-import { diagnostic, type Diagnostic } from '../../language/index.js';
+import { diagnostic, type Diagnostic, type Range } from '../../language/index.js';
+import { someNode } from '../ir/nodes.js';
+import type { ExprIR } from '../ir/types.js';
 import { stepsById } from '../check/checked-plan.js';
 import { buildDag, type DagInput } from '../dag.js';
 import type { PlanFacts } from './plan-facts.js';
@@ -34,8 +36,34 @@ function reportCycles(f: PlanFacts, cycles: readonly (readonly string[])[], diag
     const first = byId.get(cycle[0]!)!;
     diags.push(
       diagnostic('E0301', `dependency cycle: ${[...cycle, cycle[0]].join(' → ')}`, file, first.decl.name.range, {
-        related: cycle.slice(1).map((id) => ({ message: `step ${id} is part of the cycle`, file, range: byId.get(id)!.decl.name.range })),
+        related: [
+          ...cycle.slice(1).map((id) => ({ message: `step ${id} is part of the cycle`, file, range: byId.get(id)!.decl.name.range })),
+          ...untilEdges(f, cycle).map(({ loop, read, range }) => ({ message: `loop ${loop}'s until reads step ${read}: every step of the loop waits for it`, file, range })),
+        ],
       }),
     );
   }
+}
+
+/** The loops whose `until` makes an edge of the cycle (a step of the loop → a step it reads outside the loop): why the loop's steps wait. */
+function untilEdges(f: PlanFacts, cycle: readonly string[]): { loop: string; read: string; range: Range }[] {
+  const out: { loop: string; read: string; range: Range }[] = [];
+  for (const b of f.cp.blocks) {
+    if (b.kind !== 'repeat' || b.decl.kind !== 'RepeatDecl' || !b.until) continue;
+    const reads = stepIdsOf(b.until);
+    for (let i = 0; i < cycle.length; i++) {
+      const from = cycle[i]!;
+      const to = cycle[(i + 1) % cycle.length]!;
+      if (b.steps.includes(from) && !b.steps.includes(to) && reads.has(to) && !out.some((e) => e.loop === b.id && e.read === to)) out.push({ loop: b.id, read: to, range: b.decl.until.range });
+    }
+  }
+  return out;
+}
+
+function stepIdsOf(e: ExprIR): Set<string> {
+  const out = new Set<string>();
+  someNode(e, (o) => {
+    if (o.op === 'step' && typeof o.id === 'string') out.add(o.id);
+  });
+  return out;
 }

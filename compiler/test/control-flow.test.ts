@@ -219,7 +219,10 @@ describe('names and types', () => {
     const p = plan(text);
     expect(step(p, 'a').deps).toEqual(['gate']);
     expect(step(p, 'b').deps).toEqual(['a', 'gate']);
-    expect(errors(text.replace('step gate = fetch(url: "g")', 'step gate = fetch(url: "g") { after again }')).map((x) => x.code)).toEqual(['E0301']);
+    const cyclic = checkText(text.replace('step gate = fetch(url: "g")', 'step gate = fetch(url: "g") { after again }')).filter((d) => d.severity === 'error');
+    expect(cyclic.map((d) => d.code)).toEqual(['E0301']);
+    // The note says why the loop's steps wait for a step none of them reads.
+    expect(cyclic[0]!.related?.map((r) => r.message)).toContain("loop again's until reads step gate: every step of the loop waits for it");
   });
 
   it('inside a loop its steps are one iteration; previous is nullable; outside, iterations is an int', () => {
