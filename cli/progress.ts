@@ -227,7 +227,7 @@ export function ms(n: unknown): string {
  * (`0.002usd`, `0.50usd`): in `currency`, the plan's (its budget's); bare for a plan without one,
  * as the runtime's budget messages are.
  */
-export function summaryLines(r: ExecutionResult, color: boolean, currency?: string): string[] {
+export function summaryLines(r: ExecutionResult, color: boolean, currency?: string, decidedBy: (stepId: string) => 'anyone' | 'people' = () => 'anyone'): string[] {
   const c = color ? pc : { green: (s: string) => s, red: (s: string) => s, yellow: (s: string) => s, bold: (s: string) => s };
   const status =
     r.status === 'completed' ? c.green(r.status) : r.status === 'paused' ? c.yellow(r.status) : c.red(r.status);
@@ -238,7 +238,13 @@ export function summaryLines(r: ExecutionResult, color: boolean, currency?: stri
   if (r.error) lines.push(`error: ${r.error}`);
   if (r.status === 'paused') {
     const waiting = r.waiting ?? r.steps.filter((s) => s.status === 'running').map((s) => s.stepId);
-    for (const w of waiting) lines.push(`waiting for approval: orch signal ${r.runId} ${w} approve|reject`);
+    // A run bound to people (§9.1) refuses `orch signal`: say where its approval can be decided.
+    for (const w of waiting)
+      lines.push(
+        decidedBy(w) === 'people'
+          ? `waiting for approval: ${w} is decided by a signed-in person — in the dashboard (orch serve / orch ui) or with their API token: POST /runs/${r.runId}/steps/${w}/approve|reject`
+          : `waiting for approval: orch signal ${r.runId} ${w} approve|reject`,
+      );
   }
   if (r.status === 'completed' && r.output !== null && r.output !== undefined) lines.push(`output: ${JSON.stringify(r.output)}`);
   return lines;

@@ -10,7 +10,7 @@ export { originNote, starterLabel, starterIn, type OriginLike, type StarterLike 
 export { startServer, type RunningServer, type ServeOptions } from './server.js';
 export type { RunStarter, RunView, RunSummary, JournalEntry, ControlResult } from './run-starter.js';
 export { buildServer, type BuiltServer } from './server.js';
-export { sinceOf } from './http/audit-routes.js';
+export { auditEntryJson, sinceOf } from './http/audit-routes.js';
 export { allows, API_TRIGGER_ROUTE, requirementOf, ROLE_GRANTS, ROLE_TABLE, type Requirement } from './http/role-table.js';
 export { openRuntimeStarter, type RuntimeStarterOptions } from './runtime-starter.js';
 export { loadServeProgram } from './load.js';

@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { sinceOf } from '../../serve/index.js';
+import { auditEntryJson, sinceOf } from '../../serve/index.js';
 import { CliError } from '../errors.js';
 import { DB_HELP, journalOf, withPeople } from '../db-option.js';
 
@@ -38,7 +38,7 @@ export function registerAudit(program: Command): void {
       const [entries, refused] = await withPeople(journalOf(opts.db), false, async (store) => [await store.audit({ since, order: 'oldest' }), await store.refused({ since })] as const);
       const iso = (ms: number) => new Date(ms).toISOString();
       if (opts.format === 'json') {
-        const json = { entries: entries.map((e) => ({ ...e, at: iso(e.at) })), refused: refused.map((r) => ({ ...r, hour: iso(r.hour), firstAt: iso(r.firstAt), lastAt: iso(r.lastAt) })) };
+        const json = { entries: entries.map(auditEntryJson), refused: refused.map((r) => ({ ...r, hour: iso(r.hour), firstAt: iso(r.firstAt), lastAt: iso(r.lastAt) })) };
         process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
         return;
       }

@@ -117,7 +117,11 @@ export async function execute(runtime: Runtime, json: boolean, begin: () => Prom
   // Printed as shown (a secret-class value reads `***`); the caller gets the run's own result.
   const shown = shownResult(active.run, result);
   if (json) process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
-  else for (const line of summaryLines(shown, colorFor(process.stdout), active.run.plan.policy?.currency)) process.stdout.write(`${line}\n`);
+  else {
+    // A decision from no authenticated person is refused only on a run bound to people (§9.1).
+    const decidedBy = (step: string) => (active.run.decisionRefusal(step, 'approve', null) === null ? 'anyone' : 'people');
+    for (const line of summaryLines(shown, colorFor(process.stdout), active.run.plan.policy?.currency, decidedBy)) process.stdout.write(`${line}\n`);
+  }
   process.exitCode = result.status === 'completed' ? 0 : result.status === 'interrupted' ? INTERRUPTED_EXIT : 1;
   if (result.status === 'interrupted') process.stderr.write(`orch: run ${result.runId} interrupted; continue it with \`orch resume ${result.runId}\` (or end it with \`orch cancel ${result.runId}\`)\n`);
   return result;

@@ -95,11 +95,17 @@ describe('orch auth and orch audit', () => {
 
     const audit = await cli(['audit', '--since', '1h', '--format', 'json', '--db', db]);
     expect(audit.code).toBe(0);
-    const entries = (JSON.parse(audit.stdout) as { entries: { subject: string | null; status: number; route: string }[] }).entries;
+    const entries = (JSON.parse(audit.stdout) as { entries: { subject: string | null; issuer: string | null; method: string | null; status: number; route: string }[] }).entries;
     expect(entries.map((e) => [e.subject, e.route, e.status])).toEqual([
       ['alice', '/runs', 202],
       ['vic', '/runs', 403],
       ['alice', '/session', 201],
+    ]);
+    // §8.8: who is (subject, issuer, method) — `method` how they proved it, not the HTTP verb.
+    expect(entries.map((e) => [e.subject, e.issuer, e.method])).toEqual([
+      ['alice', 'local', 'token'],
+      ['vic', 'local', 'token'],
+      ['alice', 'local', 'password'],
     ]);
     const text = await cli(['audit', '--db', db]);
     expect(text.stdout).toMatch(/alice \[token\]\s+POST \/runs\s+202\s+from 127\.0\.0\.1/);

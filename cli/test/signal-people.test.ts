@@ -54,6 +54,22 @@ beforeAll(async () => {
 afterAll(() => rmSync(project, { recursive: true, force: true }));
 
 describe('deciding an approval without an authenticated person', () => {
+  it('orch run of a run bound to people says where its approval is decided, not `orch signal` (which would refuse it)', async () => {
+    const r = await runCli(['run', 'pay.orch', '--input', '{"amount": 6}'], project);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stdout).toMatch(/waiting for approval: ask is decided by a signed-in person .*POST \/runs\/pay-[^/]+\/steps\/ask\/approve\|reject/);
+    expect(r.stdout).not.toContain('orch signal');
+    // Without people the hint stays `orch signal`, which decides there.
+    writeFileSync(config, '{}');
+    try {
+      const free = await runCli(['run', 'pay.orch', '--input', '{"amount": 7}'], project);
+      expect(free.stdout).toMatch(/waiting for approval: orch signal pay-\S+ ask approve\|reject/);
+    } finally {
+      writeFileSync(config, JSON.stringify(AUTH));
+    }
+  });
+
+
   it('orch signal refuses with exit 2 when the run\'s project has an auth block, from any directory, and journals nothing', async () => {
     const before = await decisions(runId);
     for (const cwd of [project, elsewhere]) {

@@ -157,6 +157,8 @@ export class RunSpanTracing implements RunTracing, WorkerTracing {
         r.span.error(this.text(String(d.error ?? d.status ?? 'failed')));
         return this.close(r, e.ts, String(d.status ?? 'failed'));
       case 'execution_cancelled':
+        // The event carries no cost (completed and failed do): what the run spent up to now.
+        r.span.set('orch.cost', tidyCost(num(run.actuals().cost)));
         r.span.event('cancelled', { 'orch.reason': this.text(String(d.reason ?? '')) }, e.ts);
         return this.close(r, e.ts, 'cancelled');
       case 'execution_paused':

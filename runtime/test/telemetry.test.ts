@@ -130,6 +130,10 @@ plan signed {
   step later = work(value: 2) { after ask }
   output { v: later.output.value }
 }
+plan stopped {
+  step paid = pricey(value: 1)
+  step ask = approval(approver: "ops", summary: "ok?") { after paid }
+}
 plan crashy {
   input { gate: string }
   step before = work(value: 1)
@@ -265,6 +269,28 @@ describe('traces of a run', () => {
     expect(refused.status.message).toContain('budget exceeded: budget cost <= 0.15usd of policy tight');
     expect(refused.status.message).toContain('refused');
     expect(spans.some((s) => s.attributes['orch.unfinished'] === true)).toBe(false);
+  });
+
+  it('a cancelled run\'s span carries its cost and status like any other end (§8.7: orch.cost on every run span)', async () => {
+    const rt = await Runtime.open({ db: null, workers: 1 });
+    let asked!: () => void;
+    const waiting = new Promise<void>((done) => (asked = done));
+    const active = await rt.start(await plan('stopped'), {
+      runId: 'cancel-1',
+      input: {},
+      onEvent: (e) => {
+        if (e.type === 'step_started' && e.stepId === 'ask') asked();
+      },
+    });
+    // Cancelled once the approval waits: the paid step's 0.1usd is spent by then.
+    await waiting;
+    active.run.cancel('stop');
+    expect((await active.result).status).toBe('cancelled');
+    await rt.close();
+    await receiver.waitFor((spans) => spans.some((s) => s.name === 'orch.run stopped' && s.attributes['orch.run_id'] === 'cancel-1'), 10_000, 'the run span');
+    const run = one(receiver.spans, (s) => s.name === 'orch.run stopped' && s.attributes['orch.run_id'] === 'cancel-1', 'run span');
+    expect(run.attributes).toMatchObject({ 'orch.plan': 'stopped', 'orch.status': 'cancelled', 'orch.cost': 0.1 });
+    expect(run.attributes['orch.unfinished']).toBeUndefined();
   });
 
   it('an error text quoting a value of class secret reaches no span (LANGUAGE.md §3): *** in its place', async () => {

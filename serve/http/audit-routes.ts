@@ -7,7 +7,7 @@
  * only: entries go only by `auth.audit_retention`.
  */
 import type { FastifyInstance } from 'fastify';
-import { parseAge, type AuditQuery, type PeopleStore } from '../../runtime/index.js';
+import { parseAge, type AuditEntry, type AuditQuery, type PeopleStore } from '../../runtime/index.js';
 import { messagesFor } from './schemas.js';
 
 /** `since`: an ISO date/time, or an age (`30d`, `12h`) counted back from now; undefined when unreadable. */
@@ -16,6 +16,16 @@ export function sinceOf(text: string, now = Date.now()): number | undefined {
   if (age !== null) return now - age;
   const t = Date.parse(text);
   return Number.isNaN(t) ? undefined : t;
+}
+
+/**
+ * An audit entry as JSON (`GET /audit`, `orch audit --format json`): its time as ISO 8601, and who
+ * as §8.8 names it — `subject`, `issuer`, `method` (how they proved it: password, token, oidc,
+ * bootstrap). `method` is the same value as `authMethod`, kept beside it for the readers of the
+ * earlier shape; `httpMethod` is the request's.
+ */
+export function auditEntryJson(e: AuditEntry): Omit<AuditEntry, 'at'> & { readonly at: string; readonly method: AuditEntry['authMethod'] } {
+  return { ...e, at: new Date(e.at).toISOString(), method: e.authMethod };
 }
 
 export const AUDIT_PAGE = 100;
@@ -102,7 +112,7 @@ export function registerAuditRoutes(app: FastifyInstance, store: PeopleStore): v
       // Refused requests name no run and no issuer: asked for those, there are none to count.
       const refused = q.run !== undefined || q.issuer !== undefined || q.before !== undefined ? [] : await store.refused({ ...filters, limit: AUDIT_MAX_PAGE });
       return {
-        entries: entries.map((e) => ({ ...e, at: new Date(e.at).toISOString() })),
+        entries: entries.map(auditEntryJson),
         next,
         refused: refused.map((r) => ({ ...r, hour: new Date(r.hour).toISOString(), firstAt: new Date(r.firstAt).toISOString(), lastAt: new Date(r.lastAt).toISOString() })),
       };

@@ -322,7 +322,10 @@ describe('audit', () => {
     const admin = await apiToken(s.people.store, 'carol');
     const audit = async (query: string) => (await s.app.inject({ method: 'GET', url: `/audit?${query}`, headers: bearer(admin) })).json();
     const listed = await audit('since=1h');
-    expect(listed.entries.map((e: { subject: string }) => e.subject)).toEqual(['vic', 'otto']);
+    expect(listed.entries.map((e: { subject: string; issuer: string; method: string; httpMethod: string }) => [e.subject, e.issuer, e.method, e.httpMethod])).toEqual([
+      ['vic', 'local', 'token', 'POST'],
+      ['otto', 'local', 'token', 'POST'],
+    ]);
     expect(listed.refused.map((r: { count: number }) => r.count).sort()).toEqual([3, 4]);
     const page = await audit('limit=1');
     expect(page.entries.map((e: { subject: string }) => e.subject)).toEqual(['vic']);
