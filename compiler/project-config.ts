@@ -125,7 +125,7 @@ export function channelTransport(entry: unknown): ChannelTransport | undefined {
 
 export interface ChannelShape {
   readonly transport: ChannelTransport | undefined;
-  /** Why `orch run` cannot send through the entry at all (email without "smtp" or "from"). */
+  /** Why `orch run` cannot send through the entry at all (email without "smtp" or "from", a URL it cannot post to). */
   readonly problem?: string;
   /** Whether an email entry names recipients of its own (`to`), which `notify` needs. */
   readonly recipients: boolean;
@@ -143,13 +143,34 @@ export function channelShape(entry: unknown): ChannelShape {
   const e = entry.email;
   if (isRecord(e)) {
     const recipients = (Array.isArray(e.to) && e.to.some((x) => typeof x === 'string')) || (typeof e.to === 'string' && e.to !== '');
-    const problem = typeof e.smtp !== 'string' || typeof e.from !== 'string' ? 'email needs "smtp" (smtp://host:port) and "from"' : undefined;
+    const problem =
+      typeof e.smtp !== 'string' || typeof e.from !== 'string'
+        ? 'email needs "smtp" (smtp://host:port) and "from"'
+        : !urlOf(e.smtp, ['smtp:', 'smtps:'])
+          ? '"smtp" must be an smtp:// or smtps:// URL (smtp://host:port)'
+          : undefined;
     return { transport: 'email', recipients, ...(problem ? { problem } : {}) };
   }
-  const url = (v: unknown) => typeof v === 'string' || (isRecord(v) && typeof v.url === 'string');
-  if (url(entry.slack)) return { transport: 'slack', recipients: false };
-  if (url(entry.webhook)) return { transport: 'webhook', recipients: false };
+  const urlIn = (v: unknown): string | undefined => (typeof v === 'string' ? v : isRecord(v) && typeof v.url === 'string' ? v.url : undefined);
+  for (const transport of ['slack', 'webhook'] as const) {
+    const url = urlIn(entry[transport]);
+    if (url === undefined) continue;
+    const problem = urlOf(url, ['http:', 'https:']) ? undefined : `the ${transport} URL must be an http:// or https:// URL`;
+    return { transport, recipients: false, ...(problem ? { problem } : {}) };
+  }
   return { transport: undefined, recipients: false };
+}
+
+/**
+ * Whether `text` is a URL orch run sends to (runtime/channels): one of `schemes` with a host —
+ * `mail.example.com:587` parses as scheme `mail.example.com:` without one. A `"secret:NAME"` value
+ * is only known at run time, so it passes.
+ */
+function urlOf(text: string, schemes: readonly string[]): boolean {
+  if (text.startsWith('secret:')) return true;
+  if (!URL.canParse(text)) return false;
+  const u = new URL(text);
+  return schemes.includes(u.protocol) && u.hostname !== '';
 }
 
 /** Whether names under `key` can be judged from files alone (a JSON config, or none at all). */

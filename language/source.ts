@@ -346,6 +346,32 @@ export function endOffset(r: Range): number {
   return typeof e === 'number' && (r as Partial<Span> & { lineOf?: unknown }).lineOf !== undefined ? e : r.end.offset;
 }
 
+/**
+ * Terminal columns a character takes: columns count UTF-16 units (as editors and SARIF do), but a
+ * terminal draws a CJK ideograph or an emoji two cells wide and a combining mark in none, so a
+ * caret placed by units alone points at the wrong character on such a line.
+ */
+const ZERO_WIDTH = /^[\p{Mn}\p{Me}\u200B-\u200F\u2060\uFEFF]$/u;
+const WIDE = /^[\u1100-\u115F\u2E80-\u303E\u3041-\uA4CF\uAC00-\uD7A3\uF900-\uFAFF\uFE30-\uFE4F\uFF00-\uFF60\uFFE0-\uFFE6\u{1F300}-\u{1F64F}\u{1F900}-\u{1FAFF}\u{20000}-\u{3FFFD}]$/u;
+
+function cellsOf(ch: string): number {
+  if (ZERO_WIDTH.test(ch)) return 0;
+  return WIDE.test(ch) ? 2 : 1;
+}
+
+function columnsOf(text: string): number {
+  let n = 0;
+  for (const ch of text) n += cellsOf(ch);
+  return n;
+}
+
+/** Blank cells as wide as `text` on a terminal, tabs kept so the carets line up after them. */
+function padTo(text: string): string {
+  let out = '';
+  for (const ch of text) out += ch === '\t' ? '\t' : ' '.repeat(cellsOf(ch));
+  return out;
+}
+
 export interface CodeFrameOptions {
   /** Wraps the caret underline (e.g. with a colour); identity by default. */
   readonly highlight?: (s: string) => string;
@@ -360,7 +386,8 @@ export interface CodeFrameOptions {
  *      |        ^^^^^
  * ```
  * A range spanning several lines is underlined to the end of its first line. Tabs are kept in
- * the underline so the carets line up in a terminal.
+ * the underline and wide characters (CJK, emoji) padded by two cells so the carets line up in a
+ * terminal.
  */
 export function codeFrame(index: LineIndex, range: Range, options: CodeFrameOptions = {}): string {
   const highlight = options.highlight ?? ((s: string) => s);
@@ -371,8 +398,8 @@ export function codeFrame(index: LineIndex, range: Range, options: CodeFrameOpti
   const endCol = range.end.line === line ? Math.max(range.end.column, startCol + 1) : Math.max(text.length + 1, startCol + 1);
   const gutter = String(line);
   const pad = ' '.repeat(gutter.length);
-  const lead = text.slice(0, startCol - 1).replace(/[^\t]/g, ' ');
-  const carets = '^'.repeat(Math.max(1, Math.min(endCol, text.length + 1) - startCol) || 1);
+  const lead = padTo(text.slice(0, startCol - 1));
+  const carets = '^'.repeat(Math.max(1, columnsOf(text.slice(startCol - 1, Math.min(endCol, text.length + 1) - 1))));
   return [
     `${dim(`${gutter} |`)} ${text}`,
     `${dim(`${pad} |`)} ${lead}${highlight(carets)}`,

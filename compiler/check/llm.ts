@@ -135,7 +135,12 @@ function warnUndefinedEndpoint(name: string, at: StringLit, owner: string, file:
       diags.push(diagnostic('W0803', `endpoint "${name}" is not an object in orch.config "endpoints": orch run refuses the config`, file, at.range));
       return;
     }
-    const { api, tier } = entry as { api?: unknown; tier?: unknown };
+    const { api, tier, base_url, api_key } = entry as { api?: unknown; tier?: unknown; base_url?: unknown; api_key?: unknown };
+    // Not quoted: a URL written wrongly may hold a password anywhere in it.
+    if (base_url !== undefined && (typeof base_url !== 'string' || !/^https?:\/\//.test(base_url)))
+      diags.push(diagnostic('W0803', `endpoint "${name}" has a "base_url" that is not an http:// or https:// URL: orch run refuses the config`, file, at.range));
+    if (api_key !== undefined && typeof api_key !== 'string')
+      diags.push(diagnostic('W0803', `endpoint "${name}" has an "api_key" that is not a string (e.g. "secret:OPENAI_API_KEY"): orch run refuses the config`, file, at.range));
     if (api !== undefined && api !== 'openai' && api !== 'anthropic')
       diags.push(diagnostic('W0803', `endpoint "${name}" has "api": ${JSON.stringify(api)}, which is neither openai nor anthropic: orch run refuses the config`, file, at.range));
     if (tier !== undefined && !(typeof tier === 'string' && TIERS.has(tier)))

@@ -205,6 +205,20 @@ policy p { strategy privacy_first }
     expect(endpointTier('y', { kind: 'opaque', root: sub, file: '' })).toBe('cloud');
   });
 
+  it('W0803 at an endpoint whose base_url or api_key orch run refuses (runtime/models/config.ts), never quoting the URL', () => {
+    const bad = { endpoints: { ep: { base_url: 'api.example.com/v1?key=HUNTER2', api_key: 42, tier: 'cloud' } } };
+    const found = check({ entry: project(`${draft('endpoint "ep"')}${PLAN}`, bad), host: diskHost })
+      .filter((d) => d.code === 'W0803' && d.message.startsWith('endpoint "ep"'))
+      .map((d) => d.message);
+    expect(found).toEqual([
+      'endpoint "ep" has a "base_url" that is not an http:// or https:// URL: orch run refuses the config',
+      'endpoint "ep" has an "api_key" that is not a string (e.g. "secret:OPENAI_API_KEY"): orch run refuses the config',
+    ]);
+    expect(found.join('\n')).not.toContain('HUNTER2');
+    const good = { endpoints: { ep: { base_url: 'https://api.example.com/v1', api_key: 'secret:K', tier: 'cloud' } } };
+    expect(check({ entry: project(`${draft('endpoint "ep"')}${PLAN}`, good), host: diskHost }).filter((d) => d.code === 'W0803' && d.message.startsWith('endpoint "ep"'))).toEqual([]);
+  });
+
   it('endpoint is a property of kind llm capabilities only (E0801 elsewhere)', () => {
     const entry = project(`capability t { kind tool  input { }  output { }  handler "./h.mjs#t"  endpoint "cloud" }\nplan q { step a = t() }\n`);
     expect(check({ entry, host: diskHost }).filter((d) => d.code === 'E0801').map((d) => d.message)).toEqual([expect.stringMatching(/endpoint is a property of kind llm capabilities/)]);

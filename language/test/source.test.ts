@@ -42,6 +42,25 @@ describe('codeFrame', () => {
     expect(codeFrame(idx, idx.range(at, at + 5))).toBe('2 |   kind robot\n  |        ^^^^^');
   });
 
+  it('lines the carets up under wide characters (CJK, emoji) and combining marks', () => {
+    const cjk = 'log(message: "日本語", lvl: 1)';
+    const idx = new LineIndex(cjk);
+    const at = cjk.indexOf('lvl');
+    // Each ideograph is one UTF-16 unit but two terminal cells.
+    expect(codeFrame(idx, idx.range(at, at + 3))).toBe(`1 | ${cjk}\n  | ${' '.repeat(at + 3)}^^^`);
+    const wide = 'x = "日本" + 1';
+    const w = new LineIndex(wide);
+    expect(codeFrame(w, w.range(5, 7))).toBe(`1 | ${wide}\n  | ${' '.repeat(5)}^^^^`);
+    const accent = 'x = "e\u0301" + y';
+    const a = new LineIndex(accent);
+    const y = accent.indexOf('y');
+    expect(codeFrame(a, a.range(y, y + 1))).toBe(`1 | ${accent}\n  | ${' '.repeat(y - 1)}^`);
+    const emoji = 'x = "😀" + y';
+    const e = new LineIndex(emoji);
+    const ey = emoji.indexOf('y');
+    expect(codeFrame(e, e.range(ey, ey + 1))).toBe(`1 | ${emoji}\n  | ${' '.repeat(ey)}^`);
+  });
+
   it('draws one caret for an empty range and keeps tabs aligned', () => {
     const idx = new LineIndex('\tx = ');
     expect(codeFrame(idx, idx.range(5, 5))).toBe('1 | \tx = \n  | \t    ^');

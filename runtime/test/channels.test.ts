@@ -413,6 +413,27 @@ describe('W0803: channels the config does not define', () => {
     const { result } = await run(planIn(odd, 'plan i { step a = notify(channel: "noto", text: "x") }'));
     expect(outputOf(result, 'a').error).toBe('email channel "noto" has no recipients ("to")');
   });
+  it('warns at a channel URL orch run refuses (smtp not smtp://, a hook not http(s)://), never quoting it; a "secret:" URL is known only at run time', async () => {
+    const odd = project({
+      channels: {
+        hostport: { email: { smtp: 'mail.example.com:587', from: 'orch@example.com', to: ['a@example.com'] } },
+        ftp: { slack: 'ftp://hooks.example.com/services/T0/B0/SECRET-PATH' },
+        relative: { webhook: { url: '/hook' } },
+        hidden: { slack: 'secret:SLACK_URL' },
+      },
+    });
+    const found = codes(odd, 'plan u { step a = email(to: ["a@example.com"], subject: "s", text: "t", channel: "hostport") step b = notify(channel: "ftp", text: "x") step c = notify(channel: "relative", text: "x") step d = notify(channel: "hidden", text: "x") }');
+    expect(found).toEqual([
+      'W0803 channel "hostport" of orch.config "channels": "smtp" must be an smtp:// or smtps:// URL (smtp://host:port): the step will fail when it runs',
+      'W0803 channel "ftp" of orch.config "channels": the slack URL must be an http:// or https:// URL: the step will fail when it runs',
+      'W0803 channel "relative" of orch.config "channels": the webhook URL must be an http:// or https:// URL: the step will fail when it runs',
+    ]);
+    expect(found.join('\n')).not.toContain('SECRET-PATH');
+    // What check warns about, orch run refuses at the first attempt, for good.
+    const { result } = await run(planIn(odd, 'plan v { step b = notify(channel: "ftp", text: "x") }'));
+    expect(outputOf(result, 'b').error).toBe('channel "ftp": the slack URL must be an http:// or https:// URL');
+  });
+
   it('stays silent for notify without any channels (v0.2), not for email', () => {
     expect(codes(without, 'plan c { step n = notify(channel: "ops", text: "x") }')).toEqual([]);
     // `"channels": {}` declares none: the same.
