@@ -51,10 +51,13 @@ function untilEdges(f: PlanFacts, cycle: readonly string[]): { loop: string; rea
   for (const b of f.cp.blocks) {
     if (b.kind !== 'repeat' || b.decl.kind !== 'RepeatDecl' || !b.until) continue;
     const reads = stepIdsOf(b.until);
+    // Neighbours in the cycle, either way round: the loop's step on one side, the step its until reads on the other.
     for (let i = 0; i < cycle.length; i++) {
-      const from = cycle[i]!;
-      const to = cycle[(i + 1) % cycle.length]!;
-      if (b.steps.includes(from) && !b.steps.includes(to) && reads.has(to) && !out.some((e) => e.loop === b.id && e.read === to)) out.push({ loop: b.id, read: to, range: b.decl.until.range });
+      const a = cycle[i]!;
+      const b2 = cycle[(i + 1) % cycle.length]!;
+      for (const [inside, read] of [[a, b2], [b2, a]] as const) {
+        if (b.steps.includes(inside) && !b.steps.includes(read) && reads.has(read) && !out.some((e) => e.loop === b.id && e.read === read)) out.push({ loop: b.id, read, range: b.decl.until.range });
+      }
     }
   }
   return out;

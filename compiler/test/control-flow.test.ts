@@ -223,6 +223,11 @@ describe('names and types', () => {
     expect(cyclic.map((d) => d.code)).toEqual(['E0301']);
     // The note says why the loop's steps wait for a step none of them reads.
     expect(cyclic[0]!.related?.map((r) => r.message)).toContain("loop again's until reads step gate: every step of the loop waits for it");
+    // Through a third step too (a cycle is written in the order values flow).
+    const longer = text.replace('step gate = fetch(url: "g")', 'step z = fetch(url: "z") { after again }\n  step gate = fetch(url: z.output.body)');
+    const cyclic3 = checkText(longer).filter((d) => d.severity === 'error');
+    expect(cyclic3.map((d) => d.code)).toEqual(['E0301']);
+    expect(cyclic3[0]!.related?.map((r) => r.message)).toContain("loop again's until reads step gate: every step of the loop waits for it");
   });
 
   it('inside a loop its steps are one iteration; previous is nullable; outside, iterations is an int', () => {
