@@ -167,6 +167,18 @@ describe('orch verify (CLI)', () => {
     expect(missing.stderr).toMatch(/^orch: .*nope\.orch: no such file/);
   });
 
+  it('a --path that is not one, or names no case of the seed, is a usage error (exit 2), not an internal error or an empty "ok"', async () => {
+    const file = irFile('send-path', sendBeforeApprove());
+    const malformed = await run(['verify', file, '--seed', '1', '--path', '1:a']);
+    expect(malformed.code).toBe(2);
+    expect(malformed.stderr).not.toContain('internal error');
+    expect(malformed.stderr).toContain('--path "1:a" is not a counterexample path');
+    const nowhere = await run(['verify', file, '--seed', '1', '--path', '5:5:5:5:5:99:99:99']);
+    expect(nowhere.code).toBe(2);
+    expect(nowhere.stdout).not.toContain('ok:');
+    expect(nowhere.stderr).toContain('--path 5:5:5:5:5:99:99:99 names no case of seed 1');
+  });
+
   it('bad options exit 2', async () => {
     const badRuns = await run(['verify', irFile('x', throttledRender()), '--runs', 'many']);
     expect(badRuns.code).toBe(2);
