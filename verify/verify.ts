@@ -412,10 +412,13 @@ function isScenarioList(c: readonly Scenario[] | UpgradeCase): c is readonly Sce
   return Array.isArray(c);
 }
 
-/** Built-ins that say something about this plan (no budget → no budget invariant). */
+/**
+ * Built-ins that say something about this plan (no budget → no budget invariant). A `warn` cost
+ * budget lets the run go past it (LANGUAGE.md §7.2), so only a blocking one is a promise to check.
+ */
 export function applicableBuiltins(plan: PlanIR): string[] {
   return BUILTIN_NAMES.filter((name) => {
-    if (name === BUILTIN.budget) return (plan.policy?.budgets.cost ?? null) !== null;
+    if (name === BUILTIN.budget) return (plan.policy?.budgets.cost ?? null) !== null && plan.policy?.budgets.cost_warn !== true;
     if (name === BUILTIN.guardrails) return plan.guardrails.some((g) => g.severity === 'blocking');
     return true;
   });
