@@ -1,6 +1,6 @@
 /**
  * `orch verify FILE [--plan NAME] [--runs N] [--seed S] [--no-failures] [--cancels]
- * [--concurrent-runs K] [--against OLD] [--format text|json]`:
+ * [--concurrent-runs K] [--against OLD] [--format text|json | --json]`:
  * explores simulated executions of each plan and checks its invariants (verify/); with
  * `--against OLD`, runs that start on OLD and are upgraded to FILE's version (LANGUAGE.md §8.6).
  * Exit 0 when every invariant holds, 1 when one is violated (or the file has errors), 2 on
@@ -61,6 +61,8 @@ export function registerVerify(program: Command): void {
     .option('--concurrent-runs <k>', 'explore K runs of the plan at once sharing resource concurrency and rate limits (default 1)', integer('--concurrent-runs', 1))
     .option('--against <old>', 'check a change: runs start on OLD (.orch or IR file) and are upgraded to FILE where orch upgrade would accept it')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    // `orch run --json` is how the spec asks for JSON elsewhere; both spellings print the same.
+    .addOption(new Option('--json', 'same as --format json').conflicts('format'))
     .addHelpText(
       'after',
       `
@@ -75,7 +77,8 @@ is not a terminal).
 
 Exit status: 0 every invariant holds, 1 one is violated (or a file has errors), 2 usage or I/O error.`,
     )
-    .action(async (file: string, opts: VerifyCliOptions) => {
+    .action(async (file: string, cliOpts: VerifyCliOptions & { readonly json?: boolean }) => {
+      const opts: VerifyCliOptions = cliOpts.json ? { ...cliOpts, format: 'json' } : cliOpts;
       // One seed for the whole invocation, so a single `--seed` replays every plan.
       const seed = opts.seed ?? Math.floor(Math.random() * 0x7fffffff);
       // A source that is not text (binary, not UTF-8) is refused in orch check's words, not lexed.

@@ -179,6 +179,16 @@ describe('orch verify (CLI)', () => {
     expect(nowhere.stderr).toContain('--path 5:5:5:5:5:99:99:99 names no case of seed 1');
   });
 
+  it('--json is --format json (as orch run --json prints its result), the same bytes', async () => {
+    const file = irFile('storm-json', retryStorm());
+    const a = await run(['verify', file, '--seed', '12', '--runs', '40', '--json']);
+    const b = await run(['verify', file, '--seed', '12', '--runs', '40', '--format', 'json']);
+    expect(a.code).toBe(1);
+    expect(a.stdout).toBe(b.stdout);
+    expect(JSON.parse(a.stdout)).toMatchObject({ ok: false, seed: 12 });
+    expect((await run(['verify', file, '--json', '--format', 'text'])).code).toBe(2);
+  });
+
   it('bad options exit 2', async () => {
     const badRuns = await run(['verify', irFile('x', throttledRender()), '--runs', 'many']);
     expect(badRuns.code).toBe(2);
