@@ -44,13 +44,15 @@ function percent(value: string): number {
   return n / 100;
 }
 
+const DEFAULT_RUNS = 200;
+
 export function registerVerify(program: Command): void {
   program
     .command('verify')
     .description('explore simulated executions of a plan and check its invariants (exit 1 on a violation)')
     .argument('<file>', '.orch source file (or a compiled plan .json)')
     .option('-p, --plan <name>', 'verify only this plan of the file')
-    .option('--runs <n>', 'scenarios to explore per plan', integer('--runs', 1), 200)
+    .option('--runs <n>', 'scenarios to explore per plan', integer('--runs', 1), DEFAULT_RUNS)
     .option('--seed <s>', 'generator seed; the same seed gives the same result', integer('--seed', -2147483648))
     .option('--path <path>', 'replay one counterexample directly (with the --seed and --invariant it was found with)')
     .option('--invariant <name>', 'check only this invariant (a declared one, or a built-in such as "the run terminates")')
@@ -128,6 +130,8 @@ Exit status: 0 every invariant holds, 1 one is violated (or a file has errors), 
           : undefined;
         // The replay line repeats what shapes the scenarios, so its --seed finds the same case.
         const shape = [
+          // A case found past the default number of runs is found again only with as many.
+          opts.runs !== DEFAULT_RUNS ? ` --runs ${opts.runs}` : '',
           opts.failures ? '' : ' --no-failures',
           opts.failRate !== undefined ? ` --fail-rate ${Number((opts.failRate * 100).toFixed(6))}%` : '',
           opts.maxList !== undefined ? ` --max-list ${opts.maxList}` : '',

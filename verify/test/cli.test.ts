@@ -189,6 +189,26 @@ describe('orch verify (CLI)', () => {
     expect((await run(['verify', file, '--json', '--format', 'text'])).code).toBe(2);
   });
 
+  it('the replay line repeats --runs: a case found past the default 200 is found again by the printed command', async () => {
+    const file = path.join(dir, 'rare.orch');
+    writeFileSync(file, `
+capability work { kind tool  input { n: int }  output { v: int }  latency 100ms }
+plan p {
+  input { n: int, m: int }
+  step a = work(n: input.n)
+  invariant rare { never input.n > 500 and input.m > 500 and input.n < 520 }
+}
+`);
+    const r = await run(['verify', file, '--seed', '1', '--runs', '3000', '--no-failures']);
+    expect(r.code, r.stderr).toBe(1);
+    const line = /replay: orch verify (.*) {3}\(this case only: /m.exec(r.stdout);
+    expect(line, r.stdout).not.toBeNull();
+    expect(line![1]).toContain('--runs 3000');
+    const replay = await run(['verify', ...line![1].split(' ')]);
+    expect(replay.code, replay.stdout).toBe(1);
+    expect(replay.stdout).toContain('✗ invariant "rare" violated');
+  });
+
   it('bad options exit 2', async () => {
     const badRuns = await run(['verify', irFile('x', throttledRender()), '--runs', 'many']);
     expect(badRuns.code).toBe(2);
