@@ -162,6 +162,9 @@ interface JudgedCase {
   readonly upgrade?: UpgradePoint;
 }
 
+/** Cases explored per plan when the caller names no number (`orch verify --runs`). */
+export const DEFAULT_RUNS = 200;
+
 /** What the caller asked cannot be verified (an invariant the plan does not have). */
 export class VerifyUsageError extends Error {}
 
@@ -270,7 +273,7 @@ function counterexampleOf(
 }
 
 export async function verify(plan: PlanIR, options: VerifyOptions = {}): Promise<VerifyResult> {
-  const runs = Math.max(1, Math.floor(options.runs ?? 200));
+  const runs = Math.max(1, Math.floor(options.runs ?? DEFAULT_RUNS));
   const seed = options.seed ?? Math.floor(Math.random() * 0x7fffffff);
   const k = Math.max(1, Math.floor(options.concurrentRuns ?? 1));
   const old = options.against;

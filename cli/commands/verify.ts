@@ -12,7 +12,7 @@ import { CliError } from '../errors.js';
 import { readSource } from '../read-source.js';
 import { colorFor, writeRefusal } from '../render-diagnostics.js';
 import type { PlanIR } from '../../compiler/index.js';
-import { formatResult, shellWord, verifyFile, VerifyUsageError } from '../../verify/index.js';
+import { DEFAULT_RUNS, formatResult, shellWord, verifyFile, VerifyUsageError } from '../../verify/index.js';
 import { searchProgress } from '../verify-progress.js';
 
 interface VerifyCliOptions {
@@ -43,8 +43,6 @@ function percent(value: string): number {
   if (!Number.isFinite(n) || n < 0 || n > 100) throw new InvalidArgumentError('must be a percentage between 0 and 100');
   return n / 100;
 }
-
-const DEFAULT_RUNS = 200;
 
 export function registerVerify(program: Command): void {
   program
