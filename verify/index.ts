@@ -8,7 +8,7 @@ import type { PlanIR, SourceHost } from '../compiler/index.js';
 import { loadPlansForVerify } from './load.js';
 import { verify, type VerifyOptions, type VerifyResult } from './verify.js';
 
-export { verify, applicableBuiltins, VerifyUsageError } from './verify.js';
+export { verify, applicableBuiltins, DEFAULT_RUNS, VerifyUsageError } from './verify.js';
 export type { VerifyOptions, VerifyProgress, VerifyResult, Counterexample, InvariantReport, ScenarioChoice, UpgradeSummary } from './verify.js';
 export type { UpgradePoint } from './upgrade-case.js';
 export { loadPlansForVerify, invariantLocator, type LoadedPlans, type VerifiablePlan } from './load.js';

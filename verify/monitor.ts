@@ -6,7 +6,7 @@
  * user invariant's first violation).
  */
 import { exprChildren, type ExprIR, type InvariantIR, type PlanIR, type StepIR, type StepStatus } from '../compiler/index.js';
-import { evaluate, truthy, type EvalEnv } from '../runtime/index.js';
+import { condition, evaluate, unknownReason, UNKNOWN, type EvalEnv } from '../runtime/index.js';
 import type { RunEvent, RunReader } from '../runtime/index.js';
 import { callTier, eventAttempt, eventReason, eventResource, preStepViolations, type GuardStep } from '../runtime/index.js';
 import { isApprovalStep } from './scenario.js';
@@ -296,10 +296,15 @@ export class CaseMonitor {
     return this.env;
   }
 
-  /** true / false, or the evaluation error's message. */
+  /**
+   * true / false, or why not: the evaluation error, or the signal that left it unknown — an
+   * unknown invariant is violated (§9.4), also under `never` (`not unknown` is unknown).
+   */
   private holds(expr: ExprIR, run: RunReader): boolean | string {
     try {
-      return truthy(evaluate(expr, this.envFor(run)));
+      const env = this.envFor(run);
+      const t = condition(expr, env);
+      return t === UNKNOWN ? `is unknown: ${unknownReason(expr, env)}` : t;
     } catch (err) {
       return `cannot be evaluated: ${(err as Error).message}`;
     }

@@ -162,6 +162,9 @@ interface JudgedCase {
   readonly upgrade?: UpgradePoint;
 }
 
+/** Cases explored per plan when the caller names no number (`orch verify --runs`). */
+export const DEFAULT_RUNS = 200;
+
 /** What the caller asked cannot be verified (an invariant the plan does not have). */
 export class VerifyUsageError extends Error {}
 
@@ -270,11 +273,16 @@ function counterexampleOf(
 }
 
 export async function verify(plan: PlanIR, options: VerifyOptions = {}): Promise<VerifyResult> {
-  const runs = Math.max(1, Math.floor(options.runs ?? 200));
+  const runs = Math.max(1, Math.floor(options.runs ?? DEFAULT_RUNS));
   const seed = options.seed ?? Math.floor(Math.random() * 0x7fffffff);
   const k = Math.max(1, Math.floor(options.concurrentRuns ?? 1));
   const old = options.against;
   if (old && k > 1) throw new VerifyUsageError('--against explores one run at a time: leave out --concurrent-runs');
+  // fast-check takes any string as a path: a malformed one throws its own error and one that
+  // leads nowhere under this seed runs no case at all, which would read as "ok".
+  if (options.path && !/^\d+(:\d+)*$/.test(options.path)) {
+    throw new VerifyUsageError(`--path "${options.path}" is not a counterexample path (numbers joined by ':', as printed next to a counterexample)`);
+  }
   const cases = casesOf(plan, options, k);
   let slotWaits = 0;
   const upgrades = new UpgradeTally();
@@ -330,7 +338,14 @@ export async function verify(plan: PlanIR, options: VerifyOptions = {}): Promise
       return result.violation === null;
     });
     counting = true;
-    const details = await fc.check(property, { seed, numRuns: runs, ...(options.path && pass === 0 ? { path: options.path } : {}) });
+    let details: fc.RunDetails<[Case]>;
+    try {
+      // fast-check throws (before its promise) for a path that leads nowhere under this seed.
+      details = await fc.check(property, { seed, numRuns: runs, ...(options.path && pass === 0 ? { path: options.path } : {}) });
+    } catch (err) {
+      if (options.path && err instanceof Error && err.message.startsWith('Unable to replay')) throw noCaseAt(options.path, seed, plan);
+      throw err;
+    }
     counting = false;
     if (!details.failed || !details.counterexample) break;
     const judged = await judge(details.counterexample[0], monitorOptions);
@@ -341,6 +356,7 @@ export async function verify(plan: PlanIR, options: VerifyOptions = {}): Promise
     else userLeft = userLeft.filter((i) => i.name !== v.invariant);
     if (options.path) break;
   }
+  if (options.path && explored === 0) throw noCaseAt(options.path, seed, plan);
 
   const invariants = invariantReports(userInvariants, builtins, violations, options.locate);
   const outcomes = [...coverage.values()].reduce((n, s) => n + s.size, 0);
@@ -359,6 +375,12 @@ export async function verify(plan: PlanIR, options: VerifyOptions = {}): Promise
     violations,
     ...(old ? { upgrades: upgrades.summary(old, plan) } : {}),
   };
+}
+
+function noCaseAt(path: string, seed: number, plan: PlanIR): VerifyUsageError {
+  return new VerifyUsageError(
+    `--path ${path} names no case of seed ${seed} for plan ${plan.plan}: replay with the --seed, --plan and flags printed next to the counterexample`,
+  );
 }
 
 /** Each invariant checked — the plan's own, then the built-ins — and whether a violation was found. */
@@ -393,10 +415,13 @@ function isScenarioList(c: readonly Scenario[] | UpgradeCase): c is readonly Sce
   return Array.isArray(c);
 }
 
-/** Built-ins that say something about this plan (no budget → no budget invariant). */
+/**
+ * Built-ins that say something about this plan (no budget → no budget invariant). A `warn` cost
+ * budget lets the run go past it (LANGUAGE.md §7.2), so only a blocking one is a promise to check.
+ */
 export function applicableBuiltins(plan: PlanIR): string[] {
   return BUILTIN_NAMES.filter((name) => {
-    if (name === BUILTIN.budget) return (plan.policy?.budgets.cost ?? null) !== null;
+    if (name === BUILTIN.budget) return (plan.policy?.budgets.cost ?? null) !== null && plan.policy?.budgets.cost_warn !== true;
     if (name === BUILTIN.guardrails) return plan.guardrails.some((g) => g.severity === 'blocking');
     return true;
   });

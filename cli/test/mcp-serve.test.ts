@@ -320,6 +320,9 @@ describe('orch mcp serve (read-only)', () => {
     expect(violation).toBeDefined();
     expect(violation!.trace.length).toBeGreaterThan(0);
     expect(text(r)).toContain('a before b');
+    // The replay line repeats the search's length, as orch verify's does, so it finds the case again.
+    expect(text(r)).toContain('replay: orch verify racy.orch --plan');
+    expect(text(r)).toContain('--runs 50 --seed 7');
   });
 
   it('answers other calls while a long verify runs (the search gives way between scenarios)', async () => {

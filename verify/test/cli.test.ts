@@ -167,6 +167,48 @@ describe('orch verify (CLI)', () => {
     expect(missing.stderr).toMatch(/^orch: .*nope\.orch: no such file/);
   });
 
+  it('a --path that is not one, or names no case of the seed, is a usage error (exit 2), not an internal error or an empty "ok"', async () => {
+    const file = irFile('send-path', sendBeforeApprove());
+    const malformed = await run(['verify', file, '--seed', '1', '--path', '1:a']);
+    expect(malformed.code).toBe(2);
+    expect(malformed.stderr).not.toContain('internal error');
+    expect(malformed.stderr).toContain('--path "1:a" is not a counterexample path');
+    const nowhere = await run(['verify', file, '--seed', '1', '--path', '5:5:5:5:5:99:99:99']);
+    expect(nowhere.code).toBe(2);
+    expect(nowhere.stdout).not.toContain('ok:');
+    expect(nowhere.stderr).toContain('--path 5:5:5:5:5:99:99:99 names no case of seed 1');
+  });
+
+  it('--json is --format json (as orch run --json prints its result), the same bytes', async () => {
+    const file = irFile('storm-json', retryStorm());
+    const a = await run(['verify', file, '--seed', '12', '--runs', '40', '--json']);
+    const b = await run(['verify', file, '--seed', '12', '--runs', '40', '--format', 'json']);
+    expect(a.code).toBe(1);
+    expect(a.stdout).toBe(b.stdout);
+    expect(JSON.parse(a.stdout)).toMatchObject({ ok: false, seed: 12 });
+    expect((await run(['verify', file, '--json', '--format', 'text'])).code).toBe(2);
+  });
+
+  it('the replay line repeats --runs: a case found past the default 200 is found again by the printed command', async () => {
+    const file = path.join(dir, 'rare.orch');
+    writeFileSync(file, `
+capability work { kind tool  input { n: int }  output { v: int }  latency 100ms }
+plan p {
+  input { n: int, m: int }
+  step a = work(n: input.n)
+  invariant rare { never input.n > 500 and input.m > 500 and input.n < 520 }
+}
+`);
+    const r = await run(['verify', file, '--seed', '1', '--runs', '3000', '--no-failures']);
+    expect(r.code, r.stderr).toBe(1);
+    const line = /replay: orch verify (.*) {3}\(this case only: /m.exec(r.stdout);
+    expect(line, r.stdout).not.toBeNull();
+    expect(line![1]).toContain('--runs 3000');
+    const replay = await run(['verify', ...line![1].split(' ')]);
+    expect(replay.code, replay.stdout).toBe(1);
+    expect(replay.stdout).toContain('✗ invariant "rare" violated');
+  });
+
   it('bad options exit 2', async () => {
     const badRuns = await run(['verify', irFile('x', throttledRender()), '--runs', 'many']);
     expect(badRuns.code).toBe(2);

@@ -110,3 +110,25 @@ plan warm {
     expect(JSON.stringify(v.trace.filter((e) => e.type === 'step_skipped' && e.step === 'home'))).toContain('context.occupied is unknown');
   });
 });
+
+describe('never P over an unknown signal (§9.4: never P = always not P, not unknown is unknown)', () => {
+  it('is violated, as always P is, and the violation says which signal was unknown (known, the condition is never true)', async () => {
+    const src = `
+context { motion: bool  max_age 2m }
+simulate context { motion stale 50% }
+capability heat { kind tool  input { t: number }  output { ok: bool }  latency 1s }
+plan warm {
+  step home = heat(t: 21)
+  invariant "no motion alarm" { never context.motion and not context.motion }
+  invariant "kleene" { never context.motion and false }
+}
+`;
+    const result = await verify(planIR(src), { seed: 7, runs: 100, failures: false });
+    const v = result.violations.find((x) => x.invariant === 'no motion alarm');
+    expect(v).toBeDefined();
+    expect(v!.stale.map((s) => s.signal)).toEqual(['motion']);
+    expect(v!.message).toContain('context.motion is stale');
+    // `unknown and false` is false (Kleene): known to be false, so it holds.
+    expect(result.invariants.find((i) => i.name === 'kleene')?.status).toBe('holds');
+  });
+});

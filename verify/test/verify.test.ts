@@ -37,6 +37,14 @@ describe('verify finds minimal counterexamples', () => {
     expect(v!.message).toContain('budget');
   });
 
+  it('a warn budget lets the run go past it (§7.2), so the same retry storm breaks no built-in budget invariant', async () => {
+    const storm = retryStorm();
+    const warned = { ...storm, policy: { ...storm.policy!, budgets: { ...storm.policy!.budgets, cost_warn: true } } };
+    const result = await verify(warned, { seed: 3, runs: 300 });
+    expect(result.invariants.map((i) => i.name)).not.toContain(BUILTIN.budget);
+    expect(result.violations.filter((x) => x.invariant === BUILTIN.budget)).toEqual([]);
+  });
+
   it('shrinks to one failure and three items whatever the seed', async () => {
     for (const seed of [1, 2, 8, 13, 21]) {
       const storm = await verify(retryStorm(), { seed, runs: 300 });
