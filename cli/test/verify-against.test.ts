@@ -77,7 +77,8 @@ describe('orch verify NEW --against OLD (CLI)', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('✗ invariant "announce only after approval" violated');
     expect(r.stdout).toMatch(/upgraded to the new version after event \d+/);
-    expect(r.stdout).toContain(`replay: orch verify ${newFile} --plan release --against ${oldFile} --seed 9`);
+    // --runs too: a counterexample past the default's cases must be found again by the printed line.
+    expect(r.stdout).toContain(`replay: orch verify ${newFile} --plan release --runs 60 --against ${oldFile} --seed 9`);
     const missing = await orch(['verify', newFile, '--against', path.join(dir, 'nope.json')]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('nope.json');
