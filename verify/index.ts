@@ -12,7 +12,7 @@ export { verify, applicableBuiltins, DEFAULT_RUNS, VerifyUsageError } from './ve
 export type { VerifyOptions, VerifyProgress, VerifyResult, Counterexample, InvariantReport, ScenarioChoice, UpgradeSummary } from './verify.js';
 export type { UpgradePoint } from './upgrade-case.js';
 export { loadPlansForVerify, invariantLocator, type LoadedPlans, type VerifiablePlan } from './load.js';
-export { formatResult, shellWord, type TextStyle } from './report.js';
+export { formatResult, replayFlags, shellWord, type SearchShape, type TextStyle } from './report.js';
 export { BUILTIN, BUILTIN_NAMES } from './monitor.js';
 export { DEFAULT_FAIL_RATE, DEFAULT_MAX_LIST_SIZE } from './scenario.js';
 export type { TraceEvent, StateSnapshot } from './trace.js';

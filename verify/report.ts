@@ -1,5 +1,5 @@
 /** Human-readable rendering of `VerifyResult`s (`orch verify`'s text format). */
-import type { Counterexample, VerifyResult } from './verify.js';
+import { DEFAULT_RUNS, type Counterexample, type VerifyResult } from './verify.js';
 import type { TraceEvent } from './trace.js';
 
 export interface TextStyle {
@@ -18,6 +18,35 @@ export const PLAIN: TextStyle = { bold: (s) => s, red: (s) => s, green: (s) => s
  */
 export function shellWord(s: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** What shapes a search's cases, as `orch verify` takes it on its command line. */
+export interface SearchShape {
+  readonly runs?: number;
+  readonly failures?: boolean;
+  /** A fraction (0.25 is `--fail-rate 25%`). */
+  readonly failRate?: number;
+  readonly maxList?: number;
+  readonly cancels?: boolean;
+  readonly concurrentRuns?: number;
+  readonly against?: string;
+}
+
+/**
+ * The flags a replay line repeats so that its `--seed` finds the same case: every option that
+ * shapes the cases (a case found past the default number of runs is found again only with as
+ * many), in `orch verify`'s words, each with its leading space. The CLI and the MCP tool print it.
+ */
+export function replayFlags(shape: SearchShape): string {
+  return [
+    shape.runs !== undefined && shape.runs !== DEFAULT_RUNS ? ` --runs ${shape.runs}` : '',
+    shape.failures === false ? ' --no-failures' : '',
+    shape.failRate !== undefined ? ` --fail-rate ${Number((shape.failRate * 100).toFixed(6))}%` : '',
+    shape.maxList !== undefined ? ` --max-list ${shape.maxList}` : '',
+    shape.cancels ? ' --cancels' : '',
+    shape.concurrentRuns !== undefined ? ` --concurrent-runs ${shape.concurrentRuns}` : '',
+    shape.against !== undefined ? ` --against ${shellWord(shape.against)}` : '',
+  ].join('');
 }
 
 /** `replay` is the command line prefix to replay with (`orch verify FILE --plan P`), its words quoted with `shellWord`. */

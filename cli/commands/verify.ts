@@ -12,7 +12,7 @@ import { CliError } from '../errors.js';
 import { readSource } from '../read-source.js';
 import { colorFor, writeRefusal } from '../render-diagnostics.js';
 import type { PlanIR } from '../../compiler/index.js';
-import { DEFAULT_RUNS, formatResult, shellWord, verifyFile, VerifyUsageError } from '../../verify/index.js';
+import { DEFAULT_RUNS, formatResult, replayFlags, shellWord, verifyFile, VerifyUsageError } from '../../verify/index.js';
 import { searchProgress } from '../verify-progress.js';
 
 interface VerifyCliOptions {
@@ -127,16 +127,7 @@ Exit status: 0 every invariant holds, 1 one is violated (or a file has errors), 
           ? { bold: color.bold, red: color.red, green: color.green, dim: color.dim }
           : undefined;
         // The replay line repeats what shapes the scenarios, so its --seed finds the same case.
-        const shape = [
-          // A case found past the default number of runs is found again only with as many.
-          opts.runs !== DEFAULT_RUNS ? ` --runs ${opts.runs}` : '',
-          opts.failures ? '' : ' --no-failures',
-          opts.failRate !== undefined ? ` --fail-rate ${Number((opts.failRate * 100).toFixed(6))}%` : '',
-          opts.maxList !== undefined ? ` --max-list ${opts.maxList}` : '',
-          opts.cancels ? ' --cancels' : '',
-          opts.concurrentRuns !== undefined ? ` --concurrent-runs ${opts.concurrentRuns}` : '',
-          opts.against !== undefined ? ` --against ${shellWord(opts.against)}` : '',
-        ].join('');
+        const shape = replayFlags(opts);
         const texts = results.map((r) => formatResult(r, `orch verify ${shellWord(file)} --plan ${r.plan}${shape}`, style));
         process.stdout.write(`${texts.join('\n\n')}\n`);
       }

@@ -9,7 +9,7 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import { allExplanations, explanationFor, formatPathErrors, preview, renderGraph, renderPreviewText, shortHash, validatePlanIR, type PlanIR } from '../../compiler/index.js';
 import type { Diagnostic } from '../../language/index.js';
 import { borrowedEdge, loadPlan, replay, Runtime, RuntimeUsageError, shownResult, type EdgeHandler, type ExecutionResult } from '../../runtime/index.js';
-import { DEFAULT_RUNS, formatResult, shellWord, verifyFile, VerifyUsageError } from '../../verify/index.js';
+import { DEFAULT_RUNS, formatResult, replayFlags, shellWord, verifyFile, VerifyUsageError } from '../../verify/index.js';
 import { CliError } from '../errors.js';
 import type { CheckSession } from './checker.js';
 import { isProjectOrchFile, outside, projectSourceHost, realPath } from '../project-host.js';
@@ -298,7 +298,7 @@ export async function verifyTool(
   const results = verified.results.map((r) => ({ ...r, file: relative(ctx.root, resolve(r.file)) }));
   const ok = results.every((r) => r.ok);
   // The replay line repeats what shapes the search, so its --seed finds the same case (as orch verify's).
-  const shape = `${args.runs !== undefined && args.runs !== DEFAULT_RUNS ? ` --runs ${args.runs}` : ''}${args.failures === false ? ' --no-failures' : ''}`;
+  const shape = replayFlags({ runs: args.runs, failures: args.failures });
   const lines = verified.results.map((r) => formatResult(r, `orch verify ${shellWord(rel)} --plan ${r.plan}${shape}`));
   return { structured: { ok, seed, results }, text: lines.join('\n\n') || `no plan to verify in ${rel}` };
 }
