@@ -147,7 +147,7 @@ export const BadNumberTok = numberToken('BadNumber', 'bad', 'a number');
 const matchString: CustomPatternMatcherFunc = (text, offset) => {
   const q = text.charCodeAt(offset);
   if (q === 39 /* ' */ || q === 96 /* ` */) return singleQuoted(text, offset, q);
-  if (text.charCodeAt(offset) !== 34 /* " */) return null;
+  if (q !== 34 /* " */) return null;
   const end = scanNested(text, offset + 1, false);
   if (!scanClosed) flagged?.push(offset);
   const m = [text.slice(offset, end)] as unknown as RegExpExecArray;
