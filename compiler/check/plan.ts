@@ -150,7 +150,7 @@ function checkSteps(ps: PlanScope, entry: DeclEntry<'plan'>, listIR: ReadonlyMap
     }
     if (untilWaits) for (const blockId of s.blocks) {
       const waits = untilWaits.get(blockId);
-      if (waits) reads.addGroup({ refs: waits, outputReads: NO_READS, hard: NO_READS, skip: NO_READS });
+      if (waits) reads.addGroup({ refs: waits, outputReads: NONE, hard: NONE, skip: NONE });
     }
     let env = lastEnv?.items === s.items ? lastEnv : envs?.get(s.items);
     if (!env || env.inside !== s.inside) {
@@ -177,8 +177,6 @@ function checkSteps(ps: PlanScope, entry: DeclEntry<'plan'>, listIR: ReadonlyMap
   }
   return steps;
 }
-
-const NO_READS: readonly string[] = [];
 
 type PlanProperties = Pick<CheckedPlan, 'policy' | 'guardrails' | 'success' | 'output' | 'outputTy' | 'outputUses' | 'invariants' | 'invariantUses'>;
 
