@@ -1,15 +1,17 @@
 /**
- * The `--coverage` report of `orch test` (LANGUAGE.md §9.2): the outcomes each tested plan can
- * show (`planOutcomes`) merged with those its tests saw, per plan and in total, as text and JSON.
- * `--coverage-min` is judged on the total share.
+ * The `--coverage` report of `orch test` (LANGUAGE.md §9.2): the outcomes each tested plan — and
+ * each sub-plan a tested plan can run, reached by its tests or not — can show (`planOutcomes`)
+ * merged with those its tests saw, per plan and in total, as text and JSON. `--coverage-min` is
+ * judged on the total share.
  */
 import { relative } from 'node:path';
 import type { PlanIR } from '../../compiler/index.js';
-import { outcomeKey, planOutcomes, type Outcome, type OutcomeKind } from './coverage.js';
+import { outcomeKey, planIdentity, planOutcomes, type Outcome, type OutcomeKind, type SubplanCoverage } from './coverage.js';
 
 export interface PlanCoverage {
   readonly plan: string;
   readonly file: string;
+  /** The tests that ran it: as their plan, or as a sub-plan they reached. */
   readonly tests: number;
   readonly seen: number;
   readonly total: number;
@@ -25,20 +27,26 @@ export interface CoverageReport {
   readonly plans: readonly PlanCoverage[];
 }
 
-/** One test's plan and the outcome keys its run showed. */
+/** One test's plan and the outcome keys its run showed, with its sub-plan runs'. */
 export interface CoveredTest {
   readonly plan: PlanIR;
   readonly covered: readonly string[];
+  readonly subplans?: readonly SubplanCoverage[];
 }
 
 export function coverageReport(tests: readonly CoveredTest[]): CoverageReport {
   const byPlan = new Map<string, { plan: PlanIR; tests: number; seen: Set<string> }>();
-  for (const t of tests) {
-    const id = `${t.plan.source_file}\u0000${t.plan.plan}`;
-    const entry = byPlan.get(id) ?? { plan: t.plan, tests: 0, seen: new Set<string>() };
-    entry.tests++;
-    for (const k of t.covered) entry.seen.add(k);
+  const add = (plan: PlanIR, covered: readonly string[] | undefined): void => {
+    const id = planIdentity(plan);
+    const entry = byPlan.get(id) ?? { plan, tests: 0, seen: new Set<string>() };
+    if (covered) entry.tests++;
+    for (const k of covered ?? []) entry.seen.add(k);
     byPlan.set(id, entry);
+  };
+  for (const t of tests) {
+    add(t.plan, t.covered);
+    const reached = new Map((t.subplans ?? []).map((s) => [planIdentity({ plan: s.plan, source_file: s.file }), s.covered]));
+    for (const sub of reachableSubplans(t.plan)) add(sub, reached.get(planIdentity(sub)));
   }
   const plans = [...byPlan.values()]
     .map(({ plan, tests: n, seen }): PlanCoverage => {
@@ -50,6 +58,21 @@ export function coverageReport(tests: readonly CoveredTest[]): CoverageReport {
   const seen = plans.reduce((n, p) => n + p.seen, 0);
   const total = plans.reduce((n, p) => n + p.total, 0);
   return { seen, total, percent: percentOf(seen, total), plans };
+}
+
+/** The sub-plans a plan's `run` steps can start, at any depth, each once. */
+function reachableSubplans(plan: PlanIR): PlanIR[] {
+  const found = new Map<string, PlanIR>();
+  const visit = (p: PlanIR): void => {
+    for (const sub of Object.values(p.subplans ?? {})) {
+      const id = planIdentity(sub);
+      if (found.has(id) || id === planIdentity(plan)) continue;
+      found.set(id, sub);
+      visit(sub);
+    }
+  };
+  visit(plan);
+  return [...found.values()];
 }
 
 function percentOf(seen: number, total: number): number {

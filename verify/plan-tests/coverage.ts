@@ -3,8 +3,8 @@
  * `when` seen true and false, each approval approved and rejected, retries exhausted, fallbacks
  * taken, compensations run, loops left by their condition and by `max` (§9.2's list, whose share
  * `--coverage-min` judges: an approval timing out is none of them) — and which of them the tests
- * saw. A test records the outcome keys its run showed (`OutcomeRecorder`, fed the run's events);
- * the report merges them per plan.
+ * saw. A test records the outcome keys its run showed (`OutcomeRecorder`, fed the run's events),
+ * and those of every sub-plan run it reached (`SubplanOutcomes`); the report merges them per plan.
  */
 import type { PlanIR, StepIR } from '../../compiler/index.js';
 import type { RunEvent, RunReader } from '../../runtime/index.js';
@@ -124,5 +124,44 @@ export class OutcomeRecorder {
   private exhausted(key: string, step: StepIR | undefined): boolean {
     const max = step ? retriesOf(step) : 0;
     return max > 0 && (this.mainAttempts.get(key) ?? 0) >= max + 1;
+  }
+}
+
+/** What a test's runs of one sub-plan showed (§9.2 reports per plan, the plans a test reaches included). */
+export interface SubplanCoverage {
+  readonly plan: string;
+  readonly file: string;
+  readonly covered: readonly string[];
+}
+
+/** The key a plan is reported under: two modules may each have a plan of one name. */
+export const planIdentity = (plan: { readonly plan: string; readonly source_file: string }): string => `${plan.source_file}\u0000${plan.plan}`;
+
+/**
+ * The outcomes of a test's sub-plan runs (any depth), each run with a recorder of its own plan —
+ * a retried `run` step runs its sub-plan afresh under the same id, so the latest run of an id is
+ * the one whose loops `finish` reads — merged per sub-plan at the end.
+ */
+export class SubplanOutcomes {
+  private readonly runs = new Map<string, { readonly recorder: OutcomeRecorder; reader: RunReader }>();
+
+  observe(event: RunEvent, reader: RunReader): void {
+    const known = this.runs.get(event.runId);
+    if (known) known.reader = reader;
+    const run = known ?? { recorder: new OutcomeRecorder(reader.plan), reader };
+    if (!known) this.runs.set(event.runId, run);
+    run.recorder.observe(event);
+  }
+
+  finish(): SubplanCoverage[] {
+    const byPlan = new Map<string, { plan: string; file: string; keys: Set<string> }>();
+    for (const { recorder, reader } of this.runs.values()) {
+      recorder.finish(reader);
+      const id = planIdentity(reader.plan);
+      const entry = byPlan.get(id) ?? { plan: reader.plan.plan, file: reader.plan.source_file, keys: new Set<string>() };
+      for (const k of recorder.keys()) entry.keys.add(k);
+      byPlan.set(id, entry);
+    }
+    return [...byPlan.values()].map(({ plan, file, keys }) => ({ plan, file, covered: [...keys].sort() }));
   }
 }

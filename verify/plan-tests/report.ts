@@ -99,11 +99,12 @@ export function jsonReport(results: readonly TestResult[], cwd: string, coverage
   const failed = results.filter((r) => !r.passed).length;
   // Files as the text and JUnit reports (and `orch check --format json`) name them: from cwd.
   const shown = (file: string) => relative(cwd, file) || file;
-  const tests = results.map(({ covered, ...r }) => ({
+  const tests = results.map(({ covered, covered_subplans, ...r }) => ({
     ...r,
     file: shown(r.file),
     failures: r.failures.map((f) => (f.file === undefined ? f : { ...f, file: shown(f.file) })),
     ...(coverage ? { covered } : {}),
+    ...(coverage && covered_subplans ? { covered_subplans: covered_subplans.map((s) => ({ ...s, file: shown(s.file) })) } : {}),
   }));
   const plans = coverage?.plans.map((p) => ({ ...p, file: shown(p.file) }));
   return JSON.stringify({ ok: failed === 0, passed: results.length - failed, failed, tests, ...(coverage ? { coverage: { ...coverage, plans } } : {}) }, null, 2);

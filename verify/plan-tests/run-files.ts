@@ -64,7 +64,7 @@ export async function runTestFiles(paths: readonly string[], opts: TestFilesOpti
   }
   const { results: ran, threads } = await runTests(chosen, prices, opts);
   const results = opts.pastPlan ? await Promise.all(ran.map((r, i) => withPastPlan(r, chosen[i]!, opts.pastPlan!))) : ran;
-  const coverage = coverageReport(chosen.map((t, i) => ({ plan: t.plan, covered: results[i]?.covered ?? [] })));
+  const coverage = coverageReport(chosen.map((t, i) => ({ plan: t.plan, covered: results[i]?.covered ?? [], subplans: results[i]?.covered_subplans })));
   return { kind: 'results', files: files.length, results, coverage, threads };
 }
 

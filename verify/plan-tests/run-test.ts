@@ -11,7 +11,7 @@ import { CaseMonitor, readsOf } from '../monitor.js';
 import { isOver, MAX_TIMER_FIRINGS, stuckMessage } from '../run-case.js';
 import { parseInstance, type TraceEvent, type Violation } from '../trace.js';
 import { MockExecutor, type VirtualAnswer } from './mock-executor.js';
-import { OutcomeRecorder } from './coverage.js';
+import { OutcomeRecorder, SubplanOutcomes, type SubplanCoverage } from './coverage.js';
 import { staleMessage } from './stale.js';
 
 export const TEST_RUN = 'test';
@@ -52,6 +52,8 @@ export interface TestResult {
   readonly timeline: readonly TraceEvent[];
   /** The coverage outcomes the run showed (`step:send:ran`, `when:send:false` …; see coverage.ts). */
   readonly covered: readonly string[];
+  /** The same for each sub-plan its run reached (absent when none). */
+  readonly covered_subplans?: readonly SubplanCoverage[];
 }
 
 export interface RunTestOptions {
@@ -80,6 +82,7 @@ export async function runPlanTest(test: CompiledTest, opts: RunTestOptions): Pro
   const journal: RunEvent[] = [];
   const always = new AlwaysWatch(test.expects.filter((e) => e.always));
   const outcomes = new OutcomeRecorder(plan);
+  const subplanOutcomes = new SubplanOutcomes();
   let run: Run | null = null;
   let result: ExecutionResult | null = null;
   const initial = test.context ? (evaluate(test.context, { vars: {} }) as Record<string, unknown>) : {};
@@ -97,6 +100,7 @@ export async function runPlanTest(test: CompiledTest, opts: RunTestOptions): Pro
       // A sub-plan step's input is its run's (`TEST_RUN/KEY`), recorded as a call's input is.
       const key = event.runId.startsWith(`${TEST_RUN}/`) ? event.runId.slice(TEST_RUN.length + 1) : null;
       if (event.type === 'plan_created' && key !== null && !key.includes('/')) exec.inputs.set(key, (event.data as { input: unknown }).input);
+      subplanOutcomes.observe(event, reader);
       return;
     }
     // An approval's input is what it evaluated on starting to wait (no handler receives it): read
@@ -161,7 +165,17 @@ export async function runPlanTest(test: CompiledTest, opts: RunTestOptions): Pro
   opts.onJournal?.(journal);
   const ended = run;
   opts.onStatuses?.((id) => ended.stepView(id)?.status);
-  return { ...base, passed: failures.length === 0, run_status: over ? run.status() : 'stuck', elapsed_ms: run.actuals().elapsed, failures, timeline: trace.trace(), covered: outcomes.keys() };
+  const subplans = subplanOutcomes.finish();
+  return {
+    ...base,
+    passed: failures.length === 0,
+    run_status: over ? run.status() : 'stuck',
+    elapsed_ms: run.actuals().elapsed,
+    failures,
+    timeline: trace.trace(),
+    covered: outcomes.keys(),
+    ...(subplans.length > 0 ? { covered_subplans: subplans } : {}),
+  };
 }
 
 /**

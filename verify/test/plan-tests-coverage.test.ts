@@ -53,6 +53,19 @@ plan refund_flow {
   }
   step last = lookup(order_id: "last") { after pay, big, polish }
 }
+plan audit_child {
+  input { total: money }
+  step note = lookup(order_id: "note") when input.total > 100usd
+}
+plan never_run_child {
+  step idle = lookup(order_id: "idle")
+}
+plan audited {
+  input { order_id: string }
+  step order = lookup(order_id: input.order_id)
+  step audit = run audit_child(total: order.output.total)
+  step spare = run never_run_child() when order.output.total > 1000000usd
+}
 `;
 
 function compileTests(body: string): CompiledTest[] {
@@ -168,6 +181,31 @@ describe('coverage of test runs', () => {
     const { tests, results } = await runAll(`${HAPPY}\n${UNHAPPY.slice(0, timedOut)}${UNHAPPY.slice(UNHAPPY.indexOf('test "fallback'))}`);
     expect(results.map((r) => r.name)).not.toContain('timed out');
     expect(keysOf(tests, results)).toMatchObject({ seen: 15, total: 15, percent: 100 });
+  });
+
+  it('reports each sub-plan the tests reach as a plan of its own, and one they never reach as unseen (§9.2: per plan)', async () => {
+    const { tests, results } = await runAll(`test "small" {
+  plan r.audited
+  input { order_id: "o-1" }
+  mock r.lookup returns { total: 8usd }
+  expect run.status == "completed"
+}
+test "big" {
+  plan r.audited
+  input { order_id: "o-2" }
+  mock r.lookup returns { total: 800usd }
+  expect run.status == "completed"
+}`);
+    for (const r of results) expect({ name: r.name, failures: r.failures }).toEqual({ name: r.name, failures: [] });
+    expect(results[0]!.covered_subplans).toEqual([{ plan: 'audit_child', file: `${DIR}/plans.orch`, covered: ['when:note:false'] }]);
+    const report = coverageReport(tests.map((t, i) => ({ plan: t.plan, covered: results[i]!.covered, subplans: results[i]!.covered_subplans })));
+    const byName = new Map(report.plans.map((p) => [p.plan, p]));
+    expect([...byName.keys()].sort()).toEqual(['audit_child', 'audited', 'never_run_child']);
+    // The child's `when` was seen false by one test and true by the other: merged across tests.
+    expect(byName.get('audit_child')).toMatchObject({ tests: 2, seen: 3, total: 3, percent: 100 });
+    expect(byName.get('never_run_child')).toMatchObject({ tests: 0, seen: 0, total: 1 });
+    expect(coverageText(report, DIR)).toContain('not covered: idle never ran');
+    expect(report.total).toBe(byName.get('audited')!.total + 3 + 1);
   });
 
   it('reads --coverage-min as a share', () => {
