@@ -25,7 +25,7 @@ export interface RunCliOptions {
   readonly memoryLimit?: number;
   readonly maxOutput?: number;
   readonly runId?: string;
-  readonly consent?: string;
+  readonly consent?: readonly string[];
   readonly remote?: boolean;
   readonly local?: boolean;
   readonly project?: string;

@@ -36,7 +36,8 @@ export function registerRun(program: Command): void {
     .option('--max-output <bytes>', MAX_OUTPUT_HELP, positiveInt('--max-output'))
     .option('--wait-for-signals', 'keep waiting in this process at approval steps instead of stopping (paused)')
     .option('--run-id <id>', 'use this run id instead of a generated one')
-    .option('--consent <scopes>', 'grant consent scopes to the run, comma-separated (needed under require_consent true)')
+    // Repeated, the flag adds scopes: `--consent a --consent b` grants both, as `--consent a,b` does.
+    .option('--consent <scopes>', 'grant consent scopes to the run, comma-separated or repeated (needed under require_consent true)', addConsent, [] as string[])
     .option('--remote', REMOTE_HELP)
     .option('--local', LOCAL_HELP)
     .option('--project <dir>', 'for a compiled plan (.json): the project its handlers are loaded from (default: the project of the .json file)')
@@ -65,14 +66,15 @@ export function registerRun(program: Command): void {
       // Checked as `orch signal --context` and `POST /signals` check theirs: nothing runs on a refused value.
       if (context) refuseContext(loaded.plan, context);
       const runtime = await openRuntime(opts);
-      await execute(runtime, opts.json === true, () => runtime.start(loaded.plan, { input, context, runId: opts.runId, consent: consentList(opts.consent), onEvent: progressFor(opts).onEvent }));
+      await execute(runtime, opts.json === true, () => runtime.start(loaded.plan, { input, context, runId: opts.runId, consent: [...(opts.consent ?? [])], onEvent: progressFor(opts).onEvent }));
     });
 }
 
-/** `--consent a,b` → `["a", "b"]` (blanks dropped). */
-function consentList(arg: string | undefined): string[] {
-  return (arg ?? '')
+/** One `--consent a,b` added to the scopes of the ones before: `["a", "b"]` (blanks and repeats dropped). */
+function addConsent(arg: string, before: readonly string[]): string[] {
+  const scopes = arg
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
+  return [...new Set([...before, ...scopes])];
 }

@@ -336,9 +336,13 @@ export async function timelineTool(ctx: ToolContext, args: { runId: string }) {
 
 // ── run, signal, cancel (only with --allow-run) ───────────────────────────────
 
+/**
+ * The runtime of a `run` (or a run `signal` continues), placed as `orch run` places it (§7.5): on a
+ * Postgres journal its steps go to the `orch worker`s when one is live, else they run here.
+ */
 async function openRunner(ctx: ToolContext): Promise<Runtime> {
   try {
-    return await Runtime.open({ db: journal(ctx), suspendOnApproval: true, ...(ctx.edges ? { edges: ctx.edges.map(borrowedEdge) } : {}) });
+    return await Runtime.open({ db: journal(ctx), suspendOnApproval: true, placement: 'auto', ...(ctx.edges ? { edges: ctx.edges.map(borrowedEdge) } : {}) });
   } catch (err) {
     throw new CliError(`cannot open the runtime: ${(err as Error).message}`);
   }

@@ -81,6 +81,13 @@ describe('consent', () => {
     const created = events(db).find((e) => e.type === 'plan_created')!;
     expect(created.data.consent).toEqual(['health_data', 'messaging']);
   });
+
+  it('--consent repeated adds its scopes, as one comma-separated list does', () => {
+    const { dir, log, db } = setup('export default {};');
+    const r = orch(['run', 'main.orch', '--db', db, '--json', '--consent', 'health_data', '--consent', 'messaging', '--input', JSON.stringify({ log, target: 'dev' })], dir, ENV);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(events(db).find((e) => e.type === 'plan_created')!.data.consent).toEqual(['health_data', 'messaging']);
+  });
 });
 
 describe('policy hooks', () => {
