@@ -27,8 +27,8 @@ export async function writeOutputFile(path: string, text: string): Promise<boole
 }
 
 /**
- * A command that writes a file the user may have written or edited (a draft plan, a captured
- * test) does not replace one that exists unless told to: usage error (exit 2) naming `--force`.
+ * A command that writes a file the user may have written or edited (a captured test) does not
+ * replace one that exists unless told to: usage error (exit 2) naming `--force`.
  */
 export function refuseToReplace(path: string, force: boolean | undefined): void {
   if (path !== '-' && !force && existsSync(path)) throw new CliError(`${path} exists; pass --force to replace it, or -o another file`, 2);

@@ -21,8 +21,10 @@ The endpoint is --endpoint, else "draft": { "endpoint" } of orch.config.json, el
 endpoint; the model is --model, else "draft": { "model" }, else gpt-4o-mini (openai api) or
 claude-sonnet-4-5 (anthropic api).
 
+A file already at the output path is kept beside it as FILE~ (with --force: replaced).
+
 Exit codes: 0 a clean plan was written, 1 errors are left (the file is written with them as
-comments), 2 usage or configuration error (no endpoint configured, unknown endpoint, file exists).`;
+comments), 2 usage or configuration error (no endpoint configured, unknown endpoint).`;
 
 export function registerDraft(program: Command): void {
   program
@@ -33,7 +35,7 @@ export function registerDraft(program: Command): void {
     .option('--endpoint <name>', 'model endpoint of orch.config "endpoints" (default: the first)')
     .option('--model <model>', 'model to ask')
     .option('--max-rounds <n>', 'rounds of answer and diagnostics at most (default 4)', positiveInt('--max-rounds'))
-    .option('--force', 'replace the output file if it exists')
+    .option('--force', 'replace an existing output file without keeping it as FILE~')
     .addHelpText('after', HELP)
     .action(async (intent: string, opts: { output: string; endpoint?: string; model?: string; maxRounds?: number; force?: boolean }) => {
       if (intent.trim() === '') throw new CliError('the intent is empty: say what the plan should achieve, e.g. orch draft "send the weekly report to #team"', 2);

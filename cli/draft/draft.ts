@@ -6,13 +6,12 @@
  * It never runs the plan.
  */
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import { dirname, relative, resolve, sep } from 'node:path';
 import { checkFiles, compile, diskHost, preview, projectRootOf, renderPreviewText } from '../../compiler/index.js';
 import { parse, type Diagnostic } from '../../language/index.js';
 import { loadConfig, modelClientFor, redactConfigSecrets, Redactor, secretResolver, type EndpointConfig, type ModelClient } from '../../runtime/index.js';
 import { CliError } from '../errors.js';
-import { refuseToReplace } from '../output-file.js';
 import { projectSourceHost } from '../project-host.js';
 import { projectScope } from '../project-scope.js';
 import { renderText } from '../render-diagnostics.js';
@@ -91,7 +90,6 @@ export async function runDraft(opts: DraftOptions, io: DraftIo): Promise<DraftRe
   const out = opts.output ?? DEFAULT_DRAFT_FILE;
   const abs = resolve(out);
   if (!out.endsWith('.orch')) throw new CliError(`-o ${out}: a plan file must end in .orch`, 2);
-  refuseToReplace(out, opts.force);
   if (!existsSync(dirname(abs))) throw new CliError(`-o ${out}: no folder ${dirname(out)}`, 2);
   const maxRounds = opts.maxRounds ?? DEFAULT_MAX_ROUNDS;
   const root = projectRootOf(dirname(abs));
@@ -157,13 +155,13 @@ export async function runDraft(opts: DraftOptions, io: DraftIo): Promise<DraftRe
     const last = lastRound as DraftRound | null;
     if (!last) throw new CliError(`the model endpoint "${endpoint.name}" failed: ${why}`, 2);
     // Keep what the model wrote so far, with its diagnostics, as if the rounds had ended here.
-    await write(abs, withDiagnosticsAsComments(last.source, last.diagnostics, last.round, files), out);
+    await write(abs, withDiagnosticsAsComments(last.source, last.diagnostics, last.round, files), out, opts.force === true, io);
     io.stderr(`${describe(last.diagnostics, last.source)}\n`);
     throw new CliError(`the model endpoint "${endpoint.name}" failed in round ${last.round + 1}: ${why}; wrote ${out} with ${last.errors} error${last.errors === 1 ? '' : 's'} left`, 1);
   }
 
   const { last, clean } = outcome;
-  await write(abs, clean ? last.source : withDiagnosticsAsComments(last.source, last.diagnostics, last.round, files), out);
+  await write(abs, clean ? last.source : withDiagnosticsAsComments(last.source, last.diagnostics, last.round, files), out, opts.force === true, io);
   if (!clean) {
     io.stderr(`${describe(last.diagnostics.filter((d) => d.severity === 'error'), last.source)}\n`);
     io.stderr(`orch draft: wrote ${out} with ${last.errors} error${last.errors === 1 ? '' : 's'} left after ${last.round} round${last.round === 1 ? '' : 's'} (as comments at its top)\n`);
@@ -187,8 +185,17 @@ function noPlan(file: string, source: string): Diagnostic | null {
   return { code: 'E0001', severity: 'error', message: 'the draft declares no plan: answer with a `plan NAME { … }` that reaches the intent', file, range: { start: at, end: at } };
 }
 
-async function write(abs: string, text: string, shown: string): Promise<void> {
+/**
+ * §8.5 always writes the draft (exit 0 or 1, never "it exists"), so drafting again replaces the
+ * last draft; a file already there is kept beside it as `FILE~` (a plan someone wrote is never
+ * lost to a draft), unless `--force`.
+ */
+async function write(abs: string, text: string, shown: string, force: boolean, io: DraftIo): Promise<void> {
   try {
+    if (!force && existsSync(abs)) {
+      await rename(abs, `${abs}~`);
+      io.stderr(`orch draft: kept the previous ${shown} as ${shown}~\n`);
+    }
     await writeFile(abs, text);
   } catch (err) {
     throw new CliError(`cannot write ${shown}: ${(err as Error).message}`, 2);
