@@ -5,8 +5,7 @@
 import pc from 'picocolors';
 import { runView, type RunEvent, type RunReader, type SecretView } from '../runtime/index.js';
 import type { ExecutionResult } from '../runtime/index.js';
-import { round6 } from '../compiler/index.js';
-import { formatMoneyAmount } from '../language/index.js';
+import { moneyText } from '../compiler/index.js';
 
 export interface Progress {
   onEvent(event: RunEvent, run: RunReader): void;
@@ -233,7 +232,7 @@ export function summaryLines(r: ExecutionResult, color: boolean, currency?: stri
     r.status === 'completed' ? c.green(r.status) : r.status === 'paused' ? c.yellow(r.status) : c.red(r.status);
   const m = r.metadata;
   const lines = [
-    `run ${c.bold(r.runId)} (${r.planId}): ${status} in ${ms(m.totalDuration)} — ${m.completedSteps}/${m.totalSteps} steps completed, ${m.failedSteps} failed, ${m.skippedSteps} skipped${m.cancelledSteps ? `, ${m.cancelledSteps} cancelled` : ''}, cost ${formatMoneyAmount(round6(m.totalCost))}${currency ?? ''}`,
+    `run ${c.bold(r.runId)} (${r.planId}): ${status} in ${ms(m.totalDuration)} — ${m.completedSteps}/${m.totalSteps} steps completed, ${m.failedSteps} failed, ${m.skippedSteps} skipped${m.cancelledSteps ? `, ${m.cancelledSteps} cancelled` : ''}, cost ${moneyText(m.totalCost, currency)}`,
   ];
   if (r.error) lines.push(`error: ${r.error}`);
   if (r.status === 'paused') {
