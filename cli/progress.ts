@@ -12,8 +12,8 @@ export interface Progress {
   stop(): void;
 }
 
-/** One plain line for a step event (null for the events the plain output does not show). */
-function plainLine(e: RunEvent): string | null {
+/** One plain line for a step event (null for the events the plain output does not show); amounts in `currency`. */
+function plainLine(e: RunEvent, currency: string | undefined): string | null {
   switch (e.type) {
     case 'step_started':
       return `started   ${e.stepId}${e.data.attempt > 1 ? ` (attempt ${e.data.attempt})` : ''}${e.data.resource ? ` on ${e.data.resource}` : ''}`;
@@ -50,7 +50,7 @@ function plainLine(e: RunEvent): string | null {
     case 'budget_exceeded':
       return `budget    ${e.data.label} exceeded${e.data.warn ? ' (warn)' : ''}`;
     case 'budget_overrun':
-      return `overrun   ${e.stepId}: cost ${e.data.actual}, reserved ${e.data.reserved}`;
+      return `overrun   ${e.stepId}: cost ${moneyText(e.data.actual, currency)}, reserved ${moneyText(e.data.reserved, currency)}`;
     case 'consent_denied':
       return `consent   missing: ${e.data.missing.join(', ')}`;
     case 'plan_upgraded':
@@ -91,9 +91,13 @@ function shown(p: Progress): Progress {
 }
 
 function plainProgress(stream: NodeJS.WriteStream): Progress {
+  // The root run's (its events come first): a sub-plan's IR may keep no currency of its own, and
+  // a program has one (as orch timeline writes a sub-plan run's amounts).
+  let currency: { readonly of: string | undefined } | undefined;
   return {
-    onEvent(e) {
-      const line = plainLine(e);
+    onEvent(e, run) {
+      currency ??= { of: run.plan.policy?.currency };
+      const line = plainLine(e, currency.of);
       // Events of sub-plan runs are shown with their run-relative prefix.
       if (line !== null) stream.write(`${line}\n`);
     },

@@ -1,7 +1,7 @@
 /**
  * Money is written with its currency (§2: `0.05usd 12eur`) wherever the CLI shows an amount, as
  * `orch run`'s closing line does: `orch preview`'s estimates, reservations and budget verdict,
- * `orch runs`' COST column and `--stats` totals, `orch timeline`'s overrun line. They printed bare
+ * `orch runs`' COST column and `--stats` totals, `orch timeline`'s and `orch run`'s overrun lines. They printed bare
  * numbers. In-process CLI, one real run of a plan whose handler spends more than it reserved.
  */
 import { join } from 'node:path';
@@ -76,6 +76,14 @@ describe('money with its currency', () => {
     const r = await runCli(['runs', '--db', db, '--stats'], dir);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/; cost 0\.80\n/);
+  });
+
+  it("orch run's progress lines: an overrun's actual and reserved cost", async () => {
+    const r = await runCli(['run', 'p.orch', '--plan', 'p', '--db', db], dir);
+    expect(r.code, r.stderr).toBe(0);
+    // Progress goes to stderr, the result to stdout.
+    const overruns = r.stderr.split('\n').filter((l) => l.startsWith('overrun'));
+    expect(overruns).toEqual(['overrun   a: cost 0.40eur, reserved 0.25eur', 'overrun   b: cost 0.40eur, reserved 0.25eur']);
   });
 
   it("orch timeline: an overrun's actual and reserved cost", async () => {
