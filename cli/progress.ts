@@ -5,16 +5,15 @@
 import pc from 'picocolors';
 import { runView, type RunEvent, type RunReader, type SecretView } from '../runtime/index.js';
 import type { ExecutionResult } from '../runtime/index.js';
-import { round6 } from '../compiler/index.js';
-import { formatMoneyAmount } from '../language/index.js';
+import { moneyText } from '../compiler/index.js';
 
 export interface Progress {
   onEvent(event: RunEvent, run: RunReader): void;
   stop(): void;
 }
 
-/** One plain line for a step event (null for the events the plain output does not show). */
-function plainLine(e: RunEvent): string | null {
+/** One plain line for a step event (null for the events the plain output does not show); amounts in `currency`. */
+function plainLine(e: RunEvent, currency: string | undefined): string | null {
   switch (e.type) {
     case 'step_started':
       return `started   ${e.stepId}${e.data.attempt > 1 ? ` (attempt ${e.data.attempt})` : ''}${e.data.resource ? ` on ${e.data.resource}` : ''}`;
@@ -51,7 +50,7 @@ function plainLine(e: RunEvent): string | null {
     case 'budget_exceeded':
       return `budget    ${e.data.label} exceeded${e.data.warn ? ' (warn)' : ''}`;
     case 'budget_overrun':
-      return `overrun   ${e.stepId}: cost ${e.data.actual}, reserved ${e.data.reserved}`;
+      return `overrun   ${e.stepId}: cost ${moneyText(e.data.actual, currency)}, reserved ${moneyText(e.data.reserved, currency)}`;
     case 'consent_denied':
       return `consent   missing: ${e.data.missing.join(', ')}`;
     case 'plan_upgraded':
@@ -92,9 +91,13 @@ function shown(p: Progress): Progress {
 }
 
 function plainProgress(stream: NodeJS.WriteStream): Progress {
+  // The root run's (its events come first): a sub-plan's IR may keep no currency of its own, and
+  // a program has one (as orch timeline writes a sub-plan run's amounts).
+  let currency: { readonly of: string | undefined } | undefined;
   return {
-    onEvent(e) {
-      const line = plainLine(e);
+    onEvent(e, run) {
+      currency ??= { of: run.plan.policy?.currency };
+      const line = plainLine(e, currency.of);
       // Events of sub-plan runs are shown with their run-relative prefix.
       if (line !== null) stream.write(`${line}\n`);
     },
@@ -233,7 +236,7 @@ export function summaryLines(r: ExecutionResult, color: boolean, currency?: stri
     r.status === 'completed' ? c.green(r.status) : r.status === 'paused' ? c.yellow(r.status) : c.red(r.status);
   const m = r.metadata;
   const lines = [
-    `run ${c.bold(r.runId)} (${r.planId}): ${status} in ${ms(m.totalDuration)} — ${m.completedSteps}/${m.totalSteps} steps completed, ${m.failedSteps} failed, ${m.skippedSteps} skipped${m.cancelledSteps ? `, ${m.cancelledSteps} cancelled` : ''}, cost ${formatMoneyAmount(round6(m.totalCost))}${currency ?? ''}`,
+    `run ${c.bold(r.runId)} (${r.planId}): ${status} in ${ms(m.totalDuration)} — ${m.completedSteps}/${m.totalSteps} steps completed, ${m.failedSteps} failed, ${m.skippedSteps} skipped${m.cancelledSteps ? `, ${m.cancelledSteps} cancelled` : ''}, cost ${moneyText(m.totalCost, currency)}`,
   ];
   if (r.error) lines.push(`error: ${r.error}`);
   if (r.status === 'paused') {

@@ -22,7 +22,7 @@ export { diskHost } from './load.js';
 export { symbolAt, referencesOf, declarationOf, typeAt } from './navigate.js';
 export { preview, type PreviewJson } from './preview.js';
 export { isPlainText, JSON_ANSWER_INSTRUCTION, modelWorstCase, promptTokenBound, type PromptText } from './model-prompt.js';
-export { round6, roundUnit, type ExactUnit } from './money.js';
+export { moneyText, round6, roundUnit, type ExactUnit } from './money.js';
 export { countsForLocality, countsForPrivacy, localRatio, privacyScore, type PlacedStep } from './placement-metrics.js';
 export { renderGraph, type GraphFormat } from './graph.js';
 export { closest, didYouMean } from './suggest.js';

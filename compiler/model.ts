@@ -35,7 +35,9 @@ export type SymbolKind =
   | 'input_field'
   | 'context_field'
   | 'param'
-  | 'output_field';
+  | 'output_field'
+  /** A key of a plan's `output { key: … }` (check/plan-output-keys.ts). */
+  | 'plan_output';
 
 export interface OrchSymbol {
   readonly id: number;

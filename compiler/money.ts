@@ -1,3 +1,5 @@
+import { formatMoneyAmount } from '../language/index.js';
+
 /**
  * Money is shown to 6 decimals (a millionth of the currency unit): the IR's estimates, `orch
  * preview`, `orch run --json`, the journal's totals — and `step.cost` as expressions read it
@@ -7,6 +9,15 @@
  */
 export function round6(n: number): number {
   return Math.round(n * 1e6) / 1e6;
+}
+
+/**
+ * An amount as Orch writes money (§2: `0.05usd`, `12eur`): to a millionth, cents kept (`0.50usd`),
+ * the literal's own digits (formatMoneyAmount). `currency` undefined: a bare amount, for a run
+ * whose IR keeps none (a plan without a cost budget, docs/language.md).
+ */
+export function moneyText(amount: number, currency?: string): string {
+  return `${formatMoneyAmount(round6(amount))}${currency ?? ''}`;
 }
 
 /** The units whose arithmetic is decimal, not a float's: the IR's `unit` on `+ - * / %` and `sum`. */

@@ -6,7 +6,7 @@
  */
 import { previewFlows, previewFlowsText, type PreviewFlows, type TriggerRelabels } from './preview-flows.js';
 import { withRelabels } from './triggers-ir.js';
-import { round6 } from './money.js';
+import { moneyText, round6 } from './money.js';
 import { formatDuration } from './duration-text.js';
 import { privacyScore } from './placement-metrics.js';
 import pc from 'picocolors';
@@ -23,6 +23,8 @@ export interface PreviewJson {
   readonly plan: string;
   readonly module: string;
   readonly goal: string | null;
+  /** The program's currency (§2), in which every amount below is; absent when none is written. */
+  readonly currency?: string;
   readonly policy: { readonly name: string; readonly strategy: string } | null;
   readonly stages: readonly { readonly index: number; readonly steps: readonly string[] }[];
   readonly parallel_groups: readonly { readonly group: string; readonly item: string; readonly parallel: number | null; readonly steps: readonly string[] }[];
@@ -179,10 +181,12 @@ export function preview(plan: PlanIR, model?: BoundModel, options: PreviewOption
     cost_max: plan.estimates.cost_max ?? plan.estimates.cost,
     duration_ms_max: plan.estimates.duration_ms_max ?? plan.estimates.duration_ms,
   };
+  const currency = model?.currency ?? plan.policy?.currency;
   return {
     plan: plan.plan,
     module: plan.module,
     goal: plan.goal,
+    ...(currency !== undefined ? { currency } : {}),
     policy: plan.policy ? { name: plan.policy.name, strategy: plan.policy.strategy } : null,
     stages: plan.stages.map((steps, index) => ({ index, steps })),
     parallel_groups: [...groups.values()],
@@ -348,10 +352,6 @@ function triggersOf(plan: PlanIR, model: BoundModel): PreviewJson['triggers'] {
   return out;
 }
 
-function formatMoney(n: number): string {
-  return `${+n.toFixed(6)}`;
-}
-
 type Colors = ReturnType<typeof pc.createColors>;
 type PreviewStep = PreviewJson['steps'][number];
 
@@ -422,12 +422,13 @@ function stepText(p: PreviewJson, s: PreviewStep, tags: string, c: Colors): stri
   }
   if (s.compensate_call) lines.push(`      compensate call ${s.compensate_call.capability.split('.').pop()!}, model endpoint ${s.compensate_call.endpoint.name} (${s.compensate_call.endpoint.tier})`);
   if (s.approval) lines.push(`      ${approvalText(s.approval)}`);
-  lines.push(`      estimate: ${formatMoney(s.estimate.cost)} cost, ${formatDuration(s.estimate.duration_ms)}${s.data !== 'public' ? `, data ${s.data}` : ''}`);
+  const money = (n: number) => moneyText(n, p.currency);
+  lines.push(`      estimate: ${money(s.estimate.cost)} cost, ${formatDuration(s.estimate.duration_ms)}${s.data !== 'public' ? `, data ${s.data}` : ''}`);
   const r = s.reservation;
   // Under a cost budget every step says what it reserves (§8.2), its estimate included; without
   // one, only a model step's worst case is news.
   if (r.model !== null || p.budgets.cost !== null)
-    lines.push(`      reserves: ${reservesText(r)}`);
+    lines.push(`      reserves: ${reservesText(r, money)}`);
   return lines;
 }
 
@@ -436,12 +437,12 @@ function stepText(p: PreviewJson, s: PreviewStep, tags: string, c: Colors): stri
  * per-KB figure is added only to the worst case — under an estimate that wins it adds nothing
  * until the input is long enough to pass it.
  */
-function reservesText(r: StepReservation): string {
-  const perKb = r.per_input_byte ? ` + ${formatMoney(r.per_input_byte * 1000)} per KB of input in the prompt` : '';
-  if (r.model === null || r.worst_case === null || r.worst_case >= r.cost) return `${formatMoney(r.cost)} per attempt${r.model ? ` (${r.model}, max_tokens)` : ''}${perKb}`;
+function reservesText(r: StepReservation, money: (n: number) => string): string {
+  const perKb = r.per_input_byte ? ` + ${money(r.per_input_byte * 1000)} per KB of input in the prompt` : '';
+  if (r.model === null || r.worst_case === null || r.worst_case >= r.cost) return `${money(r.cost)} per attempt${r.model ? ` (${r.model}, max_tokens)` : ''}${perKb}`;
   return perKb
-    ? `${formatMoney(r.cost)} per attempt (the estimate, or ${r.model}'s worst case with max_tokens when more: ${formatMoney(r.worst_case)}${perKb})`
-    : `${formatMoney(r.cost)} per attempt (the estimate, more than ${r.model}'s worst case with max_tokens: ${formatMoney(r.worst_case)})`;
+    ? `${money(r.cost)} per attempt (the estimate, or ${r.model}'s worst case with max_tokens when more: ${money(r.worst_case)}${perKb})`
+    : `${money(r.cost)} per attempt (the estimate, more than ${r.model}'s worst case with max_tokens: ${money(r.worst_case)})`;
 }
 
 /** The races and repeats, each with what it does. */
@@ -461,6 +462,7 @@ function controlFlowText(p: PreviewJson, c: Colors): string[] {
 function estimatesText(p: PreviewJson, c: Colors): string[] {
   const lines: string[] = [];
   const e = p.estimates;
+  const money = (n: number) => moneyText(n, p.currency);
   const budget = (label: string, value: string, b: { limit: number; ok: boolean; headroom: number; warn: boolean } | null, fmt: (n: number) => string): string =>
     `  ${label}: ${value}${
       b
@@ -472,9 +474,9 @@ function estimatesText(p: PreviewJson, c: Colors): string[] {
   lines.push(c.bold('Estimates'));
   const bc = p.budgets.cost;
   // A `for each` over a list known only at run time counts one item: the verdict says so (§9.1).
-  const ledger = bc && bc.worst_case > e.cost + 1e-12 ? ` (budget ledger's worst case ${formatMoney(bc.worst_case)}${bc.per_item ? ' per for-each item' : ''})` : bc?.per_item ? ' per for-each item' : '';
-  lines.push(budget('cost', worst(formatMoney(e.cost), formatMoney(e.cost_max)) + ledger, bc, formatMoney));
-  for (const o of bc?.over ?? []) lines.push(c.red(`    step ${o.step}${o.call ? ` (its ${o.call})` : ''} alone reserves ${formatMoney(o.reservation)} per attempt, more than the budget`));
+  const ledger = bc && bc.worst_case > e.cost + 1e-12 ? ` (budget ledger's worst case ${money(bc.worst_case)}${bc.per_item ? ' per for-each item' : ''})` : bc?.per_item ? ' per for-each item' : '';
+  lines.push(budget('cost', worst(money(e.cost), money(e.cost_max)) + ledger, bc, money));
+  for (const o of bc?.over ?? []) lines.push(c.red(`    step ${o.step}${o.call ? ` (its ${o.call})` : ''} alone reserves ${money(o.reservation)} per attempt, more than the budget`));
   lines.push(budget('duration', worst(formatDuration(e.duration_ms), formatDuration(e.duration_ms_max)), p.budgets.duration_ms, formatDuration));
   lines.push(`  critical path: ${e.critical_path.join(' → ') || '(none)'}`);
   lines.push(`  local ratio: ${Math.round(e.local_ratio * 100)}%`);

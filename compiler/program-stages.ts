@@ -5,6 +5,8 @@
  */
 import { diagnostic } from '../language/index.js';
 import { checkAvailability } from './check/availability.js';
+import { unknownConfigKeys } from './config-keys.js';
+import { projectConfigFor } from './project-config.js';
 import { boundsDiagnostics } from './check/bounds.js';
 import { topLevelInvariants } from './check/invariants.js';
 import { contextSignalsOf } from './check/context-signals.js';
@@ -34,6 +36,7 @@ export function loadModules(f: ProgramFacts): boolean {
     return false;
   }
   f.entry = f.program.entry;
+  unknownConfigKeys(projectConfigFor(f.entry.file), f.diags, f.entry.file);
   return true;
 }
 

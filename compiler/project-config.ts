@@ -131,7 +131,7 @@ export interface ChannelShape {
   readonly recipients: boolean;
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+export const isRecord = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
 
 /**
  * A `channels` entry read as runtime/channels/channels.ts's `channelOf` reads it, from files alone:
@@ -214,7 +214,7 @@ export function jsonSyntaxError(text: string, err: unknown): { readonly message:
 }
 
 /** The one-character range at `offset` of `text` (1-based line and column). */
-function rangeAt(text: string, offset: number): Range {
+export function rangeAt(text: string, offset: number): Range {
   const before = text.slice(0, Math.min(offset, text.length));
   const line = before.split('\n').length;
   const column = offset - (before.lastIndexOf('\n') + 1) + 1;

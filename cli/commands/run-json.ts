@@ -1,5 +1,5 @@
 /** Runs and events as `--json` prints them (`orch runs`, `orch timeline`, `orch runs export`, the MCP server's tools). */
-import { irTextHash } from '../../compiler/index.js';
+import { irTextHash, type PlanIR } from '../../compiler/index.js';
 import { JournalCorrupt, SecretView, type AsyncJournal, type RunEvent, type RunRow, type Starter } from '../../runtime/index.js';
 import { planOfRun } from '../../serve/index.js';
 import { requireRun } from '../db-option.js';
@@ -79,14 +79,41 @@ function runVersion(ir: string | null, created: PlanCreated | undefined): string
 type PlanCreated = Extract<RunEvent, { type: 'plan_created' }>;
 
 /**
+ * The currency each run's amounts are in, as `orch run`'s closing line writes them: its root
+ * run's plan's (the cost budget's, which the IR keeps), for a sub-plan run too (a program has one
+ * currency, §2); undefined when that plan has none. One IR read per root run.
+ */
+export async function runCurrencies(j: AsyncJournal, runIds: readonly string[]): Promise<Map<string, string | undefined>> {
+  const byRoot = new Map<string, string | undefined>();
+  const out = new Map<string, string | undefined>();
+  for (const id of runIds) {
+    const root = id.split('/')[0]!;
+    if (!byRoot.has(root)) byRoot.set(root, currencyOfIr((await j.getRun(root))?.ir));
+    out.set(id, byRoot.get(root));
+  }
+  return out;
+}
+
+function currencyOfIr(ir: string | null | undefined): string | undefined {
+  if (!ir) return undefined;
+  try {
+    return (JSON.parse(ir) as PlanIR).policy?.currency;
+  } catch {
+    // A damaged IR is reported where it is read as a plan; here its amounts only stay bare.
+    return undefined;
+  }
+}
+
+/**
  * A run and its events as they are shown (`orch timeline`, the MCP server's `timeline` tool): a
  * value of class `secret` reads `***`. `orch runs export` is a backup and prints the journal as is.
  */
 export function shownRunEvents(runId: string) {
-  return async (j: AsyncJournal): Promise<{ row: RunRow; events: RunEvent[] }> => {
+  return async (j: AsyncJournal): Promise<{ row: RunRow; events: RunEvent[]; currency: string | undefined }> => {
     const row = await requireRun(j, runId);
     const events = await j.load(runId);
-    return { row, events: new SecretView(await planOfRun(row, (id) => j.getRun(id)), events).events(events) };
+    const currency = (await runCurrencies(j, [runId])).get(runId);
+    return { row, events: new SecretView(await planOfRun(row, (id) => j.getRun(id)), events).events(events), currency };
   };
 }
 

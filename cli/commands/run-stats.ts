@@ -1,6 +1,6 @@
 /** `orch runs --stats`: totals over the listed runs — by status, success rate, cost, locality, privacy and spend. */
 import type { PlanIR } from '../../compiler/index.js';
-import { countsForLocality, localRatio, privacyScore, type PlacedStep } from '../../compiler/index.js';
+import { countsForLocality, localRatio, moneyText, privacyScore, type PlacedStep } from '../../compiler/index.js';
 import { attemptSpend, JournalCorrupt, placedSteps, spendBy, type AsyncJournal, type AttemptSpend, type RunEvent, type SpendTotals } from '../../runtime/index.js';
 
 export interface RunStats {
@@ -108,24 +108,26 @@ function hasListedAncestor(parent: string | null, listed: ReadonlySet<string>, e
   return false;
 }
 
-export function statsText(s: RunStats): string {
+/** `currency`: the runs' one currency (bare amounts without one: none, or several). */
+export function statsText(s: RunStats, currency?: string): string {
+  const money = (n: number) => moneyText(n, currency);
   const pct = (x: number | null) => (x === null ? '—' : `${Math.round(x * 100)}%`);
   const statuses = Object.entries(s.byStatus).map(([k, n]) => `${n} ${k}`).join(', ');
   return (
-    `${s.runs} runs (${statuses}); success ${pct(s.successRate)}; cost ${s.cost}\n` +
+    `${s.runs} runs (${statuses}); success ${pct(s.successRate)}; cost ${money(s.cost)}\n` +
     `${s.finishedSteps} finished steps; local ratio ${pct(s.localRatio)}; privacy score ${pct(s.privacyScore)}\n` +
-    spendLines('plan', s.spend.byPlan) +
-    spendLines('capability', s.spend.byCapability) +
-    spendLines('model', s.spend.byModel) +
+    spendLines('plan', s.spend.byPlan, money) +
+    spendLines('capability', s.spend.byCapability, money) +
+    spendLines('model', s.spend.byModel, money) +
     '\n'
   );
 }
 
 /** `spent by model: gpt-4o-mini 0.0123 (1200 in, 300 out tokens), …` — actual spend (§8.2). */
-function spendLines(what: string, by: Record<string, SpendTotals>): string {
+function spendLines(what: string, by: Record<string, SpendTotals>, money: (n: number) => string): string {
   const entries = Object.entries(by).filter(([k]) => what !== 'model' || k !== '');
   if (entries.length === 0) return '';
   const one = ([k, t]: [string, SpendTotals]) =>
-    `${k || '(none)'} ${t.cost}${t.input_tokens || t.output_tokens ? ` (${t.input_tokens} in, ${t.output_tokens} out tokens)` : ''}`;
+    `${k || '(none)'} ${money(t.cost)}${t.input_tokens || t.output_tokens ? ` (${t.input_tokens} in, ${t.output_tokens} out tokens)` : ''}`;
   return `spent by ${what}: ${entries.map(one).join(', ')}\n`;
 }

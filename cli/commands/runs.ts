@@ -4,12 +4,12 @@
  * events (LANGUAGE.md §9.4) journaled before the same cutoff.
  */
 import { Option, type Command } from 'commander';
-import { shortHash } from '../../compiler/index.js';
+import { moneyText, shortHash } from '../../compiler/index.js';
 import { parseAge, replay, RUN_STATUSES, type AsyncJournal, type Backend, type BackendPruneResult } from '../../runtime/index.js';
 import { CliError } from '../errors.js';
 import { ms } from '../progress.js';
 import { DB_HELP, journalExists, journalOf, requireRun, withBackend, withJournal } from '../db-option.js';
-import { DamagedRuns, eventJson, runEntries } from './run-json.js';
+import { DamagedRuns, eventJson, runCurrencies, runEntries } from './run-json.js';
 import { runStats, statsText } from './run-stats.js';
 
 export function registerRuns(program: Command): void {
@@ -68,16 +68,17 @@ async function listRuns(cli: RunsOptions): Promise<void> {
   // others are still listed (docs/language.md, `orch runs` and a damaged run).
   const damaged = new DamagedRuns();
   // No journal yet simply means no runs (not an error).
-  const { list, stats } = (await journalExists(opts.db))
+  const { list, stats, currencies } = (await journalExists(opts.db))
     ? await withJournal(opts.db, async (j) => {
         const all = await j.listRuns(opts.all === true, damaged.note);
         const rows = all.filter((r) => (cli.plan === undefined || r.plan === cli.plan || r.plan.endsWith(`.${cli.plan}`)) && (cli.status === undefined || r.status === cli.status));
         const list = await runEntries(j, rows, damaged.note);
         const listed = rows.filter((r) => !damaged.has(r.id));
         const stats = opts.stats ? await runStats(j, listed, damaged.note) : undefined;
-        return { list: list.filter((r) => !damaged.has(r.runId)), stats };
+        const currencies = opts.json ? new Map<string, string | undefined>() : await runCurrencies(j, listed.map((r) => r.id));
+        return { list: list.filter((r) => !damaged.has(r.runId)), stats, currencies };
       })
-    : { list: [], stats: undefined };
+    : { list: [], stats: undefined, currencies: new Map<string, string | undefined>() };
   for (const line of damaged.warnings()) process.stderr.write(`${line}\n`);
   if (damaged.size > 0) process.exitCode = 2;
   if (opts.json) {
@@ -89,12 +90,18 @@ async function listRuns(cli: RunsOptions): Promise<void> {
     process.stdout.write('no runs\n');
     return;
   }
-  if (stats) process.stdout.write(statsText(stats));
-  process.stdout.write(runsTable(list));
+  if (stats) process.stdout.write(statsText(stats, oneCurrency(currencies)));
+  process.stdout.write(runsTable(list, currencies));
 }
 
-/** The runs as a table, one line a run. */
-function runsTable(list: Awaited<ReturnType<typeof runEntries>>): string {
+/** The one currency of these runs' amounts; undefined when they have none, or several (bare amounts then). */
+function oneCurrency(currencies: ReadonlyMap<string, string | undefined>): string | undefined {
+  const all = new Set(currencies.values());
+  return all.size === 1 ? [...all][0] : undefined;
+}
+
+/** The runs as a table, one line a run; its cost in the run's currency. */
+function runsTable(list: Awaited<ReturnType<typeof runEntries>>, currencies: ReadonlyMap<string, string | undefined>): string {
   const table = [
     // VERSION last: scripts that read the first six columns keep working.
     ['RUN', 'PLAN', 'STATUS', 'STARTED', 'DURATION', 'COST', 'VERSION'],
@@ -104,7 +111,7 @@ function runsTable(list: Awaited<ReturnType<typeof runEntries>>): string {
       r.status,
       r.startedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
       r.duration === null ? '—' : ms(r.duration),
-      String(r.cost),
+      moneyText(r.cost, currencies.get(r.runId)),
       r.irHash ? shortHash(r.irHash) : '—',
     ]),
   ];

@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import type { PlanIR } from '../../compiler/index.js';
+import { moneyText, type PlanIR } from '../../compiler/index.js';
 import { eventReason, eventResource, type RunEvent } from '../../runtime/index.js';
 import { originNote, renderTimelineFile, type TimelineFileFormat } from '../../serve/index.js';
 import { CliError } from '../errors.js';
@@ -22,7 +22,7 @@ export function registerTimeline(program: Command): void {
     .option('-o, --out <file>', 'with --format svg|html: write to this file instead of stdout')
     .addHelpText('after', ['', 'Examples:', '  $ orch timeline hello-20260131-101500-3f9a2c --stats', '  $ orch timeline hello-20260131-101500-3f9a2c --format html -o run.html', '', 'Exit codes: 0 printed, 2 unknown run, no journal or usage error.'].join('\n'))
     .action(async (runId: string, opts: { db?: string; json?: boolean; stats?: boolean; format: 'text' | TimelineFileFormat; out?: string }) => {
-      const { row, events } = await withJournal(journalOf(opts.db), shownRunEvents(runId));
+      const { row, events, currency } = await withJournal(journalOf(opts.db), shownRunEvents(runId));
       if (opts.format !== 'text') {
         if (!row.ir) throw new CliError(`run ${runId} has no plan recorded in its journal; cannot draw it`, 2);
         const file = renderTimelineFile(
@@ -63,7 +63,7 @@ export function registerTimeline(program: Command): void {
         if (e.type === 'step_started' && e.stepId) started.set(e.stepId, e.ts);
         if ((e.type === 'step_completed' || e.type === 'step_failed' || e.type === 'step_cancelled') && e.stepId && started.has(e.stepId))
           dur = ` (${ms(e.ts - started.get(e.stepId)!)})`;
-        const detail = describeEvent(e);
+        const detail = describeEvent(e, currency);
         process.stdout.write(
           `+${ms(e.ts - t0).padStart(7)}  #${String(e.seq).padEnd(4)} ${e.type.padEnd(20)} ${e.stepId ?? ''}${dur}${detail ? `  ${detail}` : ''}\n`,
         );
@@ -76,7 +76,8 @@ function timelineFormat(value: string): 'text' | TimelineFileFormat {
   throw new InvalidArgumentError('must be text, svg or html');
 }
 
-function describeEvent(e: RunEvent): string {
+/** `currency`: the run's (runCurrencies), in which its amounts are written. */
+function describeEvent(e: RunEvent, currency: string | undefined): string {
   switch (e.type) {
     case 'plan_created':
       // §9.1: who started it, and the run it came from.
@@ -98,7 +99,7 @@ function describeEvent(e: RunEvent): string {
     case 'budget_exceeded':
       return `${e.data.label}${e.data.warn ? ' (warn: the run went on)' : ''}`;
     case 'budget_overrun':
-      return `attempt ${e.data.attempt} cost ${e.data.actual}, reserved ${e.data.reserved}`;
+      return `attempt ${e.data.attempt} cost ${moneyText(e.data.actual, currency)}, reserved ${moneyText(e.data.reserved, currency)}`;
     case 'consent_denied':
       return `missing ${e.data.missing.join(', ')}`;
     case 'plan_upgraded':

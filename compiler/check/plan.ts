@@ -19,6 +19,7 @@ import { expectTy } from './mismatch.js';
 import { checkStep, type StepContext } from './step.js';
 import { PlanReads } from './step-reads.js';
 import { repeatedEntries } from './repeated.js';
+import { declareOutputKeys } from './plan-output-keys.js';
 
 /** Plans without loops, invariants or output reads share this empty set. */
 const NO_NAMES: ReadonlySet<string> = new Set();
@@ -220,7 +221,7 @@ function planProperties(ps: PlanScope, entry: DeclEntry<'plan'>): PlanProperties
   });
   const checkedOutput = plan.output ? checkExpr(plan.output, planEnv) : null;
   const output = checkedOutput?.ir ?? null;
-  const outputTy = checkedOutput?.ty ?? null;
+  const outputTy = checkedOutput ? declareOutputKeys(plan.output!, checkedOutput.ty, entry, file, model) : null;
 
   let invariantUses: Set<string> | undefined;
   let invariants: CheckedPlan['invariants'] = NONE;

@@ -257,7 +257,11 @@ Without the endpoint or the channel the step fails when it runs (\`channel "x" i
 configured\`); without a price a model call costs the capability's \`cost\` estimate, and a
 budget cannot reserve the call's worst case. A project with no \`channels\` at all keeps v0.2's
 \`notify\` (the message goes to the run's log, \`delivered: false\`); \`email\` always needs a
-channel (by default the one named "email").`,
+channel (by default the one named "email").
+
+A key of an endpoint, channel or source that orch does not read (\`"baseurl"\` for
+\`"base_url"\`) is W0803 too, at the key in the config: the runtime passes over it, so the entry
+acts as if it were not written — a model call goes to the provider's default URL.`,
     trigger: `plan digest {
   step send = email(to: ["ops@example.com"], subject: "Digest", text: "all good")
 }

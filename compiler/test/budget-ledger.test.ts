@@ -62,7 +62,7 @@ plan p {
 `);
     const p = preview(compile({ entry, host: diskHost }).plans[0]!);
     expect(p.steps[0]!.reservation).toMatchObject({ cost: 0.01, model: null });
-    expect(renderPreviewText(p, false)).toMatch(/\+ a = fetch\n(?:.*\n)*?\s+reserves: 0\.01 per attempt\n/);
+    expect(renderPreviewText(p, false)).toMatch(/\+ a = fetch\n(?:.*\n)*?\s+reserves: 0\.01usd per attempt\n/);
   });
 
   it('against a warn budget it is W0502, not an error', () => {
@@ -138,7 +138,7 @@ plan p {
     expect(check({ entry: over, host: diskHost }).filter((d) => d.code === 'W0502').map((d) => d.message)).toEqual([expect.stringMatching(/^estimated cost 0\.035usd \(per item of each for each\) of plan "p" exceeds the budget 0\.03usd/)]);
     const fits = preview(compile({ entry: project(plain('budget cost <= 0.05usd')), host: diskHost }).plans[0]!);
     expect(fits.budgets.cost).toMatchObject({ per_item: true, ok: true, worst_case: 0.035, estimate: 0.035 });
-    expect(renderPreviewText(fits, false)).toMatch(/cost: 0\.035 per for-each item \/ budget 0\.05 ok/);
+    expect(renderPreviewText(fits, false)).toMatch(/cost: 0\.035usd per for-each item \/ budget 0\.05usd ok/);
   });
 
   it('a loop counts at its max: four iterations of a step within the budget exceed it', () => {

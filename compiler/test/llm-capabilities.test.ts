@@ -204,7 +204,7 @@ describe('W0803 against the project config (files only)', () => {
     expect(r.cost).toBeGreaterThan(0.00048);
     expect(r.cost).toBeLessThan(0.0006);
     expect(r.per_input_byte).toBeCloseTo(0.15 / 1e6, 12);
-    expect(renderPreviewText(p, false)).toMatch(/reserves: 0\.000\d+ per attempt \(gpt-4o-mini, max_tokens\)/);
+    expect(renderPreviewText(p, false)).toMatch(/reserves: 0\.000\d+usd per attempt \(gpt-4o-mini, max_tokens\)/);
   });
 
   it("preview adds the per-KB figure to the model's worst case, not to an estimate that is more (§8.2: the more of the two)", () => {

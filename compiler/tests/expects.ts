@@ -20,7 +20,13 @@ import type { ExpectIR } from './types.js';
  */
 function testRunTy(facts: PlanFacts): Ty {
   const out = facts.plan.entry.node.output;
-  const output = out ? optional(record(out.fields.map((f) => field(f.key.name, T.any)))) : T.null;
+  // Each field keeps its key's declaration (check/plan-output-keys.ts), for the editor.
+  const declared = facts.plan.outputTy?.k === 'record' ? facts.plan.outputTy.fields : undefined;
+  const key = (name: string) => {
+    const decl = declared?.get(name)?.decl;
+    return decl ? { ...field(name, T.any), decl } : field(name, T.any);
+  };
+  const output = out ? optional(record(out.fields.map((f) => key(f.key.name)))) : T.null;
   return record([...(RUN_TY as Ty & { k: 'record' }).fields.values(), field('output', output)]);
 }
 

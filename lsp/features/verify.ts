@@ -6,7 +6,7 @@
 import { basename } from 'node:path';
 import type { Diagnostic as LspDiagnostic, Range as LspRange } from 'vscode-languageserver';
 import type { SourceHost } from '../../compiler/index.js';
-import { verifyFile, type Counterexample, type VerifyResult } from '../../verify/index.js';
+import { replayFlags, shellWord, verifyFile, type Counterexample, type VerifyResult } from '../../verify/index.js';
 import type { DeclarationTable } from '../symbol-index/model.js';
 import { pathToUri, toLspRange } from '../convert.js';
 
@@ -108,9 +108,10 @@ export function summarize(uri: string, outcome: VerifyOutcome, stale: boolean): 
 
 /**
  * One error per violation of a plan in `path`: on the invariant's name, or the plan's name for
- * built-ins. `table` (the document's declarations) places built-ins and the breaking step.
+ * built-ins. `table` (the document's declarations) places built-ins and the breaking step;
+ * `options`, what the search was asked for, shape the replay line as `orch verify`'s.
  */
-export function verifyDiagnostics(outcome: VerifyOutcome, path: string, table: DeclarationTable | undefined): LspDiagnostic[] {
+export function verifyDiagnostics(outcome: VerifyOutcome, path: string, table: DeclarationTable | undefined, options: VerifyOptionsIn = {}): LspDiagnostic[] {
   if (!outcome.ok) return [];
   const out: LspDiagnostic[] = [];
   for (const result of outcome.results) {
@@ -123,7 +124,7 @@ export function verifyDiagnostics(outcome: VerifyOutcome, path: string, table: D
         severity: 1,
         code: VERIFY_CODE,
         source: VERIFY_SOURCE,
-        message: message(result, v, path),
+        message: message(result, v, path, options),
       };
       const broke = brokeAt(v);
       const step = broke && plan ? table?.steps.get(plan.key)?.get(broke.step) : undefined;
@@ -134,7 +135,7 @@ export function verifyDiagnostics(outcome: VerifyOutcome, path: string, table: D
   return out;
 }
 
-function message(result: VerifyResult, v: Counterexample, path: string): string {
+function message(result: VerifyResult, v: Counterexample, path: string, options: VerifyOptionsIn): string {
   // A user invariant's message already names it ("always invariant "x" became false").
   const what = v.builtin ? `built-in invariant "${v.invariant}" violated: ${oneLine(v.message)}` : oneLine(v.message);
   const parts = [`input ${compact(v.input)}`];
@@ -144,7 +145,7 @@ function message(result: VerifyResult, v: Counterexample, path: string): string 
       ? 'every step succeeds'
       : v.choices.map((c) => `${c.step}${c.item === null ? '' : `[${c.item}]`} attempt ${c.attempt} ${c.outcome === 'fail' ? 'fails' : c.outcome === 'hang' ? 'hangs' : 'is rejected'}`).join(', '),
   );
-  return `${what} in plan ${result.plan} — counterexample: ${parts.join('; ')} — replay: orch verify ${basename(path)} --plan ${result.plan} --seed ${v.seed}`;
+  return `${what} in plan ${result.plan} — counterexample: ${parts.join('; ')} — replay: orch verify ${shellWord(basename(path))} --plan ${result.plan}${replayFlags({ runs: options.runs })} --seed ${v.seed}`;
 }
 
 /** The last step event of the trace: the state after it broke the invariant. */

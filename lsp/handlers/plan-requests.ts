@@ -53,7 +53,7 @@ export function registerPlanRequests(state: ServerState): WorkerThread<VerifyReq
     const onWorker = verifier.request({ entry: path, files, ...options });
     const outcome = onWorker ? await onWorker : await verifyDocument(path, { readFile: (f) => workspace.textOf(f) }, options);
     const stale = !published.isCurrent(uri, epoch) || documents.get(uri)?.version !== version;
-    if (!stale) await published.verificationResult(uri, version, verifyDiagnostics(outcome, path, workspace.declarations(path)));
+    if (!stale) await published.verificationResult(uri, version, verifyDiagnostics(outcome, path, workspace.declarations(path), options));
     return summarize(uri, outcome, stale);
   };
   connection.onRequest(VERIFY_REQUEST, guard('verify', null, verifyDocumentRequest));

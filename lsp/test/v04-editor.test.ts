@@ -465,3 +465,47 @@ test "guards" {
     expect(r.map((i) => i.label)).toEqual(['fraud_score', 'risky']);
   });
 });
+
+/** A plan's output keys, read by a test of it (`run.output.KEY`) and by a parent plan (`sub.output.KEY`). */
+const OUT = `capability count { kind tool  input { n: int }  output { total: int }  handler "./h.js#g" }
+
+plan tally {
+  input { n: int = 1 }
+  step k = count(n: input.n)
+  output { total: k.output.total, label: "done" }
+}
+
+plan report {
+  step t = run tally(n: 2)
+  step k2 = count(n: t.output.total)
+  output { again: t.output.label }
+}
+
+test "tally counts" {
+  plan tally
+  mock count returns { total: 3 }
+  expect run.output.total == 3 and run.output.label == "done"
+}
+`;
+
+describe("a plan's output keys, in the editor", () => {
+  let uo: string;
+  beforeAll(async () => {
+    writeFileSync(join(dir, 'out.orch'), OUT);
+    uo = await client.open(join(dir, 'out.orch'), OUT);
+  });
+
+  it('go to definition on run.output.KEY in an expect, and on sub.output.KEY in a parent plan, lands on the key', async () => {
+    const total = 'out.orch:5:11';
+    expect(lines(await client.request<Location[]>('textDocument/definition', at(uo, OUT, 'run.output.total', 11)))).toEqual([total]);
+    expect(lines(await client.request<Location[]>('textDocument/definition', at(uo, OUT, 'run.output.label', 11)))).toEqual(['out.orch:5:34']);
+    expect(lines(await client.request<Location[]>('textDocument/definition', at(uo, OUT, 't.output.total', 9)))).toEqual([total]);
+    expect(lines(await client.request<Location[]>('textDocument/definition', at(uo, OUT, 't.output.label', 9)))).toEqual(['out.orch:5:34']);
+  });
+
+  it('hover on them shows the key with its type', async () => {
+    expect(await hoverText(uo, OUT, 'run.output.total', 11)).toContain('(output of plan tally) total: int');
+    expect(await hoverText(uo, OUT, 'run.output.label', 11)).toContain('(output of plan tally) label: string');
+    expect(await hoverText(uo, OUT, 't.output.total', 9)).toContain('(output of plan tally) total: int');
+  });
+});

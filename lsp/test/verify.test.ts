@@ -89,6 +89,16 @@ describe('orch/verify', () => {
     expect(clearing && verifyErrors(clearing.diagnostics)).toEqual([]);
   });
 
+  it("its replay line repeats --runs, as orch verify's does (replayFlags): a case found past the default runs is found again only with as many", async () => {
+    const uri = await client.open(join(DIR, 'runs outreach.orch'), broken);
+    await client.diagnosticsFor(uri, () => true, 1);
+    const summary = await client.request<Summary>('orch/verify', { uri, seed: 2, runs: 300 });
+    const seed = summary.plans[0]!.violations[0]!.seed;
+    const [diag] = verifyErrors(last(uri).diagnostics);
+    // The file name as one shell word, as the CLI quotes it.
+    expect(diag!.message).toContain(`replay: orch verify 'runs outreach.orch' --plan outreach --runs 300 --seed ${seed}`);
+  });
+
   it('publishes nothing for a sound plan, and a passing verification clears an earlier failure', async () => {
     const uri = await client.open(join(DIR, 'fixed-outreach.orch'), broken);
     await client.diagnosticsFor(uri, () => true, 1);

@@ -390,6 +390,8 @@ describe('W0803: channels the config does not define', () => {
   it('warns at a channel whose entry names no transport (or is no object): orch run fails the step, so check says so', () => {
     const odd = project({ channels: { pigeon: { 'carrier-pigeon': 1 }, blank: null, ops: { slack: 'http://127.0.0.1:9/x' } } });
     expect(codes(odd, 'plan g { step n = notify(channel: "pigeon", text: "x") step m = email(to: ["a@example.com"], subject: "s", text: "t", channel: "blank") step o = notify(channel: "ops", text: "x") }')).toEqual([
+      // The key orch does not read is said at the key, in the config (compiler/config-keys.ts).
+      'W0803 "carrier-pigeon" of channel "pigeon" in orch.config "channels" is not a key orch reads, so it is ignored (known: email, slack, webhook, internal)',
       'W0803 channel "pigeon" of orch.config "channels" names no transport ("email", "slack" or "webhook"): the step will fail when it runs',
       'W0803 channel "blank" of orch.config "channels" names no transport ("email", "slack" or "webhook"): the step will fail when it runs',
     ]);
@@ -404,6 +406,8 @@ describe('W0803: channels the config does not define', () => {
       },
     });
     expect(codes(odd, 'plan h { step a = notify(channel: "nofrom", text: "x") step b = notify(channel: "typed", text: "x") step c = notify(channel: "hook", text: "x") step d = notify(channel: "noto", text: "x") step e = email(to: ["a@example.com"], subject: "s", text: "t", channel: "noto") }')).toEqual([
+      'W0803 "type" of channel "typed" in orch.config "channels" is not a key orch reads, so it is ignored (known: email, slack, webhook, internal)',
+      'W0803 "url" of channel "typed" in orch.config "channels" is not a key orch reads, so it is ignored (known: email, slack, webhook, internal)',
       'W0803 channel "nofrom" of orch.config "channels": email needs "smtp" (smtp://host:port) and "from": the step will fail when it runs',
       'W0803 channel "typed" of orch.config "channels" names no transport ("email", "slack" or "webhook"): the step will fail when it runs',
       'W0803 channel "hook" of orch.config "channels" names no transport ("email", "slack" or "webhook"): the step will fail when it runs',
