@@ -6,7 +6,7 @@
  * event triggers take the input from the request / event.
  */
 import { Cron } from 'croner';
-import type { Range, TriggerDecl } from '../language/index.js';
+import type { Range, TriggerDecl, TriggerSource } from '../language/index.js';
 import { diagnostic, type Diagnostic } from '../language/index.js';
 import { checkExpr, type RootInfo } from './check/expr.js';
 import { mismatchDiagnostic } from './check/mismatch.js';
@@ -14,7 +14,7 @@ import type { LoadedModule } from './load.js';
 import type { ModelBuilder } from './model.js';
 import type { DeclEntry, Scopes } from './scope.js';
 import { closest } from './suggest.js';
-import { T, assignable, formatTy, type Ty } from './types/ty.js';
+import { T, assignable, field, formatTy, optional, record, type Ty } from './types/ty.js';
 
 /** Paths the built-in API and the dashboard own (`orch serve`); an `api` trigger may not shadow them. */
 const RESERVED_API = /^\/($|(health|metrics|events|signals|context|triggers|runs|stream|session|sessions|login|ui|approvals|resources|workers|spend|audit|auth|sources)(\/|$))/;
@@ -34,13 +34,14 @@ export function checkTriggers(
   diags: Diagnostic[],
   planInput: (e: DeclEntry<'plan'>) => Ty,
   contextRoot: RootInfo,
+  planOutput: (e: DeclEntry<'plan'>) => Ty | null | undefined,
 ): void {
   for (const m of modules) {
     if (m.std) continue;
     // One module's triggers are served together: two `api` triggers on one path cannot both be.
     const apiPaths = new Map<string, string>();
     for (const e of scopes.entries(m, 'trigger')) {
-      checkTrigger(e.node, m, scopes, model, diags, planInput, contextRoot);
+      checkTrigger(e.node, m, scopes, model, diags, planInput, contextRoot, planOutput);
       const src = e.node.source;
       if (src.kind !== 'ApiSource') continue;
       const path = src.path.parts.filter((p) => typeof p === 'string').join('');
@@ -99,6 +100,32 @@ function chainCycles(modules: readonly LoadedModule[], scopes: Scopes, diags: Di
   }
 }
 
+/**
+ * What `event` holds in a trigger's `where` / `with`, as `orch serve`'s trigger engine builds it:
+ * a schedule's tick, a condition's edge and a chain's finished run have a known shape (an unknown
+ * field is E0201, as on any record); an `event`, `manual` or `api` trigger's is whatever was posted,
+ * which nothing declares, so it stays `any` (docs/language.md, "What each trigger does").
+ */
+function eventTy(src: TriggerSource, watchedOutput: Ty | null | undefined): Ty {
+  switch (src.kind) {
+    case 'ScheduleSource':
+      return record([field('type', T.string), field('scheduled_at', T.string), field('catch_up', T.bool), field('missed', T.int)]);
+    case 'ConditionSource':
+      return record([field('type', T.string)]);
+    case 'ChainSource': {
+      // A plan without `output { … }` ends with none (null); one not checked (its errors) is `any`.
+      // Only a completed run is sure to have its output: a failed or cancelled one may have none.
+      const output = watchedOutput === null ? T.null : watchedOutput ?? T.any;
+      return record([
+        field('type', T.string), field('runId', T.string), field('plan', T.string), field('status', T.string),
+        field('output', src.outcome === 'completed' ? output : optional(output), src.outcome === 'completed'),
+      ]);
+    }
+    default:
+      return T.any;
+  }
+}
+
 function checkTrigger(
   t: TriggerDecl,
   m: LoadedModule,
@@ -107,15 +134,13 @@ function checkTrigger(
   diags: Diagnostic[],
   planInput: (e: DeclEntry<'plan'>) => Ty,
   contextRoot: RootInfo,
+  planOutput: (e: DeclEntry<'plan'>) => Ty | null | undefined,
 ): void {
   const file = m.file;
   const err = (message: string, range: Range): void => {
     diags.push(diagnostic('E0701', `trigger "${t.name.name}": ${message}`, file, range));
   };
-  const roots = new Map<string, RootInfo>([
-    ['event', { ty: T.any, ir: { op: 'var', name: 'event' } }],
-    ['context', contextRoot],
-  ]);
+  const roots = new Map<string, RootInfo>([['context', contextRoot]]);
   const env = { file, model, diags, roots };
   const resolvePlan = (name: { parts: readonly { name: string; range: Range }[]; range: Range }): DeclEntry<'plan'> | undefined => {
     const parts = name.parts.map((p) => p.name);
@@ -133,6 +158,8 @@ function checkTrigger(
   };
 
   const src = t.source;
+  const watched = src.kind === 'ChainSource' ? resolvePlan(src.plan) : undefined;
+  roots.set('event', { ty: eventTy(src, watched ? planOutput(watched) : undefined), ir: { op: 'var', name: 'event' } });
   let needsWith = false;
   switch (src.kind) {
     case 'ScheduleSource': {
@@ -185,7 +212,6 @@ function checkTrigger(
     }
     case 'ChainSource':
       needsWith = true;
-      resolvePlan(src.plan);
       break;
     default:
       break;
