@@ -8,6 +8,7 @@
 import { Cron } from 'croner';
 import type { Range, TriggerDecl, TriggerSource } from '../language/index.js';
 import { diagnostic, type Diagnostic } from '../language/index.js';
+import { runOutputTy } from './check/declare-steps.js';
 import { checkExpr, type RootInfo } from './check/expr.js';
 import { mismatchDiagnostic } from './check/mismatch.js';
 import type { LoadedModule } from './load.js';
@@ -106,19 +107,18 @@ function chainCycles(modules: readonly LoadedModule[], scopes: Scopes, diags: Di
  * field is E0201, as on any record); an `event`, `manual` or `api` trigger's is whatever was posted,
  * which nothing declares, so it stays `any` (docs/language.md, "What each trigger does").
  */
-function eventTy(src: TriggerSource, watchedOutput: Ty | null | undefined): Ty {
+function eventTy(src: TriggerSource, watchedOutput: Ty): Ty {
   switch (src.kind) {
     case 'ScheduleSource':
       return record([field('type', T.string), field('scheduled_at', T.string), field('catch_up', T.bool), field('missed', T.int)]);
     case 'ConditionSource':
       return record([field('type', T.string)]);
     case 'ChainSource': {
-      // A plan without `output { … }` ends with none (null); one not checked (its errors) is `any`.
       // Only a completed run is sure to have its output: a failed or cancelled one may have none.
-      const output = watchedOutput === null ? T.null : watchedOutput ?? T.any;
+      const completed = src.outcome === 'completed';
       return record([
         field('type', T.string), field('runId', T.string), field('plan', T.string), field('status', T.string),
-        field('output', src.outcome === 'completed' ? output : optional(output), src.outcome === 'completed'),
+        field('output', completed ? watchedOutput : optional(watchedOutput), completed),
       ]);
     }
     default:
@@ -159,7 +159,7 @@ function checkTrigger(
 
   const src = t.source;
   const watched = src.kind === 'ChainSource' ? resolvePlan(src.plan) : undefined;
-  roots.set('event', { ty: eventTy(src, watched ? planOutput(watched) : undefined), ir: { op: 'var', name: 'event' } });
+  roots.set('event', { ty: eventTy(src, watched ? runOutputTy(watched, planOutput(watched)) : T.any), ir: { op: 'var', name: 'event' } });
   let needsWith = false;
   switch (src.kind) {
     case 'ScheduleSource': {

@@ -177,6 +177,33 @@ describe('plan memo', () => {
     }
   });
 
+  it('an after trigger reading a field its watched plan’s output lacks is E0201 after any edit, as in a fresh check', () => {
+    const file = resolve(examplesDir, 'chain-fields.orch'); // not on disk: the session's buffer
+    const text = [
+      'capability clean { kind tool  input { box: string }  output { body: string } }',
+      'plan first {',
+      '  step r = clean(box: "a")',
+      '  output { body: r.output.body }',
+      '}',
+      'plan second {',
+      '  input { path: string }',
+      '  step r = clean(box: input.path)',
+      '}',
+      'plan third {',
+      '  step r = clean(box: "b")',
+      '}',
+      'trigger next { after first completed run second with { path: event.output.bodyx } }',
+      '',
+    ].join('\n');
+    const s = new Session(file, text);
+    for (const edit of [(t: string) => t, (t: string) => splice(t, t.indexOf('"b"') + 1, 0, 'x')]) {
+      s.text = edit(s.text);
+      const found = s.incremental();
+      expect(found).toEqual(s.fresh());
+      expect(found.filter((d) => d.code === 'E0201').map((d) => d.message)).toEqual([expect.stringContaining('has no field "bodyx"; did you mean "body"?')]);
+    }
+  });
+
   it('checks every plan again when the project config changes (its verdicts depend on it)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'orch-memo-'));
     try {
