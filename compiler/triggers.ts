@@ -103,11 +103,14 @@ function chainCycles(modules: readonly LoadedModule[], scopes: Scopes, diags: Di
 
 /**
  * What `event` holds in a trigger's `where` / `with`, as `orch serve`'s trigger engine builds it:
- * a schedule's tick, a condition's edge and a chain's finished run have a known shape (an unknown
- * field is E0201, as on any record); an `event`, `manual` or `api` trigger's is whatever was posted,
- * which nothing declares, so it stays `any` (docs/language.md, "What each trigger does").
+ * a schedule's tick, a condition's edge and a chain's finished run (`given`: the watched plan's
+ * output) have a known shape, and so does an `event` trigger's without `with`, whose fields but
+ * `type` are the started plan's input (`given`; a closed record: an event with other fields is
+ * refused as `invalid`, so a `where` reading one never lets a run start). An unknown field is
+ * E0201, as on any record. With `with`, and for `manual` and `api`, what was posted has no
+ * declared shape: `any` (docs/language.md, "What each trigger does").
  */
-function eventTy(src: TriggerSource, watchedOutput: Ty): Ty {
+function eventTy(src: TriggerSource, given: Ty): Ty {
   switch (src.kind) {
     case 'ScheduleSource':
       return record([field('type', T.string), field('scheduled_at', T.string), field('catch_up', T.bool), field('missed', T.int)]);
@@ -118,8 +121,14 @@ function eventTy(src: TriggerSource, watchedOutput: Ty): Ty {
       const completed = src.outcome === 'completed';
       return record([
         field('type', T.string), field('runId', T.string), field('plan', T.string), field('status', T.string),
-        field('output', completed ? watchedOutput : optional(watchedOutput), completed),
+        field('output', completed ? given : optional(given), completed),
       ]);
+    }
+    case 'EventSource': {
+      if (given.k !== 'record') return T.any;
+      // The raw event, before the input's defaults are filled in: a field with one may be absent.
+      const fields = [...given.fields.values()].filter((f) => f.name !== 'type');
+      return record([field('type', T.string), ...fields.map((f) => ({ name: f.name, ty: f.required ? f.ty : optional(f.ty), required: f.required, ...(f.decl ? { decl: f.decl } : {}) }))]);
     }
     default:
       return T.any;
@@ -159,7 +168,10 @@ function checkTrigger(
 
   const src = t.source;
   const watched = src.kind === 'ChainSource' ? resolvePlan(src.plan) : undefined;
-  roots.set('event', { ty: eventTy(src, watched ? runOutputTy(watched, planOutput(watched)) : T.any), ir: { op: 'var', name: 'event' } });
+  // Looked up quietly: `resolvePlan` below reports an unknown plan.
+  const started = src.kind === 'EventSource' && !t.with ? scopes.lookup(m, 'plan', t.plan.parts.map((p) => p.name)) : undefined;
+  const given = watched ? runOutputTy(watched, planOutput(watched)) : started ? planInput(started) : T.any;
+  roots.set('event', { ty: eventTy(src, given), ir: { op: 'var', name: 'event' } });
   let needsWith = false;
   switch (src.kind) {
     case 'ScheduleSource': {

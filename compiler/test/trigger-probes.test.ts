@@ -94,8 +94,25 @@ trigger t4 { after c completed run d with { z: event.status } }
     expect(e0701(`${PLANS}\ntrigger t { schedule "0 2 * * *" run d with { z: event.missed } }\n`).map((x) => x.message)).toEqual([expect.stringContaining('input "z"')]);
   });
 
-  it('an event, manual or api trigger reads what was posted, which nothing declares: `any`', () => {
-    for (const source of ['event "x"', 'manual', 'api "/hook"'])
+  it('an event trigger without `with` starts its plan with the event’s fields: its `where` reads the plan’s input and `type`, nothing else', () => {
+    const text = `${PLANS}
+plan leak { input { severity: int = 0, device: string }  step x = work() }
+trigger ok { event "leak" where event.type == "leak" and event.severity >= 3 and event.device != "" run leak }
+trigger bad { event "leak" where event.level >= 3 run leak }
+trigger none { event "leak" where event.level >= 3 run a }
+`;
+    const d = e0201(text);
+    expect(d.map((x) => x.message)).toEqual([
+      expect.stringContaining('event ({ type: string, severity: int?, device: string }) has no field "level"'),
+      expect.stringContaining('event ({ type: string }) has no field "level"'),
+    ]);
+    expect(covered(text, d[0]!)).toBe('level');
+    // A plan input field with a default may be absent from the event: it reads as optional.
+    expect(e0701(`${PLANS}\nplan leak { input { severity: int = 0 }  step x = work() }\ntrigger t { event "leak" where event.severity >= 3 run leak }\n`)).toEqual([]);
+  });
+
+  it('an event trigger with `with`, a manual or an api trigger reads what was posted, which nothing declares: `any`', () => {
+    for (const source of ['event "x"', 'event "x" where event.other > 1', 'manual', 'api "/hook"'])
       expect(checkText(`${PLANS}\ntrigger t { ${source} run d with { z: event.anything } }\n`).filter((x) => x.severity === 'error'), source).toEqual([]);
   });
 });
