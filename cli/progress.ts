@@ -7,6 +7,7 @@ import { runView, type RunEvent, type RunReader, type SecretView } from '../runt
 import type { ExecutionResult } from '../runtime/index.js';
 import { round6 } from '../compiler/index.js';
 import { formatMoneyAmount } from '../language/index.js';
+import { decisionRoute } from './decision-route.js';
 
 export interface Progress {
   onEvent(event: RunEvent, run: RunReader): void;
@@ -243,7 +244,7 @@ export function summaryLines(r: ExecutionResult, color: boolean, currency?: stri
     for (const w of waiting)
       lines.push(
         decidedBy(w) === 'people'
-          ? `waiting for approval: ${w} is decided by a signed-in person — in the dashboard (orch serve / orch ui) or with their API token: POST /runs/${r.runId}/steps/${w}/approve|reject; then orch resume ${r.runId} continues the run`
+          ? `waiting for approval: ${w} is decided by a signed-in person — in the dashboard (orch serve / orch ui) or with their API token: POST ${decisionRoute(r.runId, w)}/approve|reject; then orch resume ${r.runId} continues the run`
           : `waiting for approval: orch signal ${r.runId} ${w} approve|reject`,
       );
   }
