@@ -6,6 +6,7 @@ import pc from 'picocolors';
 import { runView, type RunEvent, type RunReader, type SecretView } from '../runtime/index.js';
 import type { ExecutionResult } from '../runtime/index.js';
 import { moneyText } from '../compiler/index.js';
+import { decisionRoute } from './decision-route.js';
 
 export interface Progress {
   onEvent(event: RunEvent, run: RunReader): void;
@@ -241,11 +242,12 @@ export function summaryLines(r: ExecutionResult, color: boolean, currency?: stri
   if (r.error) lines.push(`error: ${r.error}`);
   if (r.status === 'paused') {
     const waiting = r.waiting ?? r.steps.filter((s) => s.status === 'running').map((s) => s.stepId);
-    // A run bound to people (§9.1) refuses `orch signal`: say where its approval can be decided.
+    // A run bound to people (§9.1) refuses `orch signal`: say where its approval can be decided,
+    // and that this stopped run goes on only when resumed (no server takes up a run `orch run` stopped).
     for (const w of waiting)
       lines.push(
         decidedBy(w) === 'people'
-          ? `waiting for approval: ${w} is decided by a signed-in person — in the dashboard (orch serve / orch ui) or with their API token: POST /runs/${r.runId}/steps/${w}/approve|reject`
+          ? `waiting for approval: ${w} is decided by a signed-in person — in the dashboard (orch serve / orch ui) or with their API token: POST ${decisionRoute(r.runId, w)}/approve|reject; then orch resume ${r.runId} continues the run`
           : `waiting for approval: orch signal ${r.runId} ${w} approve|reject`,
       );
   }

@@ -119,9 +119,10 @@ export interface PreviewJson {
   readonly subplans: readonly string[];
   /**
    * v0.4 (§9.1): the model steps of the sub-plans a run of this plan runs, named as the run names
-   * them (`s/d`: step `d` of the sub-plan step `s` runs), with the endpoint and tier each sends its prompt to.
+   * them (`s/d`: step `d` of the sub-plan step `s` runs), with the endpoint and tier each sends its prompt to,
+   * and the resource it is bound to with the step's own tier (the higher of the two, what §9.3 holds it to).
    */
-  readonly subplan_model_steps: readonly { readonly step: string; readonly endpoint: { readonly name: string; readonly tier: string } }[];
+  readonly subplan_model_steps: readonly SubplanModelStep[];
   /** v0.4 (§9.3): where each class goes and every endorsement and declassification. */
   readonly flows: PreviewFlows;
 }
@@ -132,12 +133,19 @@ export interface PreviewOptions {
 }
 
 /** Each model step of the sub-plans `plan` runs (theirs too, once each along a path), by its path through the `run` steps. */
+export interface SubplanModelStep {
+  readonly step: string;
+  readonly endpoint: { readonly name: string; readonly tier: string };
+  readonly resource: string | null;
+  readonly tier: string | null;
+}
+
 function subplanModelSteps(plan: PlanIR): PreviewJson['subplan_model_steps'] {
-  const out: { step: string; endpoint: { name: string; tier: string } }[] = [];
+  const out: SubplanModelStep[] = [];
   const walk = (p: PlanIR, prefix: string, seen: ReadonlySet<string>): void => {
     for (const s of p.steps) {
       const endpoint = prefix ? endpointOf(s.binding) : undefined;
-      if (endpoint) out.push({ step: `${prefix}${s.id}`, endpoint });
+      if (endpoint) out.push({ step: `${prefix}${s.id}`, endpoint, resource: s.binding?.resource ?? null, tier: s.binding?.tier ?? null });
       if (s.action.type !== 'run' || seen.has(s.action.plan)) continue;
       const sub = plan.subplans[s.action.plan] ?? p.subplans?.[s.action.plan];
       if (sub) walk(sub, `${prefix}${s.id}/`, new Set([...seen, s.action.plan]));
@@ -510,7 +518,9 @@ function closingText(p: PreviewJson, c: Colors): string[] {
   if (p.subplans.length) {
     lines.push('');
     lines.push(`Sub-plans: ${p.subplans.join(', ')}`);
-    for (const m of p.subplan_model_steps ?? []) lines.push(`  ${m.step}: model endpoint ${m.endpoint.name} (${m.endpoint.tier})`);
+    // As a step of this plan is printed: a cloud resource makes a local endpoint's step a cloud one.
+    for (const m of p.subplan_model_steps ?? [])
+      lines.push(`  ${m.step}: ${m.resource ? `on ${m.resource} (${m.tier}), ` : ''}model endpoint ${m.endpoint.name} (${m.endpoint.tier})`);
   }
   if (p.consent.length) {
     lines.push('');

@@ -172,7 +172,7 @@ export function checkGuardrailReads(f: ProgramFacts): void {
 
 /** `triggers`: each trigger against the plan it starts (E0701). */
 export function checkTriggerDecls(f: ProgramFacts): void {
-  checkTriggers(f.program.modules, f.scopes, f.model, f.diags, f.planInput, f.contextRoot);
+  checkTriggers(f.program.modules, f.scopes, f.model, f.diags, f.planInput, f.contextRoot, (e) => f.checked.get(e)?.outputTy);
 }
 
 /** `unused`: declarations nothing uses, resources no plan binds, steps nothing reads (W0601). */

@@ -6,15 +6,16 @@
  * event triggers take the input from the request / event.
  */
 import { Cron } from 'croner';
-import type { Range, TriggerDecl } from '../language/index.js';
+import type { Range, TriggerDecl, TriggerSource } from '../language/index.js';
 import { diagnostic, type Diagnostic } from '../language/index.js';
+import { runOutputTy } from './check/declare-steps.js';
 import { checkExpr, type RootInfo } from './check/expr.js';
 import { mismatchDiagnostic } from './check/mismatch.js';
 import type { LoadedModule } from './load.js';
 import type { ModelBuilder } from './model.js';
 import type { DeclEntry, Scopes } from './scope.js';
 import { closest } from './suggest.js';
-import { T, assignable, formatTy, type Ty } from './types/ty.js';
+import { T, assignable, field, formatTy, optional, record, type Ty } from './types/ty.js';
 
 /** Paths the built-in API and the dashboard own (`orch serve`); an `api` trigger may not shadow them. */
 const RESERVED_API = /^\/($|(health|metrics|events|signals|context|triggers|runs|stream|session|sessions|login|ui|approvals|resources|workers|spend|audit|auth|sources)(\/|$))/;
@@ -34,13 +35,14 @@ export function checkTriggers(
   diags: Diagnostic[],
   planInput: (e: DeclEntry<'plan'>) => Ty,
   contextRoot: RootInfo,
+  planOutput: (e: DeclEntry<'plan'>) => Ty | null | undefined,
 ): void {
   for (const m of modules) {
     if (m.std) continue;
     // One module's triggers are served together: two `api` triggers on one path cannot both be.
     const apiPaths = new Map<string, string>();
     for (const e of scopes.entries(m, 'trigger')) {
-      checkTrigger(e.node, m, scopes, model, diags, planInput, contextRoot);
+      checkTrigger(e.node, m, scopes, model, diags, planInput, contextRoot, planOutput);
       const src = e.node.source;
       if (src.kind !== 'ApiSource') continue;
       const path = src.path.parts.filter((p) => typeof p === 'string').join('');
@@ -99,6 +101,40 @@ function chainCycles(modules: readonly LoadedModule[], scopes: Scopes, diags: Di
   }
 }
 
+/**
+ * What `event` holds in a trigger's `where` / `with`, as `orch serve`'s trigger engine builds it:
+ * a schedule's tick, a condition's edge and a chain's finished run (`given`: the watched plan's
+ * output) have a known shape, and so does an `event` trigger's without `with`, whose fields but
+ * `type` are the started plan's input (`given`; a closed record: an event with other fields is
+ * refused as `invalid`, so a `where` reading one never lets a run start). An unknown field is
+ * E0201, as on any record. With `with`, and for `manual` and `api`, what was posted has no
+ * declared shape: `any` (docs/language.md, "What each trigger does").
+ */
+function eventTy(src: TriggerSource, given: Ty): Ty {
+  switch (src.kind) {
+    case 'ScheduleSource':
+      return record([field('type', T.string), field('scheduled_at', T.string), field('catch_up', T.bool), field('missed', T.int)]);
+    case 'ConditionSource':
+      return record([field('type', T.string)]);
+    case 'ChainSource': {
+      // Only a completed run is sure to have its output: a failed or cancelled one may have none.
+      const completed = src.outcome === 'completed';
+      return record([
+        field('type', T.string), field('runId', T.string), field('plan', T.string), field('status', T.string),
+        field('output', completed ? given : optional(given), completed),
+      ]);
+    }
+    case 'EventSource': {
+      if (given.k !== 'record') return T.any;
+      // The raw event, before the input's defaults are filled in: a field with one may be absent.
+      const fields = [...given.fields.values()].filter((f) => f.name !== 'type');
+      return record([field('type', T.string), ...fields.map((f) => ({ name: f.name, ty: f.required ? f.ty : optional(f.ty), required: f.required, ...(f.decl ? { decl: f.decl } : {}) }))]);
+    }
+    default:
+      return T.any;
+  }
+}
+
 function checkTrigger(
   t: TriggerDecl,
   m: LoadedModule,
@@ -107,15 +143,13 @@ function checkTrigger(
   diags: Diagnostic[],
   planInput: (e: DeclEntry<'plan'>) => Ty,
   contextRoot: RootInfo,
+  planOutput: (e: DeclEntry<'plan'>) => Ty | null | undefined,
 ): void {
   const file = m.file;
   const err = (message: string, range: Range): void => {
     diags.push(diagnostic('E0701', `trigger "${t.name.name}": ${message}`, file, range));
   };
-  const roots = new Map<string, RootInfo>([
-    ['event', { ty: T.any, ir: { op: 'var', name: 'event' } }],
-    ['context', contextRoot],
-  ]);
+  const roots = new Map<string, RootInfo>([['context', contextRoot]]);
   const env = { file, model, diags, roots };
   const resolvePlan = (name: { parts: readonly { name: string; range: Range }[]; range: Range }): DeclEntry<'plan'> | undefined => {
     const parts = name.parts.map((p) => p.name);
@@ -133,6 +167,11 @@ function checkTrigger(
   };
 
   const src = t.source;
+  const watched = src.kind === 'ChainSource' ? resolvePlan(src.plan) : undefined;
+  // Looked up quietly: `resolvePlan` below reports an unknown plan.
+  const started = src.kind === 'EventSource' && !t.with ? scopes.lookup(m, 'plan', t.plan.parts.map((p) => p.name)) : undefined;
+  const given = watched ? runOutputTy(watched, planOutput(watched)) : started ? planInput(started) : T.any;
+  roots.set('event', { ty: eventTy(src, given), ir: { op: 'var', name: 'event' } });
   let needsWith = false;
   switch (src.kind) {
     case 'ScheduleSource': {
@@ -185,7 +224,6 @@ function checkTrigger(
     }
     case 'ChainSource':
       needsWith = true;
-      resolvePlan(src.plan);
       break;
     default:
       break;

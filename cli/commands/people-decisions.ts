@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { projectRootOf } from '../../compiler/index.js';
 import { loadConfig } from '../../runtime/index.js';
 import { CliError } from '../errors.js';
+import { decisionRoute } from '../decision-route.js';
 
 /**
  * Throws (exit 2) when the run's project — the one its recorded plan comes from, whose config the
@@ -32,7 +33,7 @@ export async function refuseDecisionWhenPeopleConfigured(runId: string, step: st
       throw new CliError(
         `people are configured (the "auth" block of ${config.file}), so an approval is decided by a signed-in person, not by a name given here: ` +
           `approve or reject step ${step} of run ${runId} in the dashboard (orch serve / orch ui), or with that person's API token ` +
-          `(orch auth token USER): POST /runs/${runId}/steps/${step}/approve (or /reject)`,
+          `(orch auth token USER): POST ${decisionRoute(runId, step)}/approve (or /reject)`,
         2,
       );
   }

@@ -88,6 +88,17 @@ describe('progress output', () => {
     expect(lines).toContain('waiting for approval: orch signal r1 ok approve|reject');
   });
 
+  it('a people-bound approval in a sub-plan: the route printed is one the server has (the step path encoded), then orch resume', () => {
+    const r = {
+      planId: 'p', runId: 'r1', status: 'paused', steps: [], output: null, error: null, waiting: ['sub/ok'],
+      metadata: { totalDuration: 20, totalCost: 0, totalSteps: 1, completedSteps: 0, failedSteps: 0, skippedSteps: 0, cancelledSteps: 0 },
+      startedAt: '', completedAt: '',
+    } as unknown as ExecutionResult;
+    expect(summaryLines(r, false, undefined, () => 'people')).toContain(
+      'waiting for approval: sub/ok is decided by a signed-in person — in the dashboard (orch serve / orch ui) or with their API token: POST /runs/r1/steps/sub%2Fok/approve|reject; then orch resume r1 continues the run',
+    );
+  });
+
   it('the summary counts cancelled steps when there are some (a race loser, a step cancelled on its own)', () => {
     const r = {
       planId: 'p',

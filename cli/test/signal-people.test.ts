@@ -7,7 +7,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openBackend } from '../../runtime/index.js';
+import { openBackend, Runtime } from '../../runtime/index.js';
 import { tempDir } from '../../serve/test/serve-process.js';
 import { runCli } from '../../test/support/cli-in-process.js';
 import type { CheckSession } from '../mcp/checker.js';
@@ -58,6 +58,8 @@ describe('deciding an approval without an authenticated person', () => {
     const r = await runCli(['run', 'pay.orch', '--input', '{"amount": 6}'], project);
     expect(r.code, r.stderr).toBe(1);
     expect(r.stdout).toMatch(/waiting for approval: ask is decided by a signed-in person .*POST \/runs\/pay-[^/]+\/steps\/ask\/approve\|reject/);
+    // The decision is journaled; no server takes up a run `orch run` stopped: it goes on when resumed.
+    expect(r.stdout).toMatch(/; then orch resume pay-\S+ continues the run/);
     expect(r.stdout).not.toContain('orch signal');
     // Without people the hint stays `orch signal`, which decides there.
     writeFileSync(config, '{}');
@@ -69,6 +71,20 @@ describe('deciding an approval without an authenticated person', () => {
     }
   });
 
+
+  it('a person’s decision reaches a run orch run stopped through the journal; orch resume, as the hint says, continues it', async () => {
+    const id = await pausedRun();
+    const rt = await Runtime.open({ backend: await openBackend(db) });
+    try {
+      const alice = { subject: 'alice', issuer: 'local', name: 'alice', method: 'token', roles: ['approver'], groups: ['finance'] } as const;
+      expect(await rt.signal(id, { stepId: 'ask', decision: 'approve', by: 'alice', comment: null, identity: alice })).toMatchObject({ ok: true });
+    } finally {
+      await rt.close({ cancel: false });
+    }
+    const r = await runCli(['resume', id, '--json', '--quiet'], project);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ status: 'completed', output: { by: 'alice' } });
+  });
 
   it('orch signal refuses with exit 2 when the run\'s project has an auth block, from any directory, and journals nothing', async () => {
     const before = await decisions(runId);

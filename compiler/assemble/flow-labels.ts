@@ -356,6 +356,12 @@ export interface FlowFinding {
    * into a sub-plan or a triggered plan is moved to the caller's hop (givenFlows): the fix is there.
    */
   readonly relabel?: { readonly to?: DataClass };
+  /**
+   * Moved to a caller's value (givenFlows): its path already leads with the sink, where it is. A
+   * caller further out (a trigger starting the plan whose sub-plan has the sink) moves it again
+   * but adds no second sink hop.
+   */
+  readonly sinkLed?: true;
 }
 
 /** An `endorse` or `declassify` the plan makes (the preview lists them). */

@@ -611,8 +611,8 @@ function givenFlows(
   for (const x of flows.findings) {
     let at: Path | null = x.path;
     while (at && !mine.has(at)) at = at.next;
-    // Reported at the caller's value: the sink itself, elsewhere, becomes the path's first hop.
-    if (at) findings.push({ ...x, range: mine.get(at)!, path: { hop: { text: x.sink, file: x.file, range: x.range }, next: x.path } });
+    // Reported at the caller's value: the sink itself, elsewhere, becomes the path's first hop (once).
+    if (at) findings.push({ ...x, range: mine.get(at)!, sinkLed: true, path: x.sinkLed ? x.path : { hop: { text: x.sink, file: x.file, range: x.range }, next: x.path } });
   }
   return { flows, input, findings };
 }

@@ -272,9 +272,10 @@ export function resolveActions(
 /**
  * A `run` step's output: the type of the sub-plan's `output` record (a plan without one gives
  * `null`), known once the sub-plan is checked — sub-plans are checked first. Not yet checked (a
- * cycle of `run`s): its fields by name, each `any`.
+ * cycle of `run`s, or replayed from the editor's memo): its fields by name, each `any`. An `after`
+ * trigger's `event.output` is typed the same way.
  */
-function runOutputTy(pe: DeclEntry<'plan'>, checked: Ty | null | undefined): Ty {
+export function runOutputTy(pe: DeclEntry<'plan'>, checked: Ty | null | undefined): Ty {
   const out = pe.node.output;
   if (!out) return T.null;
   return checked ?? record(out.fields.map((f) => field(f.key.name, T.any)));

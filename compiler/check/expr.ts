@@ -420,7 +420,7 @@ function chainNext(e: Extract<Expr, { kind: 'BinaryExpr' | 'MemberExpr' | 'Index
 }
 
 function fieldOwner(object: Expr, base: Ty): string {
-  if (object.kind === 'NameExpr' && (object.name === 'context' || object.name === 'input'))
+  if (object.kind === 'NameExpr' && (object.name === 'context' || object.name === 'input' || object.name === 'event'))
     return `${object.name} (${formatTy(base)})`;
   return base.k === 'record' && base.fields.size === 0 ? 'an empty record' : formatTy(base);
 }

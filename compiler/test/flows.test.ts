@@ -275,6 +275,18 @@ plan mailer2 {
     expect(ds[1]!.message).toContain('cloud_model.text ← input.text ← context.owner @personal');
   });
 
+  it('a trigger starting a plan whose sub-plan (or its sub-plan) has the sink: one hop per step of the witness path, the sink once', () => {
+    const src = `${PLAN}plan inner {\n  input { path: string }\n  step w = wipe(path: input.path, note: "")\n}
+plan mid {\n  input { q: string }\n  step r = run inner(path: input.q)\n}
+plan outer {\n  input { p: string }\n  step r = run mid(q: input.p)\n}
+trigger t { when context.zone == "x" run outer with { p: context.reply_to } }\n`;
+    const d = one(src, 'E0902');
+    expect(d.message).toBe('in plan outer (started by trigger t): in sub-plan mid (run by step r): in sub-plan inner (run by step r): untrusted value reaches wipe.path, which needs a trusted one: wipe.path ← input.path ← input.q ← input.p ← context.reply_to @untrusted');
+    expect(covered(CAPS + src, d)).toBe('context.reply_to');
+    expect(d.related?.map((r) => r.message)).toEqual(['wipe.path', 'input.path', 'input.q', 'input.p', 'context.reply_to @untrusted']);
+    expect(covered(CAPS + src, { ...d, range: d.related![0]!.range })).toBe('input.path');
+  });
+
   it('a when trigger’s condition decides whether a plan that can make a destructive call runs: it needs trust as that step’s own when does', () => {
     const src = `${PLAN}trigger go { when context.reply_to == "wipe" run mailer with { to: "a@b.c" } }\nplan mild { step k = keep(text: "x") }\ntrigger calm { when context.reply_to == "x" run mild }\n`;
     const d = one(src, 'E0902');

@@ -120,10 +120,26 @@ plan p {
     expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
     const p = preview(out.plans.find((x) => x.plan === 'p')!);
     expect(p.subplan_model_steps).toEqual([
-      { step: 's/d', endpoint: { name: 'gw', tier: 'edge' } },
-      { step: 'n/i/d', endpoint: { name: 'gw', tier: 'edge' } },
+      { step: 's/d', endpoint: { name: 'gw', tier: 'edge' }, resource: null, tier: 'edge' },
+      { step: 'n/i/d', endpoint: { name: 'gw', tier: 'edge' }, resource: null, tier: 'edge' },
     ]);
     expect(renderPreviewText(p, false)).toMatch(/Sub-plans: inner, deeper\n {2}s\/d: model endpoint gw \(edge\)\n {2}n\/i\/d: model endpoint gw \(edge\)\n/);
+  });
+
+  it('a sub-plan’s model step on a cloud resource with a local endpoint: the preview gives its resource and its own tier (cloud), as for a step of the plan', () => {
+    const src = `${draft('')}resource rented { kind cloud_region  provides llm  endpoint "ollama" }
+plan inner {
+  input { email: string }
+  step d = draft(email: input.email)
+  output { t: d.output.text }
+}
+plan p { step s = run inner(email: "x") }
+`;
+    const out = compile({ entry: project(src), host: diskHost });
+    expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const p = preview(out.plans.find((x) => x.plan === 'p')!);
+    expect(p.subplan_model_steps).toEqual([{ step: 's/d', endpoint: { name: 'ollama', tier: 'local' }, resource: 'rented', tier: 'cloud' }]);
+    expect(renderPreviewText(p, false)).toContain('  s/d: on rented (cloud), model endpoint ollama (local)\n');
   });
 
   it('the preview prints a model fallback call’s own endpoint and tier beside the step’s', () => {

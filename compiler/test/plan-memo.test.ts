@@ -114,24 +114,26 @@ describe('plan memo', () => {
     expect(diags.some((d) => d.code === 'E0101')).toBe(true);
     expect(s.memo.stats.reused).toBe(plans - 1);
   });
+  /** Plan `second` runs after plan `first`, with `path` from first's output. */
+  const CHAIN = [
+    'capability read_mail { kind tool  input { box: string }  output { body: string }  trust untrusted }',
+    'capability clean { kind tool  input { box: string }  output { body: string } }',
+    'capability wipe { kind tool  input { path: string }  output { ok: bool }  destructive true }',
+    'plan first {',
+    '  step r = clean(box: "a")',
+    '  output { body: r.output.body }',
+    '}',
+    'plan second {',
+    '  input { path: string }',
+    '  step w = wipe(path: input.path)',
+    '}',
+    'trigger next { after first completed run second with { path: event.output.body } }',
+    '',
+  ].join('\n');
+
   it('checks a plan an after trigger starts with a `with` again when the plan it watches changes (its flows read that output)', () => {
     const file = resolve(examplesDir, 'chain.orch'); // not on disk: the session's buffer
-    const text = [
-      'capability read_mail { kind tool  input { box: string }  output { body: string }  trust untrusted }',
-      'capability clean { kind tool  input { box: string }  output { body: string } }',
-      'capability wipe { kind tool  input { path: string }  output { ok: bool }  destructive true }',
-      'plan first {',
-      '  step r = clean(box: "a")',
-      '  output { body: r.output.body }',
-      '}',
-      'plan second {',
-      '  input { path: string }',
-      '  step w = wipe(path: input.path)',
-      '}',
-      'trigger next { after first completed run second with { path: event.output.body } }',
-      '',
-    ].join('\n');
-    const s = new Session(file, text);
+    const s = new Session(file, CHAIN);
     expect(s.incremental().filter((d) => d.code === 'E0902')).toEqual([]);
     s.text = splice(s.text, s.text.indexOf('clean(box'), 'clean'.length, 'read_mail');
     const after = s.incremental();
@@ -174,6 +176,17 @@ describe('plan memo', () => {
       expect(again).toEqual(s.fresh());
       expect(again.filter((d) => d.code === 'E0902')).toHaveLength(1);
       expect(s.memo.stats).toEqual(stats);
+    }
+  });
+
+  it('an after trigger reading a field its watched plan’s output lacks is E0201 after any edit, as in a fresh check', () => {
+    const file = resolve(examplesDir, 'chain-fields.orch'); // not on disk: the session's buffer
+    const s = new Session(file, `${CHAIN.replace('event.output.body', 'event.output.bodyx')}plan third { step r = clean(box: "b") }\n`);
+    for (const edit of [(t: string) => t, (t: string) => splice(t, t.indexOf('"b"') + 1, 0, 'x')]) {
+      s.text = edit(s.text);
+      const found = s.incremental();
+      expect(found).toEqual(s.fresh());
+      expect(found.filter((d) => d.code === 'E0201').map((d) => d.message)).toEqual([expect.stringContaining('has no field "bodyx"; did you mean "body"?')]);
     }
   });
 

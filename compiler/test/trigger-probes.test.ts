@@ -60,3 +60,59 @@ describe('schedules that never fire', () => {
     for (const cron of ['0 0 29 2 *', '0 0 31 2 1', '0 0 31 * *', '@yearly']) expect(e0701(`${CAPS}\ntrigger t { schedule "${cron}" run a }\n`), cron).toEqual([]);
   });
 });
+
+describe('what `event` holds in a trigger', () => {
+  const e0201 = (text: string) => checkText(text).filter((d) => d.code === 'E0201');
+  const PLANS = `${CAPS}
+plan c { input { z: string = "" }  step x = work()  output { id: x.output.id } }
+plan d { input { z: string = "" }  step x = work() }
+context { t: number }
+`;
+
+  it('a schedule, a when and an after trigger type `event` as the engine builds it: an unknown field is E0201 at the field', () => {
+    for (const [source, read, owner] of [
+      ['schedule "0 2 * * *"', 'event.nope', 'event ({ type: string, scheduled_at: string, catch_up: bool, missed: int })'],
+      ['when context.t > 1', 'event.nope', 'event ({ type: string })'],
+      ['after c completed', 'event.output.idx', '{ id: string }'],
+    ] as const) {
+      const text = `${PLANS}\ntrigger t { ${source} run d with { z: ${read} } }\n`;
+      const d = e0201(text);
+      expect(d.map((x) => x.message), source).toEqual([expect.stringContaining(`${owner} has no field`)]);
+      expect(covered(text, d[0]!)).toBe(read.split('.').at(-1));
+    }
+  });
+
+  it('the fields the engine sets are clean, with their types', () => {
+    const text = `${PLANS}
+trigger t1 { schedule "0 2 * * *" run d with { z: "\${event.scheduled_at} \${event.missed} \${event.catch_up}" } }
+trigger t2 { after c completed run d with { z: event.output.id } }
+trigger t3 { after c failed run d with { z: event.runId } }
+trigger t4 { after c completed run d with { z: event.status } }
+`;
+    expect(checkText(text).filter((x) => x.severity === 'error')).toEqual([]);
+    // `missed` is an int, not a string: the input's mismatch, as for any `with` value.
+    expect(e0701(`${PLANS}\ntrigger t { schedule "0 2 * * *" run d with { z: event.missed } }\n`).map((x) => x.message)).toEqual([expect.stringContaining('input "z"')]);
+  });
+
+  it('an event trigger without `with` starts its plan with the event’s fields: its `where` reads the plan’s input and `type`, nothing else', () => {
+    const text = `${PLANS}
+plan leak { input { severity: int = 0, device: string }  step x = work() }
+trigger ok { event "leak" where event.type == "leak" and event.severity >= 3 and event.device != "" run leak }
+trigger bad { event "leak" where event.level >= 3 run leak }
+trigger none { event "leak" where event.level >= 3 run a }
+`;
+    const d = e0201(text);
+    expect(d.map((x) => x.message)).toEqual([
+      expect.stringContaining('event ({ type: string, severity: int?, device: string }) has no field "level"'),
+      expect.stringContaining('event ({ type: string }) has no field "level"'),
+    ]);
+    expect(covered(text, d[0]!)).toBe('level');
+    // A plan input field with a default may be absent from the event: it reads as optional.
+    expect(e0701(`${PLANS}\nplan leak { input { severity: int = 0 }  step x = work() }\ntrigger t { event "leak" where event.severity >= 3 run leak }\n`)).toEqual([]);
+  });
+
+  it('an event trigger with `with`, a manual or an api trigger reads what was posted, which nothing declares: `any`', () => {
+    for (const source of ['event "x"', 'event "x" where event.other > 1', 'manual', 'api "/hook"'])
+      expect(checkText(`${PLANS}\ntrigger t { ${source} run d with { z: event.anything } }\n`).filter((x) => x.severity === 'error'), source).toEqual([]);
+  });
+});

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PlanIR } from '../../compiler/index.js';
-import { evaluate, openBackend, parseAuthConfig } from '../../runtime/index.js';
+import { evaluate, forkRun, openBackend, parseAuthConfig, Runtime } from '../../runtime/index.js';
 import { loadServeProgram } from '../load.js';
 import type { RunStarter } from '../run-starter.js';
 import { openRuntimeStarter } from '../runtime-starter.js';
@@ -30,7 +30,7 @@ const SOURCE = `
 module start_paths
 import "./common.orch" as common
 
-context { go: bool }
+context { go: bool  go_outer: bool }
 
 plan gate {
   step ask = approval(approver: "group:finance", summary: "ship?", approvals: 2, not_starter: true)
@@ -49,6 +49,8 @@ trigger on_deploy { event "deploy" run gate }
 trigger on_go { when context.go == true run gate }
 trigger after_quick { after quick completed run gate }
 trigger nightly { schedule "0 3 * * *" run gate }
+trigger on_deploy_outer { event "deploy_outer" run outer }
+trigger on_go_outer { when context.go_outer == true run outer }
 `;
 
 /** Everyone may start runs and decide; all are in finance, so only `not_starter` keeps anyone out. */
@@ -198,6 +200,55 @@ describe('started_by and not_starter on every way in (§9.1)', () => {
       return undefined;
     }, 20_000, 'the catch-up run');
     await holds(runId, { subject: 'system:trigger/nightly', issuer: 'orch', method: 'trigger' }, []);
+  });
+});
+
+describe('combinations of the ways in (§9.1)', () => {
+  it("an event trigger starting a plan whose sub-plan needs an approval: the sub-plan refuses the event's poster", async () => {
+    const r = await call('POST', '/events', 'carol', { type: 'deploy_outer' });
+    const runId = r.json.results[0].runId as string;
+    await holds(runId, person('carol'), ['carol'], 'inner/ask');
+    expect(await created(`${runId}/inner`)).toMatchObject({ parentRunId: runId, started_by: person('carol'), people_bound: true });
+  });
+
+  it('a when trigger a person caused, starting a plan whose sub-plan needs an approval: the sub-plan refuses the cause', async () => {
+    const r = await call('POST', '/signals', 'dave', { go_outer: true });
+    const runId = r.json.results.find((x: { trigger: string }) => x.trigger === 'on_go_outer').runId as string;
+    await holds(runId, { subject: 'system:trigger/on_go_outer', issuer: 'orch', method: 'trigger' }, ['dave'], 'inner/ask');
+    expect(await created(`${runId}/inner`)).toMatchObject({ parentRunId: runId, chain_people: [person('dave')], people_bound: true });
+  });
+
+  it('a retry of a run a trigger started: refuses who asked, and who caused the run it retries', async () => {
+    const r = await call('POST', '/signals', 'bob', { go: false });
+    expect(r.status).toBe(202);
+    const fired = await call('POST', '/signals', 'bob', { go: true });
+    const original = fired.json.results.find((x: { trigger: string }) => x.trigger === 'on_go').runId as string;
+    await waiting(original);
+    expect((await call('POST', `/runs/${original}/steps/ask/reject`, 'alice')).status).toBe(202);
+    await waitFor(async () => ((await starter.get(original))?.status === 'failed' ? true : undefined), 20_000, 'the rejected run to fail');
+    const retried = await call('POST', `/runs/${original}/retry`, 'carol');
+    expect(retried.status).toBe(202);
+    await holds(retried.json.runId, person('carol'), ['carol', 'bob']);
+  });
+
+  it('a fork of a run a trigger started: bound, and its chain holds the cause of the run it forks', async () => {
+    const r = await call('POST', '/events', 'dave', { type: 'deploy' });
+    const original = r.json.results[0].runId as string;
+    await waiting(original);
+    expect((await call('POST', `/runs/${original}/steps/ask/reject`, 'alice')).status).toBe(202);
+    await waitFor(async () => ((await starter.get(original))?.status === 'failed' ? true : undefined), 20_000, 'the rejected run to fail');
+    // `orch fork` from a shell that has no `auth` block: the fork is still bound, its chain still holds dave.
+    const rt = await Runtime.open({ backend: await openBackend(db), suspendOnApproval: true });
+    try {
+      const fork = await forkRun(rt, original, { at: 'ask', startedBy: { subject: 'erin', issuer: 'os', method: 'cli' } });
+      // It suspends at the approval: everything it journaled is written.
+      expect((await fork.result).status).toBe('paused');
+      const first = ((await rt.store!.load(fork.runId))[0]?.data ?? {}) as Record<string, unknown>;
+      expect(first).toMatchObject({ forked_from: { run: original, step: 'ask' }, people_bound: true, started_by: { subject: 'erin', issuer: 'os', method: 'cli' } });
+      expect(first.chain_people).toEqual([person('dave')]);
+    } finally {
+      await rt.close({ cancel: false });
+    }
   });
 });
 
