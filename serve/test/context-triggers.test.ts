@@ -318,4 +318,34 @@ describe('when triggers over a derived signal with hold', () => {
     expect(starter.runs.map((r) => r.trigger)).toEqual(['lost']);
     store.close();
   });
+
+  it('a hold in progress survives a restart: `when not context.occupied` fires when the hold ends, not when the server comes back', async () => {
+    const clock = new VirtualClock(1_000_000);
+    const state = await memoryBackend().triggerState();
+    const first = await engineOn(state, clock, [AWAY], OCCUPANCY);
+    await first.engine.signal({ motion: true });
+    await first.engine.signal({ motion: false });
+    const turnedFalse = clock.now();
+    expect(first.store.read('occupied').value).toBe(true); // held
+    first.store.close();
+    await first.engine.unfollow();
+    // Up again a minute later, motion still fresh and false: occupied is still held true.
+    clock.setTimer(60_000, () => {});
+    clock.step();
+    const second = await engineOn(state, clock, [AWAY], OCCUPANCY);
+    expect(second.store.read('occupied')).toMatchObject({ value: true, state: 'fresh' });
+    expect(second.starter.runs).toHaveLength(0);
+    // The sensor reports false each minute; `away` fires the moment the hold ends.
+    while (second.starter.runs.length === 0 && clock.now() < turnedFalse + 700_000) {
+      await second.engine.signal({ motion: false });
+      const next = clock.now() + 60_000;
+      clock.setTimer(60_000, () => {});
+      while (clock.now() < next) clock.step();
+      await Promise.resolve();
+    }
+    await second.starter.started(1);
+    expect(second.starter.runs.map((r) => r.trigger)).toEqual(['away']);
+    expect(clock.now()).toBeGreaterThanOrEqual(turnedFalse + 600_000);
+    second.store.close();
+  });
 });
