@@ -341,3 +341,31 @@ plan p {
     expect(events.some((e) => e.type === 'step_completed' && e.stepId === 'w')).toBe(false);
   });
 });
+
+describe('a run over the live context: a held derived signal gone unknown (§9.4)', () => {
+  const ir = planIR(`
+context {
+  motion: bool max_age 2m
+  occupied: bool = context.motion  hold 10m
+}
+capability heat { kind tool  input { t: number }  output { ok: bool } }
+guardrail only_when_away {
+  severity blocking
+  forbid step where step.capability == "heat" and context.occupied
+}
+plan p {
+  guardrails only_when_away
+  step w = wait 3m
+  step a = heat(t: 1) when context.occupied { after w }
+  step b = heat(t: 2) { after w  on_failure continue }
+  step u = wait until not context.occupied timeout 5m { after w }
+}
+`);
+
+  it('motion stale: occupied is unknown, not held true — a when skips saying so, a forbid forbids (fail closed), a wait until keeps waiting', async () => {
+    const { result, events } = await runWith(ir, (s) => s.set('motion', true, { source: 'api' }));
+    expect(skipOf(events, 'a')).toMatch(/^context\.occupied is (unknown|stale)/);
+    expect(JSON.stringify(failOf(events, 'b'))).toContain('only_when_away');
+    expect(statusOf(result, 'u')).not.toBe('completed');
+  });
+});
