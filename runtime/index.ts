@@ -32,9 +32,9 @@ export { REDACTED, condition, evaluate, evaluateOrUnknown, formatAge, truthy, un
 export { nextTimeChange, readsClock, RECHECK_MS } from './time-change.js';
 export { parseSourcesConfig, type SourceConnection } from './context/sources/config.js';
 export { isTopicName, parsePayload, SourceIngest, topicMatches, type ContextSink, type SourceMessage } from './context/sources/ingest.js';
-export { startMqttSource, type MqttSourceOptions, type SourceClient } from './context/sources/mqtt-client.js';
+export { sessionClientId, startMqttSource, type MqttSourceOptions, type SourceClient } from './context/sources/mqtt-client.js';
 export { derivedReader, hasDerived } from './context/derived-read.js';
-export { ContextStore, UNKNOWN_AGE, type ContextChange, type ContextStoreOptions, type SetResult, type SignalRecord, type SignalState } from './context/store.js';
+export { ContextStore, UNKNOWN_AGE, type ContextChange, type ContextStoreOptions, type HoldState, type SetResult, type SignalRecord, type SignalState } from './context/store.js';
 export { COALESCE_WINDOW_MS, ContextJournaling, type ContextJournalingOptions } from './context/journaling.js';
 export { attemptSpend, spendBy, type AttemptSpend, type SpendTotals } from './spend.js';
 export { placedSteps, placedTier } from './placed-steps.js';

@@ -4,9 +4,33 @@
  * server — or another server of a cluster — knows how old every signal is. Rows written before
  * v0.4 hold the bare value: read back as set when they are read, by `restored`.
  */
-import type { SignalRecord, Starter } from '../runtime/index.js';
+import type { HoldState, SignalRecord, Starter } from '../runtime/index.js';
 
 const MARK = '$signal';
+/**
+ * A derived signal's `hold` (§9.4), kept under the derived signal's own name (which no source
+ * sets): a restarted server goes on holding a `true` instead of starting with the expression's
+ * `false` — a `when not context.occupied` would fire early.
+ */
+const HOLD = '$hold';
+
+export function encodeHold(state: HoldState): unknown {
+  return { [HOLD]: { true: state.true, until: state.until } };
+}
+
+/** The holds among the kept rows (`encodeHold`'s). */
+export function decodeHolds(rows: { readonly [name: string]: unknown }): { [name: string]: HoldState } {
+  const out: { [name: string]: HoldState } = {};
+  for (const [name, row] of Object.entries(rows)) {
+    const h = holdOf(row);
+    if (h && typeof h.true === 'boolean' && (h.until === null || typeof h.until === 'number')) out[name] = { true: h.true, until: h.until };
+  }
+  return out;
+}
+
+function holdOf(row: unknown): Partial<HoldState> | undefined {
+  return row !== null && typeof row === 'object' && HOLD in row ? (row as { [HOLD]: Partial<HoldState> })[HOLD] : undefined;
+}
 
 /**
  * `by`: the person whose `POST /signals` set it (§9.1), kept with the value so the server of a
@@ -36,6 +60,7 @@ function isStarter(v: unknown): v is Starter {
 export function decodeRecords(rows: { readonly [name: string]: unknown }, now: number): { [name: string]: SignalRecord } {
   const out: { [name: string]: SignalRecord } = {};
   for (const [name, row] of Object.entries(rows)) {
+    if (holdOf(row)) continue;
     const r = row !== null && typeof row === 'object' && MARK in row ? (row as { [MARK]: Partial<SignalRecord> })[MARK] : undefined;
     out[name] = r && typeof r.set_at === 'number' && typeof r.source === 'string' ? { value: r.value, set_at: r.set_at, source: r.source } : { value: row, set_at: now, source: 'restored' };
   }

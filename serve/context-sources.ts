@@ -7,7 +7,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { ContextIR, JsonSchema, SourceIR } from '../compiler/index.js';
-import { SourceIngest, startMqttSource, type ContextSink, type SourceClient, type SourceConnection } from '../runtime/index.js';
+import { sessionClientId, SourceIngest, startMqttSource, type ContextSink, type SourceClient, type SourceConnection } from '../runtime/index.js';
 
 export interface WebhookSource {
   readonly ingest: SourceIngest;
@@ -29,6 +29,12 @@ export interface ContextSourcesOptions {
   /** The engine's context: a value set through it is kept durably and evaluates the `when` triggers. */
   readonly store: ContextSink;
   readonly log: (line: string) => void;
+  /**
+   * Where this server keeps things (its journal), when that outlives it: each MQTT source then
+   * uses a persistent session named after it and the source (`sessionClientId`), so what was
+   * published while the connection was down is delivered after it. None: clean sessions.
+   */
+  readonly sessionIdentity?: string;
 }
 
 export function contextSources(o: ContextSourcesOptions): ContextSources {
@@ -50,7 +56,16 @@ export function contextSources(o: ContextSourcesOptions): ContextSources {
     webhooks,
     async start() {
       for (const m of mqtt)
-        clients.push(startMqttSource({ name: m.ingest.name, connection: m.connection, filters: m.ingest.filters(), onMessage: (msg) => m.ingest.accept(msg), log: o.log }));
+        clients.push(
+          startMqttSource({
+            name: m.ingest.name,
+            connection: m.connection,
+            filters: m.ingest.filters(),
+            onMessage: (msg) => m.ingest.accept(msg),
+            log: o.log,
+            ...(o.sessionIdentity !== undefined ? { session: sessionClientId(o.sessionIdentity, m.ingest.name) } : {}),
+          }),
+        );
       await Promise.all(clients.map((c) => c.ready.catch(() => undefined)));
     },
     async close() {

@@ -130,6 +130,8 @@ async function serveUntilSignal(o: ServeProcessOptions): Promise<number> {
         ...(o.config.auth ? { auth: o.config.auth } : {}),
         ...(parts.oidc ? { oidc: parts.oidc } : {}),
         ...(parts.sources ? { sources: parts.sources } : {}),
+        // A journal that outlives the process: the broker keeps what comes while no server is connected.
+        ...(o.backend.capabilities.durable ? { sourceSessions: o.backend.displayName } : {}),
         contextLock: o.backend.lock('context'),
         secret: (name) => process.env[name] ?? o.config.secrets[name],
         host: o.host,

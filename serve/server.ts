@@ -50,6 +50,8 @@ export interface ServeOptions extends Pick<EngineOptions, 'plans' | 'triggers' |
   readonly contexts?: readonly ContextIR[];
   /** §9.4: the connections of the plans' `source` blocks (orch.config `sources`, parsed), started in `serve` mode. */
   readonly sources?: ReadonlyMap<string, SourceConnection>;
+  /** §9.4: where the server keeps things when that outlives it (a durable journal): its MQTT sources use persistent sessions named after it. */
+  readonly sourceSessions?: string;
   /** Where the context's own events are journaled (§9.4); none: not journaled. Closed with the server. */
   readonly contextJournal?: ContextJournal;
   /** The config's `retention` (ms), for the context journal. */
@@ -165,7 +167,7 @@ export async function buildServer(opts: Omit<ServeOptions, 'host' | 'port' | 'ca
       batcher.push({ name, value, source: meta.source, ...(meta.at !== undefined ? { at: meta.at } : {}) }),
     reject: (name: string, meta: { readonly source: string }, reason: string) => engine.store.reject(name, meta, reason),
   };
-  const sources = contextSources({ declared, connections: opts.sources ?? new Map(), store: sink, log });
+  const sources = contextSources({ declared, connections: opts.sources ?? new Map(), store: sink, log, ...(opts.sourceSessions !== undefined ? { sessionIdentity: opts.sourceSessions } : {}) });
   registerSourceRoutes(app, sources, people.bearerBrake, () => batcher.flush());
   registerContextEvents(app, opts.contextJournal ?? null, secrets);
   const streams = registerStream(app, hub, people, opts.streamRecheckMs, contextHub, secrets);

@@ -14,9 +14,9 @@ import type { FinishedRun, RunStarter } from './run-starter.js';
 import { missedTicks, startSchedule, type ScheduleHandle } from './schedule.js';
 import type { TriggerStateStore } from '../runtime/index.js';
 import { contextReads, type ContextSignalIR } from '../compiler/index.js';
-import { ContextStore, nextTimeChange, readsClock, realClock, UNKNOWN, type ContextChange, type SignalRead, type TimerId } from '../runtime/index.js';
+import { ContextStore, nextTimeChange, readsClock, realClock, UNKNOWN, type ContextChange, type HoldState, type SignalRead, type TimerId } from '../runtime/index.js';
 import { ConditionEdges, type Side } from './condition-edges.js';
-import { causeOf, decodeRecords, encodeRecord } from './context-records.js';
+import { causeOf, decodeHolds, decodeRecords, encodeHold, encodeRecord } from './context-records.js';
 
 /** What `event` and `context` mean while a trigger's expressions are evaluated. */
 export interface TriggerScope {
@@ -171,10 +171,16 @@ export class TriggerEngine {
     this.contextLoaded = this.following
       .then(() => opts.state.context())
       .then(
-        (c) => void this.store.restore(decodeRecords(c, this.now())),
+        (c) => {
+          // The holds first: the records they are recomputed from then find them.
+          this.store.restoreHolds(decodeHolds(c));
+          this.store.restore(decodeRecords(c, this.now()));
+        },
         (err: unknown) => this.log(`cannot read the context signals: ${(err as Error).message}`),
       );
     this.store.subscribe((c) => this.contextChanged(c));
+    // §9.4: a hold in progress survives a restart, as a trigger's last condition does.
+    this.store.subscribeHolds((name, hold) => void this.keepHold(name, hold));
     opts.starter.onFinished((run) => void this.runFinished(run).catch((err: unknown) => this.log(`run ${run.runId}: its chained triggers did not fire: ${(err as Error).message}`)));
   }
 
@@ -366,6 +372,23 @@ export class TriggerEngine {
     for (const w of this.whens) if (!sides.has(w.trigger.name)) sides.set(w.trigger.name, [this.side(w.condition)]);
     return { touched: [...touched], accepted: [...accepted], sides };
   }
+
+  /**
+   * Keeps a hold's state beside the signals, written by the server holding the context (the one
+   * whose store the others' follow); after the context is loaded, so what it read is not overwritten.
+   */
+  private keepHold(name: string, hold: HoldState): Promise<void> {
+    // One write after another: a hold's states reach the database in the order they came.
+    this.holdWrites = this.holdWrites
+      .then(() => this.contextLoaded)
+      .then(async () => {
+        if (this.leading) await this.opts.state.mergeContext({ [name]: encodeHold(hold) });
+      })
+      .catch((err: unknown) => this.log(`cannot keep the hold of ${name}: ${(err as Error).message}`));
+    return this.holdWrites;
+  }
+
+  private holdWrites: Promise<void> = Promise.resolve();
 
   /** The known signals' values (`GET /context`: an unknown signal is absent). */
   currentContext(): Readonly<Record<string, unknown>> {

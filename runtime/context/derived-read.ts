@@ -2,8 +2,9 @@
  * A derived context signal (LANGUAGE.md §9.4) where no context store keeps the signals — a run's
  * own context (`orch run`, an in-process run without a live context) and `orch verify`'s
  * scenarios: computed from the signals it reads at each read, unknown when its value depends on
- * an unknown (Kleene). A `hold` needs a history this does not keep; `orch serve` and `orch test`
- * read the context store, which keeps it.
+ * an unknown (Kleene). A `hold` needs a history this does not keep: where one is declared a run
+ * reads `RunContext` (a context store of its own), and `orch serve` and `orch test` the context
+ * store; `orch verify` does not model it.
  */
 import type { ContextSignalIR } from '../../compiler/index.js';
 import { evaluateOrUnknown, UNKNOWN, type SignalRead } from '../evaluate.js';

@@ -43,6 +43,12 @@ export type ContextChange =
   | { readonly type: 'context_stale'; readonly signal: string; readonly age: number }
   | { readonly type: 'context_rejected'; readonly signal: string; readonly source: string; readonly reason: string };
 
+/** What a restart needs of a `hold` (LANGUAGE.md §9.4): whether the expression was true, and until when a true is held. */
+export interface HoldState {
+  readonly true: boolean;
+  readonly until: number | null;
+}
+
 export interface ContextStoreOptions {
   /** The declared signals (the IR's `context_signals`); others are accepted and never go stale. */
   readonly signals?: { readonly [name: string]: ContextSignalIR };
@@ -56,8 +62,10 @@ interface Derived {
   readonly def: ContextSignalIR;
   /** The signals its expression reads. */
   readonly reads: readonly string[];
-  /** Until when a `true` is held after the expression turned false. */
+  /** Until when a `true` is held after the expression was last true. */
   heldUntil: number | null;
+  /** Whether the expression was true when last computed known or, kept from before a restart, last known. */
+  wasTrue: boolean;
   timer: TimerId | null;
   /** Whether its expression reads the clock (`age()`, `now()`): its value changes with time alone. */
   readonly clocked: boolean;
@@ -80,7 +88,7 @@ export class ContextStore {
     for (const [name, def] of Object.entries(this.defs)) {
       if (!def.derived) continue;
       const reads = contextReads(def.derived);
-      this.derived.set(name, { name, def, reads, heldUntil: null, timer: null, clocked: readsClock(def.derived), clockTimer: null });
+      this.derived.set(name, { name, def, reads, heldUntil: null, wasTrue: false, timer: null, clocked: readsClock(def.derived), clockTimer: null });
       for (const r of reads) this.readers.set(r, [...(this.readers.get(r) ?? []), name]);
     }
     this.restore(opts.restored ?? {});
@@ -285,9 +293,9 @@ export class ContextStore {
     // As kept, not as read: a read of unknown age has no time to show, but is older than any.
     const oldest = Math.min(...reads.map((r) => this.records.get(r)?.set_at ?? Infinity));
     const at = Number.isFinite(oldest) ? oldest : this.now();
-    const value = this.hold(d, before?.value, v === UNKNOWN ? UNKNOWN_VALUE : v);
+    const value = this.hold(d, v === UNKNOWN ? UNKNOWN_VALUE : v);
     // A held true keeps the time it was last computed true.
-    const held = d.heldUntil !== null && before?.value === true;
+    const held = d.heldUntil !== null && value === true && before?.value === true;
     // Unchanged, held, or still never known: nothing to tell (a derived signal is never_set until first known).
     if (held || (!before && value === UNKNOWN_VALUE) || (before && before.value === value && (value === UNKNOWN_VALUE || before.set_at === at))) return this.changed(name, seen);
     // Gone stale by its own max_age already: turning unknown now is not a second going-stale.
@@ -315,32 +323,79 @@ export class ContextStore {
   }
 
   /**
-   * `hold D`: a `true` turning `false` stays `true` until D has passed (a timer recomputes then).
-   * Turning unknown holds it too, and an unknown within the hold does not end it: the value is
-   * `expression or (true within D)`, and Kleene's `unknown or true` is true.
+   * `hold D`: the value is `true` for D after the expression was last `true` — the instant it
+   * turned `false` or unknown (a timer recomputes when D has passed). Unknown is not false: while
+   * the expression is unknown the value is unknown (it goes stale with what it reads), and the
+   * hold keeps running, so a `false` that comes within D is still held `true`.
    */
-  private hold(d: Derived, before: unknown, now: unknown): unknown {
+  private hold(d: Derived, now: unknown): unknown {
     const hold = d.def.hold_ms;
     if (hold === null) return now;
+    if (d.heldUntil !== null && this.now() >= d.heldUntil) this.setHold(d, d.wasTrue, null);
     if (now !== false && now !== UNKNOWN_VALUE) {
-      d.heldUntil = null;
-      if (d.timer !== null) this.opts.clock.cancelTimer(d.timer);
-      d.timer = null;
+      if (d.heldUntil !== null || d.wasTrue !== (now === true)) this.setHold(d, now === true, null);
       return now;
     }
-    if (d.heldUntil === null) {
-      if (before !== true) return now;
-      d.heldUntil = this.now() + hold;
-      d.timer = this.opts.clock.setTimer(hold, () => {
-        d.timer = null;
-        this.recompute(d.name, new Set());
-      });
-      return true;
-    }
-    if (this.now() < d.heldUntil) return true;
-    d.heldUntil = null;
-    return now;
+    if (d.wasTrue) this.setHold(d, false, this.now() + hold);
+    if (now === UNKNOWN_VALUE) return now;
+    return d.heldUntil !== null ? true : now;
   }
+
+  /** Changes a hold's state, arms its end, and tells who keeps it (`subscribeHolds`). */
+  private setHold(d: Derived, wasTrue: boolean, until: number | null): void {
+    d.wasTrue = wasTrue;
+    this.armHold(d, until);
+    const state: HoldState = { true: wasTrue, until };
+    for (const l of this.holdListeners) {
+      try {
+        l(d.name, state);
+      } catch {
+        // A subscriber's failure is its own.
+      }
+    }
+  }
+
+  /**
+   * Holds kept from before a restart (`holds()` as it was): a hold in progress goes on until its
+   * end, and an expression that was true and is not now starts one — the restart does not end a
+   * `true` early. Taken before the signals' records, so what they recompute sees them.
+   */
+  restoreHolds(states: { readonly [name: string]: HoldState }): void {
+    for (const [name, st] of Object.entries(states)) {
+      const d = this.derived.get(name);
+      if (!d || d.def.hold_ms === null) continue;
+      d.wasTrue = st.true || d.wasTrue;
+      this.armHold(d, st.until !== null && st.until > this.now() ? Math.max(st.until, d.heldUntil ?? -Infinity) : d.heldUntil);
+      this.recompute(name, new Set());
+    }
+  }
+
+  /** Holds a true until `until` (null: not held), recomputing then. */
+  private armHold(d: Derived, until: number | null): void {
+    if (d.timer !== null) this.opts.clock.cancelTimer(d.timer);
+    d.timer = null;
+    d.heldUntil = until;
+    if (until === null || this.closed) return;
+    d.timer = this.opts.clock.setTimer(Math.max(0, until - this.now()), () => {
+      d.timer = null;
+      this.recompute(d.name, new Set());
+    });
+  }
+
+  /** A derived signal's hold as it is now (for keeping durably: a restart keeps a hold in progress). */
+  holds(): { [name: string]: HoldState } {
+    const out: { [name: string]: HoldState } = {};
+    for (const d of this.derived.values()) if (d.def.hold_ms !== null) out[d.name] = { true: d.wasTrue, until: d.heldUntil };
+    return out;
+  }
+
+  /** Told each time a hold's state changes: its expression turned true, stopped being true, or its D passed. */
+  subscribeHolds(listener: (name: string, state: HoldState) => void): () => void {
+    this.holdListeners.add(listener);
+    return () => this.holdListeners.delete(listener);
+  }
+
+  private readonly holdListeners = new Set<(name: string, state: HoldState) => void>();
 }
 
 /** How a derived signal's unknown value is kept (a record holds JSON-able values only otherwise). */

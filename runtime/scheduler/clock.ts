@@ -71,6 +71,19 @@ export class VirtualClock implements Clock {
     return this.timers.length;
   }
 
+  /** When the earliest timer is due (null: none). */
+  nextAt(): number | null {
+    let at: number | null = null;
+    for (const t of this.timers) if (at === null || t.at < at) at = t.at;
+    return at;
+  }
+
+  /** Fires every timer due by `to`, in order, then moves time to `to` (never back). */
+  advanceTo(to: number): void {
+    for (let at = this.nextAt(); at !== null && at <= to; at = this.nextAt()) this.step();
+    this.time = Math.max(this.time, to);
+  }
+
   /** Fires the earliest timer (moving time to it); false when none is left. */
   step(): boolean {
     if (this.timers.length === 0) return false;

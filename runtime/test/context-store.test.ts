@@ -198,30 +198,47 @@ describe('the context store', () => {
     expect(store.read('away').value).toBe(true);
   });
 
-  it('hold keeps a true through unknown: turning unknown is held for D, and an unknown within a hold does not end it', () => {
-    // true → unknown: motion goes stale, phone_home was never set.
+  it('unknown is not false: a held derived signal goes stale with what it reads, and a false within D after the last true is still held', () => {
+    // true → unknown: motion goes stale, phone_home was never set — occupied is stale at that moment.
     const a = storeAt();
     a.store.set('motion', true, { source: 'api' });
     a.clock.step(); // motion stale at 2m
     const staleAt = a.clock.now();
-    expect(a.store.read('occupied')).toMatchObject({ value: true, state: 'fresh', set_at: 1_000_000 });
-    a.clock.step(); // the hold ends 10m later: unknown now, said once
-    expect(a.clock.now()).toBe(staleAt + 600_000);
-    expect(a.store.read('occupied').state).toBe('stale');
+    expect(staleAt).toBe(1_000_000 + 120_001);
+    expect(a.store.read('occupied')).toMatchObject({ state: 'stale', value: null });
+    expect(a.store.values()).not.toHaveProperty('occupied');
     expect(a.events.filter((e) => e.signal === 'occupied').map((e) => e.type)).toEqual(['context_updated', 'context_stale']);
-    // true → false → unknown within the hold: still held until 10m after it turned false.
+    // a false within D of the last true is held true; after D, false
+    a.store.set('motion', false, { source: 'api' });
+    expect(a.store.read('occupied').state).toBe('stale'); // false or never-set phone_home: still unknown
+    a.store.set('phone_home', false, { source: 'api' });
+    expect(a.store.read('occupied')).toMatchObject({ value: true, state: 'fresh' });
+    a.clock.runAll();
+    expect(a.clock.now()).toBeGreaterThanOrEqual(staleAt + 600_000);
+    expect(a.store.read('occupied').value).not.toBe(true);
+    // true → false (held) → unknown within the hold: stale at once, not held through the unknown.
     const b = storeAt();
     b.store.set('phone_home', false, { source: 'api' });
     b.store.set('motion', true, { source: 'api' });
     b.clock.setTimer(60_000, () => b.store.set('motion', false, { source: 'api' }));
     b.clock.step();
     const turnedFalse = b.clock.now();
-    b.clock.step(); // motion stale 2m later: false or unknown is unknown, but the hold keeps true
-    expect(b.clock.now()).toBe(turnedFalse + 120_001);
     expect(b.store.read('occupied')).toMatchObject({ value: true, state: 'fresh' });
-    b.clock.runAll();
-    expect(b.clock.now()).toBe(turnedFalse + 600_000);
+    b.clock.step(); // motion stale 2m later: false or unknown is unknown
+    expect(b.clock.now()).toBe(turnedFalse + 120_001);
     expect(b.store.read('occupied').state).toBe('stale');
+    // motion reports false again within the hold: held true until D after it turned false
+    const report = (): void => {
+      b.store.set('motion', false, { source: 'api' });
+      b.store.set('phone_home', false, { source: 'api' });
+      if (b.clock.now() < turnedFalse + 700_000) b.clock.setTimer(60_000, report);
+    };
+    report();
+    expect(b.store.read('occupied')).toMatchObject({ value: true, state: 'fresh' });
+    const seen: { at: number; value: unknown }[] = [];
+    b.store.subscribe((e) => void (e.type === 'context_updated' && e.signal === 'occupied' && seen.push({ at: b.clock.now(), value: e.value })));
+    b.clock.runAll();
+    expect(seen[0]).toEqual({ at: turnedFalse + 600_000, value: false });
     a.store.close();
     b.store.close();
   });

@@ -295,3 +295,77 @@ plan p {
     expect(statusOf(result, 'c')).toBe('completed');
   });
 });
+
+describe("a run's own context honours hold as orch serve does (orch run)", () => {
+  const ir = planIR(`
+context {
+  motion: bool max_age 2m
+  occupied: bool = context.motion  hold 10m
+}
+capability heat { kind tool  input { t: number }  output { ok: bool } }
+plan p {
+  step w = wait until not context.occupied timeout 1h
+  step a = heat(t: 1) when context.occupied {
+    after w
+  }
+}
+`);
+
+  it('a false is held true for 10m after the last true: the wait goes on when the hold ends, not when motion turns false', async () => {
+    const clock = new VirtualClock(1_000_000);
+    const events: RunEvent[] = [];
+    const run = new Run(ir, { clock, executor: new SimExecutor(clock), contextAges: true, journal: { commit: (_s, evs) => void events.push(...evs) } }, { runId: 'own', context: { motion: true } });
+    // motion turns false a minute in, and the sensor reports false every minute after (fresh).
+    const report = (): void => {
+      run.updateContext({ motion: false });
+      if (clock.now() < 2_000_000) clock.setTimer(60_000, report);
+    };
+    clock.setTimer(60_000, report);
+    const done = run.start();
+    clock.runAll();
+    const result = await done;
+    expect(events.find((e) => e.type === 'step_completed' && e.stepId === 'w')!.ts).toBe(1_060_000 + 600_000);
+    expect(skipOf(events, 'a')).toBeDefined();
+    expect(statusOf(result, 'a')).toBe('skipped');
+  });
+
+  it('unknown is not false: with motion stale, occupied is unknown (the wait keeps waiting to its timeout), not false', async () => {
+    const clock = new VirtualClock(1_000_000);
+    const events: RunEvent[] = [];
+    const run = new Run(ir, { clock, executor: new SimExecutor(clock), contextAges: true, journal: { commit: (_s, evs) => void events.push(...evs) } }, { runId: 'own', context: { motion: true } });
+    const done = run.start();
+    clock.runAll();
+    const result = await done;
+    // motion stale at 2m: the wait never sees occupied false, so it times out at 1h
+    expect(statusOf(result, 'w')).toBe('timeout');
+    expect(events.some((e) => e.type === 'step_completed' && e.stepId === 'w')).toBe(false);
+  });
+});
+
+describe('a run over the live context: a held derived signal gone unknown (§9.4)', () => {
+  const ir = planIR(`
+context {
+  motion: bool max_age 2m
+  occupied: bool = context.motion  hold 10m
+}
+capability heat { kind tool  input { t: number }  output { ok: bool } }
+guardrail only_when_away {
+  severity blocking
+  forbid step where step.capability == "heat" and context.occupied
+}
+plan p {
+  guardrails only_when_away
+  step w = wait 3m
+  step a = heat(t: 1) when context.occupied { after w }
+  step b = heat(t: 2) { after w  on_failure continue }
+  step u = wait until not context.occupied timeout 5m { after w }
+}
+`);
+
+  it('motion stale: occupied is unknown, not held true — a when skips saying so, a forbid forbids (fail closed), a wait until keeps waiting', async () => {
+    const { result, events } = await runWith(ir, (s) => s.set('motion', true, { source: 'api' }));
+    expect(skipOf(events, 'a')).toMatch(/^context\.occupied is (unknown|stale)/);
+    expect(JSON.stringify(failOf(events, 'b'))).toContain('only_when_away');
+    expect(statusOf(result, 'u')).not.toBe('completed');
+  });
+});

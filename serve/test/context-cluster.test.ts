@@ -65,6 +65,8 @@ async function startNode(): Promise<Node> {
     port: 0,
     catchUp: false,
     sources: parseSourcesConfig({ home: { mqtt: broker.url } }, () => undefined, dir),
+    // One persistent session for the cluster: only the holder connects with it, the next holder takes it over.
+    sourceSessions: backend.displayName,
     log: (line) => log.push(line),
   });
   const changes: ContextChange[] = [];

@@ -292,3 +292,60 @@ describe('a batch of signal updates (one event-loop turn of a source)', () => {
     );
   });
 });
+
+/** §9.4's occupancy: `occupied: bool = context.motion hold 10m`, motion stale after 2m. */
+const OCCUPANCY: { [name: string]: ContextSignalIR } = {
+  motion: { max_age_ms: 120_000, derived: null, hold_ms: null },
+  occupied: { max_age_ms: null, derived: sig('motion'), hold_ms: 600_000 },
+};
+const whenTrigger = (name: string, condition: ExprIR): TriggerIR => ({ name, source: { kind: 'when', condition }, plan: 'cool', with: null, debounce_ms: null, consent: [], file: 't.orch', line: 1 });
+const AWAY = whenTrigger('away', { op: 'not', arg: sig('occupied') });
+const LOST = whenTrigger('lost', { op: 'not', arg: { op: 'call', fn: 'known', args: [sig('occupied')] } });
+
+describe('when triggers over a derived signal with hold', () => {
+  it('unknown is not false: occupied goes stale the moment motion does, its hold does not keep it true, and `not occupied` does not fire', async () => {
+    const clock = new VirtualClock(1_000_000);
+    const state = await memoryBackend().triggerState();
+    const { engine, starter, store } = await engineOn(state, clock, [AWAY, LOST], OCCUPANCY);
+    await engine.signal({ motion: true });
+    expect(engine.currentContext()).toMatchObject({ occupied: true });
+    const stale = new Promise<void>((done) => store.subscribe((c) => c.type === 'context_stale' && c.signal === 'occupied' && done()));
+    clock.step(); // motion passes its 2m: occupied is unknown at once, with no message
+    await stale;
+    expect(store.read('occupied')).toMatchObject({ state: 'stale', value: null });
+    expect(engine.currentContext()).not.toHaveProperty('occupied');
+    await starter.started(1);
+    expect(starter.runs.map((r) => r.trigger)).toEqual(['lost']);
+    store.close();
+  });
+
+  it('a hold in progress survives a restart: `when not context.occupied` fires when the hold ends, not when the server comes back', async () => {
+    const clock = new VirtualClock(1_000_000);
+    const state = await memoryBackend().triggerState();
+    const first = await engineOn(state, clock, [AWAY], OCCUPANCY);
+    await first.engine.signal({ motion: true });
+    await first.engine.signal({ motion: false });
+    const turnedFalse = clock.now();
+    expect(first.store.read('occupied').value).toBe(true); // held
+    first.store.close();
+    await first.engine.unfollow();
+    // Up again a minute later, motion still fresh and false: occupied is still held true.
+    clock.setTimer(60_000, () => {});
+    clock.step();
+    const second = await engineOn(state, clock, [AWAY], OCCUPANCY);
+    expect(second.store.read('occupied')).toMatchObject({ value: true, state: 'fresh' });
+    expect(second.starter.runs).toHaveLength(0);
+    // The sensor reports false each minute; `away` fires the moment the hold ends.
+    while (second.starter.runs.length === 0 && clock.now() < turnedFalse + 700_000) {
+      await second.engine.signal({ motion: false });
+      const next = clock.now() + 60_000;
+      clock.setTimer(60_000, () => {});
+      while (clock.now() < next) clock.step();
+      await Promise.resolve();
+    }
+    await second.starter.started(1);
+    expect(second.starter.runs.map((r) => r.trigger)).toEqual(['away']);
+    expect(clock.now()).toBeGreaterThanOrEqual(turnedFalse + 600_000);
+    second.store.close();
+  });
+});

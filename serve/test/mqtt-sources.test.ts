@@ -21,6 +21,7 @@ import { loadServeProgram } from '../load.js';
 import { startServer, type RunningServer } from '../server.js';
 import { FakeStarter } from './fake-starter.js';
 import { tempDir } from './serve-process.js';
+import { contextSources } from '../context-sources.js';
 
 const ORCH = `
 context {
@@ -137,6 +138,32 @@ describe('MQTT sources (§9.4)', () => {
       return changes.filter((c) => c.type === 'context_updated' && c.signal === 'temperature').length > before;
     }, 'the publish after the restart', 30_000, 200);
     expect(server.engine.store.read('temperature').value).toBe(13);
+  });
+
+  it('keeps a persistent session per server and source: what is published while the connection is down is delivered after it (MQTT 3.1.1 and 5)', async () => {
+    for (const protocolVersion of [4, 5] as const) {
+      const store = new ContextStore({ signals: { motion: { max_age_ms: 120_000, derived: null, hold_ms: null } }, clock: realClock });
+      const ir: SourceIR = { topics: [{ topic: `away${protocolVersion}/+/motion`, signal: 'motion', from: { op: 'var', name: 'payload' }, at: null }] };
+      const context = { type: 'object', properties: { motion: {} } } as const;
+      const sources = () =>
+        contextSources({
+          declared: [{ context, sources: { away: ir } } as never],
+          connections: new Map([['away', { kind: 'mqtt', url: broker.url, protocolVersion }]]),
+          store,
+          log: () => {},
+          sessionIdentity: `/var/lib/orch/runs-${protocolVersion}.db`,
+        });
+      const first = sources();
+      await first.start();
+      await first.close(); // the server stops (or loses its connection)
+      await publish(`away${protocolVersion}/hall/motion`, { state: 'ON' }); // QoS 1, no one connected
+      const second = sources(); // the server is back, same journal: same session
+      await second.start();
+      await waitUntil(() => store.read('motion').state === 'fresh', `the message queued while down (MQTT ${protocolVersion === 4 ? '3.1.1' : '5'})`, 10_000);
+      expect(store.read('motion')).toMatchObject({ value: { state: 'ON' }, source: 'away' });
+      await second.close();
+      store.close();
+    }
   });
 
   it('refuses a wrong password and accepts the right one', async () => {

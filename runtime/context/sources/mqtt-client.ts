@@ -6,6 +6,7 @@
  * once connected. The password (a field's or the URL's) is handed to the client only: every log
  * line is blanked of it, whatever the client's error quotes.
  */
+import { createHash } from 'node:crypto';
 import type MqttLibrary from 'mqtt';
 import { Redactor } from '../../redact.js';
 import { secretRefValues } from '../../secret-refs.js';
@@ -28,6 +29,28 @@ export interface MqttSourceOptions {
   readonly log: (line: string) => void;
   /** Told each time every filter is subscribed (the first time and after each reconnection). */
   readonly onSubscribed?: () => void;
+  /**
+   * The client id of a persistent session (`sessionClientId`): the broker keeps the QoS 1
+   * subscriptions and queues what is published while the connection is down, delivered at the
+   * reconnection (or the next server's connection). None: a clean session (nothing kept).
+   */
+  readonly session?: string;
+}
+
+/**
+ * How long a broker keeps a session nobody is connected to (MQTT 5's session expiry; an MQTT
+ * 3.1.1 broker keeps it as its own configuration says): a server down for longer starts afresh.
+ */
+export const SESSION_EXPIRY_S = 24 * 60 * 60;
+
+/**
+ * A stable client id per server and source: the same across restarts of a server on one journal
+ * (`identity`: where it keeps things) — and for every server of a cluster, of which one at a time
+ * holds the subscriptions — so the broker hands the session back. 21 characters, within MQTT
+ * 3.1.1's 23; a hash, so it shows neither the database nor the source.
+ */
+export function sessionClientId(identity: string, source: string): string {
+  return 'orch-' + createHash('sha256').update(`${identity}\0${source}`).digest('hex').slice(0, 16);
 }
 
 const FIRST_RETRY_MS = 250;
@@ -56,7 +79,9 @@ function connectMqtt(mqtt: typeof MqttLibrary, o: MqttSourceOptions): SourceClie
     connectTimeout: 10_000,
     // Subscriptions are renewed on every `connect` below, not replayed by the library as well.
     resubscribe: false,
-    clean: true,
+    ...(o.session !== undefined
+      ? { clientId: o.session, clean: false, ...(c.protocolVersion === 5 ? { properties: { sessionExpiryInterval: SESSION_EXPIRY_S } } : {}) }
+      : { clean: true }),
     // A broker that refuses the connection (a restart still loading its password file, "server
     // unavailable", credentials fixed later) is tried again with the same backoff: the library
     // would otherwise stop reconnecting for good after one refused CONNACK.

@@ -2,6 +2,7 @@
 import type { ExprIR, StepIR } from '../../../compiler/index.js';
 import { type EvalEnv, evaluate, readSignal, type SignalRead } from '../../evaluate.js';
 import { derivedReader, hasDerived } from '../../context/derived-read.js';
+import { hasHold, RunContext, type RunContextView } from '../../context/run-context.js';
 import type { RunState } from './run-state.js';
 import type { Frame, Inst } from './state.js';
 import { blockViewFrom, previousFrom, stepViewFrom } from './views.js';
@@ -44,9 +45,25 @@ export function envAt(c: RunState, frame: Frame | null, inst: Inst | null): Eval
 export function signalReader(c: RunState): ((name: string) => SignalRead) | undefined {
   if (c.cfg.signal) return c.cfg.signal;
   const aging = c.cfg.contextAges === true;
+  // A hold needs the history of its expression: the run's values fed to a store of its own, as `orch serve` keeps them.
+  const kept = runContext(c);
+  if (kept) return (name) => kept.read(name, runContextView(c));
   if (!aging && !hasDerived(c.plan.context_signals)) return undefined;
   const own = aging ? (name: string) => agedSignal(c, name) : (name: string) => readSignal({ vars: { context: c.ctx } }, name);
   return derivedReader(c.plan.context_signals ?? {}, own, () => c.now);
+}
+
+/** The run's own context store where a derived signal has a `hold` (one per run), else null. */
+export function runContext(c: RunState): RunContext | null {
+  if (c.cfg.signal || !hasHold(c.plan.context_signals)) return null;
+  let rc = runContexts.get(c);
+  if (!rc) runContexts.set(c, (rc = new RunContext(c.plan.context_signals ?? {}, c.startedAt, c.cfg.contextAges === true)));
+  return rc;
+}
+const runContexts = new WeakMap<RunState, RunContext>();
+
+export function runContextView(c: RunState): RunContextView {
+  return { values: c.ctx, setAt: (name) => c.facts.contextAt[name] ?? c.startedAt, now: c.now };
 }
 
 /**

@@ -8,7 +8,7 @@
 import type { ExprIR, PlanIR } from '../../../compiler/index.js';
 import { nextTimeChange, readsClock } from '../../time-change.js';
 import { contextChanged, hasAvailability } from './availability.js';
-import { agedSignal, env, envAt } from './env.js';
+import { agedSignal, env, envAt, runContext, runContextView } from './env.js';
 import type { RunState } from './run-state.js';
 import { checkUntil } from './start.js';
 
@@ -35,7 +35,7 @@ function overClock(plan: PlanIR): boolean {
 
 /** After a turn: the timer for the next instant a condition something waits on can change, or none. */
 export function armTimeChange(c: RunState): void {
-  if (c.timeChangeAt === null && !overClock(c.plan) && !agesOwnContext(c)) return;
+  if (c.timeChangeAt === null && !overClock(c.plan) && !agesOwnContext(c) && !runContext(c)) return;
   const next = c.mode === 'normal' ? nextInstant(c) : null;
   if (next === c.timeChangeAt && (next === null || c.armed.has(TIME_CHANGE_TIMER))) return;
   if (c.armed.delete(TIME_CHANGE_TIMER)) c.cancelTimer(TIME_CHANGE_TIMER);
@@ -60,7 +60,11 @@ function nextInstant(c: RunState): number | null {
     for (const r of Object.values(c.plan.resources)) if (r.available && readsTime(r.available)) take(nextTimeChange(r.available, e, c.now));
   }
   // The run's own values going stale (no context store announces it): what waits looks again then.
-  if (agesOwnContext(c) && (c.untilWaiters.size > 0 || ((c.resourceWaiters.size > 0 || c.heap.size > 0) && hasAvailability(c)))) take(nextStaleness(c));
+  const waiting = c.untilWaiters.size > 0 || ((c.resourceWaiters.size > 0 || c.heap.size > 0) && hasAvailability(c));
+  // A run's own context store (a `hold`) knows its next change itself: a value going stale, a hold ending.
+  const own = waiting ? runContext(c) : null;
+  if (own) take(own.nextChange(runContextView(c)));
+  else if (agesOwnContext(c) && waiting) take(nextStaleness(c));
   return next;
 }
 
