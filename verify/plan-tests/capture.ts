@@ -404,13 +404,18 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
   const probe = compileTest(file, [...head, ...placeholderMocks, ...decisions, ...signals, '}', ''].join('\n'), name);
   let probeEnd: RunEvent | undefined;
   let statusOf: (id: string) => string | undefined = () => undefined;
-  await runPlanTest(
+  const replayed = await runPlanTest(
     { ...probe, mocks: [] },
     { real: null, answer: answers.answer, prices: opts.prices ?? {}, onJournal: (js) => (probeEnd = [...js].reverse().find((e) => e.type === 'execution_completed')), onStatuses: (s) => (statusOf = s) },
   );
   const mocks: string[] = [];
   for (const cap of called) {
     const calls = answers.calls.filter((c) => c.capability === cap);
+    // The run called it, its replay under the test's own lines did not: they do not say what the
+    // run saw (an approval decided without people, where the first decision decides, wants every
+    // approver it counts in a test), and a mock with no answer to write would not even parse.
+    if (calls.length === 0)
+      throw new CaptureError(`the captured test does not pass, so it was not written: run ${runId} called ${written(cap)}, and under the test's lines the run never does (${replayEnd(replayed)})${countedWithoutPeople(events)}`);
     const byInput = new Map<string, { input: unknown; outcomes: Outcome[] }>();
     for (const c of calls) {
       const k = canonicalJson(c.input);
@@ -443,6 +448,29 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
   const result = await runPlanTest(captured, { real: null, prices: opts.prices ?? {} });
   if (!result.passed) throw new CaptureError(`the captured test does not pass, so it was not written:\n${result.failures.map((f) => `  ${f.message}`).join('\n')}`);
   return { text, result };
+}
+
+/** How a capture's replay ended, for a refusal: its stuck or refused decisions, else the error that ended it. */
+function replayEnd(r: TestResult): string {
+  if (r.failures.length > 0) return r.failures.map((f) => f.message).join('; ');
+  const end = [...r.timeline].reverse().find((t) => t.type.startsWith('execution_'));
+  return `it ${r.run_status}${end?.detail ? `: ${end.detail}` : ''}`;
+}
+
+/**
+ * Approvals the run let one decision settle though they ask for more (`approvals` > 1): decided
+ * without people, the first decision decides (§8.8), while a test's decider is a person.
+ */
+function countedWithoutPeople(events: readonly RunEvent[]): string {
+  const byPeople = new Set(events.flatMap((e) => (e.type === 'approval_decided' && e.stepId !== null ? [baseId(e.stepId)] : [])));
+  const steps = new Map<string, number>();
+  for (const e of events) {
+    const wanted = e.type === 'step_started' && e.stepId !== null ? (e.data as { input?: { approvals?: unknown } }).input?.approvals : undefined;
+    if (typeof wanted === 'number' && wanted > 1 && !byPeople.has(baseId(e.stepId!))) steps.set(baseId(e.stepId!), wanted);
+  }
+  return [...steps]
+    .map(([id, n]) => `; approval ${id} was decided without people, where the first decision decides, and a test's deciders are people: it wants ${n} of them`)
+    .join('');
 }
 
 /** The capabilities one run called, in the order it first called them (an approval is decided, never called). */
