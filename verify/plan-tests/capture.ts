@@ -50,14 +50,37 @@ type Outcome = ({ readonly ok: true; readonly output: unknown } | { readonly ok:
 function compensationsOf(events: readonly RunEvent[]): Map<string, Outcome> {
   const out = new Map<string, Outcome>();
   for (const e of events)
-    if (e.type === 'step_compensated' && e.stepId !== null && !/^(arguments|unknown capability|not run):? /.test(e.data.error ?? ''))
+    if (e.type === 'step_compensated' && e.stepId !== null && !BEFORE_THE_HANDLER.test(e.data.error ?? ''))
       out.set(e.stepId, e.data.ok ? { ok: true, output: null } : { ok: false, error: e.data.error ?? 'failed' });
+  return out;
+}
+
+/** How the runtime fails an attempt before its handler is called (`runtime/scheduler/core/start.ts`), or a compensation it never ran. */
+const BEFORE_THE_HANDLER = /^(?:arguments: |unknown capability |not run: |E090[23]: refused before the handler)/;
+
+/**
+ * The attempts that never reached a handler — their arguments failed, or a rule a `"flows":
+ * "warn"` compile let through refused them (§9.3) — by their `step_started` and their end: no
+ * call was made, so none is mocked; the test's run fails them alike before asking.
+ */
+function unreached(events: readonly RunEvent[]): ReadonlySet<RunEvent> {
+  const out = new Set<RunEvent>();
+  const open = new Map<string, RunEvent>();
+  for (const e of events) {
+    if (e.stepId === null) continue;
+    if (e.type === 'step_started') open.set(e.stepId, e);
+    else if ((e.type === 'step_failed' || e.type === 'step_retried') && open.has(e.stepId)) {
+      if (e.data.permanent === true && BEFORE_THE_HANDLER.test(e.data.error ?? '')) out.add(open.get(e.stepId)!).add(e);
+      open.delete(e.stepId);
+    }
+  }
   return out;
 }
 
 /** The outcome of every attempt that ended, per step instance, in order (a crash's lost attempt has none). */
 function outcomesOf(events: readonly RunEvent[]): Map<string, Outcome[]> {
   const out = new Map<string, Outcome[]>();
+  const never = unreached(events);
   const began = new Map<string, number>();
   const push = (key: string, ts: number, o: Outcome) => {
     const start = began.get(key);
@@ -73,7 +96,7 @@ function outcomesOf(events: readonly RunEvent[]): Map<string, Outcome[]> {
         ? { usage: { cost: (charged.get(key) ?? 0) + delta } }
         : {};
   for (const e of events) {
-    if (e.stepId === null) continue;
+    if (e.stepId === null || never.has(e)) continue;
     if (e.type === 'step_started') {
       began.set(e.stepId, e.ts);
       charged.set(e.stepId, e.data.cost);
@@ -477,6 +500,7 @@ function countedWithoutPeople(events: readonly RunEvent[]): string {
 function calledIn(plan: PlanIR, events: readonly RunEvent[], compensations: ReadonlyMap<string, Outcome>): string[] {
   const human = new Set(plan.steps.filter((s) => s.kind === 'human').map((s) => s.id));
   const adoptedCap = (id: string) => plan.steps.find((s) => s.id === baseId(id))?.capability ?? null;
+  const never = unreached(events);
   return [
     ...new Set(
       events.flatMap((e) => {
@@ -485,7 +509,7 @@ function calledIn(plan: PlanIR, events: readonly RunEvent[], compensations: Read
           const cap = plan.steps.find((s) => s.id === baseId(e.stepId!))?.compensate?.capability;
           return cap !== undefined ? [cap] : [];
         }
-        if (e.stepId === null || human.has(baseId(e.stepId))) return [];
+        if (e.stepId === null || human.has(baseId(e.stepId)) || never.has(e)) return [];
         // A step started before an upgrade names its capability as the old version's IR did (an entry
         // module named after its old file: `plans.f`); the upgrade kept it, so the plan's own name for it is the one to mock.
         const started = e.type === 'step_started' ? e.data.capability : null;
