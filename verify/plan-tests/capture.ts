@@ -14,7 +14,7 @@ import type { AttemptRequest, ModelPrice, RunEvent } from '../../runtime/index.j
 import { stringLiteral } from '../../language/index.js';
 import type { VirtualAnswer } from './mock-executor.js';
 import { baseId, SecretView } from '../../runtime/index.js';
-import { leastValue, orchValue, Placeholders, scrub } from './orch-value.js';
+import { fitted, leastValue, orchValue, Placeholders, scrub } from './orch-value.js';
 import { runPlanTest, type TestResult } from './run-test.js';
 
 export class CaptureError extends Error {}
@@ -415,7 +415,7 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
   }
   const outputSchema = (cap: string) => capabilities[cap]?.output as Record<string, unknown> | undefined;
   // First run: every call answered from the journal (private values replaced as the mocks will be).
-  const answers = new JournalAnswers(outcomes, compensations, (o, req) => (o.ok ? { ...o, output: hide(o.output, outputSchema(req.capability.name)) } : { ...o, error: ph.copies(o.error) }));
+  const answers = new JournalAnswers(outcomes, compensations, (o, req) => (o.ok ? { ...o, output: hide(fitted(o.output, outputSchema(req.capability.name)), outputSchema(req.capability.name)) } : { ...o, error: ph.copies(o.error) }));
   // A model, channel or network the run never reached (it failed or skipped first) has no call to
   // answer from, yet a test must mock it (E0906): it fails saying so, which shows if a change calls it.
   const written = (cap: string) => names.of(cap);

@@ -162,4 +162,20 @@ describe('capturing a run of an earlier plan', () => {
       /^run old-1 ran an earlier version of plan plans.p, which no longer has a: capture a run of the plan as it is now$/,
     );
   });
+
+  it('an answer with fields its output type lacks (a handler may give more; the runtime keeps them) is mocked without them, and the captured test passes', async () => {
+    // The capture wrote them, and refused its own text: `the answer of mock plans.f has no field "extra"` (E0201).
+    const dir = tempDir('orch-capture-values-');
+    writeFileSync(join(dir, 'plans.orch'), 'capability f { kind tool  input { x: int }  output { y: int, r: { z: int }? } }\nplan p {\n  step a = f(x: 1)\n  output { y: a.output.y }\n}\n');
+    const file = join(dir, 'source.test.orch');
+    writeFileSync(file, 'import "./plans.orch" as plans\ntest "source" {\n  plan plans.p\n  mock plans.f returns { y: 1, r: { z: 2 } }\n}\n');
+    const out = compile({ entry: file, navigation: false, tests: true });
+    let journal: readonly RunEvent[] = [];
+    await runPlanTest(out.tests[0]!, { real: null, onJournal: (events) => (journal = events) });
+    // As a handler's answer reaches the journal: with fields the type does not name, at two depths.
+    const answered = journal.map((e) => (e.type === 'step_completed' && e.stepId === 'a' ? { ...e, data: { ...e.data, output: { y: 1, r: { z: 2, w: 3 }, extra: 'e' } } } : e));
+    const { text, result } = await captureTest({ runId: 'p-1', plan: out.tests[0]!.plan, events: answered }, { file: join(dir, 'captured.test.orch') });
+    expect(text).toContain('  mock plans.f returns { y: 1, r: { z: 2 } }');
+    expect(result.passed).toBe(true);
+  });
 });
