@@ -9,7 +9,7 @@
  * written test, which must pass before it is returned.
  */
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
-import { boundaryOf, canonicalJson, compile, diskHost, toolIdent, type CompiledTest, type PlanIR } from '../../compiler/index.js';
+import { boundaryOf, canonicalJson, compile, diskHost, toolIdent, validateValue, type CompiledTest, type JsonSchema, type PlanIR } from '../../compiler/index.js';
 import type { AttemptRequest, ModelPrice, RunEvent } from '../../runtime/index.js';
 import { stringLiteral } from '../../language/index.js';
 import type { VirtualAnswer } from './mock-executor.js';
@@ -447,9 +447,20 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
     const schema = outputSchema(cap);
     const inputSchema = capabilities[cap]?.input as Record<string, unknown> | undefined;
     if (byInput.size <= 1) mocks.push(`  mock ${written(cap)} ${answersText(calls.map((c) => c.outcome), schema, currency, cap)}${spendText(calls.map((c) => c.outcome), currency)}`);
-    else
-      for (const { input, outcomes } of byInput.values())
-        mocks.push(`  mock ${written(cap)} where input == ${orchValue(input, inputSchema, currency)} ${answersText(outcomes, schema, currency, cap)}${spendText(outcomes, currency)}`);
+    else {
+      // An input its type cannot say (a null read through `any` for a `string`) is no value a
+      // `where` may compare with (E0201): the one such input is answered by the mock without `where`.
+      const groups = [...byInput.values()];
+      const unsaid = groups.filter((g) => !validateValue((inputSchema ?? {}) as JsonSchema, g.input).ok);
+      if (unsaid.length > 1)
+        throw new CaptureError(
+          `capability ${written(cap)} was called with ${unsaid.length} inputs its input type cannot say (${unsaid.map((g) => canonicalJson(g.input)).join(', ')}), which no mock's where can tell apart: capture a run without them, or write the test by hand`,
+        );
+      for (const g of [...groups.filter((x) => !unsaid.includes(x)), ...unsaid]) {
+        const where = unsaid.includes(g) ? '' : ` where input == ${orchValue(g.input, inputSchema, currency)}`;
+        mocks.push(`  mock ${written(cap)}${where} ${answersText(g.outcomes, schema, currency, cap)}${spendText(g.outcomes, currency)}`);
+      }
+    }
   }
   mocks.push(...uncalled);
   const final = [...events].reverse().find((e) => e.type === 'execution_completed' || e.type === 'execution_failed' || e.type === 'execution_cancelled');

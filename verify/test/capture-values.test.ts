@@ -163,6 +163,16 @@ describe('capturing a run of an earlier plan', () => {
     );
   });
 
+  it('calls keyed by input, one of which its type cannot say (a null read through any), are mocked with that one unkeyed; two such are refused saying why', async () => {
+    // The capture wrote `where input == { v: null }` for a `v: string`, and refused its own text (E0201).
+    const plan = 'capability g { kind tool  input { v: string }  output { y: int } }\nplan p {\n  input { n: any, m: any }\n  step b = g(v: input.n)\n  step c = g(v: "w")\n  step d = g(v: input.m)\n}\n';
+    const body = (m: string) => `  plan plans.p\n  input { n: null, m: ${m} }\n  mock plans.g where input.v == "w" returns { y: 2 }\n  mock plans.g returns { y: 1 }\n`;
+    const { text, result } = await captureOf(plan, body('"w"'));
+    expect(text.split('\n').filter((l) => l.startsWith('  mock'))).toEqual(['  mock plans.g where input == { v: "w" } returns { y: 2 } then { y: 2 }', '  mock plans.g returns { y: 1 }']);
+    expect(result.passed).toBe(true);
+    await expect(captureOf(plan, body('7'))).rejects.toThrow('capability plans.g was called with 2 inputs its input type cannot say ({"v":null}, {"v":7}), which no mock\'s where can tell apart');
+  });
+
   it('an answer with fields its output type lacks (a handler may give more; the runtime keeps them) is mocked without them, and the captured test passes', async () => {
     // The capture wrote them, and refused its own text: `the answer of mock plans.f has no field "extra"` (E0201).
     const dir = tempDir('orch-capture-values-');
