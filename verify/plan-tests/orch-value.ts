@@ -5,7 +5,7 @@
  * a class that must not be written (`x-orch-data` personal, sensitive, secret) replaced as
  * `Placeholders` says.
  */
-import { recordKeyText, stringLiteral } from '../../language/index.js';
+import { formatNumber, recordKeyText, stringLiteral } from '../../language/index.js';
 import { mapClassed, SUBSTRING_MIN } from '../../runtime/index.js';
 
 type Schema = { readonly [key: string]: unknown };
@@ -118,11 +118,12 @@ export function orchValue(value: unknown, schema: Schema | undefined, currency: 
   if (typeof value === 'string') return stringLiteral(value);
   if (typeof value === 'boolean') return String(value);
   if (typeof value === 'number') {
+    // Never with an exponent (`1e+21`, `1e-7`): Orch's numbers have none.
     const unit = schema?.['x-orch-unit'];
-    if (unit === 'duration') return `${value}ms`;
-    if (unit === 'money' && currency) return `${value}${currency}`;
-    if (unit === 'percent') return `${+(value * 100).toFixed(10)}%`;
-    return String(value);
+    if (unit === 'duration') return `${formatNumber(value)}ms`;
+    if (unit === 'money' && currency) return `${formatNumber(value)}${currency}`;
+    if (unit === 'percent') return `${formatNumber(+(value * 100).toFixed(10))}%`;
+    return formatNumber(value);
   }
   if (Array.isArray(value)) return `[${value.map((v) => orchValue(v, itemsOf(schema), currency)).join(', ')}]`;
   const fields = Object.entries(value as Record<string, unknown>).map(([k, v]) => `${recordKeyText(k)}: ${orchValue(v, propertyOf(schema, k), currency)}`);

@@ -173,6 +173,15 @@ describe('capturing a run of an earlier plan', () => {
     await expect(captureOf(plan, body('7'))).rejects.toThrow('capability plans.g was called with 2 inputs its input type cannot say ({"v":null}, {"v":7}), which no mock\'s where can tell apart');
   });
 
+  it('a number JavaScript writes with an exponent (1.5e-7) is written without one, and the captured test passes', async () => {
+    // The capture wrote `1.5e-7`, which Orch reads as 1.5 with a unit `e` (E0001), and refused its own text.
+    const plan = 'capability f { kind tool  input { x: number }  output { p: number, fee: money }  cost 0.0000001usd }\nplan p {\n  step a = f(x: 0.0000002)\n  output { p: a.output.p }\n}\n';
+    const { text, result } = await captureOf(plan, '  plan plans.p\n  mock plans.f returns { p: 0.00000015, fee: 0.0000003usd }\n');
+    expect(text).toContain('  mock plans.f returns { p: 0.00000015, fee: 0.0000003usd }');
+    expect(text).toContain('  expect run.output == { p: 0.00000015 }');
+    expect(result.passed).toBe(true);
+  });
+
   it('an answer with fields its output type lacks (a handler may give more; the runtime keeps them) is mocked without them, and the captured test passes', async () => {
     // The capture wrote them, and refused its own text: `the answer of mock plans.f has no field "extra"` (E0201).
     const dir = tempDir('orch-capture-values-');
