@@ -65,5 +65,5 @@ export { parsePiece, pieceBounds, PIECE_CHARS } from './format-pieces.js';
 export type { FormatCheck, FormatResult, PrintedWhole } from './format.js';
 export { reparse } from './incremental.js';
 export type { ModuleEdit, ParsedText } from './incremental.js';
-export { escapeStringText, print, printExpr, recordKeyText, stringLiteral } from './printer.js';
+export { escapeStringText, formatNumber, print, printExpr, recordKeyText, stringLiteral } from './printer.js';
 export { formatMoneyAmount } from './print-literals.js';

@@ -9,12 +9,12 @@
  * written test, which must pass before it is returned.
  */
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
-import { boundaryOf, canonicalJson, compile, diskHost, toolIdent, type CompiledTest, type PlanIR } from '../../compiler/index.js';
+import { boundaryOf, canonicalJson, compile, diskHost, toolIdent, validateValue, type CompiledTest, type JsonSchema, type PlanIR } from '../../compiler/index.js';
 import type { AttemptRequest, ModelPrice, RunEvent } from '../../runtime/index.js';
 import { stringLiteral } from '../../language/index.js';
 import type { VirtualAnswer } from './mock-executor.js';
 import { baseId, SecretView } from '../../runtime/index.js';
-import { leastValue, orchValue, Placeholders, scrub } from './orch-value.js';
+import { fitted, leastValue, orchValue, Placeholders, scrub } from './orch-value.js';
 import { runPlanTest, type TestResult } from './run-test.js';
 
 export class CaptureError extends Error {}
@@ -50,14 +50,37 @@ type Outcome = ({ readonly ok: true; readonly output: unknown } | { readonly ok:
 function compensationsOf(events: readonly RunEvent[]): Map<string, Outcome> {
   const out = new Map<string, Outcome>();
   for (const e of events)
-    if (e.type === 'step_compensated' && e.stepId !== null && !/^(arguments|unknown capability|not run):? /.test(e.data.error ?? ''))
+    if (e.type === 'step_compensated' && e.stepId !== null && !BEFORE_THE_HANDLER.test(e.data.error ?? ''))
       out.set(e.stepId, e.data.ok ? { ok: true, output: null } : { ok: false, error: e.data.error ?? 'failed' });
+  return out;
+}
+
+/** How the runtime fails an attempt before its handler is called (`runtime/scheduler/core/start.ts`), or a compensation it never ran. */
+const BEFORE_THE_HANDLER = /^(?:arguments: |unknown capability |not run: |E090[23]: refused before the handler)/;
+
+/**
+ * The attempts that never reached a handler — their arguments failed, or a rule a `"flows":
+ * "warn"` compile let through refused them (§9.3) — by their `step_started` and their end: no
+ * call was made, so none is mocked; the test's run fails them alike before asking.
+ */
+function unreached(events: readonly RunEvent[]): ReadonlySet<RunEvent> {
+  const out = new Set<RunEvent>();
+  const open = new Map<string, RunEvent>();
+  for (const e of events) {
+    if (e.stepId === null) continue;
+    if (e.type === 'step_started') open.set(e.stepId, e);
+    else if ((e.type === 'step_failed' || e.type === 'step_retried') && open.has(e.stepId)) {
+      if (e.data.permanent === true && BEFORE_THE_HANDLER.test(e.data.error ?? '')) out.add(open.get(e.stepId)!).add(e);
+      open.delete(e.stepId);
+    }
+  }
   return out;
 }
 
 /** The outcome of every attempt that ended, per step instance, in order (a crash's lost attempt has none). */
 function outcomesOf(events: readonly RunEvent[]): Map<string, Outcome[]> {
   const out = new Map<string, Outcome[]>();
+  const never = unreached(events);
   const began = new Map<string, number>();
   const push = (key: string, ts: number, o: Outcome) => {
     const start = began.get(key);
@@ -73,7 +96,7 @@ function outcomesOf(events: readonly RunEvent[]): Map<string, Outcome[]> {
         ? { usage: { cost: (charged.get(key) ?? 0) + delta } }
         : {};
   for (const e of events) {
-    if (e.stepId === null) continue;
+    if (e.stepId === null || never.has(e)) continue;
     if (e.type === 'step_started') {
       began.set(e.stepId, e.ts);
       charged.set(e.stepId, e.data.cost);
@@ -392,7 +415,7 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
   }
   const outputSchema = (cap: string) => capabilities[cap]?.output as Record<string, unknown> | undefined;
   // First run: every call answered from the journal (private values replaced as the mocks will be).
-  const answers = new JournalAnswers(outcomes, compensations, (o, req) => (o.ok ? { ...o, output: hide(o.output, outputSchema(req.capability.name)) } : { ...o, error: ph.copies(o.error) }));
+  const answers = new JournalAnswers(outcomes, compensations, (o, req) => (o.ok ? { ...o, output: hide(fitted(o.output, outputSchema(req.capability.name)), outputSchema(req.capability.name)) } : { ...o, error: ph.copies(o.error) }));
   // A model, channel or network the run never reached (it failed or skipped first) has no call to
   // answer from, yet a test must mock it (E0906): it fails saying so, which shows if a change calls it.
   const written = (cap: string) => names.of(cap);
@@ -404,13 +427,18 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
   const probe = compileTest(file, [...head, ...placeholderMocks, ...decisions, ...signals, '}', ''].join('\n'), name);
   let probeEnd: RunEvent | undefined;
   let statusOf: (id: string) => string | undefined = () => undefined;
-  await runPlanTest(
+  const replayed = await runPlanTest(
     { ...probe, mocks: [] },
     { real: null, answer: answers.answer, prices: opts.prices ?? {}, onJournal: (js) => (probeEnd = [...js].reverse().find((e) => e.type === 'execution_completed')), onStatuses: (s) => (statusOf = s) },
   );
   const mocks: string[] = [];
   for (const cap of called) {
     const calls = answers.calls.filter((c) => c.capability === cap);
+    // The run called it, its replay under the test's own lines did not: they do not say what the
+    // run saw (an approval decided without people, where the first decision decides, wants every
+    // approver it counts in a test), and a mock with no answer to write would not even parse.
+    if (calls.length === 0)
+      throw new CaptureError(`the captured test does not pass, so it was not written: run ${runId} called ${written(cap)}, and under the test's lines the run never does (${replayEnd(replayed)})${countedWithoutPeople(events)}`);
     const byInput = new Map<string, { input: unknown; outcomes: Outcome[] }>();
     for (const c of calls) {
       const k = canonicalJson(c.input);
@@ -419,9 +447,20 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
     const schema = outputSchema(cap);
     const inputSchema = capabilities[cap]?.input as Record<string, unknown> | undefined;
     if (byInput.size <= 1) mocks.push(`  mock ${written(cap)} ${answersText(calls.map((c) => c.outcome), schema, currency, cap)}${spendText(calls.map((c) => c.outcome), currency)}`);
-    else
-      for (const { input, outcomes } of byInput.values())
-        mocks.push(`  mock ${written(cap)} where input == ${orchValue(input, inputSchema, currency)} ${answersText(outcomes, schema, currency, cap)}${spendText(outcomes, currency)}`);
+    else {
+      // An input its type cannot say (a null read through `any` for a `string`) is no value a
+      // `where` may compare with (E0201): the one such input is answered by the mock without `where`.
+      const groups = [...byInput.values()];
+      const unsaid = groups.filter((g) => !validateValue((inputSchema ?? {}) as JsonSchema, g.input).ok);
+      if (unsaid.length > 1)
+        throw new CaptureError(
+          `capability ${written(cap)} was called with ${unsaid.length} inputs its input type cannot say (${unsaid.map((g) => canonicalJson(g.input)).join(', ')}), which no mock's where can tell apart: capture a run without them, or write the test by hand`,
+        );
+      for (const g of [...groups.filter((x) => !unsaid.includes(x)), ...unsaid]) {
+        const where = unsaid.includes(g) ? '' : ` where input == ${orchValue(g.input, inputSchema, currency)}`;
+        mocks.push(`  mock ${written(cap)}${where} ${answersText(g.outcomes, schema, currency, cap)}${spendText(g.outcomes, currency)}`);
+      }
+    }
   }
   mocks.push(...uncalled);
   const final = [...events].reverse().find((e) => e.type === 'execution_completed' || e.type === 'execution_failed' || e.type === 'execution_cancelled');
@@ -445,10 +484,34 @@ export async function captureTest(src: CaptureSource, opts: CaptureOptions): Pro
   return { text, result };
 }
 
+/** How a capture's replay ended, for a refusal: its stuck or refused decisions, else the error that ended it. */
+function replayEnd(r: TestResult): string {
+  if (r.failures.length > 0) return r.failures.map((f) => f.message).join('; ');
+  const end = [...r.timeline].reverse().find((t) => t.type.startsWith('execution_'));
+  return `it ${r.run_status}${end?.detail ? `: ${end.detail}` : ''}`;
+}
+
+/**
+ * Approvals the run let one decision settle though they ask for more (`approvals` > 1): decided
+ * without people, the first decision decides (§8.8), while a test's decider is a person.
+ */
+function countedWithoutPeople(events: readonly RunEvent[]): string {
+  const byPeople = new Set(events.flatMap((e) => (e.type === 'approval_decided' && e.stepId !== null ? [baseId(e.stepId)] : [])));
+  const steps = new Map<string, number>();
+  for (const e of events) {
+    const wanted = e.type === 'step_started' && e.stepId !== null ? (e.data as { input?: { approvals?: unknown } }).input?.approvals : undefined;
+    if (typeof wanted === 'number' && wanted > 1 && !byPeople.has(baseId(e.stepId!))) steps.set(baseId(e.stepId!), wanted);
+  }
+  return [...steps]
+    .map(([id, n]) => `; approval ${id} was decided without people, where the first decision decides, and a test's deciders are people: it wants ${n} of them`)
+    .join('');
+}
+
 /** The capabilities one run called, in the order it first called them (an approval is decided, never called). */
 function calledIn(plan: PlanIR, events: readonly RunEvent[], compensations: ReadonlyMap<string, Outcome>): string[] {
   const human = new Set(plan.steps.filter((s) => s.kind === 'human').map((s) => s.id));
   const adoptedCap = (id: string) => plan.steps.find((s) => s.id === baseId(id))?.capability ?? null;
+  const never = unreached(events);
   return [
     ...new Set(
       events.flatMap((e) => {
@@ -457,7 +520,7 @@ function calledIn(plan: PlanIR, events: readonly RunEvent[], compensations: Read
           const cap = plan.steps.find((s) => s.id === baseId(e.stepId!))?.compensate?.capability;
           return cap !== undefined ? [cap] : [];
         }
-        if (e.stepId === null || human.has(baseId(e.stepId))) return [];
+        if (e.stepId === null || human.has(baseId(e.stepId)) || never.has(e)) return [];
         // A step started before an upgrade names its capability as the old version's IR did (an entry
         // module named after its old file: `plans.f`); the upgrade kept it, so the plan's own name for it is the one to mock.
         const started = e.type === 'step_started' ? e.data.capability : null;

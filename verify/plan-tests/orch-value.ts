@@ -5,7 +5,7 @@
  * a class that must not be written (`x-orch-data` personal, sensitive, secret) replaced as
  * `Placeholders` says.
  */
-import { recordKeyText, stringLiteral } from '../../language/index.js';
+import { formatNumber, recordKeyText, stringLiteral } from '../../language/index.js';
 import { mapClassed, SUBSTRING_MIN } from '../../runtime/index.js';
 
 type Schema = { readonly [key: string]: unknown };
@@ -93,17 +93,37 @@ function closed(schema: Schema | undefined): boolean {
 }
 
 
+/**
+ * `value` as its type can say it: the fields a record's type lacks dropped, at any depth. A
+ * handler may answer more than its output type (the runtime checks what the type names and keeps
+ * the rest, which no step can read by name), but a mock's answer with such a field is E0201.
+ */
+export function fitted(value: unknown, schema: Schema | undefined): unknown {
+  if (schema === undefined || value === null || typeof value !== 'object') return value;
+  const alts = (schema.anyOf ?? schema.oneOf) as Schema[] | undefined;
+  if (Array.isArray(alts)) {
+    const values = alts.filter((a) => a.type !== 'null');
+    return values.length === 1 ? fitted(value, values[0]) : value;
+  }
+  if (Array.isArray(value)) return value.map((v) => fitted(v, itemsOf(schema)));
+  const props = schema.properties;
+  // A map or `any` names no fields: everything stays.
+  if (props === undefined || props === null || typeof props !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).flatMap(([k, v]) => (Object.hasOwn(props, k) ? [[k, fitted(v, propertyOf(schema, k))]] : [])));
+}
+
 /** Orch text of `value` (one line), units as `schema` says. */
 export function orchValue(value: unknown, schema: Schema | undefined, currency: string | null): string {
   if (value === null || value === undefined) return 'null';
   if (typeof value === 'string') return stringLiteral(value);
   if (typeof value === 'boolean') return String(value);
   if (typeof value === 'number') {
+    // Never with an exponent (`1e+21`, `1e-7`): Orch's numbers have none.
     const unit = schema?.['x-orch-unit'];
-    if (unit === 'duration') return `${value}ms`;
-    if (unit === 'money' && currency) return `${value}${currency}`;
-    if (unit === 'percent') return `${+(value * 100).toFixed(10)}%`;
-    return String(value);
+    if (unit === 'duration') return `${formatNumber(value)}ms`;
+    if (unit === 'money' && currency) return `${formatNumber(value)}${currency}`;
+    if (unit === 'percent') return `${formatNumber(+(value * 100).toFixed(10))}%`;
+    return formatNumber(value);
   }
   if (Array.isArray(value)) return `[${value.map((v) => orchValue(v, itemsOf(schema), currency)).join(', ')}]`;
   const fields = Object.entries(value as Record<string, unknown>).map(([k, v]) => `${recordKeyText(k)}: ${orchValue(v, propertyOf(schema, k), currency)}`);

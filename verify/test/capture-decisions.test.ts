@@ -37,6 +37,10 @@ plan vault {
 plan two {
   step ok = approval(approver: "group:finance", summary: "go?", approvals: 2)
 }
+plan two_then {
+  step ok = approval(approver: "group:finance", summary: "go?", approvals: 2) { timeout 1h }
+  step b = f(x: 1) { after ok }
+}
 `;
 
 function project(): string {
@@ -71,6 +75,24 @@ describe('capturing a run with approvals', () => {
       const r = await runCli(['test', out], dir);
       expect(r.code, r.stdout).toBe(0);
     }
+  });
+
+  it('refuses, saying why, a run whose approval one decision settled without people though it asks for two, where a test wants two people', async () => {
+    // The replay under the captured lines waits for a second approver and times out, so it never
+    // called f: the capture wrote `mock plans.f returns ` (nothing after it) and refused the text
+    // it made as one that "does not check" (E0101 unknown name "approve").
+    const dir = project();
+    const db = join(dir, 'runs.db');
+    const paused = await runCli(['run', 'plans.orch', '--plan', 'two_then', '--db', db, '--json', '--quiet'], dir);
+    const runId = (JSON.parse(paused.stdout) as { runId: string }).runId;
+    expect((await runCli(['signal', runId, 'ok', 'approve', '--by', 'alice', '--db', db, '--quiet'], dir)).code).toBe(0);
+    const out = join(dir, 'two.test.orch');
+    const captured = await runCli(['test', '--capture', runId, '-o', out, '--db', db], dir);
+    expect(captured.code).toBe(1);
+    expect(captured.stderr).not.toContain('does not check');
+    expect(captured.stderr).toContain(`run ${runId} called plans.f, and under the test's lines the run never does (it failed: step ok timed out`);
+    expect(captured.stderr).toContain('approval ok was decided without people, where the first decision decides');
+    expect(existsSync(out)).toBe(false);
   });
 
   it('a personal value is a placeholder unless --keep-personal; a secret one is never written', async () => {

@@ -162,4 +162,39 @@ describe('capturing a run of an earlier plan', () => {
       /^run old-1 ran an earlier version of plan plans.p, which no longer has a: capture a run of the plan as it is now$/,
     );
   });
+
+  it('calls keyed by input, one of which its type cannot say (a null read through any), are mocked with that one unkeyed; two such are refused saying why', async () => {
+    // The capture wrote `where input == { v: null }` for a `v: string`, and refused its own text (E0201).
+    const plan = 'capability g { kind tool  input { v: string }  output { y: int } }\nplan p {\n  input { n: any, m: any }\n  step b = g(v: input.n)\n  step c = g(v: "w")\n  step d = g(v: input.m)\n}\n';
+    const body = (m: string) => `  plan plans.p\n  input { n: null, m: ${m} }\n  mock plans.g where input.v == "w" returns { y: 2 }\n  mock plans.g returns { y: 1 }\n`;
+    const { text, result } = await captureOf(plan, body('"w"'));
+    expect(text.split('\n').filter((l) => l.startsWith('  mock'))).toEqual(['  mock plans.g where input == { v: "w" } returns { y: 2 } then { y: 2 }', '  mock plans.g returns { y: 1 }']);
+    expect(result.passed).toBe(true);
+    await expect(captureOf(plan, body('7'))).rejects.toThrow('capability plans.g was called with 2 inputs its input type cannot say ({"v":null}, {"v":7}), which no mock\'s where can tell apart');
+  });
+
+  it('a number JavaScript writes with an exponent (1.5e-7) is written without one, and the captured test passes', async () => {
+    // The capture wrote `1.5e-7`, which Orch reads as 1.5 with a unit `e` (E0001), and refused its own text.
+    const plan = 'capability f { kind tool  input { x: number }  output { p: number, fee: money }  cost 0.0000001usd }\nplan p {\n  step a = f(x: 0.0000002)\n  output { p: a.output.p }\n}\n';
+    const { text, result } = await captureOf(plan, '  plan plans.p\n  mock plans.f returns { p: 0.00000015, fee: 0.0000003usd }\n');
+    expect(text).toContain('  mock plans.f returns { p: 0.00000015, fee: 0.0000003usd }');
+    expect(text).toContain('  expect run.output == { p: 0.00000015 }');
+    expect(result.passed).toBe(true);
+  });
+
+  it('an answer with fields its output type lacks (a handler may give more; the runtime keeps them) is mocked without them, and the captured test passes', async () => {
+    // The capture wrote them, and refused its own text: `the answer of mock plans.f has no field "extra"` (E0201).
+    const dir = tempDir('orch-capture-values-');
+    writeFileSync(join(dir, 'plans.orch'), 'capability f { kind tool  input { x: int }  output { y: int, r: { z: int }? } }\nplan p {\n  step a = f(x: 1)\n  output { y: a.output.y }\n}\n');
+    const file = join(dir, 'source.test.orch');
+    writeFileSync(file, 'import "./plans.orch" as plans\ntest "source" {\n  plan plans.p\n  mock plans.f returns { y: 1, r: { z: 2 } }\n}\n');
+    const out = compile({ entry: file, navigation: false, tests: true });
+    let journal: readonly RunEvent[] = [];
+    await runPlanTest(out.tests[0]!, { real: null, onJournal: (events) => (journal = events) });
+    // As a handler's answer reaches the journal: with fields the type does not name, at two depths.
+    const answered = journal.map((e) => (e.type === 'step_completed' && e.stepId === 'a' ? { ...e, data: { ...e.data, output: { y: 1, r: { z: 2, w: 3 }, extra: 'e' } } } : e));
+    const { text, result } = await captureTest({ runId: 'p-1', plan: out.tests[0]!.plan, events: answered }, { file: join(dir, 'captured.test.orch') });
+    expect(text).toContain('  mock plans.f returns { y: 1, r: { z: 2 } }');
+    expect(result.passed).toBe(true);
+  });
 });
