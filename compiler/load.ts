@@ -4,7 +4,7 @@
  * for import cycles. Reading goes through a `SourceHost` so the LSP can overlay unsaved buffers.
  */
 import { readFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Ident, ImportDecl, Module } from '../language/index.js';
 import { diagnostic, type Diagnostic } from '../language/index.js';
 import type { ModuleEdit } from '../language/index.js';
@@ -129,6 +129,12 @@ export function loadProgram(entryFile: string, host: SourceHost, diags: Diagnost
     } else {
       shown = imp.path;
       qualifier = imp.alias.name;
+      // §4: a file import is relative to the importing file; joined to its directory, an absolute
+      // path would be looked for somewhere else than written, and the error would name that place.
+      if (isAbsolute(imp.path)) {
+        diags.push(diagnostic('E0103', `import "${shown}": a file import is a path relative to this file (e.g. "./x.orch"), not an absolute one`, from.file, imp.pathRange));
+        return { decl: imp, target: undefined, qualifier, names: undefined, implicit: false };
+      }
       file = join(dirname(from.file), imp.path);
     }
     const target = load(file, std);
