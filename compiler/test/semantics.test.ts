@@ -27,6 +27,13 @@ describe('imports', () => {
     expect(codes(out.diagnostics)).toEqual([]);
     expect(out.plans[0]!.steps[0]!.capability).toBe('tools.net.ping');
   });
+  it('a step pinned to a resource whose name another module took first runs on its own one', () => {
+    const lib = (m: string, kind: string) => `module ${m}\nresource box { kind ${kind} }\n`;
+    const main = `import "./x.orch" as x\nimport "./y.orch" as y\nplan p {\n  step s1 = log(message: "1") { on x.box }\n  step s2 = log(message: "2") { on y.box }\n}\n`;
+    const out = compileText(main, { 'x.orch': lib('x', 'local_device'), 'y.orch': lib('y', 'cloud_region') });
+    expect(codes(out.diagnostics).filter((c) => c.startsWith('E'))).toEqual([]);
+    expect(out.plans[0]!.steps.map((s) => s.resource)).toEqual(['box', 'y.box']);
+  });
 });
 
 describe('invariants', () => {
