@@ -48,6 +48,16 @@ describe('imports', () => {
     expect(codes(out.diagnostics).filter((c) => c.startsWith('E'))).toEqual([]);
     expect(out.plans[0]!.steps.map((s) => s.resource)).toEqual(['box', 'y.box']);
   });
+  it('sub-plans of one name in two modules are two sub-plans: each run step runs its own', () => {
+    const lib = (m: string) => `module ${m}\nplan sub {\n  step l = log(message: "${m}")\n  output { who: "${m}" }\n}\n`;
+    const main = `import "./x.orch" as x\nimport "./y.orch" as y\nplan p {\n  step a = run x.sub()\n  step b = run y.sub()\n}\n`;
+    const out = compileText(main, { 'x.orch': lib('x'), 'y.orch': lib('y') });
+    expect(codes(out.diagnostics).filter((c) => c.startsWith('E'))).toEqual([]);
+    const ir = out.plans[0]!;
+    const keys = ir.steps.map((s) => (s.action.type === 'run' ? s.action.plan : ''));
+    expect(keys).toEqual(['sub', 'y.sub']);
+    expect(keys.map((k) => ir.subplans[k]!.module)).toEqual(['x', 'y']);
+  });
   it('one module name declared by two files is E0102 at the second', () => {
     const lib = 'module shared\ncapability c { kind tool }\n';
     const main = `import "./a.orch" as a\nimport "./b.orch" as b\nplan p {\n  step s1 = a.c()\n  step s2 = b.c()\n}\n`;
