@@ -285,7 +285,8 @@ function evaluateNode(expr: ExprIR, env: EvalEnv): unknown {
       if (expr.fn === 'contains' && expr.args[0]?.op === 'list' && expr.args[1]) return membership(evaluate3(expr.args[1], env), expr.args[0].items.map((e) => evaluate3(e, env)));
       const args = expr.args.map((a) => (a.op === 'list' ? knownItems(a.items.map((e) => evaluate3(e, env))) : evaluate3(a, env)));
       if (args.includes(UNKNOWN)) return UNKNOWN;
-      const v = callBuiltin(expr.fn, args, env);
+      // `round` of a percentage rounds the percent figure, not the fraction (check/builtins.ts).
+      const v = expr.fn === 'round' && expr.unit === 'percent' && typeof args[0] === 'number' ? callBuiltin('round', [args[0] * 100, ...args.slice(1)], env) as number / 100 : callBuiltin(expr.fn, args, env);
       return roundUnit(expr.unit, v);
     }
     case 'secret':

@@ -81,7 +81,9 @@ export function checkBuiltinCall(c: ExprChecking, callee: Ident, args: readonly 
       // The digits to keep: a whole number (`round(x, 1.5)` rounded to 10^1.5).
       if (rs.length === 2 && !isLoose(rs[1]!.ty) && rs[1]!.ty.k !== 'int')
         c.error('E0201', `round()'s second argument is a whole number of decimals, not ${formatTy(rs[1]!.ty)}`, args[1]!.range);
-      return { ty: t0.k === 'number' || t0.k === 'int' ? (rs.length === 1 ? T.int : T.number) : widenLiteral(t0), data, ir };
+      // A percentage rounds as it is written (`round(80.4%)` is 80%), not as the fraction the run
+      // holds (0.804 → 1, i.e. 100%): the IR says so with `unit: "percent"`.
+      return { ty: t0.k === 'number' || t0.k === 'int' ? (rs.length === 1 ? T.int : T.number) : widenLiteral(t0), data, ir: t0.k === 'percent' && ir.op === 'call' ? { ...ir, unit: 'percent' } : ir };
     case 'now':
       arity(0);
       return { ty: T.number, data, ir };

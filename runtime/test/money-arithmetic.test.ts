@@ -52,6 +52,15 @@ describe('money arithmetic at run time', () => {
     expect(evaluate(when, { vars: { input: { a: 0.1, d: 7_200_000 } } })).toBe(true);
   });
 
+  it('round() of a percent rounds the percent figure: round(80.4%) is 80%, round(12.345%, 1) is 12.3%', () => {
+    const when = conditionOf(`plan p {
+  input { a: percent = 80.4%, b: percent = 12.345% }
+  step s = log(message: "x") when round(input.a) == 80% and round(input.b, 1) == 12.3% and round(0.5%) == 1% and round(2.5) == 3
+}
+`);
+    expect(evaluate(when, { vars: { input: { a: 0.804, b: 0.12345 } } })).toBe(true);
+  });
+
   it('plain numbers keep IEEE arithmetic (only money and percents are decimal)', () => {
     const when = conditionOf(`plan p {
   input { a: number = 0.1, b: number = 0.2 }
