@@ -113,7 +113,7 @@ export { boundaryOf } from './tests/plan-facts.js';
 export { PlanMemo } from './plan-memo.js';
 export { renderPreviewText } from './preview.js';
 export { formatDuration } from './duration-text.js';
-export { durationMs } from './check/expr-env.js';
+export { durationMs, percentFraction } from './check/expr-env.js';
 export { lowerTriggers } from './triggers-ir.js';
 export { apiPathProblem } from './triggers.js';
 export type { TriggerIR, TriggerSourceIR } from './triggers-ir.js';

@@ -4,7 +4,7 @@
  * for import cycles. Reading goes through a `SourceHost` so the LSP can overlay unsaved buffers.
  */
 import { readFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { Ident, ImportDecl, Module } from '../language/index.js';
 import { diagnostic, type Diagnostic } from '../language/index.js';
 import type { ModuleEdit } from '../language/index.js';
@@ -73,6 +73,31 @@ export function loadProgram(entryFile: string, host: SourceHost, diags: Diagnost
   const order: LoadedModule[] = [];
   const onStack: string[] = [];
 
+  /**
+   * Module names qualify capability and resource names in the IR, so two modules of one program
+   * never share one: `a/util.orch` and `b/util.orch` both called `util` ran each other's
+   * handlers. A name derived from the file (§4: "default: derived from the file path") takes the
+   * path from the entry's directory on a clash (`b.util`); a `module` declared twice is E0102.
+   */
+  const names = new Map<string, string>();
+  function uniqueName(ast: Module, file: string, std: string | undefined): string {
+    const wanted = moduleName(ast, file, std);
+    const holder = names.get(wanted);
+    if (holder === undefined || std) {
+      names.set(wanted, file);
+      return wanted;
+    }
+    if (ast.module) {
+      diags.push(diagnostic('E0102', `module "${wanted}" is also the module of ${holder}: the modules of one program need different names`, file, ast.module.name.range));
+      return wanted;
+    }
+    const parts = relative(dirname(entryFile), file).replace(/\.orch$/, '').split(/[\\/]/).map((p) => (p === '..' ? 'up' : p.replace(/[^A-Za-z0-9_]/g, '_')));
+    let name = parts.join('.');
+    for (let n = 2; names.has(name); n++) name = `${parts.join('.')}_${n}`;
+    names.set(name, file);
+    return name;
+  }
+
   function load(file: string, std: string | undefined): LoadedModule | undefined | 'cycle' {
     const key = resolve(file);
     if (onStack.includes(key)) return 'cycle';
@@ -85,7 +110,7 @@ export function loadProgram(entryFile: string, host: SourceHost, diags: Diagnost
     const mod: LoadedModule = {
       file,
       key,
-      name: moduleName(parsed.module, file, std),
+      name: uniqueName(parsed.module, file, std),
       ast: parsed.module,
       std: std !== undefined,
       imports: [],
@@ -129,6 +154,12 @@ export function loadProgram(entryFile: string, host: SourceHost, diags: Diagnost
     } else {
       shown = imp.path;
       qualifier = imp.alias.name;
+      // §4: a file import is relative to the importing file; joined to its directory, an absolute
+      // path would be looked for somewhere else than written, and the error would name that place.
+      if (isAbsolute(imp.path)) {
+        diags.push(diagnostic('E0103', `import "${shown}": a file import is a path relative to this file (e.g. "./x.orch"), not an absolute one`, from.file, imp.pathRange));
+        return { decl: imp, target: undefined, qualifier, names: undefined, implicit: false };
+      }
       file = join(dirname(from.file), imp.path);
     }
     const target = load(file, std);

@@ -285,7 +285,8 @@ function evaluateNode(expr: ExprIR, env: EvalEnv): unknown {
       if (expr.fn === 'contains' && expr.args[0]?.op === 'list' && expr.args[1]) return membership(evaluate3(expr.args[1], env), expr.args[0].items.map((e) => evaluate3(e, env)));
       const args = expr.args.map((a) => (a.op === 'list' ? knownItems(a.items.map((e) => evaluate3(e, env))) : evaluate3(a, env)));
       if (args.includes(UNKNOWN)) return UNKNOWN;
-      const v = callBuiltin(expr.fn, args, env);
+      // `round` of a percentage rounds the percent figure, not the fraction (check/builtins.ts).
+      const v = expr.fn === 'round' && expr.unit === 'percent' && typeof args[0] === 'number' ? callBuiltin('round', [args[0] * 100, ...args.slice(1)], env) as number / 100 : callBuiltin(expr.fn, args, env);
       return roundUnit(expr.unit, v);
     }
     case 'secret':
@@ -402,12 +403,11 @@ function binary(op: BinOp, l: unknown, r: unknown, compare?: 'data_class'): unkn
       // not-yet-known signal simply does not hold.
       if (l === null || r === null || l === undefined || r === undefined) return false;
       throw new EvalError(`cannot compare ${typeName(l)} with ${typeName(r)}`);
-    case 'in':
-      if (Array.isArray(r)) return r.some((x) => deepEqual(x, l));
-      if (typeof r === 'string') return typeof l === 'string' && r.includes(l);
-      if (r !== null && typeof r === 'object') return typeof l === 'string' && l in r;
-      if (r === null || r === undefined) return false;
-      throw new EvalError(`"in" needs a list, string or record on the right, got ${typeName(r)}`);
+    case 'in': {
+      const found = includes(r, l);
+      if (found === undefined) throw new EvalError(`"in" needs a list, string or record on the right, got ${typeName(r)}`);
+      return found;
+    }
     case '+':
       if (typeof l === 'number' && typeof r === 'number') return l + r;
       if (typeof l === 'string' || typeof r === 'string') return formatValue(l) + formatValue(r);
@@ -484,11 +484,9 @@ function callBuiltin(fn: BuiltinFn, args: unknown[], env: EvalEnv): unknown {
     }
     case 'contains': {
       const [hay, needle] = args;
-      if (Array.isArray(hay)) return hay.some((x) => deepEqual(x, needle));
-      if (typeof hay === 'string') return typeof needle === 'string' && hay.includes(needle);
-      if (hay !== null && typeof hay === 'object') return typeof needle === 'string' && needle in hay;
-      if (hay === null || hay === undefined) return false;
-      throw new EvalError(`contains() needs a list, string or record, got ${typeName(hay)}`);
+      const found = includes(hay, needle);
+      if (found === undefined) throw new EvalError(`contains() needs a list, string or record, got ${typeName(hay)}`);
+      return found;
     }
     case 'lower':
     case 'upper': {
@@ -550,4 +548,17 @@ function typeName(v: unknown): string {
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a record';
   return `a ${typeof v}`;
+}
+
+/**
+ * `x in hay` and `contains(hay, x)`: an item of a list, a substring of a string, a key of a record
+ * or map — its own key only (`"constructor" in m` of a map without that key is false, as its
+ * `m["constructor"]` is null). undefined when `hay` can hold nothing.
+ */
+function includes(hay: unknown, needle: unknown): boolean | undefined {
+  if (Array.isArray(hay)) return hay.some((x) => deepEqual(x, needle));
+  if (typeof hay === 'string') return typeof needle === 'string' && hay.includes(needle);
+  if (hay !== null && typeof hay === 'object') return typeof needle === 'string' && Object.hasOwn(hay, needle);
+  if (hay === null || hay === undefined) return false;
+  return undefined;
 }

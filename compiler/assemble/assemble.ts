@@ -167,7 +167,8 @@ function assembleSubplans(f: PlanFacts): void {
     if (!s.runPlan || s.decl.action.kind !== 'RunAction') continue;
     const sub = f.cx.subplan(s.runPlan, s.decl.action.plan.range, f.file);
     if (sub?.assembled) {
-      if (sub.ir) f.subplans[sub.ir.plan] = sub.ir;
+      // Keyed as the step names it (a plan of a name taken first is qualified: check/step.ts).
+      if (sub.ir && s.action.type === 'run') f.subplans[s.action.plan] = sub.ir;
       subEstimates.set(s.id, { cost: sub.assembled.estimates.cost, duration_ms: sub.assembled.estimates.duration_ms });
       if (sub.assembled.guard) f.subGuards.set(s.id, sub.assembled.guard);
     }

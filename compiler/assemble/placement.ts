@@ -27,7 +27,9 @@ export function placeSteps(f: PlanFacts): void {
     if (!r) {
       const builtin = s.action.type === 'call' ? null : s.action.type;
       const requires = s.capability?.ir.requires ?? [];
-      const pinned = s.pinned ? (cx.resources.find((x) => x.name === s.pinned!.node.name.name) ?? cx.resources.find((x) => x.name === s.pinned!.qualifiedName))?.name ?? s.pinned.node.name.name : undefined;
+      // A resource is named plainly unless an earlier module has one of that name; then it bears its
+      // qualified name, which so is looked for first (`on b.box` is not the other module's `box`).
+      const pinned = s.pinned ? (cx.resources.find((x) => x.name === s.pinned!.qualifiedName) ?? cx.resources.find((x) => x.name === s.pinned!.node.name.name))?.name ?? s.pinned.node.name.name : undefined;
       const key = `${builtin}|${s.kind}|${requires.join(',')}|${pinned ?? ''}|${modelKey(need)}`;
       r = placements.get(key);
       if (!r) {

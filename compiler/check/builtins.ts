@@ -49,8 +49,9 @@ export function checkBuiltinCall(c: ExprChecking, callee: Ident, args: readonly 
         c.error('E0201', `len() needs a list, map or string, not ${formatTy(t0)}`, args[0]!.range);
       return { ty: T.int, data, ir };
     case 'contains':
-      if (arity(2) && !isLoose(t0) && !['list', 'map', 'string', 'enum'].includes(t0.k))
-        c.error('E0201', `contains() needs a list, map or string first, not ${formatTy(t0)}`, args[0]!.range);
+      // A record is looked into by key, as `"k" in r` and the run's contains() do.
+      if (arity(2) && !isLoose(t0) && !['list', 'map', 'string', 'enum', 'record'].includes(t0.k))
+        c.error('E0201', `contains() needs a list, map, record or string first, not ${formatTy(t0)}`, args[0]!.range);
       else if (rs.length === 2 && t0.k === 'list' && !comparable(rs[1]!.ty, t0.elem))
         c.error(mismatchCode(stripOptional(rs[1]!.ty), t0.elem), `contains() looks in a ${formatTy(t0)} for ${formatTy(rs[1]!.ty)}: it is never found`, args[1]!.range);
       else if (rs.length === 2) stringKey(c, rs[1]!.ty, t0, args[1]!, 'contains()');
@@ -80,7 +81,9 @@ export function checkBuiltinCall(c: ExprChecking, callee: Ident, args: readonly 
       // The digits to keep: a whole number (`round(x, 1.5)` rounded to 10^1.5).
       if (rs.length === 2 && !isLoose(rs[1]!.ty) && rs[1]!.ty.k !== 'int')
         c.error('E0201', `round()'s second argument is a whole number of decimals, not ${formatTy(rs[1]!.ty)}`, args[1]!.range);
-      return { ty: t0.k === 'number' || t0.k === 'int' ? (rs.length === 1 ? T.int : T.number) : widenLiteral(t0), data, ir };
+      // A percentage rounds as it is written (`round(80.4%)` is 80%), not as the fraction the run
+      // holds (0.804 → 1, i.e. 100%): the IR says so with `unit: "percent"`.
+      return { ty: t0.k === 'number' || t0.k === 'int' ? (rs.length === 1 ? T.int : T.number) : widenLiteral(t0), data, ir: t0.k === 'percent' && ir.op === 'call' ? { ...ir, unit: 'percent' } : ir };
     case 'now':
       arity(0);
       return { ty: T.number, data, ir };

@@ -136,8 +136,21 @@ function buildStepView(output: Ty): Ty {
 
 const DURATION_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
+/**
+ * A duration literal in ms. Decimal units are products of binary floats (`2.3h` is
+ * 8279999.999999999), so the result keeps a millionth of a ms: `2.3h == 138m` holds.
+ */
 export function durationMs(value: number, unit: string): number {
-  return value * (DURATION_MS[unit] ?? 1);
+  return Math.round(value * (DURATION_MS[unit] ?? 1) * 1e6) / 1e6;
+}
+
+/**
+ * A percentage literal as the fraction the run holds, to a millionth of a percent as percent
+ * arithmetic is (money.ts roundUnit): `12.3%` is 0.123, not 0.12300000000000001, so
+ * `10% + 2.3% == 12.3%` holds.
+ */
+export function percentFraction(value: number): number {
+  return Math.round((value / 100) * 1e8) / 1e8;
 }
 
 export const NO_DATA: DataClass = 'public';

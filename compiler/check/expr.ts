@@ -15,7 +15,7 @@ import { closest } from '../suggest.js';
 import { T, assignable, classOfType, formatTy, isLoose, isStringy, listOf, maxClass, record, field, stripOptional, unitOf, optional, widenLiteral, type Ty } from '../types/ty.js';
 import { BUILTINS, checkBuiltinCall } from './builtins.js';
 import {
-  cachedPerTy, describe, durationMs, lit, NO_DATA, NO_IR, STEP_STATUSES, stepViewTy,
+  cachedPerTy, describe, durationMs, lit, percentFraction, NO_DATA, NO_IR, STEP_STATUSES, stepViewTy,
   type BlockRefInfo, type ExprChecking, type ExprEnv, type ExprResult,
 } from './expr-env.js';
 import { irDepth, MAX_IR_DEPTH } from './ir-depth.js';
@@ -123,7 +123,7 @@ class ExprChecker implements ExprChecking {
       case 'MoneyLit':
         return { ty: { k: 'money', currency: e.currency }, data: NO_DATA, ir: lit(e.amount, 'money') };
       case 'PercentLit':
-        return { ty: T.percent, data: NO_DATA, ir: lit(e.value / 100, 'percent') };
+        return { ty: T.percent, data: NO_DATA, ir: lit(percentFraction(e.value), 'percent') };
       case 'BoolLit':
         return { ty: T.bool, data: NO_DATA, ir: lit(e.value) };
       case 'NullLit':

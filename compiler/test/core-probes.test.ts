@@ -169,7 +169,7 @@ plan p {
 
 describe('§4 built-ins: arguments the run could only answer one way, or not as meant', () => {
   const e0201 = (v: string) => {
-    const text = `plan p {\n  input { l: list<int> = [1], s: string = "ab", m: map<int> = { k: 1 }, n: int = 1 }\n  output { v: ${v} }\n}\n`;
+    const text = `plan p {\n  input { l: list<int> = [1], s: string = "ab", m: map<int> = { k: 1 }, n: int = 1, r: { x: int } = { x: 1 } }\n  output { v: ${v} }\n}\n`;
     return checkText(text).filter((d) => d.code === 'E0201' || d.code === 'E0203').map((d) => `${d.code} ${covered(text, d)}: ${d.message}`);
   };
 
@@ -179,6 +179,12 @@ describe('§4 built-ins: arguments the run could only answer one way, or not as 
     expect(e0201('contains(input.s, 1)')).toEqual(['E0201 1: contains() over a string or map looks for a string, not int']);
     expect(e0201('contains(input.m, true)')).toEqual(['E0201 true: contains() over a string or map looks for a string, not bool']);
     for (const ok of ['contains(input.l, 2)', 'contains(input.l, input.n)', 'contains(input.s, "a")', 'contains(input.m, "k")']) expect(e0201(ok), ok).toEqual([]);
+  });
+
+  it('contains() of a record looks for a key, as `in` does (the run answers both alike)', () => {
+    for (const ok of ['contains({ k: 1 }, "k")', 'contains(input.r, "x")', '"k" in { k: 1 }']) expect(e0201(ok), ok).toEqual([]);
+    expect(e0201('contains(input.r, 1)')).toEqual(['E0201 1: contains() over a string or map looks for a string, not int']);
+    expect(e0201('contains(input.n, "a")')).toEqual(['E0201 input.n: contains() needs a list, map, record or string first, not int']);
   });
 
   it('sum, min and max of a literal list of several units are E0203 at the first item of another unit, as `+` is (§3: units never mix silently)', () => {

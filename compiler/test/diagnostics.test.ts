@@ -130,6 +130,13 @@ describe('E0103 import not found / cycle', () => {
     const [d] = only('E0103', text);
     expect(covered(text, d!)).toBe('"./missing.orch"');
   });
+  it('reports an absolute file path at the path, saying imports are relative (it was looked for as a relative one)', () => {
+    const text = `import "/tmp/lib.orch" as lib\n${PLAN('  step a = fetch(url: input.url)')}`;
+    const [d, ...rest] = only('E0103', text, { 'tmp/lib.orch': 'capability c { kind tool }\n' });
+    expect(rest).toEqual([]);
+    expect(covered(text, d!)).toBe('"/tmp/lib.orch"');
+    expect(d!.message).toBe('import "/tmp/lib.orch": a file import is a path relative to this file (e.g. "./x.orch"), not an absolute one');
+  });
   it('reports a missing std module', () => {
     const text = `import std.nothing_here\n${PLAN('  step a = fetch(url: input.url)')}`;
     expect(only('E0103', text)).toHaveLength(1);

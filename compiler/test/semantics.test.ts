@@ -27,6 +27,43 @@ describe('imports', () => {
     expect(codes(out.diagnostics)).toEqual([]);
     expect(out.plans[0]!.steps[0]!.capability).toBe('tools.net.ping');
   });
+  it('two files of one name in two folders are two modules: each step calls its own capability and runs on its own resource', () => {
+    const util = (kind: string, fn: string) => `capability c { kind tool input { n: int } output { ok: bool } handler "./h.js#${fn}" }\nresource box { kind ${kind} }\n`;
+    const main = `import "./a/util.orch" as a\nimport "./b/util.orch" as b\nplan p {\n  step s1 = a.c(n: 1) { on a.box }\n  step s2 = b.c(n: 2) { on b.box }\n}\n`;
+    const out = compileText(main, { 'a/util.orch': util('local_device', 'fa'), 'b/util.orch': util('cloud_region', 'fb'), 'a/h.js': '', 'b/h.js': '' });
+    expect(codes(out.diagnostics).filter((c) => c.startsWith('E'))).toEqual([]);
+    const ir = out.plans[0]!;
+    const [s1, s2] = ir.steps;
+    expect([s1!.capability, s2!.capability]).toEqual(['util.c', 'b.util.c']);
+    expect([ir.capabilities[s1!.capability!]!.handler, ir.capabilities[s2!.capability!]!.handler]).toEqual([
+      expect.objectContaining({ export: 'fa' }), expect.objectContaining({ export: 'fb' }),
+    ]);
+    expect([s1!.resource, s2!.resource]).toEqual(['box', 'b.util.box']);
+    expect(ir.resources['b.util.box']!.kind).toBe('cloud_region');
+  });
+  it('a step pinned to a resource whose name another module took first runs on its own one', () => {
+    const lib = (m: string, kind: string) => `module ${m}\nresource box { kind ${kind} }\n`;
+    const main = `import "./x.orch" as x\nimport "./y.orch" as y\nplan p {\n  step s1 = log(message: "1") { on x.box }\n  step s2 = log(message: "2") { on y.box }\n}\n`;
+    const out = compileText(main, { 'x.orch': lib('x', 'local_device'), 'y.orch': lib('y', 'cloud_region') });
+    expect(codes(out.diagnostics).filter((c) => c.startsWith('E'))).toEqual([]);
+    expect(out.plans[0]!.steps.map((s) => s.resource)).toEqual(['box', 'y.box']);
+  });
+  it('sub-plans of one name in two modules are two sub-plans: each run step runs its own', () => {
+    const lib = (m: string) => `module ${m}\nplan sub {\n  step l = log(message: "${m}")\n  output { who: "${m}" }\n}\n`;
+    const main = `import "./x.orch" as x\nimport "./y.orch" as y\nplan p {\n  step a = run x.sub()\n  step b = run y.sub()\n}\n`;
+    const out = compileText(main, { 'x.orch': lib('x'), 'y.orch': lib('y') });
+    expect(codes(out.diagnostics).filter((c) => c.startsWith('E'))).toEqual([]);
+    const ir = out.plans[0]!;
+    const keys = ir.steps.map((s) => (s.action.type === 'run' ? s.action.plan : ''));
+    expect(keys).toEqual(['sub', 'y.sub']);
+    expect(keys.map((k) => ir.subplans[k]!.module)).toEqual(['x', 'y']);
+  });
+  it('one module name declared by two files is E0102 at the second', () => {
+    const lib = 'module shared\ncapability c { kind tool }\n';
+    const main = `import "./a.orch" as a\nimport "./b.orch" as b\nplan p {\n  step s1 = a.c()\n  step s2 = b.c()\n}\n`;
+    const ds = checkText(main, { 'a.orch': lib, 'b.orch': lib }).filter((d) => d.code === 'E0102');
+    expect(ds.map((d) => [d.file.replace(/^.*\//, ''), d.message])).toEqual([['b.orch', 'module "shared" is also the module of /virtual/project/a.orch: the modules of one program need different names']]);
+  });
 });
 
 describe('invariants', () => {

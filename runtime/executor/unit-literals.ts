@@ -6,7 +6,7 @@
  * amount, a fraction); anything else is left as it is for the type check to report.
  */
 import { classifyNumberSuffix } from '../../language/index.js';
-import { durationMs, type JsonSchema } from '../../compiler/index.js';
+import { durationMs, percentFraction, type JsonSchema } from '../../compiler/index.js';
 
 type Unit = 'duration' | 'money' | 'percent';
 type SchemaParts = {
@@ -66,6 +66,6 @@ function literal(unit: Unit, text: string, currency: string | undefined): unknow
   const word = m[2]!.toLowerCase();
   if (classifyNumberSuffix(word) !== unit) return text;
   if (unit === 'duration') return durationMs(amount, word);
-  if (unit === 'percent') return amount / 100;
+  if (unit === 'percent') return percentFraction(amount);
   return currency === undefined || currency === word ? amount : text;
 }

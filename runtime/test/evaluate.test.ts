@@ -42,6 +42,17 @@ describe('evaluate', () => {
     expect(evaluate(bin('==', list(lit(1), lit(2)), list(lit(1), lit(2))), env)).toBe(true);
   });
 
+  it('`in` and contains() of a record or map look at its own keys only, not at Object.prototype', () => {
+    const m = { vars: { input: { m: { k: 1 } } } };
+    const hay = get(v('input'), 'm');
+    for (const key of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      expect(evaluate(bin('in', lit(key), hay), m), key).toBe(false);
+      expect(evaluate(call('contains', hay, lit(key)), m), key).toBe(false);
+    }
+    expect(evaluate(bin('in', lit('k'), hay), m)).toBe(true);
+    expect(evaluate(call('contains', hay, lit('k')), m)).toBe(true);
+  });
+
   it('units are plain numbers: durations in ms, money amounts, percents as fractions', () => {
     expect(evaluate(bin('*', { op: 'lit', value: 30000, unit: 'duration' }, lit(2)), env)).toBe(60000);
     expect(evaluate(bin('<=', { op: 'lit', value: 0.05, unit: 'money' }, { op: 'lit', value: 0.5, unit: 'money' }), env)).toBe(true);

@@ -43,6 +43,24 @@ describe('money arithmetic at run time', () => {
     expect(evaluate(when, { vars: { input: { a: 0.1, b: 0.2, l: [0.1, 0.2] } } })).toBe(true);
   });
 
+  it('a percent or duration literal with decimals is the value written: 10% + 2.3% is 12.3%, 2.3h is 138m', () => {
+    const when = conditionOf(`plan p {
+  input { a: percent = 10%, d: duration = 2h }
+  step s = log(message: "x") when input.a + 2.3% == 12.3% and 12.3% == 0.123 and 2.3h == 138m and input.d + 0.3h == 138m and 1.1s == 1100ms
+}
+`);
+    expect(evaluate(when, { vars: { input: { a: 0.1, d: 7_200_000 } } })).toBe(true);
+  });
+
+  it('round() of a percent rounds the percent figure: round(80.4%) is 80%, round(12.345%, 1) is 12.3%', () => {
+    const when = conditionOf(`plan p {
+  input { a: percent = 80.4%, b: percent = 12.345% }
+  step s = log(message: "x") when round(input.a) == 80% and round(input.b, 1) == 12.3% and round(0.5%) == 1% and round(2.5) == 3
+}
+`);
+    expect(evaluate(when, { vars: { input: { a: 0.804, b: 0.12345 } } })).toBe(true);
+  });
+
   it('plain numbers keep IEEE arithmetic (only money and percents are decimal)', () => {
     const when = conditionOf(`plan p {
   input { a: number = 0.1, b: number = 0.2 }

@@ -32,6 +32,11 @@ describe('unit literals in a plan input', () => {
     expect(readUnitLiterals(schema, { price: '3usd' }, 'usd')).toEqual({ price: 3 });
   });
 
+  it('reads a percentage with decimals as the fraction written (12.3% is 0.123, not 0.12300000000000001)', () => {
+    expect(readUnitLiterals(unit('percent'), '12.3%')).toBe(0.123);
+    expect(readUnitLiterals(unit('duration'), '2.3h')).toBe(8_280_000);
+  });
+
   it('reads a duration as the language does, whatever the amount and unit', () => {
     const ms: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
     fc.assert(
