@@ -192,7 +192,8 @@ const MAX_DRAWN_ATTEMPTS = 64;
  * Attempts are drawn as numbers in 0‥999 (thousandths, so `fail 0.5%` still means something):
  * the top `failRate` band fails — its upper half hangs when a timeout can catch it — and
  * everything else succeeds. Numbers shrink towards 0, so a failure shrinks into a success and
- * counterexamples keep only the failures they need.
+ * counterexamples keep only the failures they need. Drawn without fast-check's bias (which favours
+ * the ends of a range): `fail 10%` fails one attempt in ten, not one in seven (§4).
  */
 function stepItemArbitrary(step: StepIR, plan: PlanIR, options: ScenarioOptions, evaluate: ConstantEvaluator): fc.Arbitrary<StepItemScenario> {
   const cap = step.capability ? plan.capabilities[step.capability] : undefined;
@@ -213,7 +214,7 @@ function stepItemArbitrary(step: StepIR, plan: PlanIR, options: ScenarioOptions,
   const kinds =
     failBand === 0
       ? fc.constant(new Array<AttemptKind>(attempts).fill('ok'))
-      : fc.array(fc.integer({ min: 0, max: 999 }), { minLength: attempts, maxLength: attempts }).map((ns) => ns.map(decode));
+      : fc.array(fc.noBias(fc.integer({ min: 0, max: 999 })), { minLength: attempts, maxLength: attempts }).map((ns) => ns.map(decode));
   // An approval's "failure" is a rejection (and a hang, no answer before its timeout); the
   // scheduler builds the approved output itself.
   const output = isApprovalStep(step, plan) ? fc.constant(null) : outputArbitrary(cap, sim, options, evaluate);
