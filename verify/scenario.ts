@@ -133,6 +133,14 @@ export function scenarioArbitrary(plan: PlanIR, options: ScenarioOptions, evalua
 }
 
 /**
+ * A share drawn as a number in 0‥999 (thousandths), without fast-check's bias, which favours the
+ * ends of a range: biased, `fail 10%` failed one attempt in seven, not one in ten (§4).
+ */
+function permille(): fc.Arbitrary<number> {
+  return fc.noBias(fc.integer({ min: 0, max: 999 }));
+}
+
+/**
  * `simulate context { X stale P% }`: per signal a number in 0‥999 whose top P‰-band makes it go
  * stale, at a moment of the run. Numbers and moments shrink towards 0, so a counterexample keeps
  * only the stale signals it needs, gone stale as early as it can.
@@ -142,7 +150,7 @@ function staleArbitrary(plan: PlanIR): fc.Arbitrary<GoneStale[]> {
   if (shares.length === 0) return fc.constant([]);
   const horizon = Math.max(1000, plan.estimates.duration_ms * 2);
   return fc
-    .tuple(...shares.map(([signal, s]) => fc.record({ n: fc.integer({ min: 0, max: 999 }), at_ms: s.max_age_ms === null ? fc.constant(0) : silentSince(horizon) }).map(({ n, at_ms }) => (n >= 1000 - Math.round(s.stale! * 1000) ? { signal, at_ms } : null))))
+    .tuple(...shares.map(([signal, s]) => fc.record({ n: permille(), at_ms: s.max_age_ms === null ? fc.constant(0) : silentSince(horizon) }).map(({ n, at_ms }) => (n >= 1000 - Math.round(s.stale! * 1000) ? { signal, at_ms } : null))))
     .map((xs) => xs.filter((x): x is GoneStale => x !== null));
 }
 
@@ -213,7 +221,7 @@ function stepItemArbitrary(step: StepIR, plan: PlanIR, options: ScenarioOptions,
   const kinds =
     failBand === 0
       ? fc.constant(new Array<AttemptKind>(attempts).fill('ok'))
-      : fc.array(fc.integer({ min: 0, max: 999 }), { minLength: attempts, maxLength: attempts }).map((ns) => ns.map(decode));
+      : fc.array(permille(), { minLength: attempts, maxLength: attempts }).map((ns) => ns.map(decode));
   // An approval's "failure" is a rejection (and a hang, no answer before its timeout); the
   // scheduler builds the approved output itself.
   const output = isApprovalStep(step, plan) ? fc.constant(null) : outputArbitrary(cap, sim, options, evaluate);
