@@ -132,3 +132,39 @@ plan warm {
     expect(result.invariants.find((i) => i.name === 'kleene')?.status).toBe('holds');
   });
 });
+
+describe('verify reads a held derived signal as orch serve does (hold, §9.4)', () => {
+  // `off` runs only while occupied is held true after motion turned false: a stateless read
+  // (occupied = motion at each instant) never gets there, the context store does.
+  const HELD = (simulate: string) => `
+context {
+  motion: bool  max_age 2m
+  occupied: bool = context.motion  hold 10m
+}
+${simulate}
+capability work { kind tool  input { t: number }  output { ok: bool }  latency 1m }
+plan p {
+  step first = work(t: 1)
+  step off = work(t: 2) when context.occupied and not context.motion {
+    after first
+  }
+  invariant "never only held" { never off.completed }
+}
+`;
+
+  it('a counterexample that needs the hold is found: motion turned false before the step, occupied still held true', async () => {
+    const result = await verify(planIR(HELD('')), { seed: 7, runs: 200, failures: false });
+    const v = result.violations.find((x) => x.invariant === 'never only held');
+    expect(v).toBeDefined();
+    expect(v!.trace.some((e) => e.type === 'step_completed' && e.step === 'off')).toBe(true);
+  });
+
+  it('unknown is not false: a held true does not outlast its read going stale, so a counterexample has motion stale only after the step started', async () => {
+    const result = await verify(planIR(HELD('simulate context { motion stale 100% }')), { seed: 7, runs: 100, failures: false });
+    const v = result.violations.find((x) => x.invariant === 'never only held')!;
+    expect(v).toBeDefined();
+    const started = v.trace.find((e) => e.type === 'step_started' && e.step === 'off')!;
+    expect(v.stale).toHaveLength(1);
+    expect(v.stale![0]!.at_ms).toBeGreaterThan(started.at_ms);
+  });
+});
