@@ -34,6 +34,7 @@ export { parseSourcesConfig, type SourceConnection } from './context/sources/con
 export { isTopicName, parsePayload, SourceIngest, topicMatches, type ContextSink, type SourceMessage } from './context/sources/ingest.js';
 export { sessionClientId, startMqttSource, type MqttSourceOptions, type SourceClient } from './context/sources/mqtt-client.js';
 export { derivedReader, hasDerived } from './context/derived-read.js';
+export { hasHold } from './context/run-context.js';
 export { ContextStore, UNKNOWN_AGE, type ContextChange, type ContextStoreOptions, type HoldState, type SetResult, type SignalRecord, type SignalState } from './context/store.js';
 export { COALESCE_WINDOW_MS, ContextJournaling, type ContextJournalingOptions } from './context/journaling.js';
 export { attemptSpend, spendBy, type AttemptSpend, type SpendTotals } from './spend.js';

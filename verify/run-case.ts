@@ -5,12 +5,13 @@
  * through `updateContext`. The monitor watches every transition through the observer hook.
  */
 import type { PlanIR } from '../compiler/index.js';
-import { derivedReader, eventAttempt, hasDerived, recordOf, REDACTED, type SignalRead } from '../runtime/index.js';
+import { derivedReader, eventAttempt, hasDerived, hasHold, recordOf, REDACTED, type SignalRead } from '../runtime/index.js';
 import { InProcessLimits, neededScopes, Run, VirtualClock, type LimitsProvider, type replay, type RunEvent, type RunReader } from '../runtime/index.js';
 
 type RestoredRun = ReturnType<typeof replay>;
 import { CaseMonitor, SharedResourceLoad, type MonitorOptions, type SharedRuns } from './monitor.js';
 import { isApprovalStep, outcomeOf, type Scenario } from './scenario.js';
+import { scenarioContext, type ScenarioContext } from './scenario-context.js';
 import { SimulatedExecutor } from './simulated-executor.js';
 import { simulatedPeople } from './simulated-people.js';
 import { parseInstance, type CaseResult } from './trace.js';
@@ -145,6 +146,10 @@ export function startRun(
   };
 
   const staleness = scenarioStaleness(scenario, clock);
+  // A hold needs its expression's history: the derived signals come from a context store fed the scenario's messages.
+  const held = hasHold(plan.context_signals)
+    ? scenarioContext(plan, clock, scenario.context, new Map([...staleness.stale, ...staleness.staleAt]), () => run, scenario.contextChanges.filter((_, i) => setup.fired?.changes.has(i)))
+    : null;
   run = new Run(
     plan,
     {
@@ -158,7 +163,7 @@ export function startRun(
       // §9.4: a signal the scenario lets go stale reads as stale from then on (the run's own context otherwise).
       // A derived one is computed from what it reads.
       ...(staleness.staleAt.size > 0 || staleness.stale.size > 0 || hasDerived(plan.context_signals)
-        ? { signal: (name: string) => readScenarioSignal(plan, run, staleness.stale, name, clock.now()) }
+        ? { signal: (name: string) => readScenarioSignal(plan, run, staleness.stale, name, clock.now(), held) }
         : {}),
       ...(limits ? { limits } : {}),
     },
@@ -174,7 +179,7 @@ export function startRun(
       ...(setup.recovered ? { recovered: setup.recovered } : {}),
     },
   );
-  scheduleScenario(run, scenario, clock, staleness, setup.fired);
+  scheduleScenario(run, scenario, clock, staleness, setup.fired, held);
   setup.onRun?.(run);
   run.begin();
   return { run, monitor, observerError: () => observerError };
@@ -244,14 +249,16 @@ function scenarioStaleness(scenario: Scenario, clock: VirtualClock): Staleness {
 }
 
 /** The scenario's context changes, signals going stale and the user's step cancels, as timers on the virtual clock. */
-function scheduleScenario(run: Run, scenario: Scenario, clock: VirtualClock, { stale, staleAt }: Staleness, fired: RunSetup['fired']): void {
+function scheduleScenario(run: Run, scenario: Scenario, clock: VirtualClock, { stale, staleAt }: Staleness, fired: RunSetup['fired'], held: ScenarioContext | null): void {
   // Scenario times are from the run's start (time 0); a resumed run's clock starts later.
   const after = (at: number) => Math.max(0, at - clock.now());
   scenario.contextChanges.forEach((change, i) => {
     if (fired?.changes.has(i)) return;
     clock.setTimer(after(change.at_ms), () => {
       fired?.changes.add(i);
-      if (!stale.has(change.signal)) run.updateContext({ [change.signal]: change.value });
+      if (stale.has(change.signal)) return;
+      run.updateContext({ [change.signal]: change.value });
+      held?.set(change.signal, change.value);
     });
   });
   // As `orch serve` tells its runs: the signal is null to the run's own context from then on.
@@ -294,8 +301,9 @@ export function stuckMessage(run: Run): string {
   return forResource.length > 0 ? `the run is stuck: nothing can happen any more while ${forResource.join(', ')}` : 'the run is stuck: no step can start and nothing is running';
 }
 
-/** A signal as the run reads it in verify: stale (with an age past its `max_age`) once gone stale, else the run's context; a derived one computed from those. */
-function readScenarioSignal(plan: PlanIR, run: Run | null, stale: ReadonlyMap<string, number>, name: string, now: number): SignalRead {
+/** A signal as the run reads it in verify: stale (with an age past its `max_age`) once gone stale, else the run's context; a derived one computed from those (by the store, where a hold needs history). */
+function readScenarioSignal(plan: PlanIR, run: Run | null, stale: ReadonlyMap<string, number>, name: string, now: number, held: ScenarioContext | null): SignalRead {
+  if (held && plan.context_signals?.[name]?.derived) return held.read(name);
   return derivedReader(plan.context_signals ?? {}, (n) => plainScenarioSignal(plan, run, stale, n, now), () => now)(name);
 }
 

@@ -3,8 +3,8 @@
  * own context (`orch run`, an in-process run without a live context) and `orch verify`'s
  * scenarios: computed from the signals it reads at each read, unknown when its value depends on
  * an unknown (Kleene). A `hold` needs a history this does not keep: where one is declared a run
- * reads `RunContext` (a context store of its own), and `orch serve` and `orch test` the context
- * store; `orch verify` does not model it.
+ * reads `RunContext` (a context store of its own), `orch serve` and `orch test` the context
+ * store, and `orch verify` a store fed the scenario (verify/scenario-context.ts).
  */
 import type { ContextSignalIR } from '../../compiler/index.js';
 import { evaluateOrUnknown, UNKNOWN, type SignalRead } from '../evaluate.js';

@@ -10,6 +10,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { ContextSignalIR } from '../../compiler/index.js';
 import type { SignalRead } from '../evaluate.js';
 import { VirtualClock } from '../scheduler/clock.js';
+import type { ContextSample } from '../scheduler/replay.js';
 import { ContextStore } from './store.js';
 
 /** Whether a derived signal of the context has a `hold` (only then is a run's history needed). */
@@ -30,11 +31,16 @@ export class RunContext {
   private readonly store: ContextStore;
   private readonly fed = new Map<string, { readonly value: unknown; readonly at: number }>();
 
-  /** `aging`: the run's values go stale as their `max_age` passes; else only derived signals change with time. */
-  constructor(signals: { readonly [name: string]: ContextSignalIR }, start: number, aging: boolean) {
+  /**
+   * `aging`: the run's values go stale as their `max_age` passes; else only derived signals change
+   * with time. `history`: a resumed run's values as journaled, in order — fed at their instants, so
+   * a hold in progress when the run stopped goes on, and ends when it would have.
+   */
+  constructor(signals: { readonly [name: string]: ContextSignalIR }, start: number, aging: boolean, history: readonly ContextSample[] = []) {
     this.clock = new VirtualClock(start);
     const defs = aging ? signals : Object.fromEntries(Object.entries(signals).map(([n, s]) => [n, s.derived ? s : { ...s, max_age_ms: null }]));
     this.store = new ContextStore({ signals: defs, clock: this.clock });
+    for (const h of history) this.feed(h.name, h.value, h.at);
   }
 
   read(name: string, view: RunContextView): SignalRead {
@@ -52,18 +58,21 @@ export class RunContext {
   private follow(view: RunContextView): void {
     const changes: { name: string; value: unknown; at: number }[] = [];
     for (const [name, value] of Object.entries(view.values)) {
-      if (value === null || value === undefined || this.store.refusal(name, value) !== null) continue;
       const at = view.setAt(name);
       const was = this.fed.get(name);
       if (was && was.at === at && isDeepStrictEqual(was.value, value)) continue;
       changes.push({ name, value, at });
     }
     changes.sort((a, b) => a.at - b.at);
-    for (const ch of changes) {
-      this.clock.advanceTo(Math.min(ch.at, view.now));
-      this.store.set(ch.name, ch.value, { source: 'run', at: ch.at });
-      this.fed.set(ch.name, { value: ch.value, at: ch.at });
-    }
+    for (const ch of changes) this.feed(ch.name, ch.value, ch.at, view.now);
     this.clock.advanceTo(view.now);
+  }
+
+  /** One value at the instant it was set (the clock moves there first, never past `now`: what came before has happened). */
+  private feed(name: string, value: unknown, at: number, now = at): void {
+    if (value === null || value === undefined || this.store.refusal(name, value) !== null) return;
+    this.clock.advanceTo(Math.min(at, now));
+    this.store.set(name, value, { source: 'run', at });
+    this.fed.set(name, { value, at });
   }
 }

@@ -30,11 +30,23 @@ export interface RestoredRun {
   readonly origin?: Omit<RunOrigin, 'started_by'>;
   /** The `warn` budgets already journaled as exceeded (`warnedKey`). */
   readonly warned?: readonly string[];
+  /**
+   * §9.4: every context value the run was given, in journal order with its event's time — what a
+   * `hold` needs to go on across a resume (the current values alone do not say when a `true` ended).
+   */
+  readonly contextHistory?: readonly ContextSample[];
+}
+
+export interface ContextSample {
+  readonly name: string;
+  readonly value: unknown;
+  readonly at: number;
 }
 
 export function replay(events: Iterable<RunEvent>): RestoredRun {
   const steps = new Map<string, RestoredStep>();
   const facts = newFacts();
+  const contextHistory: ContextSample[] = [];
   for (const e of events) {
     try {
       foldRun(facts, e);
@@ -44,6 +56,8 @@ export function replay(events: Iterable<RunEvent>): RestoredRun {
       if (err instanceof TypeError) throw new JournalCorrupt(e.runId, `event ${e.seq} (${e.type})`, `lacks the fields its type has (${reason(err)})`);
       throw err;
     }
+    if (e.type === 'plan_created' || e.type === 'context_updated')
+      for (const [name, value] of Object.entries(e.type === 'plan_created' ? e.data.context : e.data.patch)) contextHistory.push({ name, value, at: e.ts });
     if (endsUnstarted(e)) for (const s of steps.values()) cancelUnstarted(s, e);
     if (e.stepId === null || !(e.type.startsWith('step_') || e.type === 'attempt_lost' || e.type === 'approval_decided' || e.type === 'compensation_started')) continue;
     let s = steps.get(e.stepId);
@@ -51,5 +65,5 @@ export function replay(events: Iterable<RunEvent>): RestoredRun {
     foldStep(s, e, facts);
   }
   const { paused, terminal, startedAt, lastSeq, context, contextAt, iterations, winners, cancelRequests, startedBy, origin, warned } = facts;
-  return { steps, paused, terminal, startedAt, lastSeq, context, contextAt, iterations, winners, cancelRequests, startedBy, origin, warned };
+  return { steps, paused, terminal, startedAt, lastSeq, context, contextAt, iterations, winners, cancelRequests, startedBy, origin, warned, contextHistory };
 }

@@ -340,6 +340,34 @@ plan p {
     expect(statusOf(result, 'w')).toBe('timeout');
     expect(events.some((e) => e.type === 'step_completed' && e.stepId === 'w')).toBe(false);
   });
+  it('a resumed run keeps a hold that was in progress when it stopped: its store is rebuilt from the journaled values at their instants', async () => {
+    const run = (clock: VirtualClock, events: RunEvent[], restored?: ReturnType<typeof replay>) =>
+      // Copies, as a durable journal keeps them (the run's context changes in place).
+      new Run(ir, { clock, executor: new SimExecutor(clock), contextAges: true, journal: { commit: (_s, evs) => void events.push(...structuredClone(evs)) } }, { runId: 'own', ...(restored ? { restored } : { context: { motion: true } }) });
+    // motion true from the start, false a minute in (reported each minute, fresh); the process stops two minutes in.
+    const clock = new VirtualClock(1_000_000);
+    const events: RunEvent[] = [];
+    const first = run(clock, events);
+    const report = (r: Run, c: VirtualClock): void => {
+      r.updateContext({ motion: false });
+      if (c.now() < 2_000_000) c.setTimer(60_000, () => report(r, c));
+    };
+    clock.setTimer(60_000, () => report(first, clock));
+    void first.start();
+    clock.advanceTo(1_120_000);
+    first.detach();
+    expect(events.some((e) => e.type === 'step_completed' && e.stepId === 'w')).toBe(false);
+    // Resumed a minute later: occupied is still held true until 10m after motion turned false.
+    const later = new VirtualClock(1_180_000);
+    const resumed: RunEvent[] = [];
+    const second = run(later, resumed, replay(events));
+    later.setTimer(0, () => report(second, later));
+    const done = second.start();
+    later.runAll();
+    const result = await done;
+    expect(resumed.find((e) => e.type === 'step_completed' && e.stepId === 'w')!.ts).toBe(1_060_000 + 600_000);
+    expect(statusOf(result, 'a')).toBe('skipped');
+  });
 });
 
 describe('a run over the live context: a held derived signal gone unknown (§9.4)', () => {

@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { compile, type PlanIR } from '../../compiler/index.js';
 import { formatResult } from '../report.js';
+import { runUpgradeCase } from '../upgrade-case.js';
 import { verify } from '../verify.js';
 
 const PLAN = (simulate: string) => `
@@ -130,5 +131,77 @@ plan warm {
     expect(v!.message).toContain('context.motion is stale');
     // `unknown and false` is false (Kleene): known to be false, so it holds.
     expect(result.invariants.find((i) => i.name === 'kleene')?.status).toBe('holds');
+  });
+});
+
+describe('verify reads a held derived signal as orch serve does (hold, §9.4)', () => {
+  // `off` runs only while occupied is held true after motion turned false: a stateless read
+  // (occupied = motion at each instant) never gets there, the context store does.
+  const HELD = (simulate: string) => `
+context {
+  motion: bool  max_age 2m
+  occupied: bool = context.motion  hold 10m
+}
+${simulate}
+capability work { kind tool  input { t: number }  output { ok: bool }  latency 1m }
+plan p {
+  step first = work(t: 1)
+  step off = work(t: 2) when context.occupied and not context.motion {
+    after first
+  }
+  invariant "never only held" { never off.completed }
+}
+`;
+
+  it('a counterexample that needs the hold is found: motion turned false before the step, occupied still held true', async () => {
+    const result = await verify(planIR(HELD('')), { seed: 7, runs: 200, failures: false });
+    const v = result.violations.find((x) => x.invariant === 'never only held');
+    expect(v).toBeDefined();
+    expect(v!.trace.some((e) => e.type === 'step_completed' && e.step === 'off')).toBe(true);
+  });
+
+  it('unknown is not false: a held true does not outlast its read going stale, so a counterexample has motion stale only after the step started', async () => {
+    const result = await verify(planIR(HELD('simulate context { motion stale 100% }')), { seed: 7, runs: 100, failures: false });
+    const v = result.violations.find((x) => x.invariant === 'never only held')!;
+    expect(v).toBeDefined();
+    const started = v.trace.find((e) => e.type === 'step_started' && e.step === 'off')!;
+    expect(v.stale).toHaveLength(1);
+    expect(v.stale![0]!.at_ms).toBeGreaterThan(started.at_ms);
+  });
+});
+
+describe('verify --against: the new version reads the held signal from what came before the upgrade', () => {
+  // occupied turns true only by the scenario's change; the upgrade comes after it, before `first` ends.
+  const src = `
+context {
+  motion: bool  max_age 2m
+  occupied: bool = context.motion  hold 10m
+}
+capability work { kind tool  input { t: number }  output { ok: bool }  latency 1m }
+plan p {
+  step first = work(t: 1)
+  step on = work(t: 2) when context.occupied {
+    after first
+  }
+  invariant "never on" { never on.completed }
+}
+`;
+
+  it("the new version's store is given the scenario's messages before the upgrade: occupied is true there, as the plain read of motion is", async () => {
+    const ir = planIR(src);
+    const scenario = { input: {}, context: { motion: false }, contextChanges: [{ at_ms: 10_000, signal: 'motion', value: true }], cancels: [], outcomes: {} };
+    const ok = (latency_ms: number) => [{ attempts: ['ok' as const], latency_ms, output: { ok: true }, cost: null }];
+    const outcomes = { first: ok(60_000), on: ok(1_000) };
+    const options = { invariants: ir.invariants, builtins: new Set<string>() };
+    let point: number | null = null;
+    for (const at of [100, 300, 500, 700, 900]) {
+      const r = await runUpgradeCase(ir, ir, { scenario: { ...scenario, outcomes }, old: outcomes, at }, options);
+      // After the change, while `first` still runs: `on`'s when is read under the new version.
+      if (r.kind !== 'upgraded' || r.point.at_ms < 10_000 || !r.point.running.includes('first')) continue;
+      point = r.point.at_ms;
+      expect(r.result.violation?.invariant).toBe('never on');
+      break;
+    }
+    expect(point).not.toBeNull();
   });
 });

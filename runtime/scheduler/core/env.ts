@@ -57,7 +57,8 @@ export function signalReader(c: RunState): ((name: string) => SignalRead) | unde
 export function runContext(c: RunState): RunContext | null {
   if (c.cfg.signal || !hasHold(c.plan.context_signals)) return null;
   let rc = runContexts.get(c);
-  if (!rc) runContexts.set(c, (rc = new RunContext(c.plan.context_signals ?? {}, c.startedAt, c.cfg.contextAges === true)));
+  // A resumed run's store is rebuilt from what it journaled, in order: a hold in progress when it stopped goes on.
+  if (!rc) runContexts.set(c, (rc = new RunContext(c.plan.context_signals ?? {}, c.startedAt, c.cfg.contextAges === true, c.opts.restored?.contextHistory)));
   return rc;
 }
 const runContexts = new WeakMap<RunState, RunContext>();
