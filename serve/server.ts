@@ -186,6 +186,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const { app, engine, starter, people, streams, sources, journaling, batcher } = await buildServer(opts);
   await app.listen({ port: opts.port, host: opts.host });
 
+  // A run taken back reads the server's context: its saved values and holds first, else a `when`
+  // over a held signal would read it unknown and skip its step.
+  if (mode === 'serve') await engine.contextReady();
   const resumed = mode === 'serve' ? await starter.resumeUnfinished() : [];
   if (mode === 'serve') await engine.activate({ catchUp: opts.catchUp });
   // After the triggers listen to the context: the first messages (retained ones) reach them.

@@ -188,6 +188,11 @@ export class TriggerEngine {
     return [...new Set([...this.plans.values()].map((p) => p.plan))].sort();
   }
 
+  /** Resolves once the saved context (values and holds) is back in the store: what a run taken back reads. */
+  contextReady(): Promise<void> {
+    return this.contextLoaded;
+  }
+
   /** Starts the schedules and settles each condition's initial side of its edge. */
   async activate(options: { readonly catchUp: boolean }): Promise<void> {
     await this.contextLoaded;

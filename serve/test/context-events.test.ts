@@ -182,4 +182,35 @@ describe('a webhook source (§9.4)', () => {
       await server.app.close();
     }
   });
+
+  it('takes unfinished runs back only once the saved context is loaded (a when over a held signal must not read it unknown)', async () => {
+    const order: string[] = [];
+    const inner = await memoryBackend().triggerState();
+    // The saved context arrives late, as from a slow database.
+    let release!: () => void;
+    const late = new Promise<void>((r) => (release = r));
+    const state = new Proxy(inner, {
+      get(target, key, receiver) {
+        if (key === 'context') return async () => { await late; order.push('context loaded'); return target.context(); };
+        const v = Reflect.get(target, key, receiver) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const starter = new (class extends FakeStarter {
+      override async resumeUnfinished() {
+        order.push('runs taken back');
+        return super.resumeUnfinished();
+      }
+    })();
+    const starting = startServer({ plans: [], triggers: [], starter, evaluate: () => null, state, token: TOKEN, host: '127.0.0.1', port: 0, catchUp: false });
+    // Give the server every chance to take runs back early before the context comes.
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    release();
+    const server = await starting;
+    try {
+      expect(order).toEqual(['context loaded', 'runs taken back']);
+    } finally {
+      await server.close();
+    }
+  });
 });
