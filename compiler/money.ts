@@ -14,10 +14,12 @@ export function round6(n: number): number {
 /**
  * An amount as Orch writes money (§2: `0.05usd`, `12eur`): to a millionth, cents kept (`0.50usd`),
  * the literal's own digits (formatMoneyAmount). `currency` undefined: a bare amount, for a run
- * whose IR keeps none (a plan without a cost budget, docs/language.md).
+ * whose IR keeps none (a plan without a cost budget, docs/language.md). An amount that is no number
+ * (NaN, an unbounded estimate) is `?`: an editor's hint or a message says it is unknown rather than
+ * printing `NaNusd`.
  */
 export function moneyText(amount: number, currency?: string): string {
-  return `${formatMoneyAmount(round6(amount))}${currency ?? ''}`;
+  return `${Number.isFinite(amount) ? formatMoneyAmount(round6(amount)) : '?'}${currency ?? ''}`;
 }
 
 /** The units whose arithmetic is decimal, not a float's: the IR's `unit` on `+ - * / %` and `sum`. */
