@@ -8,7 +8,9 @@ import { formatMoneyAmount } from '../language/index.js';
  * step would drop the spend of many tiny calls from a budget).
  */
 export function round6(n: number): number {
-  return Math.round(n * 1e6) / 1e6;
+  // Past about 2e9 the product n × 1e6 is itself rounded and can land a millionth off, so an amount
+  // already to a millionth would move (4297210769.317781 → …782): there, round by its decimal digits.
+  return Math.abs(n) < 1e9 ? Math.round(n * 1e6) / 1e6 : Number(n.toFixed(6));
 }
 
 /**
