@@ -10,7 +10,7 @@ import type { Range, Selector } from '../language/index.js';
 import { CAPABILITY_KINDS, RESOURCE_KINDS, diagnostic, hasErrors, type Diagnostic, type DiagnosticCode } from '../language/index.js';
 import type { CapabilityKindIR, ExprIR, GuardrailIR, GuardrailRuleIR, SelectorIR, StaticVerdict } from './ir/types.js';
 import { someNode } from './ir/nodes.js';
-import { round6 } from './money.js';
+import { moneyText, round6 } from './money.js';
 import { formatDuration } from './duration-text.js';
 import { ModelBuilder } from './model.js';
 import type { DeclEntry, Scopes } from './scope.js';
@@ -292,7 +292,7 @@ function describeSel(sel: SelectorRef): string {
 }
 
 /** `money` prints an amount in the program's currency (`ProgramFacts.money`), as W0502 does. */
-export function evaluateGuardrail(g: CheckedGuardrail, plan: PlanFacts, diags: Diagnostic[], money: (n: number) => string = (n) => String(round6(n))): GuardrailIR {
+export function evaluateGuardrail(g: CheckedGuardrail, plan: PlanFacts, diags: Diagnostic[], money: (n: number) => string = (n) => moneyText(n)): GuardrailIR {
   const node = g.entry.node;
   const severity = node.severity ?? 'blocking';
   const message = node.message ? node.message.parts.filter((p) => typeof p === 'string').join('') : null;

@@ -8,16 +8,20 @@ import { formatMoneyAmount } from '../language/index.js';
  * step would drop the spend of many tiny calls from a budget).
  */
 export function round6(n: number): number {
-  return Math.round(n * 1e6) / 1e6;
+  // Past about 2e9 the product n × 1e6 is itself rounded and can land a millionth off, so an amount
+  // already to a millionth would move (4297210769.317781 → …782): there, round by its decimal digits.
+  return Math.abs(n) < 1e9 ? Math.round(n * 1e6) / 1e6 : Number(n.toFixed(6));
 }
 
 /**
  * An amount as Orch writes money (§2: `0.05usd`, `12eur`): to a millionth, cents kept (`0.50usd`),
  * the literal's own digits (formatMoneyAmount). `currency` undefined: a bare amount, for a run
- * whose IR keeps none (a plan without a cost budget, docs/language.md).
+ * whose IR keeps none (a plan without a cost budget, docs/language.md). An amount that is no number
+ * (NaN, an unbounded estimate) is `?`: an editor's hint or a message says it is unknown rather than
+ * printing `NaNusd`.
  */
 export function moneyText(amount: number, currency?: string): string {
-  return `${formatMoneyAmount(round6(amount))}${currency ?? ''}`;
+  return `${Number.isFinite(amount) ? formatMoneyAmount(round6(amount)) : '?'}${currency ?? ''}`;
 }
 
 /** The units whose arithmetic is decimal, not a float's: the IR's `unit` on `+ - * / %` and `sum`. */

@@ -73,7 +73,7 @@ export class ProgramFacts {
   capabilities!: Capabilities;
   /** resources */
   resources!: PlacementResource[];
-  /** currency: an amount with the program's currency (`0.5usd`). */
+  /** currency: an amount with the program's currency, as moneyText writes it (`0.50usd`). */
   money!: (n: number) => string;
   /** policies */
   policies!: Map<DeclEntry<'policy'>, PolicyIR>;

@@ -18,6 +18,7 @@ import { simulationsOf } from './check/simulate.js';
 import { contextOf, currencyOf, policyIR, resourcesOf } from './declarations.js';
 import { checkGuardrail, outputReadErrors } from './guardrails.js';
 import { loadProgram } from './load.js';
+import { moneyText } from './money.js';
 import type { LoadedModule } from './loaded-module.js';
 import { symbolKey } from './plan-memo.js';
 import { Capabilities, type ProgramFacts } from './program-facts.js';
@@ -71,7 +72,7 @@ export function lowerResources(f: ProgramFacts): void {
 export function fixCurrency(f: ProgramFacts): void {
   const written = (f.model.currency = currencyOf(f.program.modules, f.diags, f.withTests));
   const currency = written ?? 'usd';
-  f.money = (n) => `${Math.round(n * 1e6) / 1e6}${currency}`;
+  f.money = (n) => moneyText(n, currency);
 }
 
 /** `bounds`: numbers out of their range in user modules (check/bounds.ts). */

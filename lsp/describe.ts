@@ -7,7 +7,7 @@ import type {
   GuardrailDecl, RaceDecl, RepeatDecl, TriggerDecl, DurationLit, MoneyLit,
 } from '../language/index.js';
 import { tierOf } from '../language/index.js';
-import { typeText } from '../compiler/index.js';
+import { moneyText, typeText } from '../compiler/index.js';
 import { printExpr } from '../language/index.js';
 import type { OrchSymbol } from './symbol-index/model.js';
 
@@ -42,7 +42,7 @@ export function argsText(args: readonly Argument[]): string {
 }
 
 const dur = (d: DurationLit | undefined): string | undefined => (d ? `${d.value}${d.unit}` : undefined);
-const money = (m: MoneyLit | undefined): string | undefined => (m ? `${m.amount}${m.currency}` : undefined);
+const money = (m: MoneyLit | undefined): string | undefined => (m ? moneyText(m.amount, m.currency) : undefined);
 
 /** The signature line shown in hover and completion detail. */
 export function signatureOf(sym: OrchSymbol): string {

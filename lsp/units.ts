@@ -1,6 +1,6 @@
 /**
- * How estimates read in the editor: money with the program's currency, durations in the
- * largest unit that keeps them short (`340ms`, `1.5s`, `2m`).
+ * The currency the editor shows estimates in (written by the compiler's moneyText, as `orch
+ * preview` writes them).
  */
 import type { MoneyLit, Module } from '../language/index.js';
 
@@ -19,9 +19,5 @@ export function currencyOf(modules: readonly Module[]): string {
     }
   }
   return 'usd';
-}
-
-export function formatMoney(amount: number, currency: string): string {
-  return `${Number.isFinite(amount) ? +amount.toFixed(6) : '?'}${currency}`;
 }
 

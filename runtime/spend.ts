@@ -4,6 +4,7 @@
  * the event that ends it, which also carries the attempt's usage. `orch runs --stats`, `/metrics`
  * and the dashboard sum these.
  */
+import { round6 } from '../compiler/index.js';
 
 export interface AttemptSpend {
   readonly step: string;
@@ -68,6 +69,6 @@ export function spendBy(attempts: readonly AttemptSpend[], key: (a: AttemptSpend
     t.input_tokens += a.input_tokens;
     t.output_tokens += a.output_tokens;
   }
-  for (const t of Object.values(out)) t.cost = Math.round(t.cost * 1e6) / 1e6;
+  for (const t of Object.values(out)) t.cost = round6(t.cost);
   return out;
 }

@@ -5,7 +5,7 @@
  * The first violation is kept with a snapshot of the state that broke it (with `every`, each
  * user invariant's first violation).
  */
-import { exprChildren, type ExprIR, type InvariantIR, type PlanIR, type StepIR, type StepStatus } from '../compiler/index.js';
+import { exprChildren, moneyText, type ExprIR, type InvariantIR, type PlanIR, type StepIR, type StepStatus } from '../compiler/index.js';
 import { condition, evaluate, unknownReason, UNKNOWN, type EvalEnv } from '../runtime/index.js';
 import type { RunEvent, RunReader } from '../runtime/index.js';
 import { callTier, eventAttempt, eventReason, eventResource, preStepViolations, type GuardStep } from '../runtime/index.js';
@@ -247,11 +247,16 @@ export class CaseMonitor {
     return inst;
   }
 
+  /** An amount in the plan's currency, as Orch writes money everywhere. */
+  private money(n: number): string {
+    return moneyText(n, this.plan.policy?.currency);
+  }
+
   /** Budgets hold at run time (§7.2): a blocking budget stopping the run is where it breaks. */
   private budgetStop(event: RunEvent): Omit<Violation, 'eventIndex' | 'state'> | null {
     if (!this.options.builtins.has(BUILTIN.budget) || event.type !== 'budget_exceeded' || event.data.warn === true) return null;
     const d = event.data;
-    const what = d.budget === 'cost' ? `step ${event.stepId ?? '?'} would take the run cost from ${money(Number(d.cost))} past it` : 'the run outlasted it';
+    const what = d.budget === 'cost' ? `step ${event.stepId ?? '?'} would take the run cost from ${this.money(Number(d.cost))} past it` : 'the run outlasted it';
     return builtin(BUILTIN.budget, `${String(d.label)} stops the run: ${what}`);
   }
 
@@ -260,7 +265,7 @@ export class CaseMonitor {
       const budget = this.plan.policy?.budgets.cost ?? null;
       const cost = run.actuals().cost;
       if (budget !== null && cost > budget + 1e-9) {
-        return builtin(BUILTIN.budget, `run cost ${money(cost)} exceeds the cost budget ${money(budget)} of policy ${this.plan.policy!.name}`);
+        return builtin(BUILTIN.budget, `run cost ${this.money(cost)} exceeds the cost budget ${this.money(budget)} of policy ${this.plan.policy!.name}`);
       }
     }
     for (const entry of this.always) {
@@ -573,8 +578,4 @@ function builtin(invariant: string, message: string): Omit<Violation, 'eventInde
 
 function userViolation(inv: InvariantIR, why: string): Omit<Violation, 'eventIndex' | 'state'> {
   return { invariant: inv.name, builtin: false, message: `${inv.modality} invariant "${inv.name}" ${why}` };
-}
-
-export function money(n: number): string {
-  return Number(n.toFixed(6)).toString();
 }

@@ -1,6 +1,7 @@
 /** Human-readable rendering of `VerifyResult`s (`orch verify`'s text format). */
 import { DEFAULT_RUNS, type Counterexample, type VerifyResult } from './verify.js';
 import type { TraceEvent } from './trace.js';
+import { moneyText } from '../compiler/index.js';
 
 export interface TextStyle {
   readonly bold: (s: string) => string;
@@ -108,7 +109,7 @@ function formatCounterexample(v: Counterexample, replay: string, style: TextStyl
     .filter(([, st]) => st !== 'pending')
     .map(([id, st]) => `${id} ${st}`);
   lines.push(
-    `  state that broke it (at ${ms(s.at_ms)}): run ${s.run.status}, cost ${Number(s.run.cost.toFixed(6))}` +
+    `  state that broke it (at ${ms(s.at_ms)}): run ${s.run.status}, cost ${moneyText(s.run.cost)}` +
       (s.running.length ? `, running ${s.running.join(', ')}` : ''),
     `    ${statuses.length ? statuses.join(', ') : 'no step started'}`,
     ...(s.values && Object.keys(s.values).length

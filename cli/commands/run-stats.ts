@@ -1,6 +1,6 @@
 /** `orch runs --stats`: totals over the listed runs — by status, success rate, cost, locality, privacy and spend. */
 import type { PlanIR } from '../../compiler/index.js';
-import { countsForLocality, localRatio, moneyText, privacyScore, type PlacedStep } from '../../compiler/index.js';
+import { countsForLocality, localRatio, moneyText, privacyScore, round6, type PlacedStep } from '../../compiler/index.js';
 import { attemptSpend, JournalCorrupt, placedSteps, spendBy, type AsyncJournal, type AttemptSpend, type RunEvent, type SpendTotals } from '../../runtime/index.js';
 
 export interface RunStats {
@@ -85,7 +85,7 @@ export async function runStats(j: AsyncJournal, all: readonly { id: string; plan
     runs: rows.length,
     byStatus,
     successRate: finished ? (byStatus.completed ?? 0) / finished : null,
-    cost: Math.round(cost * 1e6) / 1e6,
+    cost: round6(cost),
     finishedSteps: steps.length,
     localRatio: steps.some(countsForLocality) ? localRatio(steps) : null,
     privacyScore: privacyScore(steps),

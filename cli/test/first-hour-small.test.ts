@@ -66,12 +66,12 @@ describe('the smaller things', () => {
     const result = await (await rt.start(plan, {})).result;
     expect(result.status).toBe('failed');
     // Each step alone fits (one over on its own is E0908 since issue 47 item 9): the second is refused.
-    expect(result.error).toBe('budget exceeded: budget cost <= 0.5usd of policy tight (spent 0.3usd, step c would add 0.3usd)');
+    expect(result.error).toBe('budget exceeded: budget cost <= 0.50usd of policy tight (spent 0.30usd, step c would add 0.30usd)');
     // A sub-plan without a policy of its own spends under its caller's budget, in that budget's
     // units; refused by it, it stops its caller on that budget (§7.2: the run fails with it).
     const outer = compile({ entry: file, plan: 'outer' }).plans.find((p) => p.plan === 'outer')!;
     const nested = await (await rt.start(outer, {})).result;
-    expect(nested.error).toBe('budget exceeded: budget cost <= 0.5usd of policy tight (spent 0.3usd, step c would add 0.3usd)');
+    expect(nested.error).toBe('budget exceeded: budget cost <= 0.50usd of policy tight (spent 0.30usd, step c would add 0.30usd)');
   });
 
   it('orch serve --help lists the step-cancel and retry routes', () => {

@@ -6,6 +6,7 @@
  */
 import type { DataClass, Expr, Range } from '../../language/index.js';
 import type { ExprIR } from '../ir/types.js';
+import { moneyText } from '../money.js';
 import type { ModelBuilder } from '../model.js';
 import type { Diagnostic } from '../../language/index.js';
 import { SPEND, T, field, optional, record, type Ty } from '../types/ty.js';
@@ -184,7 +185,7 @@ export function describe(e: Expr): string {
     case 'DurationLit':
       return `${e.value}${e.unit}`;
     case 'MoneyLit':
-      return `${e.amount}${e.currency}`;
+      return moneyText(e.amount, e.currency);
     default:
       return 'expression';
   }

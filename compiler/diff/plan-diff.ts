@@ -9,6 +9,7 @@ import type { BlockIR, PlanIR, StepIR } from '../ir/types.js';
 import { irHash } from '../ir/hash.js';
 import type { PreviewJson } from '../preview.js';
 import { canonicalJson } from '../canonical-json.js';
+import { moneyText } from '../money.js';
 import { alignEntryModule, entryModuleRename, renameStep } from './entry-module.js';
 
 /** The aspects of a step `orch diff` names, in the order it lists them. */
@@ -67,7 +68,8 @@ export interface PlanDiff {
   readonly plan: readonly string[];
   readonly consequences: {
     readonly estimates: {
-      readonly cost: Change<{ readonly best: number; readonly worst: number }>;
+      /** With the version's currency when it writes one (PreviewJson's). */
+      readonly cost: Change<{ readonly best: number; readonly worst: number; readonly currency?: string }>;
       readonly duration_ms: Change<{ readonly best: number; readonly worst: number }>;
     };
     /** Budget verdicts that changed (`ok`, `over`, or `none` without that budget). */
@@ -205,7 +207,7 @@ export function diffPlans(oldPlan: PlanIR, newPlan: PlanIR, oldPreview: PreviewJ
   const steps = diffSteps(oldPlan, newPlan);
   const plan = planParts(alignEntryModule(oldPlan, newPlan), newPlan);
   const est = (p: PreviewJson) => ({
-    cost: { best: p.estimates.cost, worst: p.estimates.cost_max },
+    cost: { best: p.estimates.cost, worst: p.estimates.cost_max, ...(p.currency !== undefined ? { currency: p.currency } : {}) },
     duration_ms: { best: p.estimates.duration_ms, worst: p.estimates.duration_ms_max },
   });
   const e0 = est(oldPreview);
@@ -268,7 +270,6 @@ function argumentText(a: ArgumentChanges): string {
     .join('; ');
 }
 
-const money = (n: number) => `${Number(n.toFixed(6))}usd`;
 const dur = (ms: number) => (ms >= 1000 ? `${Number((ms / 1000).toFixed(3))}s` : `${ms}ms`);
 
 /** `orch diff`'s text form. */
@@ -291,7 +292,8 @@ export function renderPlanDiff(d: PlanDiff): string {
   const c = d.consequences;
   const pair = (b: { best: number; worst: number }, f: (n: number) => string) => (b.best === b.worst ? f(b.best) : `${f(b.best)}..${f(b.worst)}`);
   lines.push('consequences:');
-  lines.push(`  cost      ${pair(c.estimates.cost.before, money)} → ${pair(c.estimates.cost.after, money)}`);
+  const money = (b: { readonly currency?: string }) => (n: number) => moneyText(n, b.currency);
+  lines.push(`  cost      ${pair(c.estimates.cost.before, money(c.estimates.cost.before))} → ${pair(c.estimates.cost.after, money(c.estimates.cost.after))}`);
   lines.push(`  duration  ${pair(c.estimates.duration_ms.before, dur)} → ${pair(c.estimates.duration_ms.after, dur)}`);
   for (const b of c.budgets) lines.push(`  budget ${b.budget}: ${b.before} → ${b.after}`);
   for (const g of c.guardrails) lines.push(`  guardrail ${g.name}: ${g.before} → ${g.after}`);

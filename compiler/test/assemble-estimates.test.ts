@@ -123,9 +123,9 @@ plan q {
 `;
     const { reported } = planFactsThrough(text, 'p', 'budgets');
     expect(reported.map((d) => d.code)).toEqual(['W0502', 'W0502']);
-    expect(reported[0]!.message).toBe('estimated cost 0.2usd of plan "p" exceeds the budget 0.15usd of policy tight');
+    expect(reported[0]!.message).toBe('estimated cost 0.20usd of plan "p" exceeds the budget 0.15usd of policy tight');
     expect(reported[1]!.message).toBe('estimated duration 6s of plan "p" exceeds the budget 3s of policy tight');
     const loops = planFactsThrough(text, 'q', 'budgets').reported;
-    expect(loops.map((d) => d.message)).toEqual(['estimated cost 0.4usd of plan "q" when every loop runs its max iterations exceeds the budget 0.25usd of policy loose']);
+    expect(loops.map((d) => d.message)).toEqual(['estimated cost 0.40usd of plan "q" when every loop runs its max iterations exceeds the budget 0.25usd of policy loose']);
   });
 });

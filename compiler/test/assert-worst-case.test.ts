@@ -20,7 +20,7 @@ plan p {
 
 describe('assert plan.* on the worst case', () => {
   it('a loop whose max iterations exceed the cap is W0402; one within it holds', () => {
-    expect(checkText(src(5)).filter((d) => d.code === 'W0402').map((d) => d.message)).toEqual([expect.stringContaining('worst-case cost 0.5')]);
+    expect(checkText(src(5)).filter((d) => d.code === 'W0402').map((d) => d.message)).toEqual([expect.stringContaining('worst-case cost 0.50usd,')]);
     expect(checkText(src(2)).filter((d) => d.code === 'W0402')).toEqual([]);
     expect(compileText(src(2)).plans[0]!.guardrails[0]!.static_verdict).toBe('holds');
     expect(compileText(src(5)).plans[0]!.guardrails[0]!.static_verdict).toBe('violated');

@@ -180,7 +180,7 @@ plan outer {
     const entry = project(src('budget cost <= 0.5usd'));
     const diags = check({ entry, host: diskHost });
     expect(diags.filter((d) => d.code === 'E0908').map((d) => d.message)).toEqual([
-      'step "r/b" alone reserves 1usd per attempt, more than the budget 0.5usd of policy tight: the budget ledger refuses it before it starts, in every run',
+      'step "r/b" alone reserves 1usd per attempt, more than the budget 0.50usd of policy tight: the budget ledger refuses it before it starts, in every run',
     ]);
     // Reported at the run step, in the caller; its related information points at the sub-plan's step (§9.5).
     const e = diags.find((d) => d.code === 'E0908')!;
@@ -191,7 +191,7 @@ plan outer {
     const ir = compile({ entry: project(src('budget cost <= 1.05usd')), host: diskHost }).plans.find((p) => p.plan === 'outer')!;
     expect(preview(ir).budgets.cost).toMatchObject({ worst_case: 1.1, ok: false, over: [] });
     expect(check({ entry: project(src('budget cost <= 1.05usd')), host: diskHost }).filter((d) => d.code === 'W0502').map((d) => d.message)).toEqual([
-      expect.stringMatching(/estimated cost 1\.1usd of plan "outer" exceeds the budget 1\.05usd/),
+      expect.stringMatching(/estimated cost 1\.10usd of plan "outer" exceeds the budget 1\.05usd/),
     ]);
   });
 
@@ -207,7 +207,7 @@ plan p {
 `;
     const diags = check({ entry: project(src('budget cost <= 0.5usd')), host: diskHost });
     expect(diags.filter((d) => d.code === 'E0908').map((d) => d.message)).toEqual([
-      'step "s" (its fallback main.big) alone reserves 1usd per attempt, more than the budget 0.5usd of policy tight: the budget ledger refuses it before it starts, whenever it is needed',
+      'step "s" (its fallback main.big) alone reserves 1usd per attempt, more than the budget 0.50usd of policy tight: the budget ledger refuses it before it starts, whenever it is needed',
     ]);
     const p = preview(compile({ entry: project(src('budget cost <= 0.5usd warn')), host: diskHost }).plans[0]!);
     expect(p.budgets.cost).toMatchObject({ worst_case: 0.1, ok: false, over: [{ step: 's', reservation: 1, call: 'fallback main.big' }] });
@@ -226,7 +226,7 @@ plan p {
 `;
     const diags = check({ entry: project(src), host: diskHost });
     expect(diags.filter((d) => d.code === 'E0908').map((d) => d.message)).toEqual([
-      'step "s" (its compensate main.big) alone reserves 1usd per attempt, more than the budget 0.5usd of policy tight: the budget ledger refuses it before it starts, whenever it is needed',
+      'step "s" (its compensate main.big) alone reserves 1usd per attempt, more than the budget 0.50usd of policy tight: the budget ledger refuses it before it starts, whenever it is needed',
     ]);
     expect(covered(readFileSync(project(src), 'utf8'), diags.find((d) => d.code === 'E0908')!)).toBe('s');
   });

@@ -6,7 +6,7 @@
 import type { Hover, MarkupContent } from 'vscode-languageserver';
 import { typeAt, type BoundModel } from '../../compiler/index.js';
 import type { PlanIR } from '../../compiler/index.js';
-import { formatDuration } from '../../compiler/index.js';
+import { formatDuration, moneyText } from '../../compiler/index.js';
 import { toLspRange } from '../convert.js';
 import { factsOf, signatureOf } from '../describe.js';
 import type { OrchSymbol } from '../symbol-index/model.js';
@@ -85,7 +85,8 @@ function stepFacts(step: OrchSymbol, ctx: HoverContext): string[] {
     facts.push(`placement: ${ir.binding.rationale}`);
   }
   if (ir.binding.fallbacks.length) facts.push(`fallbacks: ${ir.binding.fallbacks.join(', ')}`);
-  facts.push(`estimate: cost ${+ir.estimates.cost.toFixed(6)}, duration ${formatDuration(ir.estimates.duration_ms)}`);
+  // In the program's currency, as `orch preview` writes it (compiler/preview.ts).
+  facts.push(`estimate: cost ${moneyText(ir.estimates.cost, ctx.model?.currency ?? plan?.policy?.currency)}, duration ${formatDuration(ir.estimates.duration_ms)}`);
   facts.push(`stage: ${ir.stage}${ir.deps.length ? ` (after ${ir.deps.join(', ')})` : ''}`);
   // §9.3's labels, as the run journals them (`step_started.data.labels`) and guardrails read `step.data`.
   facts.push(`data: its output is of class **${ir.data}**`);

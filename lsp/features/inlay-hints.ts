@@ -11,8 +11,7 @@ import { InlayHintKind, type InlayHint, type Range as LspRange } from 'vscode-la
 import type { ForEachDecl, Module, StepDecl } from '../../language/index.js';
 import { toLspPosition } from '../convert.js';
 import type { PlanSteps } from '../estimate-worker.js';
-import { formatDuration } from '../../compiler/index.js';
-import { formatMoney } from '../units.js';
+import { formatDuration, moneyText } from '../../compiler/index.js';
 
 export interface InlayHintInput {
   /** The document's current parse. */
@@ -57,7 +56,7 @@ function labelOf(step: CompiledStep, currency: string): string {
   if (label === undefined) {
     const parts = [
       ...(step.resource ? [step.resource] : []),
-      ...(step.capability ? [formatMoney(step.estimates.cost, currency)] : []),
+      ...(step.capability ? [moneyText(step.estimates.cost, currency)] : []),
       formatDuration(duration),
     ];
     label = `→ ${parts.join(' · ')}`;

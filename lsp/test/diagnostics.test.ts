@@ -207,7 +207,8 @@ describe('diagnostics', () => {
     const value = (h.contents as { value: string }).value;
     expect(value).toContain('step summary = summarize(count: fetch.output.count)');
     expect(value).toContain('resource: **local_box**');
-    expect(value).toMatch(/estimate: cost 0\.002/);
+    // In the program's currency, as orch preview writes it.
+    expect(value).toMatch(/estimate: cost 0\.002usd, /);
     const field = await client.request<Hover>('textDocument/hover', { textDocument: { uri }, position: positionOf(mainText, 'fetch.output.count', 14) });
     expect((field.contents as { value: string }).value).toContain('int');
   });

@@ -36,6 +36,12 @@ describe('inlay hints', () => {
     expect(inlayHints({ module, plans: compiled(0.25), currency: 'usd', lines }).map((h) => h.label)[2]).toBe('→ 0.25usd · 1.5s');
   });
 
+  it('writes money as orch preview does (moneyText): cents kept, an unknown amount as ?', () => {
+    expect(inlayHints({ module, plans: compiled(0.5), currency: 'usd', lines }).map((h) => h.label)[2]).toBe('→ 0.50usd · 1.5s');
+    expect(inlayHints({ module, plans: compiled(0.1 + 0.2), currency: 'eur', lines }).map((h) => h.label)[2]).toBe('→ 0.30eur · 1.5s');
+    expect(inlayHints({ module, plans: compiled(Number.NaN), currency: 'usd', lines }).map((h) => h.label)[2]).toBe('→ ?usd · 1.5s');
+  });
+
   it('answers a range with the hints of the whole file on its lines', () => {
     const plans = compiled(0.001);
     const all = inlayHints({ module, plans, currency: 'usd', lines });

@@ -24,4 +24,12 @@ describe('model properties in the editor', () => {
     expect(facts.some((f) => f.startsWith('prompt: "Hi ${input.t}"'))).toBe(true);
     expect(factsOf({ node: res } as never)).toEqual(expect.arrayContaining(['endpoint: "ollama"', 'model: "llama3.2"']));
   });
+
+  it('hover writes a cost or budget as the literal reads (moneyText: `0.50usd`, not 0.5usd)', () => {
+    const ast = parse({ file: 'm.orch', text: 'capability c { kind tool  input { t: string }  cost 0.50usd }\nresource r { kind local_device  provides c  cost 0.1eur }\npolicy p { budget cost <= 1.5usd }' }).module;
+    const [cap, res, pol] = ast.declarations;
+    expect(factsOf({ node: cap } as never)).toContain('cost: 0.50usd');
+    expect(factsOf({ node: res } as never)).toContain('cost: 0.10eur');
+    expect(factsOf({ node: pol } as never)).toContain('budget: cost <= 1.50usd');
+  });
 });

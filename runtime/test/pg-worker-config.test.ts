@@ -392,7 +392,7 @@ describe('models and MCP tools on workers, under one budget', () => {
     const result = await active.result;
     // Each call reserves ~0.08 and costs 0.02: a second fits once the first settled, a third never.
     expect(result.status).toBe('failed');
-    expect(result.error).toMatch(/budget exceeded: budget cost <= 0\.1usd of policy capped/);
+    expect(result.error).toMatch(/budget exceeded: budget cost <= 0\.10usd of policy capped/);
     expect(result.metadata.totalCost).toBeLessThanOrEqual(0.1);
     expect(result.metadata.totalCost).toBeGreaterThan(0);
   }, 60_000);

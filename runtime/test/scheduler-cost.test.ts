@@ -90,7 +90,7 @@ describe("a rollback's compensations spend for their steps (LANGUAGE.md ยง7.2, ย
     expect(result.metadata.totalCost).toBeCloseTo(0.5, 6);
     const ends = events.filter((e) => e.type === 'step_compensated');
     expect(ends.map((e) => [e.stepId, e.data.ok])).toEqual([['b', true], ['a', false]]);
-    expect(ends[1]!.data.error).toBe('not run: budget exceeded: budget cost <= 0.6 of policy lean (spent 0.5, its compensation would add 0.3)');
+    expect(ends[1]!.data.error).toBe('not run: budget exceeded: budget cost <= 0.60 of policy lean (spent 0.50, its compensation would add 0.30)');
     expect(events.find((e) => e.type === 'budget_exceeded')).toMatchObject({ stepId: 'a', data: { limit: 0.6, estimate: 0.3, warn: false } });
   });
 

@@ -9,7 +9,7 @@
  * written test, which must pass before it is returned.
  */
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
-import { boundaryOf, canonicalJson, compile, diskHost, toolIdent, validateValue, type CompiledTest, type JsonSchema, type PlanIR } from '../../compiler/index.js';
+import { boundaryOf, canonicalJson, compile, diskHost, moneyText, toolIdent, validateValue, type CompiledTest, type JsonSchema, type PlanIR } from '../../compiler/index.js';
 import type { AttemptRequest, ModelPrice, RunEvent } from '../../runtime/index.js';
 import { stringLiteral } from '../../language/index.js';
 import type { VirtualAnswer } from './mock-executor.js';
@@ -158,7 +158,7 @@ function spendText(all: readonly Outcome[], currency: string): string {
   // written as one, or the test would spend the capability's estimate instead.
   const costs = reported.flatMap((u) => ('cost' in u ? [u.cost] : []));
   let text = ms.length > 0 && mean(ms) > 0 ? ` latency ${mean(ms)}ms` : '';
-  if (used.length === 0 && costs.length > 0) text += ` cost ${Math.round((sum(costs) / costs.length) * 1e6) / 1e6}${currency}`;
+  if (used.length === 0 && costs.length > 0) text += ` cost ${moneyText(sum(costs) / costs.length, currency)}`;
   if (used.length > 0) {
     const model = used.find((u) => u.model !== undefined)?.model;
     text += ` usage { input_tokens: ${mean(used.map((u) => u.input_tokens))}, output_tokens: ${mean(used.map((u) => u.output_tokens))}${model !== undefined ? `, model: ${JSON.stringify(model)}` : ''} }`;

@@ -4,7 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
-import { codeFrame, formatMoneyAmount, LineIndex } from '../../language/index.js';
+import { codeFrame, LineIndex } from '../../language/index.js';
+import { moneyText } from '../../compiler/index.js';
 import type { TraceEvent } from '../trace.js';
 import type { TestFailure, TestResult } from './run-test.js';
 import type { CoverageReport } from './coverage-report.js';
@@ -76,7 +77,7 @@ const SPEND = /^(?!input\.|context\.|event\.)[A-Za-z_]\w*\.cost$/;
  */
 function shownValue(read: string, value: unknown, currency?: string): string {
   if (read === 'run.elapsed' && typeof value === 'number') return `${value} (${formatMs(value)})`;
-  if (currency !== undefined && typeof value === 'number' && SPEND.test(read)) return `${formatMoneyAmount(value)}${currency}`;
+  if (currency !== undefined && typeof value === 'number' && SPEND.test(read)) return moneyText(value, currency);
   return JSON.stringify(value);
 }
 

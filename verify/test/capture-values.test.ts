@@ -97,7 +97,7 @@ plan p {
 }
 `;
     const { text, result } = await captureOf(plan, '  plan plans.p\n  mock plans.f where input.x == 1 returns { y: 1 } cost 0.4usd\n  mock plans.f returns { y: 2 } cost 0.25usd\n');
-    expect(text).toContain('  mock plans.f where input == { x: 1 } returns { y: 1 } cost 0.4usd');
+    expect(text).toContain('  mock plans.f where input == { x: 1 } returns { y: 1 } cost 0.40usd');
     expect(text).toContain('  mock plans.f where input == { x: 2 } returns { y: 2 } cost 0.25usd');
     expect(result.passed).toBe(true);
   });

@@ -37,6 +37,14 @@ describe('verify finds minimal counterexamples', () => {
     expect(v!.message).toContain('budget');
   });
 
+  it("writes the budget's amounts as Orch writes money (moneyText), in the plan's currency", async () => {
+    const storm = retryStorm();
+    const result = await verify({ ...storm, policy: { ...storm.policy!, currency: 'eur' } }, { seed: 3, runs: 300 });
+    const v = result.violations.find((x) => x.invariant === BUILTIN.budget);
+    expect(v!.message).toBe('budget cost <= 0.25eur of policy tight stops the run: step notify would take the run cost from 0.20eur past it');
+    expect(formatResult(result, 'orch verify storm.orch')).toContain('state that broke it (at 2000ms): run running, cost 0.20\n');
+  });
+
   it('a warn budget lets the run go past it (§7.2), so the same retry storm breaks no built-in budget invariant', async () => {
     const storm = retryStorm();
     const warned = { ...storm, policy: { ...storm.policy!, budgets: { ...storm.policy!.budgets, cost_warn: true } } };

@@ -5,16 +5,16 @@
  */
 import { type BudgetClaim, budgetLedger } from './limits.js';
 import { warnedKey } from './fold.js';
-import { round6 } from './result.js';
+import { moneyText, round6 } from '../../../compiler/index.js';
 import type { CostCeiling, RunState } from './run-state.js';
 import type { Inst } from './state.js';
 
 /**
- * An amount with the currency its budget was written in (`0.5usd`): `ceiling`'s (a caller's budget
- * a sub-plan spends under), else the plan's; bare for an IR without one.
+ * An amount as Orch writes money (moneyText, `0.50usd`) in the currency its budget was written in:
+ * `ceiling`'s (a caller's budget a sub-plan spends under), else the plan's; bare for an IR without one.
  */
 export function money(c: RunState, n: number, ceiling?: Pick<CostCeiling, 'currency'> | null): string {
-  return `${round6(n)}${ceiling?.currency ?? c.plan.policy?.currency ?? ''}`;
+  return moneyText(n, ceiling?.currency ?? c.plan.policy?.currency);
 }
 
 export function costCeilings(c: RunState): readonly CostCeiling[] {
