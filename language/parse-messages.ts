@@ -4,6 +4,7 @@
  */
 import type { IParserErrorMessageProvider, IToken, TokenType } from 'chevrotain';
 import { EOF, tokenLabel } from './chevrotain.js';
+import { RESERVED_WORDS } from './lexer.js';
 
 /** Block rules: the phrase used for their closing brace and the items they accept. */
 const BLOCKS: Record<string, { readonly what: string; readonly items?: string }> = {
@@ -96,6 +97,27 @@ const NAMELESS: Record<string, string> = {
   testDecl: 'a test needs a name: `test "NAME" {`',
 };
 
+/**
+ * What a declaration names, by its rule: a reserved word written as its name (`capability in {`)
+ * is told so at the word, not read as junk from the keyword on. Keywords that are names (§2:
+ * `capability input`) never get here: they are `Name`s.
+ */
+const DECLARES: Record<string, string> = {
+  typeAlias: 'a type',
+  capabilityDecl: 'a capability',
+  resourceDecl: 'a resource',
+  policyDecl: 'a policy',
+  guardrailDecl: 'a guardrail',
+  planDecl: 'a plan',
+  triggerDecl: 'a trigger',
+  sourceDecl: 'a source',
+};
+
+/** Whether a reserved word where rule `ruleName` expects a name is a declaration's name. */
+export function isReservedDeclarationName(expected: TokenType, actual: IToken | undefined, ruleName: string): boolean {
+  return expected.name === 'Name' && DECLARES[ruleName] !== undefined && actual !== undefined && (RESERVED_WORDS as readonly string[]).includes(actual.image) && actual.tokenType.name === `Kw_${actual.image}`;
+}
+
 /** How a token is shown in a message. */
 export function describeToken(token: IToken | undefined): string {
   if (!token || token.tokenType === EOF) return 'end of file';
@@ -154,6 +176,7 @@ export const orchErrorMessages: IParserErrorMessageProvider = {
   buildMismatchTokenMessage({ expected, actual, previous, ruleName }) {
     const found = describeToken(actual);
     // The keyword is a declaration's: what is missing is its name, not a declaration.
+    if (isReservedDeclarationName(expected, actual, ruleName)) return `'${actual!.image}' is a reserved word and cannot name ${DECLARES[ruleName]}; choose another name`;
     const nameless = NAMELESS[ruleName];
     if (nameless && actual?.image === '{' && previous?.image === ruleName.slice(0, -'Decl'.length)) return nameless;
     const block = BLOCKS[ruleName];
