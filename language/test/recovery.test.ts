@@ -400,6 +400,16 @@ describe('a reserved word as a declaration name: one diagnostic at the word, the
     expect(d.map((x) => x.message)).toEqual(["'in' is a reserved word and cannot name a capability; choose another name", expect.stringMatching(/^expected a capability property .* found 'colour'$/)]);
   });
 
+  it('an invariant or a test named with a reserved word is told so at the word, and what follows is checked', () => {
+    for (const [decl, what] of [['invariant in { always x }', 'an invariant'], ['test not { }', 'a test']] as const) {
+      const text = `${decl}\nplan q {\n  step x =\n}\n`;
+      const word = decl.split(' ')[1]!;
+      const d = diagnosticsOf(text);
+      expect(d.map((x) => x.message)).toEqual([`'${word}' is a reserved word and cannot name ${what}; choose another name`, expect.stringMatching(/^expected a step action/)]);
+      expect(text.slice(d[0]!.range.start.offset, d[0]!.range.end.offset)).toBe(word);
+    }
+  });
+
   it('keywords that may be names (§2) still name declarations', () => {
     expect(diagnosticsOf('capability input { kind tool }\nplan step { step output = input() }\ntype cost = string\n')).toEqual([]);
   });
