@@ -8,7 +8,7 @@ import { tokenMatcher } from './chevrotain.js';
 import type * as A from './ast.js';
 import { LABEL, v } from './grammar-labels.js';
 import type { TestRules } from './grammar-tests.js';
-import { K, LCurly, Name, RCurly, StringTok, TopJunk } from './lexer.js';
+import { FieldName, K, LCurly, Name, RCurly, StringTok, TopJunk } from './lexer.js';
 
 export function moduleRules(Base: TestRules) {
   return class ModuleRules extends Base {
@@ -40,10 +40,14 @@ export function moduleRules(Base: TestRules) {
       if (this.live) return this.b.moduleOf(v(items));
     });
 
-    /** Whether a declaration keyword starts a declaration: its name (or `{`) follows it. */
+    /**
+     * Whether a declaration keyword starts a declaration: its name (or `{`) follows it. A reserved
+     * word in the name's place (`capability in {`) is a declaration too: its parse says the word
+     * cannot be a name and reads the rest.
+     */
     private startsTopItem(): boolean {
       const next = this.LA(2);
-      return tokenMatcher(next, Name) || next.tokenType === StringTok || next.tokenType === LCurly;
+      return tokenMatcher(next, FieldName) || next.tokenType === StringTok || next.tokenType === LCurly;
     }
 
     topItem = this.RULE('topItem', () => {

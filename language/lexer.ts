@@ -216,6 +216,11 @@ function scanNested(text: string, i: number, inInterpolation: boolean): number {
   let braces: number[] | undefined;
   // The opening quotes of the strings open inside interpolations; allocated only when there are.
   let quotes: number[] | undefined;
+  // Per open interpolation (by depth), its first quote (-1: none yet) and how many quotes had been
+  // scanned before it (`seen`); allocated with `quotes`. See `closesAtFirst`.
+  let firsts: number[] | undefined;
+  let counts: number[] | undefined;
+  let seen = 0;
   let inString = !inInterpolation;
   if (inInterpolation) braces = [1];
   const base = inInterpolation ? 1 : 0;
@@ -253,6 +258,7 @@ function scanNested(text: string, i: number, inInterpolation: boolean): number {
         // (an empty list pushed to reserves 17 slots, and most strings open one).
         if (braces === undefined) braces = [1];
         else braces.push(1);
+        if (firsts !== undefined) firsts[braces.length - 1] = -1;
         i += 2;
         inString = false;
         continue;
@@ -261,15 +267,24 @@ function scanNested(text: string, i: number, inInterpolation: boolean): number {
         scanClosed = closed;
         return end;
       }
-      const quote = quotes!.pop()!;
+      let quote = quotes!.pop()!;
       // Back in the interpolation around the string; an unterminated string ends it too.
       i = end;
       inString = false;
-      if (closed) continue;
-      // `"x ${"`: no `}` after the quote on its line, so the interpolation can never close there;
-      // the quote is the one that ends the string around it (one mistake, one diagnostic: the
-      // interpolation unterminated), not a string running to the line end with what follows.
-      const brace = text.indexOf('}', quote + 1);
+      if (closed) {
+        seen++;
+        continue;
+      }
+      // `"a ${x", n: {a: 1})`: the string opened in the interpolation runs to the line end. When the
+      // quotes after the interpolation's first one pair up, that first quote is the one that ends
+      // the string around it (its `}` forgotten): one mistake, one diagnostic, and what follows
+      // parses. Otherwise `"x ${"`: no `}` after the quote on its line, so the interpolation can
+      // never close there; the quote is the one that ends the string around it.
+      const top = braces.length - 1;
+      const first = firsts![top]!;
+      const closesAtFirst = first >= 0 && (seen - counts![top]!) % 2 === 1;
+      if (closesAtFirst) quote = first;
+      const brace = closesAtFirst ? -1 : text.indexOf('}', quote + 1);
       if (brace < 0 || brace >= end) {
         braces!.pop();
         if (braces!.length < base) {
@@ -302,8 +317,16 @@ function scanNested(text: string, i: number, inInterpolation: boolean): number {
         i++;
       }
       if (nested) {
-        if (quotes === undefined) quotes = [i];
-        else quotes.push(i);
+        if (quotes === undefined) {
+          quotes = [i];
+          firsts = [];
+          counts = [];
+        } else quotes.push(i);
+        if (!(firsts![top]! >= 0)) {
+          firsts![top] = i;
+          counts![top] = seen;
+        }
+        seen++;
         i++; // past the quote: scan the nested string
         inString = true;
         continue;

@@ -4,6 +4,7 @@
  */
 import type { IParserErrorMessageProvider, IToken, TokenType } from 'chevrotain';
 import { EOF, tokenLabel } from './chevrotain.js';
+import { Name, RESERVED_WORDS } from './lexer.js';
 
 /** Block rules: the phrase used for their closing brace and the items they accept. */
 const BLOCKS: Record<string, { readonly what: string; readonly items?: string }> = {
@@ -96,6 +97,34 @@ const NAMELESS: Record<string, string> = {
   testDecl: 'a test needs a name: `test "NAME" {`',
 };
 
+/**
+ * What a declaration names, by its rule: a reserved word written as its name (`capability in {`)
+ * is told so at the word, not read as junk from the keyword on. Keywords that are names (§2:
+ * `capability input`) never get here: they are `Name`s.
+ */
+const DECLARES: Record<string, string> = {
+  typeAlias: 'a type',
+  capabilityDecl: 'a capability',
+  resourceDecl: 'a resource',
+  policyDecl: 'a policy',
+  guardrailDecl: 'a guardrail',
+  planDecl: 'a plan',
+  triggerDecl: 'a trigger',
+  sourceDecl: 'a source',
+  // Their names are alternatives (a name or a string): a reserved word there is no viable one.
+  invariantDecl: 'an invariant',
+  testDecl: 'a test',
+};
+
+/** Whether a reserved word where rule `ruleName` expects a name is a declaration's name. */
+export function isReservedDeclarationName(expected: TokenType, actual: IToken | undefined, ruleName: string): boolean {
+  return expected.name === 'Name' && DECLARES[ruleName] !== undefined && actual !== undefined && (RESERVED_WORDS as readonly string[]).includes(actual.image) && actual.tokenType.name === `Kw_${actual.image}`;
+}
+
+function reservedNameMessage(actual: IToken, ruleName: string): string {
+  return `'${actual.image}' is a reserved word and cannot name ${DECLARES[ruleName]}; choose another name`;
+}
+
 /** How a token is shown in a message. */
 export function describeToken(token: IToken | undefined): string {
   if (!token || token.tokenType === EOF) return 'end of file';
@@ -154,6 +183,7 @@ export const orchErrorMessages: IParserErrorMessageProvider = {
   buildMismatchTokenMessage({ expected, actual, previous, ruleName }) {
     const found = describeToken(actual);
     // The keyword is a declaration's: what is missing is its name, not a declaration.
+    if (isReservedDeclarationName(expected, actual, ruleName)) return reservedNameMessage(actual!, ruleName);
     const nameless = NAMELESS[ruleName];
     if (nameless && actual?.image === '{' && previous?.image === ruleName.slice(0, -'Decl'.length)) return nameless;
     const block = BLOCKS[ruleName];
@@ -173,6 +203,8 @@ export const orchErrorMessages: IParserErrorMessageProvider = {
 
   buildNoViableAltMessage({ expectedPathsPerAlt, actual, previous, ruleName }) {
     const found = describeToken(actual[0]);
+    // `invariant in {`: the word right after the declaration's keyword is its name.
+    if (previous?.image === ruleName.slice(0, -'Decl'.length) && isReservedDeclarationName(Name, actual[0], ruleName)) return reservedNameMessage(actual[0]!, ruleName);
     const named = ALTERNATIVES[ruleName];
     const after = previous && previous.image && previous.tokenType !== EOF ? ` after '${previous.image}'` : '';
     // `{ a: 1 in: 2 }`: `in` read as the operator; a field of that name needs a comma before it.

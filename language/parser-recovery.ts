@@ -6,10 +6,10 @@
 import type { IRecognitionException, IToken, TokenType } from 'chevrotain';
 import { EOF, MismatchedTokenException, tokenMatcher } from './chevrotain.js';
 import {
-  AnyNumber, BinaryOp, Dot, DurationTok, FieldName, LBracket, LCurly, LParen, MoneyTok, NumberTok, PercentTok, PrefixOp,
+  AnyNumber, BinaryOp, Dot, DurationTok, FieldName, LBracket, LCurly, LParen, MoneyTok, Name, NumberTok, PercentTok, PrefixOp,
   RBracket, RCurly, RParen, StringTok,
 } from './lexer.js';
-import { orchErrorMessages } from './parse-messages.js';
+import { isReservedDeclarationName, orchErrorMessages } from './parse-messages.js';
 import type { TokenInput } from './parser-input.js';
 
 /** Syntax errors reported before the parser gives up on the rest of the file. */
@@ -76,6 +76,9 @@ export function parserRecovery(Base: TokenInput) {
      */
     tryInRuleRecovery(expected: TokenType, follows: TokenType[]): IToken {
       const base = Base.prototype as unknown as { tryInRuleRecovery(t: TokenType, f: TokenType[]): IToken };
+      // `capability in {`: the reserved word (reported as such) is skipped and the name counts as
+      // absent, so the declaration's block is read and checked as its own, not as junk.
+      if (expected === Name && this.reservedDeclarationName()) return this.skipStray(1, expected);
       const stray = LITERALS.includes(expected) ? this.strayExpressionLength() : 0;
       if (stray > 1 && this.endsStray(stray, follows)) return this.skipStray(stray, expected);
       try {
@@ -84,6 +87,11 @@ export function parserRecovery(Base: TokenInput) {
         if (stray === 1 && this.endsStray(stray, follows)) return this.skipStray(stray, expected);
         throw error;
       }
+    }
+
+    private reservedDeclarationName(): boolean {
+      const stack = (this as unknown as { getHumanReadableRuleStack(): string[] }).getHumanReadableRuleStack();
+      return isReservedDeclarationName(Name, this.LA(1), stack[stack.length - 1] ?? '');
     }
 
     /** Whether the token after a stray expression of `n` tokens may follow the literal it replaces. */

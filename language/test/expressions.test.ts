@@ -135,6 +135,25 @@ describe('string interpolation', () => {
     // With a `}` later on the line the quote is read as a string's opening, as before.
     expect(diagnosticsOf('invariant x { always "${f("a)}" == d }').map((d) => d.message)[0]).toMatch(/unterminated/);
   });
+
+  it('"a ${x" with a `}` or more strings later on its line is one diagnostic too: the first quote after ${ ends the string', () => {
+    // It was three or four: the string read on to the line end (taking the `}` and what follows),
+    // the interpolation, the bracket or block then missing.
+    const lines = [
+      'step t = transform(value: "a ${x", n: {a: 1})',
+      'step t = transform(value: "a ${input.x", n: "b")',
+    ];
+    for (const line of lines) {
+      const text = `plan p {\n  ${line}\n  output { v: t.output.value }\n}\nplan q {\n  step u =\n}\n`;
+      for (const run of [parse, parseViaCst]) {
+        const d = run({ file: 'i.orch', text }).diagnostics;
+        // The later mistake is still found: the rest of the file was parsed.
+        expect(d.map((x) => x.message), line).toEqual(["unterminated interpolation (missing '}')", expect.stringMatching(/^expected a step action/)]);
+        expect(text.slice(d[0]!.range.start.offset, d[0]!.range.end.offset)).toBe('${');
+      }
+    }
+    expect(diagnosticsOf('invariant x { always "${a" == d }').map((d) => d.message)).toEqual(["unterminated interpolation (missing '}')"]);
+  });
 });
 
 describe('keywords as field names (LANGUAGE.md §2)', () => {

@@ -232,16 +232,22 @@ describe('byte-order marks anywhere', () => {
 
 /**
  * The recursive scanner the iterative one replaced: the reference for what strings are. A string
- * in an interpolation left open at its line end, with no `}` after its quote, is read as the
- * quote that closes the string around the interpolation (`"x ${"`).
+ * in an interpolation left open at its line end is read as closing the string around the
+ * interpolation: at the interpolation's first quote when the quotes scanned after it pair up
+ * (`"a ${x", n: {a: 1})`), else at its own quote when no `}` follows it on its line (`"x ${"`).
  */
 function referenceScan(text: string, start: number): number {
+  /** Quotes scanned inside interpolations, opening or closing a string. */
+  let seen = 0;
   /** Where the string opened at `i0` ends, and whether at its closing quote. */
   const scanStr = (i0: number): [number, boolean] => {
     let i = i0 + 1;
     while (i < text.length) {
       const c = text[i];
-      if (c === '"') return [i + 1, true];
+      if (c === '"') {
+        if (i0 !== start) seen++;
+        return [i + 1, true];
+      }
       if (c === '\n' || c === '\r') return [i, false];
       if (c === '\\') {
         if (text[i + 1] === '\n' || text[i + 1] === '\r') return [i + 1, false];
@@ -262,13 +268,18 @@ function referenceScan(text: string, start: number): number {
   const scanInterp = (s: number): [number, number?] => {
     let depth = 1;
     let i = s;
+    let first = -1;
+    let before = 0;
     while (i < text.length) {
       const c = text[i];
       if (c === '\n' || c === '\r') return [i];
       if (c === '"') {
         const q = i;
+        if (first < 0) [first, before] = [q, seen];
+        seen++;
         const [end, closed] = scanStr(i);
         i = end;
+        if (!closed && (seen - before) % 2 === 1) return [first, first + 1];
         if (!closed) return text.slice(q + 1, end).includes('}') ? [i] : [q, q + 1];
         continue;
       }

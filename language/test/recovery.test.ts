@@ -369,3 +369,48 @@ describe('an expression where a literal is required: one mistake, one diagnostic
     expect(both(plan('  deadline', '  step s = f(x: 1)'))[0]).toEqual(["3:11 E0001 expected a duration (e.g. 30s) after 'deadline', found 'step'"]);
   });
 });
+
+describe('a reserved word as a declaration name: one diagnostic at the word, the rest checked', () => {
+  const decls: [string, string][] = [
+    ['capability in {\n  kind tool\n}', 'capability'],
+    ['plan not {\n  step a = f()\n}', 'plan'],
+    ['type true = string', 'type'],
+    ['resource null { kind tool }', 'resource'],
+    ['policy and { strategy cheapest }', 'policy'],
+    ['guardrail implies { severity error }', 'guardrail'],
+    ['trigger or { manual }', 'trigger'],
+    ['source false { }', 'source'],
+  ];
+  it.each(decls)('%s', (decl, what) => {
+    const word = /^\w+ (\w+)/.exec(decl)![1]!;
+    // A mistake after it is still found: the parse went on.
+    const text = `${decl}\nplan q {\n  step x =\n}\n`;
+    for (const run of [parse, parseViaCst]) {
+      const d = run({ file: 'r.orch', text }).diagnostics;
+      expect(d.map((x) => `${x.code} ${x.message}`)).toEqual([
+        `E0001 '${word}' is a reserved word and cannot name a ${what}; choose another name`,
+        expect.stringMatching(/^E0001 expected a step action .* found '}'$/),
+      ]);
+      expect(text.slice(d[0]!.range.start.offset, d[0]!.range.end.offset)).toBe(word);
+    }
+  });
+
+  it('reads the block of the declaration: a mistake inside it is reported too', () => {
+    const d = diagnosticsOf('capability in {\n  kind tool\n  colour "red"\n}\n');
+    expect(d.map((x) => x.message)).toEqual(["'in' is a reserved word and cannot name a capability; choose another name", expect.stringMatching(/^expected a capability property .* found 'colour'$/)]);
+  });
+
+  it('an invariant or a test named with a reserved word is told so at the word, and what follows is checked', () => {
+    for (const [decl, what] of [['invariant in { always x }', 'an invariant'], ['test not { }', 'a test']] as const) {
+      const text = `${decl}\nplan q {\n  step x =\n}\n`;
+      const word = decl.split(' ')[1]!;
+      const d = diagnosticsOf(text);
+      expect(d.map((x) => x.message)).toEqual([`'${word}' is a reserved word and cannot name ${what}; choose another name`, expect.stringMatching(/^expected a step action/)]);
+      expect(text.slice(d[0]!.range.start.offset, d[0]!.range.end.offset)).toBe(word);
+    }
+  });
+
+  it('keywords that may be names (§2) still name declarations', () => {
+    expect(diagnosticsOf('capability input { kind tool }\nplan step { step output = input() }\ntype cost = string\n')).toEqual([]);
+  });
+});

@@ -201,6 +201,21 @@ describe('diagnostics', () => {
     expect(diags.map((d) => d.message)).toEqual(checked.map((d) => d.message));
   });
 
+  it('a reserved word as a name and an interpolation left open are one diagnostic each, as orch check says, and the rest is checked', async () => {
+    const text = 'capability in {\n  kind tool\n}\nplan q {\n  step b = elsewhere(value: "a ${x", n: {a: 1})\n}\n';
+    const file = join(dir, 'reserved.orch');
+    writeFileSync(file, text);
+    const uri = await client.open(file, text);
+    const diags = await client.diagnosticsFor(uri, (d) => d.length > 2);
+    expect(diags.map((d) => [d.code, d.message, d.range.start])).toEqual([
+      ['E0001', "'in' is a reserved word and cannot name a capability; choose another name", positionOf(text, 'in {')],
+      ['E0101', expect.stringContaining('elsewhere'), positionOf(text, 'elsewhere(')],
+      ['E0001', "unterminated interpolation (missing '}')", positionOf(text, '${x')],
+    ]);
+    const checked = check({ entry: file });
+    expect(diags.map((d) => d.message)).toEqual(checked.map((d) => d.message));
+  });
+
   it('hovers a step with its type, binding and estimate', async () => {
     const uri = await client.open(join(dir, 'hover.orch'), mainText);
     const h = await client.request<Hover>('textDocument/hover', { textDocument: { uri }, position: positionOf(mainText, 'summary = ', 2) });
