@@ -5,20 +5,14 @@
  * fires only for a's runs. Before, serve loaded one `greet` and `after a.greet` fired for b's.
  * Through one in-process server (real compiler, trigger engine, runtime, SQLite journal).
  */
-import { copyFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { evaluate, openBackend } from '../../runtime/index.js';
-import { loadServeProgram } from '../load.js';
 import type { RunStarter } from '../run-starter.js';
-import { openRuntimeStarter } from '../runtime-starter.js';
-import { buildServer, type BuiltServer } from '../server.js';
+import type { BuiltServer } from '../server.js';
 import { closeServer, waitFor } from './http-helpers.js';
-import { tempDir } from './serve-process.js';
+import { startInProcess } from './in-process-server.js';
 
 const TOKEN = 'same-plan-names-token';
-const FIXTURES = join(import.meta.dirname, 'fixtures');
 
 const MAIN = `
 module main
@@ -48,25 +42,7 @@ let app: FastifyInstance;
 let starter: RunStarter;
 
 beforeAll(async () => {
-  const dir = tempDir('orch-same-plan-names-');
-  const db = join(dir, 'runs.db');
-  for (const f of ['common.orch', 'handlers.js']) copyFileSync(join(FIXTURES, f), join(dir, f));
-  writeFileSync(join(dir, 'main.orch'), MAIN);
-  writeFileSync(join(dir, 'a.orch'), greet('a'));
-  writeFileSync(join(dir, 'b.orch'), greet('b'));
-  const out = loadServeProgram(['main.orch', 'a.orch', 'b.orch'].map((f) => join(dir, f)));
-  expect(out.errors).toEqual([]);
-  starter = await openRuntimeStarter({ backend: await openBackend(db), plans: [...out.plans], log: () => {} });
-  server = await buildServer({
-    plans: [...out.plans],
-    triggers: out.triggers,
-    starter,
-    evaluate: (expr, scope) => evaluate(expr, { vars: { event: scope.event ?? null, context: scope.context } }),
-    state: await (await openBackend(db)).triggerState(),
-    token: TOKEN,
-  });
-  app = server.app;
-  await app.ready();
+  ({ server, app, starter } = await startInProcess('orch-same-plan-names-', { 'main.orch': MAIN, 'a.orch': greet('a'), 'b.orch': greet('b') }, ['main.orch', 'a.orch', 'b.orch'], TOKEN));
 }, 60_000);
 
 afterAll(() => closeServer(server, starter));
