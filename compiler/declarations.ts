@@ -52,12 +52,10 @@ export type AvailabilityCheck = (cond: Expr, file: string) => ExprIR;
 
 export function resourcesOf(scopes: Scopes, modules: readonly LoadedModule[], diags: Diagnostic[], availability: AvailabilityCheck): PlacementResource[] {
   const out: PlacementResource[] = [];
-  const names = new Set<string>();
   for (const m of modules) {
     for (const e of scopes.entries(m, 'resource')) {
       const r = e.node;
-      const name = names.has(r.name.name) ? e.qualifiedName : r.name.name;
-      names.add(name);
+      const name = scopes.irName(e);
       const kind = r.resourceKind ?? 'cloud_region';
       out.push({
         name,

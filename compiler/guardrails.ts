@@ -58,6 +58,8 @@ type CheckedRule =
 
 export interface CheckedGuardrail {
   readonly entry: DeclEntry<'guardrail'>;
+  /** Its name in the IR and its diagnostics (`Scopes.irName`): two modules' `g` are `g` and `y.g`. */
+  readonly name: string;
   readonly rules: readonly CheckedRule[];
   /**
    * False when checking the guardrail reported an error: its lowered conditions are not
@@ -151,7 +153,7 @@ export function checkGuardrail(entry: DeclEntry<'guardrail'>, scopes: Scopes, mo
       }
     }
   });
-  return { entry, rules, ok: !hasErrors(diags.slice(reportedBefore)), checks };
+  return { entry, name: scopes.irName(entry), rules, ok: !hasErrors(diags.slice(reportedBefore)), checks };
 }
 
 /**
@@ -245,7 +247,7 @@ export function forbiddenBy(guards: readonly CheckedGuardrail[], s: StepFacts, p
     if ((g.entry.node.severity ?? 'blocking') !== 'blocking') continue;
     for (const rule of g.rules)
       if (rule.type === 'forbid' && staticEval(rule.condition, { step: stepValue(s), plan: planVars }) === true)
-        return `forbidden by guardrail "${g.entry.node.name.name}"`;
+        return `forbidden by guardrail "${g.name}"`;
   }
   return null;
 }
@@ -296,7 +298,7 @@ export function evaluateGuardrail(g: CheckedGuardrail, plan: PlanFacts, diags: D
   const node = g.entry.node;
   const severity = node.severity ?? 'blocking';
   const message = node.message ? node.message.parts.filter((p) => typeof p === 'string').join('') : null;
-  const name = node.name.name;
+  const name = g.name;
   const planVars = planVarsOf(plan);
   let violated = false;
   let runtime = false;

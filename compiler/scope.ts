@@ -165,6 +165,25 @@ export class Scopes {
     }
   }
 
+  /**
+   * The name a declaration bears in the IR: its own, unless a declaration of that kind and name
+   * came before it in load order (entry first) — then its qualified name, so two modules' `box`
+   * (or `sub`, or guardrail `g`) are `box` and `y.box`.
+   */
+  irName(entry: DeclEntry): string {
+    if (!this.firstOf) {
+      this.firstOf = new Map();
+      for (const e of this.all) {
+        const key = `${e.kind}\u0000${e.symbol.name}`;
+        if (!this.firstOf.has(key)) this.firstOf.set(key, e);
+      }
+    }
+    const first = this.firstOf.get(`${entry.kind}\u0000${entry.symbol.name}`);
+    return first === undefined || first === entry ? entry.symbol.name : entry.qualifiedName;
+  }
+
+  private firstOf: Map<string, DeclEntry> | undefined;
+
   entries<K extends DeclKind>(mod: LoadedModule, kind: K): Iterable<DeclEntry<K>> {
     return (this.own.get(mod)?.get(kind)?.values() ?? []) as Iterable<DeclEntry<K>>;
   }

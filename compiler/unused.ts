@@ -21,6 +21,7 @@ export function unusedDeclarations(
   modules: readonly LoadedModule[],
   scopes: Scopes,
   model: ModelBuilder,
+  /** By the names they bear in the IR (`Scopes.irName`): two modules' `box` are `box` and `y.box`. */
   boundResources: ReadonlySet<string>,
 ): Diagnostic[] {
   const out: Diagnostic[] = [];
@@ -33,7 +34,7 @@ export function unusedDeclarations(
     if (!library) {
       const report = (kind: DeclKind, what: string): void => {
         for (const e of scopes.entries(m, kind)) {
-          const used = (model.uses[e.symbol.id] ?? 0) > 0 || (kind === 'resource' && boundResources.has(e.symbol.name));
+          const used = (model.uses[e.symbol.id] ?? 0) > 0 || (kind === 'resource' && boundResources.has(scopes.irName(e)));
           if (used) continue;
           out.push(
             diagnostic('W0601', `${what} "${e.symbol.name}" is never used`, m.file, e.symbol.nameRange, {

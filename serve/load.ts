@@ -37,7 +37,10 @@ const TRIGGER_ROOTS = new Map<string, RootInfo>([
 ]);
 
 export function loadServeProgram(files: readonly string[]): ServeProgram {
+  // Keyed `module.plan`. The served files' own plans first, in their order, then those only
+  // imported (a trigger's `run other.plan`): the order the names are given in (serve/plan-names.ts).
   const plans = new Map<string, PlanIR>();
+  const importedPlans = new Map<string, PlanIR>();
   const contexts: ContextIR[] = [];
   const triggers: TriggerIR[] = [];
   const errors: string[] = [];
@@ -124,7 +127,7 @@ export function loadServeProgram(files: readonly string[]): ServeProgram {
           errors.push(formatDiagnostic(d));
           diagnostics.push(d);
         }
-      if (plan) plans.set(`${plan.module}.${plan.plan}`, plan);
+      if (plan) importedPlans.set(`${plan.module}.${plan.plan}`, plan);
       imported.set(key, plan);
       return plan;
     };
@@ -150,6 +153,7 @@ export function loadServeProgram(files: readonly string[]): ServeProgram {
     const dropped = decls.length - triggers.filter((t) => t.file === mod.file).length;
     if (dropped > 0 && errors.length === 0) warnings.push(`${dropped} trigger(s) in ${mod.file} name a plan that was not compiled`);
   }
+  for (const [key, p] of importedPlans) if (!plans.has(key)) plans.set(key, p);
   return { plans: [...plans.values()], contexts, triggers, errors, diagnostics, problems, warnings };
 }
 

@@ -56,6 +56,8 @@ export interface JournalEntry {
 export interface FinishedRun {
   readonly runId: string;
   readonly planId: string;
+  /** The module declaring its plan: two served modules may both declare a plan of that name. */
+  readonly module?: string;
   readonly status: string;
   readonly output: unknown;
 }

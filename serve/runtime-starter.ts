@@ -166,7 +166,7 @@ function heldRuns(log: (line: string) => void): HeldRuns {
       (r) => {
         active.delete(a.runId);
         // A run cancelled because this server is shutting down is not a completion.
-        if (!held.closed) notify({ runId: r.runId, planId: r.planId, status: r.status, output: r.output });
+        if (!held.closed) notify({ runId: r.runId, planId: r.planId, module: a.run.plan.module, status: r.status, output: r.output });
       },
       (err: unknown) => {
         active.delete(a.runId);
@@ -360,7 +360,9 @@ async function upgradeRun(rt: Runtime, journal: Journal, plans: readonly PlanIR[
   if (!row?.ir) return null;
   const before = JSON.parse(row.ir) as PlanIR;
   // A server started on changed files keeps each run on its version until an operator moves it.
-  const target = plans.find((p) => p.plan === before.plan);
+  // Its own module's plan: two served modules may both declare one of that name.
+  const named = plans.filter((p) => p.plan === before.plan);
+  const target = named.find((p) => p.module === before.module) ?? (named.length === 1 ? named[0] : undefined);
   if (!target) return { runId, compatible: false, applied: false, requested: false, fromHash: irHash(before), toHash: '', reasons: [{ step: null, reason: `this server has no plan ${before.plan} loaded` }], diff: null };
   // A run moved on by `orch upgrade` from the version this server loaded is not moved back.
   const toHash = irHash(target);

@@ -17,6 +17,7 @@ import { contextReads, type ContextSignalIR } from '../compiler/index.js';
 import { ContextStore, nextTimeChange, readsClock, realClock, UNKNOWN, type ContextChange, type HoldState, type SignalRead, type TimerId } from '../runtime/index.js';
 import { ConditionEdges, type Side } from './condition-edges.js';
 import { causeOf, decodeHolds, decodeRecords, encodeHold, encodeRecord } from './context-records.js';
+import { qualifiedPlanName, servedPlanNames } from './plan-names.js';
 
 /** What `event` and `context` mean while a trigger's expressions are evaluated. */
 export interface TriggerScope {
@@ -121,7 +122,9 @@ export class TriggerEngine {
   private readonly triggers: readonly TriggerIR[];
   /** The `when` triggers with the signals their conditions read. */
   private readonly whens: readonly WhenTrigger[];
+  /** Each plan by its served name (serve/plan-names.ts) and by its qualified name (how triggers name it). */
   private readonly plans = new Map<string, PlanIR>();
+  private readonly served: readonly string[];
   private readonly lastFired = new Map<string, number>();
   private readonly counts = new Map<string, Record<Outcome, number>>();
   private readonly schedules: ScheduleHandle[] = [];
@@ -153,10 +156,12 @@ export class TriggerEngine {
   constructor(private readonly opts: EngineOptions) {
     this.triggers = opts.triggers;
     this.whens = opts.triggers.flatMap((t) => (t.source.kind === 'when' ? [{ trigger: t, condition: t.source.condition, reads: contextReads(t.source.condition) }] : []));
-    for (const p of opts.plans) {
-      this.plans.set(p.plan, p);
-      if (p.module) this.plans.set(`${p.module}.${p.plan}`, p);
+    const served = servedPlanNames(opts.plans);
+    for (const [p, name] of served) {
+      this.plans.set(qualifiedPlanName(p), p);
+      this.plans.set(name, p);
     }
+    this.served = [...served.values()];
     this.clocked = this.whens.filter((w) => readsClock(w.condition));
     for (const t of this.triggers) this.counts.set(t.name, zeroCounts());
     this.now = opts.now ?? Date.now;
@@ -185,7 +190,7 @@ export class TriggerEngine {
   }
 
   planNames(): string[] {
-    return [...new Set([...this.plans.values()].map((p) => p.plan))].sort();
+    return [...this.served].sort();
   }
 
   /** Resolves once the saved context (values and holds) is back in the store: what a run taken back reads. */
@@ -576,7 +581,7 @@ export class TriggerEngine {
   private async runFinished(run: FinishedRun): Promise<void> {
     for (const t of this.triggers) {
       if (t.source.kind !== 'after') continue;
-      if (!samePlan(t.source.plan, run.planId) || !outcomeMatches(t.source.outcome, run.status)) continue;
+      if (!samePlan(t.source.plan, run) || !outcomeMatches(t.source.outcome, run.status)) continue;
       if (!(await this.opts.state.claim(t.name, run.runId))) continue;
       await this.fire(t, { type: 'run', runId: run.runId, plan: run.planId, status: run.status, output: run.output }, { chainedFrom: run.runId });
     }
@@ -617,7 +622,13 @@ function defaultInput(t: TriggerIR, payload: unknown): unknown {
   }
 }
 
-function samePlan(wanted: string, planId: string): boolean {
+/**
+ * Whether a finished run is of the plan an `after` names (resolved to `module.plan`, serve/load.ts):
+ * by its module where the run says it — `after a.greet` is not `b.greet`, both runs being `greet`.
+ */
+function samePlan(wanted: string, run: FinishedRun): boolean {
+  if (run.module !== undefined) return wanted === qualifiedPlanName({ module: run.module, plan: run.planId });
+  const planId = run.planId;
   return wanted === planId || planId.endsWith(`.${wanted}`) || wanted.endsWith(`.${planId}`);
 }
 

@@ -6,7 +6,6 @@ import type { CapabilityCall, DataClass, Diagnostic, QualifiedName, Range, StepD
 import { diagnostic } from '../../language/index.js';
 import type { CallIR, CapabilityKindIR, ExprIR, StepActionIR } from '../ir/types.js';
 import type { LoadedModule } from '../loaded-module.js';
-import type { DeclEntry, Scopes } from '../scope.js';
 import { closest } from '../suggest.js';
 import { T, assignable, formatTy, maxClass, type Ty } from '../types/ty.js';
 import { approvalArgWarnings } from './approval-args.js';
@@ -93,7 +92,8 @@ export function checkStep(s: StepSlot, env: ExprEnv, groupList: ExprIR | undefin
         ownData = r.data;
       }
     } else for (const arg of a.args) checkExpr(arg.value, env);
-    action = { type: 'run', plan: runPlan ? subplanKey(cx.scopes, runPlan) : partsOf(a.plan), args: planArgs };
+    // Keyed by its IR name: `run x.sub()` and `run y.sub()` do not both run one `sub`.
+    action = { type: 'run', plan: runPlan ? cx.scopes.irName(runPlan) : partsOf(a.plan), args: planArgs };
   }
   if (a.kind === 'WaitAction' || a.kind === 'WaitUntilAction') waitOptions(d, a.kind === 'WaitAction', file, diags);
   let when: ExprIR | null = null;
@@ -152,17 +152,6 @@ export function checkStep(s: StepSlot, env: ExprEnv, groupList: ExprIR | undefin
   };
   if (model.recordTypes) model.typeAt(file, d.name.range, () => `step ${id}: ${cap ? cap.entry.node.name.name : action.type} → ${formatTy(s.outputTy)}`);
   return checked;
-}
-
-/**
- * The name a `run` step gives its sub-plan, the key of the IR's `subplans`: the plan's own name,
- * unless a plan of that name was declared before it in the program (load order, entry first) —
- * then its qualified name, so `run x.sub()` and `run y.sub()` do not both run one `sub`.
- */
-function subplanKey(scopes: Scopes, plan: DeclEntry<'plan'>): string {
-  const name = plan.node.name.name;
-  const first = scopes.all.find((e) => e.kind === 'plan' && (e as DeclEntry<'plan'>).node.name.name === name);
-  return first === undefined || first === plan ? name : plan.qualifiedName;
 }
 
 function partsOf(q: QualifiedName): string {

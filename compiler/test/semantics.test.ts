@@ -58,6 +58,27 @@ describe('imports', () => {
     expect(keys).toEqual(['sub', 'y.sub']);
     expect(keys.map((k) => ir.subplans[k]!.module)).toEqual(['x', 'y']);
   });
+  it('W0601 tells two modules\' resources of one name apart: the one placement binds is used, the other not', () => {
+    const mod = (m: string, cap: string, provides: string) =>
+      `module ${m}\ncapability ${cap} { kind tool input { text: string } output { text: string } requires megaphone }\nresource box { kind local_device  provides ${provides} }\nplan p${m} {\n  step s = ${cap}(text: "${m}")\n}\n`;
+    const main = `import "./x.orch" as x\nimport "./y.orch" as y\nplan p {\n  step a = run x.px()\n  step b = run y.py()\n}\n`;
+    const unused = (x: string, y: string) =>
+      checkText(main, { 'x.orch': mod('x', 'shout', x), 'y.orch': mod('y', 'honk', y) }).filter((d) => d.code === 'W0601').map((d) => `${d.file.replace(/^.*\//, '')}: ${d.message}`);
+    // Every step needs a megaphone: the box providing one hosts them all (as `box` or `y.box`).
+    expect(unused('megaphone', 'ink')).toEqual(['y.orch: resource "box" is never used']);
+    expect(unused('ink', 'megaphone')).toEqual(['x.orch: resource "box" is never used']);
+  });
+  it('guardrails of one name in two modules are told apart in the IR and their findings', () => {
+    const lib = (m: string) => `module ${m}\nguardrail g {\n  severity warning\n  message "${m}"\n  forbid step where step.id == "${m}"\n}\n`;
+    const main = `import "./x.orch" as x\nimport "./y.orch" as y\nplan p {\n  guardrails x.g, y.g\n  step x = log(message: "1")\n  step y = log(message: "2")\n}\n`;
+    const out = compileText(main, { 'x.orch': lib('x'), 'y.orch': lib('y') });
+    expect(codes(out.diagnostics).filter((c) => c.startsWith('E'))).toEqual([]);
+    expect(out.plans[0]!.guardrails.map((g) => [g.name, g.message])).toEqual([['g', 'x'], ['y.g', 'y']]);
+    expect(out.diagnostics.filter((d) => d.code === 'W0402').map((d) => d.message)).toEqual([
+      'guardrail "g" (warning) violated by step "x": x',
+      'guardrail "y.g" (warning) violated by step "y": y',
+    ]);
+  });
   it('one module name declared by two files is E0102 at the second', () => {
     const lib = 'module shared\ncapability c { kind tool }\n';
     const main = `import "./a.orch" as a\nimport "./b.orch" as b\nplan p {\n  step s1 = a.c()\n  step s2 = b.c()\n}\n`;

@@ -5,20 +5,15 @@
  * `plan_created`, attempt 0, no step's) — through the real compiler, trigger engine, runtime and
  * SQLite journal of one in-process server. Before, neither the run nor the preview said so.
  */
-import { copyFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { evaluate, openBackend } from '../../runtime/index.js';
-import { loadServeProgram } from '../load.js';
+import type { ServeProgram } from '../load.js';
 import type { RunStarter } from '../run-starter.js';
-import { openRuntimeStarter } from '../runtime-starter.js';
-import { buildServer, type BuiltServer } from '../server.js';
+import type { BuiltServer } from '../server.js';
 import { closeServer, waitFor } from './http-helpers.js';
-import { tempDir } from './serve-process.js';
+import { startInProcess } from './in-process-server.js';
 
 const TOKEN = 'trigger-relabels-token';
-const FIXTURES = join(import.meta.dirname, 'fixtures');
 
 const SOURCE = `
 module relabel_paths
@@ -41,30 +36,15 @@ trigger as_is { manual run plain }
 let server: BuiltServer;
 let app: FastifyInstance;
 let starter: RunStarter;
+let program: ServeProgram;
 
 beforeAll(async () => {
-  const dir = tempDir('orch-trigger-relabels-');
-  const db = join(dir, 'runs.db');
-  for (const f of ['common.orch', 'handlers.js']) copyFileSync(join(FIXTURES, f), join(dir, f));
-  writeFileSync(join(dir, 'paths.orch'), SOURCE);
-  const out = loadServeProgram([join(dir, 'paths.orch')]);
-  expect(out.errors).toEqual([]);
-  expect(out.triggers.find((t) => t.name === 'by_hand')?.relabels).toEqual([
+  ({ server, app, starter, program } = await startInProcess('orch-trigger-relabels-', { 'paths.orch': SOURCE }, ['paths.orch'], TOKEN));
+  expect(program.triggers.find((t) => t.name === 'by_hand')?.relabels).toEqual([
     { kind: 'endorse', reason: 'the operator typed it' },
     { kind: 'declassify', reason: 'a first name only', to: 'internal' },
   ]);
-  expect(out.triggers.find((t) => t.name === 'as_is')?.relabels).toBeUndefined();
-  starter = await openRuntimeStarter({ backend: await openBackend(db), plans: [...out.plans], log: () => {} });
-  server = await buildServer({
-    plans: [...out.plans],
-    triggers: out.triggers,
-    starter,
-    evaluate: (expr, scope) => evaluate(expr, { vars: { event: scope.event ?? null, context: scope.context } }),
-    state: await (await openBackend(db)).triggerState(),
-    token: TOKEN,
-  });
-  app = server.app;
-  await app.ready();
+  expect(program.triggers.find((t) => t.name === 'as_is')?.relabels).toBeUndefined();
 }, 60_000);
 
 afterAll(() => closeServer(server, starter));
