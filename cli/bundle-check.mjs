@@ -24,6 +24,12 @@ export const CHECK_BUNDLE = fileURLToPath(new URL('dist/bundle/check.cjs', ROOT)
 const CHEVROTAIN = fileURLToPath(new URL('../chevrotain.mjs', import.meta.resolve('chevrotain')));
 
 /**
+ * jsonc-parser's ESM build: its `main` is a UMD wrapper whose `require('./impl/…')` calls esbuild
+ * cannot follow (the bundle would look for those files beside itself).
+ */
+const JSONC_PARSER = fileURLToPath(new URL('lib/esm/main.js', import.meta.resolve('jsonc-parser/package.json')));
+
+/**
  * Packages known to have no side effects on import: esbuild keeps every import of an external
  * package whose module is in the graph, even when nothing it imports is used. `orch check` never
  * validates against a schema, and loading ajv cost ~30 ms of every check's start-up; nor does it
@@ -59,7 +65,7 @@ export async function bundleCheck(outfile = CHECK_BUNDLE) {
     format: 'cjs',
     target: 'node20',
     define: { 'import.meta.url': '__orchBundleUrl' },
-    alias: { chevrotain: CHEVROTAIN },
+    alias: { chevrotain: CHEVROTAIN, 'jsonc-parser': JSONC_PARSER },
     plugins: [unusedPackagesDropped(['ajv', '@dagrejs/dagre']), chevrotainStatic()],
     minifyWhitespace: true,
     logLevel: 'warning',

@@ -6,6 +6,7 @@
  */
 import { diagnostic, type Diagnostic } from '../language/index.js';
 import { readFileSync } from 'node:fs';
+import { findNodeAtLocation, parseTree } from 'jsonc-parser';
 import { configFileFrom, configSection, isRecord, rangeAt, type ProjectConfigView } from './project-config.js';
 import { closest } from './suggest.js';
 
@@ -63,56 +64,11 @@ export function unknownConfigKeys(view: ProjectConfigView, diags: Diagnostic[], 
 
 /**
  * Where the key at `path` (object keys from the top) is written in the JSON `text`, at its opening
- * quote; -1 when it is not. `text` is JSON that parsed, so the walk needs no error handling.
+ * quote; -1 when it is not (jsonc-parser's tree keeps every node's offset).
  */
 export function keyOffset(text: string, path: readonly string[]): number {
-  let i = 0;
-  const space = () => {
-    while (i < text.length && /\s/.test(text[i]!)) i++;
-  };
-  const string = (): string => {
-    const start = i++;
-    while (i < text.length && text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
-    i++;
-    return JSON.parse(text.slice(start, i)) as string;
-  };
-  // Reads one value; on the path (`onPath`, at `depth`), stops at the key sought and gives its offset.
-  const value = (depth: number, onPath: boolean): number => {
-    space();
-    const open = text[i];
-    if (open === '"') {
-      string();
-      return -1;
-    }
-    if (open !== '{' && open !== '[') {
-      while (i < text.length && !/[\s,\]}]/.test(text[i]!)) i++;
-      return -1;
-    }
-    i++;
-    for (;;) {
-      space();
-      if (i >= text.length) return -1;
-      if (text[i] === '}' || text[i] === ']') {
-        i++;
-        return -1;
-      }
-      if (text[i] === ',') {
-        i++;
-        continue;
-      }
-      if (open === '[') {
-        value(depth + 1, false);
-        continue;
-      }
-      const at = i;
-      const key = string();
-      space();
-      i++; // the colon
-      const here = onPath && key === path[depth];
-      if (here && depth === path.length - 1) return at;
-      const found = value(depth + 1, here);
-      if (found >= 0) return found;
-    }
-  };
-  return value(0, true);
+  const root = parseTree(text);
+  const property = root ? findNodeAtLocation(root, [...path])?.parent : undefined;
+  const key = property?.type === 'property' ? property.children?.[0] : undefined;
+  return key?.offset ?? -1;
 }

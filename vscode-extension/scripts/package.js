@@ -128,6 +128,8 @@ async function main() {
     // own worker file from its folder (bundled, it looks for it beside the bundle, by a
     // `__dirname` ESM has not) — the server runs plan tests' handlers on it (orch.runTest).
     external: ['@node-rs/argon2', 'piscina'],
+    // jsonc-parser's `main` is a UMD wrapper whose `require('./impl/…')` esbuild cannot follow.
+    alias: { 'jsonc-parser': path.join(path.dirname(require.resolve('jsonc-parser/package.json', { paths: [repo] })), 'lib', 'esm', 'main.js') },
   };
   await bundle(path.join(repo, 'lsp', 'main.ts'), path.join(stage, 'server', 'server.mjs'), esm);
   // Diagnostics and verification run on worker threads; their scripts sit next to the server.
