@@ -5,9 +5,7 @@
  * the provider's default URL — with no word said. Said once a compile, at the key in the config.
  */
 import { diagnostic, type Diagnostic } from '../language/index.js';
-import { readFileSync } from 'node:fs';
-import { findNodeAtLocation, parseTree } from 'jsonc-parser';
-import { configFileFrom, configSection, isRecord, rangeAt, type ProjectConfigView } from './project-config.js';
+import { configFileFrom, configSection, configText, isRecord, keyOffset, rangeAt, type ProjectConfigView } from './project-config.js';
 import { closest } from './suggest.js';
 
 /** The keys each entry may have; `nested`: the keys of an object under one of them. */
@@ -42,12 +40,7 @@ export function unknownConfigKeys(view: ProjectConfigView, diags: Diagnostic[], 
       }
     }
   if (unknown.length === 0) return;
-  let text = '';
-  try {
-    text = readFileSync(view.file, 'utf8');
-  } catch {
-    // the range only: the file was read a moment ago
-  }
+  const text = configText(view);
   const file = configFileFrom(view.file, fromFile);
   for (const u of unknown) {
     const key = u.path[u.path.length - 1]!;
@@ -60,15 +53,4 @@ export function unknownConfigKeys(view: ProjectConfigView, diags: Diagnostic[], 
     const length = text.startsWith('"', at) ? JSON.stringify(key).length : 1;
     diags.push(diagnostic('W0803', message, file, { start: start.start, end: { line: start.start.line, column: start.start.column + length, offset: at + length } }));
   }
-}
-
-/**
- * Where the key at `path` (object keys from the top) is written in the JSON `text`, at its opening
- * quote; -1 when it is not (jsonc-parser's tree keeps every node's offset).
- */
-export function keyOffset(text: string, path: readonly string[]): number {
-  const root = parseTree(text);
-  const property = root ? findNodeAtLocation(root, [...path])?.parent : undefined;
-  const key = property?.type === 'property' ? property.children?.[0] : undefined;
-  return key?.offset ?? -1;
 }

@@ -6,6 +6,7 @@
  * config's keys are unknown here and checks that need them stay silent.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { findNodeAtLocation, parseTree } from 'jsonc-parser';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { diagnostic, type Diagnostic, type Range } from '../language/index.js';
 import { LOCK_FILE } from './mcp-lock.js';
@@ -221,6 +222,26 @@ export function rangeAt(text: string, offset: number): Range {
   return { start: { line, column, offset }, end: { line, column: column + 1, offset: offset + 1 } };
 }
 
+/** A JSON config's text again, for a diagnostic's position ('' when it can no longer be read: the range only). */
+export function configText(view: Extract<ProjectConfigView, { kind: 'json' }>): string {
+  try {
+    return readFileSync(view.file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Where the key at `path` (object keys from the top) is written in the JSON `text`, at its opening
+ * quote; -1 when it is not (jsonc-parser's tree keeps every node's offset).
+ */
+export function keyOffset(text: string, path: readonly string[]): number {
+  const root = parseTree(text);
+  const property = root ? findNodeAtLocation(root, [...path])?.parent : undefined;
+  const key = property?.type === 'property' ? property.children?.[0] : undefined;
+  return key?.offset ?? -1;
+}
+
 /**
  * Whether a JSON config turns §9.3's findings into warnings (`"flows": "warn"`). Any other value
  * is a W0803 at the key — a typo (`"warning"`) would otherwise leave the findings errors in silence.
@@ -228,13 +249,8 @@ export function rangeAt(text: string, offset: number): Range {
 export function flowsWarn(view: ProjectConfigView, diags: Diagnostic[], fromFile: string): boolean {
   if (view.kind !== 'json' || view.raw.flows === undefined) return false;
   if (view.raw.flows === 'warn') return true;
-  let text = '';
-  try {
-    text = readFileSync(view.file, 'utf8');
-  } catch {
-    // the range only: the value was read a moment ago
-  }
-  const at = Math.max(0, text.indexOf('"flows"'));
+  const text = configText(view);
+  const at = Math.max(0, keyOffset(text, ['flows']));
   diags.push(diagnostic('W0803', `"flows": ${JSON.stringify(view.raw.flows)} is not read (only "warn" is): E0902 and E0903 stay errors`, configFileFrom(view.file, fromFile), rangeAt(text, at)));
   return false;
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { check } from '../index.js';
-import { keyOffset } from '../config-keys.js';
+import { keyOffset } from '../project-config.js';
 import { diskHost } from '../load.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'orch-config-keys-'));
