@@ -55,13 +55,12 @@ export function signalReader(c: RunState): ((name: string) => SignalRead) | unde
 
 /** The run's own context store where a derived signal has a `hold` (one per run), else null. */
 export function runContext(c: RunState): RunContext | null {
-  if (c.cfg.signal || !hasHold(c.plan.context_signals)) return null;
-  let rc = runContexts.get(c);
+  if (c.ownContext !== undefined) return c.ownContext;
   // A resumed run's store is rebuilt from what it journaled, in order: a hold in progress when it stopped goes on.
-  if (!rc) runContexts.set(c, (rc = new RunContext(c.plan.context_signals ?? {}, c.startedAt, c.cfg.contextAges === true, c.opts.restored?.contextHistory)));
-  return rc;
+  c.ownContext =
+    c.cfg.signal || !hasHold(c.plan.context_signals) ? null : new RunContext(c.plan.context_signals ?? {}, c.startedAt, c.cfg.contextAges === true, c.opts.restored?.contextHistory);
+  return c.ownContext;
 }
-const runContexts = new WeakMap<RunState, RunContext>();
 
 export function runContextView(c: RunState): RunContextView {
   return { values: c.ctx, setAt: (name) => c.facts.contextAt[name] ?? c.startedAt, now: c.now };

@@ -7,6 +7,7 @@
 import type { PlanIR, RelabelIR, StepStatus } from '../../../compiler/index.js';
 import { MinHeap } from '../heap.js';
 import type { RestoredRun } from '../replay.js';
+import type { RunContext } from '../../context/run-context.js';
 import { makeEvent, type EventData, type EventType, type RunEventOf } from '../journal-events.js';
 import type { RunEvent, RunStatus } from '../types.js';
 import { type RunFacts, type StepRecord, cancelUnstarted, endsUnstarted, foldRun, foldStep, newFacts } from './fold.js';
@@ -160,6 +161,8 @@ export class RunState {
   readonly toolsChecked = new Set<string>();
   /** The run's cost ceilings (`costCeilings` in ./budget.ts), worked out when first asked for. */
   ceilings: readonly CostCeiling[] | null = null;
+  /** The run's own context store where a derived signal has a `hold` (`runContext` in ./env.ts; null: none), worked out when first asked for. */
+  ownContext: RunContext | null | undefined = undefined;
   /** Completed instances in order, for guardrails (`after` rules, pre-step checks): kept only when the plan has some. */
   readonly completedLog: { inst: Inst; at: number }[] = [];
   /** The journaled run-level facts (sequence, start, context), changed only by `foldRun`. */
