@@ -20,6 +20,18 @@ export interface ScenarioContext {
 }
 
 /**
+ * Each change of the store's signals (those `which` picks) reaches the run as `orch serve` tells its
+ * runs: the value while fresh, null once unknown.
+ */
+export function tellRun(store: ContextStore, run: () => Run | null, which: (name: string) => boolean = () => true): void {
+  store.subscribe((c) => {
+    if (c.type === 'context_rejected' || !which(c.signal)) return;
+    const r = store.read(c.signal);
+    run()?.updateContext({ [c.signal]: r.state === 'fresh' ? r.value : null });
+  });
+}
+
+/**
  * `silentAt`: signal → the instant its source falls silent (`simulate context`; at or before now:
  * silent from the start, never sent). Each signal reports at every instant until then, so none
  * but those goes stale: the others keep no `max_age` here. One falling silent at T sent its last
@@ -42,11 +54,7 @@ export function scenarioContext(
   const defs = Object.fromEntries(Object.entries(signals).map(([n, s]) => [n, s.derived || lastSent(n) === null ? { ...s, max_age_ms: null } : s]));
   const store = new ContextStore({ signals: defs, clock });
   // A derived value the store recomputes (a hold ending, a read gone stale) reaches the run as a change, as `orch serve` tells its runs.
-  store.subscribe((c) => {
-    if (c.type === 'context_rejected' || !signals[c.signal]?.derived) return;
-    const r = store.read(c.signal);
-    run()?.updateContext({ [c.signal]: r.state === 'fresh' ? r.value : null });
-  });
+  tellRun(store, run, (name) => Boolean(signals[name]?.derived));
   /** A message at `at` (now, or an instant before a resumed case's clock began). */
   const set = (name: string, value: unknown, at = clock.now()): void => {
     const silent = silentAt.get(name);

@@ -13,6 +13,7 @@ import { parseInstance, type TraceEvent, type Violation } from '../trace.js';
 import { MockExecutor, type VirtualAnswer } from './mock-executor.js';
 import { OutcomeRecorder, SubplanOutcomes, type SubplanCoverage } from './coverage.js';
 import { staleMessage } from './stale.js';
+import { tellRun } from '../scenario-context.js';
 
 export const TEST_RUN = 'test';
 
@@ -201,11 +202,7 @@ const TEST_SOURCE = 'test';
 function testContext(plan: PlanIR, clock: VirtualClock, initial: Record<string, unknown>, run: () => Run | null): ContextStore {
   const store = new ContextStore({ signals: plan.context_signals ?? {}, clock });
   for (const [name, value] of Object.entries(initial)) store.set(name, value, { source: TEST_SOURCE });
-  store.subscribe((c) => {
-    if (c.type === 'context_rejected') return;
-    const r = store.read(c.signal);
-    run()?.updateContext({ [c.signal]: r.state === 'fresh' ? r.value : null });
-  });
+  tellRun(store, run);
   return store;
 }
 
